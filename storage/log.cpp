@@ -1,0 +1,360 @@
+#include "storage/log.h"
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <vector>
+
+#include "storage/errc.h"
+#include "storage/file_handle.h"
+#include "storage/logger.h"
+
+namespace actormq::storage {
+
+namespace fs = std::filesystem;
+
+timestamp_ms system_now() {
+  using namespace std::chrono;
+  return timestamp_ms(duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
+}
+
+namespace {
+constexpr const char* clean_marker = ".clean_shutdown";
+
+// Parses "<20 digits>.<ext>"; returns the base offset.
+std::optional<int64_t> parse_segment_name(const std::string& name, std::string_view ext) {
+  if (name.size() != 21 + ext.size() || name.compare(21, ext.size(), ext) != 0 || name[20] != '.') {
+    return std::nullopt;
+  }
+  int64_t v = 0;
+  for (size_t i = 0; i < 20; ++i) {
+    if (name[i] < '0' || name[i] > '9') return std::nullopt;
+    v = v * 10 + (name[i] - '0');
+  }
+  return v;
+}
+
+void emit(recovery_report& report, recovery_event ev) {
+  logger().warn("recovery: {} {}: dropped {} bytes (offsets {}..{}): {}",
+                ev.what == recovery_event::kind::truncated_tail        ? "truncated tail of"
+                : ev.what == recovery_event::kind::quarantined_segment ? "quarantined"
+                : ev.what == recovery_event::kind::rebuilt_index       ? "rebuilt index of"
+                                                                       : "removed",
+                ev.file.string(), ev.dropped_bytes, ev.first_dropped(), ev.dropped_until(),
+                ev.detail);
+  report.events.push_back(std::move(ev));
+}
+}  // namespace
+
+log::log(fs::path dir, log_config cfg) : dir_(std::move(dir)), cfg_(std::move(cfg)) {
+  if (!cfg_.clock) cfg_.clock = system_now;
+}
+
+log::~log() {
+  if (!closed_) (void)close();
+}
+
+result<std::unique_ptr<log>> log::open(const fs::path& dir, log_config cfg,
+                                       recovery_report* report) {
+  if (cfg.segment_bytes == 0 || cfg.segment_bytes >= (1ull << 32) || cfg.max_batch_bytes == 0 ||
+      cfg.index_interval_bytes == 0) {
+    return errc::invalid_argument;
+  }
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) {
+    logger().error("create {}: {}", dir.string(), ec.message());
+    return from_errno(ec.value());
+  }
+  std::unique_ptr<log> l(new log(dir, std::move(cfg)));
+  recovery_report local;
+  if (auto st = l->recover(report ? *report : local); !st) {
+    l->closed_ = true;
+    return st.error();
+  }
+  return l;
+}
+
+status log::recover(recovery_report& report) {
+  std::error_code ec;
+  auto marker = dir_ / clean_marker;
+  report.clean_shutdown = fs::exists(marker, ec);
+  std::map<int64_t, bool> bases;
+  for (const auto& entry : fs::directory_iterator(dir_, ec)) {
+    if (!entry.is_regular_file()) continue;
+    auto name = entry.path().filename().string();
+    if (auto b = parse_segment_name(name, "log")) {
+      bases[*b] = true;
+    } else if (name.ends_with(".tmp") || name.ends_with(".index") ||
+               name.ends_with(".timeindex")) {
+      // Orphan indexes (no .log) and temp files are dropped below.
+      bool orphan = name.ends_with(".tmp");
+      if (!orphan) {
+        auto log_name = name.substr(0, 20) + ".log";
+        orphan = !fs::exists(dir_ / log_name);
+      }
+      if (orphan) {
+        fs::remove(entry.path(), ec);
+        emit(report, {recovery_event::kind::removed_stray_file, entry.path(), 0, offset(-1),
+                      offset(-1), "orphan or temporary file"});
+      }
+    }
+  }
+  if (ec) {
+    logger().error("list {}: {}", dir_.string(), ec.message());
+    return from_errno(ec.value());
+  }
+  // The marker describes the previous close only; remove it so a crash of
+  // this incarnation is seen as unclean.
+  if (report.clean_shutdown) {
+    fs::remove(marker, ec);
+    if (auto st = sync_directory(dir_); !st) return st;
+  }
+
+  const auto qdir = dir_ / "quarantine";
+  std::vector<int64_t> order;
+  for (auto& [b, _] : bases) order.push_back(b);
+  offset expect_at_least(0);
+  for (size_t i = 0; i < order.size(); ++i) {
+    bool tail = i + 1 == order.size();
+    auto seg = segment::open(dir_, offset(order[i]), cfg_.index_interval_bytes, now());
+    if (!seg) return seg.error();
+    auto& s = *seg;
+    if (!tail && report.clean_shutdown) {
+      if (s->load_indexes()) {
+        expect_at_least = s->next_offset();
+        segments_.push_back(std::move(s));
+        continue;
+      }
+      emit(report, {recovery_event::kind::rebuilt_index, s->index().path(), 0, offset(-1),
+                    offset(-1), "index missing or inconsistent with the log"});
+    }
+    auto scan = s->scan(/*check_crc=*/tail, cfg_.max_batch_bytes);
+    if (!scan) return scan.error();
+    bool overlaps = s->base_offset() < expect_at_least;
+    if (!tail && (!scan->problem.empty() || overlaps)) {
+      std::string why = overlaps ? "segment overlaps the previous one" : scan->problem;
+      offset next_base = offset(order[i + 1]);
+      if (auto st = s->quarantine(qdir); !st) return st;
+      emit(report, {recovery_event::kind::quarantined_segment, s->path(), scan->file_bytes,
+                    s->base_offset(), next_base, why});
+      continue;
+    }
+    if (tail && overlaps) {
+      if (auto st = s->quarantine(qdir); !st) return st;
+      emit(report, {recovery_event::kind::quarantined_segment, s->path(), scan->file_bytes,
+                    s->base_offset(), offset(-1), "segment overlaps the previous one"});
+      continue;
+    }
+    if (!scan->problem.empty()) {
+      uint64_t dropped = scan->file_bytes - scan->valid_bytes;
+      if (auto st = s->truncate_bytes(scan->valid_bytes); !st) return st;
+      emit(report, {recovery_event::kind::truncated_tail, s->path(), dropped,
+                    scan->first_bad_offset >= s->next_offset() ? scan->first_bad_offset
+                                                               : s->next_offset(),
+                    offset(-1), scan->problem});
+    }
+    if (auto st = s->flush(); !st) return st;  // persist rebuilt indexes
+    expect_at_least = s->next_offset();
+    segments_.push_back(std::move(s));
+  }
+  if (segments_.empty()) {
+    auto s = segment::create(dir_, expect_at_least, cfg_.index_interval_bytes, now());
+    if (!s) return s.error();
+    segments_.push_back(std::move(*s));
+    if (auto st = sync_directory(dir_); !st) return st;
+  }
+  flushed_ = next_offset();
+  logger().info("opened log {}: offsets [{}, {}), {} segments, {} shutdown", dir_.string(),
+                log_start_offset()(), next_offset()(), segments_.size(),
+                report.clean_shutdown ? "clean" : "unclean");
+  return {};
+}
+
+offset log::log_start_offset() const {
+  for (const auto& s : segments_) {
+    if (!s->empty()) return s->base_offset();
+  }
+  return next_offset();
+}
+
+uint64_t log::size_bytes() const {
+  uint64_t n = 0;
+  for (const auto& s : segments_) n += s->size_bytes();
+  return n;
+}
+
+result<append_result> log::append(std::span<uint8_t> batches) {
+  if (closed_ || failed_) return errc::log_closed;
+  if (batches.empty()) return errc::invalid_batch;
+  // Validate everything first: all or nothing.
+  auto depth = cfg_.validate_records ? validation::full_records : validation::header_and_crc;
+  std::vector<std::pair<size_t, batch_header>> parsed;
+  size_t pos = 0;
+  while (pos < batches.size()) {
+    auto h = validate_batch(batches.subspan(pos), cfg_.max_batch_bytes, depth);
+    if (!h) return h.error();
+    parsed.emplace_back(pos, *h);
+    pos += h->size_bytes();
+  }
+  append_result out;
+  out.base_offset = next_offset();
+  for (auto& [at, h] : parsed) {
+    auto* active = segments_.back().get();
+    bool too_big = active->size_bytes() + h.size_bytes() > cfg_.segment_bytes;
+    bool too_old = cfg_.segment_ms >= 0 && now()() - active->created_at()() >= cfg_.segment_ms;
+    if (!active->empty() && (too_big || too_old)) {
+      if (auto st = roll(); !st) return st.error();
+      active = segments_.back().get();
+    }
+    h.base_offset = active->next_offset();
+    auto bytes = batches.subspan(at, h.size_bytes());
+    set_base_offset(bytes, h.base_offset);
+    if (auto st = active->append(bytes, h); !st) return st.error();
+    unflushed_msgs_ += static_cast<uint64_t>(h.record_count);
+    if (oldest_unflushed_ < timestamp_ms(0)) oldest_unflushed_ = now();
+    out.last_offset = h.last_offset();
+    ++out.batches;
+  }
+  const auto& fp = cfg_.flush;
+  bool due = (fp.every_messages > 0 && unflushed_msgs_ >= fp.every_messages) ||
+             (fp.every_ms > 0 && now()() - oldest_unflushed_() >= fp.every_ms);
+  if (due) {
+    if (auto st = flush(); !st) return st.error();
+    out.flushed = true;
+  }
+  return out;
+}
+
+result<read_slice> log::read(offset start, uint64_t max_bytes) const {
+  if (start < log_start_offset() || start > next_offset()) return errc::offset_out_of_range;
+  // The segment holding start: greatest base <= start. After a quarantine
+  // there may be a gap; then the next segment serves the first offset after it.
+  auto it = std::upper_bound(segments_.begin(), segments_.end(), start,
+                             [](offset o, const auto& s) { return o < s->base_offset(); });
+  if (it != segments_.begin()) --it;
+  for (; it != segments_.end(); ++it) {
+    auto from = std::max(start, (*it)->base_offset());
+    auto slice = (*it)->read(from, max_bytes, next_offset());
+    if (!slice) return slice;
+    if (slice->length > 0) return slice;
+  }
+  read_slice empty;
+  empty.file = segments_.back()->file();
+  empty.first_offset = empty.next_offset = start;
+  return empty;
+}
+
+result<offset> log::offset_for_timestamp(timestamp_ms ts) const {
+  for (const auto& s : segments_) {
+    if (s->empty() || s->max_timestamp() < ts) continue;
+    auto o = s->offset_for_timestamp(ts);
+    if (!o) return o.error();
+    if (*o) return **o;
+  }
+  return next_offset();
+}
+
+status log::flush() {
+  if (closed_ || failed_) return errc::log_closed;
+  if (flushed_ == next_offset() && unflushed_msgs_ == 0) return {};
+  // Rolled segments were flushed at roll; only the active one can be dirty.
+  if (auto st = segments_.back()->flush(); !st) {
+    // After a failed fdatasync the page cache state is unknown (fsyncgate):
+    // refuse further writes until the log is reopened and recovered.
+    failed_ = true;
+    return st;
+  }
+  flushed_ = next_offset();
+  unflushed_msgs_ = 0;
+  oldest_unflushed_ = timestamp_ms(-1);
+  return {};
+}
+
+status log::maybe_flush() {
+  if (cfg_.flush.every_ms <= 0 || unflushed_msgs_ == 0) return {};
+  if (now()() - oldest_unflushed_() < cfg_.flush.every_ms) return {};
+  return flush();
+}
+
+status log::roll() {
+  if (closed_ || failed_) return errc::log_closed;
+  if (segments_.back()->empty()) return {};
+  return roll_at(next_offset());
+}
+
+status log::roll_at(offset base) {
+  if (auto st = segments_.back()->flush(); !st) {
+    failed_ = true;
+    return st;
+  }
+  auto s = segment::create(dir_, base, cfg_.index_interval_bytes, now());
+  if (!s) return s.error();
+  segments_.push_back(std::move(*s));
+  return sync_directory(dir_);
+}
+
+result<size_t> log::apply_retention() {
+  if (closed_ || failed_) return errc::log_closed;
+  size_t deleted = 0;
+  auto t = now();
+  auto expired = [&](const segment& s) {
+    return cfg_.retention_ms >= 0 && !s.empty() && t() - s.max_timestamp()() > cfg_.retention_ms;
+  };
+  // An expired active segment is rolled so it can go too.
+  if (expired(*segments_.back())) {
+    if (auto st = roll(); !st) return st.error();
+  }
+  uint64_t total = size_bytes();
+  while (segments_.size() > 1) {
+    auto& s = *segments_.front();
+    bool over = cfg_.retention_bytes >= 0 && total > static_cast<uint64_t>(cfg_.retention_bytes);
+    if (!over && !expired(s) && !s.empty()) break;
+    logger().info("retention: deleting segment {} (offsets [{}, {}), {} bytes, {})",
+                  s.path().string(), s.base_offset()(), s.next_offset()(), s.size_bytes(),
+                  over ? "size" : "age");
+    total -= s.size_bytes();
+    if (auto st = s.remove(); !st) return st.error();
+    segments_.pop_front();
+    ++deleted;
+  }
+  if (deleted > 0) {
+    if (auto st = sync_directory(dir_); !st) return st.error();
+  }
+  return deleted;
+}
+
+status log::truncate(offset o) {
+  if (closed_ || failed_) return errc::log_closed;
+  if (o >= next_offset()) return {};
+  // Whole segments at or after o go; the one holding o is cut.
+  while (segments_.size() > 1 && segments_.back()->base_offset() >= o) {
+    if (auto st = segments_.back()->remove(); !st) return st;
+    segments_.pop_back();
+  }
+  auto& s = *segments_.back();
+  if (s.base_offset() >= o) {
+    // Only segment left starts at/after o: empty it but keep its base.
+    auto r = s.truncate_to(s.base_offset());
+    if (!r) return r.error();
+  } else {
+    auto r = s.truncate_to(o);
+    if (!r) return r.error();
+  }
+  if (auto st = s.flush(); !st) return st;
+  flushed_ = std::min(flushed_, next_offset());
+  if (unflushed_msgs_ > 0) unflushed_msgs_ = 0;
+  return sync_directory(dir_);
+}
+
+status log::close() {
+  if (closed_) return errc::log_closed;
+  closed_ = true;
+  if (failed_) return errc::log_closed;
+  if (auto st = segments_.back()->flush(); !st) return st;
+  std::string marker = "clean\n";
+  return write_file_atomic(dir_ / clean_marker,
+                           {reinterpret_cast<const uint8_t*>(marker.data()), marker.size()});
+}
+
+}  // namespace actormq::storage

@@ -1,0 +1,103 @@
+#pragma once
+// One partition's append-only log: a directory of segments (segment.h).
+//
+// Directory layout:
+//   <dir>/00000000000000000000.log|.index|.timeindex   segments by base offset
+//   <dir>/.clean_shutdown     present only after a clean close(); removed on open
+//   <dir>/quarantine/         segments that failed validation, kept for operators
+//
+// Offsets: log_start_offset() <= high_watermark() == next_offset(). Every
+// appended batch is visible to readers once append returns (this single-node
+// log has no replication lag); flushed_offset() tells what is on disk.
+//
+// Recovery on open: the tail (active) segment is always validated batch by
+// batch including CRC, and cut at the first bad byte. After an unclean
+// shutdown older segments get a header walk (length, monotonic offsets) and a
+// rebuilt index; a failing one is quarantined. Each action is in the
+// recovery_report and logged at WARN.
+//
+// Not thread-safe: one owner (the partition actor) calls it. Read slices stay
+// valid after later appends, rolls and deletions (they hold the file open).
+
+#include <deque>
+#include <filesystem>
+#include <memory>
+#include <span>
+
+#include "storage/log_config.h"
+#include "storage/recovery_report.h"
+#include "storage/result.h"
+#include "storage/segment.h"
+
+namespace actormq::storage {
+
+struct append_result {
+  offset base_offset{0};
+  offset last_offset{0};
+  int32_t batches = 0;
+  bool flushed = false;  ///< the flush policy synced this append to disk
+};
+
+class log {
+ public:
+  /// Opens or creates the log in dir, running recovery. report, if given,
+  /// receives what recovery did.
+  static result<std::unique_ptr<log>> open(const std::filesystem::path& dir, log_config cfg,
+                                           recovery_report* report = nullptr);
+  ~log();
+  log(const log&) = delete;
+  log& operator=(const log&) = delete;
+
+  /// Validates and appends one or more whole batches laid back to back in
+  /// batches, assigning consecutive offsets (it writes each base_offset field
+  /// in place). Either all batches are appended or none.
+  result<append_result> append(std::span<uint8_t> batches);
+  /// Whole batches from the one holding start, up to max_bytes (at least one
+  /// batch). offset_out_of_range below log_start or above next_offset; an
+  /// empty slice at next_offset.
+  result<read_slice> read(offset start, uint64_t max_bytes) const;
+  /// First offset whose batch holds a timestamp >= ts, or next_offset().
+  result<offset> offset_for_timestamp(timestamp_ms ts) const;
+
+  status flush();
+  /// Flushes if the time rule of the flush policy is due; call on a timer.
+  status maybe_flush();
+  /// Starts a new active segment at next_offset (no-op when it is empty).
+  status roll();
+  /// Deletes whole segments past the size/time retention limits; returns
+  /// how many were deleted.
+  result<size_t> apply_retention();
+  /// Removes every batch whose last offset is >= o (the log ends at a batch
+  /// boundary at or before o).
+  status truncate(offset o);
+  /// Flushes and writes the clean-shutdown marker. Further calls fail.
+  status close();
+
+  offset log_start_offset() const;
+  offset next_offset() const { return segments_.back()->next_offset(); }
+  offset high_watermark() const { return next_offset(); }
+  offset flushed_offset() const { return flushed_; }
+  uint64_t size_bytes() const;
+  size_t segment_count() const { return segments_.size(); }
+  uint64_t unflushed_messages() const { return unflushed_msgs_; }
+  const std::filesystem::path& dir() const { return dir_; }
+  const log_config& config() const { return cfg_; }
+  const std::deque<std::unique_ptr<segment>>& segments() const { return segments_; }
+
+ private:
+  log(std::filesystem::path dir, log_config cfg);
+  status recover(recovery_report& report);
+  status roll_at(offset base);
+  timestamp_ms now() const { return cfg_.clock(); }
+
+  std::filesystem::path dir_;
+  log_config cfg_;
+  std::deque<std::unique_ptr<segment>> segments_;
+  offset flushed_{0};
+  uint64_t unflushed_msgs_ = 0;
+  timestamp_ms oldest_unflushed_{-1};
+  bool closed_ = false;
+  bool failed_ = false;  ///< a write error left the log unusable until reopened
+};
+
+}  // namespace actormq::storage

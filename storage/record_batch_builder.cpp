@@ -1,0 +1,93 @@
+#include "storage/record_batch_builder.h"
+
+#include "storage/record_batch.h"
+#include "storage/varint.h"
+
+namespace actormq::storage {
+
+namespace L = batch_layout;
+
+record_batch_builder::record_batch_builder() { reset(); }
+
+void record_batch_builder::reset() {
+  buf_.assign(L::header_size, '\0');
+  count_ = 0;
+  first_ts_ = max_ts_ = timestamp_ms(0);
+  producer_id_ = -1;
+  producer_epoch_ = -1;
+  base_sequence_ = -1;
+  attributes_ = 0;
+}
+
+void record_batch_builder::set_producer(int64_t producer_id, int16_t epoch, int32_t base_sequence) {
+  producer_id_ = producer_id;
+  producer_epoch_ = epoch;
+  base_sequence_ = base_sequence;
+}
+
+namespace {
+size_t bytes_field_size(std::optional<std::string_view> v) {
+  return v ? varint::size(static_cast<int64_t>(v->size())) + v->size() : varint::size(-1);
+}
+void append_bytes_field(std::string& out, std::optional<std::string_view> v) {
+  if (!v) {
+    varint::append(out, -1);
+    return;
+  }
+  varint::append(out, static_cast<int64_t>(v->size()));
+  out.append(v->data(), v->size());
+}
+}  // namespace
+
+void record_batch_builder::add(std::optional<std::string_view> key,
+                               std::optional<std::string_view> value, timestamp_ms ts,
+                               const std::vector<record_header>& headers) {
+  if (count_ == 0) first_ts_ = max_ts_ = ts;
+  // Timestamps before the first record's are stored as negative deltas; the
+  // batch's first_timestamp stays the first record's, max_timestamp the max.
+  if (ts > max_ts_) max_ts_ = ts;
+  int64_t ts_delta = ts() - first_ts_();
+  int64_t off_delta = count_;
+  size_t body = 1 + varint::size(ts_delta) + varint::size(off_delta) + bytes_field_size(key) +
+                bytes_field_size(value) + varint::size(static_cast<int64_t>(headers.size()));
+  for (const auto& h : headers) {
+    body += bytes_field_size(std::string_view(h.key));
+    body += h.value ? bytes_field_size(std::string_view(*h.value)) : varint::size(-1);
+  }
+  buf_.reserve(buf_.size() + body + varint::max_bytes);
+  varint::append(buf_, static_cast<int64_t>(body));
+  buf_.push_back('\0');
+  varint::append(buf_, ts_delta);
+  varint::append(buf_, off_delta);
+  append_bytes_field(buf_, key);
+  append_bytes_field(buf_, value);
+  varint::append(buf_, static_cast<int64_t>(headers.size()));
+  for (const auto& h : headers) {
+    append_bytes_field(buf_, std::string_view(h.key));
+    append_bytes_field(buf_, h.value ? std::optional<std::string_view>(*h.value) : std::nullopt);
+  }
+  ++count_;
+}
+
+std::string record_batch_builder::build() {
+  auto* p = reinterpret_cast<uint8_t*>(buf_.data());
+  store_le<int64_t>(p + L::base_offset, 0);
+  store_le<int32_t>(p + L::batch_length, static_cast<int32_t>(buf_.size() - L::length_prefix));
+  p[L::magic] = L::current_magic;
+  p[L::magic + 1] = 0;
+  store_le<uint16_t>(p + L::attributes, attributes_);
+  store_le<int32_t>(p + L::last_offset_delta, count_ - 1);
+  store_le<int64_t>(p + L::first_timestamp, first_ts_());
+  store_le<int64_t>(p + L::max_timestamp, max_ts_());
+  store_le<int64_t>(p + L::producer_id, producer_id_);
+  store_le<int16_t>(p + L::producer_epoch, producer_epoch_);
+  store_le<int32_t>(p + L::base_sequence, base_sequence_);
+  store_le<int32_t>(p + L::record_count, count_);
+  store_le<uint32_t>(p + L::crc,
+                     compute_crc({reinterpret_cast<const uint8_t*>(buf_.data()), buf_.size()}));
+  std::string out = std::move(buf_);
+  reset();
+  return out;
+}
+
+}  // namespace actormq::storage

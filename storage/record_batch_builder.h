@@ -1,0 +1,55 @@
+#pragma once
+// Builds one record batch in the format of record_batch.h. Producers encode
+// their records once, here; the broker appends the bytes as they are.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "storage/types.h"
+
+namespace actormq::storage {
+
+struct record_header {
+  std::string key;
+  std::optional<std::string> value;
+};
+
+/// Not thread-safe; reusable after build() via reset().
+class record_batch_builder {
+ public:
+  record_batch_builder();
+
+  /// Producer identity for idempotent produce (defaults: -1 = none).
+  void set_producer(int64_t producer_id, int16_t epoch, int32_t base_sequence);
+  void set_attributes(uint16_t attributes) { attributes_ = attributes; }
+
+  /// Adds one record with the given timestamp (ms since epoch).
+  void add(std::optional<std::string_view> key, std::optional<std::string_view> value,
+           timestamp_ms ts, const std::vector<record_header>& headers = {});
+
+  int32_t record_count() const { return count_; }
+  /// Bytes the batch will take once built.
+  size_t size_bytes() const { return buf_.size(); }
+  bool empty() const { return count_ == 0; }
+
+  /// Finishes the batch (header fields, CRC) and returns its bytes; the
+  /// builder is reset afterwards. base_offset is 0 (the broker assigns it).
+  std::string build();
+  void reset();
+
+ private:
+  std::string buf_;
+  int32_t count_ = 0;
+  timestamp_ms first_ts_{0};
+  timestamp_ms max_ts_{0};
+  int64_t producer_id_ = -1;
+  int16_t producer_epoch_ = -1;
+  int32_t base_sequence_ = -1;
+  uint16_t attributes_ = 0;
+};
+
+}  // namespace actormq::storage

@@ -1,0 +1,121 @@
+#pragma once
+// One segment of a partition log: the files <base_offset:020>.log (record
+// batches back to back, format in record_batch.h), <base_offset:020>.index
+// (offset_index.h) and <base_offset:020>.timeindex (time_index.h), all in the
+// partition's directory. A segment holds offsets [base_offset, next_offset).
+//
+// Ownership: a segment is owned by its log; it is not thread-safe. The .log
+// file handle is shared with read slices so bytes can be sent after the
+// segment was rolled or even deleted.
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "storage/file_handle.h"
+#include "storage/offset_index.h"
+#include "storage/record_batch.h"
+#include "storage/result.h"
+#include "storage/time_index.h"
+#include "storage/types.h"
+
+namespace actormq::storage {
+
+/// A run of whole batches in one segment file, ready for sendfile or pread.
+struct read_slice {
+  std::shared_ptr<file_handle> file;
+  file_position position{0};
+  uint64_t length = 0;
+  offset first_offset{0};  ///< base offset of the first batch in the slice
+  offset next_offset{0};   ///< offset after the last record in the slice
+};
+
+/// What a recovery scan of a segment found.
+struct segment_scan {
+  uint64_t valid_bytes = 0;    ///< bytes of whole, valid batches from the start
+  uint64_t file_bytes = 0;     ///< size of the file before any truncation
+  offset next_offset{0};       ///< offset after the last valid batch
+  offset first_bad_offset{-1}; ///< base offset read from the first bad batch, if readable
+  std::string problem;         ///< empty when the whole file was valid
+  uint32_t batches = 0;
+};
+
+class segment {
+ public:
+  static std::string file_name(offset base, std::string_view ext);
+
+  /// Creates empty files for a new segment at base.
+  static result<std::unique_ptr<segment>> create(const std::filesystem::path& dir, offset base,
+                                                 size_t index_interval_bytes, timestamp_ms now);
+  /// Opens an existing segment without validating it (see scan/load_indexes).
+  static result<std::unique_ptr<segment>> open(const std::filesystem::path& dir, offset base,
+                                               size_t index_interval_bytes, timestamp_ms now);
+
+  segment(const segment&) = delete;
+  segment& operator=(const segment&) = delete;
+
+  /// Walks every batch from the start, checking length, offsets (monotonic,
+  /// >= base) and, with check_crc, the CRC; rebuilds both indexes and the
+  /// in-memory state from what is valid. Does not modify the file: call
+  /// truncate_bytes(scan.valid_bytes) to cut a bad tail.
+  result<segment_scan> scan(bool check_crc, size_t max_batch_bytes);
+  /// Loads both index files and trusts the file size: for segments closed
+  /// cleanly. corrupt_segment/not_found when an index is unusable; the caller
+  /// then scans.
+  status load_indexes();
+
+  /// Appends one whole, validated batch whose base offset is already set.
+  status append(std::span<const uint8_t> batch, const batch_header& h);
+  /// Whole batches starting at the batch that holds start, at most max_bytes
+  /// (but always at least one batch), none at or past end. Empty slice
+  /// (length 0) when start >= next_offset().
+  result<read_slice> read(offset start, uint64_t max_bytes, offset end) const;
+  /// Base offset of the first batch holding a record with timestamp >= ts.
+  result<std::optional<offset>> offset_for_timestamp(timestamp_ms ts) const;
+  /// Removes every batch whose last offset is >= o; returns the new next offset.
+  result<offset> truncate_to(offset o);
+  /// Cuts the .log at a byte count (recovery of a torn tail).
+  status truncate_bytes(uint64_t size);
+
+  status flush();  ///< fdatasync the .log and write the indexes
+  status remove(); ///< deletes all three files
+  /// Moves the three files into dir/quarantine/ for an operator to inspect.
+  status quarantine(const std::filesystem::path& quarantine_dir);
+
+  offset base_offset() const { return base_; }
+  offset next_offset() const { return next_; }
+  uint64_t size_bytes() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  timestamp_ms max_timestamp() const { return max_ts_; }
+  timestamp_ms created_at() const { return created_; }
+  const std::shared_ptr<file_handle>& file() const { return file_; }
+  const offset_index& index() const { return index_; }
+  const time_index& timeindex() const { return time_index_; }
+  const std::filesystem::path& path() const { return file_->path(); }
+
+ private:
+  segment(std::shared_ptr<file_handle> f, offset base, size_t index_interval,
+          const std::filesystem::path& dir, timestamp_ms created);
+  /// Reads the header of the batch at pos, or nullopt at the end of the data.
+  result<std::optional<batch_header>> header_at(file_position pos) const;
+  /// Position and header of the first batch whose last offset >= target.
+  result<std::optional<std::pair<file_position, batch_header>>> locate(offset target) const;
+  void index_batch(const batch_header& h, file_position pos);
+
+  std::shared_ptr<file_handle> file_;
+  offset base_;
+  offset next_;
+  uint64_t size_ = 0;
+  size_t index_interval_;
+  uint64_t bytes_since_index_ = 0;
+  bool force_index_ = true;
+  timestamp_ms max_ts_{-1};
+  timestamp_ms created_;
+  offset_index index_;
+  time_index time_index_;
+};
+
+}  // namespace actormq::storage
