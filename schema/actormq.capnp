@@ -1,0 +1,190 @@
+@0xca914a0d0b98b76f;
+# ActorMQ's network protocol: one bootstrap capability, Broker, per
+# connection. Record data travels as record batch bytes in the storage format
+# (docs/storage-format.md), never re-encoded per record: a producer sends one
+# batch per partition per call and a fetch returns the stored batch bytes.
+#
+# Every reply that can fail carries an Error; code `none` means success.
+# Retriable codes (busy, timeout, notLeader) are safe to retry with backoff.
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("actormq::rpc");
+
+enum ErrorCode {
+  none @0;
+  invalidRequest @1;       # malformed or out-of-protocol request
+  unknownTopic @2;
+  topicExists @3;
+  invalidTopic @4;         # bad name or partition count
+  unknownPartition @5;
+  invalidBatch @6;         # record batch bytes failed validation (CRC, length, records)
+  batchTooLarge @7;        # above the broker's max batch size
+  messageTooLarge @8;      # one record above the broker's max message size
+  busy @9;                 # retriable: too much in-flight data for the partition
+  outOfOrderSequence @10;  # idempotent producer skipped a sequence number
+  invalidProducerEpoch @11;# a newer epoch of this producer id exists
+  unknownProducerId @12;
+  offsetOutOfRange @13;    # fetch below log start or above log end
+  storageError @14;        # i/o failure on the broker; see message
+  diskFull @15;            # retriable once space is freed
+  unknownGroup @16;
+  unknownMember @17;       # member expired or never joined: join again
+  staleGeneration @18;     # the group rebalanced since this member's generation
+  rebalanceInProgress @19;
+  notAssigned @20;         # commit for a partition not assigned to this member
+  timeout @21;             # retriable: the broker did not finish in time
+  shuttingDown @22;        # retriable on another broker / after restart
+  internal @23;
+}
+
+struct Error {
+  code @0 :ErrorCode;
+  message @1 :Text;
+}
+
+enum Acks {
+  none @0;     # reply as soon as the batch is validated and queued
+  leader @1;   # reply once written to the partition log (page cache)
+  fsync @2;    # reply once fdatasync'ed per the group commit
+}
+
+struct TopicConfig {
+  # Zero/negative values mean "broker default".
+  partitions @0 :UInt32;
+  retentionMs @1 :Int64 = -2;      # -1 = keep forever, -2 = broker default
+  retentionBytes @2 :Int64 = -2;   # per partition; -1 = unbounded, -2 = default
+  segmentBytes @3 :Int64 = 0;
+  segmentMs @4 :Int64 = 0;
+  flushMessages @5 :Int64 = -1;    # -1 = default, 0 = off, 1 = every append
+  flushMs @6 :Int64 = -1;          # -1 = default, 0 = off
+}
+
+struct PartitionInfo {
+  partition @0 :UInt32;
+  logStartOffset @1 :Int64;
+  highWatermark @2 :Int64;
+  sizeBytes @3 :UInt64;
+}
+
+struct TopicInfo {
+  name @0 :Text;
+  config @1 :TopicConfig;
+  partitions @2 :List(PartitionInfo);
+}
+
+struct TopicPartition {
+  topic @0 :Text;
+  partition @1 :UInt32;
+}
+
+struct PartitionOffset {
+  topic @0 :Text;
+  partition @1 :UInt32;
+  offset @2 :Int64;       # next offset to consume; -1 = none committed
+  metadata @3 :Text;
+}
+
+struct PartitionLag {
+  topic @0 :Text;
+  partition @1 :UInt32;
+  committed @2 :Int64;    # -1 = none
+  highWatermark @3 :Int64;
+  lag @4 :Int64;
+  member @5 :Text;        # owner, empty if unassigned
+}
+
+struct MemberInfo {
+  memberId @0 :Text;
+  clientId @1 :Text;
+  assignment @2 :List(TopicPartition);
+  lastHeartbeatMsAgo @3 :Int64;
+}
+
+struct GroupInfo {
+  name @0 :Text;
+  generation @1 :Int32;
+  strategy @2 :Text;
+  members @3 :List(MemberInfo);
+  partitions @4 :List(PartitionLag);
+}
+
+struct BrokerInfo {
+  version @0 :Text;
+  brokerId @1 :Text;
+  maxBatchBytes @2 :UInt64;
+  maxMessageBytes @3 :UInt64;
+  streamPort @4 :UInt16;   # plain-TCP port of the zero-copy fetch stream; 0 = off
+}
+
+struct FetchPartition {
+  topic @0 :Text;
+  partition @1 :UInt32;
+  offset @2 :Int64;
+  maxBytes @3 :UInt32;
+}
+
+struct FetchResult {
+  topic @0 :Text;
+  partition @1 :UInt32;
+  error @2 :Error;
+  highWatermark @3 :Int64;
+  logStartOffset @4 :Int64;
+  records @5 :Data;        # whole batches back to back (copying path)
+  streamBytes @6 :UInt64;  # bytes sent on the fetch stream instead (zero-copy path)
+}
+
+struct JoinResult {
+  memberId @0 :Text;
+  generation @1 :Int32;
+  assignment @2 :List(TopicPartition);
+  sessionTimeoutMs @3 :UInt32;
+}
+
+interface Broker {
+  info @0 () -> (info :BrokerInfo);
+
+  # --- admin ---
+  createTopic @1 (name :Text, config :TopicConfig) -> (error :Error);
+  deleteTopic @2 (name :Text) -> (error :Error);
+  listTopics @3 () -> (topics :List(TopicInfo));
+  describeTopic @4 (name :Text) -> (topic :TopicInfo, error :Error);
+  addPartitions @5 (name :Text, totalPartitions :UInt32) -> (error :Error);
+  listGroups @6 () -> (groups :List(Text));
+  describeGroup @7 (group :Text) -> (group :GroupInfo, error :Error);
+
+  # --- produce ---
+  initProducer @8 () -> (producerId :Int64, epoch :Int16);
+  # Appends one record batch (storage format, base offset 0) to one
+  # partition. With a producer id in the batch header, a batch whose sequence
+  # was already stored is answered with its original offsets (duplicate =
+  # true) instead of being stored again.
+  produce @9 (topic :Text, partition :UInt32, acks :Acks, batch :Data)
+      -> (error :Error, baseOffset :Int64, lastOffset :Int64, duplicate :Bool);
+
+  # --- fetch ---
+  # Long poll: waits up to maxWaitMs until minBytes are available over all
+  # partitions. With useStream, the batch bytes are written to this session's
+  # fetch stream (see openStream) before the reply, in result order, and each
+  # result says how many bytes it sent there.
+  fetch @10 (partitions :List(FetchPartition), maxWaitMs :UInt32, minBytes :UInt32,
+             useStream :Bool) -> (results :List(FetchResult));
+  # Token to present on the fetch stream port: the first 16 bytes the client
+  # sends after connecting. Binds that TCP connection to this session.
+  openStream @11 () -> (token :Data, port :UInt16, error :Error);
+  listOffsets @12 (topic :Text, partition :UInt32, timestampMs :Int64)
+      -> (offset :Int64, error :Error);   # -1 = earliest, -2 = latest
+
+  # --- consumer groups ---
+  joinGroup @13 (group :Text, memberId :Text, clientId :Text, topics :List(Text),
+                 sessionTimeoutMs :UInt32, strategy :Text)
+      -> (result :JoinResult, error :Error);
+  # Also returns the member's current assignment: when generation changed the
+  # member must adopt the new assignment (and commit/revoke partitions it lost).
+  heartbeat @14 (group :Text, memberId :Text, generation :Int32)
+      -> (result :JoinResult, error :Error);
+  leaveGroup @15 (group :Text, memberId :Text) -> (error :Error);
+  commitOffsets @16 (group :Text, memberId :Text, generation :Int32,
+                     offsets :List(PartitionOffset)) -> (error :Error);
+  fetchOffsets @17 (group :Text, partitions :List(TopicPartition))
+      -> (offsets :List(PartitionOffset), error :Error);
+}
