@@ -271,6 +271,15 @@ status log::flush() {
   return {};
 }
 
+void log::mark_flushed(offset o) {
+  if (o <= flushed_) return;
+  flushed_ = o;
+  if (o >= next_offset()) {
+    unflushed_msgs_ = 0;
+    oldest_unflushed_ = timestamp_ms(-1);
+  }
+}
+
 status log::maybe_flush() {
   if (cfg_.flush.every_ms <= 0 || unflushed_msgs_ == 0) return {};
   if (now()() - oldest_unflushed_() < cfg_.flush.every_ms) return {};
@@ -288,6 +297,9 @@ status log::roll_at(offset base) {
     failed_ = true;
     return st;
   }
+  flushed_ = std::max(flushed_, next_offset());
+  unflushed_msgs_ = 0;
+  oldest_unflushed_ = timestamp_ms(-1);
   auto s = segment::create(dir_, base, cfg_.index_interval_bytes, now());
   if (!s) return s.error();
   segments_.push_back(std::move(*s));

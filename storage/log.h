@@ -60,6 +60,13 @@ class log {
   result<offset> offset_for_timestamp(timestamp_ms ts) const;
 
   status flush();
+  /// For a flush done elsewhere (group commit on another thread): the active
+  /// segment's file and the offset its fdatasync will make durable. Call
+  /// mark_flushed(offset) with that offset once the sync succeeded.
+  std::pair<std::shared_ptr<file_handle>, offset> sync_target() const {
+    return {segments_.back()->file(), next_offset()};
+  }
+  void mark_flushed(offset o);
   /// Flushes if the time rule of the flush policy is due; call on a timer.
   status maybe_flush();
   /// Starts a new active segment at next_offset (no-op when it is empty).
