@@ -1,9 +1,35 @@
 #pragma once
-// All CAF atoms and custom message type ids of ActorMQ, in one place.
-// Atoms live in our namespace: CAF predefines get_atom, put_atom, ok_atom...
+// All CAF atoms of ActorMQ, in one place. They live in our namespace because
+// CAF predefines get_atom, put_atom, ok_atom... (clash under using-directives).
+// CAF 0.17 atoms are at most 10 characters.
 
-#include <caf/all.hpp>
+#include <caf/atom.hpp>
 
 namespace actormq {
+
+using produce_atom = caf::atom_constant<caf::atom("produce")>;
+using fetch_atom = caf::atom_constant<caf::atom("fetch")>;
+using wait_atom = caf::atom_constant<caf::atom("wait")>;
+using offsets_atom = caf::atom_constant<caf::atom("offsets")>;
+using time_atom = caf::atom_constant<caf::atom("time")>;
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+using flushed_atom = caf::atom_constant<caf::atom("flushed")>;
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
+using close_atom = caf::atom_constant<caf::atom("close")>;
+using create_atom = caf::atom_constant<caf::atom("create")>;
+using delete_atom = caf::atom_constant<caf::atom("delete")>;
+using describe_atom = caf::atom_constant<caf::atom("describe")>;
+using list_atom = caf::atom_constant<caf::atom("list")>;
+using lookup_atom = caf::atom_constant<caf::atom("lookup")>;
+using grow_atom = caf::atom_constant<caf::atom("grow")>;
+using pid_atom = caf::atom_constant<caf::atom("pid")>;
+using join_atom = caf::atom_constant<caf::atom("join")>;
+using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>;
+using leave_atom = caf::atom_constant<caf::atom("leave")>;
+using commit_atom = caf::atom_constant<caf::atom("commit")>;
+using committed_atom = caf::atom_constant<caf::atom("committed")>;
+using expire_atom = caf::atom_constant<caf::atom("expire")>;
+using group_atom = caf::atom_constant<caf::atom("group")>;
+using call_atom = caf::atom_constant<caf::atom("call")>;
 
 }  // namespace actormq

@@ -1,0 +1,119 @@
+#pragma once
+// The PARTITION actor: sole owner of one partition's storage::log. Its
+// mailbox serialises every append, so per-partition order holds by
+// construction and no lock guards the log.
+
+#include <caf/all.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "actors/atoms.h"
+#include "storage/log.h"
+#include "storage/log_config.h"
+#include "storage/segment.h"
+
+namespace actormq {
+
+/// When a produce reply is sent.
+enum class acks_level : uint8_t {
+  none = 0,    ///< once validated and queued (the reply does not wait for the write)
+  leader = 1,  ///< once written to the log (page cache)
+  fsync = 2,   ///< once fdatasync'ed (group commit)
+};
+
+struct produce_request {
+  /// One or more whole record batches (storage format); the partition writes
+  /// base offsets into it in place, so the sender must not reuse it.
+  std::shared_ptr<std::string> batches;
+  acks_level acks = acks_level::leader;
+};
+
+struct produce_reply {
+  int64_t base_offset = -1;
+  int64_t last_offset = -1;
+  bool duplicate = false;  ///< an idempotent retry: offsets of the original append
+};
+
+struct fetch_request {
+  int64_t offset = 0;
+  uint32_t max_bytes = 1 << 20;
+};
+
+struct fetch_reply {
+  storage::read_slice slice;  ///< whole batches to send or copy (length 0: none yet)
+  int64_t high_watermark = 0;
+  int64_t log_start_offset = 0;
+};
+
+struct partition_offsets {
+  int64_t log_start_offset = 0;
+  int64_t high_watermark = 0;
+  uint64_t size_bytes = 0;
+};
+
+/// Shared between the partition and its producers (sessions): bytes of
+/// produce requests sent but not yet answered. Senders refuse new requests
+/// with errc::busy above the limit, so queued data stays bounded.
+struct inflight_budget {
+  std::atomic<int64_t> bytes{0};
+  int64_t limit = 64 << 20;
+  bool try_acquire(int64_t n) {
+    if (bytes.fetch_add(n, std::memory_order_relaxed) + n > limit && n < limit) {
+      bytes.fetch_sub(n, std::memory_order_relaxed);
+      return false;
+    }
+    return true;
+  }
+  void release(int64_t n) { bytes.fetch_sub(n, std::memory_order_relaxed); }
+};
+
+using partition_actor = caf::typed_actor<
+    /// Appends the batches; replies per the acks level with their offsets, a
+    /// duplicate's original offsets, or an error (invalid_batch, busy,
+    /// out_of_order_sequence, invalid_producer_epoch, storage_error, disk_full).
+    caf::replies_to<produce_atom, produce_request>::with<produce_reply>,
+    /// Whole batches from the given offset (at least one if any), up to
+    /// max_bytes; offset_out_of_range outside [log start, high watermark].
+    caf::replies_to<fetch_atom, fetch_request>::with<fetch_reply>,
+    /// Replies true as soon as the log has data at or after the offset, false
+    /// when the wait elapses first (long-poll support; never blocks the actor).
+    caf::replies_to<wait_atom, int64_t, caf::timespan>::with<bool>,
+    /// Log start, high watermark and size.
+    caf::replies_to<offsets_atom>::with<partition_offsets>,
+    /// First offset with a timestamp >= the given ms (-1 earliest, -2 latest).
+    caf::replies_to<time_atom, int64_t>::with<int64_t>,
+    /// Periodic timer: time-based flush, retention, producer-state snapshot.
+    caf::reacts_to<tick_atom>,
+    /// From the flusher: the log is durable up to this offset (or failed).
+    caf::reacts_to<flushed_atom, int64_t, caf::error>,
+    /// Timer of one parked wait (by id): answer false if still parked.
+    caf::reacts_to<expire_atom, uint64_t>>;
+
+struct partition_settings {
+  std::string topic;
+  uint32_t partition = 0;
+  /// The topic's flush policy, applied by the actor through the flusher (the
+  /// log itself is opened with flush_policy::never so it never syncs inline).
+  storage::flush_policy flush;
+  /// How often retention runs and the producer-state snapshot is written.
+  caf::timespan housekeeping_interval = std::chrono::seconds(5);
+  caf::timespan tick_interval = std::chrono::milliseconds(50);
+};
+
+/// Spawns the partition actor owning an opened log (see open_partition_log).
+/// flusher is a detached flusher actor shared by several partitions.
+partition_actor spawn_partition(caf::actor_system& sys, partition_settings settings,
+                                std::shared_ptr<storage::log> log, caf::actor flusher);
+
+}  // namespace actormq
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actormq::produce_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actormq::produce_reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actormq::fetch_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actormq::fetch_reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actormq::partition_offsets)

@@ -1,0 +1,231 @@
+#include "actors/partition/partition_state.h"
+
+#include <fmt/format.h>
+
+#include "actors/errc.h"
+#include "actors/flush/flusher_actor.h"
+#include "actors/logger.h"
+#include "storage/file_handle.h"
+
+namespace actormq {
+
+namespace {
+constexpr const char* snapshot_file = "producers.snapshot";
+}
+
+std::string partition_state::who() const {
+  return fmt::format("partition {}/{}", settings_.topic, settings_.partition);
+}
+
+void partition_state::init(self_ptr self, partition_settings settings,
+                           std::shared_ptr<storage::log> log, caf::actor flusher) {
+  self_ = self;
+  settings_ = std::move(settings);
+  log_ = std::move(log);
+  flusher_ = std::move(flusher);
+  last_housekeeping_ = caf::make_timestamp();
+  rebuild_producer_state();
+}
+
+partition_state::~partition_state() {
+  if (!log_) return;
+  // Pending fsync waiters get an answer only if the final flush works.
+  auto st = log_->flush();
+  for (auto& w : fsync_waiters_) {
+    if (st) {
+      w.promise.deliver(w.reply);
+    } else {
+      w.promise.deliver(from_storage(st.error(), "flush at close"));
+    }
+  }
+  for (auto& p : parked_) p.promise.deliver(false);
+  write_producer_snapshot();
+  if (auto cs = log_->close(); !cs) {
+    actor_log().error("{}: close failed: {}", who(), cs.error().message());
+  }
+}
+
+void partition_state::rebuild_producer_state() {
+  // Start from the snapshot, then replay batch headers appended after it.
+  int64_t from = log_->log_start_offset()();
+  if (auto bytes = storage::read_file(log_->dir() / snapshot_file)) {
+    auto covered = producers_.decode(*bytes);
+    if (covered && *covered <= log_->next_offset()() && *covered >= from) {
+      from = *covered;
+    } else {
+      producers_.clear();
+    }
+  }
+  std::string buf;
+  int64_t at = from;
+  while (at < log_->next_offset()()) {
+    auto slice = log_->read(storage::offset(at), 4 << 20);
+    if (!slice || slice->length == 0) break;
+    buf.resize(slice->length);
+    auto st = slice->file->read_at(slice->position,
+                                   {reinterpret_cast<uint8_t*>(buf.data()), buf.size()});
+    if (!st) break;
+    storage::for_each_batch({reinterpret_cast<const uint8_t*>(buf.data()), buf.size()},
+                            [&](const storage::batch_header& h, auto) { producers_.record(h); });
+    at = slice->next_offset();
+  }
+  snapshot_covered_ = at;
+}
+
+void partition_state::write_producer_snapshot() {
+  int64_t covered = log_->next_offset()();
+  if (covered == snapshot_covered_) return;
+  auto bytes = producers_.encode(covered);
+  auto st = storage::write_file_atomic(log_->dir() / snapshot_file,
+                                       {reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
+  if (st) {
+    snapshot_covered_ = covered;
+  } else {
+    actor_log().warn("{}: producer snapshot not written: {}", who(), st.error().message());
+  }
+}
+
+caf::result<produce_reply> partition_state::produce(produce_request& req) {
+  if (flush_failure_) return flush_failure_;
+  auto& buf = *req.batches;
+  std::span<uint8_t> bytes{reinterpret_cast<uint8_t*>(buf.data()), buf.size()};
+  if (bytes.size() < storage::batch_layout::header_size) {
+    return make_error(errc::invalid_batch, "record batch shorter than its header");
+  }
+  // Idempotence: one idempotent batch per request (the client sends so).
+  auto first = storage::decode_header(bytes);
+  if (first.producer_id >= 0) {
+    if (first.size_bytes() != bytes.size()) {
+      return make_error(errc::invalid_request, "an idempotent produce carries exactly one batch");
+    }
+    auto c = producers_.check(first);
+    switch (c.what) {
+      case producer_state_table::verdict::duplicate:
+        return produce_reply{c.base_offset, c.last_offset, true};
+      case producer_state_table::verdict::out_of_order:
+        return make_error(errc::out_of_order_sequence,
+                          fmt::format("producer {} sequence {} is out of order", first.producer_id,
+                                      first.base_sequence));
+      case producer_state_table::verdict::fenced:
+        return make_error(errc::invalid_producer_epoch,
+                          fmt::format("producer {} epoch {} is fenced", first.producer_id,
+                                      first.producer_epoch));
+      case producer_state_table::verdict::append: break;
+    }
+  }
+  auto r = log_->append(bytes);
+  if (!r) return from_storage(r.error(), who() + " append");
+  storage::for_each_batch(bytes, [&](const storage::batch_header& h, auto) { producers_.record(h); });
+  produce_reply reply{r->base_offset(), r->last_offset(), false};
+  if (!unflushed_since_) unflushed_since_ = caf::make_timestamp();
+  wake_waiters();
+  if (req.acks == acks_level::fsync || flush_due()) request_flush();
+  if (req.acks == acks_level::fsync && log_->flushed_offset()() <= reply.last_offset) {
+    auto rp = self_->make_response_promise<produce_reply>();
+    fsync_waiters_.push_back({reply.last_offset, reply, rp});
+    return rp;
+  }
+  return reply;
+}
+
+bool partition_state::flush_due() const {
+  const auto& fp = settings_.flush;
+  if (log_->unflushed_messages() == 0) return false;
+  return fp.every_messages > 0 && log_->unflushed_messages() >= fp.every_messages;
+}
+
+void partition_state::request_flush() {
+  if (flush_in_flight_) return;  // the reply re-checks and issues the next one
+  auto [file, up_to] = log_->sync_target();
+  if (up_to <= log_->flushed_offset()) return;
+  flush_in_flight_ = true;
+  caf::anon_send(flusher_, flush_atom::value,
+                 sync_job{file, up_to(), caf::actor_cast<caf::strong_actor_ptr>(self_)});
+}
+
+void partition_state::on_flushed(int64_t up_to, const caf::error& err) {
+  flush_in_flight_ = false;
+  if (err) {
+    // After a failed fdatasync the page cache state is unknown: refuse
+    // writes (the supervisor restarts this partition, which re-runs recovery).
+    actor_log().error("{}: fdatasync failed: {}", who(), text_of(err));
+    flush_failure_ = err;
+    for (auto& w : fsync_waiters_) w.promise.deliver(err);
+    fsync_waiters_.clear();
+    self_->quit(err);
+    return;
+  }
+  log_->mark_flushed(storage::offset(up_to));
+  if (log_->flushed_offset() >= log_->next_offset()) unflushed_since_.reset();
+  auto done = std::partition(fsync_waiters_.begin(), fsync_waiters_.end(),
+                             [&](const fsync_waiter& w) { return w.last_offset >= up_to; });
+  for (auto it = done; it != fsync_waiters_.end(); ++it) it->promise.deliver(it->reply);
+  fsync_waiters_.erase(done, fsync_waiters_.end());
+  if (!fsync_waiters_.empty() || flush_due()) request_flush();
+}
+
+caf::result<fetch_reply> partition_state::fetch(const fetch_request& req) const {
+  auto slice = log_->read(storage::offset(req.offset), req.max_bytes);
+  if (!slice) {
+    return from_storage(slice.error(),
+                        fmt::format("{} fetch at {} (log holds [{}, {}))", who(), req.offset,
+                                    log_->log_start_offset()(), log_->next_offset()()));
+  }
+  return fetch_reply{std::move(*slice), log_->high_watermark()(), log_->log_start_offset()()};
+}
+
+caf::result<bool> partition_state::wait(int64_t offset, caf::timespan max_wait) {
+  if (log_->next_offset()() > offset) return true;
+  if (max_wait.count() <= 0) return false;
+  auto rp = self_->make_response_promise<bool>();
+  uint64_t id = next_wait_id_++;
+  parked_.push_back({id, offset, rp});
+  self_->delayed_send(self_, max_wait, expire_atom::value, id);
+  return rp;
+}
+
+void partition_state::wake_waiters() {
+  if (parked_.empty()) return;
+  auto next = log_->next_offset()();
+  auto ready = std::partition(parked_.begin(), parked_.end(),
+                              [&](const parked_wait& w) { return w.offset >= next; });
+  for (auto it = ready; it != parked_.end(); ++it) it->promise.deliver(true);
+  parked_.erase(ready, parked_.end());
+}
+
+void partition_state::on_wait_expired(uint64_t id) {
+  auto it = std::find_if(parked_.begin(), parked_.end(),
+                         [&](const parked_wait& w) { return w.id == id; });
+  if (it == parked_.end()) return;
+  it->promise.deliver(false);
+  parked_.erase(it);
+}
+
+partition_offsets partition_state::offsets() const {
+  return {log_->log_start_offset()(), log_->high_watermark()(), log_->size_bytes()};
+}
+
+caf::result<int64_t> partition_state::offset_for_time(int64_t ts) const {
+  if (ts == -1) return log_->log_start_offset()();
+  if (ts == -2) return log_->high_watermark()();
+  auto o = log_->offset_for_timestamp(storage::timestamp_ms(ts));
+  if (!o) return from_storage(o.error(), who() + " offset for timestamp");
+  return (*o)();
+}
+
+void partition_state::tick() {
+  const auto& fp = settings_.flush;
+  auto now = caf::make_timestamp();
+  if (fp.every_ms > 0 && unflushed_since_ && now - *unflushed_since_ >= std::chrono::milliseconds(fp.every_ms)) {
+    request_flush();
+  }
+  if (now - last_housekeeping_ >= settings_.housekeeping_interval) {
+    last_housekeeping_ = now;
+    if (auto n = log_->apply_retention(); !n) {
+      actor_log().warn("{}: retention failed: {}", who(), n.error().message());
+    }
+    write_producer_snapshot();
+  }
+}
+
+}  // namespace actormq

@@ -1,0 +1,73 @@
+#pragma once
+// State of a PARTITION actor: the log, idempotent-producer table, fsync
+// waiters (group commit) and parked long-poll waits. Handlers in
+// partition_actor.cpp unpack a message and call one method here.
+
+#include <caf/all.hpp>
+
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "actors/partition/partition_actor.h"
+#include "actors/partition/producer_state_table.h"
+#include "storage/log.h"
+
+namespace actormq {
+
+class partition_state {
+ public:
+  using self_ptr = partition_actor::stateful_pointer<partition_state>;
+
+  partition_state() = default;
+  ~partition_state();
+
+  void init(self_ptr self, partition_settings settings, std::shared_ptr<storage::log> log,
+            caf::actor flusher);
+
+  caf::result<produce_reply> produce(produce_request& req);
+  caf::result<fetch_reply> fetch(const fetch_request& req) const;
+  caf::result<bool> wait(int64_t offset, caf::timespan max_wait);
+  partition_offsets offsets() const;
+  caf::result<int64_t> offset_for_time(int64_t ts) const;
+  void tick();
+  void on_flushed(int64_t up_to, const caf::error& err);
+  void on_wait_expired(uint64_t id);
+
+  static constexpr const char* name = "partition";
+
+ private:
+  struct fsync_waiter {
+    int64_t last_offset;
+    produce_reply reply;
+    caf::typed_response_promise<produce_reply> promise;
+  };
+  struct parked_wait {
+    uint64_t id;
+    int64_t offset;
+    caf::typed_response_promise<bool> promise;
+  };
+
+  void rebuild_producer_state();
+  void write_producer_snapshot();
+  void request_flush();
+  void wake_waiters();
+  bool flush_due() const;
+  std::string who() const;
+
+  self_ptr self_ = nullptr;
+  partition_settings settings_;
+  std::shared_ptr<storage::log> log_;
+  caf::actor flusher_;
+  producer_state_table producers_;
+  std::vector<fsync_waiter> fsync_waiters_;
+  std::vector<parked_wait> parked_;
+  uint64_t next_wait_id_ = 1;
+  bool flush_in_flight_ = false;
+  caf::error flush_failure_;
+  caf::timestamp last_housekeeping_{};
+  std::optional<caf::timestamp> unflushed_since_;
+  int64_t snapshot_covered_ = -1;
+};
+
+}  // namespace actormq

@@ -1,0 +1,18 @@
+#include "actors/session/session_actor.h"
+
+namespace actormq {
+
+namespace {
+caf::behavior session_behavior(caf::stateful_actor<session_state>* self, session_settings settings) {
+  self->state.init(self, std::move(settings));
+  return {
+      [=](call_atom, const session_task& task) { task.run(self->state); },
+  };
+}
+}  // namespace
+
+caf::actor spawn_session(caf::actor_system& sys, session_settings settings) {
+  return sys.spawn(session_behavior, std::move(settings));
+}
+
+}  // namespace actormq

@@ -1,0 +1,130 @@
+#pragma once
+// The SESSION actor: one per remote connection, the proxy through which the
+// RPC layer reaches the broker's actors. The RPC layer (on the KJ thread)
+// never blocks on an actor: it posts a session_task, and the session calls
+// the task's completion callback (from a CAF thread) with the result.
+//
+// The session resolves and caches topic handles, routes produce requests to
+// partition actors within the in-flight budget, runs multi-partition long
+// polls, and forwards group requests to group actors. When the connection
+// closes, the RPC layer sends an exit: the session then leaves every group
+// its members joined, so their partitions move without waiting for a
+// session timeout.
+
+#include <caf/all.hpp>
+
+#include <functional>
+#include <map>
+#include <set>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "actors/atoms.h"
+#include "actors/group/group_actor.h"
+#include "actors/partition/partition_actor.h"
+#include "actors/topic/topic_registry_actor.h"
+
+namespace actormq {
+
+class session_state;
+
+/// Work for a session: runs inside the session actor with its state.
+struct session_task {
+  std::function<void(session_state&)> run;
+};
+
+/// Completion callback of a session operation (called on a CAF thread).
+template <typename T>
+using done_fn = std::function<void(caf::expected<T>)>;
+
+struct topic_description {
+  std::string name;
+  topic_config config;
+  std::vector<partition_offsets> partitions;
+};
+
+struct fetch_item {
+  std::string topic;
+  uint32_t partition = 0;
+  int64_t offset = 0;
+  uint32_t max_bytes = 1 << 20;
+};
+
+struct fetch_item_result {
+  caf::error error;
+  storage::read_slice slice;  ///< whole batches (length 0: nothing new)
+  int64_t high_watermark = -1;
+  int64_t log_start_offset = -1;
+};
+
+struct session_settings {
+  topic_registry_actor registry;
+  group_coordinator_actor coordinator;
+  std::string peer;  ///< remote address, for logs
+  caf::timespan request_timeout = std::chrono::seconds(30);
+  uint32_t max_fetch_wait_ms = 30000;
+};
+
+/// Spawns a session; run tasks with caf::anon_send(session, call_atom, task).
+caf::actor spawn_session(caf::actor_system& sys, session_settings settings);
+
+class session_state {
+ public:
+  static constexpr const char* name = "session";
+  void init(caf::event_based_actor* self, session_settings settings);
+  ~session_state();
+
+  // --- admin ---
+  void create_topic(const std::string& name, topic_config cfg, done_fn<bool> done);
+  void delete_topic(const std::string& name, done_fn<bool> done);
+  void add_partitions(const std::string& name, uint32_t total, done_fn<bool> done);
+  void describe_topic(const std::string& name, done_fn<topic_description> done);
+  void list_topics(done_fn<std::vector<topic_description>> done);
+  void list_groups(done_fn<std::vector<std::string>> done);
+  void describe_group(const std::string& group, done_fn<group_info> done);
+
+  // --- produce / fetch ---
+  void init_producer(done_fn<producer_identity> done);
+  /// acks none replies once the request is queued to the partition.
+  void produce(const std::string& topic, uint32_t partition, acks_level acks,
+               std::shared_ptr<std::string> batch, done_fn<produce_reply> done);
+  /// Long poll over all items: replies when min_bytes are available in
+  /// total, or max_wait elapsed, with whatever is there.
+  void fetch(std::vector<fetch_item> items, uint32_t max_wait_ms, uint32_t min_bytes,
+             done_fn<std::vector<fetch_item_result>> done);
+  /// -1 earliest, -2 latest, else first offset with timestamp >= ts.
+  void list_offsets(const std::string& topic, uint32_t partition, int64_t ts,
+                    done_fn<int64_t> done);
+
+  // --- groups ---
+  void join_group(const std::string& group, group::join_request req,
+                  done_fn<group::join_result> done);
+  void heartbeat(const std::string& group, const std::string& member, int32_t generation,
+                 done_fn<group::heartbeat_result> done);
+  void leave_group(const std::string& group, const std::string& member, done_fn<bool> done);
+  void commit(const std::string& group, const std::string& member, int32_t generation,
+              std::vector<committed_offset> offsets, done_fn<bool> done);
+  void committed(const std::string& group, std::vector<group::topic_partition> partitions,
+                 done_fn<std::vector<committed_offset>> done);
+
+ private:
+  void with_topic(const std::string& name, std::function<void(caf::expected<topic_handle>)> k);
+  void with_group(const std::string& name, std::function<void(caf::expected<group_actor>)> k);
+  void forget_topic(const std::string& name) { topics_.erase(name); }
+  void describe_handles(std::vector<topic_handle> handles,
+                        done_fn<std::vector<topic_description>> done);
+  void fetch_once(std::shared_ptr<std::vector<fetch_item>> items,
+                  done_fn<std::vector<fetch_item_result>> done);
+
+  caf::event_based_actor* self_ = nullptr;
+  session_settings settings_;
+  std::map<std::string, topic_handle> topics_;
+  std::map<std::string, group_actor> groups_;
+  /// (group, member) pairs joined through this session, left at close.
+  std::set<std::pair<std::string, std::string>> members_;
+};
+
+}  // namespace actormq
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actormq::session_task)

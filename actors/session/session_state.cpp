@@ -1,0 +1,353 @@
+#include <fmt/format.h>
+
+#include "actors/errc.h"
+#include "actors/logger.h"
+#include "actors/session/session_actor.h"
+
+namespace actormq {
+
+namespace {
+
+/// Collects n results in order, then calls done once.
+template <typename T>
+struct gather {
+  std::vector<T> results;
+  size_t pending;
+  std::function<void(std::vector<T>)> done;
+  gather(size_t n, std::function<void(std::vector<T>)> d)
+      : results(n), pending(n), done(std::move(d)) {}
+  void set(size_t i, T v) {
+    results[i] = std::move(v);
+    if (--pending == 0) done(std::move(results));
+  }
+};
+
+constexpr auto group_timeout = std::chrono::seconds(15);
+
+}  // namespace
+
+void session_state::init(caf::event_based_actor* self, session_settings settings) {
+  self_ = self;
+  settings_ = std::move(settings);
+}
+
+session_state::~session_state() {
+  // The connection is gone: leave groups now rather than after a session timeout.
+  for (const auto& [group, member] : members_) {
+    if (auto it = groups_.find(group); it != groups_.end()) {
+      caf::anon_send(it->second, leave_atom::value, member);
+    }
+  }
+}
+
+void session_state::with_topic(const std::string& name,
+                               std::function<void(caf::expected<topic_handle>)> k) {
+  if (auto it = topics_.find(name); it != topics_.end()) return k(it->second);
+  self_->request(settings_.registry, settings_.request_timeout, lookup_atom::value, name)
+      .then(
+          [this, name, k](topic_handle& h) {
+            topics_[name] = h;
+            k(std::move(h));
+          },
+          [k](caf::error& e) { k(std::move(e)); });
+}
+
+void session_state::with_group(const std::string& name,
+                               std::function<void(caf::expected<group_actor>)> k) {
+  if (auto it = groups_.find(name); it != groups_.end()) return k(it->second);
+  if (auto why = invalid_topic_name(name, true)) {
+    return k(make_error(errc::invalid_request, "group name: " + *why));
+  }
+  self_->request(settings_.coordinator, group_timeout, group_atom::value, name)
+      .then(
+          [this, name, k](group_actor& g) {
+            groups_[name] = g;
+            k(std::move(g));
+          },
+          [k](caf::error& e) { k(std::move(e)); });
+}
+
+// --- admin ---
+
+void session_state::create_topic(const std::string& name, topic_config cfg, done_fn<bool> done) {
+  self_->request(settings_.registry, settings_.request_timeout, create_atom::value, name, cfg)
+      .then([done](topic_handle&) { done(true); }, [done](caf::error& e) { done(std::move(e)); });
+}
+
+void session_state::delete_topic(const std::string& name, done_fn<bool> done) {
+  forget_topic(name);
+  self_->request(settings_.registry, settings_.request_timeout, delete_atom::value, name)
+      .then([done](bool ok) { done(ok); }, [done](caf::error& e) { done(std::move(e)); });
+}
+
+void session_state::add_partitions(const std::string& name, uint32_t total, done_fn<bool> done) {
+  self_->request(settings_.registry, settings_.request_timeout, grow_atom::value, name, total)
+      .then(
+          [this, name, done](topic_handle& h) {
+            topics_[name] = h;
+            done(true);
+          },
+          [done](caf::error& e) { done(std::move(e)); });
+}
+
+void session_state::describe_handles(std::vector<topic_handle> handles,
+                                     done_fn<std::vector<topic_description>> done) {
+  size_t total = 0;
+  for (const auto& h : handles) total += h.partitions.size();
+  std::vector<topic_description> out;
+  for (const auto& h : handles) {
+    out.push_back({h.name, h.config, std::vector<partition_offsets>(h.partitions.size())});
+  }
+  if (total == 0) return done(std::move(out));
+  auto shared = std::make_shared<std::vector<topic_description>>(std::move(out));
+  auto g = std::make_shared<gather<caf::error>>(total, [shared, done](std::vector<caf::error> errs) {
+    for (auto& e : errs) {
+      if (e) return done(std::move(e));
+    }
+    done(std::move(*shared));
+  });
+  size_t i = 0;
+  for (size_t t = 0; t < handles.size(); ++t) {
+    for (size_t p = 0; p < handles[t].partitions.size(); ++p, ++i) {
+      self_->request(handles[t].partitions[p], settings_.request_timeout, offsets_atom::value)
+          .then(
+              [shared, g, t, p, i](partition_offsets& o) {
+                (*shared)[t].partitions[p] = o;
+                g->set(i, caf::error{});
+              },
+              [g, i](caf::error& e) { g->set(i, std::move(e)); });
+    }
+  }
+}
+
+void session_state::describe_topic(const std::string& name, done_fn<topic_description> done) {
+  self_->request(settings_.registry, settings_.request_timeout, lookup_atom::value, name)
+      .then(
+          [this, name, done](topic_handle& h) {
+            topics_[name] = h;
+            describe_handles({h}, [done](caf::expected<std::vector<topic_description>> r) {
+              if (!r) return done(r.error());
+              done(std::move(r->front()));
+            });
+          },
+          [done](caf::error& e) { done(std::move(e)); });
+}
+
+void session_state::list_topics(done_fn<std::vector<topic_description>> done) {
+  self_->request(settings_.registry, settings_.request_timeout, list_atom::value)
+      .then([this, done](std::vector<topic_handle>& hs) { describe_handles(std::move(hs), done); },
+            [done](caf::error& e) { done(std::move(e)); });
+}
+
+void session_state::list_groups(done_fn<std::vector<std::string>> done) {
+  self_->request(settings_.coordinator, group_timeout, list_atom::value)
+      .then([done](std::vector<std::string>& gs) { done(std::move(gs)); },
+            [done](caf::error& e) { done(std::move(e)); });
+}
+
+void session_state::describe_group(const std::string& group, done_fn<group_info> done) {
+  with_group(group, [this, done](caf::expected<group_actor> g) {
+    if (!g) return done(g.error());
+    self_->request(*g, group_timeout, describe_atom::value)
+        .then([done](group_info& info) { done(std::move(info)); },
+              [done](caf::error& e) { done(std::move(e)); });
+  });
+}
+
+// --- produce / fetch ---
+
+void session_state::init_producer(done_fn<producer_identity> done) {
+  self_->request(settings_.registry, settings_.request_timeout, pid_atom::value)
+      .then([done](producer_identity& id) { done(id); },
+            [done](caf::error& e) { done(std::move(e)); });
+}
+
+void session_state::produce(const std::string& topic, uint32_t partition, acks_level acks,
+                            std::shared_ptr<std::string> batch, done_fn<produce_reply> done) {
+  with_topic(topic, [=, this](caf::expected<topic_handle> h) {
+    if (!h) return done(h.error());
+    if (partition >= h->partitions.size()) {
+      return done(make_error(errc::unknown_partition,
+                             fmt::format("topic {} has {} partitions; there is no partition {}",
+                                         topic, h->partitions.size(), partition)));
+    }
+    auto budget = h->budgets[partition];
+    auto bytes = static_cast<int64_t>(batch->size());
+    if (!budget->try_acquire(bytes)) {
+      return done(make_error(errc::busy, fmt::format("partition {}/{} has too much data in flight; "
+                                                     "retry later",
+                                                     topic, partition)));
+    }
+    if (acks == acks_level::none) done(produce_reply{});
+    self_->request(h->partitions[partition], settings_.request_timeout, produce_atom::value,
+                   produce_request{std::move(batch), acks})
+        .then(
+            [=](produce_reply& r) {
+              budget->release(bytes);
+              if (acks != acks_level::none) done(r);
+            },
+            [=, this](caf::error& e) {
+              budget->release(bytes);
+              if (e.category() != errc_category) forget_topic(topic);  // actor gone?
+              if (acks != acks_level::none) {
+                done(std::move(e));
+              } else {
+                actor_log().warn("session {}: acks=none produce to {}/{} failed: {}",
+                                 settings_.peer, topic, partition, text_of(e));
+              }
+            });
+  });
+}
+
+void session_state::fetch_once(std::shared_ptr<std::vector<fetch_item>> items,
+                               done_fn<std::vector<fetch_item_result>> done) {
+  if (items->empty()) return done(std::vector<fetch_item_result>{});
+  auto g = std::make_shared<gather<fetch_item_result>>(
+      items->size(), [done](std::vector<fetch_item_result> r) { done(std::move(r)); });
+  for (size_t i = 0; i < items->size(); ++i) {
+    const auto& it = (*items)[i];
+    with_topic(it.topic, [=, this](caf::expected<topic_handle> h) {
+      const auto& item = (*items)[i];
+      fetch_item_result res;
+      if (!h) {
+        res.error = h.error();
+        return g->set(i, std::move(res));
+      }
+      if (item.partition >= h->partitions.size()) {
+        res.error = make_error(errc::unknown_partition,
+                               fmt::format("{} has no partition {}", item.topic, item.partition));
+        return g->set(i, std::move(res));
+      }
+      self_->request(h->partitions[item.partition], settings_.request_timeout, fetch_atom::value,
+                     fetch_request{item.offset, item.max_bytes})
+          .then(
+              [g, i](fetch_reply& r) {
+                g->set(i, fetch_item_result{{}, std::move(r.slice), r.high_watermark,
+                                            r.log_start_offset});
+              },
+              [=, this](caf::error& e) {
+                if (e.category() != errc_category) forget_topic(item.topic);
+                fetch_item_result bad;
+                bad.error = std::move(e);
+                g->set(i, std::move(bad));
+              });
+    });
+  }
+}
+
+void session_state::fetch(std::vector<fetch_item> items, uint32_t max_wait_ms, uint32_t min_bytes,
+                          done_fn<std::vector<fetch_item_result>> done) {
+  auto shared = std::make_shared<std::vector<fetch_item>>(std::move(items));
+  max_wait_ms = std::min(max_wait_ms, settings_.max_fetch_wait_ms);
+  fetch_once(shared, [=, this](caf::expected<std::vector<fetch_item_result>> r) {
+    if (!r) return done(std::move(r));
+    uint64_t total = 0;
+    bool any_error = false;
+    for (const auto& x : *r) {
+      total += x.slice.length;
+      any_error |= static_cast<bool>(x.error);
+    }
+    if (total >= std::max<uint32_t>(min_bytes, 1) || max_wait_ms == 0 || any_error) {
+      return done(std::move(r));
+    }
+    // Park on every partition; the first that gets data (or the deadline)
+    // triggers one more fetch of all of them.
+    struct wait_state {
+      bool fired = false;
+      size_t pending;
+    };
+    auto ws = std::make_shared<wait_state>(wait_state{false, shared->size()});
+    auto fire = [=, this]() {
+      if (ws->fired) return;
+      ws->fired = true;
+      fetch_once(shared, done);
+    };
+    auto wait = caf::timespan(std::chrono::milliseconds(max_wait_ms));
+    for (size_t i = 0; i < shared->size(); ++i) {
+      const auto& item = (*shared)[i];
+      with_topic(item.topic, [=, this](caf::expected<topic_handle> h) {
+        const auto& it = (*shared)[i];
+        if (!h || it.partition >= h->partitions.size()) return fire();
+        self_->request(h->partitions[it.partition], wait + std::chrono::seconds(5), wait_atom::value,
+                       it.offset, wait)
+            .then(
+                [=](bool has_data) {
+                  if (has_data || --ws->pending == 0) fire();
+                },
+                [=](caf::error&) { fire(); });
+      });
+    }
+  });
+}
+
+void session_state::list_offsets(const std::string& topic, uint32_t partition, int64_t ts,
+                                 done_fn<int64_t> done) {
+  with_topic(topic, [=, this](caf::expected<topic_handle> h) {
+    if (!h) return done(h.error());
+    if (partition >= h->partitions.size()) {
+      return done(make_error(errc::unknown_partition,
+                             fmt::format("{} has no partition {}", topic, partition)));
+    }
+    self_->request(h->partitions[partition], settings_.request_timeout, time_atom::value, ts)
+        .then([done](int64_t o) { done(o); }, [done](caf::error& e) { done(std::move(e)); });
+  });
+}
+
+// --- groups ---
+
+void session_state::join_group(const std::string& group, group::join_request req,
+                               done_fn<group::join_result> done) {
+  with_group(group, [=, this](caf::expected<group_actor> g) {
+    if (!g) return done(g.error());
+    self_->request(*g, group_timeout, join_atom::value, req)
+        .then(
+            [=, this](group::join_result& r) {
+              members_.insert({group, r.id});
+              done(std::move(r));
+            },
+            [done](caf::error& e) { done(std::move(e)); });
+  });
+}
+
+void session_state::heartbeat(const std::string& group, const std::string& member,
+                              int32_t generation, done_fn<group::heartbeat_result> done) {
+  with_group(group, [=, this](caf::expected<group_actor> g) {
+    if (!g) return done(g.error());
+    self_->request(*g, group_timeout, heartbeat_atom::value, member, generation)
+        .then([done](group::heartbeat_result& r) { done(std::move(r)); },
+              [done](caf::error& e) { done(std::move(e)); });
+  });
+}
+
+void session_state::leave_group(const std::string& group, const std::string& member,
+                                done_fn<bool> done) {
+  with_group(group, [=, this](caf::expected<group_actor> g) {
+    if (!g) return done(g.error());
+    members_.erase({group, member});
+    self_->request(*g, group_timeout, leave_atom::value, member)
+        .then([done](bool ok) { done(ok); }, [done](caf::error& e) { done(std::move(e)); });
+  });
+}
+
+void session_state::commit(const std::string& group, const std::string& member,
+                           int32_t generation, std::vector<committed_offset> offsets,
+                           done_fn<bool> done) {
+  with_group(group, [=, this](caf::expected<group_actor> g) {
+    if (!g) return done(g.error());
+    self_->request(*g, group_timeout, commit_atom::value, member, generation, offsets)
+        .then([done](bool ok) { done(ok); }, [done](caf::error& e) { done(std::move(e)); });
+  });
+}
+
+void session_state::committed(const std::string& group,
+                              std::vector<group::topic_partition> partitions,
+                              done_fn<std::vector<committed_offset>> done) {
+  with_group(group, [=, this](caf::expected<group_actor> g) {
+    if (!g) return done(g.error());
+    self_->request(*g, group_timeout, committed_atom::value, partitions)
+        .then([done](std::vector<committed_offset>& r) { done(std::move(r)); },
+              [done](caf::error& e) { done(std::move(e)); });
+  });
+}
+
+}  // namespace actormq

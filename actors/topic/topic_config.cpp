@@ -1,0 +1,77 @@
+#include "actors/topic/topic_config.h"
+
+#include <charconv>
+#include <fmt/format.h>
+
+namespace actormq {
+
+std::string topic_config::encode() const {
+  return fmt::format(
+      "partitions = {}\nretention_ms = {}\nretention_bytes = {}\nsegment_bytes = {}\n"
+      "segment_ms = {}\nflush_messages = {}\nflush_ms = {}\nmax_batch_bytes = {}\n",
+      partitions, retention_ms, retention_bytes, segment_bytes, segment_ms, flush_messages,
+      flush_ms, max_batch_bytes);
+}
+
+std::optional<topic_config> topic_config::decode(std::string_view text) {
+  topic_config c;
+  while (!text.empty()) {
+    auto nl = text.find('\n');
+    auto line = text.substr(0, nl);
+    text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+    auto eq = line.find('=');
+    if (eq == std::string_view::npos) continue;
+    auto trim = [](std::string_view s) {
+      while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+      while (!s.empty() && (s.back() == ' ' || s.back() == '\r')) s.remove_suffix(1);
+      return s;
+    };
+    auto key = trim(line.substr(0, eq));
+    auto val = trim(line.substr(eq + 1));
+    int64_t v = 0;
+    auto [p, ec] = std::from_chars(val.data(), val.data() + val.size(), v);
+    if (ec != std::errc{} || p != val.data() + val.size()) return std::nullopt;
+    if (key == "partitions") {
+      if (v < 1 || v > 100000) return std::nullopt;
+      c.partitions = static_cast<uint32_t>(v);
+    } else if (key == "retention_ms") c.retention_ms = v;
+    else if (key == "retention_bytes") c.retention_bytes = v;
+    else if (key == "segment_bytes") c.segment_bytes = v;
+    else if (key == "segment_ms") c.segment_ms = v;
+    else if (key == "flush_messages") c.flush_messages = v;
+    else if (key == "flush_ms") c.flush_ms = v;
+    else if (key == "max_batch_bytes") c.max_batch_bytes = v;
+  }
+  return c;
+}
+
+storage::log_config topic_config::log_config() const {
+  storage::log_config lc;
+  lc.segment_bytes = static_cast<uint64_t>(segment_bytes);
+  lc.segment_ms = segment_ms;
+  lc.retention_bytes = retention_bytes;
+  lc.retention_ms = retention_ms;
+  lc.max_batch_bytes = static_cast<size_t>(max_batch_bytes);
+  // The partition actor applies the flush policy through the flusher (group
+  // commit); the log itself never syncs inline.
+  lc.flush = storage::flush_policy::never();
+  return lc;
+}
+
+storage::flush_policy topic_config::flush_policy() const {
+  return {static_cast<uint64_t>(flush_messages < 0 ? 0 : flush_messages), flush_ms};
+}
+
+std::optional<std::string> invalid_topic_name(std::string_view name, bool allow_internal) {
+  if (name.empty() || name.size() > 200) return "topic names are 1 to 200 characters";
+  if (name == "." || name == "..") return "'.' and '..' are not topic names";
+  if (!allow_internal && name.starts_with("__")) return "names starting with __ are reserved";
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-';
+    if (!ok) return fmt::format("character '{}' is not allowed (use A-Z a-z 0-9 . _ -)", c);
+  }
+  return std::nullopt;
+}
+
+}  // namespace actormq

@@ -1,0 +1,35 @@
+#include "actors/topic/topic_registry_actor.h"
+
+#include "actors/topic/topic_registry_state.h"
+
+namespace actormq {
+
+namespace {
+
+topic_registry_actor::behavior_type registry_behavior(
+    topic_registry_actor::stateful_pointer<topic_registry_state> self,
+    std::shared_ptr<topic_registry_state> loaded) {
+  self->state = std::move(*loaded);
+  self->state.attach(self);
+  return {
+      [=](create_atom, const std::string& name, const topic_config& cfg) {
+        return self->state.create(name, cfg);
+      },
+      [=](delete_atom, const std::string& name) { return self->state.remove(name); },
+      [=](lookup_atom, const std::string& name) { return self->state.lookup(name); },
+      [=](list_atom) { return self->state.list(); },
+      [=](grow_atom, const std::string& name, uint32_t n) { return self->state.grow(name, n); },
+      [=](pid_atom) { return self->state.allocate_producer_id(); },
+  };
+}
+
+}  // namespace
+
+caf::expected<topic_registry_actor> spawn_topic_registry(caf::actor_system& sys,
+                                                        registry_settings settings) {
+  auto state = std::make_shared<topic_registry_state>();
+  if (auto err = state->load(sys, std::move(settings))) return err;
+  return sys.spawn(registry_behavior, std::move(state));
+}
+
+}  // namespace actormq

@@ -1,0 +1,64 @@
+#pragma once
+// The TOPIC REGISTRY actor: creates, deletes and describes topics, persists
+// their configs under <data>/topics/, spawns one PARTITION actor per
+// partition and supervises them (a partition that fails is restarted, which
+// re-runs log recovery). Also allocates idempotent producer ids.
+
+#include <caf/all.hpp>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "actors/atoms.h"
+#include "actors/partition/partition_actor.h"
+#include "actors/topic/topic_config.h"
+
+namespace actormq {
+
+/// What a producer/consumer session needs to reach a topic's partitions.
+struct topic_handle {
+  std::string name;
+  topic_config config;
+  std::vector<partition_actor> partitions;
+  std::vector<std::shared_ptr<inflight_budget>> budgets;  ///< one per partition
+};
+
+struct producer_identity {
+  int64_t producer_id = -1;
+  int16_t epoch = 0;
+};
+
+using topic_registry_actor = caf::typed_actor<
+    /// Creates a topic (topic_exists, invalid_topic).
+    caf::replies_to<create_atom, std::string, topic_config>::with<topic_handle>,
+    /// Deletes a topic and its data (unknown_topic).
+    caf::replies_to<delete_atom, std::string>::with<bool>,
+    /// Resolves a topic (unknown_topic).
+    caf::replies_to<lookup_atom, std::string>::with<topic_handle>,
+    /// All topics, sorted by name.
+    caf::replies_to<list_atom>::with<std::vector<topic_handle>>,
+    /// Raises a topic's partition count (keys may map to other partitions).
+    caf::replies_to<grow_atom, std::string, uint32_t>::with<topic_handle>,
+    /// A new producer id (persisted, never reused) with epoch 0.
+    caf::replies_to<pid_atom>::with<producer_identity>>;
+
+struct registry_settings {
+  std::filesystem::path data_dir;
+  topic_config defaults;
+  int64_t inflight_limit_bytes = 64 << 20;  ///< per partition, see inflight_budget
+  size_t flushers = 2;                      ///< detached fdatasync threads
+};
+
+/// Spawns the registry, which loads every topic under data_dir/topics first.
+/// Returns an error if the data dir cannot be used.
+caf::expected<topic_registry_actor> spawn_topic_registry(caf::actor_system& sys,
+                                                        registry_settings settings);
+
+}  // namespace actormq
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actormq::topic_config)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actormq::topic_handle)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<actormq::topic_handle>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actormq::producer_identity)

@@ -1,0 +1,238 @@
+#include "actors/topic/topic_registry_state.h"
+
+#include <fmt/format.h>
+
+#include "actors/errc.h"
+#include "actors/flush/flusher_actor.h"
+#include "actors/logger.h"
+#include "storage/file_handle.h"
+#include "storage/log.h"
+
+namespace actormq {
+
+namespace fs = std::filesystem;
+
+namespace {
+constexpr int64_t pid_block = 1000;
+storage::status write_text(const fs::path& p, const std::string& s) {
+  return storage::write_file_atomic(p, {reinterpret_cast<const uint8_t*>(s.data()), s.size()});
+}
+}  // namespace
+
+fs::path topic_registry_state::topic_dir(const std::string& name) const {
+  return settings_.data_dir / "topics" / name;
+}
+
+caf::error topic_registry_state::load(caf::actor_system& sys, registry_settings settings) {
+  sys_ = &sys;
+  settings_ = std::move(settings);
+  for (size_t i = 0; i < std::max<size_t>(1, settings_.flushers); ++i) {
+    flushers_.push_back(spawn_flusher(sys));
+  }
+  std::error_code ec;
+  fs::create_directories(settings_.data_dir / "topics", ec);
+  if (ec) {
+    return make_error(errc::storage_error,
+                      fmt::format("cannot create {}: {}", (settings_.data_dir / "topics").string(),
+                                  ec.message()));
+  }
+  // Producer ids: continue after the last reserved block.
+  if (auto text = storage::read_file(settings_.data_dir / "producer_ids")) {
+    next_pid_ = pid_limit_ = std::atoll(text->c_str());
+  }
+  for (const auto& entry : fs::directory_iterator(settings_.data_dir / "topics", ec)) {
+    if (!entry.is_directory()) continue;
+    auto name = entry.path().filename().string();
+    if (name.find(".deleted-") != std::string::npos) {
+      fs::remove_all(entry.path(), ec);  // an interrupted delete
+      continue;
+    }
+    auto text = storage::read_file(entry.path() / "topic.conf");
+    if (!text) {
+      actor_log().error("topic dir {} has no readable topic.conf ({}); skipped",
+                        entry.path().string(), text.error().message());
+      continue;
+    }
+    auto cfg = topic_config::decode(*text);
+    if (!cfg) {
+      actor_log().error("topic {}: topic.conf is malformed; skipped", name);
+      continue;
+    }
+    auto& t = topics_[name];
+    t.config = *cfg;
+    for (uint32_t p = 0; p < cfg->partitions; ++p) {
+      if (auto err = start_partition(name, t, p)) return err;
+    }
+  }
+  if (ec) return make_error(errc::storage_error, "cannot list topics: " + ec.message());
+  actor_log().info("registry: {} topics loaded from {}", topics_.size(), settings_.data_dir.string());
+  return {};
+}
+
+void topic_registry_state::attach(self_ptr self) {
+  self_ = self;
+  for (auto& [name, t] : topics_) {
+    for (auto& slot : t.partitions) self_->monitor(slot.actor);
+  }
+  self_->set_down_handler([this](caf::down_msg& dm) { on_down(dm); });
+}
+
+caf::error topic_registry_state::start_partition(const std::string& name, topic& t, uint32_t p) {
+  auto dir = topic_dir(name) / std::to_string(p);
+  storage::recovery_report report;
+  auto log = storage::log::open(dir, t.config.log_config(), &report);
+  if (!log) {
+    return from_storage(log.error(), fmt::format("open partition {}/{}", name, p));
+  }
+  if (!report.events.empty()) {
+    actor_log().warn("partition {}/{}: recovery dropped {} bytes in {} events (see storage log)",
+                     name, p, report.dropped_bytes(), report.events.size());
+  }
+  partition_settings ps;
+  ps.topic = name;
+  ps.partition = p;
+  ps.flush = t.config.flush_policy();
+  auto actor = spawn_partition(*sys_, std::move(ps), std::shared_ptr<storage::log>(std::move(*log)),
+                               flushers_[p % flushers_.size()]);
+  if (t.partitions.size() <= p) t.partitions.resize(p + 1);
+  auto& slot = t.partitions[p];
+  slot.actor = actor;
+  if (!slot.budget) {
+    slot.budget = std::make_shared<inflight_budget>();
+    slot.budget->limit = settings_.inflight_limit_bytes;
+  }
+  owners_[actor.address()] = {name, p};
+  if (self_) self_->monitor(actor);
+  return {};
+}
+
+topic_handle topic_registry_state::handle_of(const std::string& name, const topic& t) const {
+  topic_handle h{name, t.config, {}, {}};
+  for (const auto& slot : t.partitions) {
+    h.partitions.push_back(slot.actor);
+    h.budgets.push_back(slot.budget);
+  }
+  return h;
+}
+
+caf::result<topic_handle> topic_registry_state::create(const std::string& name, topic_config cfg) {
+  if (auto why = invalid_topic_name(name)) return make_error(errc::invalid_topic, *why);
+  if (cfg.partitions < 1 || cfg.partitions > 10000) {
+    return make_error(errc::invalid_topic, "partitions must be between 1 and 10000");
+  }
+  if (cfg.segment_bytes <= 0 || cfg.segment_bytes >= (1ll << 32)) {
+    return make_error(errc::invalid_topic, "segment_bytes must be in (0, 4 GiB)");
+  }
+  if (topics_.count(name) || deleting_.count(name)) {
+    return make_error(errc::topic_exists, fmt::format("topic {} already exists", name));
+  }
+  auto dir = topic_dir(name);
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return make_error(errc::storage_error, "create " + dir.string() + ": " + ec.message());
+  if (auto st = write_text(dir / "topic.conf", cfg.encode()); !st) {
+    return from_storage(st.error(), "write topic.conf");
+  }
+  auto& t = topics_[name];
+  t.config = cfg;
+  for (uint32_t p = 0; p < cfg.partitions; ++p) {
+    if (auto err = start_partition(name, t, p)) {
+      actor_log().error("create topic {}: {}", name, text_of(err));
+      return err;
+    }
+  }
+  actor_log().info("registry: created topic {} with {} partitions", name, cfg.partitions);
+  return handle_of(name, t);
+}
+
+caf::result<bool> topic_registry_state::remove(const std::string& name) {
+  auto it = topics_.find(name);
+  if (it == topics_.end()) return make_error(errc::unknown_topic, "unknown topic " + name);
+  // Rename first so a crash mid-delete never resurrects a half-deleted topic.
+  auto trash = topic_dir(name + ".deleted-" + std::to_string(caf::make_timestamp().time_since_epoch().count()));
+  std::error_code ec;
+  fs::rename(topic_dir(name), trash, ec);
+  if (ec) return make_error(errc::storage_error, "rename for delete: " + ec.message());
+  deleting_[name] = {trash, it->second.partitions.size()};
+  for (auto& slot : it->second.partitions) {
+    self_->send_exit(slot.actor, caf::exit_reason::user_shutdown);
+  }
+  topics_.erase(it);
+  actor_log().info("registry: deleted topic {}", name);
+  return true;
+}
+
+caf::result<topic_handle> topic_registry_state::lookup(const std::string& name) const {
+  auto it = topics_.find(name);
+  if (it == topics_.end()) return make_error(errc::unknown_topic, "unknown topic " + name);
+  return handle_of(name, it->second);
+}
+
+std::vector<topic_handle> topic_registry_state::list() const {
+  std::vector<topic_handle> out;
+  for (const auto& [name, t] : topics_) out.push_back(handle_of(name, t));
+  return out;
+}
+
+caf::result<topic_handle> topic_registry_state::grow(const std::string& name, uint32_t partitions) {
+  auto it = topics_.find(name);
+  if (it == topics_.end()) return make_error(errc::unknown_topic, "unknown topic " + name);
+  auto& t = it->second;
+  if (partitions <= t.config.partitions || partitions > 10000) {
+    return make_error(errc::invalid_topic,
+                      fmt::format("topic {} has {} partitions; the new count must be larger", name,
+                                  t.config.partitions));
+  }
+  auto cfg = t.config;
+  cfg.partitions = partitions;
+  if (auto st = write_text(topic_dir(name) / "topic.conf", cfg.encode()); !st) {
+    return from_storage(st.error(), "write topic.conf");
+  }
+  uint32_t old = t.config.partitions;
+  t.config = cfg;
+  for (uint32_t p = old; p < partitions; ++p) {
+    if (auto err = start_partition(name, t, p)) return err;
+  }
+  return handle_of(name, t);
+}
+
+caf::result<producer_identity> topic_registry_state::allocate_producer_id() {
+  if (next_pid_ >= pid_limit_) {
+    auto limit = next_pid_ + pid_block;
+    if (auto st = write_text(settings_.data_dir / "producer_ids", std::to_string(limit)); !st) {
+      return from_storage(st.error(), "reserve producer ids");
+    }
+    pid_limit_ = limit;
+  }
+  return producer_identity{next_pid_++, 0};
+}
+
+void topic_registry_state::on_down(const caf::down_msg& dm) {
+  auto it = owners_.find(dm.source);
+  if (it == owners_.end()) return;
+  auto [name, p] = it->second;
+  owners_.erase(it);
+  if (auto d = deleting_.find(name); d != deleting_.end()) {
+    if (--d->second.second == 0) {
+      std::error_code ec;
+      fs::remove_all(d->second.first, ec);
+      if (ec) actor_log().warn("delete {}: {}", d->second.first.string(), ec.message());
+      deleting_.erase(d);
+    }
+    return;
+  }
+  auto t = topics_.find(name);
+  if (t == topics_.end() || p >= t->second.partitions.size()) return;
+  auto& slot = t->second.partitions[p];
+  if (slot.actor.address() != dm.source) return;
+  actor_log().error("partition {}/{} stopped ({}); restarting it", name, p, caf::to_string(dm.reason));
+  if (++slot.restarts > 10) {
+    actor_log().critical("partition {}/{} failed {} times; left stopped", name, p, slot.restarts);
+    return;
+  }
+  if (auto err = start_partition(name, t->second, p)) {
+    actor_log().critical("partition {}/{} cannot restart: {}", name, p, text_of(err));
+  }
+}
+
+}  // namespace actormq

@@ -1,0 +1,62 @@
+#pragma once
+// State of the TOPIC REGISTRY actor: the topics, their partition actors and
+// the on-disk layout under <data>:
+//   topics/<name>/topic.conf     topic_config::encode()
+//   topics/<name>/<partition>/   one partition log per directory (storage::log)
+//   producer_ids                 next unallocated producer id (decimal text)
+
+#include <caf/all.hpp>
+
+#include <map>
+#include <unordered_map>
+
+#include "actors/topic/topic_registry_actor.h"
+
+namespace actormq {
+
+class topic_registry_state {
+ public:
+  using self_ptr = topic_registry_actor::stateful_pointer<topic_registry_state>;
+  static constexpr const char* name = "topic_registry";
+
+  /// Loads every topic from disk; used before the actor runs.
+  caf::error load(caf::actor_system& sys, registry_settings settings);
+  void attach(self_ptr self);
+
+  caf::result<topic_handle> create(const std::string& name, topic_config cfg);
+  caf::result<bool> remove(const std::string& name);
+  caf::result<topic_handle> lookup(const std::string& name) const;
+  std::vector<topic_handle> list() const;
+  caf::result<topic_handle> grow(const std::string& name, uint32_t partitions);
+  caf::result<producer_identity> allocate_producer_id();
+  void on_down(const caf::down_msg& dm);
+
+ private:
+  struct partition_slot {
+    partition_actor actor;
+    std::shared_ptr<inflight_budget> budget;
+    int restarts = 0;
+  };
+  struct topic {
+    topic_config config;
+    std::vector<partition_slot> partitions;
+  };
+
+  std::filesystem::path topic_dir(const std::string& name) const;
+  caf::error start_partition(const std::string& name, topic& t, uint32_t p);
+  topic_handle handle_of(const std::string& name, const topic& t) const;
+
+  caf::actor_system* sys_ = nullptr;
+  self_ptr self_ = nullptr;
+  registry_settings settings_;
+  std::vector<caf::actor> flushers_;
+  std::map<std::string, topic> topics_;
+  /// Partition actor address -> (topic, partition), for supervision.
+  std::unordered_map<caf::actor_addr, std::pair<std::string, uint32_t>> owners_;
+  /// Deleted topics whose partition actors are still shutting down.
+  std::map<std::string, std::pair<std::filesystem::path, size_t>> deleting_;
+  int64_t next_pid_ = 0;
+  int64_t pid_limit_ = 0;  ///< ids below this are reserved on disk
+};
+
+}  // namespace actormq
