@@ -22,6 +22,8 @@ class category final : public std::error_category {
         return "unknown assignment protocol";
       case errc::invalid_argument:
         return "invalid argument";
+      case errc::not_assigned:
+        return "partition not assigned to the member";
     }
     return "unknown group error";
   }

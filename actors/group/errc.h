@@ -15,6 +15,7 @@ enum class errc {
   invalid_session_timeout,  ///< outside the group's [min, max] session timeout
   unknown_protocol,         ///< no assignor of that name
   invalid_argument,         ///< malformed request (e.g. no topics)
+  not_assigned,             ///< the member does not own that partition
 };
 
 const std::error_category& error_category() noexcept;

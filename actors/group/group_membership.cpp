@@ -155,6 +155,14 @@ status group_membership::authorize_commit(std::string_view id, generation_id gen
   return {};
 }
 
+status group_membership::authorize_commit(std::string_view id, generation_id generation,
+                                          const topic_partition& tp) const {
+  if (auto st = authorize_commit(id, generation); !st) return st;
+  const auto& owned = find(id)->info.assigned;
+  if (!std::binary_search(owned.begin(), owned.end(), tp)) return errc::not_assigned;
+  return {};
+}
+
 bool group_membership::update_topics(topic_metadata topics) {
   bool changed = false;
   for (const auto& [id, m] : members_) {

@@ -158,6 +158,11 @@ class group_membership {
   /// unknown_member, stale_generation (its partitions moved since that
   /// generation), illegal_generation (newer than current).
   status authorize_commit(std::string_view member, generation_id generation) const;
+  /// As above, and not_assigned unless member owns tp now. Since a member's
+  /// fence moves whenever it loses a partition, what it owned at any
+  /// generation it may still commit with is part of what it owns now.
+  status authorize_commit(std::string_view member, generation_id generation,
+                          const topic_partition& tp) const;
 
   /// New partition counts (topics created or grown). Rebalances and returns
   /// true when a subscribed topic changed.

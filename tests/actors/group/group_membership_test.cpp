@@ -166,6 +166,19 @@ TEST_CASE("an unknown member can neither heartbeat nor commit nor leave nor rejo
   CHECK(g.generation() == generation_id(3));
 }
 
+TEST_CASE("a member cannot commit a partition it does not own") {
+  auto g = make_group("sticky");
+  auto ids = three_members(g);
+  const auto a = ids[0], b = ids[1];
+  CHECK(g.authorize_commit(a, generation_id(3), {"t", 0}));
+  CHECK(g.authorize_commit(a, generation_id(3), {"t", 3}).error() == errc::not_assigned);
+  CHECK(g.authorize_commit(a, generation_id(3), {"other", 0}).error() == errc::not_assigned);
+  REQUIRE(g.leave(b));
+  // a gained t-3 at generation 4 and was not fenced: it may commit it.
+  CHECK(g.authorize_commit(a, generation_id(4), {"t", 3}));
+  CHECK(g.authorize_commit("nobody", generation_id(4), {"t", 3}).error() == errc::unknown_member);
+}
+
 TEST_CASE("group errors carry readable messages in their own category") {
   std::error_code ec = errc::stale_generation;
   CHECK(ec.category().name() == std::string("actormq.group"));
