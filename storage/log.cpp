@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 #include <map>
 #include <vector>
 
@@ -20,6 +21,9 @@ timestamp_ms system_now() {
 
 namespace {
 constexpr const char* clean_marker = ".clean_shutdown";
+/// The largest batch the format can describe (batch_length is an int32).
+constexpr size_t max_stored_batch_bytes =
+    batch_layout::length_prefix + static_cast<size_t>(std::numeric_limits<int32_t>::max());
 
 // Parses "<20 digits>.<ext>"; returns the base offset.
 std::optional<int64_t> parse_segment_name(const std::string& name, std::string_view ext) {
@@ -129,7 +133,9 @@ status log::recover(recovery_report& report) {
       emit(report, {recovery_event::kind::rebuilt_index, s->index().path(), 0, offset(-1),
                     offset(-1), "index missing or inconsistent with the log"});
     }
-    auto scan = s->scan(/*check_crc=*/tail, cfg_.max_batch_bytes);
+    // Bounded by the format, not by max_batch_bytes: lowering that setting
+    // must not turn batches already stored into corruption.
+    auto scan = s->scan(/*check_crc=*/tail, max_stored_batch_bytes);
     if (!scan) return scan.error();
     bool overlaps = s->base_offset() < expect_at_least;
     if (!tail && (!scan->problem.empty() || overlaps)) {
@@ -150,9 +156,7 @@ status log::recover(recovery_report& report) {
       uint64_t dropped = scan->file_bytes - scan->valid_bytes;
       if (auto st = s->truncate_bytes(scan->valid_bytes); !st) return st;
       emit(report, {recovery_event::kind::truncated_tail, s->path(), dropped,
-                    scan->first_bad_offset >= s->next_offset() ? scan->first_bad_offset
-                                                               : s->next_offset(),
-                    offset(-1), scan->problem});
+                    scan->first_bad_offset, scan->dropped_until, scan->problem});
     }
     if (auto st = s->flush(); !st) return st;  // persist rebuilt indexes
     expect_at_least = s->next_offset();

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "storage/errc.h"
@@ -68,9 +69,34 @@ void segment::index_batch(const batch_header& h, file_position pos) {
     max_ts_ = h.max_timestamp;
     time_index_.add(h.max_timestamp, rel);
   }
-  if (pos() == 0) created_ = h.first_timestamp;
   next_ = h.next_offset();
 }
+
+namespace {
+
+// Why h, read at pos, cannot be the batch expected there; empty when it can.
+// Batches of a segment are contiguous (each starts at the offset after the
+// previous one), which also catches a corrupt base_offset, the one field the
+// CRC does not cover.
+std::string header_problem(const batch_header& h, offset expect, uint64_t pos) {
+  if (h.batch_length < static_cast<int32_t>(L::header_size - L::length_prefix)) {
+    return fmt::format("bad batch length {} at position {}", h.batch_length, pos);
+  }
+  if (h.magic != L::current_magic) {
+    return fmt::format("bad magic {} at position {}", h.magic, pos);
+  }
+  if (h.record_count < 1 || h.last_offset_delta != h.record_count - 1) {
+    return fmt::format("bad record count {} (last offset delta {}) at position {}", h.record_count,
+                       h.last_offset_delta, pos);
+  }
+  if (h.base_offset != expect) {
+    return fmt::format("batch base offset {} where {} was expected at position {}", h.base_offset(),
+                       expect(), pos);
+  }
+  return {};
+}
+
+}  // namespace
 
 result<segment_scan> segment::scan(bool check_crc, size_t max_batch_bytes) {
   segment_scan out;
@@ -83,7 +109,6 @@ result<segment_scan> segment::scan(bool check_crc, size_t max_batch_bytes) {
   next_ = base_;
   std::vector<uint8_t> buf;
   uint64_t pos = 0;
-  offset expect = base_;
   while (pos < size_) {
     if (size_ - pos < L::header_size) {
       out.problem = fmt::format("torn batch header ({} bytes) at position {}", size_ - pos, pos);
@@ -92,18 +117,11 @@ result<segment_scan> segment::scan(bool check_crc, size_t max_batch_bytes) {
     buf.resize(L::header_size);
     if (auto st = file_->read_at(file_position(pos), buf); !st) return st.error();
     batch_header h = decode_header(buf);
-    out.first_bad_offset = h.base_offset;
-    if (h.batch_length < static_cast<int32_t>(L::header_size - L::length_prefix) ||
-        h.size_bytes() > max_batch_bytes) {
+    out.problem = header_problem(h, next_, pos);
+    if (out.problem.empty() && h.size_bytes() > max_batch_bytes) {
       out.problem = fmt::format("bad batch length {} at position {}", h.batch_length, pos);
-      break;
     }
-    if (h.base_offset < expect || h.last_offset_delta < 0 ||
-        h.last_offset_delta != h.record_count - 1) {
-      out.problem = fmt::format("non-monotonic offsets (batch base {}, expected >= {}) at position {}",
-                                h.base_offset(), expect(), pos);
-      break;
-    }
+    if (!out.problem.empty()) break;
     if (h.size_bytes() > size_ - pos) {
       out.problem = fmt::format("torn batch: {} of {} bytes at position {}", size_ - pos,
                                 h.size_bytes(), pos);
@@ -117,14 +135,32 @@ result<segment_scan> segment::scan(bool check_crc, size_t max_batch_bytes) {
         break;
       }
     }
+    if (pos == 0) created_ = std::min(created_, h.first_timestamp);
     index_batch(h, file_position(pos));
-    expect = h.next_offset();
     pos += h.size_bytes();
     ++out.batches;
   }
-  if (out.problem.empty()) out.first_bad_offset = offset(-1);
   out.valid_bytes = pos;
   out.next_offset = next_;
+  if (!out.problem.empty()) {
+    out.first_bad_offset = next_;
+    // Best effort, for the report: how far the offsets in the dropped bytes
+    // went, following headers that still chain.
+    offset expect = next_;
+    while (size_ - pos >= L::header_size) {
+      buf.resize(L::header_size);
+      if (auto st = file_->read_at(file_position(pos), buf); !st) break;
+      batch_header h = decode_header(buf);
+      if (h.base_offset != expect || h.record_count < 1 ||
+          h.last_offset_delta != h.record_count - 1) {
+        break;
+      }
+      out.dropped_until = h.next_offset();
+      if (!header_problem(h, expect, pos).empty() || h.size_bytes() > size_ - pos) break;
+      expect = h.next_offset();
+      pos += h.size_bytes();
+    }
+  }
   return out;
 }
 
@@ -134,28 +170,79 @@ status segment::load_indexes() {
     index_.clear();
     return st;
   }
-  // The index tells where the last indexed batch is; walk headers from there
-  // to find the end offset (at most index_interval bytes of headers).
-  uint64_t pos = 0;
+  auto unusable = [this](const std::string& why) -> status {
+    logger().warn("segment {}: index files not usable: {}", path().string(), why);
+    index_.clear();
+    time_index_.clear();
+    next_ = base_;
+    max_ts_ = timestamp_ms(-1);
+    force_index_ = true;
+    bytes_since_index_ = 0;
+    return errc::corrupt_segment;
+  };
   next_ = base_;
-  if (!index_.entries().empty()) pos = index_.entries().back().pos();
-  if (size_ > 0) {
-    auto first = header_at(file_position(0));
-    if (!first) return first.error();
-    if (*first) created_ = (*first)->first_timestamp;
+  max_ts_ = timestamp_ms(-1);
+  force_index_ = true;
+  bytes_since_index_ = 0;
+  if (size_ == 0) {
+    if (!index_.entries().empty() || !time_index_.entries().empty()) {
+      return unusable("entries for an empty segment");
+    }
+    return {};
   }
+  // Copies: the walk below appends to the indexes.
+  std::optional<offset_index::entry> last_entry;
+  if (!index_.entries().empty()) last_entry = index_.entries().back();
+  std::optional<time_index::entry> last_time;
+  if (!time_index_.entries().empty()) last_time = time_index_.entries().back();
+  const auto& idx = index_.entries();
+  const auto& tidx = time_index_.entries();
+  // The first batch is always indexed, in both indexes when its timestamp
+  // is set.
+  if (idx.empty() || idx.front().rel() != 0 || idx.front().pos() != 0) {
+    return unusable("no offset index entry for the first batch");
+  }
+  auto first = header_at(file_position(0));
+  if (!first) return first.error();
+  if (!*first) return unusable("torn first batch header");
+  if (auto why = header_problem(**first, base_, 0); !why.empty()) return unusable(why);
+  if ((*first)->max_timestamp > max_ts_ &&
+      (tidx.empty() || tidx.front().rel() != 0 || tidx.front().ts != (*first)->max_timestamp)) {
+    return unusable("no time index entry for the first batch");
+  }
+  // Walk the headers from the last indexed batch to the end, indexing them as
+  // append did: this checks the last entry, finds next_offset and completes
+  // an index that misses its last entries.
+  uint64_t pos = last_entry->pos();
+  offset expect = base_ + int64_t{last_entry->rel()};
+  if (last_time) max_ts_ = last_time->ts;
+  force_index_ = false;
   while (pos < size_) {
     auto h = header_at(file_position(pos));
     if (!h) return h.error();
-    if (!*h || (*h)->batch_length <= 0 || (*h)->size_bytes() > size_ - pos) {
-      return errc::corrupt_segment;
+    if (!*h) return unusable(fmt::format("torn batch header at position {}", pos));
+    if (auto why = header_problem(**h, expect, pos); !why.empty()) return unusable(why);
+    if ((*h)->size_bytes() > size_ - pos) {
+      return unusable(fmt::format("batch at position {} passes the end of the file", pos));
     }
-    next_ = (*h)->next_offset();
-    bytes_since_index_ += (*h)->size_bytes();
+    index_batch(**h, file_position(pos));
+    expect = (*h)->next_offset();
     pos += (*h)->size_bytes();
   }
-  force_index_ = index_.entries().empty() && size_ == 0;
-  if (!time_index_.entries().empty()) max_ts_ = time_index_.entries().back().ts;
+  // The last time index entry names the batch that holds the segment's
+  // greatest timestamp.
+  if (last_time) {
+    offset at = base_ + int64_t{last_time->rel()};
+    if (at >= next_) return unusable("time index entry past the end of the segment");
+    auto loc = locate(at);
+    if (!loc) return loc.error();
+    if (!*loc || (*loc)->second.base_offset != at ||
+        (*loc)->second.max_timestamp != last_time->ts) {
+      return unusable(fmt::format("time index entry {} at offset {} does not match its batch",
+                                  last_time->ts(), at()));
+    }
+  }
+  created_ = std::min(created_, (*first)->first_timestamp);
   return {};
 }
 
@@ -173,14 +260,31 @@ status segment::append(std::span<const uint8_t> batch, const batch_header& h) {
 result<std::optional<std::pair<file_position, batch_header>>> segment::locate(offset target) const {
   using found = std::optional<std::pair<file_position, batch_header>>;
   uint64_t pos = 0;
+  std::optional<offset> indexed;  // the base offset the index promises at pos
   if (target > base_) {
     uint64_t rel = static_cast<uint64_t>(target() - base_());
     if (rel > UINT32_MAX) rel = UINT32_MAX;
-    if (auto e = index_.lookup(relative_offset(static_cast<uint32_t>(rel)))) pos = e->pos();
+    if (auto e = index_.lookup(relative_offset(static_cast<uint32_t>(rel)))) {
+      pos = e->pos();
+      indexed = base_ + int64_t{e->rel()};
+    }
   }
   while (pos < size_) {
     auto h = header_at(file_position(pos));
     if (!h) return h.error();
+    if (indexed) {
+      // A wrong entry must not send a read into the middle of a batch: fall
+      // back to walking from the start.
+      if (!*h || (*h)->base_offset != *indexed) {
+        logger().error(
+            "segment {}: index entry for offset {} at position {} does not match the log",
+            path().string(), (*indexed)(), pos);
+        pos = 0;
+        indexed.reset();
+        continue;
+      }
+      indexed.reset();
+    }
     if (!*h) break;
     if ((*h)->last_offset() >= target) return found(std::pair{file_position(pos), **h});
     pos += (*h)->size_bytes();

@@ -38,7 +38,10 @@ struct segment_scan {
   uint64_t valid_bytes = 0;    ///< bytes of whole, valid batches from the start
   uint64_t file_bytes = 0;     ///< size of the file before any truncation
   offset next_offset{0};       ///< offset after the last valid batch
-  offset first_bad_offset{-1}; ///< base offset read from the first bad batch, if readable
+  offset first_bad_offset{-1};  ///< first offset lost (next_offset) when there is a problem
+  /// Offset after the last batch found in the dropped bytes by following
+  /// headers that still chain from first_bad_offset; -1 when none does.
+  offset dropped_until{-1};
   std::string problem;         ///< empty when the whole file was valid
   uint32_t batches = 0;
 };

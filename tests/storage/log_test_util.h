@@ -127,12 +127,14 @@ inline std::vector<rec> records_of(const std::string& bytes) {
   return out;
 }
 
-/// Reads the log from `from` to its end in slices of at most max_bytes and
-/// returns every record, checking that slices chain without gaps or overlaps.
-inline std::vector<rec> read_all(const log& l, offset from, uint64_t max_bytes = 1 << 20) {
+/// Reads the log from `from` up to `until` (default: its end) in slices of at
+/// most max_bytes and returns every record, checking that slices chain
+/// without gaps or overlaps.
+inline std::vector<rec> read_all(const log& l, offset from, uint64_t max_bytes = 1 << 20,
+                                 offset until = offset::max()) {
   std::vector<rec> out;
   offset at = from;
-  for (int guard = 0; at < l.next_offset(); ++guard) {
+  for (int guard = 0; at < std::min(until, l.next_offset()); ++guard) {
     REQUIRE(guard < 1'000'000);
     auto s = l.read(at, max_bytes);
     REQUIRE(s);
@@ -144,7 +146,7 @@ inline std::vector<rec> read_all(const log& l, offset from, uint64_t max_bytes =
     CHECK(rs.front().off == s->first_offset);
     CHECK(rs.back().off + 1 == s->next_offset);
     for (auto& r : rs) {
-      if (r.off >= at) out.push_back(std::move(r));
+      if (r.off >= at && r.off < until) out.push_back(std::move(r));
     }
     at = s->next_offset;
   }

@@ -28,7 +28,8 @@ TEST_CASE("a built batch round-trips keys values headers and timestamps") {
   record_batch_builder b;
   b.set_producer(42, 3, 100);
   b.add(std::string_view("k1"), std::string_view("v1"), timestamp_ms(1000));
-  b.add(std::nullopt, std::string_view(""), timestamp_ms(990), {{"h", std::string("x")}, {"n", std::nullopt}});
+  b.add(std::nullopt, std::string_view(""), timestamp_ms(990),
+        {{"h", std::string("x")}, {"n", std::nullopt}});
   b.add(std::string_view("k3"), std::nullopt, timestamp_ms(2000));
   auto batch = b.build();
 
@@ -53,7 +54,9 @@ TEST_CASE("a built batch round-trips keys values headers and timestamps") {
   REQUIRE(for_each_record(bytes_of(batch), [&](const record_view& r) {
     got.push_back(r);
     std::vector<std::pair<std::string, std::optional<std::string>>> hv;
-    for (auto& x : r.headers) hv.emplace_back(std::string(x.key), x.value ? std::optional<std::string>(std::string(*x.value)) : std::nullopt);
+    for (auto& x : r.headers)
+      hv.emplace_back(std::string(x.key),
+                      x.value ? std::optional<std::string>(std::string(*x.value)) : std::nullopt);
     hdrs.push_back(hv);
   }));
   REQUIRE(got.size() == 3);
@@ -147,10 +150,11 @@ TEST_CASE("for_each_batch walks whole batches and stops at a partial one") {
   size_t whole = buf.size();
   buf += buf.substr(0, 20);
   int n = 0;
-  size_t used = for_each_batch(bytes_of(buf), [&](const batch_header& h, std::span<const uint8_t> b) {
-    CHECK(h.size_bytes() == b.size());
-    ++n;
-  });
+  size_t used =
+      for_each_batch(bytes_of(buf), [&](const batch_header& h, std::span<const uint8_t> b) {
+        CHECK(h.size_bytes() == b.size());
+        ++n;
+      });
   CHECK(n == 3);
   CHECK(used == whole);
 }
