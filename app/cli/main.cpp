@@ -1,0 +1,393 @@
+// actormq: the command line of ActorMQ.
+//
+//   actormq [--broker HOST:PORT] topic create NAME --partitions N
+//   actormq [--broker HOST:PORT] topic list | describe NAME | delete NAME
+//   actormq [--broker HOST:PORT] produce TOPIC [--key K | --key-separator SEP]
+//                                              [--acks none|leader|fsync]
+//   actormq [--broker HOST:PORT] consume TOPIC --group G [--from-beginning]
+//           [--max-messages N] [--timeout-ms T] [--format FMT]
+//   actormq [--broker HOST:PORT] group list | describe G
+//
+// Errors go to stderr as "actormq: error: ..." with exit status 1; bad
+// flags exit non-zero with CLI11's message.
+
+#include <CLI/CLI.hpp>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <string>
+
+#include "actormq/client/admin.h"
+#include "actormq/client/consumer.h"
+#include "actormq/client/producer.h"
+#include "message_format.h"
+
+namespace {
+
+using namespace actormq;
+using client::errc;
+
+std::atomic<bool> g_stop{false};
+
+void on_signal(int) {
+  g_stop = true;
+}
+
+int fail(const std::string& what) {
+  std::fprintf(stderr, "actormq: error: %s\n", what.c_str());
+  return 1;
+}
+
+int fail(const std::string& context, const client::error& e) {
+  return fail(context.empty() ? e.to_string() : context + ": " + e.to_string());
+}
+
+std::string describe_topic_error(const std::string& topic, const client::error& e) {
+  if (e.is(errc::unknown_topic)) return "unknown topic '" + topic + "'";
+  return "topic '" + topic + "': " + e.to_string();
+}
+
+client::connection_config connection_for(const std::string& broker) {
+  client::connection_config c;
+  c.broker = broker;
+  c.client_id = "actormq-cli";
+  return c;
+}
+
+std::string join_tps(const std::vector<client::topic_partition>& tps) {
+  std::string s;
+  for (const auto& tp : tps) {
+    if (!s.empty()) s += ",";
+    s += tp.topic + "-" + std::to_string(tp.partition);
+  }
+  return s.empty() ? "-" : s;
+}
+
+// ---- topic ----
+
+int topic_create(const std::string& broker, const std::string& name, uint32_t partitions,
+                 int64_t retention_ms) {
+  auto adm = client::admin::create(connection_for(broker));
+  if (!adm) return fail("", adm.err());
+  client::topic_config cfg;
+  cfg.partitions = partitions;
+  cfg.retention_ms = retention_ms;
+  if (auto r = (*adm)->create_topic(name, cfg); !r) {
+    if (r.err().is(errc::topic_exists)) return fail("topic '" + name + "' already exists");
+    return fail("cannot create topic '" + name + "'", r.err());
+  }
+  std::printf("created topic %s with %u partitions\n", name.c_str(), partitions);
+  return 0;
+}
+
+int topic_list(const std::string& broker, bool verbose) {
+  auto adm = client::admin::create(connection_for(broker));
+  if (!adm) return fail("", adm.err());
+  auto topics = (*adm)->list_topics();
+  if (!topics) return fail("cannot list topics", topics.err());
+  for (const auto& t : *topics) {
+    if (verbose) {
+      std::printf("%s\t%zu\n", t.name.c_str(), t.partitions.size());
+    } else {
+      std::printf("%s\n", t.name.c_str());
+    }
+  }
+  return 0;
+}
+
+int topic_describe(const std::string& broker, const std::string& name) {
+  auto adm = client::admin::create(connection_for(broker));
+  if (!adm) return fail("", adm.err());
+  auto t = (*adm)->describe_topic(name);
+  if (!t) return fail(describe_topic_error(name, t.err()));
+  std::printf("Topic: %s\tPartitions: %zu\tRetentionMs: %lld\tRetentionBytes: %lld\n",
+              t->name.c_str(), t->partitions.size(), static_cast<long long>(t->config.retention_ms),
+              static_cast<long long>(t->config.retention_bytes));
+  std::printf("%-10s %-15s %-15s %s\n", "PARTITION", "LOG-START", "HIGH-WATERMARK", "SIZE-BYTES");
+  for (const auto& p : t->partitions) {
+    std::printf(
+        "%-10u %-15lld %-15lld %llu\n", p.partition, static_cast<long long>(p.log_start_offset),
+        static_cast<long long>(p.high_watermark), static_cast<unsigned long long>(p.size_bytes));
+  }
+  return 0;
+}
+
+int topic_delete(const std::string& broker, const std::string& name) {
+  auto adm = client::admin::create(connection_for(broker));
+  if (!adm) return fail("", adm.err());
+  if (auto r = (*adm)->delete_topic(name); !r) return fail(describe_topic_error(name, r.err()));
+  std::printf("deleted topic %s\n", name.c_str());
+  return 0;
+}
+
+// ---- produce ----
+
+struct produce_options {
+  std::string topic;
+  std::optional<std::string> key;
+  std::optional<std::string> key_separator;
+  std::string acks = "leader";
+};
+
+int produce(const std::string& broker, const produce_options& o) {
+  client::producer_config cfg;
+  cfg.connection = connection_for(broker);
+  cfg.acks = o.acks == "none"    ? client::acks::none
+             : o.acks == "fsync" ? client::acks::fsync
+                                 : client::acks::leader;
+  auto prod = client::producer::create(cfg);
+  if (!prod) return fail("", prod.err());
+  if (auto n = (*prod)->partition_count(o.topic); !n) {
+    return fail(describe_topic_error(o.topic, n.err()));
+  }
+  std::atomic<uint64_t> failed{0};
+  std::mutex first_mu;
+  std::string first_error;
+  uint64_t lines = 0;
+  std::string line;
+  while (std::getline(std::cin, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    client::producer_record rec;
+    rec.topic = o.topic;
+    if (o.key_separator) {
+      auto at = line.find(*o.key_separator);
+      if (at != std::string::npos) {
+        rec.key = line.substr(0, at);
+        rec.value = line.substr(at + o.key_separator->size());
+      } else {
+        rec.value = line;
+      }
+    } else {
+      rec.key = o.key;
+      rec.value = line;
+    }
+    ++lines;
+    (*prod)->send(std::move(rec), [&](const client::delivery_report& r) {
+      if (r.ok()) return;
+      if (failed++ == 0) {
+        std::lock_guard lk(first_mu);
+        first_error = r.err.to_string();
+      }
+    });
+  }
+  auto closed = (*prod)->close();
+  if (failed > 0) {
+    std::lock_guard lk(first_mu);
+    return fail(std::to_string(failed.load()) + " of " + std::to_string(lines) +
+                " messages not acknowledged (first error: " + first_error + ")");
+  }
+  if (!closed) return fail("flush failed", closed.err());
+  return 0;
+}
+
+// ---- consume ----
+
+struct consume_options {
+  std::string topic;
+  std::string group;
+  bool from_beginning = false;
+  int64_t max_messages = -1;
+  int64_t timeout_ms = -1;
+  std::string format = "%v";
+};
+
+int consume(const std::string& broker, const consume_options& o) {
+  client::consumer_config cfg;
+  cfg.connection = connection_for(broker);
+  cfg.group_id = o.group;
+  cfg.auto_offset_reset =
+      o.from_beginning ? client::offset_reset::earliest : client::offset_reset::latest;
+  cfg.session_timeout_ms = 10000;
+  {
+    auto adm = client::admin::create(cfg.connection);
+    if (!adm) return fail("", adm.err());
+    if (auto t = (*adm)->describe_topic(o.topic); !t) {
+      return fail(describe_topic_error(o.topic, t.err()));
+    }
+  }
+  auto cons = client::consumer::create(cfg);
+  if (!cons) return fail("", cons.err());
+  auto& c = **cons;
+  if (auto r = c.subscribe({o.topic}); !r)
+    return fail("cannot join group '" + o.group + "'", r.err());
+
+  cli::message_format fmt(o.format);
+  int64_t printed = 0;
+  auto last_message = std::chrono::steady_clock::now();
+  std::string out;
+  int rc = 0;
+  while (!g_stop && (o.max_messages < 0 || printed < o.max_messages)) {
+    auto msgs = c.poll(std::chrono::milliseconds(200));
+    if (!msgs) {
+      auto e = msgs.err();
+      if (!client::is_retriable(e.value())) {
+        rc = fail("consume failed", e);
+        break;
+      }
+    } else if (!msgs->empty()) {
+      out.clear();
+      std::map<client::topic_partition, int64_t> next;
+      for (const auto& m : *msgs) {
+        if (o.max_messages >= 0 && printed >= o.max_messages) break;
+        fmt.render(m, out);
+        next[{m.topic, m.partition}] = m.offset + 1;
+        ++printed;
+      }
+      std::fwrite(out.data(), 1, out.size(), stdout);
+      std::fflush(stdout);
+      // Commit exactly what was printed (a cut batch commits only its head).
+      std::vector<client::topic_partition_offset> offsets;
+      for (const auto& [tp, off] : next) offsets.push_back({tp.topic, tp.partition, off});
+      if (auto r = c.commit_sync(offsets); !r) {
+        std::fprintf(stderr, "actormq: warning: commit failed: %s\n", r.err().to_string().c_str());
+      }
+      last_message = std::chrono::steady_clock::now();
+      continue;
+    }
+    if (o.timeout_ms >= 0 && std::chrono::steady_clock::now() - last_message >=
+                                 std::chrono::milliseconds(o.timeout_ms)) {
+      break;
+    }
+  }
+  (void)c.close();
+  return rc;
+}
+
+// ---- group ----
+
+int group_list(const std::string& broker) {
+  auto adm = client::admin::create(connection_for(broker));
+  if (!adm) return fail("", adm.err());
+  auto groups = (*adm)->list_groups();
+  if (!groups) return fail("cannot list groups", groups.err());
+  for (const auto& g : *groups) std::printf("%s\n", g.c_str());
+  return 0;
+}
+
+int group_describe(const std::string& broker, const std::string& name) {
+  auto adm = client::admin::create(connection_for(broker));
+  if (!adm) return fail("", adm.err());
+  auto g = (*adm)->describe_group(name);
+  if (!g) {
+    if (g.err().is(errc::unknown_group)) return fail("unknown group '" + name + "'");
+    return fail("group '" + name + "'", g.err());
+  }
+  std::printf("Group: %s\tGeneration: %d\tStrategy: %s\tMembers: %zu\n", g->name.c_str(),
+              g->generation, g->strategy.c_str(), g->members.size());
+  std::printf("%-40s %-20s %-10s %s\n", "MEMBER", "CLIENT", "HB-AGO-MS", "ASSIGNMENT");
+  for (const auto& m : g->members) {
+    std::printf("%-40s %-20s %-10lld %s\n", m.member_id.c_str(), m.client_id.c_str(),
+                static_cast<long long>(m.last_heartbeat_ms_ago), join_tps(m.assignment).c_str());
+  }
+  std::printf("%-20s %-10s %-12s %-15s %-10s %s\n", "TOPIC", "PARTITION", "COMMITTED",
+              "HIGH-WATERMARK", "LAG", "MEMBER");
+  for (const auto& p : g->partitions) {
+    std::string committed = p.committed < 0 ? "-" : std::to_string(p.committed);
+    std::printf("%-20s %-10u %-12s %-15lld %-10lld %s\n", p.topic.c_str(), p.partition,
+                committed.c_str(), static_cast<long long>(p.high_watermark),
+                static_cast<long long>(p.lag), p.member.empty() ? "-" : p.member.c_str());
+  }
+  return 0;
+}
+
+int broker_info(const std::string& broker) {
+  auto adm = client::admin::create(connection_for(broker));
+  if (!adm) return fail("", adm.err());
+  auto i = (*adm)->broker_info();
+  if (!i) return fail("", i.err());
+  std::printf(
+      "version: %s\nbroker id: %s\nmax batch bytes: %llu\nmax message bytes: %llu\n"
+      "stream port: %u\n",
+      i->version.c_str(), i->broker_id.c_str(), static_cast<unsigned long long>(i->max_batch_bytes),
+      static_cast<unsigned long long>(i->max_message_bytes), i->stream_port);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"ActorMQ command line"};
+  app.fallthrough();
+  app.require_subcommand(1);
+  std::string broker = client::default_broker;
+  app.add_option("--broker", broker, "broker address HOST:PORT")
+      ->envname("ACTORMQ_BROKER")
+      ->capture_default_str();
+
+  // topic
+  auto* topic = app.add_subcommand("topic", "create, list, describe and delete topics");
+  topic->require_subcommand(1);
+  std::string topic_name;
+  uint32_t partitions = 1;
+  int64_t retention_ms = -2;
+  bool verbose = false;
+  auto* t_create = topic->add_subcommand("create", "create a topic");
+  t_create->add_option("name", topic_name, "topic name")->required();
+  t_create->add_option("--partitions,-p", partitions, "partition count")
+      ->check(CLI::Range(1u, 100000u))
+      ->capture_default_str();
+  t_create->add_option("--retention-ms", retention_ms, "-1 keep forever, -2 broker default");
+  auto* t_list = topic->add_subcommand("list", "list topic names");
+  t_list->add_flag("--verbose,-v", verbose, "also print partition counts");
+  auto* t_describe = topic->add_subcommand("describe", "partitions, log start, high watermark");
+  t_describe->add_option("name", topic_name, "topic name")->required();
+  auto* t_delete = topic->add_subcommand("delete", "delete a topic");
+  t_delete->add_option("name", topic_name, "topic name")->required();
+
+  // produce
+  produce_options po;
+  auto* produce_cmd = app.add_subcommand("produce", "send one message per stdin line");
+  produce_cmd->add_option("topic", po.topic, "topic")->required();
+  auto* key_opt = produce_cmd->add_option("--key", po.key, "key for every message");
+  produce_cmd->add_option("--key-separator", po.key_separator, "split each line into KEY SEP VALUE")
+      ->excludes(key_opt);
+  produce_cmd->add_option("--acks", po.acks, "none, leader or fsync")
+      ->check(CLI::IsMember({"none", "leader", "fsync"}))
+      ->capture_default_str();
+
+  // consume
+  consume_options co;
+  auto* consume_cmd = app.add_subcommand("consume", "print messages and commit them");
+  consume_cmd->add_option("topic", co.topic, "topic")->required();
+  consume_cmd->add_option("--group,-g", co.group, "consumer group")->required();
+  consume_cmd->add_flag("--from-beginning", co.from_beginning,
+                        "start at the earliest offset when the group has no committed offset");
+  consume_cmd->add_option("--max-messages", co.max_messages, "exit after N messages")
+      ->check(CLI::NonNegativeNumber);
+  consume_cmd->add_option("--timeout-ms", co.timeout_ms, "exit after T ms without a message")
+      ->check(CLI::NonNegativeNumber);
+  consume_cmd
+      ->add_option("--format", co.format,
+                   "%k key, %v value, %p partition, %o offset, %t timestamp, %T topic")
+      ->capture_default_str();
+
+  // group
+  auto* group = app.add_subcommand("group", "list and describe consumer groups");
+  group->require_subcommand(1);
+  std::string group_name;
+  auto* g_list = group->add_subcommand("list", "list groups");
+  auto* g_describe = group->add_subcommand("describe", "members, assignment, offsets, lag");
+  g_describe->add_option("group", group_name, "group name")->required();
+
+  auto* info_cmd = app.add_subcommand("info", "show the broker's info");
+
+  CLI11_PARSE(app, argc, argv);
+
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  if (t_create->parsed()) return topic_create(broker, topic_name, partitions, retention_ms);
+  if (t_list->parsed()) return topic_list(broker, verbose);
+  if (t_describe->parsed()) return topic_describe(broker, topic_name);
+  if (t_delete->parsed()) return topic_delete(broker, topic_name);
+  if (produce_cmd->parsed()) return produce(broker, po);
+  if (consume_cmd->parsed()) return consume(broker, co);
+  if (g_list->parsed()) return group_list(broker);
+  if (g_describe->parsed()) return group_describe(broker, group_name);
+  if (info_cmd->parsed()) return broker_info(broker);
+  return fail("no command given (see --help)");
+}

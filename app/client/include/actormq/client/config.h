@@ -1,0 +1,81 @@
+#pragma once
+// Configuration structs of the client. Defaults are usable as they are;
+// durations are milliseconds.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "actormq/client/types.h"
+
+namespace actormq::client {
+
+/// Default broker address (the broker's default listen address).
+inline constexpr const char* default_broker = "127.0.0.1:9292";
+
+struct connection_config {
+  std::string broker = default_broker;  ///< "HOST:PORT"
+  std::string client_id = "actormq-client";
+  uint32_t connect_timeout_ms = 5000;
+  uint32_t request_timeout_ms = 30000;
+  /// Largest Cap'n Proto message accepted in either direction; raised to at
+  /// least 64 MiB and to the broker's max batch size plus headroom.
+  size_t max_message_bytes = 128u << 20;
+};
+
+enum class partitioner_kind {
+  /// Kafka's default: murmur2(key) for keyed records, sticky for null keys
+  /// (one partition per batch, moving on when the batch is sent).
+  murmur2_sticky,
+  /// murmur2 for keyed records, round-robin per record for null keys.
+  murmur2_round_robin,
+};
+
+struct producer_config {
+  connection_config connection;
+  enum acks acks = acks::leader;
+  /// Idempotent producer: initProducer id/epoch and per-partition sequence
+  /// numbers, so retries never store a batch twice.
+  bool idempotent = true;
+  uint32_t linger_ms = 5;
+  /// A batch is sent once it reaches this size (capped at the broker's max).
+  size_t batch_bytes = 1u << 20;
+  /// Batches in flight per partition. 1 keeps order without relying on the
+  /// broker's sequence check; more needs idempotent = true to stay ordered.
+  uint32_t max_in_flight_per_partition = 1;
+  uint32_t retries = 100;
+  uint32_t retry_backoff_ms = 50;
+  uint32_t retry_backoff_max_ms = 2000;
+  /// A record not acknowledged within this time fails with delivery_timeout.
+  uint32_t delivery_timeout_ms = 120000;
+  /// send() blocks while this many record bytes wait for acknowledgement.
+  size_t buffer_memory = 64u << 20;
+  /// How long send() blocks for buffer space or metadata before failing.
+  uint32_t max_block_ms = 60000;
+  /// Partition counts are refreshed after this age.
+  uint32_t metadata_max_age_ms = 30000;
+  partitioner_kind partitioner = partitioner_kind::murmur2_sticky;
+};
+
+enum class offset_reset { earliest, latest };
+
+struct consumer_config {
+  connection_config connection;
+  std::string group_id;
+  uint32_t session_timeout_ms = 10000;  ///< heartbeats every third of it
+  std::string strategy = "range";
+  offset_reset auto_offset_reset = offset_reset::latest;
+  bool enable_auto_commit = false;
+  uint32_t auto_commit_interval_ms = 5000;
+  size_t max_poll_records = 500;
+  uint32_t fetch_max_bytes_per_partition = 1u << 20;
+  uint32_t fetch_max_wait_ms = 500;
+  uint32_t fetch_min_bytes = 1;
+  /// Zero-copy fetch: batch bytes arrive on the session's plain TCP stream
+  /// (openStream, sendfile on the broker) instead of inside the RPC reply.
+  bool use_fetch_stream = false;
+  /// Check each fetched batch's CRC32C before decoding.
+  bool check_crcs = true;
+};
+
+}  // namespace actormq::client

@@ -1,0 +1,90 @@
+#pragma once
+// producer: batches records per partition and sends each batch once, encoded
+// in the storage record batch format, with retries.
+//
+// - Partitioning: keyed records go to partition_for_key (Kafka's murmur2, see
+//   partitioner.h); null keys stick to one partition per batch (or round-robin
+//   per record, producer_config::partitioner). An explicit partition may be
+//   given to send().
+// - Batching: one open batch per partition, sent when it reaches batch_bytes
+//   or has waited linger_ms. At most max_in_flight_per_partition batches of a
+//   partition are outstanding; batches of a partition are sent in order.
+// - Idempotence: with idempotent = true the producer gets an id/epoch from the
+//   broker (initProducer) and stamps each batch with the partition's next
+//   sequence number when first sent. A retry resends the same bytes with the
+//   same sequence, so the broker answers a duplicate with the original offsets.
+// - Retries: busy, timeout, disk_full, shutting_down and connection loss are
+//   retried with exponential backoff (retry_backoff_ms doubling up to
+//   retry_backoff_max_ms) until retries or delivery_timeout_ms run out.
+//
+// Thread-safety: send/flush/close may be called from any number of threads.
+// Delivery callbacks run on the connection's loop thread: they must be quick
+// and must not call send_sync(), flush() or close() (send() is fine unless
+// the buffer is full).
+
+#include <chrono>
+#include <future>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "actormq/client/config.h"
+#include "actormq/client/connection.h"
+#include "actormq/client/result.h"
+#include "actormq/client/types.h"
+
+namespace actormq::client {
+
+/// One record to send. A missing partition means "use the partitioner".
+struct producer_record {
+  std::string topic;
+  std::optional<std::string> key;
+  std::optional<std::string> value;
+  std::vector<header> headers;
+  std::optional<uint32_t> partition;
+  std::optional<int64_t> timestamp_ms;  ///< now when missing
+};
+
+class producer {
+ public:
+  /// Connects on its own connection and initializes the producer id.
+  static result<std::unique_ptr<producer>> create(const producer_config& cfg);
+  /// Shares an existing connection; call init() before sending.
+  producer(std::shared_ptr<connection> conn, producer_config cfg);
+  /// close() with the default timeout.
+  ~producer();
+  producer(const producer&) = delete;
+  producer& operator=(const producer&) = delete;
+
+  /// Gets a producer id and epoch (idempotent producers); no-op otherwise.
+  result<void> init();
+
+  /// Queues a record; the future is fulfilled once the broker acknowledged
+  /// (or finally refused) the batch holding it.
+  std::future<delivery_report> send(producer_record rec);
+  std::future<delivery_report> send(std::string topic, std::optional<std::string> key,
+                                    std::optional<std::string> value,
+                                    std::vector<header> headers = {});
+  /// Callback variant; cb runs on the loop thread (see above).
+  void send(producer_record rec, delivery_callback cb);
+  /// Sends and waits for the delivery report.
+  delivery_report send_sync(producer_record rec);
+
+  /// Sends every queued record now and waits until all are acknowledged or
+  /// failed. Fails with request_timeout if that takes longer than timeout.
+  result<void> flush(std::chrono::milliseconds timeout = std::chrono::milliseconds(120000));
+  /// flush(), then stops; later sends fail with errc::closed.
+  result<void> close(std::chrono::milliseconds timeout = std::chrono::milliseconds(120000));
+
+  /// Partition count of a topic from the metadata cache (fetched if missing).
+  result<uint32_t> partition_count(const std::string& topic);
+
+  struct impl;
+
+ private:
+  std::shared_ptr<impl> impl_;
+};
+
+}  // namespace actormq::client

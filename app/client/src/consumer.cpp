@@ -1,0 +1,764 @@
+#include "actormq/client/consumer.h"
+
+#include <kj/debug.h>
+
+#include <algorithm>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "actormq/client/admin.h"
+#include "connection_impl.h"
+#include "storage/record_batch.h"
+
+namespace actormq::client {
+
+namespace {
+
+using steady = std::chrono::steady_clock;
+using ms = std::chrono::milliseconds;
+
+/// One partition's part of a fetch answer, copied out of the RPC reply.
+struct fetched {
+  topic_partition tp;
+  error err;
+  int64_t high_watermark = -1;
+  int64_t log_start_offset = -1;
+  std::string bytes;
+};
+
+struct fetch_request {
+  topic_partition tp;
+  int64_t offset = 0;
+  uint32_t max_bytes = 0;
+};
+
+struct join_state {
+  std::string member_id;
+  int32_t generation = -1;
+  std::vector<topic_partition> assignment;
+  uint32_t session_timeout_ms = 0;
+};
+
+join_state from_rpc(rpc::JoinResult::Reader r) {
+  join_state s;
+  s.member_id = r.getMemberId();
+  s.generation = r.getGeneration();
+  for (auto tp : r.getAssignment()) s.assignment.push_back({tp.getTopic(), tp.getPartition()});
+  std::sort(s.assignment.begin(), s.assignment.end());
+  s.session_timeout_ms = r.getSessionTimeoutMs();
+  return s;
+}
+
+/// The zero-copy fetch stream of one RPC session, shared by the fetches that
+/// read from it (loop thread only).
+struct fetch_stream : kj::Refcounted {
+  kj::Own<kj::AsyncIoStream> stream;
+  uint64_t session = 0;
+  bool broken = false;
+};
+
+}  // namespace
+
+/// State of a consumer. The heartbeat runs on the connection's loop and
+/// writes the group state under mu; everything else belongs to the (single)
+/// user thread. loop_ lives on the loop thread and is created and destroyed
+/// there.
+struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
+  struct loop_state {
+    class errors final : public kj::TaskSet::ErrorHandler {
+     public:
+      void taskFailed(kj::Exception&&) override {}  // heartbeats retry on their own
+    } errors;
+    kj::TaskSet tasks{errors};
+    kj::Own<fetch_stream> stream;
+    bool heartbeating = false;
+  };
+
+  impl(std::shared_ptr<connection> c, consumer_config cf)
+      : conn(std::move(c)), cfg(std::move(cf)), adm(conn) {}
+
+  std::shared_ptr<connection> conn;
+  consumer_config cfg;
+  admin adm;
+
+  // Group state, shared with the heartbeat.
+  mutable std::mutex mu;
+  join_state group;
+  uint64_t group_version = 0;  // bumped when generation/assignment change
+  std::vector<std::string> topics;
+  bool subscribed = false;
+  bool closed = false;
+
+  // User-thread state.
+  uint64_t adopted_version = 0;
+  std::vector<topic_partition> assignment;
+  std::map<topic_partition, int64_t> positions;  // next offset to fetch
+  std::map<topic_partition, int64_t> consumed;   // after the last returned message
+  std::map<topic_partition, uint32_t> fetch_sizes;
+  std::deque<message> buffered;
+  steady::time_point last_auto_commit = steady::now();
+  bool stream_failed = false;
+
+  // Loop-thread state.
+  kj::Own<loop_state> loop;
+
+  // ---- group membership (loop thread) ----
+
+  /// Records a join/heartbeat answer; a changed generation or assignment is
+  /// picked up by the next poll().
+  void adopt(const join_state& s) {
+    std::lock_guard lk(mu);
+    if (!s.member_id.empty()) group.member_id = s.member_id;
+    if (s.session_timeout_ms > 0) group.session_timeout_ms = s.session_timeout_ms;
+    if (s.generation != group.generation || s.assignment != group.assignment) {
+      group.generation = s.generation;
+      group.assignment = s.assignment;
+      ++group_version;
+    }
+  }
+
+  kj::Promise<void> join_on_loop(rpc::Broker::Client c) {
+    auto req = c.joinGroupRequest();
+    {
+      std::lock_guard lk(mu);
+      req.setGroup(cfg.group_id);
+      req.setMemberId(group.member_id);
+      auto ts = req.initTopics(static_cast<unsigned>(topics.size()));
+      for (unsigned i = 0; i < topics.size(); ++i) ts.set(i, topics[i]);
+    }
+    req.setClientId(cfg.connection.client_id);
+    req.setSessionTimeoutMs(cfg.session_timeout_ms);
+    req.setStrategy(cfg.strategy);
+    std::weak_ptr<impl> weak = shared_from_this();
+    return req.send().then([weak](auto&& resp) {
+      auto self = weak.lock();
+      if (!self) return;
+      auto err = detail::error_from_rpc(resp.getError());
+      if (err) {
+        if (err.is(errc::unknown_member)) {
+          std::lock_guard lk(self->mu);
+          self->group.member_id.clear();
+        }
+        return;
+      }
+      self->adopt(from_rpc(resp.getResult()));
+    });
+  }
+
+  kj::Promise<void> heartbeat_once() {
+    std::string member;
+    int32_t gen = 0;
+    {
+      std::lock_guard lk(mu);
+      if (!subscribed || closed) return kj::READY_NOW;
+      member = group.member_id;
+      gen = group.generation;
+    }
+    auto& ci = conn->impl();
+    std::weak_ptr<impl> weak = shared_from_this();
+    auto p = ci.broker().then([weak, member, gen](rpc::Broker::Client c) -> kj::Promise<void> {
+      auto self = weak.lock();
+      if (!self) return kj::READY_NOW;
+      if (member.empty()) return self->join_on_loop(c);
+      auto req = c.heartbeatRequest();
+      req.setGroup(self->cfg.group_id);
+      req.setMemberId(member);
+      req.setGeneration(gen);
+      return req.send().then([weak, c](auto&& resp) mutable -> kj::Promise<void> {
+        auto self = weak.lock();
+        if (!self) return kj::READY_NOW;
+        auto err = detail::error_from_rpc(resp.getError());
+        if (!err) {
+          self->adopt(from_rpc(resp.getResult()));
+          return kj::READY_NOW;
+        }
+        if (err.is(errc::unknown_member) || err.is(errc::unknown_group)) {
+          {
+            std::lock_guard lk(self->mu);
+            self->group.member_id.clear();
+          }
+          return self->join_on_loop(c);
+        }
+        if (err.is(errc::stale_generation) || err.is(errc::rebalance_in_progress)) {
+          return self->join_on_loop(c);
+        }
+        return kj::READY_NOW;
+      });
+    });
+    // Connection trouble: try again at the next beat.
+    return ci.with_timeout<void>(kj::mv(p), ci.request_timeout()).catch_([](kj::Exception&&) {});
+  }
+
+  kj::Promise<void> heartbeat_loop() {
+    uint32_t session;
+    {
+      std::lock_guard lk(mu);
+      session = group.session_timeout_ms > 0 ? group.session_timeout_ms : cfg.session_timeout_ms;
+    }
+    auto interval = std::max<uint32_t>(session / 3, 10);
+    std::weak_ptr<impl> weak = shared_from_this();
+    return conn->impl()
+        .timer()
+        .afterDelay(interval * kj::MILLISECONDS)
+        .then([weak]() -> kj::Promise<void> {
+          auto self = weak.lock();
+          if (!self) return kj::READY_NOW;
+          return self->heartbeat_once();
+        })
+        .then([weak]() -> kj::Promise<void> {
+          auto self = weak.lock();
+          if (!self) return kj::READY_NOW;
+          return self->heartbeat_loop();
+        });
+  }
+
+  void start_heartbeat() {
+    conn->impl().post([this] {
+      if (!loop) loop = kj::heap<loop_state>();
+      if (loop->heartbeating) return;
+      loop->heartbeating = true;
+      loop->tasks.add(heartbeat_loop());
+    });
+  }
+
+  // ---- fetch (request built on the loop) ----
+
+  /// Opens the session's fetch stream if needed: openStream, connect to the
+  /// stream port, send the token. Fails when the broker has no stream.
+  kj::Promise<kj::Own<fetch_stream>> ensure_stream(rpc::Broker::Client c) {
+    auto& ci = conn->impl();
+    if (!loop) loop = kj::heap<loop_state>();
+    if (loop->stream && !loop->stream->broken && loop->stream->session == ci.session_id()) {
+      return kj::addRef(*loop->stream);
+    }
+    loop->stream = nullptr;
+    uint64_t session = ci.session_id();
+    std::string host = ci.host();
+    uint16_t default_port = conn->broker_info().stream_port;
+    return c.openStreamRequest().send().then([this, &ci, session, host, default_port](auto&& resp) {
+      auto err = detail::error_from_rpc(resp.getError());
+      if (err) KJ_FAIL_REQUIRE("actormq: openStream refused", err.to_string());
+      auto token = resp.getToken();
+      auto tok = kj::heapArray<kj::byte>(token.begin(), token.size());
+      uint16_t port = resp.getPort() != 0 ? resp.getPort() : default_port;
+      KJ_REQUIRE(port != 0, "actormq: broker has no fetch stream port");
+      return ci.io()
+          .provider->getNetwork()
+          .parseAddress(kj::StringPtr(host.c_str()), port)
+          .then([](kj::Own<kj::NetworkAddress> addr) {
+            auto p = addr->connect();
+            return p.attach(kj::mv(addr));
+          })
+          .then([tok = kj::mv(tok)](kj::Own<kj::AsyncIoStream> s) mutable {
+            auto w = s->write(tok.begin(), tok.size());
+            return w.attach(kj::mv(tok)).then([s = kj::mv(s)]() mutable { return kj::mv(s); });
+          })
+          .then([this, session](kj::Own<kj::AsyncIoStream> s) {
+            auto fs = kj::refcounted<fetch_stream>();
+            fs->stream = kj::mv(s);
+            fs->session = session;
+            if (!loop) loop = kj::heap<loop_state>();
+            loop->stream = kj::addRef(*fs);
+            return kj::mv(fs);
+          });
+    });
+  }
+
+  static kj::Promise<std::vector<fetched>> read_stream_bytes(kj::Own<fetch_stream> fs,
+                                                             std::vector<fetched> out,
+                                                             std::vector<uint64_t> sizes,
+                                                             size_t i) {
+    while (i < out.size() && sizes[i] == 0) ++i;
+    if (i == out.size()) return kj::mv(out);
+    auto& dst = out[i].bytes;
+    dst.resize(sizes[i]);
+    auto* buf = dst.data();
+    auto n = sizes[i];
+    auto& stream = *fs->stream;
+    return stream.read(buf, n, n).then(
+        [fs = kj::mv(fs), out = kj::mv(out), sizes = kj::mv(sizes), i](size_t) mutable {
+          return read_stream_bytes(kj::mv(fs), kj::mv(out), kj::mv(sizes), i + 1);
+        });
+  }
+
+  template <typename Response>
+  static std::vector<fetched> copy_results(Response& resp, std::vector<uint64_t>* stream_sizes) {
+    std::vector<fetched> out;
+    for (auto r : resp.getResults()) {
+      fetched f;
+      f.tp = {r.getTopic(), r.getPartition()};
+      f.err = detail::error_from_rpc(r.getError());
+      f.high_watermark = r.getHighWatermark();
+      f.log_start_offset = r.getLogStartOffset();
+      auto rec = r.getRecords();
+      f.bytes.assign(reinterpret_cast<const char*>(rec.begin()), rec.size());
+      if (stream_sizes) stream_sizes->push_back(r.getStreamBytes());
+      out.push_back(std::move(f));
+    }
+    return out;
+  }
+
+  static void fill_request(rpc::Broker::FetchParams::Builder req,
+                           const std::vector<fetch_request>& reqs, uint32_t wait_ms,
+                           uint32_t min_bytes, bool use_stream) {
+    auto list = req.initPartitions(static_cast<unsigned>(reqs.size()));
+    for (unsigned i = 0; i < reqs.size(); ++i) {
+      list[i].setTopic(reqs[i].tp.topic);
+      list[i].setPartition(reqs[i].tp.partition);
+      list[i].setOffset(reqs[i].offset);
+      list[i].setMaxBytes(reqs[i].max_bytes);
+    }
+    req.setMaxWaitMs(wait_ms);
+    req.setMinBytes(min_bytes);
+    req.setUseStream(use_stream);
+  }
+
+  result<std::vector<fetched>> fetch(const std::vector<fetch_request>& reqs, uint32_t wait_ms) {
+    auto timeout = ms(wait_ms) + ms(conn->config().request_timeout_ms);
+    uint32_t min_bytes = cfg.fetch_min_bytes;
+    if (cfg.use_fetch_stream && !stream_failed) {
+      auto r = conn->impl().call_sync<std::vector<fetched>>(
+          [this, reqs, wait_ms, min_bytes](rpc::Broker::Client& c) {
+            return ensure_stream(c).then(
+                [c, reqs, wait_ms, min_bytes](kj::Own<fetch_stream> fs) mutable {
+                  auto req = c.fetchRequest();
+                  fill_request(req, reqs, wait_ms, min_bytes, true);
+                  return req.send().then([fs = kj::mv(fs)](auto&& resp) mutable {
+                    std::vector<uint64_t> sizes;
+                    auto out = copy_results(resp, &sizes);
+                    auto* raw = fs.get();
+                    return read_stream_bytes(kj::mv(fs), kj::mv(out), kj::mv(sizes), 0)
+                        .catch_([raw](kj::Exception&& e) -> std::vector<fetched> {
+                          raw->broken = true;  // out of step with the replies now
+                          kj::throwFatalException(kj::mv(e));
+                        });
+                  });
+                });
+          },
+          timeout);
+      if (r || !r.err().is(errc::protocol_error)) return r;
+      // The broker refused the stream (off, or not supported): copy instead.
+      stream_failed = true;
+    }
+    return conn->impl().call_sync<std::vector<fetched>>(
+        [reqs, wait_ms, min_bytes](rpc::Broker::Client& c) {
+          auto req = c.fetchRequest();
+          fill_request(req, reqs, wait_ms, min_bytes, false);
+          return req.send().then([](auto&& resp) { return copy_results(resp, nullptr); });
+        },
+        timeout);
+  }
+
+  // ---- user thread ----
+
+  result<void> join_sync() {
+    error last;
+    for (int attempt = 0; attempt < 20; ++attempt) {
+      auto r = conn->impl().call_sync<std::pair<join_state, error>>(
+          [self = shared_from_this()](rpc::Broker::Client& c) {
+            auto req = c.joinGroupRequest();
+            {
+              std::lock_guard lk(self->mu);
+              req.setGroup(self->cfg.group_id);
+              req.setMemberId(self->group.member_id);
+              auto ts = req.initTopics(static_cast<unsigned>(self->topics.size()));
+              for (unsigned i = 0; i < self->topics.size(); ++i) ts.set(i, self->topics[i]);
+            }
+            req.setClientId(self->cfg.connection.client_id);
+            req.setSessionTimeoutMs(self->cfg.session_timeout_ms);
+            req.setStrategy(self->cfg.strategy);
+            return req.send().then([](auto&& resp) {
+              auto err = detail::error_from_rpc(resp.getError());
+              return std::make_pair(err ? join_state{} : from_rpc(resp.getResult()), err);
+            });
+          });
+      if (!r) {
+        last = r.err();
+      } else if (r->second) {
+        last = r->second;
+        if (last.is(errc::unknown_member)) {
+          std::lock_guard lk(mu);
+          group.member_id.clear();
+        }
+      } else {
+        adopt(r->first);
+        return {};
+      }
+      if (!last.is(errc::rebalance_in_progress) && !last.is(errc::unknown_member) &&
+          !is_retriable(last.value())) {
+        return last;
+      }
+      std::this_thread::sleep_for(ms(100));
+    }
+    return last;
+  }
+
+  /// Takes over the latest assignment and finds a start offset for every
+  /// partition that has none: committed offset, else auto_offset_reset.
+  error adopt_assignment() {
+    std::vector<topic_partition> next;
+    uint64_t version;
+    {
+      std::lock_guard lk(mu);
+      version = group_version;
+      if (version != adopted_version) next = group.assignment;
+    }
+    if (version != adopted_version) {
+      std::set<topic_partition> keep(next.begin(), next.end());
+      for (auto it = positions.begin(); it != positions.end();) {
+        it = keep.count(it->first) ? std::next(it) : positions.erase(it);
+      }
+      for (auto it = consumed.begin(); it != consumed.end();) {
+        it = keep.count(it->first) ? std::next(it) : consumed.erase(it);
+      }
+      std::erase_if(buffered, [&keep](const message& m) {
+        return keep.count(topic_partition{m.topic, m.partition}) == 0;
+      });
+      assignment = std::move(next);
+      adopted_version = version;
+    }
+    std::vector<topic_partition> missing;
+    for (const auto& tp : assignment) {
+      if (!positions.count(tp)) missing.push_back(tp);
+    }
+    if (missing.empty()) return {};
+    auto committed = adm.fetch_offsets(cfg.group_id, missing);
+    if (!committed) return committed.err();
+    for (const auto& o : *committed) {
+      topic_partition tp{o.topic, o.partition};
+      if (o.offset < 0 || std::find(missing.begin(), missing.end(), tp) == missing.end()) continue;
+      positions[tp] = o.offset;
+      consumed[tp] = o.offset;
+    }
+    for (const auto& tp : missing) {
+      if (positions.count(tp)) continue;
+      if (auto e = reset_offset(tp)) return e;
+    }
+    return {};
+  }
+
+  error reset_offset(const topic_partition& tp) {
+    auto ts = cfg.auto_offset_reset == offset_reset::earliest ? admin::earliest_timestamp
+                                                              : admin::latest_timestamp;
+    auto off = adm.list_offsets(tp, ts);
+    if (!off) return off.err();
+    positions[tp] = *off;
+    consumed[tp] = *off;
+    return {};
+  }
+
+  std::vector<message> take_buffered() {
+    std::vector<message> out;
+    size_t n = std::min(buffered.size(), std::max<size_t>(cfg.max_poll_records, 1));
+    out.reserve(n);
+    for (size_t i = 0; i < n; ++i) {
+      auto& m = buffered.front();
+      consumed[topic_partition{m.topic, m.partition}] = m.offset + 1;
+      out.push_back(std::move(m));
+      buffered.pop_front();
+    }
+    return out;
+  }
+
+  /// Decodes one partition's fetched batches into buffered, advancing its
+  /// position. Returns an error for a corrupt batch.
+  error decode(fetched& f) {
+    auto it = positions.find(f.tp);
+    if (it == positions.end()) return {};  // revoked meanwhile
+    int64_t& pos = it->second;
+    auto bytes =
+        std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(f.bytes.data()), f.bytes.size());
+    error bad;
+    size_t used = storage::for_each_batch(bytes, [&](const storage::batch_header& h,
+                                                     std::span<const uint8_t> batch) {
+      if (bad) return;
+      if (cfg.check_crcs) {
+        auto v = storage::validate_batch(batch, batch.size(), storage::validation::header_and_crc);
+        if (!v) {
+          bad = error(errc::protocol_error, "corrupt batch at offset " +
+                                                std::to_string(h.base_offset()) + " of " +
+                                                f.tp.topic + "-" + std::to_string(f.tp.partition) +
+                                                ": " + v.error().message());
+          return;
+        }
+      }
+      if (h.next_offset()() <= pos) return;
+      if (!h.is_control()) {
+        auto st = storage::for_each_record(batch, [&](const storage::record_view& r) {
+          if (r.record_offset() < pos) return;
+          message m;
+          m.topic = f.tp.topic;
+          m.partition = f.tp.partition;
+          m.offset = r.record_offset();
+          m.timestamp_ms = r.timestamp();
+          if (r.key) m.key = std::string(*r.key);
+          if (r.value) m.value = std::string(*r.value);
+          for (const auto& hv : r.headers) {
+            m.headers.push_back(
+                {std::string(hv.key),
+                 hv.value ? std::optional<std::string>(std::string(*hv.value)) : std::nullopt});
+          }
+          buffered.push_back(std::move(m));
+        });
+        if (!st) {
+          bad = error(errc::protocol_error,
+                      "undecodable batch at offset " + std::to_string(h.base_offset()));
+          return;
+        }
+      }
+      pos = h.next_offset()();
+    });
+    if (!bad && used == 0 && !f.bytes.empty()) {
+      // Not even one whole batch fit: ask for more next time.
+      auto& size = fetch_sizes[f.tp];
+      if (size == 0) size = cfg.fetch_max_bytes_per_partition;
+      size = static_cast<uint32_t>(std::min<uint64_t>(uint64_t{size} * 2, uint64_t{256} << 20));
+    }
+    return bad;
+  }
+
+  result<std::vector<message>> poll(ms timeout) {
+    {
+      std::lock_guard lk(mu);
+      if (closed) return result<std::vector<message>>(errc::closed, "consumer closed");
+      if (!subscribed) return result<std::vector<message>>(errc::not_subscribed);
+    }
+    if (cfg.enable_auto_commit &&
+        steady::now() - last_auto_commit >= ms(cfg.auto_commit_interval_ms)) {
+      last_auto_commit = steady::now();
+      (void)commit(current_offsets());
+    }
+    auto deadline = steady::now() + timeout;
+    error last;
+    bool first = true;
+    while (first || steady::now() < deadline) {
+      first = false;
+      if (auto e = adopt_assignment()) last = e;
+      if (!buffered.empty()) return take_buffered();
+      std::vector<fetch_request> reqs;
+      for (const auto& tp : assignment) {
+        auto pos = positions.find(tp);
+        if (pos == positions.end()) continue;
+        auto size = fetch_sizes[tp];
+        if (size == 0) size = cfg.fetch_max_bytes_per_partition;
+        reqs.push_back({tp, pos->second, size});
+      }
+      auto left = std::chrono::duration_cast<ms>(deadline - steady::now());
+      if (reqs.empty()) {
+        // Nothing assigned (yet): wait for the heartbeat to bring work.
+        std::this_thread::sleep_for(std::clamp(left, ms(0), ms(50)));
+        continue;
+      }
+      auto wait =
+          static_cast<uint32_t>(std::clamp<int64_t>(left.count(), 0, cfg.fetch_max_wait_ms));
+      auto r = fetch(reqs, wait);
+      if (!r) {
+        last = r.err();
+        if (!is_retriable(last.value())) return last;
+        std::this_thread::sleep_for(std::clamp(left, ms(0), ms(100)));
+        continue;
+      }
+      for (auto& f : *r) {
+        if (f.err) {
+          if (f.err.is(errc::offset_out_of_range)) {
+            if (auto e = reset_offset(f.tp)) last = e;
+          } else {
+            last = f.err;
+          }
+          continue;
+        }
+        if (auto e = decode(f)) return e;
+      }
+      if (!buffered.empty()) return take_buffered();
+    }
+    if (last && !last.is(errc::rebalance_in_progress)) return last;
+    return std::vector<message>{};
+  }
+
+  std::vector<topic_partition_offset> current_offsets() const {
+    std::vector<topic_partition_offset> out;
+    for (const auto& tp : assignment) {
+      auto it = consumed.find(tp);
+      if (it != consumed.end()) out.push_back({tp.topic, tp.partition, it->second});
+    }
+    return out;
+  }
+
+  template <typename Done>
+  void commit_call(const std::vector<topic_partition_offset>& offsets, Done done) {
+    std::string member;
+    int32_t gen;
+    {
+      std::lock_guard lk(mu);
+      member = group.member_id;
+      gen = group.generation;
+    }
+    auto group_id = cfg.group_id;
+    conn->impl().call<detail::status_reply>(
+        [offsets, member, gen, group_id](rpc::Broker::Client& c) {
+          auto req = c.commitOffsetsRequest();
+          req.setGroup(group_id);
+          req.setMemberId(member);
+          req.setGeneration(gen);
+          auto list = req.initOffsets(static_cast<unsigned>(offsets.size()));
+          for (unsigned i = 0; i < offsets.size(); ++i) {
+            list[i].setTopic(offsets[i].topic);
+            list[i].setPartition(offsets[i].partition);
+            list[i].setOffset(offsets[i].offset);
+          }
+          return req.send().then([](auto&& resp) {
+            return detail::status_reply{detail::error_from_rpc(resp.getError())};
+          });
+        },
+        std::function<void(result<detail::status_reply>)>(std::move(done)));
+  }
+
+  result<void> commit(const std::vector<topic_partition_offset>& offsets) {
+    if (offsets.empty()) return {};
+    auto prom = std::make_shared<std::promise<result<void>>>();
+    auto fut = prom->get_future();
+    commit_call(offsets, [prom](result<detail::status_reply> r) {
+      if (!r)
+        prom->set_value(r.err());
+      else if (r->err)
+        prom->set_value(r->err);
+      else
+        prom->set_value(result<void>());
+    });
+    if (fut.wait_for(ms(conn->config().request_timeout_ms) + std::chrono::seconds(5)) !=
+        std::future_status::ready) {
+      return result<void>(errc::request_timeout, "commit not answered");
+    }
+    return fut.get();
+  }
+};
+
+result<std::unique_ptr<consumer>> consumer::create(const consumer_config& cfg) {
+  if (cfg.group_id.empty()) return error(errc::invalid_argument, "consumer needs a group_id");
+  auto c = connection::connect(cfg.connection);
+  if (!c) return c.err();
+  return std::make_unique<consumer>(std::move(*c), cfg);
+}
+
+consumer::consumer(std::shared_ptr<connection> conn, consumer_config cfg)
+    : impl_(std::make_shared<impl>(std::move(conn), std::move(cfg))) {}
+
+consumer::~consumer() {
+  (void)close();
+}
+
+result<void> consumer::subscribe(const std::vector<std::string>& topics) {
+  if (impl_->cfg.group_id.empty())
+    return error(errc::invalid_argument, "consumer needs a group_id");
+  if (topics.empty()) return error(errc::invalid_argument, "no topics to subscribe to");
+  {
+    std::lock_guard lk(impl_->mu);
+    if (impl_->closed) return error(errc::closed, "consumer closed");
+    impl_->topics = topics;
+    impl_->subscribed = true;
+  }
+  if (auto r = impl_->join_sync(); !r) {
+    std::lock_guard lk(impl_->mu);
+    impl_->subscribed = false;
+    return r;
+  }
+  impl_->start_heartbeat();
+  return {};
+}
+
+result<std::vector<message>> consumer::poll(std::chrono::milliseconds timeout) {
+  return impl_->poll(timeout);
+}
+
+result<void> consumer::commit_sync() {
+  return impl_->commit(impl_->current_offsets());
+}
+
+result<void> consumer::commit_sync(const std::vector<topic_partition_offset>& offsets) {
+  return impl_->commit(offsets);
+}
+
+std::future<result<void>> consumer::commit_async() {
+  auto prom = std::make_shared<std::promise<result<void>>>();
+  auto fut = prom->get_future();
+  auto offsets = impl_->current_offsets();
+  if (offsets.empty()) {
+    prom->set_value(result<void>());
+    return fut;
+  }
+  impl_->commit_call(offsets, [prom](result<detail::status_reply> r) {
+    if (!r)
+      prom->set_value(r.err());
+    else if (r->err)
+      prom->set_value(r->err);
+    else
+      prom->set_value(result<void>());
+  });
+  return fut;
+}
+
+result<void> consumer::seek(const topic_partition& tp, int64_t offset) {
+  (void)impl_->adopt_assignment();
+  if (std::find(impl_->assignment.begin(), impl_->assignment.end(), tp) ==
+      impl_->assignment.end()) {
+    return error(errc::not_assigned, tp.topic + "-" + std::to_string(tp.partition) +
+                                         " is not assigned to this consumer");
+  }
+  impl_->positions[tp] = offset;
+  impl_->consumed[tp] = offset;
+  std::erase_if(impl_->buffered, [&tp](const message& m) {
+    return m.topic == tp.topic && m.partition == tp.partition;
+  });
+  return {};
+}
+
+std::vector<topic_partition> consumer::assignment() const {
+  return impl_->assignment;
+}
+
+std::optional<int64_t> consumer::position(const topic_partition& tp) const {
+  auto it = impl_->consumed.find(tp);
+  if (it == impl_->consumed.end()) return std::nullopt;
+  return it->second;
+}
+
+int32_t consumer::generation() const {
+  std::lock_guard lk(impl_->mu);
+  return impl_->group.generation;
+}
+
+std::string consumer::member_id() const {
+  std::lock_guard lk(impl_->mu);
+  return impl_->group.member_id;
+}
+
+result<void> consumer::close() {
+  std::string member;
+  {
+    std::lock_guard lk(impl_->mu);
+    if (impl_->closed) return {};
+    impl_->closed = true;
+    member = impl_->group.member_id;
+  }
+  auto* i = impl_.get();
+  impl_->conn->impl().post([i] { i->loop = nullptr; });
+  if (member.empty()) return {};
+  auto group_id = impl_->cfg.group_id;
+  auto r = impl_->conn->impl().call_sync<detail::status_reply>(
+      [group_id, member](rpc::Broker::Client& c) {
+        auto req = c.leaveGroupRequest();
+        req.setGroup(group_id);
+        req.setMemberId(member);
+        return req.send().then([](auto&& resp) {
+          return detail::status_reply{detail::error_from_rpc(resp.getError())};
+        });
+      });
+  if (!r) return r.err();
+  if (r->err) return r->err;
+  return {};
+}
+
+}  // namespace actormq::client

@@ -1,0 +1,611 @@
+#include "actormq/client/producer.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "actormq/client/partitioner.h"
+#include "connection_impl.h"
+#include "storage/record_batch.h"
+#include "storage/record_batch_builder.h"
+
+namespace actormq::client {
+
+namespace {
+
+using steady = std::chrono::steady_clock;
+namespace L = storage::batch_layout;
+
+int64_t wall_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+rpc::Acks to_rpc(acks a) {
+  switch (a) {
+    case acks::none:
+      return rpc::Acks::NONE;
+    case acks::leader:
+      return rpc::Acks::LEADER;
+    case acks::fsync:
+      return rpc::Acks::FSYNC;
+  }
+  return rpc::Acks::LEADER;
+}
+
+/// Upper bound of the bytes one record adds to a batch.
+size_t record_size_estimate(const producer_record& r) {
+  size_t n = 32;  // length, attributes, deltas, field lengths (varints)
+  if (r.key) n += r.key->size();
+  if (r.value) n += r.value->size();
+  for (const auto& h : r.headers) n += 20 + h.key.size() + (h.value ? h.value->size() : 0);
+  return n;
+}
+
+struct produce_reply {
+  error err;
+  int64_t base_offset = -1;
+  int64_t last_offset = -1;
+  bool duplicate = false;
+};
+
+struct init_reply {
+  int64_t producer_id = -1;
+  int16_t epoch = -1;
+};
+
+}  // namespace
+
+/// The shared state of a producer. User threads append records to the open
+/// batch of a partition under mu; the sender thread seals batches (linger,
+/// flush) and hands them to the connection loop; replies come back on the
+/// loop thread and settle batches under mu. Callbacks run without mu held.
+struct producer::impl : std::enable_shared_from_this<producer::impl> {
+  struct batch {
+    enum class state { queued, in_flight };
+    topic_partition tp;
+    std::string bytes;
+    std::vector<delivery_callback> callbacks;
+    size_t record_bytes = 0;
+    int32_t record_count = 0;
+    bool stamped = false;
+    state st = state::queued;
+    uint32_t attempts = 0;
+    steady::time_point retry_at{};
+    steady::time_point deadline{};
+  };
+  struct open_batch {
+    storage::record_batch_builder builder;
+    std::vector<delivery_callback> callbacks;
+    steady::time_point created{};
+    size_t record_bytes = 0;
+  };
+  struct partition_state {
+    std::optional<open_batch> open;
+    /// Sealed, unsettled batches in sequence order (front = oldest).
+    std::deque<std::shared_ptr<batch>> batches;
+    uint32_t in_flight = 0;
+    int32_t next_sequence = 0;
+  };
+  struct topic_meta {
+    uint32_t partitions = 0;
+    steady::time_point fetched{};
+    uint32_t sticky = 0;
+    uint32_t round_robin = 0;
+  };
+  using completion = std::pair<delivery_callback, delivery_report>;
+
+  impl(std::shared_ptr<connection> c, producer_config cf) : conn(std::move(c)), cfg(std::move(cf)) {
+    batch_limit = cfg.batch_bytes;
+    auto broker_max = conn->broker_info().max_batch_bytes;
+    if (broker_max > 0) batch_limit = std::min<size_t>(batch_limit, broker_max);
+    batch_limit = std::max<size_t>(batch_limit, 1024);
+    cfg.max_in_flight_per_partition = std::max<uint32_t>(cfg.max_in_flight_per_partition, 1);
+    // The sender gets a producer id before the first send unless init() did.
+    need_reinit = cfg.idempotent;
+  }
+
+  std::shared_ptr<connection> conn;
+  producer_config cfg;
+  size_t batch_limit = 0;
+
+  std::mutex mu;
+  std::condition_variable sender_cv;   // new/sealed batches, replies, stop
+  std::condition_variable settled_cv;  // buffer space freed, batches settled
+  std::map<topic_partition, partition_state> parts;
+  std::unordered_map<std::string, topic_meta> meta;
+  size_t buffered_bytes = 0;
+  size_t unsettled_records = 0;
+  uint32_t in_flight_total = 0;
+  int64_t producer_id = -1;
+  int16_t epoch = -1;
+  bool need_reinit = false;
+  int flush_requests = 0;
+  bool closed = false;
+  bool stop_sender = false;
+  std::thread sender;
+
+  result<init_reply> init_producer() {
+    return conn->impl().call_sync<init_reply>([](rpc::Broker::Client& c) {
+      return c.initProducerRequest().send().then([](auto&& resp) {
+        return init_reply{resp.getProducerId(), resp.getEpoch()};
+      });
+    });
+  }
+
+  result<uint32_t> partition_count(const std::string& topic) {
+    {
+      std::lock_guard lk(mu);
+      auto it = meta.find(topic);
+      if (it != meta.end() &&
+          steady::now() - it->second.fetched < std::chrono::milliseconds(cfg.metadata_max_age_ms)) {
+        return it->second.partitions;
+      }
+    }
+    using R = std::pair<uint32_t, error>;
+    auto r = conn->impl().call_sync<R>([topic](rpc::Broker::Client& c) {
+      auto req = c.describeTopicRequest();
+      req.setName(topic);
+      return req.send().then([](auto&& resp) {
+        auto e = detail::error_from_rpc(resp.getError());
+        return R{e ? 0u : resp.getTopic().getPartitions().size(), e};
+      });
+    });
+    std::lock_guard lk(mu);
+    if (!r) {
+      // Keep serving a stale count while the broker is away.
+      auto it = meta.find(topic);
+      if (it != meta.end() && is_retriable(r.err().value())) return it->second.partitions;
+      return r.err();
+    }
+    if (r->second) {
+      meta.erase(topic);
+      return r->second;
+    }
+    if (r->first == 0) return result<uint32_t>(errc::protocol_error, "topic has no partitions");
+    auto& m = meta[topic];
+    m.partitions = r->first;
+    m.fetched = steady::now();
+    m.sticky %= m.partitions;
+    return m.partitions;
+  }
+
+  // ---- under mu ----
+
+  void seal(const topic_partition& tp, partition_state& ps) {
+    auto& ob = *ps.open;
+    auto b = std::make_shared<batch>();
+    b->tp = tp;
+    b->record_count = ob.builder.record_count();
+    b->bytes = ob.builder.build();
+    b->callbacks = std::move(ob.callbacks);
+    b->record_bytes = ob.record_bytes;
+    b->deadline = ob.created + std::chrono::milliseconds(cfg.delivery_timeout_ms);
+    ps.batches.push_back(std::move(b));
+    ps.open.reset();
+    auto it = meta.find(tp.topic);
+    if (it != meta.end() && it->second.sticky == tp.partition && it->second.partitions > 0) {
+      it->second.sticky = (it->second.sticky + 1) % it->second.partitions;
+    }
+  }
+
+  void stamp(batch& b, int32_t sequence) {
+    auto* p = reinterpret_cast<uint8_t*>(b.bytes.data());
+    storage::store_le<int64_t>(p + L::producer_id, producer_id);
+    storage::store_le<int16_t>(p + L::producer_epoch, epoch);
+    storage::store_le<int32_t>(p + L::base_sequence, sequence);
+    storage::store_le<uint32_t>(p + L::crc,
+                                storage::compute_crc(std::span<const uint8_t>(p, b.bytes.size())));
+    b.stamped = true;
+  }
+
+  /// Removes a settled batch and reports all its records.
+  void settle(batch& b, const error& err, int64_t base_offset, std::vector<completion>& out) {
+    auto& ps = parts[b.tp];
+    auto it = std::find_if(ps.batches.begin(), ps.batches.end(),
+                           [&b](const auto& p) { return p.get() == &b; });
+    if (it != ps.batches.end()) ps.batches.erase(it);
+    buffered_bytes -= std::min(buffered_bytes, b.record_bytes);
+    unsettled_records -= std::min<size_t>(unsettled_records, b.callbacks.size());
+    for (size_t i = 0; i < b.callbacks.size(); ++i) {
+      delivery_report rep;
+      rep.topic = b.tp.topic;
+      rep.partition = b.tp.partition;
+      rep.offset = (!err && base_offset >= 0) ? base_offset + static_cast<int64_t>(i) : -1;
+      rep.err = err;
+      out.emplace_back(std::move(b.callbacks[i]), std::move(rep));
+    }
+    b.callbacks.clear();
+    settled_cv.notify_all();
+  }
+
+  steady::duration backoff(uint32_t attempts) const {
+    uint64_t ms = cfg.retry_backoff_ms;
+    for (uint32_t i = 1; i < attempts && ms < cfg.retry_backoff_max_ms; ++i) ms *= 2;
+    return std::chrono::milliseconds(std::min<uint64_t>(ms, cfg.retry_backoff_max_ms));
+  }
+
+  static void run(std::vector<completion>& done) {
+    for (auto& [cb, rep] : done) {
+      if (cb) cb(rep);
+    }
+  }
+
+  // ---- user threads ----
+
+  void send(producer_record rec, delivery_callback cb) {
+    auto fail = [&](error e) {
+      delivery_report rep;
+      rep.topic = rec.topic;
+      rep.partition = rec.partition.value_or(0);
+      rep.err = std::move(e);
+      if (cb) cb(rep);
+    };
+    {
+      std::lock_guard lk(mu);
+      if (closed) return fail(error(errc::closed, "producer closed"));
+    }
+    if (rec.topic.empty()) return fail(error(errc::invalid_argument, "empty topic name"));
+    size_t est = record_size_estimate(rec);
+    auto max_msg = conn->broker_info().max_message_bytes;
+    if (est + L::header_size > batch_limit || (max_msg > 0 && est > max_msg)) {
+      return fail(error(errc::message_too_large, "record of ~" + std::to_string(est) +
+                                                     " bytes exceeds the batch limit of " +
+                                                     std::to_string(batch_limit) + " bytes"));
+    }
+    auto count = partition_count(rec.topic);
+    if (!count) return fail(count.err());
+    if (rec.partition && *rec.partition >= *count) {
+      return fail(error(errc::unknown_partition,
+                        "topic '" + rec.topic + "' has " + std::to_string(*count) + " partitions"));
+    }
+    int64_t ts = rec.timestamp_ms.value_or(wall_now_ms());
+
+    std::unique_lock lk(mu);
+    auto give_up = steady::now() + std::chrono::milliseconds(cfg.max_block_ms);
+    while (!closed && buffered_bytes > 0 && buffered_bytes + est > cfg.buffer_memory) {
+      if (settled_cv.wait_until(lk, give_up) == std::cv_status::timeout) {
+        lk.unlock();
+        return fail(error(errc::request_timeout, "producer buffer full for max_block_ms"));
+      }
+    }
+    if (closed) {
+      lk.unlock();
+      return fail(error(errc::closed, "producer closed"));
+    }
+    topic_partition tp{rec.topic, 0};
+    auto& m = meta[rec.topic];
+    if (m.partitions == 0) m.partitions = *count;
+    if (rec.partition) {
+      tp.partition = *rec.partition;
+    } else if (rec.key) {
+      tp.partition = partition_for_key(*rec.key, m.partitions);
+    } else if (cfg.partitioner == partitioner_kind::murmur2_round_robin) {
+      tp.partition = m.round_robin++ % m.partitions;
+    } else {
+      tp.partition = m.sticky % m.partitions;
+    }
+    auto& ps = parts[tp];
+    bool wake = false;
+    if (ps.open && ps.open->builder.size_bytes() + est > batch_limit) {
+      seal(tp, ps);
+      wake = true;
+    }
+    if (!ps.open) {
+      ps.open.emplace();
+      ps.open->created = steady::now();
+      wake = true;
+    }
+    std::vector<storage::record_header> hs;
+    hs.reserve(rec.headers.size());
+    for (auto& h : rec.headers) hs.push_back({std::move(h.key), std::move(h.value)});
+    auto opt_view = [](const std::optional<std::string>& s) {
+      return s ? std::optional<std::string_view>(*s) : std::nullopt;
+    };
+    ps.open->builder.add(opt_view(rec.key), opt_view(rec.value), storage::timestamp_ms(ts), hs);
+    ps.open->callbacks.push_back(std::move(cb));
+    ps.open->record_bytes += est;
+    buffered_bytes += est;
+    ++unsettled_records;
+    if (ps.open->builder.size_bytes() >= batch_limit) {
+      seal(tp, ps);
+      wake = true;
+    }
+    lk.unlock();
+    if (wake) sender_cv.notify_one();
+  }
+
+  // ---- sender thread ----
+
+  void sender_loop() {
+    std::unique_lock lk(mu);
+    for (;;) {
+      auto now = steady::now();
+      if (stop_sender && unsettled_records == 0) break;
+      if (auto expired = expire_queued(now); !expired.empty()) {
+        lk.unlock();
+        run(expired);
+        lk.lock();
+        continue;
+      }
+      if (need_reinit && in_flight_total == 0) {
+        lk.unlock();
+        auto r = init_producer();
+        lk.lock();
+        if (r) {
+          producer_id = r->producer_id;
+          epoch = r->epoch;
+          need_reinit = false;
+          for (auto& [tp, ps] : parts) {
+            ps.next_sequence = 0;
+            for (auto& b : ps.batches) b->stamped = false;
+          }
+        } else {
+          sender_cv.wait_for(lk, std::chrono::milliseconds(cfg.retry_backoff_ms));
+          if (stop_sender && unsettled_records == 0) break;
+        }
+        continue;
+      }
+      auto next_wake = now + std::chrono::milliseconds(200);
+      std::vector<std::shared_ptr<batch>> to_send;
+      for (auto& [tp, ps] : parts) {
+        if (ps.open) {
+          auto due = ps.open->created + std::chrono::milliseconds(cfg.linger_ms);
+          if (flush_requests > 0 || stop_sender || now >= due) {
+            seal(tp, ps);
+          } else {
+            next_wake = std::min(next_wake, due);
+          }
+        }
+        for (auto& b : ps.batches) {
+          if (ps.in_flight >= cfg.max_in_flight_per_partition || need_reinit) break;
+          if (b->st == batch::state::in_flight) continue;
+          if (b->retry_at > now) {
+            next_wake = std::min(next_wake, b->retry_at);
+            break;  // later batches wait behind it: order
+          }
+          if (cfg.idempotent && !b->stamped) {
+            stamp(*b, ps.next_sequence);
+            ps.next_sequence += b->record_count;
+          }
+          b->st = batch::state::in_flight;
+          ++b->attempts;
+          ++ps.in_flight;
+          ++in_flight_total;
+          to_send.push_back(b);
+        }
+      }
+      if (!to_send.empty()) {
+        lk.unlock();
+        for (auto& b : to_send) dispatch(b);
+        lk.lock();
+        continue;
+      }
+      sender_cv.wait_until(lk, next_wake);
+    }
+  }
+
+  /// Settles queued batches past their delivery deadline (e.g. while the
+  /// broker is unreachable and nothing completes).
+  std::vector<completion> expire_queued(steady::time_point now) {
+    std::vector<completion> done;
+    for (auto& [tp, ps] : parts) {
+      auto copy = ps.batches;
+      for (auto& b : copy) {
+        if (b->st != batch::state::queued || b->deadline > now) continue;
+        if (cfg.idempotent && b->stamped) need_reinit = true;
+        settle(*b, error(errc::delivery_timeout, "not acknowledged within delivery_timeout_ms"), -1,
+               done);
+      }
+    }
+    return done;
+  }
+
+  void dispatch(const std::shared_ptr<batch>& b) {
+    std::weak_ptr<impl> weak = shared_from_this();
+    auto a = to_rpc(cfg.acks);
+    auto timeout = std::chrono::milliseconds(conn->config().request_timeout_ms);
+    conn->impl().call<produce_reply>(
+        [b, a](rpc::Broker::Client& c) {
+          auto req = c.produceRequest();
+          req.setTopic(b->tp.topic);
+          req.setPartition(b->tp.partition);
+          req.setAcks(a);
+          // The request refers to the batch bytes instead of copying them;
+          // the promise keeps the batch alive until the reply.
+          auto orphanage =
+              capnp::Orphanage::getForMessageContaining(rpc::Broker::ProduceParams::Builder(req));
+          req.adoptBatch(orphanage.referenceExternalData(capnp::Data::Reader(
+              reinterpret_cast<const kj::byte*>(b->bytes.data()), b->bytes.size())));
+          return req.send()
+              .then([](auto&& resp) {
+                return produce_reply{detail::error_from_rpc(resp.getError()), resp.getBaseOffset(),
+                                     resp.getLastOffset(), resp.getDuplicate()};
+              })
+              .attach(kj::heap<std::shared_ptr<batch>>(b));
+        },
+        [weak, b](result<produce_reply> r) {
+          if (auto self = weak.lock()) self->on_reply(*b, std::move(r));
+        },
+        timeout);
+  }
+
+  // ---- loop thread ----
+
+  void on_reply(batch& b, result<produce_reply> r) {
+    std::vector<completion> done;
+    {
+      std::lock_guard lk(mu);
+      auto& ps = parts[b.tp];
+      --ps.in_flight;
+      --in_flight_total;
+      b.st = batch::state::queued;
+      error err = r ? r->err : r.err();
+      if (!err) {
+        settle(b, {}, r->base_offset, done);
+      } else {
+        auto code = err.value();
+        bool earlier_unsettled = !ps.batches.empty() && ps.batches.front().get() != &b;
+        bool retriable = is_retriable(code);
+        if (code == errc::unknown_producer_id || code == errc::invalid_producer_epoch) {
+          // The broker lost or superseded our producer state: start a new
+          // producer id and restamp everything unsettled.
+          if (cfg.idempotent) {
+            need_reinit = true;
+            retriable = code == errc::unknown_producer_id;
+          }
+        } else if (code == errc::out_of_order_sequence) {
+          retriable = earlier_unsettled || need_reinit;
+        }
+        bool in_time = steady::now() < b.deadline;
+        if (code == errc::unknown_topic || code == errc::unknown_partition) {
+          auto it = meta.find(b.tp.topic);
+          if (it != meta.end()) it->second.fetched = {};  // refresh on next send
+        }
+        if (retriable && in_time && b.attempts <= cfg.retries) {
+          b.retry_at = steady::now() + backoff(b.attempts);
+        } else {
+          if (retriable && !in_time) {
+            err = error(errc::delivery_timeout,
+                        "not acknowledged within delivery_timeout_ms (" + err.to_string() + ")");
+          }
+          if (cfg.idempotent && b.stamped) need_reinit = true;  // sequence gap follows
+          settle(b, err, -1, done);
+        }
+      }
+    }
+    sender_cv.notify_one();
+    run(done);
+  }
+
+  void fail_all_unsent(const error& err) {
+    std::vector<completion> done;
+    {
+      std::lock_guard lk(mu);
+      for (auto& [tp, ps] : parts) {
+        if (ps.open) seal(tp, ps);
+        auto copy = ps.batches;
+        for (auto& b : copy) {
+          if (b->st == batch::state::queued) settle(*b, err, -1, done);
+        }
+      }
+    }
+    run(done);
+  }
+};
+
+producer::producer(std::shared_ptr<connection> conn, producer_config cfg)
+    : impl_(std::make_shared<impl>(std::move(conn), std::move(cfg))) {
+  impl_->sender = std::thread([i = impl_.get()] { i->sender_loop(); });
+}
+
+producer::~producer() {
+  (void)close();
+}
+
+result<std::unique_ptr<producer>> producer::create(const producer_config& cfg) {
+  auto c = connection::connect(cfg.connection);
+  if (!c) return c.err();
+  auto p = std::make_unique<producer>(std::move(*c), cfg);
+  if (auto r = p->init(); !r) return r.err();
+  return p;
+}
+
+result<void> producer::init() {
+  if (!impl_->cfg.idempotent) return {};
+  auto r = impl_->init_producer();
+  if (!r) return r.err();
+  std::lock_guard lk(impl_->mu);
+  impl_->producer_id = r->producer_id;
+  impl_->epoch = r->epoch;
+  impl_->need_reinit = false;
+  return {};
+}
+
+std::future<delivery_report> producer::send(producer_record rec) {
+  auto prom = std::make_shared<std::promise<delivery_report>>();
+  auto fut = prom->get_future();
+  send(std::move(rec), [prom](const delivery_report& r) { prom->set_value(r); });
+  return fut;
+}
+
+std::future<delivery_report> producer::send(std::string topic, std::optional<std::string> key,
+                                            std::optional<std::string> value,
+                                            std::vector<header> headers) {
+  producer_record rec;
+  rec.topic = std::move(topic);
+  rec.key = std::move(key);
+  rec.value = std::move(value);
+  rec.headers = std::move(headers);
+  return send(std::move(rec));
+}
+
+void producer::send(producer_record rec, delivery_callback cb) {
+  impl_->send(std::move(rec), std::move(cb));
+}
+
+delivery_report producer::send_sync(producer_record rec) {
+  auto topic = rec.topic;
+  auto fut = send(std::move(rec));
+  auto limit = std::chrono::milliseconds(impl_->cfg.delivery_timeout_ms) + std::chrono::seconds(10);
+  if (fut.wait_for(limit) != std::future_status::ready) {
+    delivery_report rep;
+    rep.topic = topic;
+    rep.err = error(errc::delivery_timeout, "no delivery report");
+    return rep;
+  }
+  return fut.get();
+}
+
+result<void> producer::flush(std::chrono::milliseconds timeout) {
+  std::unique_lock lk(impl_->mu);
+  ++impl_->flush_requests;
+  impl_->sender_cv.notify_one();
+  bool ok =
+      impl_->settled_cv.wait_for(lk, timeout, [this] { return impl_->unsettled_records == 0; });
+  --impl_->flush_requests;
+  if (!ok) {
+    return result<void>(errc::request_timeout,
+                        std::to_string(impl_->unsettled_records) + " records still unacknowledged");
+  }
+  return {};
+}
+
+result<void> producer::close(std::chrono::milliseconds timeout) {
+  {
+    std::lock_guard lk(impl_->mu);
+    if (impl_->closed && !impl_->sender.joinable()) return {};
+  }
+  auto r = flush(timeout);
+  {
+    std::lock_guard lk(impl_->mu);
+    impl_->closed = true;
+  }
+  // Whatever is still queued now will not be sent.
+  impl_->fail_all_unsent(error(errc::closed, "producer closed before the record was sent"));
+  {
+    std::unique_lock lk(impl_->mu);
+    impl_->stop_sender = true;
+    impl_->sender_cv.notify_one();
+    // In-flight batches settle by reply or request timeout.
+    impl_->settled_cv.wait_for(lk,
+                               std::chrono::milliseconds(impl_->conn->config().request_timeout_ms) +
+                                   std::chrono::seconds(5),
+                               [this] { return impl_->unsettled_records == 0; });
+    impl_->unsettled_records = 0;
+    impl_->sender_cv.notify_one();
+  }
+  if (impl_->sender.joinable()) impl_->sender.join();
+  return r;
+}
+
+result<uint32_t> producer::partition_count(const std::string& topic) {
+  return impl_->partition_count(topic);
+}
+
+}  // namespace actormq::client
