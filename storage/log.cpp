@@ -203,18 +203,40 @@ result<append_result> log::append(std::span<uint8_t> batches) {
   }
   append_result out;
   out.base_offset = next_offset();
+  // A write or roll failing half way (e.g. ENOSPC) takes back what this call
+  // wrote, so that a refused append leaves no batch behind.
+  const size_t segments_before = segments_.size();
+  const uint64_t msgs_before = unflushed_msgs_;
+  const timestamp_ms oldest_before = oldest_unflushed_;
+  auto undo = [&](std::error_code ec) -> std::error_code {
+    while (segments_.size() > segments_before) {
+      (void)segments_.back()->remove();
+      segments_.pop_back();
+    }
+    auto& s = *segments_.back();
+    if (s.next_offset() > out.base_offset) {
+      // The cut must reach the disk: the batches may already have been synced
+      // by a roll, and a crash must not bring them back.
+      auto r = s.truncate_to(out.base_offset);
+      if (!r || !s.file()->datasync()) failed_ = true;
+    }
+    flushed_ = std::min(flushed_, next_offset());
+    unflushed_msgs_ = msgs_before;
+    oldest_unflushed_ = oldest_before;
+    return ec;
+  };
   for (auto& [at, h] : parsed) {
     auto* active = segments_.back().get();
     bool too_big = active->size_bytes() + h.size_bytes() > cfg_.segment_bytes;
     bool too_old = cfg_.segment_ms >= 0 && now()() - active->created_at()() >= cfg_.segment_ms;
     if (!active->empty() && (too_big || too_old)) {
-      if (auto st = roll(); !st) return st.error();
+      if (auto st = roll(); !st) return undo(st.error());
       active = segments_.back().get();
     }
     h.base_offset = active->next_offset();
     auto bytes = batches.subspan(at, h.size_bytes());
     set_base_offset(bytes, h.base_offset);
-    if (auto st = active->append(bytes, h); !st) return st.error();
+    if (auto st = active->append(bytes, h); !st) return undo(st.error());
     unflushed_msgs_ += static_cast<uint64_t>(h.record_count);
     if (oldest_unflushed_ < timestamp_ms(0)) oldest_unflushed_ = now();
     out.last_offset = h.last_offset();
@@ -358,8 +380,10 @@ status log::truncate(offset o) {
     if (!r) return r.error();
   }
   if (auto st = s.flush(); !st) return st;
-  flushed_ = std::min(flushed_, next_offset());
-  if (unflushed_msgs_ > 0) unflushed_msgs_ = 0;
+  // Earlier segments were synced when rolled: all that is left is on disk.
+  flushed_ = next_offset();
+  unflushed_msgs_ = 0;
+  oldest_unflushed_ = timestamp_ms(-1);
   return sync_directory(dir_);
 }
 
