@@ -38,8 +38,10 @@ struct group_info {
 };
 
 using group_actor = caf::typed_actor<
-    /// Joins (or rejoins) a member; replies with its id and assignment.
-    caf::replies_to<join_atom, group::join_request>::with<group::join_result>,
+    /// Joins (or rejoins) a member; replies with its id and assignment. The
+    /// strategy (range, roundrobin, sticky; empty = keep) applies when the
+    /// group has no members yet.
+    caf::replies_to<join_atom, group::join_request, std::string>::with<group::join_result>,
     /// Keeps a member alive; tells it to adopt a new assignment when the
     /// group rebalanced (unknown_member when it expired).
     caf::replies_to<heartbeat_atom, std::string, int32_t>::with<group::heartbeat_result>,
@@ -60,7 +62,9 @@ using group_coordinator_actor = caf::typed_actor<
     /// The actor of a group, spawned on first use.
     caf::replies_to<group_atom, std::string>::with<group_actor>,
     /// Names of all known groups.
-    caf::replies_to<list_atom>::with<std::vector<std::string>>>;
+    caf::replies_to<list_atom>::with<std::vector<std::string>>,
+    /// Shutdown: stops every group actor (offsets are flushed), then quits.
+    caf::reacts_to<close_atom>>;
 
 struct coordinator_settings {
   std::filesystem::path data_dir;

@@ -98,7 +98,7 @@ class session_state {
                     done_fn<int64_t> done);
 
   // --- groups ---
-  void join_group(const std::string& group, group::join_request req,
+  void join_group(const std::string& group, group::join_request req, std::string strategy,
                   done_fn<group::join_result> done);
   void heartbeat(const std::string& group, const std::string& member, int32_t generation,
                  done_fn<group::heartbeat_result> done);

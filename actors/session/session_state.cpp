@@ -296,10 +296,10 @@ void session_state::list_offsets(const std::string& topic, uint32_t partition, i
 // --- groups ---
 
 void session_state::join_group(const std::string& group, group::join_request req,
-                               done_fn<group::join_result> done) {
+                               std::string strategy, done_fn<group::join_result> done) {
   with_group(group, [=, this](caf::expected<group_actor> g) {
     if (!g) return done(g.error());
-    self_->request(*g, group_timeout, join_atom::value, req)
+    self_->request(*g, group_timeout, join_atom::value, req, strategy)
         .then(
             [=, this](group::join_result& r) {
               members_.insert({group, r.id});

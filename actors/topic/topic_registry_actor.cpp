@@ -20,6 +20,7 @@ topic_registry_actor::behavior_type registry_behavior(
       [=](list_atom) { return self->state.list(); },
       [=](grow_atom, const std::string& name, uint32_t n) { return self->state.grow(name, n); },
       [=](pid_atom) { return self->state.allocate_producer_id(); },
+      [=](close_atom) { self->state.close(); },
   };
 }
 

@@ -42,7 +42,10 @@ using topic_registry_actor = caf::typed_actor<
     /// Raises a topic's partition count (keys may map to other partitions).
     caf::replies_to<grow_atom, std::string, uint32_t>::with<topic_handle>,
     /// A new producer id (persisted, never reused) with epoch 0.
-    caf::replies_to<pid_atom>::with<producer_identity>>;
+    caf::replies_to<pid_atom>::with<producer_identity>,
+    /// Shutdown: stops every partition (each flushes and closes its log) and
+    /// the flushers, then quits.
+    caf::reacts_to<close_atom>>;
 
 struct registry_settings {
   std::filesystem::path data_dir;

@@ -207,6 +207,16 @@ caf::result<producer_identity> topic_registry_state::allocate_producer_id() {
   return producer_identity{next_pid_++, 0};
 }
 
+void topic_registry_state::close() {
+  for (auto& [name, t] : topics_) {
+    for (auto& slot : t.partitions) self_->send_exit(slot.actor, caf::exit_reason::user_shutdown);
+  }
+  for (auto& f : flushers_) self_->send_exit(f, caf::exit_reason::user_shutdown);
+  topics_.clear();
+  owners_.clear();
+  self_->quit();
+}
+
 void topic_registry_state::on_down(const caf::down_msg& dm) {
   auto it = owners_.find(dm.source);
   if (it == owners_.end()) return;

@@ -30,6 +30,7 @@ class topic_registry_state {
   caf::result<topic_handle> grow(const std::string& name, uint32_t partitions);
   caf::result<producer_identity> allocate_producer_id();
   void on_down(const caf::down_msg& dm);
+  void close();
 
  private:
   struct partition_slot {

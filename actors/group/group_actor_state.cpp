@@ -1,0 +1,214 @@
+#include "actors/group/group_actor_state.h"
+
+#include <fmt/format.h>
+
+#include "actors/errc.h"
+#include "actors/group/lag.h"
+#include "actors/logger.h"
+
+namespace actormq {
+
+caf::error from_group(std::error_code ec, const std::string& what) {
+  std::string text = what + ": " + ec.message();
+  if (ec.category() == group::error_category()) {
+    switch (static_cast<group::errc>(ec.value())) {
+      case group::errc::unknown_member: return make_error(errc::unknown_member, text);
+      case group::errc::stale_generation: return make_error(errc::stale_generation, text);
+      default: return make_error(errc::invalid_request, text);
+    }
+  }
+  return from_storage(ec, what);
+}
+
+int64_t group_actor_state::now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
+}
+
+caf::error group_actor_state::init(self_ptr self, std::string group, std::filesystem::path dir,
+                                   topic_registry_actor registry, int64_t min_timeout,
+                                   int64_t max_timeout) {
+  self_ = self;
+  group_ = std::move(group);
+  registry_ = std::move(registry);
+  config_.group_id = group_;
+  config_.min_session_timeout_ms = min_timeout;
+  config_.max_session_timeout_ms = max_timeout;
+  config_.member_id_salt = std::to_string(caf::make_timestamp().time_since_epoch().count() / 1000000);
+  storage::recovery_report report;
+  auto store = storage::offset_store::open(dir, {}, &report);
+  if (!store) return from_storage(store.error(), who() + ": open offsets");
+  store_ = std::move(*store);
+  return reset_membership(config_.protocol);
+}
+
+caf::error group_actor_state::reset_membership(const std::string& protocol) {
+  auto cfg = config_;
+  cfg.protocol = protocol;
+  auto m = group::group_membership::create(cfg, topics_);
+  if (!m) return from_group(m.error(), "strategy " + protocol);
+  config_ = cfg;
+  membership_.emplace(std::move(*m));
+  return {};
+}
+
+void group_actor_state::with_metadata(std::function<void()> k) {
+  self_->request(registry_, std::chrono::seconds(10), list_atom::value)
+      .then(
+          [this, k](std::vector<topic_handle>& hs) {
+            group::topic_metadata meta;
+            for (const auto& h : hs) meta[h.name] = static_cast<int32_t>(h.partitions.size());
+            if (meta != topics_) {
+              topics_ = std::move(meta);
+              if (membership_->update_topics(topics_)) {
+                actor_log().info("{}: partition counts changed; generation {}", who(),
+                                 membership_->generation()());
+              }
+            }
+            k();
+          },
+          [this, k](caf::error& e) {
+            actor_log().warn("{}: topic metadata unavailable: {}", who(), text_of(e));
+            k();
+          });
+}
+
+caf::result<group::join_result> group_actor_state::join(group::join_request req,
+                                                        const std::string& strategy) {
+  auto rp = self_->make_response_promise<group::join_result>();
+  with_metadata([this, rp, req = std::move(req), strategy]() mutable {
+    if (membership_->empty() && !strategy.empty() && strategy != config_.protocol) {
+      if (auto err = reset_membership(strategy)) {
+        rp.deliver(err);
+        return;
+      }
+    }
+    auto r = membership_->join(std::move(req), now_ms());
+    if (!r) {
+      rp.deliver(from_group(r.error(), who() + ": join"));
+      return;
+    }
+    actor_log().info("{}: member {} joined; generation {}", who(), r->id,
+                     r->assignment.generation());
+    rp.deliver(std::move(*r));
+  });
+  return rp;
+}
+
+caf::result<group::heartbeat_result> group_actor_state::heartbeat(const std::string& member,
+                                                                  int32_t generation) {
+  auto r = membership_->heartbeat(member, group::generation_id(generation), now_ms());
+  if (!r) return from_group(r.error(), who() + ": heartbeat");
+  return std::move(*r);
+}
+
+caf::result<bool> group_actor_state::leave(const std::string& member) {
+  if (auto st = membership_->leave(member); !st) return from_group(st.error(), who() + ": leave");
+  actor_log().info("{}: member {} left; generation {}", who(), member,
+                   membership_->generation()());
+  return true;
+}
+
+caf::result<bool> group_actor_state::commit(const std::string& member, int32_t generation,
+                                            const std::vector<committed_offset>& offsets) {
+  if (auto st = membership_->authorize_commit(member, group::generation_id(generation)); !st) {
+    return from_group(st.error(), who() + ": commit");
+  }
+  auto owned = membership_->assignment(member);
+  if (!owned) return from_group(owned.error(), who() + ": commit");
+  std::vector<storage::offset_commit> batch;
+  for (const auto& o : offsets) {
+    group::topic_partition tp{o.topic, o.partition};
+    if (!std::binary_search(owned->begin(), owned->end(), tp)) {
+      return make_error(errc::not_assigned,
+                        fmt::format("{}: {}-{} is not assigned to member {}", who(), o.topic,
+                                    o.partition, member));
+    }
+    batch.push_back({o.topic, o.partition, storage::offset(o.offset), o.metadata});
+  }
+  if (auto st = store_->commit(group_, batch, storage::system_now()); !st) {
+    return from_storage(st.error(), who() + ": commit");
+  }
+  // TODO(groups): the fdatasync runs on this actor's thread; move it to the
+  // flusher with group commit once commit rates make it matter.
+  if (auto st = store_->flush(); !st) return from_storage(st.error(), who() + ": commit flush");
+  return true;
+}
+
+std::vector<committed_offset> group_actor_state::committed(
+    const std::vector<group::topic_partition>& tps) const {
+  std::vector<committed_offset> out;
+  for (const auto& tp : tps) {
+    auto c = store_->fetch(group_, tp.topic, tp.partition);
+    out.push_back({tp.topic, tp.partition, c ? c->next_offset() : -1, c ? c->metadata : ""});
+  }
+  return out;
+}
+
+caf::result<group_info> group_actor_state::describe() {
+  auto rp = self_->make_response_promise<group_info>();
+  self_->request(registry_, std::chrono::seconds(10), list_atom::value)
+      .then(
+          [this, rp](std::vector<topic_handle>& hs) mutable {
+            auto info = std::make_shared<group_info>();
+            info->membership = membership_->describe();
+            // Partitions of interest: subscribed topics and committed ones.
+            std::set<std::string> topics;
+            for (const auto& m : info->membership.members) topics.insert(m.topics.begin(), m.topics.end());
+            auto commits = store_->fetch_group(group_);
+            for (const auto& [k, v] : commits) topics.insert(k.first);
+            std::map<group::topic_partition, std::string> owner;
+            for (const auto& m : info->membership.members) {
+              for (const auto& tp : m.assigned) owner[tp] = m.id;
+            }
+            struct item {
+              group::topic_partition tp;
+              partition_actor actor;
+            };
+            std::vector<item> items;
+            for (const auto& h : hs) {
+              if (!topics.count(h.name)) continue;
+              for (size_t p = 0; p < h.partitions.size(); ++p) {
+                items.push_back({{h.name, static_cast<int32_t>(p)}, h.partitions[p]});
+              }
+            }
+            info->partitions.resize(items.size());
+            if (items.empty()) {
+              rp.deliver(std::move(*info));
+              return;
+            }
+            auto pending = std::make_shared<size_t>(items.size());
+            for (size_t i = 0; i < items.size(); ++i) {
+              auto tp = items[i].tp;
+              std::optional<storage::offset> committed;
+              if (auto it = commits.find({tp.topic, tp.partition}); it != commits.end()) {
+                committed = it->second.next_offset;
+              }
+              auto owner_id = owner.count(tp) ? owner[tp] : std::string{};
+              auto finish = [=](int64_t start, int64_t hw) mutable {
+                auto lag = group::compute_lag(tp, committed, storage::offset(start),
+                                              storage::offset(hw));
+                info->partitions[i] = {tp.topic, tp.partition,
+                                       committed ? (*committed)() : -1, hw, lag.lag, owner_id};
+                if (--*pending == 0) rp.deliver(std::move(*info));
+              };
+              self_->request(items[i].actor, std::chrono::seconds(10), offsets_atom::value)
+                  .then([=](partition_offsets& o) mutable { finish(o.log_start_offset, o.high_watermark); },
+                        [=](caf::error&) mutable { finish(0, 0); });
+            }
+          },
+          [rp](caf::error& e) mutable { rp.deliver(e); });
+  return rp;
+}
+
+void group_actor_state::tick() {
+  auto gone = membership_->expire(now_ms());
+  for (const auto& id : gone) {
+    actor_log().info("{}: member {} expired (no heartbeat within its session timeout); "
+                     "generation {}",
+                     who(), id, membership_->generation()());
+  }
+  if (++ticks_ % 20 == 0 && !membership_->empty()) with_metadata([] {});
+}
+
+}  // namespace actormq

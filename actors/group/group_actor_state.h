@@ -1,0 +1,53 @@
+#pragma once
+// State of a GROUP actor: the membership state machine, the group's offset
+// store (<data>/groups/<group>/offsets.log) and a cache of partition counts.
+// Handlers in group_actor.cpp call one method each.
+
+#include <caf/all.hpp>
+
+#include <memory>
+#include <optional>
+
+#include "actors/group/group_actor.h"
+#include "storage/offset_store.h"
+
+namespace actormq {
+
+class group_actor_state {
+ public:
+  using self_ptr = group_actor::stateful_pointer<group_actor_state>;
+  static constexpr const char* name = "group";
+
+  caf::error init(self_ptr self, std::string group, std::filesystem::path dir,
+                  topic_registry_actor registry, int64_t min_timeout, int64_t max_timeout);
+
+  caf::result<group::join_result> join(group::join_request req, const std::string& strategy);
+  caf::result<group::heartbeat_result> heartbeat(const std::string& member, int32_t generation);
+  caf::result<bool> leave(const std::string& member);
+  caf::result<bool> commit(const std::string& member, int32_t generation,
+                           const std::vector<committed_offset>& offsets);
+  std::vector<committed_offset> committed(const std::vector<group::topic_partition>& tps) const;
+  caf::result<group_info> describe();
+  void tick();
+
+ private:
+  /// Refreshes partition counts from the registry, then runs k.
+  void with_metadata(std::function<void()> k);
+  caf::error reset_membership(const std::string& protocol);
+  static int64_t now_ms();
+  std::string who() const { return "group " + group_; }
+
+  self_ptr self_ = nullptr;
+  std::string group_;
+  topic_registry_actor registry_;
+  group::group_config config_;
+  group::topic_metadata topics_;
+  std::optional<group::group_membership> membership_;
+  std::unique_ptr<storage::offset_store> store_;
+  int ticks_ = 0;
+};
+
+/// Maps a group-module error to the broker's caf::error.
+caf::error from_group(std::error_code ec, const std::string& what);
+
+}  // namespace actormq

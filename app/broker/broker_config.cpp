@@ -1,0 +1,83 @@
+#include "app/broker/broker_config.h"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <toml++/toml.h>
+
+namespace actormq::broker {
+
+namespace {
+
+template <typename T>
+std::optional<std::string> read_int(const toml::table& t, std::string_view section,
+                                    std::string_view key, T& out, int64_t min, int64_t max) {
+  auto node = t[section][key];
+  if (!node) return std::nullopt;
+  auto v = node.value<int64_t>();
+  if (!v) return fmt::format("[{}].{} must be an integer", section, key);
+  if (*v < min || *v > max) {
+    return fmt::format("[{}].{} = {} is out of range [{}, {}]", section, key, *v, min, max);
+  }
+  out = static_cast<T>(*v);
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::string> parse_listen(const std::string& text, broker_config& cfg) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) return "listen address must be HOST:PORT";
+  int port = -1;
+  auto ps = std::string_view(text).substr(colon + 1);
+  auto [p, ec] = std::from_chars(ps.data(), ps.data() + ps.size(), port);
+  if (ec != std::errc{} || p != ps.data() + ps.size() || port < 0 || port > 65535) {
+    return fmt::format("bad port in listen address '{}'", text);
+  }
+  cfg.listen_host = text.substr(0, colon);
+  cfg.listen_port = static_cast<uint16_t>(port);
+  return std::nullopt;
+}
+
+std::optional<std::string> load_config_file(const std::filesystem::path& file, broker_config& cfg) {
+  toml::table t;
+  try {
+    t = toml::parse_file(file.string());
+  } catch (const toml::parse_error& e) {
+    return fmt::format("{}: {} (line {})", file.string(), e.description(),
+                       e.source().begin.line);
+  }
+  if (auto listen = t["broker"]["listen"].value<std::string>()) {
+    if (auto err = parse_listen(*listen, cfg)) return err;
+  }
+  if (auto dir = t["broker"]["data_dir"].value<std::string>()) cfg.data_dir = *dir;
+  if (auto lvl = t["broker"]["log_level"].value<std::string>()) cfg.log_level = *lvl;
+  constexpr int64_t big = INT64_MAX;
+  std::optional<std::string> err;
+  auto check = [&](std::optional<std::string> e) {
+    if (e && !err) err = e;
+  };
+  check(read_int(t, "broker", "stream_port", cfg.stream_port, -1, 65535));
+  check(read_int(t, "broker", "max_connections", cfg.max_connections, 1, 1000000));
+  check(read_int(t, "broker", "max_batch_bytes", cfg.max_batch_bytes, 1024, 256ll << 20));
+  check(read_int(t, "broker", "max_message_bytes", cfg.max_message_bytes, 1, 256ll << 20));
+  check(read_int(t, "broker", "inflight_bytes_per_partition", cfg.inflight_bytes_per_partition,
+                 1 << 20, big));
+  check(read_int(t, "broker", "scheduler_threads", cfg.scheduler_threads, 1, 256));
+  check(read_int(t, "broker", "flusher_threads", cfg.flusher_threads, 1, 64));
+  auto& d = cfg.topic_defaults;
+  check(read_int(t, "topic_defaults", "partitions", d.partitions, 1, 10000));
+  check(read_int(t, "topic_defaults", "retention_ms", d.retention_ms, -1, big));
+  check(read_int(t, "topic_defaults", "retention_bytes", d.retention_bytes, -1, big));
+  check(read_int(t, "topic_defaults", "segment_bytes", d.segment_bytes, 1024, (4ll << 30) - 1));
+  check(read_int(t, "topic_defaults", "segment_ms", d.segment_ms, 1, big));
+  check(read_int(t, "topic_defaults", "flush_messages", d.flush_messages, 0, big));
+  check(read_int(t, "topic_defaults", "flush_ms", d.flush_ms, 0, big));
+  check(read_int(t, "groups", "min_session_timeout_ms", cfg.min_session_timeout_ms, 1, big));
+  check(read_int(t, "groups", "max_session_timeout_ms", cfg.max_session_timeout_ms, 1, big));
+  if (err) return fmt::format("{}: {}", file.string(), *err);
+  d.max_batch_bytes = static_cast<int64_t>(cfg.max_batch_bytes);
+  return std::nullopt;
+}
+
+}  // namespace actormq::broker

@@ -1,0 +1,38 @@
+#pragma once
+// Broker settings: built-in defaults, overridden by a TOML file
+// (config/actormq.toml documents every key), overridden by flags.
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "actors/topic/topic_config.h"
+
+namespace actormq::broker {
+
+struct broker_config {
+  std::string listen_host = "127.0.0.1";
+  uint16_t listen_port = 9292;
+  int32_t stream_port = 0;  ///< 0 = ephemeral, -1 = zero-copy stream off
+  std::filesystem::path data_dir = "./data";
+  uint32_t max_connections = 1024;
+  uint64_t max_batch_bytes = 16ull << 20;
+  uint64_t max_message_bytes = 1ull << 20;
+  int64_t inflight_bytes_per_partition = 64ll << 20;
+  uint32_t scheduler_threads = 2;
+  uint32_t flusher_threads = 2;
+  std::string log_level = "info";
+  topic_config topic_defaults;
+  int64_t min_session_timeout_ms = 1000;
+  int64_t max_session_timeout_ms = 300000;
+};
+
+/// Reads a TOML file over the defaults. Returns the error text on failure
+/// (unreadable file, syntax error, wrong type or out-of-range value).
+std::optional<std::string> load_config_file(const std::filesystem::path& file, broker_config& cfg);
+
+/// Parses "HOST:PORT" into cfg's listen address.
+std::optional<std::string> parse_listen(const std::string& text, broker_config& cfg);
+
+}  // namespace actormq::broker

@@ -1,0 +1,135 @@
+// actormq-broker [--config FILE] [--data-dir DIR] [--listen HOST:PORT]
+// Starts the broker; once ready to serve it prints "listening on HOST:PORT"
+// on stdout. SIGINT/SIGTERM shut it down cleanly (logs flushed and closed).
+
+#include <caf/all.hpp>
+#include <kj/async-io.h>
+#include <kj/async-unix.h>
+
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include "actors/errc.h"
+#include "actors/group/group_actor.h"
+#include "actors/topic/topic_registry_actor.h"
+#include "app/broker/broker_config.h"
+#include "app/broker/broker_server.h"
+#include "app/broker/logger.h"
+#include "storage/logger.h"
+#include "actors/logger.h"
+
+using namespace actormq;
+using namespace actormq::broker;
+
+namespace {
+
+int run(const broker_config& cfg) {
+  caf::actor_system_config sys_cfg;
+  sys_cfg.set("scheduler.max-threads", static_cast<size_t>(cfg.scheduler_threads));
+  sys_cfg.set("logger.verbosity", caf::atom("quiet"));
+  caf::actor_system sys{sys_cfg};
+
+  registry_settings rs;
+  rs.data_dir = cfg.data_dir;
+  rs.defaults = cfg.topic_defaults;
+  rs.inflight_limit_bytes = cfg.inflight_bytes_per_partition;
+  rs.flushers = cfg.flusher_threads;
+  auto registry = spawn_topic_registry(sys, rs);
+  if (!registry) {
+    std::cerr << "actormq-broker: " << text_of(registry.error()) << "\n";
+    return 1;
+  }
+  coordinator_settings cs;
+  cs.data_dir = cfg.data_dir;
+  cs.registry = *registry;
+  cs.min_session_timeout_ms = cfg.min_session_timeout_ms;
+  cs.max_session_timeout_ms = cfg.max_session_timeout_ms;
+  auto coordinator = spawn_group_coordinator(sys, cs);
+  if (!coordinator) {
+    caf::anon_send(*registry, close_atom::value);
+    std::cerr << "actormq-broker: " << text_of(coordinator.error()) << "\n";
+    return 1;
+  }
+
+  int rc = 0;
+  {
+    auto io = kj::setupAsyncIo();
+    service_context ctx;
+    ctx.system = &sys;
+    ctx.config = &cfg;
+    ctx.registry = caf::actor_cast<caf::actor>(*registry);
+    ctx.coordinator = caf::actor_cast<caf::actor>(*coordinator);
+    ctx.broker_id = fmt::format("{}:{}", cfg.listen_host, cfg.listen_port);
+    auto server = kj::heap<broker_server>(io, ctx);
+    KJ_IF_MAYBE (e, kj::runCatchingExceptions([&]() {
+                   auto port = server->listen(cfg.listen_host, cfg.listen_port, cfg.stream_port)
+                                   .wait(io.waitScope);
+                   broker_log().info("data dir {}; fetch stream port {}", cfg.data_dir.string(),
+                                     server->stream_port());
+                   std::cout << "listening on " << cfg.listen_host << ":" << port << std::endl;
+                   auto sig = io.unixEventPort.onSignal(SIGTERM)
+                                  .exclusiveJoin(io.unixEventPort.onSignal(SIGINT))
+                                  .wait(io.waitScope);
+                   broker_log().info("signal {} received: shutting down", sig.si_signo);
+                 })) {
+      std::cerr << "actormq-broker: cannot serve on " << cfg.listen_host << ":"
+                << cfg.listen_port << ": " << e->getDescription().cStr() << "\n";
+      rc = 1;
+    }
+    // Closing the listeners and connections ends every session first.
+    server = nullptr;
+  }
+  caf::anon_send(*coordinator, close_atom::value);
+  caf::anon_send(*registry, close_atom::value);
+  // ~actor_system waits until every partition has flushed and closed its log.
+  return rc;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"ActorMQ broker"};
+  std::string config_file, data_dir, listen, log_level;
+  app.add_option("--config", config_file, "TOML config file (see config/actormq.toml)");
+  app.add_option("--data-dir", data_dir, "directory for topics, offsets and state");
+  app.add_option("--listen", listen, "HOST:PORT for RPC (port 0 picks a free one)");
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error");
+  CLI11_PARSE(app, argc, argv);
+
+  broker_config cfg;
+  if (!config_file.empty()) {
+    if (auto err = load_config_file(config_file, cfg)) {
+      std::cerr << "actormq-broker: " << *err << "\n";
+      return 2;
+    }
+  }
+  if (!data_dir.empty()) cfg.data_dir = data_dir;
+  if (!listen.empty()) {
+    if (auto err = parse_listen(listen, cfg)) {
+      std::cerr << "actormq-broker: --listen: " << *err << "\n";
+      return 2;
+    }
+    // With an ephemeral RPC port, the stream port is ephemeral too.
+    if (cfg.listen_port == 0 && cfg.stream_port > 0) cfg.stream_port = 0;
+  }
+  if (!log_level.empty()) cfg.log_level = log_level;
+  auto level = spdlog::level::from_str(cfg.log_level);
+  // Create the module loggers so the level applies to all of them.
+  storage::logger();
+  actor_log();
+  broker_log();
+  spdlog::set_level(level);
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [%n] %v");
+
+  // Signals are taken by the KJ loop; capture them before any thread starts
+  // so CAF's threads inherit the blocked mask. A peer closing a socket must
+  // not kill the broker.
+  kj::UnixEventPort::captureSignal(SIGTERM);
+  kj::UnixEventPort::captureSignal(SIGINT);
+  std::signal(SIGPIPE, SIG_IGN);
+  return run(cfg);
+}

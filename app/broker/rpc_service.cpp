@@ -1,0 +1,478 @@
+#include "app/broker/rpc_service.h"
+
+#include <fmt/format.h>
+
+#include <random>
+
+#include "actors/errc.h"
+#include "actors/session/session_actor.h"
+#include "app/broker/logger.h"
+#include "storage/record_batch.h"
+
+namespace actormq::broker {
+
+static_assert(static_cast<int>(rpc::ErrorCode::INTERNAL) == static_cast<int>(errc::internal),
+              "actors/errc.h and schema/actormq.capnp ErrorCode must match one to one");
+static_assert(static_cast<int>(rpc::ErrorCode::DISK_FULL) == static_cast<int>(errc::disk_full));
+
+namespace {
+
+/// Runs start(session_state&, done) in the session actor and returns a
+/// promise for the value passed to done (fulfilled across threads).
+template <typename T, typename Start>
+kj::Promise<caf::expected<T>> call(const caf::actor& session, Start start) {
+  auto paf = kj::newPromiseAndCrossThreadFulfiller<caf::expected<T>>();
+  auto fulfiller = std::make_shared<kj::Own<kj::CrossThreadPromiseFulfiller<caf::expected<T>>>>(
+      kj::mv(paf.fulfiller));
+  done_fn<T> done = [fulfiller](caf::expected<T> v) { (*fulfiller)->fulfill(std::move(v)); };
+  caf::anon_send(session, call_atom::value,
+                 session_task{[start = std::move(start), done](session_state& s) { start(s, done); }});
+  return kj::mv(paf.promise);
+}
+
+void set_error(rpc::Error::Builder b, const caf::error& e) {
+  b.setCode(static_cast<rpc::ErrorCode>(code_of(e)));
+  b.setMessage(text_of(e));
+}
+
+void set_error(rpc::Error::Builder b, errc code, const std::string& text) {
+  b.setCode(static_cast<rpc::ErrorCode>(code));
+  b.setMessage(text);
+}
+
+topic_config to_config(rpc::TopicConfig::Reader r, const topic_config& defaults) {
+  topic_config c = defaults;
+  if (r.getPartitions() > 0) c.partitions = r.getPartitions();
+  if (r.getRetentionMs() != -2) c.retention_ms = r.getRetentionMs();
+  if (r.getRetentionBytes() != -2) c.retention_bytes = r.getRetentionBytes();
+  if (r.getSegmentBytes() > 0) c.segment_bytes = r.getSegmentBytes();
+  if (r.getSegmentMs() > 0) c.segment_ms = r.getSegmentMs();
+  if (r.getFlushMessages() >= 0) c.flush_messages = r.getFlushMessages();
+  if (r.getFlushMs() >= 0) c.flush_ms = r.getFlushMs();
+  return c;
+}
+
+void fill_config(rpc::TopicConfig::Builder b, const topic_config& c) {
+  b.setPartitions(c.partitions);
+  b.setRetentionMs(c.retention_ms);
+  b.setRetentionBytes(c.retention_bytes);
+  b.setSegmentBytes(c.segment_bytes);
+  b.setSegmentMs(c.segment_ms);
+  b.setFlushMessages(c.flush_messages);
+  b.setFlushMs(c.flush_ms);
+}
+
+void fill_topic(rpc::TopicInfo::Builder b, const topic_description& t) {
+  b.setName(t.name);
+  fill_config(b.initConfig(), t.config);
+  auto ps = b.initPartitions(static_cast<unsigned>(t.partitions.size()));
+  for (size_t i = 0; i < t.partitions.size(); ++i) {
+    ps[i].setPartition(static_cast<uint32_t>(i));
+    ps[i].setLogStartOffset(t.partitions[i].log_start_offset);
+    ps[i].setHighWatermark(t.partitions[i].high_watermark);
+    ps[i].setSizeBytes(t.partitions[i].size_bytes);
+  }
+}
+
+template <typename B>
+void fill_assignment(B b, const std::vector<group::topic_partition>& tps) {
+  auto list = b.initAssignment(static_cast<unsigned>(tps.size()));
+  for (size_t i = 0; i < tps.size(); ++i) {
+    list[i].setTopic(tps[i].topic);
+    list[i].setPartition(static_cast<uint32_t>(tps[i].partition));
+  }
+}
+
+std::string text(capnp::Text::Reader t) { return std::string(t.cStr(), t.size()); }
+
+/// The largest single record in a batch, or an error text if it does not parse.
+std::optional<std::string> check_record_sizes(std::span<const uint8_t> batch, uint64_t max) {
+  std::optional<std::string> err;
+  auto st = storage::for_each_batch(batch, [&](const storage::batch_header&, auto b) {
+    (void)storage::for_each_record(b, [&](const storage::record_view& r) {
+      uint64_t n = (r.key ? r.key->size() : 0) + (r.value ? r.value->size() : 0);
+      for (const auto& h : r.headers) n += h.key.size() + (h.value ? h.value->size() : 0);
+      if (n > max && !err) {
+        err = fmt::format("record at offset delta {} has {} bytes; the limit is {}",
+                          r.record_offset() , n, max);
+      }
+    });
+  });
+  (void)st;
+  return err;
+}
+
+}  // namespace
+
+std::string stream_registry::add(rpc_service* s) {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::string token(16, '\0');
+  for (size_t i = 0; i < 16; i += 8) {
+    uint64_t v = rng();
+    std::memcpy(token.data() + i, &v, 8);
+  }
+  sessions_[token] = s;
+  return token;
+}
+
+rpc_service::rpc_service(const service_context& ctx, std::string peer)
+    : ctx_(ctx), peer_(std::move(peer)) {
+  session_settings ss;
+  ss.registry = caf::actor_cast<topic_registry_actor>(ctx_.registry);
+  ss.coordinator = caf::actor_cast<group_coordinator_actor>(ctx_.coordinator);
+  ss.peer = peer_;
+  session_ = spawn_session(*ctx_.system, std::move(ss));
+  broker_log().debug("session {}: connected", peer_);
+}
+
+rpc_service::~rpc_service() {
+  if (!stream_token_.empty()) ctx_.streams->remove(stream_token_);
+  caf::anon_send_exit(session_, caf::exit_reason::user_shutdown);
+  broker_log().debug("session {}: closed", peer_);
+}
+
+kj::Promise<void> rpc_service::info(InfoContext ctx) {
+  auto i = ctx.getResults().initInfo();
+  i.setVersion("0.1.0");
+  i.setBrokerId(ctx_.broker_id);
+  i.setMaxBatchBytes(ctx_.config->max_batch_bytes);
+  i.setMaxMessageBytes(ctx_.config->max_message_bytes);
+  i.setStreamPort(ctx_.stream_port);
+  return kj::READY_NOW;
+}
+
+kj::Promise<void> rpc_service::createTopic(CreateTopicContext ctx) {
+  auto p = ctx.getParams();
+  auto name = text(p.getName());
+  auto cfg = to_config(p.getConfig(), ctx_.config->topic_defaults);
+  return call<bool>(session_, [name, cfg](session_state& s, done_fn<bool> d) {
+           s.create_topic(name, cfg, d);
+         }).then([ctx](caf::expected<bool> r) mutable {
+    if (!r) set_error(ctx.getResults().initError(), r.error());
+  });
+}
+
+kj::Promise<void> rpc_service::deleteTopic(DeleteTopicContext ctx) {
+  auto name = text(ctx.getParams().getName());
+  return call<bool>(session_, [name](session_state& s, done_fn<bool> d) {
+           s.delete_topic(name, d);
+         }).then([ctx](caf::expected<bool> r) mutable {
+    if (!r) set_error(ctx.getResults().initError(), r.error());
+  });
+}
+
+kj::Promise<void> rpc_service::addPartitions(AddPartitionsContext ctx) {
+  auto name = text(ctx.getParams().getName());
+  auto n = ctx.getParams().getTotalPartitions();
+  return call<bool>(session_, [name, n](session_state& s, done_fn<bool> d) {
+           s.add_partitions(name, n, d);
+         }).then([ctx](caf::expected<bool> r) mutable {
+    if (!r) set_error(ctx.getResults().initError(), r.error());
+  });
+}
+
+kj::Promise<void> rpc_service::listTopics(ListTopicsContext ctx) {
+  return call<std::vector<topic_description>>(
+             session_, [](session_state& s, done_fn<std::vector<topic_description>> d) {
+               s.list_topics(d);
+             })
+      .then([ctx](caf::expected<std::vector<topic_description>> r) mutable {
+        if (!r) KJ_FAIL_REQUIRE("listing topics failed", text_of(r.error()));
+        auto list = ctx.getResults().initTopics(static_cast<unsigned>(r->size()));
+        for (size_t i = 0; i < r->size(); ++i) fill_topic(list[i], (*r)[i]);
+      });
+}
+
+kj::Promise<void> rpc_service::describeTopic(DescribeTopicContext ctx) {
+  auto name = text(ctx.getParams().getName());
+  return call<topic_description>(session_, [name](session_state& s, done_fn<topic_description> d) {
+           s.describe_topic(name, d);
+         }).then([ctx](caf::expected<topic_description> r) mutable {
+    if (!r) return set_error(ctx.getResults().initError(), r.error());
+    fill_topic(ctx.getResults().initTopic(), *r);
+  });
+}
+
+kj::Promise<void> rpc_service::listGroups(ListGroupsContext ctx) {
+  return call<std::vector<std::string>>(
+             session_,
+             [](session_state& s, done_fn<std::vector<std::string>> d) { s.list_groups(d); })
+      .then([ctx](caf::expected<std::vector<std::string>> r) mutable {
+        if (!r) KJ_FAIL_REQUIRE("listing groups failed", text_of(r.error()));
+        auto list = ctx.getResults().initGroups(static_cast<unsigned>(r->size()));
+        for (size_t i = 0; i < r->size(); ++i) list.set(static_cast<unsigned>(i), (*r)[i]);
+      });
+}
+
+kj::Promise<void> rpc_service::describeGroup(DescribeGroupContext ctx) {
+  auto name = text(ctx.getParams().getGroup());
+  return call<group_info>(session_, [name](session_state& s, done_fn<group_info> d) {
+           s.describe_group(name, d);
+         }).then([ctx](caf::expected<group_info> r) mutable {
+    if (!r) return set_error(ctx.getResults().initError(), r.error());
+    auto g = ctx.getResults().initGroup();
+    const auto& m = r->membership;
+    g.setName(m.group_id);
+    g.setGeneration(m.generation());
+    g.setStrategy(m.protocol);
+    auto members = g.initMembers(static_cast<unsigned>(m.members.size()));
+    for (size_t i = 0; i < m.members.size(); ++i) {
+      members[i].setMemberId(m.members[i].id);
+      members[i].setClientId(m.members[i].client_id);
+      fill_assignment(members[i], m.members[i].assigned);
+    }
+    auto parts = g.initPartitions(static_cast<unsigned>(r->partitions.size()));
+    for (size_t i = 0; i < r->partitions.size(); ++i) {
+      const auto& p = r->partitions[i];
+      parts[i].setTopic(p.topic);
+      parts[i].setPartition(static_cast<uint32_t>(p.partition));
+      parts[i].setCommitted(p.committed);
+      parts[i].setHighWatermark(p.high_watermark);
+      parts[i].setLag(p.lag);
+      parts[i].setMember(p.member);
+    }
+  });
+}
+
+kj::Promise<void> rpc_service::initProducer(InitProducerContext ctx) {
+  return call<producer_identity>(session_, [](session_state& s, done_fn<producer_identity> d) {
+           s.init_producer(d);
+         }).then([ctx](caf::expected<producer_identity> r) mutable {
+    if (!r) KJ_FAIL_REQUIRE("no producer id", text_of(r.error()));
+    ctx.getResults().setProducerId(r->producer_id);
+    ctx.getResults().setEpoch(r->epoch);
+  });
+}
+
+kj::Promise<void> rpc_service::produce(ProduceContext ctx) {
+  auto p = ctx.getParams();
+  auto data = p.getBatch();
+  auto results = ctx.getResults();
+  const auto& cfg = *ctx_.config;
+  if (data.size() == 0) {
+    set_error(results.initError(), errc::invalid_batch, "empty batch");
+    return kj::READY_NOW;
+  }
+  if (data.size() > cfg.max_batch_bytes) {
+    set_error(results.initError(), errc::batch_too_large,
+              fmt::format("batch of {} bytes exceeds the broker limit of {} bytes", data.size(),
+                          cfg.max_batch_bytes));
+    return kj::READY_NOW;
+  }
+  std::span<const uint8_t> bytes{data.begin(), data.size()};
+  if (data.size() > cfg.max_message_bytes) {
+    if (auto err = check_record_sizes(bytes, cfg.max_message_bytes)) {
+      set_error(results.initError(), errc::message_too_large, *err);
+      return kj::READY_NOW;
+    }
+  }
+  auto batch = std::make_shared<std::string>(reinterpret_cast<const char*>(data.begin()), data.size());
+  auto topic = text(p.getTopic());
+  auto partition = p.getPartition();
+  auto acks = static_cast<acks_level>(p.getAcks());
+  if (p.getAcks() > rpc::Acks::FSYNC) {
+    set_error(results.initError(), errc::invalid_request, "unknown acks level");
+    return kj::READY_NOW;
+  }
+  return call<produce_reply>(session_,
+                             [topic, partition, acks, batch](session_state& s,
+                                                             done_fn<produce_reply> d) {
+                               s.produce(topic, partition, acks, batch, d);
+                             })
+      .then([ctx](caf::expected<produce_reply> r) mutable {
+        auto res = ctx.getResults();
+        if (!r) return set_error(res.initError(), r.error());
+        res.setBaseOffset(r->base_offset);
+        res.setLastOffset(r->last_offset);
+        res.setDuplicate(r->duplicate);
+      });
+}
+
+kj::Promise<void> rpc_service::fetch(FetchContext ctx) {
+  auto p = ctx.getParams();
+  std::vector<fetch_item> items;
+  uint64_t total = 0;
+  for (auto fp : p.getPartitions()) {
+    uint32_t max = std::min<uint32_t>(fp.getMaxBytes(), 64u << 20);
+    total += max;
+    items.push_back({text(fp.getTopic()), fp.getPartition(), fp.getOffset(), max});
+  }
+  if (items.size() > 10000 || total > (1ull << 30)) {
+    KJ_FAIL_REQUIRE("fetch asks for too many partitions or bytes");
+  }
+  bool use_stream = p.getUseStream();
+  if (use_stream && stream_ == nullptr) {
+    KJ_FAIL_REQUIRE("useStream set but no fetch stream is attached to this session");
+  }
+  auto wait = p.getMaxWaitMs();
+  auto min_bytes = p.getMinBytes();
+  auto shared_items = std::make_shared<std::vector<fetch_item>>(items);
+  return call<std::vector<fetch_item_result>>(
+             session_,
+             [items = std::move(items), wait, min_bytes](
+                 session_state& s, done_fn<std::vector<fetch_item_result>> d) {
+               s.fetch(items, wait, min_bytes, d);
+             })
+      .then([this, ctx, shared_items, use_stream](
+                caf::expected<std::vector<fetch_item_result>> r) mutable -> kj::Promise<void> {
+        if (!r) KJ_FAIL_REQUIRE("fetch failed", text_of(r.error()));
+        auto list = ctx.getResults().initResults(static_cast<unsigned>(r->size()));
+        std::vector<storage::read_slice> to_stream;
+        for (size_t i = 0; i < r->size(); ++i) {
+          auto& res = (*r)[i];
+          auto b = list[static_cast<unsigned>(i)];
+          b.setTopic((*shared_items)[i].topic);
+          b.setPartition((*shared_items)[i].partition);
+          b.setHighWatermark(res.high_watermark);
+          b.setLogStartOffset(res.log_start_offset);
+          if (res.error) {
+            set_error(b.initError(), res.error);
+            continue;
+          }
+          if (res.slice.length == 0) continue;
+          if (use_stream) {
+            b.setStreamBytes(res.slice.length);
+            to_stream.push_back(res.slice);
+            continue;
+          }
+          // Copying path: read the stored bytes straight into the reply.
+          auto out = b.initRecords(static_cast<unsigned>(res.slice.length));
+          auto st = res.slice.file->read_at(res.slice.position, {out.begin(), out.size()});
+          if (!st) {
+            b.initRecords(0);
+            set_error(b.initError(), from_storage(st.error(), "read for fetch"));
+          }
+        }
+        if (to_stream.empty()) return kj::READY_NOW;
+        KJ_IF_MAYBE (s, stream_) {
+          return (*s)->send(std::move(to_stream));
+        }
+        KJ_FAIL_REQUIRE("fetch stream closed");
+      });
+}
+
+kj::Promise<void> rpc_service::openStream(OpenStreamContext ctx) {
+  auto res = ctx.getResults();
+  if (ctx_.stream_port == 0) {
+    set_error(res.initError(), errc::invalid_request, "the zero-copy fetch stream is disabled");
+    return kj::READY_NOW;
+  }
+  if (stream_token_.empty()) stream_token_ = ctx_.streams->add(this);
+  res.setToken(capnp::Data::Reader(reinterpret_cast<const uint8_t*>(stream_token_.data()),
+                                   stream_token_.size()));
+  res.setPort(ctx_.stream_port);
+  return kj::READY_NOW;
+}
+
+kj::Promise<void> rpc_service::listOffsets(ListOffsetsContext ctx) {
+  auto p = ctx.getParams();
+  auto topic = text(p.getTopic());
+  auto partition = p.getPartition();
+  auto ts = p.getTimestampMs();
+  return call<int64_t>(session_, [topic, partition, ts](session_state& s, done_fn<int64_t> d) {
+           s.list_offsets(topic, partition, ts, d);
+         }).then([ctx](caf::expected<int64_t> r) mutable {
+    if (!r) return set_error(ctx.getResults().initError(), r.error());
+    ctx.getResults().setOffset(*r);
+  });
+}
+
+kj::Promise<void> rpc_service::joinGroup(JoinGroupContext ctx) {
+  auto p = ctx.getParams();
+  auto group_name = text(p.getGroup());
+  group::join_request req;
+  req.id = text(p.getMemberId());
+  req.client_id = text(p.getClientId());
+  req.client_host = peer_;
+  for (auto t : p.getTopics()) req.topics.push_back(text(t));
+  req.session_timeout_ms = p.getSessionTimeoutMs();
+  auto strategy = text(p.getStrategy());
+  return call<group::join_result>(session_,
+                                  [group_name, req, strategy](session_state& s,
+                                                              done_fn<group::join_result> d) {
+                                    s.join_group(group_name, req, strategy, d);
+                                  })
+      .then([ctx, timeout = req.session_timeout_ms](caf::expected<group::join_result> r) mutable {
+        auto res = ctx.getResults();
+        if (!r) return set_error(res.initError(), r.error());
+        auto j = res.initResult();
+        j.setMemberId(r->id);
+        j.setGeneration(r->assignment.generation());
+        fill_assignment(j, r->assignment.assigned);
+        j.setSessionTimeoutMs(static_cast<uint32_t>(timeout));
+      });
+}
+
+kj::Promise<void> rpc_service::heartbeat(HeartbeatContext ctx) {
+  auto p = ctx.getParams();
+  auto group_name = text(p.getGroup());
+  auto member = text(p.getMemberId());
+  auto gen = p.getGeneration();
+  return call<group::heartbeat_result>(
+             session_,
+             [group_name, member, gen](session_state& s, done_fn<group::heartbeat_result> d) {
+               s.heartbeat(group_name, member, gen, d);
+             })
+      .then([ctx, member](caf::expected<group::heartbeat_result> r) mutable {
+        auto res = ctx.getResults();
+        if (!r) return set_error(res.initError(), r.error());
+        auto j = res.initResult();
+        j.setMemberId(member);
+        j.setGeneration(r->assignment.generation());
+        fill_assignment(j, r->assignment.assigned);
+      });
+}
+
+kj::Promise<void> rpc_service::leaveGroup(LeaveGroupContext ctx) {
+  auto group_name = text(ctx.getParams().getGroup());
+  auto member = text(ctx.getParams().getMemberId());
+  return call<bool>(session_, [group_name, member](session_state& s, done_fn<bool> d) {
+           s.leave_group(group_name, member, d);
+         }).then([ctx](caf::expected<bool> r) mutable {
+    if (!r) set_error(ctx.getResults().initError(), r.error());
+  });
+}
+
+kj::Promise<void> rpc_service::commitOffsets(CommitOffsetsContext ctx) {
+  auto p = ctx.getParams();
+  auto group_name = text(p.getGroup());
+  auto member = text(p.getMemberId());
+  auto gen = p.getGeneration();
+  std::vector<committed_offset> offsets;
+  for (auto o : p.getOffsets()) {
+    offsets.push_back({text(o.getTopic()), static_cast<int32_t>(o.getPartition()), o.getOffset(),
+                       text(o.getMetadata())});
+  }
+  return call<bool>(session_, [group_name, member, gen, offsets](session_state& s, done_fn<bool> d) {
+           s.commit(group_name, member, gen, offsets, d);
+         }).then([ctx](caf::expected<bool> r) mutable {
+    if (!r) set_error(ctx.getResults().initError(), r.error());
+  });
+}
+
+kj::Promise<void> rpc_service::fetchOffsets(FetchOffsetsContext ctx) {
+  auto p = ctx.getParams();
+  auto group_name = text(p.getGroup());
+  std::vector<group::topic_partition> tps;
+  for (auto tp : p.getPartitions()) {
+    tps.push_back({text(tp.getTopic()), static_cast<int32_t>(tp.getPartition())});
+  }
+  return call<std::vector<committed_offset>>(
+             session_,
+             [group_name, tps](session_state& s, done_fn<std::vector<committed_offset>> d) {
+               s.committed(group_name, tps, d);
+             })
+      .then([ctx](caf::expected<std::vector<committed_offset>> r) mutable {
+        auto res = ctx.getResults();
+        if (!r) return set_error(res.initError(), r.error());
+        auto list = res.initOffsets(static_cast<unsigned>(r->size()));
+        for (size_t i = 0; i < r->size(); ++i) {
+          list[i].setTopic((*r)[i].topic);
+          list[i].setPartition(static_cast<uint32_t>((*r)[i].partition));
+          list[i].setOffset((*r)[i].offset);
+          list[i].setMetadata((*r)[i].metadata);
+        }
+      });
+}
+
+}  // namespace actormq::broker

@@ -1,0 +1,85 @@
+#pragma once
+// The Broker capability served to one connection (schema/actormq.capnp).
+// Runs on the KJ thread: each call validates its parameters, copies what it
+// keeps (Readers never outlive the call), posts a task to the connection's
+// SESSION actor and returns a promise fulfilled from the CAF side through a
+// cross-thread fulfiller. It never blocks on an actor.
+
+#include <caf/all.hpp>
+#include <kj/async-io.h>
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "app/broker/broker_config.h"
+#include "app/broker/fetch_stream.h"
+#include "schema/actormq.capnp.h"
+
+#include <kj/debug.h>
+
+namespace actormq::broker {
+
+/// Fetch-stream tokens of live sessions, shared by the connection handlers
+/// and the stream acceptor (KJ thread only).
+class stream_registry {
+ public:
+  std::string add(class rpc_service* s);
+  void remove(const std::string& token) { sessions_.erase(token); }
+  rpc_service* find(const std::string& token) const {
+    auto it = sessions_.find(token);
+    return it == sessions_.end() ? nullptr : it->second;
+  }
+
+ private:
+  std::map<std::string, rpc_service*> sessions_;
+};
+
+struct service_context {
+  caf::actor_system* system = nullptr;
+  caf::actor_system* sys() const { return system; }
+  const broker_config* config = nullptr;
+  caf::actor registry;     ///< topic_registry_actor, as untyped handle
+  caf::actor coordinator;  ///< group_coordinator_actor, as untyped handle
+  stream_registry* streams = nullptr;
+  uint16_t stream_port = 0;
+  std::string broker_id;
+};
+
+class rpc_service final : public rpc::Broker::Server {
+ public:
+  rpc_service(const service_context& ctx, std::string peer);
+  ~rpc_service();
+
+  /// Binds an accepted fetch-stream connection to this session.
+  void attach_stream(kj::Own<fetch_stream> stream) { stream_ = kj::mv(stream); }
+
+ protected:
+  kj::Promise<void> info(InfoContext ctx) override;
+  kj::Promise<void> createTopic(CreateTopicContext ctx) override;
+  kj::Promise<void> deleteTopic(DeleteTopicContext ctx) override;
+  kj::Promise<void> listTopics(ListTopicsContext ctx) override;
+  kj::Promise<void> describeTopic(DescribeTopicContext ctx) override;
+  kj::Promise<void> addPartitions(AddPartitionsContext ctx) override;
+  kj::Promise<void> listGroups(ListGroupsContext ctx) override;
+  kj::Promise<void> describeGroup(DescribeGroupContext ctx) override;
+  kj::Promise<void> initProducer(InitProducerContext ctx) override;
+  kj::Promise<void> produce(ProduceContext ctx) override;
+  kj::Promise<void> fetch(FetchContext ctx) override;
+  kj::Promise<void> openStream(OpenStreamContext ctx) override;
+  kj::Promise<void> listOffsets(ListOffsetsContext ctx) override;
+  kj::Promise<void> joinGroup(JoinGroupContext ctx) override;
+  kj::Promise<void> heartbeat(HeartbeatContext ctx) override;
+  kj::Promise<void> leaveGroup(LeaveGroupContext ctx) override;
+  kj::Promise<void> commitOffsets(CommitOffsetsContext ctx) override;
+  kj::Promise<void> fetchOffsets(FetchOffsetsContext ctx) override;
+
+ private:
+  service_context ctx_;
+  std::string peer_;
+  caf::actor session_;
+  std::string stream_token_;
+  kj::Maybe<kj::Own<fetch_stream>> stream_;
+};
+
+}  // namespace actormq::broker
