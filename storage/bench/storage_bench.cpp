@@ -118,16 +118,20 @@ int pre_busy_pct() {
 /// Faults in mb MiB of anonymous memory and gives it back, so the page cache
 /// of the next run is built from recycled pages: on this VM memory that sat
 /// free for ~30 s is ~4x slower to touch (../shared/bench/README.md).
-void prewarm(uint64_t mb) {
-  if (mb == 0) return;
+/// Returns the first-touch rate in MB/s (0 when mb is 0).
+double prewarm(uint64_t mb) {
+  if (mb == 0) return 0;
   size_t n = static_cast<size_t>(mb) << 20;
+  auto t0 = clock_type::now();
   void* p = ::mmap(nullptr, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) {
     std::perror("prewarm mmap");
-    return;
+    return 0;
   }
   std::memset(p, 1, n);
+  double secs = std::chrono::duration<double>(clock_type::now() - t0).count();
   ::munmap(p, n);
+  return static_cast<double>(n) / 1e6 / secs;
 }
 
 struct run_figures {
@@ -139,23 +143,27 @@ struct run_figures {
   double secs = 0;
   bool hit_deadline = false;
   cpu_usage cpu;
+  int pre_busy_pct = 0;
+  uint64_t prewarm_mb = 0;
+  double prewarm_mb_per_s = 0;  ///< first-touch rate seen by the prewarm
 };
 
 void print_line(const options& opt, const std::string& workload, const run_figures& f,
-                size_t batch_bytes, int records_per_batch, int pre_busy, const std::string& extra) {
+                size_t batch_bytes, int records_per_batch, const std::string& extra) {
   double secs = f.secs > 0 ? f.secs : 1e-9;
   std::printf(
       "peer=actormq-storage workload=%s msgs=%llu secs=%.3f msgs_per_s=%.0f mb_per_s=%.2f "
       "log_mb_per_s=%.2f batch_bytes=%zu records_per_batch=%d calls=%llu flushes=%llu "
       "bytes=%llu stopped=%s cpu_self_pct=%.0f cpu_other_pct=%.0f segment_mb=%llu %s"
-      "pre_busy_pct=%d prewarm_mb=%llu\n",
+      "pre_busy_pct=%d prewarm_mb=%llu prewarm_touch_mb_per_s=%.0f\n",
       workload.c_str(), static_cast<unsigned long long>(f.msgs), f.secs,
       static_cast<double>(f.msgs) / secs, static_cast<double>(f.payload_bytes) / 1e6 / secs,
       static_cast<double>(f.log_bytes) / 1e6 / secs, batch_bytes, records_per_batch,
       static_cast<unsigned long long>(f.calls), static_cast<unsigned long long>(f.flushes),
       static_cast<unsigned long long>(f.log_bytes), f.hit_deadline ? "deadline" : "bytes",
       f.cpu.self_pct, f.cpu.other_pct, static_cast<unsigned long long>(opt.segment_mb),
-      extra.c_str(), pre_busy, static_cast<unsigned long long>(opt.prewarm_mb));
+      extra.c_str(), f.pre_busy_pct, static_cast<unsigned long long>(f.prewarm_mb),
+      f.prewarm_mb_per_s);
   std::fflush(stdout);
 }
 
@@ -231,7 +239,7 @@ enum class read_mode { pread, sendfile };
 run_figures run_read(const st::log& log, const record_kind& k, uint64_t max_bytes, double max_secs,
                      read_mode mode) {
   run_figures f;
-  std::vector<uint8_t> buf(max_bytes + (16u << 20));
+  std::vector<uint8_t> buf(max_bytes);
   int sv[2] = {-1, -1};
   std::thread drain;
   uint64_t drained = 0;
@@ -337,10 +345,13 @@ void run_kind(const options& opt, const record_kind& k) {
     auto log = st::log::open(dir, make_config(opt, a.mode));
     if (!log) die("open log", log.error());
     int busy = pre_busy_pct();
-    prewarm(opt.prewarm_mb);
+    double touch = prewarm(opt.prewarm_mb);
     auto f = run_append(**log, batch, k, a.total_mb << 20, opt.max_secs, a.mode);
+    f.pre_busy_pct = busy;
+    f.prewarm_mb = opt.prewarm_mb;
+    f.prewarm_mb_per_s = touch;
     if (wanted(opt, workload)) {
-      print_line(opt, workload, f, batch.size(), k.records_per_batch, busy,
+      print_line(opt, workload, f, batch.size(), k.records_per_batch,
                  "segments=" + std::to_string((*log)->segment_count()) + " ");
     }
     if (reads) {
@@ -348,10 +359,11 @@ void run_kind(const options& opt, const record_kind& k) {
                                                              {read_mode::sendfile, &read_sendfile}};
       for (auto [mode, name] : rs) {
         if (!wanted(opt, *name)) continue;
+        // No prewarm: a read allocates no page cache (the log is cached already).
         busy = pre_busy_pct();
-        prewarm(opt.prewarm_mb);
         auto r = run_read(**log, k, opt.read_max_kb << 10, opt.max_secs, mode);
-        print_line(opt, *name, r, batch.size(), k.records_per_batch, busy,
+        r.pre_busy_pct = busy;
+        print_line(opt, *name, r, batch.size(), k.records_per_batch,
                    "read_max_kb=" + std::to_string(opt.read_max_kb) + " ");
       }
     }
@@ -396,10 +408,19 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--only", opt.only,
                  "workloads to run, e.g. append_1k_flush_never read_1k_pread (default: all)");
+  bool prewarm_only = false;
+  app.add_flag("--prewarm-only", prewarm_only,
+               "only prewarm (--prewarm-mb) and exit: the same warm-up before a fio run");
   CLI11_PARSE(app, argc, argv);
   opt.dir = dir;
   st::logger().set_level(spdlog::level::warn);  // keep "opened log" lines out of the output
 
+  if (prewarm_only) {
+    double touch = prewarm(opt.prewarm_mb);
+    std::printf("prewarm_mb=%llu prewarm_touch_mb_per_s=%.0f\n",
+                static_cast<unsigned long long>(opt.prewarm_mb), touch);
+    return 0;
+  }
   const record_kind kinds[] = {{"100b", 100, opt.records_100b}, {"1k", 1024, opt.records_1k}};
   for (int rep = 0; rep < opt.repeat; ++rep) {
     for (const auto& k : kinds) run_kind(opt, k);
