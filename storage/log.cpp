@@ -285,7 +285,10 @@ status log::flush() {
   if (closed_ || failed_) return errc::log_closed;
   if (flushed_ == next_offset() && unflushed_msgs_ == 0) return {};
   // Rolled segments were flushed at roll; only the active one can be dirty.
-  if (auto st = segments_.back()->flush(); !st) {
+  // Its index files are left to roll and close: recovery rebuilds the active
+  // segment's indexes anyway, and a failed index write (disk full) must not
+  // count as a failed sync.
+  if (auto st = segments_.back()->file()->datasync(); !st) {
     // After a failed fdatasync the page cache state is unknown (fsyncgate):
     // refuse further writes until the log is reopened and recovered.
     failed_ = true;
@@ -319,13 +322,18 @@ status log::roll() {
 }
 
 status log::roll_at(offset base) {
-  if (auto st = segments_.back()->flush(); !st) {
+  auto& active = *segments_.back();
+  if (auto st = active.file()->datasync(); !st) {
     failed_ = true;
     return st;
   }
   flushed_ = std::max(flushed_, next_offset());
   unflushed_msgs_ = 0;
   oldest_unflushed_ = timestamp_ms(-1);
+  // A rolled segment's index files are trusted after a clean shutdown, so
+  // they are written now. Failing that (disk full) fails the roll but not the
+  // log: the data is synced and the indexes are still in memory.
+  if (auto st = active.flush_indexes(); !st) return st;
   auto s = segment::create(dir_, base, cfg_.index_interval_bytes, now());
   if (!s) return s.error();
   segments_.push_back(std::move(*s));

@@ -361,6 +361,10 @@ status segment::truncate_bytes(uint64_t size) {
 
 status segment::flush() {
   if (auto st = file_->datasync(); !st) return st;
+  return flush_indexes();
+}
+
+status segment::flush_indexes() {
   if (auto st = index_.flush(); !st) return st;
   return time_index_.flush();
 }

@@ -84,6 +84,9 @@ class segment {
   status truncate_bytes(uint64_t size);
 
   status flush();  ///< fdatasync the .log and write the indexes
+  /// Writes the index files (no sync). They are derived data: recovery
+  /// rebuilds them when they are missing or do not match the .log.
+  status flush_indexes();
   status remove(); ///< deletes all three files
   /// Moves the three files into dir/quarantine/ for an operator to inspect.
   status quarantine(const std::filesystem::path& quarantine_dir);

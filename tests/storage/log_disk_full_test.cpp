@@ -167,3 +167,50 @@ TEST_CASE("a multi batch append that runs out of space half way appends nothing"
   REQUIRE(got.size() == acked.size() + 1);
   CHECK(got.back().key == "one-k0");
 }
+
+TEST_CASE("a roll whose index write hits a full disk fails the append but not the log") {
+  temp_dir dir;
+  small_tmpfs tmpfs(dir.path() / "mnt", "256k");
+  if (!tmpfs.mounted()) {
+    WARN("skipped: " << tmpfs.why_not());
+    return;
+  }
+  auto ldir = dir.path() / "mnt" / "log";
+  manual_clock clock;
+  auto one = numbered_batch("a", 1, clock.now(), 3000);
+  auto cfg = small_config(clock, 2 * one.size());  // two batches per segment
+  cfg.index_interval_bytes = 64;
+  cfg.flush = flush_policy::never();  // the indexes are first written at the roll
+  auto l = open_log(ldir, cfg);
+  REQUIRE(append_copy(*l, one));
+  REQUIRE(append_copy(*l, one));
+  REQUIRE(l->segment_count() == 1);
+  // Fill every free page.
+  auto ballast = dir.path() / "mnt" / "ballast";
+  {
+    std::ofstream out(ballast, std::ios::binary);
+    std::string page(4096, 'b');
+    for (int i = 0; i < 100 && out.write(page.data(), page.size()); ++i) {
+    }
+  }
+  auto r = append_copy(*l, one);
+  REQUIRE_FALSE(r);
+  CHECK(r.error() == errc::disk_full);
+  CHECK(l->next_offset() == offset(2));
+  CHECK(read_all(*l, offset(0)).size() == 2);
+
+  fs::remove(ballast);
+  auto again = append_copy(*l, numbered_batch("b", 1, clock.now(), 3000));
+  REQUIRE(again);
+  CHECK(again->base_offset == offset(2));
+  CHECK(l->segment_count() == 2);
+  auto got = read_all(*l, offset(0));
+  REQUIRE(got.size() == 3);
+  CHECK(got[2].key == "b-k0");
+  REQUIRE(l->close());
+  l.reset();
+  recovery_report report;
+  auto reopened = open_log(ldir, cfg, &report);
+  CHECK(report.events.empty());
+  CHECK(read_all(*reopened, offset(0)) == got);
+}
