@@ -158,8 +158,18 @@ interface Broker {
   # partition. With a producer id in the batch header, a batch whose sequence
   # was already stored is answered with its original offsets (duplicate =
   # true) instead of being stored again.
-  produce @9 (topic :Text, partition :UInt32, acks :Acks, batch :Data)
-      -> (error :Error, baseOffset :Int64, lastOffset :Int64, duplicate :Bool);
+  #
+  # Delayed messages: with deliverAtMs (ms since the epoch) in the future or
+  # a delayLevel (1-based index into the broker's delay levels, default
+  # 1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h), the batch is
+  # stored in the broker's schedule and appended to the partition at its
+  # time; the reply then has scheduled = true and the due time (offsets are
+  # assigned at delivery). An idempotent producer numbers delayed batches in
+  # their own sequence (see the client's producer).
+  produce @9 (topic :Text, partition :UInt32, acks :Acks, batch :Data,
+              deliverAtMs :Int64 = 0, delayLevel :UInt8 = 0)
+      -> (error :Error, baseOffset :Int64, lastOffset :Int64, duplicate :Bool,
+          scheduled :Bool, deliverAtMs :Int64);
 
   # --- fetch ---
   # Long poll: waits up to maxWaitMs until minBytes are available over all

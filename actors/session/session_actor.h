@@ -21,8 +21,10 @@
 #include <vector>
 
 #include "actors/atoms.h"
+#include "actors/delay/delay_actor.h"
 #include "actors/group/group_actor.h"
 #include "actors/partition/partition_actor.h"
+#include "actors/topic/topic_cache.h"
 #include "actors/topic/topic_registry_actor.h"
 
 namespace actormq {
@@ -61,6 +63,7 @@ struct fetch_item_result {
 struct session_settings {
   topic_registry_actor registry;
   group_coordinator_actor coordinator;
+  delay_actor delay;
   std::string peer;  ///< remote address, for logs
   caf::timespan request_timeout = std::chrono::seconds(30);
   uint32_t max_fetch_wait_ms = 30000;
@@ -89,6 +92,10 @@ class session_state {
   /// acks none replies once the request is queued to the partition.
   void produce(const std::string& topic, uint32_t partition, acks_level acks,
                std::shared_ptr<std::string> batch, done_fn<produce_reply> done);
+  /// Stores a batch in the delay schedule for delivery at deliver_at_ms.
+  void produce_delayed(const std::string& topic, uint32_t partition, acks_level acks,
+                       int64_t deliver_at_ms, std::shared_ptr<std::string> batch,
+                       done_fn<schedule_reply> done);
   /// Long poll over all items: replies when min_bytes are available in
   /// total, or max_wait elapsed, with whatever is there.
   void fetch(std::vector<fetch_item> items, uint32_t max_wait_ms, uint32_t min_bytes,
@@ -111,7 +118,7 @@ class session_state {
  private:
   void with_topic(const std::string& name, std::function<void(caf::expected<topic_handle>)> k);
   void with_group(const std::string& name, std::function<void(caf::expected<group_actor>)> k);
-  void forget_topic(const std::string& name) { topics_.erase(name); }
+  void forget_topic(const std::string& name) { topics_.forget(name); }
   void describe_handles(std::vector<topic_handle> handles,
                         done_fn<std::vector<topic_description>> done);
   void fetch_once(std::shared_ptr<std::vector<fetch_item>> items,
@@ -119,7 +126,7 @@ class session_state {
 
   caf::event_based_actor* self_ = nullptr;
   session_settings settings_;
-  std::map<std::string, topic_handle> topics_;
+  topic_cache topics_;
   std::map<std::string, group_actor> groups_;
   /// (group, member) pairs joined through this session, left at close.
   std::set<std::pair<std::string, std::string>> members_;

@@ -42,14 +42,7 @@ session_state::~session_state() {
 
 void session_state::with_topic(const std::string& name,
                                std::function<void(caf::expected<topic_handle>)> k) {
-  if (auto it = topics_.find(name); it != topics_.end()) return k(it->second);
-  self_->request(settings_.registry, settings_.request_timeout, lookup_atom::value, name)
-      .then(
-          [this, name, k](topic_handle& h) {
-            topics_[name] = h;
-            k(std::move(h));
-          },
-          [k](caf::error& e) { k(std::move(e)); });
+  topics_.with(self_, settings_.registry, name, std::move(k));
 }
 
 void session_state::with_group(const std::string& name,
@@ -84,7 +77,7 @@ void session_state::add_partitions(const std::string& name, uint32_t total, done
   self_->request(settings_.registry, settings_.request_timeout, grow_atom::value, name, total)
       .then(
           [this, name, done](topic_handle& h) {
-            topics_[name] = h;
+            topics_.put(name, h);
             done(true);
           },
           [done](caf::error& e) { done(std::move(e)); });
@@ -124,7 +117,7 @@ void session_state::describe_topic(const std::string& name, done_fn<topic_descri
   self_->request(settings_.registry, settings_.request_timeout, lookup_atom::value, name)
       .then(
           [this, name, done](topic_handle& h) {
-            topics_[name] = h;
+            topics_.put(name, h);
             describe_handles({h}, [done](caf::expected<std::vector<topic_description>> r) {
               if (!r) return done(r.error());
               done(std::move(r->front()));
@@ -197,6 +190,15 @@ void session_state::produce(const std::string& topic, uint32_t partition, acks_l
               }
             });
   });
+}
+
+void session_state::produce_delayed(const std::string& topic, uint32_t partition,
+                                    acks_level acks, int64_t deliver_at_ms,
+                                    std::shared_ptr<std::string> batch,
+                                    done_fn<schedule_reply> done) {
+  self_->request(settings_.delay, settings_.request_timeout, produce_atom::value,
+                 delayed_produce{topic, partition, deliver_at_ms, std::move(batch), acks})
+      .then([done](schedule_reply& r) { done(r); }, [done](caf::error& e) { done(std::move(e)); });
 }
 
 void session_state::fetch_once(std::shared_ptr<std::vector<fetch_item>> items,

@@ -75,6 +75,16 @@ std::optional<std::string> load_config_file(const std::filesystem::path& file, b
   check(read_int(t, "topic_defaults", "flush_ms", d.flush_ms, 0, big));
   check(read_int(t, "groups", "min_session_timeout_ms", cfg.min_session_timeout_ms, 1, big));
   check(read_int(t, "groups", "max_session_timeout_ms", cfg.max_session_timeout_ms, 1, big));
+  if (auto levels = t["delay"]["levels"].value<std::string>()) {
+    auto parsed = delay::delay_levels::parse(*levels);
+    if (!parsed) check(fmt::format("[delay].levels: '{}' is not a list of durations", *levels));
+    else cfg.delay_levels = *parsed;
+  }
+  if (auto md = t["delay"]["max_delay"].value<std::string>()) {
+    auto parsed = delay::parse_duration(*md);
+    if (!parsed) check(fmt::format("[delay].max_delay: '{}' is not a duration", *md));
+    else cfg.max_delay = *parsed;
+  }
   if (err) return fmt::format("{}: {}", file.string(), *err);
   d.max_batch_bytes = static_cast<int64_t>(cfg.max_batch_bytes);
   return std::nullopt;

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "actors/delay/delay_levels.h"
 #include "actors/topic/topic_config.h"
 
 namespace actormq::broker {
@@ -26,6 +27,8 @@ struct broker_config {
   topic_config topic_defaults;
   int64_t min_session_timeout_ms = 1000;
   int64_t max_session_timeout_ms = 300000;
+  delay::delay_levels delay_levels = delay::delay_levels::message_defaults();
+  std::chrono::milliseconds max_delay{std::chrono::hours(24 * 90)};
 };
 
 /// Reads a TOML file over the defaults. Returns the error text on failure

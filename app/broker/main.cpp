@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include "actors/delay/delay_actor.h"
 #include "actors/errc.h"
 #include "actors/group/group_actor.h"
 #include "actors/topic/topic_registry_actor.h"
@@ -55,6 +56,18 @@ int run(const broker_config& cfg) {
     return 1;
   }
 
+  delay_settings ds;
+  ds.dir = cfg.data_dir / "delay";
+  ds.registry = *registry;
+  ds.max_delay = cfg.max_delay;
+  auto delay = spawn_delay_actor(sys, ds);
+  if (!delay) {
+    caf::anon_send(*coordinator, close_atom::value);
+    caf::anon_send(*registry, close_atom::value);
+    std::cerr << "actormq-broker: " << text_of(delay.error()) << "\n";
+    return 1;
+  }
+
   int rc = 0;
   {
     auto io = kj::setupAsyncIo();
@@ -63,6 +76,7 @@ int run(const broker_config& cfg) {
     ctx.config = &cfg;
     ctx.registry = caf::actor_cast<caf::actor>(*registry);
     ctx.coordinator = caf::actor_cast<caf::actor>(*coordinator);
+    ctx.delay = caf::actor_cast<caf::actor>(*delay);
     ctx.broker_id = fmt::format("{}:{}", cfg.listen_host, cfg.listen_port);
     auto server = kj::heap<broker_server>(io, ctx);
     KJ_IF_MAYBE (e, kj::runCatchingExceptions([&]() {
@@ -83,6 +97,7 @@ int run(const broker_config& cfg) {
     // Closing the listeners and connections ends every session first.
     server = nullptr;
   }
+  caf::anon_send(*delay, close_atom::value);
   caf::anon_send(*coordinator, close_atom::value);
   caf::anon_send(*registry, close_atom::value);
   // ~actor_system waits until every partition has flushed and closed its log.

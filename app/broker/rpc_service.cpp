@@ -7,6 +7,7 @@
 #include "actors/errc.h"
 #include "actors/session/session_actor.h"
 #include "app/broker/logger.h"
+#include "storage/log_config.h"
 #include "storage/record_batch.h"
 
 namespace actormq::broker {
@@ -120,6 +121,7 @@ rpc_service::rpc_service(const service_context& ctx, std::string peer)
   session_settings ss;
   ss.registry = caf::actor_cast<topic_registry_actor>(ctx_.registry);
   ss.coordinator = caf::actor_cast<group_coordinator_actor>(ctx_.coordinator);
+  ss.delay = caf::actor_cast<delay_actor>(ctx_.delay);
   ss.peer = peer_;
   session_ = spawn_session(*ctx_.system, std::move(ss));
   broker_log().debug("session {}: connected", peer_);
@@ -273,6 +275,32 @@ kj::Promise<void> rpc_service::produce(ProduceContext ctx) {
   if (p.getAcks() > rpc::Acks::FSYNC) {
     set_error(results.initError(), errc::invalid_request, "unknown acks level");
     return kj::READY_NOW;
+  }
+  int64_t deliver_at = p.getDeliverAtMs();
+  if (p.getDelayLevel() > 0) {
+    auto d = cfg.delay_levels.delay_of(p.getDelayLevel());
+    if (!d) {
+      set_error(results.initError(), errc::invalid_request,
+                fmt::format("delay level {} does not exist (levels 1..{}: {})", p.getDelayLevel(),
+                            cfg.delay_levels.size(), cfg.delay_levels.to_string()));
+      return kj::READY_NOW;
+    }
+    deliver_at = storage::system_now()() + d->count();
+  }
+  if (deliver_at > storage::system_now()()) {
+    return call<schedule_reply>(session_,
+                                [topic, partition, acks, deliver_at, batch](
+                                    session_state& s, done_fn<schedule_reply> d) {
+                                  s.produce_delayed(topic, partition, acks, deliver_at, batch, d);
+                                })
+        .then([ctx](caf::expected<schedule_reply> r) mutable {
+          auto res = ctx.getResults();
+          if (!r) return set_error(res.initError(), r.error());
+          res.setBaseOffset(-1);
+          res.setLastOffset(-1);
+          res.setScheduled(true);
+          res.setDeliverAtMs(r->deliver_at_ms);
+        });
   }
   return call<produce_reply>(session_,
                              [topic, partition, acks, batch](session_state& s,

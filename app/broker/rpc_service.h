@@ -41,6 +41,7 @@ struct service_context {
   const broker_config* config = nullptr;
   caf::actor registry;     ///< topic_registry_actor, as untyped handle
   caf::actor coordinator;  ///< group_coordinator_actor, as untyped handle
+  caf::actor delay;        ///< delay_actor, as untyped handle
   stream_registry* streams = nullptr;
   uint16_t stream_port = 0;
   std::string broker_id;

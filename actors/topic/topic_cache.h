@@ -1,0 +1,43 @@
+#pragma once
+// A per-actor cache of topic handles resolved through the TOPIC REGISTRY.
+// Used by actors that route to partitions (sessions, the delay actor) so
+// each produce does not cost a registry round trip. An entry is dropped with
+// forget() when a partition actor behind it stops answering; the next use
+// resolves it again.
+
+#include <caf/all.hpp>
+
+#include <functional>
+#include <map>
+#include <string>
+
+#include "actors/topic/topic_registry_actor.h"
+
+namespace actormq {
+
+class topic_cache {
+ public:
+  using continuation = std::function<void(caf::expected<topic_handle>)>;
+
+  /// Calls k with the handle of topic name, from the cache or the registry.
+  template <typename Self>
+  void with(Self* self, const topic_registry_actor& registry, const std::string& name,
+            continuation k) {
+    if (auto it = topics_.find(name); it != topics_.end()) return k(it->second);
+    self->request(registry, std::chrono::seconds(30), lookup_atom::value, name)
+        .then(
+            [this, name, k](topic_handle& h) {
+              topics_[name] = h;
+              k(std::move(h));
+            },
+            [k](caf::error& e) { k(std::move(e)); });
+  }
+
+  void put(const std::string& name, topic_handle h) { topics_[name] = std::move(h); }
+  void forget(const std::string& name) { topics_.erase(name); }
+
+ private:
+  std::map<std::string, topic_handle> topics_;
+};
+
+}  // namespace actormq
