@@ -60,14 +60,17 @@ class segment {
   segment(const segment&) = delete;
   segment& operator=(const segment&) = delete;
 
-  /// Walks every batch from the start, checking length, offsets (monotonic,
-  /// >= base) and, with check_crc, the CRC; rebuilds both indexes and the
-  /// in-memory state from what is valid. Does not modify the file: call
-  /// truncate_bytes(scan.valid_bytes) to cut a bad tail.
+  /// Walks every batch from the start, checking length, magic, counts,
+  /// contiguous offsets (the first batch at base, each next one at the
+  /// previous next offset) and, with check_crc, the CRC; rebuilds both indexes
+  /// and the in-memory state from what is valid. Does not modify the file:
+  /// call truncate_bytes(scan.valid_bytes) to cut a bad tail.
   result<segment_scan> scan(bool check_crc, size_t max_batch_bytes);
-  /// Loads both index files and trusts the file size: for segments closed
-  /// cleanly. corrupt_segment/not_found when an index is unusable; the caller
-  /// then scans.
+  /// Loads both index files for a segment closed cleanly, checking them
+  /// against the .log: first and last offset index entries, the headers from
+  /// the last indexed batch to the end of the file (which also completes a
+  /// short index), the last time index entry. corrupt_segment/not_found when
+  /// an index is unusable; the caller then scans.
   status load_indexes();
 
   /// Appends one whole, validated batch whose base offset is already set.
