@@ -124,7 +124,10 @@ status log::recover(recovery_report& report) {
     auto seg = segment::open(dir_, offset(order[i]), cfg_.index_interval_bytes, now());
     if (!seg) return seg.error();
     auto& s = *seg;
-    if (!tail && report.clean_shutdown) {
+    // Checked before trusting the index files too: an overlapping segment
+    // would serve offsets twice.
+    bool overlaps = s->base_offset() < expect_at_least;
+    if (!tail && report.clean_shutdown && !overlaps) {
       if (s->load_indexes()) {
         expect_at_least = s->next_offset();
         segments_.push_back(std::move(s));
@@ -137,7 +140,6 @@ status log::recover(recovery_report& report) {
     // must not turn batches already stored into corruption.
     auto scan = s->scan(/*check_crc=*/tail, max_stored_batch_bytes);
     if (!scan) return scan.error();
-    bool overlaps = s->base_offset() < expect_at_least;
     if (!tail && (!scan->problem.empty() || overlaps)) {
       std::string why = overlaps ? "segment overlaps the previous one" : scan->problem;
       offset next_base = offset(order[i + 1]);

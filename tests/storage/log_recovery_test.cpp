@@ -474,3 +474,32 @@ TEST_CASE("lowering max batch bytes does not make existing batches corrupt") {
   CHECK(report.events.empty());
   CHECK(read_all(*l, offset(0)) == f.want);
 }
+
+TEST_CASE("a segment overlapping the previous one is quarantined after a clean close") {
+  fixture f(30, 500);
+  REQUIRE(f.segs.size() >= 3);
+  // A consistent segment from another log whose base lies inside segment 0.
+  auto k = f.segs[0].base + 1;
+  temp_dir other;
+  {
+    auto l = open_log(other.path(), f.cfg);
+    std::vector<kv> first(static_cast<size_t>(k()), kv{"o", "o"});
+    REQUIRE(append_copy(*l, make_batch(first, f.clock.now())));
+    REQUIRE(l->roll());
+    for (int i = 0; i < 3; ++i) REQUIRE(append_copy(*l, numbered_batch("dup", 2, f.clock.now())));
+    REQUIRE(l->roll());
+    REQUIRE(l->close());
+  }
+  for (const char* ext : {"log", "index", "timeindex"}) {
+    fs::copy_file(seg_path(other.path(), k, ext), seg_path(f.dir.path(), k, ext));
+  }
+  recovery_report report;
+  auto l = open_log(f.dir.path(), f.cfg, &report);
+  REQUIRE(report.events.size() == 1);
+  CHECK(report.events[0].what == kind::quarantined_segment);
+  CHECK(report.events[0].file == seg_path(f.dir.path(), k, "log"));
+  CHECK_THAT(report.events[0].detail, Catch::Contains("overlaps"));
+  CHECK(fs::exists(f.dir.path() / "quarantine" / seg_path(f.dir.path(), k, "log").filename()));
+  CHECK(l->segment_count() == f.segs.size());
+  CHECK(read_all(*l, offset(0)) == f.want);
+}
