@@ -355,3 +355,37 @@ TEST_CASE("offset for timestamp finds the first batch holding a timestamp at or 
   // Without the out-of-order record the answer follows the batch times.
   CHECK(at(1051) == 10);
 }
+
+TEST_CASE("a log with a single empty segment takes every operation") {
+  temp_dir dir;
+  manual_clock clock;
+  auto cfg = small_config(clock);
+  cfg.retention_ms = 10;
+  cfg.retention_bytes = 0;
+  {
+    auto l = open_log(dir.path(), cfg);
+    clock.advance(1000);
+    auto deleted = l->apply_retention();
+    REQUIRE(deleted);
+    CHECK(*deleted == 0);
+    REQUIRE(l->truncate(offset(0)));
+    REQUIRE(l->flush());
+    REQUIRE(l->maybe_flush());
+    REQUIRE(l->roll());
+    CHECK(l->segment_count() == 1);
+    CHECK(l->next_offset() == offset(0));
+    CHECK(l->flushed_offset() == offset(0));
+  }
+  forget_clean_shutdown(dir.path());
+  recovery_report report;
+  auto l = open_log(dir.path(), cfg, &report);
+  CHECK_FALSE(report.clean_shutdown);
+  CHECK(report.events.empty());
+  CHECK(l->segment_count() == 1);
+  CHECK(l->log_start_offset() == offset(0));
+  CHECK(l->next_offset() == offset(0));
+  auto r = append_copy(*l, numbered_batch("first", 1, clock.now()));
+  REQUIRE(r);
+  CHECK(r->base_offset == offset(0));
+  CHECK(read_all(*l, offset(0)).at(0).key == "first-k0");
+}
