@@ -32,6 +32,11 @@ const char* to_string(errc e) {
     case errc::timeout: return "timeout";
     case errc::shutting_down: return "shutting down";
     case errc::internal: return "internal error";
+    case errc::unknown_transaction: return "unknown transaction";
+    case errc::txn_already_committed: return "transaction already committed";
+    case errc::txn_already_rolled_back: return "transaction already rolled back";
+    case errc::redrive_limit: return "re-drive limit reached";
+    case errc::queue_full: return "queue full";
   }
   return "unknown error";
 }

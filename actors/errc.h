@@ -37,6 +37,11 @@ enum class errc : uint8_t {
   timeout,
   shutting_down,
   internal,
+  unknown_transaction,
+  txn_already_committed,
+  txn_already_rolled_back,
+  redrive_limit,
+  queue_full,
 };
 
 /// The atom naming our category in caf::error.

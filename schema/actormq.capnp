@@ -35,6 +35,11 @@ enum ErrorCode {
   timeout @21;             # retriable: the broker did not finish in time
   shuttingDown @22;        # retriable on another broker / after restart
   internal @23;
+  unknownTransaction @24;
+  txnAlreadyCommitted @25; # a rollback (or check result) after a commit
+  txnAlreadyRolledBack @26;# a commit (or check result) after a rollback
+  redriveLimit @27;        # the message was re-driven too often (loop guard)
+  queueFull @28;           # bounded topic full with policy reject-new
 }
 
 struct Error {
@@ -197,4 +202,67 @@ interface Broker {
                      offsets :List(PartitionOffset)) -> (error :Error);
   fetchOffsets @17 (group :Text, partitions :List(TopicPartition))
       -> (offsets :List(PartitionOffset), error :Error);
+
+  # --- transactional messages (RocketMQ's model) ---
+  # Registers this session to answer check-backs for a producer group: when
+  # a half message of the group has neither commit nor rollback within the
+  # transaction timeout, the broker calls checker.check on a session of that
+  # group (again every check interval, up to the maximum count).
+  registerChecker @18 (producerGroup :Text, checker :TransactionChecker) -> (error :Error);
+  # Stores a half message (one batch, storage format) durably; consumers do
+  # not see it until commit. A delay applies from the commit on.
+  sendHalf @19 (producerGroup :Text, topic :Text, partition :UInt32, batch :Data,
+                deliverAtMs :Int64 = 0, delayLevel :UInt8 = 0)
+      -> (txnId :Text, error :Error);
+  # Commit makes the message visible (appended to its partition now, or
+  # scheduled when it carries a delay); rollback discards it. Repeating the
+  # decision already taken is a no-op; the opposite one is refused with
+  # txnAlreadyCommitted / txnAlreadyRolledBack.
+  endTransaction @20 (txnId :Text, commit :Bool) -> (error :Error);
+  # Open (and recently decided) transactions, for operators.
+  listTransactions @21 () -> (transactions :List(TransactionInfo));
+
+  # --- retries and dead letters ---
+  # Negative acknowledgement by a group member of records it consumed: each
+  # is redelivered to the group after the group's backoff (default 1s 5s 30s
+  # 1m 5m, last repeats), or dead-lettered at once (reject) or once past
+  # the group's max retries. The member may then commit past them.
+  nack @22 (group :Text, memberId :Text, generation :Int32, records :List(NackRecord))
+      -> (error :Error);
+  # Moves dead letters back to their original topics: those of dlqTopic in
+  # [fromOffset, toOffset) (toOffset -1 = to the end) whose reason matches
+  # (empty = any). Refuses messages re-driven maxRedrive times or more.
+  redrive @23 (dlqTopic :Text, reason :Text, fromOffset :Int64, toOffset :Int64)
+      -> (moved :UInt64, refused :UInt64, nextOffset :Int64, error :Error);
+}
+
+# Implemented by a transactional producer, called by the broker.
+interface TransactionChecker {
+  check @0 (txnId :Text, topic :Text, partition :UInt32, batch :Data, checkCount :UInt32)
+      -> (status :TransactionStatus);
+}
+
+enum TransactionStatus {
+  commit @0;
+  rollback @1;
+  unknown @2;   # ask again after the check interval
+}
+
+struct TransactionInfo {
+  txnId @0 :Text;
+  producerGroup @1 :Text;
+  topic @2 :Text;
+  partition @3 :UInt32;
+  state @4 :Text;       # open, committed, rolled_back, unresolved
+  ageMs @5 :Int64;
+  checks @6 :UInt32;
+  deliverAtMs @7 :Int64;
+}
+
+struct NackRecord {
+  topic @0 :Text;
+  partition @1 :UInt32;
+  offset @2 :Int64;
+  reject @3 :Bool;      # dead-letter now instead of retrying
+  error @4 :Text;       # the consumer's error text, kept in the dead letter
 }
