@@ -11,10 +11,12 @@
 // log has no replication lag); flushed_offset() tells what is on disk.
 //
 // Recovery on open: the tail (active) segment is always validated batch by
-// batch including CRC, and cut at the first bad byte. After an unclean
-// shutdown older segments get a header walk (length, monotonic offsets) and a
-// rebuilt index; a failing one is quarantined. Each action is in the
-// recovery_report and logged at WARN.
+// batch including CRC, and cut at the first bad batch. After a clean shutdown
+// older segments keep their index files once these are checked against the
+// .log (else the indexes are rebuilt); after an unclean shutdown they get a
+// header walk (length, magic, counts, contiguous offsets) and rebuilt indexes,
+// and a failing or overlapping one is quarantined. Each action is in the
+// recovery_report and logged at WARN. docs/storage-format.md has the details.
 //
 // Not thread-safe: one owner (the partition actor) calls it. Read slices stay
 // valid after later appends, rolls and deletions (they hold the file open).
@@ -75,7 +77,8 @@ class log {
   /// how many were deleted.
   result<size_t> apply_retention();
   /// Removes every batch whose last offset is >= o (the log ends at a batch
-  /// boundary at or before o).
+  /// boundary at or before o). Below log_start_offset() the log is left empty
+  /// at its log start. Everything left is on disk afterwards.
   status truncate(offset o);
   /// Flushes and writes the clean-shutdown marker. Further calls fail.
   status close();
