@@ -95,8 +95,10 @@ void delay_state::append(delayed_produce req, caf::typed_response_promise<schedu
   ++stats_.scheduled;
   // Entries of buckets already in memory go to the wheel now; later ones are
   // loaded with their bucket.
-  if (store_->bucket_of(se.due)() < loaded_until_) {
+  auto bucket = store_->bucket_of(se.due)();
+  if (bucket < loaded_until_) {
     wheel_->add({se.due, delay::timer_kind::delayed_message, delay::timer_id(se.id)});
+    loaded_buckets_.insert(bucket);  // so its file is removed once delivered
   }
   schedule_reply reply{off, req.deliver_at_ms};
   if (req.acks == acks_level::fsync) {
