@@ -503,3 +503,26 @@ TEST_CASE("a segment overlapping the previous one is quarantined after a clean c
   CHECK(l->segment_count() == f.segs.size());
   CHECK(read_all(*l, offset(0)) == f.want);
 }
+
+TEST_CASE("a wrong middle index entry does not misdirect reads") {
+  fixture f(30, 2000);
+  REQUIRE(f.segs.size() >= 2);  // segment 0 is not the tail: its index is loaded
+  auto index = read_whole(f.index_file(0));
+  REQUIRE(index.size() >= 3 * offset_index::entry_size);
+  // Entry 1 now points one byte into its batch; the first and last entries,
+  // which open checks, are right.
+  auto bad = index;
+  auto* p = reinterpret_cast<uint8_t*>(bad.data()) + offset_index::entry_size + 4;
+  store_le<uint32_t>(p, load_le<uint32_t>(p) + 1);
+  write_whole(f.index_file(0), bad);
+  recovery_report report;
+  auto l = open_log(f.dir.path(), f.cfg, &report);
+  CHECK(report.events.empty());
+  CHECK(read_all(*l, offset(0), 1) == f.want);
+  for (const auto& r : f.want) {
+    auto s = l->read(r.off, 1);
+    REQUIRE(s);
+    CHECK(s->first_offset <= r.off);
+    CHECK(r.off < s->next_offset);
+  }
+}
