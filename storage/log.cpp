@@ -303,6 +303,8 @@ status log::flush() {
 }
 
 void log::mark_flushed(offset o) {
+  // A sync that started before a truncate cannot vouch for offsets past the end.
+  o = std::min(o, next_offset());
   if (o <= flushed_) return;
   flushed_ = o;
   if (o >= next_offset()) {
