@@ -8,6 +8,7 @@
 #   FSYNC_MB   (256) bytes per fsync_every run and per fio fdatasync run
 #   ONLY       workloads of the bench to run (default: all ten)
 #   QUIET_PCT / QUIET_WAIT: see ../shared/bench/common.sh (wait for a quiet machine, bounded)
+#   PRIO       command prefix for the bench and fio alike, e.g. "nice -n -10" on a busy machine
 # Every run is bounded: the bench by --max-secs 30, fio by --runtime 20 and its --size.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -19,6 +20,7 @@ REPEAT="${REPEAT:-3}"
 PREWARM_MB="${PREWARM_MB:-4096}"
 TOTAL_MB="${TOTAL_MB:-2048}"
 FSYNC_MB="${FSYNC_MB:-256}"
+PRIO="${PRIO:-}"
 ONLY="${ONLY:-append_1k_flush_never append_100b_flush_never append_1k_flush_10ms \
 append_100b_flush_10ms append_1k_fsync_every append_100b_fsync_every read_1k_pread \
 read_1k_sendfile read_100b_pread read_100b_sendfile}"
@@ -35,9 +37,9 @@ BS_100B=$(batch_bytes append_100b_fsync_every)
 
 bench() {
   wait_quiet
-  echo "# cmd: $BENCH --only $1 --prewarm-mb $PREWARM_MB --total-mb $TOTAL_MB --fsync-total-mb $FSYNC_MB --max-secs 30" >&2
-  "$BENCH" --dir "$DATA" --only "$1" --prewarm-mb "$PREWARM_MB" --total-mb "$TOTAL_MB" \
-    --fsync-total-mb "$FSYNC_MB" --max-secs 30 | sed "s/\$/ wait_busy_pct=$PRE_BUSY/"
+  echo "# cmd: $PRIO $BENCH --only $1 --prewarm-mb $PREWARM_MB --total-mb $TOTAL_MB --fsync-total-mb $FSYNC_MB --max-secs 30" >&2
+  $PRIO "$BENCH" --dir "$DATA" --only "$1" --prewarm-mb "$PREWARM_MB" --total-mb "$TOTAL_MB" \
+    --fsync-total-mb "$FSYNC_MB" --max-secs 30 | sed "s/\$/ wait_busy_pct=$PRE_BUSY prio=${PRIO// /_}/"
 }
 
 # run_fio NAME PREWARM ARGS...: same fio invocation and JSON fields as ../shared/bench/limits.sh
@@ -45,17 +47,18 @@ run_fio() {
   local name="$1" pw="$2"; shift 2
   wait_quiet
   if [ "$pw" = 1 ]; then "$BENCH" --prewarm-only --prewarm-mb "$PREWARM_MB" >/dev/null; fi
-  echo "# cmd: fio --name=$name --filename=$F --ioengine=psync --output-format=json $*" >&2
+  echo "# cmd: $PRIO fio --name=$name --filename=$F --ioengine=psync --output-format=json $*" >&2
   snap_stat
-  fio --name="$name" --filename="$F" --ioengine=psync --output-format=json "$@" > "$DATA/fio-$name.json"
+  $PRIO fio --name="$name" --filename="$F" --ioengine=psync --output-format=json "$@" > "$DATA/fio-$name.json"
   local rb; rb=$(busy_since)
+  local pwmb=0; if [ "$pw" = 1 ]; then pwmb=$PREWARM_MB; fi
   jq -r --arg n "$name" '
     .jobs[0] as $j | $j.write as $d |
     ($j.sync.lat_ns.percentile // {}) as $s |
     "peer=limits workload=\($n) mb_per_s=\(($d.bw_bytes/1e6)*100|round/100) iops=\($d.iops|round) runtime_s=\(($d.runtime/1000)*100|round/100)" +
     (if ($s|length) > 0 then " fsync_p50_us=\(($s["50.000000"]/1000)|round) fsync_p99_us=\(($s["99.000000"]/1000)|round)" else "" end) +
     " fio_cpu_pct=\(($j.usr_cpu + $j.sys_cpu)|round)"
-  ' "$DATA/fio-$name.json" | sed "s/\$/ machine_busy_pct=$rb wait_busy_pct=$PRE_BUSY prewarm_mb=$([ "$pw" = 1 ] && echo "$PREWARM_MB" || echo 0)/"
+  ' "$DATA/fio-$name.json" | sed "s/\$/ machine_busy_pct=$rb wait_busy_pct=$PRE_BUSY prewarm_mb=$pwmb prio=${PRIO// /_}/"
   rm -f "$F"; sync
 }
 
