@@ -122,7 +122,7 @@ void delay_state::load_buckets(int64_t now) {
       wheel_->add({e.due, static_cast<delay::timer_kind>(e.kind), delay::timer_id(e.id)});
     }
     loaded_buckets_.insert((*next)());
-    loaded_until_ = (*next)() + settings_.bucket_width.count();
+    loaded_until_ = (*next)() + store_->bucket_width().count();
   }
   // No file yet for nearer buckets: still count them as loaded so new
   // entries for them go straight to the wheel.
@@ -221,7 +221,7 @@ void delay_state::record_progress() {
   if (through <= last_mark_) return;
   // Whole buckets below the mark are done; the mark's own bucket gets a record.
   for (auto it = loaded_buckets_.begin(); it != loaded_buckets_.end();) {
-    if (*it + settings_.bucket_width.count() - 1 <= through) {
+    if (*it + store_->bucket_width().count() - 1 <= through) {
       if (auto st = store_->remove_bucket(storage::timestamp_ms(*it)); !st) {
         actor_log().error("delay: remove bucket: {}", st.error().message());
         return;
