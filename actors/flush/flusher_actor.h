@@ -20,7 +20,7 @@ struct sync_job {
 
 /// Handles (flush_atom, sync_job): syncs the file and sends
 /// (flushed_atom, up_to, error) to job.reply_to.
-caf::actor spawn_flusher(caf::actor_system& sys);
+caf::actor spawn_flusher(caf::actor_system& sys, size_t index = 0);
 
 }  // namespace actormq
 

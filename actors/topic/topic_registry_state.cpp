@@ -27,7 +27,7 @@ caf::error topic_registry_state::load(caf::actor_system& sys, registry_settings 
   sys_ = &sys;
   settings_ = std::move(settings);
   for (size_t i = 0; i < std::max<size_t>(1, settings_.flushers); ++i) {
-    flushers_.push_back(spawn_flusher(sys));
+    flushers_.push_back(spawn_flusher(sys, i));
   }
   std::error_code ec;
   fs::create_directories(settings_.data_dir / "topics", ec);

@@ -15,7 +15,7 @@ namespace detail {
 
 errc errc_from_rpc(rpc::ErrorCode c) {
   auto v = static_cast<int>(c);
-  if (v >= 0 && v <= static_cast<int>(errc::internal)) return static_cast<errc>(v);
+  if (v >= 0 && v <= static_cast<int>(errc::queue_full)) return static_cast<errc>(v);
   return errc::protocol_error;
 }
 

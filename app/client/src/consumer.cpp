@@ -319,7 +319,9 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
   result<std::vector<fetched>> fetch(const std::vector<fetch_request>& reqs, uint32_t wait_ms) {
     auto timeout = ms(wait_ms) + ms(conn->config().request_timeout_ms);
     uint32_t min_bytes = cfg.fetch_min_bytes;
-    if (cfg.use_fetch_stream && !stream_failed) {
+    // The broker binds the stream socket when it has read the token, which
+    // may be after our first stream fetch arrives: retry that one briefly.
+    for (int attempt = 0; cfg.use_fetch_stream && !stream_failed && attempt < 50; ++attempt) {
       auto r = conn->impl().call_sync<std::vector<fetched>>(
           [this, reqs, wait_ms, min_bytes](rpc::Broker::Client& c) {
             return ensure_stream(c).then(
@@ -340,6 +342,10 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
           },
           timeout);
       if (r || !r.err().is(errc::protocol_error)) return r;
+      if (r.err().message.find("no fetch stream is attached") != std::string::npos) {
+        std::this_thread::sleep_for(ms(20));
+        continue;
+      }
       // The broker refused the stream (off, or not supported): copy instead.
       stream_failed = true;
     }
@@ -733,6 +739,10 @@ int32_t consumer::generation() const {
 std::string consumer::member_id() const {
   std::lock_guard lk(impl_->mu);
   return impl_->group.member_id;
+}
+
+bool consumer::fetch_stream_active() const {
+  return impl_->cfg.use_fetch_stream && !impl_->stream_failed;
 }
 
 result<void> consumer::close() {

@@ -56,6 +56,16 @@ class category final : public std::error_category {
         return "broker shutting down";
       case errc::internal:
         return "internal broker error";
+      case errc::unknown_transaction:
+        return "unknown transaction";
+      case errc::txn_already_committed:
+        return "transaction already committed";
+      case errc::txn_already_rolled_back:
+        return "transaction already rolled back";
+      case errc::redrive_limit:
+        return "redrive limit reached";
+      case errc::queue_full:
+        return "queue full";
       case errc::broker_unreachable:
         return "broker unreachable";
       case errc::disconnected:

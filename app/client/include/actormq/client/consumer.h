@@ -65,6 +65,10 @@ class consumer {
   int32_t generation() const;
   std::string member_id() const;
 
+  /// True while fetches use the zero-copy stream (use_fetch_stream set and
+  /// the broker accepted openStream).
+  bool fetch_stream_active() const;
+
   /// Leaves the group (commit first if you need to); later calls fail with
   /// errc::closed.
   result<void> close();

@@ -4,7 +4,7 @@
 // client_category() plus the broker's or the client's message text. Nothing
 // in the public API throws.
 //
-// Codes 1..23 mirror rpc::ErrorCode of schema/actormq.capnp one to one (same
+// Codes 1..28 mirror rpc::ErrorCode of schema/actormq.capnp one to one (same
 // numbers); codes from 100 on are raised by the client itself.
 
 #include <string>
@@ -38,6 +38,11 @@ enum class errc {
   timeout = 21,
   shutting_down = 22,
   internal = 23,
+  unknown_transaction = 24,
+  txn_already_committed = 25,
+  txn_already_rolled_back = 26,
+  redrive_limit = 27,  ///< the message was re-driven too often
+  queue_full = 28,     ///< bounded topic full with policy reject-new
   // --- raised by the client ---
   broker_unreachable = 100,  ///< could not connect to the broker address
   disconnected = 101,        ///< the connection dropped while a request was outstanding

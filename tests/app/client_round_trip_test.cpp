@@ -1,0 +1,105 @@
+// Integration: the client library against the real broker.
+#include <catch2/catch.hpp>
+
+#include <set>
+
+#include "actormq/client/partitioner.h"
+#include "fixtures.h"
+
+using namespace actormq;
+using namespace std::chrono_literals;
+using client::errc;
+
+TEST_CASE("client produces and consumes a round trip through the broker", "[app][client]") {
+  test::broker_process broker;
+  test::require_started(broker);
+  test::create_topic(broker, "orders", 3);
+
+  client::producer_config pc;
+  pc.connection = test::connection_to(broker);
+  auto prod = client::producer::create(pc);
+  REQUIRE(prod);
+  std::vector<std::future<client::delivery_report>> reports;
+  for (int i = 0; i < 300; ++i) {
+    reports.push_back((*prod)->send("orders", "k" + std::to_string(i % 10), "v" + std::to_string(i),
+                                    {{"h", std::string("x")}}));
+  }
+  REQUIRE((*prod)->flush(30s));
+  for (auto& f : reports) {
+    REQUIRE(f.wait_for(10s) == std::future_status::ready);
+    auto r = f.get();
+    INFO(r.err.to_string());
+    REQUIRE(r.ok());
+    CHECK(r.offset >= 0);
+  }
+
+  client::consumer_config cc;
+  cc.connection = test::connection_to(broker);
+  cc.group_id = "g1";
+  cc.auto_offset_reset = client::offset_reset::earliest;
+  auto cons = client::consumer::create(cc);
+  REQUIRE(cons);
+  REQUIRE((*cons)->subscribe({"orders"}));
+  auto msgs = test::consume_n(**cons, 300);
+  REQUIRE(msgs.size() == 300);
+  std::set<std::string> values;
+  for (const auto& m : msgs) {
+    values.insert(*m.value);
+    REQUIRE(m.headers.size() == 1);
+    CHECK(m.headers[0].key == "h");
+    CHECK(m.partition == client::partition_for_key(*m.key, 3));
+  }
+  CHECK(values.size() == 300);
+  REQUIRE((*cons)->commit_sync());
+  REQUIRE((*cons)->close());
+}
+
+TEST_CASE("producer reports an unknown topic as an error", "[app][client]") {
+  test::broker_process broker;
+  test::require_started(broker);
+  client::producer_config pc;
+  pc.connection = test::connection_to(broker);
+  auto prod = client::producer::create(pc);
+  REQUIRE(prod);
+  auto f = (*prod)->send("no-such-topic", std::nullopt, "x");
+  REQUIRE(f.wait_for(20s) == std::future_status::ready);
+  auto r = f.get();
+  CHECK(r.err.is(errc::unknown_topic));
+}
+
+TEST_CASE("connecting to a dead address fails with broker unreachable", "[app][client]") {
+  test::broker_process broker;
+  test::require_started(broker);
+  auto addr = broker.address();
+  broker.stop();
+  client::connection_config cfg;
+  cfg.broker = addr;
+  cfg.connect_timeout_ms = 2000;
+  auto adm = client::admin::create(cfg);
+  REQUIRE_FALSE(adm);
+  CHECK(adm.err().is(errc::broker_unreachable));
+}
+
+TEST_CASE("admin creates describes grows and deletes a topic", "[app][client]") {
+  test::broker_process broker;
+  test::require_started(broker);
+  auto adm = client::admin::create(test::connection_to(broker));
+  REQUIRE(adm);
+  client::topic_config cfg;
+  cfg.partitions = 2;
+  REQUIRE((*adm)->create_topic("t", cfg));
+  CHECK((*adm)->create_topic("t", cfg).err().is(errc::topic_exists));
+  auto d = (*adm)->describe_topic("t");
+  REQUIRE(d);
+  CHECK(d->partitions.size() == 2);
+  REQUIRE((*adm)->add_partitions("t", 4));
+  CHECK(test::eventually([&] {
+    auto d2 = (*adm)->describe_topic("t");
+    return d2 && d2->partitions.size() == 4;
+  }));
+  auto list = (*adm)->list_topics();
+  REQUIRE(list);
+  CHECK(list->size() == 1);
+  REQUIRE((*adm)->delete_topic("t"));
+  CHECK((*adm)->describe_topic("t").err().is(errc::unknown_topic));
+}

@@ -1,0 +1,66 @@
+#pragma once
+// Shared helpers of the integration tests: a running broker plus client
+// configs pointing at it, and bounded waits.
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <functional>
+#include <thread>
+
+#include "actormq/client/admin.h"
+#include "actormq/client/consumer.h"
+#include "actormq/client/producer.h"
+#include "support/broker_process.h"
+
+namespace actormq::test {
+
+inline client::connection_config connection_to(const broker_process& b) {
+  client::connection_config c;
+  c.broker = b.address();
+  c.request_timeout_ms = 10000;
+  c.connect_timeout_ms = 3000;
+  return c;
+}
+
+/// Starts a broker; the test fails with its output if it does not come up.
+inline void require_started(broker_process& b, const std::string& listen = "127.0.0.1:0") {
+  INFO(b.error());
+  REQUIRE(b.start(listen));
+}
+
+inline void create_topic(const broker_process& b, const std::string& name, uint32_t partitions) {
+  auto adm = client::admin::create(connection_to(b));
+  REQUIRE(adm);
+  client::topic_config cfg;
+  cfg.partitions = partitions;
+  auto r = (*adm)->create_topic(name, cfg);
+  INFO(r.err().to_string());
+  REQUIRE(r);
+}
+
+/// Polls until pred() or the time is up; returns pred().
+inline bool eventually(const std::function<bool()>& pred,
+                       std::chrono::milliseconds limit = std::chrono::seconds(20)) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return pred();
+}
+
+/// Consumes with c until n messages arrived or limit passed.
+inline std::vector<client::message> consume_n(
+    client::consumer& c, size_t n, std::chrono::milliseconds limit = std::chrono::seconds(30)) {
+  std::vector<client::message> out;
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (out.size() < n && std::chrono::steady_clock::now() < deadline) {
+    auto r = c.poll(std::chrono::milliseconds(500));
+    if (!r) continue;
+    for (auto& m : *r) out.push_back(std::move(m));
+  }
+  return out;
+}
+
+}  // namespace actormq::test
