@@ -10,9 +10,12 @@ PKGS=(
   libtomlplusplus-dev libcli11-dev libisal-dev
   clang-format
 )
-# Optional extras for benchmarks (fio) are installed with --bench.
+# Optional extras for benchmarks are installed with --bench: fio and friends
+# for the physical limits, and the peer brokers with the C client libraries
+# peerbench links (../shared/bench, bench/compare.sh).
 if [[ "${1:-}" == "--bench" ]]; then
-  PKGS+=(fio)
+  PKGS+=(fio iperf3 jq hyperfine nats-server redis-server redis-tools
+         libnats-dev libhiredis-dev librabbitmq-dev)
 fi
 
 missing=()

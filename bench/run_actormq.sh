@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# ActorMQ workloads W1..W5 with actormq-perf, in the format of ../shared/bench (same workloads,
+# same knobs, same result keys as run_redis.sh / run_nats.sh, so the lines compare one to one).
+# Starts its own actormq-broker (Release build) on 127.0.0.1 with a fresh data dir under $DATA,
+# stops it by PID. Output: one line per workload run on stdout; commands on stderr.
+# Env: PORT(0 = ephemeral) DATA(/tmp/peer-bench/actormq) REPEAT(1) N1(1000000 W1/W3/W5 msgs, 100 B)
+#      N2(1000000 W2 msgs, 1 KiB) RATE(10000 W4 msgs/s) LAT_SECS(20) SECS(30 cap per run)
+#      ONLY("W1 W2 W3 W4 W5") PREWARM_MB(0) QUIET_PCT(10) QUIET_WAIT(300)
+#      BUILD(<repo>/build-perf) PRODUCERS(1) BATCH_BYTES(1048576) LINGER_MS(5) MAX_IN_FLIGHT(1)
+#      POLL(1000 W3 max poll records) LOG_LEVEL(warn)
+# W3 runs twice per repeat: the copying fetch path (mode=copy) and the zero-copy stream (mode=stream).
+# W5 = W1 with acks=fsync (group-commit fdatasync before the ack), on the same broker, fresh topic.
+set -euo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
+ROOT="$(cd "$HERE/.." && pwd)"
+SHARED="${SHARED:-$ROOT/../shared/bench}"
+BUILD="${BUILD:-$ROOT/build-perf}"
+PORT="${PORT:-0}"
+DATA="${DATA:-/tmp/peer-bench/actormq}"
+REPEAT="${REPEAT:-1}"
+N1="${N1:-1000000}"
+N2="${N2:-1000000}"
+RATE="${RATE:-10000}"
+LAT_SECS="${LAT_SECS:-20}"
+SECS="${SECS:-30}"
+ONLY="${ONLY:-W1 W2 W3 W4 W5}"
+PRODUCERS="${PRODUCERS:-1}"
+BATCH_BYTES="${BATCH_BYTES:-1048576}"
+LINGER_MS="${LINGER_MS:-5}"
+MAX_IN_FLIGHT="${MAX_IN_FLIGHT:-1}"
+POLL="${POLL:-1000}"
+LOG_LEVEL="${LOG_LEVEL:-warn}"
+BROKER="$BUILD/app/broker/actormq-broker"
+PERF="$BUILD/app/perf/actormq-perf"
+for b in "$BROKER" "$PERF"; do
+  [ -x "$b" ] || { echo "missing $b: build with bench/compare.sh or (README) ninja -C $BUILD actormq-perf actormq-broker" >&2; exit 2; }
+done
+VER="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+BUILD_TYPE="$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$BUILD/CMakeCache.txt" 2>/dev/null || echo unknown)"
+SPID=""
+ADDR=""
+
+cleanup() { if [ -n "$SPID" ]; then kill "$SPID" 2>/dev/null || true; wait "$SPID" 2>/dev/null || true; SPID=""; fi; }
+trap cleanup EXIT
+
+start_broker() {
+  cleanup
+  rm -rf "$DATA"; mkdir -p "$DATA"
+  echo "# cmd: $BROKER --listen 127.0.0.1:$PORT --data-dir $DATA/data --log-level $LOG_LEVEL" >&2
+  "$BROKER" --listen "127.0.0.1:$PORT" --data-dir "$DATA/data" --log-level "$LOG_LEVEL" \
+    > "$DATA/broker.out" 2> "$DATA/broker.log" &
+  SPID=$!
+  for _ in $(seq 1 100); do
+    ADDR="$(sed -n 's/^listening on //p' "$DATA/broker.out")"
+    if [ -n "$ADDR" ]; then return 0; fi
+    kill -0 "$SPID" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "actormq-broker did not start" >&2; cat "$DATA/broker.log" >&2; exit 1
+}
+
+. "$SHARED/common.sh"
+if [ "${PREWARM_MB:-0}" -gt 0 ]; then ensure_peerbench; fi   # run() uses `peerbench touch` to prewarm
+want() { [[ " $ONLY " == *" $1 "* ]]; }
+
+start_broker
+C=(--broker "$ADDR" --server-pid "$SPID" --no-progress)
+TAGS="ver=$VER build=$BUILD_TYPE storage=file log=$LOG_LEVEL"
+PROD=(--producers "$PRODUCERS" --batch-bytes "$BATCH_BYTES" --linger-ms "$LINGER_MS" --max-in-flight "$MAX_IN_FLIGHT")
+for r in $(seq 1 "$REPEAT"); do
+  if want W1 || want W3; then
+    run "$PERF" produce "${C[@]}" --topic "w1_r$r" "${PROD[@]}" --size 100 --count "$N1" --acks leader \
+      --seconds "$SECS" --label W1 --tags "$TAGS"
+  fi
+  if want W3; then
+    run "$PERF" consume "${C[@]}" --topic "w1_r$r" --count "$N1" --max-poll-records "$POLL" --seconds "$SECS" \
+      --label W3 --tags "$TAGS"
+    run "$PERF" consume "${C[@]}" --topic "w1_r$r" --count "$N1" --max-poll-records "$POLL" --stream \
+      --seconds "$SECS" --label W3 --tags "$TAGS"
+  fi
+  if want W2; then
+    run "$PERF" produce "${C[@]}" --topic "w2_r$r" "${PROD[@]}" --size 1024 --count "$N2" --acks leader \
+      --seconds "$SECS" --label W2 --tags "$TAGS"
+  fi
+  if want W4; then
+    run "$PERF" latency "${C[@]}" --topic "w4_r$r" --size 1024 --rate "$RATE" --seconds "$LAT_SECS" \
+      --label W4 --tags "$TAGS"
+  fi
+  if want W5; then
+    run "$PERF" produce "${C[@]}" --topic "w5_r$r" "${PROD[@]}" --size 100 --count "$N1" --acks fsync \
+      --seconds "$SECS" --label W5 --tags "$TAGS sync=always"
+  fi
+done
+cleanup
+du -sh "$DATA/data" >&2 || true
