@@ -4,6 +4,7 @@
 // oversize requests) or the raw fetched bytes of both fetch paths.
 
 #include <capnp/ez-rpc.h>
+#include <kj/async-io.h>
 
 #include <string>
 

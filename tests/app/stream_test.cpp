@@ -2,6 +2,8 @@
 // copying path.
 #include <catch2/catch.hpp>
 
+#include <map>
+
 #include "fixtures.h"
 #include "raw_client.h"
 
