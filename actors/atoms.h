@@ -31,5 +31,10 @@ using committed_atom = caf::atom_constant<caf::atom("committed")>;
 using expire_atom = caf::atom_constant<caf::atom("expire")>;
 using group_atom = caf::atom_constant<caf::atom("group")>;
 using call_atom = caf::atom_constant<caf::atom("call")>;
+using internal_atom = caf::atom_constant<caf::atom("internal")>;
+using half_atom = caf::atom_constant<caf::atom("half")>;
+using end_atom = caf::atom_constant<caf::atom("endtxn")>;
+using checker_atom = caf::atom_constant<caf::atom("checker")>;
+using check_atom = caf::atom_constant<caf::atom("check")>;
 
 }  // namespace actormq

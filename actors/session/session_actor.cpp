@@ -7,6 +7,7 @@ caf::behavior session_behavior(caf::stateful_actor<session_state>* self, session
   self->state.init(self, std::move(settings));
   return {
       [=](call_atom, const session_task& task) { task.run(self->state); },
+      [=](check_atom, const txn_check_request& req) { self->state.check_transaction(req); },
   };
 }
 }  // namespace

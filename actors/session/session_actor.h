@@ -26,6 +26,7 @@
 #include "actors/partition/partition_actor.h"
 #include "actors/topic/topic_cache.h"
 #include "actors/topic/topic_registry_actor.h"
+#include "actors/txn/txn_coordinator_actor.h"
 
 namespace actormq {
 
@@ -64,6 +65,7 @@ struct session_settings {
   topic_registry_actor registry;
   group_coordinator_actor coordinator;
   delay_actor delay;
+  txn_coordinator_actor txn;
   std::string peer;  ///< remote address, for logs
   caf::timespan request_timeout = std::chrono::seconds(30);
   uint32_t max_fetch_wait_ms = 30000;
@@ -71,6 +73,12 @@ struct session_settings {
 
 /// Spawns a session; run tasks with caf::anon_send(session, call_atom, task).
 caf::actor spawn_session(caf::actor_system& sys, session_settings settings);
+
+/// Reaches a producer's TransactionChecker (set by the RPC layer): called
+/// on a CAF thread, it posts the call to the KJ thread and calls reply
+/// there with the answer (or unknown and the reason when the call failed).
+using checker_hook = std::function<void(
+    txn_check_request, std::function<void(txn_check_status, std::string)> reply)>;
 
 class session_state {
  public:
@@ -115,6 +123,17 @@ class session_state {
   void committed(const std::string& group, std::vector<group::topic_partition> partitions,
                  done_fn<std::vector<committed_offset>> done);
 
+  // --- transactions (session_txn.cpp) ---
+  /// Registers this session with the TRANSACTION COORDINATOR as a checker
+  /// of group; hook calls the producer's checker.
+  void register_checker(const std::string& group, checker_hook hook, done_fn<bool> done);
+  void send_half(txn_half_request req, done_fn<uint64_t> done);
+  void end_transaction(uint64_t id, bool commit, done_fn<bool> done);
+  void list_transactions(done_fn<std::vector<txn_summary>> done);
+  /// From the coordinator: ask the group's checker; the answer goes back
+  /// to the coordinator as check_atom.
+  void check_transaction(const txn_check_request& req);
+
  private:
   void with_topic(const std::string& name, std::function<void(caf::expected<topic_handle>)> k);
   void with_group(const std::string& name, std::function<void(caf::expected<group_actor>)> k);
@@ -130,6 +149,8 @@ class session_state {
   std::map<std::string, group_actor> groups_;
   /// (group, member) pairs joined through this session, left at close.
   std::set<std::pair<std::string, std::string>> members_;
+  /// Checkers registered through this session, by producer group.
+  std::map<std::string, checker_hook> checkers_;
 };
 
 }  // namespace actormq

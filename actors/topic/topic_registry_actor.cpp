@@ -15,6 +15,9 @@ topic_registry_actor::behavior_type registry_behavior(
       [=](create_atom, const std::string& name, const topic_config& cfg) {
         return self->state.create(name, cfg);
       },
+      [=](create_atom, const std::string& name, const topic_config& cfg, internal_atom) {
+        return self->state.create(name, cfg, true);
+      },
       [=](delete_atom, const std::string& name) { return self->state.remove(name); },
       [=](lookup_atom, const std::string& name) { return self->state.lookup(name); },
       [=](list_atom) { return self->state.list(); },

@@ -33,6 +33,9 @@ struct producer_identity {
 using topic_registry_actor = caf::typed_actor<
     /// Creates a topic (topic_exists, invalid_topic).
     caf::replies_to<create_atom, std::string, topic_config>::with<topic_handle>,
+    /// Creates an internal topic (name starting with "__", for the broker's
+    /// own use), or returns it when it exists already.
+    caf::replies_to<create_atom, std::string, topic_config, internal_atom>::with<topic_handle>,
     /// Deletes a topic and its data (unknown_topic).
     caf::replies_to<delete_atom, std::string>::with<bool>,
     /// Resolves a topic (unknown_topic).

@@ -115,8 +115,12 @@ topic_handle topic_registry_state::handle_of(const std::string& name, const topi
   return h;
 }
 
-caf::result<topic_handle> topic_registry_state::create(const std::string& name, topic_config cfg) {
-  if (auto why = invalid_topic_name(name)) return make_error(errc::invalid_topic, *why);
+caf::result<topic_handle> topic_registry_state::create(const std::string& name, topic_config cfg,
+                                                       bool allow_internal) {
+  if (auto why = invalid_topic_name(name, allow_internal)) {
+    return make_error(errc::invalid_topic, *why);
+  }
+  if (allow_internal && topics_.count(name)) return lookup(name);
   if (cfg.partitions < 1 || cfg.partitions > 10000) {
     return make_error(errc::invalid_topic, "partitions must be between 1 and 10000");
   }

@@ -23,7 +23,10 @@ class topic_registry_state {
   caf::error load(caf::actor_system& sys, registry_settings settings);
   void attach(self_ptr self);
 
-  caf::result<topic_handle> create(const std::string& name, topic_config cfg);
+  /// allow_internal: names starting with "__" are accepted, and an existing
+  /// topic is returned instead of topic_exists.
+  caf::result<topic_handle> create(const std::string& name, topic_config cfg,
+                                   bool allow_internal = false);
   caf::result<bool> remove(const std::string& name);
   caf::result<topic_handle> lookup(const std::string& name) const;
   std::vector<topic_handle> list() const;

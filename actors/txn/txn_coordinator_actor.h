@@ -1,0 +1,154 @@
+#pragma once
+// The TRANSACTION COORDINATOR actor: owns every transactional (half)
+// message from sendHalf until it is committed, rolled back or given up.
+//
+// Durability: half messages, decisions and check-backs go to the
+// transaction log (storage/txn_log.h, <data>/txn/txn.log) and are synced
+// before a half message or a decision is acknowledged (group commit: one
+// fdatasync per mailbox round). The actor runs detached (its own thread) so
+// the sync never stalls the shared scheduler.
+//
+// Commit: the decision is synced, then the batch is appended to its
+// partition (acks fsync), or handed to the DELAY actor when it carries a
+// deliver-at time or delay, and "applied" is recorded. A restart redelivers
+// a synced decision that was not applied (at-least-once).
+//
+// Check-back: a transaction with no decision one transaction timeout after
+// creation is checked: the coordinator sends check_atom with a
+// txn_check_request to a SESSION registered (checker_atom) for the
+// producer group; the session has the producer's TransactionChecker called
+// on the broker's KJ thread and the answer comes back as check_atom with a
+// txn_check_answer. Unknown answers, errors and timeouts count as a check;
+// the next follows after the check interval; after max_checks the batch
+// goes to the internal topic __unresolved_transactions (WARN line, counter)
+// and the transaction is unresolved. With no session of the group, due
+// checks wait (uncounted) until one registers. At most
+// max_checks_in_flight checks are outstanding, so check-backs cannot crowd
+// out produce traffic. Timers live in a delay::timing_wheel driven by tick.
+//
+// The state machine of one transaction is txn::txn_state_machine.
+
+#include <caf/all.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "actors/atoms.h"
+#include "actors/delay/delay_actor.h"
+#include "actors/topic/topic_registry_actor.h"
+#include "actors/txn/txn_state_machine.h"
+
+namespace actormq {
+
+/// The internal topic that receives transactions nobody resolved. Each
+/// record keeps its key, value and headers and gains the headers
+/// txn.id, txn.group, txn.topic and txn.partition.
+inline constexpr const char* unresolved_transactions_topic = "__unresolved_transactions";
+
+/// A sendHalf request.
+struct txn_half_request {
+  std::string group;
+  std::string topic;
+  uint32_t partition = 0;
+  int64_t deliver_at_ms = 0;  ///< 0 = none
+  int64_t delay_ms = 0;       ///< counted from the commit; 0 = none
+  std::shared_ptr<std::string> batch;
+};
+
+/// What a checker answers.
+enum class txn_check_status : uint8_t { commit, rollback, unknown };
+
+/// Sent to a session: have the group's checker asked about this transaction.
+struct txn_check_request {
+  uint64_t id = 0;
+  std::string group;
+  std::string topic;
+  uint32_t partition = 0;
+  std::shared_ptr<const std::string> batch;
+  uint32_t check_count = 0;  ///< this check's number, from 1
+};
+
+/// A session's report of one check (failures count as unknown).
+struct txn_check_answer {
+  uint64_t id = 0;
+  uint32_t check_count = 0;
+  txn_check_status status = txn_check_status::unknown;
+  std::string detail;  ///< why it failed, for the log
+};
+
+/// One transaction for operators (listTransactions).
+struct txn_summary {
+  uint64_t id = 0;
+  std::string group;
+  std::string topic;
+  uint32_t partition = 0;
+  std::string state;  ///< open, committed, rolled_back, unresolved
+  int64_t age_ms = 0;
+  uint32_t checks = 0;
+  int64_t deliver_at_ms = 0;
+};
+
+struct txn_stats {
+  uint64_t open = 0;
+  uint64_t committed = 0;    ///< since start
+  uint64_t rolled_back = 0;  ///< since start
+  uint64_t unresolved = 0;   ///< since start: each one also logged at WARN
+  uint64_t checks_sent = 0;
+  uint64_t checks_in_flight = 0;
+  uint64_t waiting_for_checker = 0;
+};
+
+using txn_coordinator_actor = caf::typed_actor<
+    /// Stores a half message; replies its transaction id once synced.
+    /// Errors: unknown_topic, unknown_partition, invalid_batch, busy (too
+    /// many open transactions), storage_error.
+    caf::replies_to<half_atom, txn_half_request>::with<uint64_t>,
+    /// Commit (true) or rollback (false); replies once the decision is
+    /// synced and, for a commit, the batch delivered. Repeating a decision
+    /// is a no-op; the opposite one fails with txn_already_committed /
+    /// txn_already_rolled_back; unknown_transaction for an unknown id.
+    caf::replies_to<end_atom, uint64_t, bool>::with<bool>,
+    /// Open and recently decided transactions, oldest first.
+    caf::replies_to<list_atom>::with<std::vector<txn_summary>>,
+    /// Counters for operators and tests.
+    caf::replies_to<describe_atom>::with<txn_stats>,
+    /// A session that reaches a checker of this producer group; monitored
+    /// and forgotten when it exits.
+    caf::reacts_to<checker_atom, std::string, caf::actor>,
+    /// The answer (or failure) of a check sent to a session.
+    caf::reacts_to<check_atom, txn_check_answer>,
+    /// Timer: fire due checks, expire unanswered ones, retry deliveries.
+    caf::reacts_to<tick_atom>,
+    /// Self-sent after queuing records: sync them (group commit).
+    caf::reacts_to<flush_atom>,
+    /// Shutdown: sync and quit.
+    caf::reacts_to<close_atom>>;
+
+struct txn_settings {
+  std::filesystem::path dir;  ///< <data>/txn
+  topic_registry_actor registry;
+  delay_actor delay;
+  txn::check_policy policy;
+  size_t max_checks_in_flight = 64;
+  std::chrono::milliseconds check_timeout{std::chrono::seconds(10)};
+  size_t max_open_transactions = 100000;
+  size_t max_batch_bytes = 16 << 20;
+  std::chrono::milliseconds tick{std::chrono::milliseconds(20)};
+};
+
+/// Opens the transaction log (replaying it) and spawns the coordinator.
+caf::expected<txn_coordinator_actor> spawn_txn_coordinator(caf::actor_system& sys,
+                                                           txn_settings settings);
+
+}  // namespace actormq
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actormq::txn_half_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actormq::txn_check_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actormq::txn_check_answer)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actormq::txn_summary)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<actormq::txn_summary>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actormq::txn_stats)
