@@ -24,6 +24,7 @@
 #include "actors/delay/delay_actor.h"
 #include "actors/group/group_actor.h"
 #include "actors/partition/partition_actor.h"
+#include "actors/retry/retry_actor.h"
 #include "actors/topic/topic_cache.h"
 #include "actors/topic/topic_registry_actor.h"
 #include "actors/txn/txn_coordinator_actor.h"
@@ -65,6 +66,7 @@ struct session_settings {
   topic_registry_actor registry;
   group_coordinator_actor coordinator;
   delay_actor delay;
+  retry_actor retry;
   txn_coordinator_actor txn;
   std::string peer;  ///< remote address, for logs
   caf::timespan request_timeout = std::chrono::seconds(30);
@@ -122,6 +124,17 @@ class session_state {
               std::vector<committed_offset> offsets, done_fn<bool> done);
   void committed(const std::string& group, std::vector<group::topic_partition> partitions,
                  done_fn<std::vector<committed_offset>> done);
+
+  // --- retries and dead letters (session_retry.cpp) ---
+  /// Retries or dead-letters records a member consumed; done once durable.
+  void nack(const std::string& group, const std::string& member, int32_t generation,
+            std::vector<nack_item> items, done_fn<nack_reply> done);
+  /// Moves dead letters of a DLQ back to their topics.
+  void redrive(redrive_request req, done_fn<redrive_reply> done);
+  /// The first pending dead letter of a DLQ.
+  void redrive_cursor(const std::string& dlq, done_fn<int64_t> done);
+  /// Dead-letter counters per topic, group and reason.
+  void dead_letter_stats(done_fn<std::vector<metrics_registry::sample>> done);
 
   // --- transactions (session_txn.cpp) ---
   /// Registers this session with the TRANSACTION COORDINATOR as a checker

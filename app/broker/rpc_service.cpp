@@ -7,6 +7,7 @@
 #include "actors/errc.h"
 #include "actors/session/session_actor.h"
 #include "app/broker/logger.h"
+#include "app/broker/rpc_helpers.h"
 #include "storage/log_config.h"
 #include "storage/record_batch.h"
 
@@ -18,29 +19,6 @@ static_assert(static_cast<int>(rpc::ErrorCode::DISK_FULL) == static_cast<int>(er
 static_assert(static_cast<int>(rpc::ErrorCode::QUEUE_FULL) == static_cast<int>(errc::queue_full));
 
 namespace {
-
-/// Runs start(session_state&, done) in the session actor and returns a
-/// promise for the value passed to done (fulfilled across threads).
-template <typename T, typename Start>
-kj::Promise<caf::expected<T>> call(const caf::actor& session, Start start) {
-  auto paf = kj::newPromiseAndCrossThreadFulfiller<caf::expected<T>>();
-  auto fulfiller = std::make_shared<kj::Own<kj::CrossThreadPromiseFulfiller<caf::expected<T>>>>(
-      kj::mv(paf.fulfiller));
-  done_fn<T> done = [fulfiller](caf::expected<T> v) { (*fulfiller)->fulfill(std::move(v)); };
-  caf::anon_send(session, call_atom::value,
-                 session_task{[start = std::move(start), done](session_state& s) { start(s, done); }});
-  return kj::mv(paf.promise);
-}
-
-void set_error(rpc::Error::Builder b, const caf::error& e) {
-  b.setCode(static_cast<rpc::ErrorCode>(code_of(e)));
-  b.setMessage(text_of(e));
-}
-
-void set_error(rpc::Error::Builder b, errc code, const std::string& text) {
-  b.setCode(static_cast<rpc::ErrorCode>(code));
-  b.setMessage(text);
-}
 
 topic_config to_config(rpc::TopicConfig::Reader r, const topic_config& defaults) {
   topic_config c = defaults;
@@ -85,8 +63,6 @@ void fill_assignment(B b, const std::vector<group::topic_partition>& tps) {
   }
 }
 
-std::string text(capnp::Text::Reader t) { return std::string(t.cStr(), t.size()); }
-
 /// The largest single record in a batch, or an error text if it does not parse.
 std::optional<std::string> check_record_sizes(std::span<const uint8_t> batch, uint64_t max) {
   std::optional<std::string> err;
@@ -123,6 +99,7 @@ rpc_service::rpc_service(const service_context& ctx, std::string peer)
   ss.registry = caf::actor_cast<topic_registry_actor>(ctx_.registry);
   ss.coordinator = caf::actor_cast<group_coordinator_actor>(ctx_.coordinator);
   ss.delay = caf::actor_cast<delay_actor>(ctx_.delay);
+  ss.retry = caf::actor_cast<retry_actor>(ctx_.retry);
   ss.peer = peer_;
   session_ = spawn_session(*ctx_.system, std::move(ss));
   broker_log().debug("session {}: connected", peer_);

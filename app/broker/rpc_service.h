@@ -42,6 +42,7 @@ struct service_context {
   caf::actor registry;     ///< topic_registry_actor, as untyped handle
   caf::actor coordinator;  ///< group_coordinator_actor, as untyped handle
   caf::actor delay;        ///< delay_actor, as untyped handle
+  caf::actor retry;        ///< retry_actor, as untyped handle
   stream_registry* streams = nullptr;
   uint16_t stream_port = 0;
   std::string broker_id;
@@ -74,6 +75,11 @@ class rpc_service final : public rpc::Broker::Server {
   kj::Promise<void> leaveGroup(LeaveGroupContext ctx) override;
   kj::Promise<void> commitOffsets(CommitOffsetsContext ctx) override;
   kj::Promise<void> fetchOffsets(FetchOffsetsContext ctx) override;
+  // Retries and dead letters (rpc_service_retry.cpp).
+  kj::Promise<void> nack(NackContext ctx) override;
+  kj::Promise<void> redrive(RedriveContext ctx) override;
+  kj::Promise<void> redriveCursor(RedriveCursorContext ctx) override;
+  kj::Promise<void> deadLetterStats(DeadLetterStatsContext ctx) override;
 
  private:
   service_context ctx_;

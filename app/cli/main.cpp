@@ -7,6 +7,7 @@
 //   actormq [--broker HOST:PORT] consume TOPIC --group G [--from-beginning]
 //           [--max-messages N] [--timeout-ms T] [--format FMT]
 //   actormq [--broker HOST:PORT] group list | describe G
+//   actormq [--broker HOST:PORT] txn list | resolve ID commit|rollback (txn_commands.h)
 //
 // Errors go to stderr as "actormq: error: ..." with exit status 1; bad
 // flags exit non-zero with CLI11's message.
@@ -24,6 +25,7 @@
 #include "actormq/client/consumer.h"
 #include "actormq/client/producer.h"
 #include "message_format.h"
+#include "txn_commands.h"
 
 namespace {
 
@@ -373,6 +375,7 @@ int main(int argc, char** argv) {
   g_describe->add_option("group", group_name, "group name")->required();
 
   auto* info_cmd = app.add_subcommand("info", "show the broker's info");
+  auto run_txn = cli::add_txn_commands(app);
 
   CLI11_PARSE(app, argc, argv);
 
@@ -389,5 +392,6 @@ int main(int argc, char** argv) {
   if (g_list->parsed()) return group_list(broker);
   if (g_describe->parsed()) return group_describe(broker, group_name);
   if (info_cmd->parsed()) return broker_info(broker);
+  if (int rc = run_txn(broker); rc >= 0) return rc;
   return fail("no command given (see --help)");
 }
