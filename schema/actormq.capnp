@@ -234,6 +234,11 @@ interface Broker {
   # (empty = any). Refuses messages re-driven maxRedrive times or more.
   redrive @23 (dlqTopic :Text, reason :Text, fromOffset :Int64, toOffset :Int64)
       -> (moved :UInt64, refused :UInt64, nextOffset :Int64, error :Error);
+  # The re-drive cursor of a DLQ: dead letters from this offset on are
+  # pending (earlier ones were moved back or passed over by a re-drive).
+  redriveCursor @24 (dlqTopic :Text) -> (offset :Int64, error :Error);
+  # Dead letters since the broker started, per topic, group and reason.
+  deadLetterStats @25 () -> (counts :List(DeadLetterCount));
 }
 
 # Implemented by a transactional producer, called by the broker.
@@ -265,4 +270,13 @@ struct NackRecord {
   offset @2 :Int64;
   reject @3 :Bool;      # dead-letter now instead of retrying
   error @4 :Text;       # the consumer's error text, kept in the dead letter
+  reason @5 :Text;      # dead-letter now with this reason (ttl_expired, max_retries); empty = retry
+  deliveries @6 :UInt32;# delivery count known to the client (strict order mode); 0 = from headers
+}
+
+struct DeadLetterCount {
+  topic @0 :Text;       # the original topic
+  group @1 :Text;       # empty for dead letters of no group
+  reason @2 :Text;      # max_retries, rejected, ttl_expired, queue_full
+  count @3 :UInt64;
 }

@@ -85,6 +85,7 @@ std::optional<std::string> load_config_file(const std::filesystem::path& file, b
     if (!parsed) check(fmt::format("[delay].max_delay: '{}' is not a duration", *md));
     else cfg.max_delay = *parsed;
   }
+  check(load_retry_config(t, cfg.retry, cfg.alerts));
   if (err) return fmt::format("{}: {}", file.string(), *err);
   d.max_batch_bytes = static_cast<int64_t>(cfg.max_batch_bytes);
   return std::nullopt;

@@ -9,6 +9,7 @@
 
 #include "actors/delay/delay_levels.h"
 #include "actors/topic/topic_config.h"
+#include "app/broker/retry_config.h"
 
 namespace actormq::broker {
 
@@ -29,6 +30,8 @@ struct broker_config {
   int64_t max_session_timeout_ms = 300000;
   delay::delay_levels delay_levels = delay::delay_levels::message_defaults();
   std::chrono::milliseconds max_delay{std::chrono::hours(24 * 90)};
+  retry::retry_settings retry;  ///< [retry], see retry_config.h
+  alert_config alerts;          ///< [alerts]
 };
 
 /// Reads a TOML file over the defaults. Returns the error text on failure

@@ -16,6 +16,7 @@
 #include "actors/delay/delay_actor.h"
 #include "actors/errc.h"
 #include "actors/group/group_actor.h"
+#include "actors/retry/retry_actor.h"
 #include "actors/topic/topic_registry_actor.h"
 #include "app/broker/broker_config.h"
 #include "app/broker/broker_server.h"
@@ -68,6 +69,27 @@ int run(const broker_config& cfg) {
     return 1;
   }
 
+  // Retries, dead letters and re-drive; the alert hook runs on its own thread.
+  retry_actor_settings rts;
+  rts.dir = cfg.data_dir / "retry";
+  rts.registry = *registry;
+  rts.delay = *delay;
+  rts.topic_defaults = cfg.topic_defaults;
+  rts.retry = cfg.retry;
+  rts.metrics = std::make_shared<metrics_registry>();
+  if (!cfg.alerts.hook.empty()) {
+    rts.alerts = std::make_shared<retry::alert_hook>(
+        cfg.alerts.hook, cfg.alerts.hook_queue, std::chrono::milliseconds(cfg.alerts.hook_timeout_ms));
+  }
+  auto retry = spawn_retry_actor(sys, rts);
+  if (!retry) {
+    caf::anon_send(*delay, close_atom::value);
+    caf::anon_send(*coordinator, close_atom::value);
+    caf::anon_send(*registry, close_atom::value);
+    std::cerr << "actormq-broker: " << text_of(retry.error()) << "\n";
+    return 1;
+  }
+
   int rc = 0;
   {
     auto io = kj::setupAsyncIo();
@@ -77,6 +99,7 @@ int run(const broker_config& cfg) {
     ctx.registry = caf::actor_cast<caf::actor>(*registry);
     ctx.coordinator = caf::actor_cast<caf::actor>(*coordinator);
     ctx.delay = caf::actor_cast<caf::actor>(*delay);
+    ctx.retry = caf::actor_cast<caf::actor>(*retry);
     ctx.broker_id = fmt::format("{}:{}", cfg.listen_host, cfg.listen_port);
     auto server = kj::heap<broker_server>(io, ctx);
     KJ_IF_MAYBE (e, kj::runCatchingExceptions([&]() {
@@ -97,6 +120,7 @@ int run(const broker_config& cfg) {
     // Closing the listeners and connections ends every session first.
     server = nullptr;
   }
+  caf::anon_send(*retry, close_atom::value);
   caf::anon_send(*delay, close_atom::value);
   caf::anon_send(*coordinator, close_atom::value);
   caf::anon_send(*registry, close_atom::value);

@@ -3,6 +3,7 @@
 #include <kj/debug.h>
 
 #include <algorithm>
+#include <charconv>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -10,6 +11,7 @@
 #include <thread>
 
 #include "actormq/client/admin.h"
+#include "actormq/client/dead_letters.h"
 #include "connection_impl.h"
 #include "storage/record_batch.h"
 
@@ -101,6 +103,11 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
   std::deque<message> buffered;
   steady::time_point last_auto_commit = steady::now();
   bool stream_failed = false;
+  // Strict order mode: deliveries per (partition, offset) and paused partitions.
+  std::map<std::pair<topic_partition, int64_t>, uint32_t> strict_deliveries;
+  std::map<topic_partition, steady::time_point> paused_until;
+  // Fetched messages past their amq-expires-at, dead-lettered by poll().
+  std::vector<message> expired;
 
   // Loop-thread state.
   kj::Own<loop_state> loop;
@@ -507,6 +514,10 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
                 {std::string(hv.key),
                  hv.value ? std::optional<std::string>(std::string(*hv.value)) : std::nullopt});
           }
+          if (is_expired(m)) {
+            expired.push_back(std::move(m));
+            return;
+          }
           buffered.push_back(std::move(m));
         });
         if (!st) {
@@ -545,16 +556,26 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
       if (auto e = adopt_assignment()) last = e;
       if (!buffered.empty()) return take_buffered();
       std::vector<fetch_request> reqs;
+      bool paused = false;
       for (const auto& tp : assignment) {
         auto pos = positions.find(tp);
         if (pos == positions.end()) continue;
+        if (auto p = paused_until.find(tp); p != paused_until.end()) {
+          if (steady::now() < p->second) {
+            paused = true;
+            continue;
+          }
+          paused_until.erase(p);
+        }
         auto size = fetch_sizes[tp];
         if (size == 0) size = cfg.fetch_max_bytes_per_partition;
         reqs.push_back({tp, pos->second, size});
       }
       auto left = std::chrono::duration_cast<ms>(deadline - steady::now());
       if (reqs.empty()) {
-        // Nothing assigned (yet): wait for the heartbeat to bring work.
+        // Nothing assigned (yet), or all of it paused by strict-order nacks:
+        // wait for the heartbeat or the backoff.
+        (void)paused;
         std::this_thread::sleep_for(std::clamp(left, ms(0), ms(50)));
         continue;
       }
@@ -578,10 +599,124 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
         }
         if (auto e = decode(f)) return e;
       }
+      if (auto e = dead_letter_expired()) return e;
       if (!buffered.empty()) return take_buffered();
     }
     if (last && !last.is(errc::rebalance_in_progress)) return last;
     return std::vector<message>{};
+  }
+
+  // ---- retries and dead letters ----
+
+  bool is_expired(const message& m) const {
+    if (!cfg.dead_letter_expired) return false;
+    auto v = header_value(m, retry_header::expires_at);
+    if (!v) return false;
+    int64_t at = 0;
+    auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), at);
+    if (ec != std::errc{} || end != v->data() + v->size()) return false;
+    auto now = std::chrono::duration_cast<ms>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+    return at <= now;
+  }
+
+  struct nack_record {
+    topic_partition tp;
+    int64_t offset = 0;
+    bool reject = false;
+    std::string reason;
+    std::string error;
+    uint32_t deliveries = 0;
+  };
+
+  result<void> send_nack(const std::vector<nack_record>& recs) {
+    std::string member;
+    int32_t gen;
+    {
+      std::lock_guard lk(mu);
+      if (closed) return error(errc::closed, "consumer closed");
+      member = group.member_id;
+      gen = group.generation;
+    }
+    auto group_id = cfg.group_id;
+    auto r = conn->impl().call_sync<detail::status_reply>(
+        [recs, member, gen, group_id](rpc::Broker::Client& c) {
+          auto req = c.nackRequest();
+          req.setGroup(group_id);
+          req.setMemberId(member);
+          req.setGeneration(gen);
+          auto list = req.initRecords(static_cast<unsigned>(recs.size()));
+          for (unsigned i = 0; i < recs.size(); ++i) {
+            list[i].setTopic(recs[i].tp.topic);
+            list[i].setPartition(recs[i].tp.partition);
+            list[i].setOffset(recs[i].offset);
+            list[i].setReject(recs[i].reject);
+            list[i].setReason(recs[i].reason);
+            list[i].setError(recs[i].error);
+            list[i].setDeliveries(recs[i].deliveries);
+          }
+          return req.send().then([](auto&& resp) {
+            return detail::status_reply{detail::error_from_rpc(resp.getError())};
+          });
+        },
+        ms(60000));
+    if (!r) return r.err();
+    if (r->err) return r->err;
+    return {};
+  }
+
+  /// Dead-letters the expired messages decode() set aside. On failure the
+  /// partitions concerned are fetched again from the first of them, so
+  /// nothing is committed past an expired message that is not in its DLQ.
+  error dead_letter_expired() {
+    if (expired.empty()) return {};
+    std::vector<nack_record> recs;
+    for (const auto& m : expired) {
+      recs.push_back({{m.topic, m.partition}, m.offset, false, "ttl_expired", "expired", 0});
+    }
+    auto r = send_nack(recs);
+    error e;
+    if (!r) {
+      e = r.err();
+      std::map<topic_partition, int64_t> first;
+      for (const auto& m : expired) {
+        topic_partition tp{m.topic, m.partition};
+        if (!first.count(tp)) first[tp] = m.offset;
+      }
+      for (const auto& [tp, off] : first) {
+        if (!positions.count(tp)) continue;
+        positions[tp] = off;
+        std::erase_if(buffered, [&](const message& b) {
+          return b.topic == tp.topic && b.partition == tp.partition && b.offset >= off;
+        });
+      }
+    }
+    expired.clear();
+    return e;
+  }
+
+  result<void> nack(const message& m, const std::string& text, bool reject) {
+    topic_partition tp{m.topic, m.partition};
+    if (reject) return send_nack({{tp, m.offset, true, "", text, 0}});
+    if (!cfg.strict_order) return send_nack({{tp, m.offset, false, "", text, 0}});
+    auto key = std::make_pair(tp, m.offset);
+    auto deliveries = ++strict_deliveries[key];
+    if (deliveries > cfg.strict_max_retries) {
+      strict_deliveries.erase(key);
+      return send_nack({{tp, m.offset, false, "max_retries", text, deliveries}});
+    }
+    // Fetch m again once its backoff has passed; nothing after it before.
+    if (!positions.count(tp)) return error(errc::not_assigned, "partition no longer assigned");
+    positions[tp] = m.offset;
+    consumed[tp] = m.offset;
+    std::erase_if(buffered, [&tp](const message& b) {
+      return b.topic == tp.topic && b.partition == tp.partition;
+    });
+    const auto& b = cfg.strict_backoff_ms;
+    uint32_t wait = b.empty() ? 1000 : b[std::min<size_t>(deliveries, b.size()) - 1];
+    paused_until[tp] = steady::now() + ms(wait);
+    return {};
   }
 
   std::vector<topic_partition_offset> current_offsets() const {
@@ -660,10 +795,27 @@ result<void> consumer::subscribe(const std::vector<std::string>& topics) {
   if (impl_->cfg.group_id.empty())
     return error(errc::invalid_argument, "consumer needs a group_id");
   if (topics.empty()) return error(errc::invalid_argument, "no topics to subscribe to");
+  auto all = topics;
+  if (impl_->cfg.retry_topics && !impl_->cfg.strict_order) {
+    // The broker creates a retry topic on the first nack too; creating it
+    // here lets the group assign it from the start.
+    for (const auto& t : topics) {
+      if (t.ends_with(".retry")) continue;
+      auto rt = retry_topic_name(t, impl_->cfg.group_id);
+      auto info = impl_->adm.describe_topic(t);
+      if (!info) return info.err();
+      topic_config tc;
+      tc.partitions = static_cast<uint32_t>(info->partitions.size());
+      if (auto r = impl_->adm.create_topic(rt, tc); !r && !r.err().is(errc::topic_exists)) {
+        return r.err();
+      }
+      if (std::find(all.begin(), all.end(), rt) == all.end()) all.push_back(rt);
+    }
+  }
   {
     std::lock_guard lk(impl_->mu);
     if (impl_->closed) return error(errc::closed, "consumer closed");
-    impl_->topics = topics;
+    impl_->topics = all;
     impl_->subscribed = true;
   }
   if (auto r = impl_->join_sync(); !r) {
@@ -677,6 +829,14 @@ result<void> consumer::subscribe(const std::vector<std::string>& topics) {
 
 result<std::vector<message>> consumer::poll(std::chrono::milliseconds timeout) {
   return impl_->poll(timeout);
+}
+
+result<void> consumer::nack(const message& m, const std::string& error_text) {
+  return impl_->nack(m, error_text, false);
+}
+
+result<void> consumer::reject(const message& m, const std::string& error_text) {
+  return impl_->nack(m, error_text, true);
 }
 
 result<void> consumer::commit_sync() {

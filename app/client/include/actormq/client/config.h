@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "actormq/client/types.h"
 
@@ -76,6 +77,24 @@ struct consumer_config {
   bool use_fetch_stream = false;
   /// Check each fetched batch's CRC32C before decoding.
   bool check_crcs = true;
+
+  // --- retries and dead letters (docs/retries-and-dead-letters.md) ---
+  /// Also subscribe to each topic's retry topic T.<group_id>.retry (created
+  /// when missing), where nack()ed messages come back after the group's
+  /// backoff. A message retried later does not block its partition.
+  bool retry_topics = true;
+  /// Strict order instead: nack() blocks the message's partition and the
+  /// consumer fetches the same offset again after strict_backoff_ms (no
+  /// retry topic; the delivery count lives in this consumer's memory and
+  /// starts again at 1 after a restart or rebalance).
+  bool strict_order = false;
+  /// Backoff of strict order mode: retry n waits the n-th entry (the last
+  /// one repeats); past strict_max_retries a nack dead-letters.
+  std::vector<uint32_t> strict_backoff_ms = {1000, 5000, 30000, 60000, 300000};
+  uint32_t strict_max_retries = 16;
+  /// Dead-letter (ttl_expired) fetched messages whose amq-expires-at header
+  /// lies in the past instead of returning them.
+  bool dead_letter_expired = true;
 };
 
 }  // namespace actormq::client

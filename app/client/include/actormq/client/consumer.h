@@ -55,6 +55,15 @@ class consumer {
   /// commit_sync() without waiting; the future holds its result.
   std::future<result<void>> commit_async();
 
+  /// Gives m back for a later retry: the broker stores it durably for
+  /// redelivery to the group after the group's backoff (through the retry
+  /// topic), or dead-letters it once it has had max_retries retries. Returns
+  /// once stored; then commit past m as usual. In strict_order mode m's
+  /// partition is instead fetched again from m after the backoff.
+  result<void> nack(const message& m, const std::string& error_text = {});
+  /// Dead-letters m now (reason rejected); returns once durable.
+  result<void> reject(const message& m, const std::string& error_text = {});
+
   /// Next poll() of tp starts at offset (tp must be assigned).
   result<void> seek(const topic_partition& tp, int64_t offset);
   /// Current assignment (as adopted by the last poll()).

@@ -1,0 +1,40 @@
+#include "actors/retry/retry_actor.h"
+
+#include "actors/errc.h"
+#include "actors/logger.h"
+#include "actors/retry/retry_state.h"
+
+namespace actormq {
+
+namespace {
+
+retry_actor::behavior_type retry_behavior(retry_actor::stateful_pointer<retry_state> self,
+                                          retry_actor_settings settings) {
+  if (auto err = self->state.init(self, std::move(settings))) {
+    actor_log().error("retry: cannot start: {}", text_of(err));
+    self->quit(err);
+  }
+  return {
+      [=](nack_atom, nack_request& req) { return self->state.nack(std::move(req)); },
+      [=](redrive_atom, redrive_request& req) { return self->state.redrive(std::move(req)); },
+      [=](offsets_atom, const std::string& dlq) { return self->state.cursor(dlq); },
+      [=](describe_atom) { return self->state.stats(); },
+      [=](close_atom) {
+        self->state.close();
+        self->quit();
+      },
+  };
+}
+
+}  // namespace
+
+caf::expected<retry_actor> spawn_retry_actor(caf::actor_system& sys,
+                                             retry_actor_settings settings) {
+  std::error_code ec;
+  std::filesystem::create_directories(settings.dir, ec);
+  if (ec) return make_error(errc::storage_error, "create retry dir: " + ec.message());
+  if (!settings.metrics) settings.metrics = std::make_shared<metrics_registry>();
+  return sys.spawn(retry_behavior, std::move(settings));
+}
+
+}  // namespace actormq

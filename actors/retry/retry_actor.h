@@ -1,0 +1,110 @@
+#pragma once
+// The RETRY actor (one per broker): carries out consumers' nacks and
+// rejects, dead-letters, alerts, and re-drives dead letters back.
+//
+// A nack of record (topic, partition, offset) by group G reads the record
+// from its partition, then either schedules a copy with retry headers to
+// T.G.retry through the DELAY actor (persistent, acks fsync) at now + the
+// group's backoff, or produces a dead letter to T.G.dlq (acks fsync) and
+// raises an alert (WARN line, counter, optional hook). It replies once every
+// record of the request is durable, so the consumer may then commit past
+// them. Topic naming: retry_topics.h; headers: retry_headers.h.
+//
+// A re-drive consumes a DLQ from its cursor, the committed offset of the
+// internal group "__redrive" on the DLQ (<data>/retry/offsets.log): each
+// selected dead letter goes back to its original topic and partition
+// (redrive count + 1; refused at the limit), every other one is appended to
+// the DLQ again, and the cursor moves past a chunk only after all of its
+// produces were acknowledged with fsync. Dead letters pending in a DLQ are
+// those from its cursor on. Interrupted, a re-drive repeats at most one
+// chunk: at-least-once.
+
+#include <caf/all.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "actors/atoms.h"
+#include "actors/delay/delay_actor.h"
+#include "actors/metrics/metrics_registry.h"
+#include "actors/retry/alert_hook.h"
+#include "actors/retry/retry_policy.h"
+#include "actors/topic/topic_registry_actor.h"
+
+namespace actormq {
+
+/// One record a consumer gives back.
+struct nack_item {
+  std::string topic;  ///< as fetched: the topic or its retry topic
+  uint32_t partition = 0;
+  int64_t offset = 0;
+  bool reject = false;  ///< dead-letter now (reason rejected)
+  /// Dead-letter now with this reason ("ttl_expired", "max_retries"); empty
+  /// = retry per policy (or reject).
+  std::string reason;
+  std::string error;        ///< the consumer's error text
+  uint32_t deliveries = 0;  ///< delivery count known to the client; 0 = from the headers
+};
+
+struct nack_request {
+  std::string group;
+  std::vector<nack_item> items;
+};
+
+struct nack_reply {
+  uint32_t retried = 0;
+  uint32_t dead_lettered = 0;
+};
+
+struct redrive_request {
+  std::string dlq_topic;
+  std::string reason;  ///< empty = any
+  int64_t from_offset = 0;
+  int64_t to_offset = -1;  ///< exclusive; -1 = the DLQ's end when the re-drive starts
+};
+
+struct redrive_reply {
+  uint64_t moved = 0;
+  uint64_t refused = 0;     ///< re-driven max_redrives times already: kept in the DLQ
+  int64_t next_offset = 0;  ///< the DLQ's cursor afterwards
+};
+
+using retry_actor = caf::typed_actor<
+    /// Retries or dead-letters each record; replies once all are durable.
+    /// Errors: unknown_topic, offset_out_of_range (record gone),
+    /// invalid_request (bad reason), storage errors of the targets.
+    caf::replies_to<nack_atom, nack_request>::with<nack_reply>,
+    /// Re-drives a DLQ (see above). Errors: unknown_topic, invalid_request.
+    caf::replies_to<redrive_atom, redrive_request>::with<redrive_reply>,
+    /// The re-drive cursor of a DLQ: the first pending dead letter.
+    caf::replies_to<offsets_atom, std::string>::with<int64_t>,
+    /// Counters of the metrics registry (dead letters per topic/group/reason).
+    caf::replies_to<describe_atom>::with<std::vector<metrics_registry::sample>>,
+    /// Shutdown: flush the cursor store and quit.
+    caf::reacts_to<close_atom>>;
+
+struct retry_actor_settings {
+  std::filesystem::path dir;  ///< <data>/retry
+  topic_registry_actor registry;
+  delay_actor delay;
+  topic_config topic_defaults;  ///< for auto-created retry and DLQ topics
+  retry::retry_settings retry;
+  std::shared_ptr<metrics_registry> metrics;
+  std::shared_ptr<retry::alert_hook> alerts;  ///< null = no hook
+};
+
+caf::expected<retry_actor> spawn_retry_actor(caf::actor_system& sys, retry_actor_settings settings);
+
+/// Counter name of dead letters, labels topic, group, reason.
+inline constexpr const char* dead_letters_metric = "actormq_dead_letters_total";
+
+}  // namespace actormq
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actormq::nack_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actormq::nack_reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actormq::redrive_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actormq::redrive_reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<actormq::metrics_registry::sample>)

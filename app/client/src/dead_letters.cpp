@@ -1,0 +1,189 @@
+#include "actormq/client/dead_letters.h"
+
+#include <charconv>
+
+#include "connection_impl.h"
+#include "storage/record_batch.h"
+
+namespace actormq::client {
+
+namespace {
+
+template <typename T>
+T number(const std::optional<std::string>& v, T fallback) {
+  if (!v) return fallback;
+  T out{};
+  auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
+  return ec == std::errc{} && end == v->data() + v->size() ? out : fallback;
+}
+
+/// Decodes the records of whole batches from offset `from` on.
+void decode_records(const std::string& topic, uint32_t partition, const std::string& bytes,
+                    int64_t from, std::vector<message>& out, int64_t& next) {
+  auto span =
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  storage::for_each_batch(span, [&](const storage::batch_header& h, std::span<const uint8_t> b) {
+    if (!h.is_control()) {
+      (void)storage::for_each_record(b, [&](const storage::record_view& r) {
+        if (r.record_offset() < from) return;
+        message m;
+        m.topic = topic;
+        m.partition = partition;
+        m.offset = r.record_offset();
+        m.timestamp_ms = r.timestamp();
+        if (r.key) m.key = std::string(*r.key);
+        if (r.value) m.value = std::string(*r.value);
+        for (const auto& hv : r.headers) {
+          m.headers.push_back(
+              {std::string(hv.key),
+               hv.value ? std::optional<std::string>(std::string(*hv.value)) : std::nullopt});
+        }
+        out.push_back(std::move(m));
+      });
+    }
+    next = std::max(next, h.next_offset()());
+  });
+}
+
+}  // namespace
+
+std::optional<std::string> header_value(const message& m, std::string_view key) {
+  for (const auto& h : m.headers) {
+    if (h.key == key) return h.value;
+  }
+  return std::nullopt;
+}
+
+uint32_t delivery_count(const message& m) {
+  return std::max<uint32_t>(number<uint32_t>(header_value(m, retry_header::delivery_count), 1), 1);
+}
+
+dead_letter decode_dead_letter(message m) {
+  dead_letter d;
+  d.reason = header_value(m, retry_header::dlq_reason).value_or("");
+  d.group = header_value(m, retry_header::dlq_group).value_or("");
+  d.original_topic = header_value(m, retry_header::original_topic).value_or("");
+  d.original_partition = number<uint32_t>(header_value(m, retry_header::original_partition), 0);
+  d.original_offset = number<int64_t>(header_value(m, retry_header::original_offset), -1);
+  d.deliveries = delivery_count(m);
+  d.redrives = number<uint32_t>(header_value(m, retry_header::redrive_count), 0);
+  d.last_error = header_value(m, retry_header::last_error).value_or("");
+  d.dead_lettered_at_ms = number<int64_t>(header_value(m, retry_header::dlq_time), 0);
+  d.msg = std::move(m);
+  return d;
+}
+
+result<std::unique_ptr<dlq_admin>> dlq_admin::create(const connection_config& cfg) {
+  auto c = connection::connect(cfg);
+  if (!c) return c.err();
+  return std::make_unique<dlq_admin>(std::move(*c));
+}
+
+dlq_admin::dlq_admin(std::shared_ptr<connection> conn) : conn_(std::move(conn)) {}
+
+result<int64_t> dlq_admin::cursor(const std::string& dlq_topic) {
+  using R = std::pair<int64_t, error>;
+  auto r = conn_->impl().call_sync<R>([dlq_topic](rpc::Broker::Client& c) {
+    auto req = c.redriveCursorRequest();
+    req.setDlqTopic(dlq_topic);
+    return req.send().then([](auto&& resp) {
+      return R{resp.getOffset(), detail::error_from_rpc(resp.getError())};
+    });
+  });
+  if (!r) return r.err();
+  if (r->second) return r->second;
+  return r->first;
+}
+
+result<std::vector<dead_letter>> dlq_admin::list(const std::string& dlq_topic, size_t max,
+                                                 int64_t from) {
+  if (from < 0) {
+    auto c = cursor(dlq_topic);
+    if (!c) return c.err();
+    from = *c;
+  }
+  std::vector<message> msgs;
+  int64_t pos = from;
+  for (;;) {
+    struct fetched {
+      error err;
+      int64_t high_watermark = 0;
+      int64_t log_start = 0;
+      std::string bytes;
+    };
+    auto r = conn_->impl().call_sync<fetched>([dlq_topic, pos](rpc::Broker::Client& c) {
+      auto req = c.fetchRequest();
+      auto ps = req.initPartitions(1);
+      ps[0].setTopic(dlq_topic);
+      ps[0].setPartition(0);
+      ps[0].setOffset(pos);
+      ps[0].setMaxBytes(1u << 20);
+      req.setMaxWaitMs(0);
+      req.setMinBytes(0);
+      return req.send().then([](auto&& resp) {
+        fetched f;
+        auto res = resp.getResults()[0];
+        f.err = detail::error_from_rpc(res.getError());
+        f.high_watermark = res.getHighWatermark();
+        f.log_start = res.getLogStartOffset();
+        auto rec = res.getRecords();
+        f.bytes.assign(reinterpret_cast<const char*>(rec.begin()), rec.size());
+        return f;
+      });
+    });
+    if (!r) return r.err();
+    if (r->err) {
+      if (r->err.is(errc::offset_out_of_range) && pos < r->log_start) {
+        pos = r->log_start;  // the oldest dead letters fell to retention
+        continue;
+      }
+      return r->err;
+    }
+    int64_t next = pos;
+    decode_records(dlq_topic, 0, r->bytes, pos, msgs, next);
+    if (next <= pos || next >= r->high_watermark || msgs.size() >= max) break;
+    pos = next;
+  }
+  if (msgs.size() > max) msgs.resize(max);
+  std::vector<dead_letter> out;
+  for (auto& m : msgs) out.push_back(decode_dead_letter(std::move(m)));
+  return out;
+}
+
+result<redrive_result> dlq_admin::redrive(const std::string& dlq_topic, const std::string& reason,
+                                          int64_t from, int64_t to) {
+  using R = std::pair<redrive_result, error>;
+  auto timeout = std::chrono::minutes(10);
+  auto r = conn_->impl().call_sync<R>(
+      [dlq_topic, reason, from, to](rpc::Broker::Client& c) {
+        auto req = c.redriveRequest();
+        req.setDlqTopic(dlq_topic);
+        req.setReason(reason);
+        req.setFromOffset(from);
+        req.setToOffset(to);
+        return req.send().then([](auto&& resp) {
+          return R{{resp.getMoved(), resp.getRefused(), resp.getNextOffset()},
+                   detail::error_from_rpc(resp.getError())};
+        });
+      },
+      timeout);
+  if (!r) return r.err();
+  if (r->second) return r->second;
+  return r->first;
+}
+
+result<std::vector<dead_letter_count>> dlq_admin::stats() {
+  auto r = conn_->impl().call_sync<std::vector<dead_letter_count>>([](rpc::Broker::Client& c) {
+    return c.deadLetterStatsRequest().send().then([](auto&& resp) {
+      std::vector<dead_letter_count> out;
+      for (auto d : resp.getCounts()) {
+        out.push_back({d.getTopic(), d.getGroup(), d.getReason(), d.getCount()});
+      }
+      return out;
+    });
+  });
+  if (!r) return r.err();
+  return std::move(*r);
+}
+
+}  // namespace actormq::client
