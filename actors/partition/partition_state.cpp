@@ -89,11 +89,13 @@ caf::result<produce_reply> partition_state::produce(produce_request& req) {
   if (flush_failure_) return flush_failure_;
   auto& buf = *req.batches;
   std::span<uint8_t> bytes{reinterpret_cast<uint8_t*>(buf.data()), buf.size()};
-  if (bytes.size() < storage::batch_layout::header_size) {
-    return make_error(errc::invalid_batch, "record batch shorter than its header");
-  }
+  // The first batch's header and CRC are checked before its producer fields
+  // are trusted (log::append validates every batch fully).
+  auto checked = storage::validate_batch(bytes, log_->config().max_batch_bytes,
+                                         storage::validation::header_and_crc);
+  if (!checked) return from_storage(checked.error(), who() + " produce");
+  const auto& first = *checked;
   // Idempotence: one idempotent batch per request (the client sends so).
-  auto first = storage::decode_header(bytes);
   if (first.producer_id >= 0) {
     if (first.size_bytes() != bytes.size()) {
       return make_error(errc::invalid_request, "an idempotent produce carries exactly one batch");
