@@ -86,6 +86,13 @@ std::optional<std::string> load_config_file(const std::filesystem::path& file, b
     else cfg.max_delay = *parsed;
   }
   check(load_retry_config(t, cfg.retry, cfg.alerts));
+  check(read_int(t, "transactions", "timeout_ms", cfg.txn_timeout_ms, 1, big));
+  check(read_int(t, "transactions", "check_interval_ms", cfg.txn_check_interval_ms, 1, big));
+  check(read_int(t, "transactions", "max_checks", cfg.txn_max_checks, 1, 1000000));
+  check(read_int(t, "transactions", "max_checks_in_flight", cfg.txn_max_checks_in_flight, 1,
+                 1000000));
+  check(read_int(t, "transactions", "check_timeout_ms", cfg.txn_check_timeout_ms, 1, big));
+  check(read_int(t, "transactions", "max_open", cfg.txn_max_open, 1, big));
   if (err) return fmt::format("{}: {}", file.string(), *err);
   d.max_batch_bytes = static_cast<int64_t>(cfg.max_batch_bytes);
   return std::nullopt;

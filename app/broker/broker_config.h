@@ -32,6 +32,13 @@ struct broker_config {
   std::chrono::milliseconds max_delay{std::chrono::hours(24 * 90)};
   retry::retry_settings retry;  ///< [retry], see retry_config.h
   alert_config alerts;          ///< [alerts]
+  /// [transactions]: check-back of half messages with no decision.
+  int64_t txn_timeout_ms = 6000;          ///< from sendHalf to the first check
+  int64_t txn_check_interval_ms = 30000;  ///< between checks
+  uint32_t txn_max_checks = 15;           ///< then the message is unresolved
+  uint32_t txn_max_checks_in_flight = 64;
+  int64_t txn_check_timeout_ms = 10000;   ///< a check unanswered this long counts as unknown
+  uint64_t txn_max_open = 100000;         ///< open transactions before sendHalf is "busy"
 };
 
 /// Reads a TOML file over the defaults. Returns the error text on failure

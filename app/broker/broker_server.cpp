@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "app/broker/kj_inbox.h"
 #include "app/broker/logger.h"
 
 namespace actormq::broker {
@@ -54,9 +55,14 @@ broker_server::broker_server(kj::AsyncIoContext& io, service_context ctx)
   // Room for the largest batch plus framing, on both directions of the call.
   uint64_t words = std::max<uint64_t>(64ull << 20, ctx_.config->max_batch_bytes * 2) / 8;
   reader_options_.traversalLimitInWords = words;
+  // Created on this (the KJ) thread, as the inbox's fulfillers must be.
+  ctx_.inbox = std::make_shared<kj_inbox>();
+  tasks_.add(ctx_.inbox->run());
 }
 
-broker_server::~broker_server() = default;
+broker_server::~broker_server() {
+  ctx_.inbox->close();
+}
 
 void broker_server::taskFailed(kj::Exception&& e) {
   broker_log().debug("connection task ended: {}", e.getDescription().cStr());

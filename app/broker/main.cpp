@@ -18,6 +18,7 @@
 #include "actors/group/group_actor.h"
 #include "actors/retry/retry_actor.h"
 #include "actors/topic/topic_registry_actor.h"
+#include "actors/txn/txn_coordinator_actor.h"
 #include "app/broker/broker_config.h"
 #include "app/broker/broker_server.h"
 #include "app/broker/logger.h"
@@ -90,6 +91,26 @@ int run(const broker_config& cfg) {
     return 1;
   }
 
+  txn_settings ts;
+  ts.dir = cfg.data_dir / "txn";
+  ts.registry = *registry;
+  ts.delay = *delay;
+  ts.policy = {std::chrono::milliseconds(cfg.txn_timeout_ms),
+               std::chrono::milliseconds(cfg.txn_check_interval_ms), cfg.txn_max_checks};
+  ts.max_checks_in_flight = cfg.txn_max_checks_in_flight;
+  ts.check_timeout = std::chrono::milliseconds(cfg.txn_check_timeout_ms);
+  ts.max_open_transactions = cfg.txn_max_open;
+  ts.max_batch_bytes = cfg.max_batch_bytes;
+  auto txn = spawn_txn_coordinator(sys, ts);
+  if (!txn) {
+    caf::anon_send(*retry, close_atom::value);
+    caf::anon_send(*delay, close_atom::value);
+    caf::anon_send(*coordinator, close_atom::value);
+    caf::anon_send(*registry, close_atom::value);
+    std::cerr << "actormq-broker: " << text_of(txn.error()) << "\n";
+    return 1;
+  }
+
   int rc = 0;
   {
     auto io = kj::setupAsyncIo();
@@ -100,6 +121,7 @@ int run(const broker_config& cfg) {
     ctx.coordinator = caf::actor_cast<caf::actor>(*coordinator);
     ctx.delay = caf::actor_cast<caf::actor>(*delay);
     ctx.retry = caf::actor_cast<caf::actor>(*retry);
+    ctx.txn = caf::actor_cast<caf::actor>(*txn);
     ctx.broker_id = fmt::format("{}:{}", cfg.listen_host, cfg.listen_port);
     auto server = kj::heap<broker_server>(io, ctx);
     KJ_IF_MAYBE (e, kj::runCatchingExceptions([&]() {
@@ -120,6 +142,7 @@ int run(const broker_config& cfg) {
     // Closing the listeners and connections ends every session first.
     server = nullptr;
   }
+  caf::anon_send(*txn, close_atom::value);
   caf::anon_send(*retry, close_atom::value);
   caf::anon_send(*delay, close_atom::value);
   caf::anon_send(*coordinator, close_atom::value);

@@ -100,6 +100,7 @@ rpc_service::rpc_service(const service_context& ctx, std::string peer)
   ss.coordinator = caf::actor_cast<group_coordinator_actor>(ctx_.coordinator);
   ss.delay = caf::actor_cast<delay_actor>(ctx_.delay);
   ss.retry = caf::actor_cast<retry_actor>(ctx_.retry);
+  ss.txn = caf::actor_cast<txn_coordinator_actor>(ctx_.txn);
   ss.peer = peer_;
   session_ = spawn_session(*ctx_.system, std::move(ss));
   broker_log().debug("session {}: connected", peer_);

@@ -20,6 +20,9 @@
 
 namespace actormq::broker {
 
+class kj_inbox;
+struct checker_slot;
+
 /// Fetch-stream tokens of live sessions, shared by the connection handlers
 /// and the stream acceptor (KJ thread only).
 class stream_registry {
@@ -43,6 +46,9 @@ struct service_context {
   caf::actor coordinator;  ///< group_coordinator_actor, as untyped handle
   caf::actor delay;        ///< delay_actor, as untyped handle
   caf::actor retry;        ///< retry_actor, as untyped handle
+  caf::actor txn;          ///< txn_coordinator_actor, as untyped handle
+  /// Work from CAF threads for this KJ thread (transaction check-backs).
+  std::shared_ptr<kj_inbox> inbox;
   stream_registry* streams = nullptr;
   uint16_t stream_port = 0;
   std::string broker_id;
@@ -80,6 +86,11 @@ class rpc_service final : public rpc::Broker::Server {
   kj::Promise<void> redrive(RedriveContext ctx) override;
   kj::Promise<void> redriveCursor(RedriveCursorContext ctx) override;
   kj::Promise<void> deadLetterStats(DeadLetterStatsContext ctx) override;
+  // Transactional messages (rpc_service_txn.cpp).
+  kj::Promise<void> registerChecker(RegisterCheckerContext ctx) override;
+  kj::Promise<void> sendHalf(SendHalfContext ctx) override;
+  kj::Promise<void> endTransaction(EndTransactionContext ctx) override;
+  kj::Promise<void> listTransactions(ListTransactionsContext ctx) override;
 
  private:
   service_context ctx_;
@@ -87,6 +98,9 @@ class rpc_service final : public rpc::Broker::Server {
   caf::actor session_;
   std::string stream_token_;
   kj::Maybe<kj::Own<fetch_stream>> stream_;
+  /// TransactionChecker capabilities registered on this connection, by
+  /// producer group (KJ thread only; check calls hold weak references).
+  std::map<std::string, std::shared_ptr<checker_slot>> checkers_;
 };
 
 }  // namespace actormq::broker
