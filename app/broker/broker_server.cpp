@@ -52,6 +52,7 @@ struct broker_server::connection {
 broker_server::broker_server(kj::AsyncIoContext& io, service_context ctx)
     : io_(io), ctx_(std::move(ctx)), tasks_(*this) {
   ctx_.streams = &streams_;
+  ctx_.timer = &io_.provider->getTimer();
   // Room for the largest batch plus framing, on both directions of the call.
   uint64_t words = std::max<uint64_t>(64ull << 20, ctx_.config->max_batch_bytes * 2) / 8;
   reader_options_.traversalLimitInWords = words;

@@ -106,6 +106,12 @@ rpc_service::rpc_service(const service_context& ctx, std::string peer)
   broker_log().debug("session {}: connected", peer_);
 }
 
+void rpc_service::attach_stream(kj::Own<fetch_stream> stream) {
+  stream_ = kj::mv(stream);
+  for (auto& w : stream_waiters_) w->fulfill();
+  stream_waiters_.clear();
+}
+
 rpc_service::~rpc_service() {
   if (!stream_token_.empty()) ctx_.streams->remove(stream_token_);
   caf::anon_send_exit(session_, caf::exit_reason::user_shutdown);
@@ -309,7 +315,13 @@ kj::Promise<void> rpc_service::fetch(FetchContext ctx) {
   }
   bool use_stream = p.getUseStream();
   if (use_stream && stream_ == nullptr) {
-    KJ_FAIL_REQUIRE("useStream set but no fetch stream is attached to this session");
+    KJ_REQUIRE(!stream_token_.empty(), "useStream set but this session never opened a stream");
+    // The client connects the stream right after openStream; its token may
+    // still be in flight on the other socket. Wait (bounded) for it.
+    auto paf = kj::newPromiseAndFulfiller<void>();
+    stream_waiters_.push_back(kj::mv(paf.fulfiller));
+    return ctx_.timer->timeoutAfter(5 * kj::SECONDS, kj::mv(paf.promise))
+        .then([this, ctx]() mutable { return fetch(ctx); });
   }
   auto wait = p.getMaxWaitMs();
   auto min_bytes = p.getMinBytes();

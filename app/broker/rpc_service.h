@@ -52,6 +52,7 @@ struct service_context {
   stream_registry* streams = nullptr;
   uint16_t stream_port = 0;
   std::string broker_id;
+  kj::Timer* timer = nullptr;  ///< the KJ loop's timer
 };
 
 class rpc_service final : public rpc::Broker::Server {
@@ -59,8 +60,9 @@ class rpc_service final : public rpc::Broker::Server {
   rpc_service(const service_context& ctx, std::string peer);
   ~rpc_service();
 
-  /// Binds an accepted fetch-stream connection to this session.
-  void attach_stream(kj::Own<fetch_stream> stream) { stream_ = kj::mv(stream); }
+  /// Binds an accepted fetch-stream connection to this session and wakes
+  /// fetches that were waiting for it.
+  void attach_stream(kj::Own<fetch_stream> stream);
 
  protected:
   kj::Promise<void> info(InfoContext ctx) override;
@@ -98,6 +100,8 @@ class rpc_service final : public rpc::Broker::Server {
   caf::actor session_;
   std::string stream_token_;
   kj::Maybe<kj::Own<fetch_stream>> stream_;
+  /// Fetches with useStream that arrived before the stream's token did.
+  std::vector<kj::Own<kj::PromiseFulfiller<void>>> stream_waiters_;
   /// TransactionChecker capabilities registered on this connection, by
   /// producer group (KJ thread only; check calls hold weak references).
   std::map<std::string, std::shared_ptr<checker_slot>> checkers_;
