@@ -4,7 +4,7 @@
 usage: compare.py FILE... [--max-other 10]
 FILE: result lines of ../shared/bench (peer=... workload=... key=value). Lines whose cpu_other_pct
 exceeds --max-other (another process competed for the cores) are dropped and counted. Each figure
-is the median over the remaining repeats, "n=" how many. A peer's best variant counts (e.g. Redis
+is the median over the remaining repeats, "n=" how many, "other" the median cpu_other_pct. A peer's best variant counts (e.g. Redis
 W3 XREAD by offset beats XREADGROUP); ours is shown per variant (W3 copy and stream).
 """
 import statistics
@@ -47,7 +47,7 @@ def main():
         i = args.index("--max-other")
         max_other = float(args[i + 1])
         del args[i : i + 2]
-    runs, dropped = {}, {}
+    runs, dropped, seen = {}, {}, set()
     for path in args:
         for line in open(path):
             if not line.startswith("peer="):
@@ -57,6 +57,7 @@ def main():
                 continue
             variant = d.get("mode") or d.get("consumer") or ""
             key = (d["peer"], d["workload"], variant)
+            seen.add(d["peer"])
             other = num(d.get("cpu_other_pct"))
             if other is not None and other > max_other:
                 dropped[key] = dropped.get(key, 0) + 1
@@ -67,7 +68,7 @@ def main():
         vals = [num(r.get(k)) for r in rows if num(r.get(k)) is not None]
         return statistics.median(vals) if vals else None
 
-    peers = sorted({k[0] for k in runs if k[0] != OURS})
+    peers = sorted(p for p in seen if p != OURS)
     print("| workload | metric | " + " | ".join(peers) + " | ActorMQ | ours / best peer | goal | met |")
     print("|" + " --- |" * (len(peers) + 6))
     for wl, (metric, higher, goal) in HEADLINE.items():
@@ -83,7 +84,9 @@ def main():
                 continue
             v, var, n = (max if higher else min)(vals, key=lambda t: t[0])
             extra = f" p99.9 {fmt(med(dict(variants)[var], 'p999_us'), 'p999_us')}" if wl == "W4" else ""
-            cells.append(f"{fmt(v, metric)}{extra} ({var + ', ' if var else ''}n={n})")
+            other = med(dict(variants)[var], "cpu_other_pct")
+            busy = f", other {other:.0f}%" if other is not None else ""
+            cells.append(f"{fmt(v, metric)}{extra} ({var + ', ' if var else ''}n={n}{busy})")
             if best is None or (v > best if higher else v < best):
                 best = v
         ours = [(v, rows) for (pp, w, v), rows in runs.items() if pp == OURS and w == wl] or [("", [])]
@@ -103,7 +106,9 @@ def main():
                     met = "yes" if o <= best and p999 is not None and p999 <= 2000 else "no"
             extra = f" p99.9 {fmt(p999, 'p999_us')}" if wl == "W4" else ""
             drop = dropped.get((OURS, wl, var), 0)
-            ours_cell = f"{fmt(o, metric)}{extra} ({var + ', ' if var else ''}n={len(rows)}" + (
+            other = med(rows, "cpu_other_pct")
+            busy = f", other {other:.0f}%" if other is not None else ""
+            ours_cell = f"{fmt(o, metric)}{extra} ({var + ', ' if var else ''}n={len(rows)}{busy}" + (
                 f", {drop} dropped)" if drop else ")")
             print(f"| {wl} | {metric} | " + " | ".join(cells) + f" | {ours_cell} | {ratio} | {goal} | {met} |")
     if dropped:

@@ -7,7 +7,7 @@
 #      N2(1000000 W2 msgs, 1 KiB) RATE(10000 W4 msgs/s) LAT_SECS(20) SECS(30 cap per run)
 #      ONLY("W1 W2 W3 W4 W5") PREWARM_MB(0) QUIET_PCT(10) QUIET_WAIT(300)
 #      BUILD(<repo>/build-perf) PRODUCERS(1) BATCH_BYTES(1048576) LINGER_MS(5) MAX_IN_FLIGHT(1)
-#      POLL(1000 W3 max poll records) LOG_LEVEL(warn)
+#      POLL(1000 W3 max poll records) LOG_LEVEL(warn) VER(git HEAD: the ver= tag)
 # W3 runs twice per repeat: the copying fetch path (mode=copy) and the zero-copy stream (mode=stream).
 # W5 = W1 with acks=fsync (group-commit fdatasync before the ack), on the same broker, fresh topic.
 set -euo pipefail
@@ -35,7 +35,7 @@ PERF="$BUILD/app/perf/actormq-perf"
 for b in "$BROKER" "$PERF"; do
   [ -x "$b" ] || { echo "missing $b: build with bench/compare.sh or (README) ninja -C $BUILD actormq-perf actormq-broker" >&2; exit 2; }
 done
-VER="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+VER="${VER:-$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)}"
 BUILD_TYPE="$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$BUILD/CMakeCache.txt" 2>/dev/null || echo unknown)"
 SPID=""
 ADDR=""
@@ -62,6 +62,8 @@ start_broker() {
 . "$SHARED/common.sh"
 if [ "${PREWARM_MB:-0}" -gt 0 ]; then ensure_peerbench; fi   # run() uses `peerbench touch` to prewarm
 want() { [[ " $ONLY " == *" $1 "* ]]; }
+# A failed run (lost messages, errors) still printed its line: note it and go on.
+run_or_note() { run "$@" || echo "# run failed (rc=$?): $*" >&2; }
 
 start_broker
 C=(--broker "$ADDR" --server-pid "$SPID" --no-progress)
@@ -69,25 +71,25 @@ TAGS="ver=$VER build=$BUILD_TYPE storage=file log=$LOG_LEVEL"
 PROD=(--producers "$PRODUCERS" --batch-bytes "$BATCH_BYTES" --linger-ms "$LINGER_MS" --max-in-flight "$MAX_IN_FLIGHT")
 for r in $(seq 1 "$REPEAT"); do
   if want W1 || want W3; then
-    run "$PERF" produce "${C[@]}" --topic "w1_r$r" "${PROD[@]}" --size 100 --count "$N1" --acks leader \
+    run_or_note "$PERF" produce "${C[@]}" --topic "w1_r$r" "${PROD[@]}" --size 100 --count "$N1" --acks leader \
       --seconds "$SECS" --label W1 --tags "$TAGS"
   fi
   if want W3; then
-    run "$PERF" consume "${C[@]}" --topic "w1_r$r" --count "$N1" --max-poll-records "$POLL" --seconds "$SECS" \
+    run_or_note "$PERF" consume "${C[@]}" --topic "w1_r$r" --count "$N1" --max-poll-records "$POLL" --seconds "$SECS" \
       --label W3 --tags "$TAGS"
-    run "$PERF" consume "${C[@]}" --topic "w1_r$r" --count "$N1" --max-poll-records "$POLL" --stream \
+    run_or_note "$PERF" consume "${C[@]}" --topic "w1_r$r" --count "$N1" --max-poll-records "$POLL" --stream \
       --seconds "$SECS" --label W3 --tags "$TAGS"
   fi
   if want W2; then
-    run "$PERF" produce "${C[@]}" --topic "w2_r$r" "${PROD[@]}" --size 1024 --count "$N2" --acks leader \
+    run_or_note "$PERF" produce "${C[@]}" --topic "w2_r$r" "${PROD[@]}" --size 1024 --count "$N2" --acks leader \
       --seconds "$SECS" --label W2 --tags "$TAGS"
   fi
   if want W4; then
-    run "$PERF" latency "${C[@]}" --topic "w4_r$r" --size 1024 --rate "$RATE" --seconds "$LAT_SECS" \
+    run_or_note "$PERF" latency "${C[@]}" --topic "w4_r$r" --size 1024 --rate "$RATE" --seconds "$LAT_SECS" \
       --label W4 --tags "$TAGS"
   fi
   if want W5; then
-    run "$PERF" produce "${C[@]}" --topic "w5_r$r" "${PROD[@]}" --size 100 --count "$N1" --acks fsync \
+    run_or_note "$PERF" produce "${C[@]}" --topic "w5_r$r" "${PROD[@]}" --size 100 --count "$N1" --acks fsync \
       --seconds "$SECS" --label W5 --tags "$TAGS sync=always"
   fi
 done
