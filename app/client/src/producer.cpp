@@ -52,6 +52,17 @@ struct produce_reply {
   int64_t base_offset = -1;
   int64_t last_offset = -1;
   bool duplicate = false;
+  bool scheduled = false;
+  int64_t deliver_at_ms = -1;
+};
+
+/// When a batch is due: deliver_at_ms > 0 or a delay level makes it a
+/// delayed batch, sent with these fields and never mixed with others.
+struct delay_key {
+  int64_t deliver_at_ms = 0;
+  uint8_t level = 0;
+  bool delayed() const { return deliver_at_ms > 0 || level > 0; }
+  bool operator==(const delay_key&) const = default;
 };
 
 struct init_reply {
@@ -78,12 +89,14 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
     uint32_t attempts = 0;
     steady::time_point retry_at{};
     steady::time_point deadline{};
+    delay_key delay;
   };
   struct open_batch {
     storage::record_batch_builder builder;
     std::vector<delivery_callback> callbacks;
     steady::time_point created{};
     size_t record_bytes = 0;
+    delay_key delay;
   };
   struct partition_state {
     std::optional<open_batch> open;
@@ -91,6 +104,11 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
     std::deque<std::shared_ptr<batch>> batches;
     uint32_t in_flight = 0;
     int32_t next_sequence = 0;
+    /// Delayed records: their own open batch (one delay_key) and sealed,
+    /// unsettled batches, unstamped and unordered relative to `batches`.
+    std::optional<open_batch> open_delayed;
+    std::deque<std::shared_ptr<batch>> delayed;
+    uint32_t delayed_in_flight = 0;
   };
   struct topic_meta {
     uint32_t partitions = 0;
@@ -177,8 +195,8 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
 
   // ---- under mu ----
 
-  void seal(const topic_partition& tp, partition_state& ps) {
-    auto& ob = *ps.open;
+  static std::shared_ptr<batch> make_batch(const topic_partition& tp, open_batch& ob,
+                                           const producer_config& cfg) {
     auto b = std::make_shared<batch>();
     b->tp = tp;
     b->record_count = ob.builder.record_count();
@@ -186,7 +204,17 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
     b->callbacks = std::move(ob.callbacks);
     b->record_bytes = ob.record_bytes;
     b->deadline = ob.created + std::chrono::milliseconds(cfg.delivery_timeout_ms);
-    ps.batches.push_back(std::move(b));
+    b->delay = ob.delay;
+    return b;
+  }
+
+  void seal_delayed(const topic_partition& tp, partition_state& ps) {
+    ps.delayed.push_back(make_batch(tp, *ps.open_delayed, cfg));
+    ps.open_delayed.reset();
+  }
+
+  void seal(const topic_partition& tp, partition_state& ps) {
+    ps.batches.push_back(make_batch(tp, *ps.open, cfg));
     ps.open.reset();
     auto it = meta.find(tp.topic);
     if (it != meta.end() && it->second.sticky == tp.partition && it->second.partitions > 0) {
@@ -204,12 +232,15 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
     b.stamped = true;
   }
 
-  /// Removes a settled batch and reports all its records.
-  void settle(batch& b, const error& err, int64_t base_offset, std::vector<completion>& out) {
+  /// Removes a settled batch and reports all its records; scheduled_at >= 0
+  /// is the due time of a batch the broker scheduled.
+  void settle(batch& b, const error& err, int64_t base_offset, std::vector<completion>& out,
+              int64_t scheduled_at = -1) {
     auto& ps = parts[b.tp];
-    auto it = std::find_if(ps.batches.begin(), ps.batches.end(),
-                           [&b](const auto& p) { return p.get() == &b; });
-    if (it != ps.batches.end()) ps.batches.erase(it);
+    auto& queue = b.delay.delayed() ? ps.delayed : ps.batches;
+    auto it =
+        std::find_if(queue.begin(), queue.end(), [&b](const auto& p) { return p.get() == &b; });
+    if (it != queue.end()) queue.erase(it);
     buffered_bytes -= std::min(buffered_bytes, b.record_bytes);
     unsettled_records -= std::min<size_t>(unsettled_records, b.callbacks.size());
     for (size_t i = 0; i < b.callbacks.size(); ++i) {
@@ -217,6 +248,8 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
       rep.topic = b.tp.topic;
       rep.partition = b.tp.partition;
       rep.offset = (!err && base_offset >= 0) ? base_offset + static_cast<int64_t>(i) : -1;
+      rep.scheduled = !err && scheduled_at >= 0;
+      rep.deliver_at_ms = rep.scheduled ? scheduled_at : -1;
       rep.err = err;
       out.emplace_back(std::move(b.callbacks[i]), std::move(rep));
     }
@@ -291,14 +324,24 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
       tp.partition = m.sticky % m.partitions;
     }
     auto& ps = parts[tp];
+    delay_key dk{rec.deliver_at_ms.value_or(0), rec.delay_level.value_or(0)};
+    auto& slot = dk.delayed() ? ps.open_delayed : ps.open;
+    auto seal_slot = [&] {
+      if (dk.delayed()) {
+        seal_delayed(tp, ps);
+      } else {
+        seal(tp, ps);
+      }
+    };
     bool wake = false;
-    if (ps.open && ps.open->builder.size_bytes() + est > batch_limit) {
-      seal(tp, ps);
+    if (slot && (slot->builder.size_bytes() + est > batch_limit || slot->delay != dk)) {
+      seal_slot();
       wake = true;
     }
-    if (!ps.open) {
-      ps.open.emplace();
-      ps.open->created = steady::now();
+    if (!slot) {
+      slot.emplace();
+      slot->created = steady::now();
+      slot->delay = dk;
       wake = true;
     }
     std::vector<storage::record_header> hs;
@@ -307,13 +350,13 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
     auto opt_view = [](const std::optional<std::string>& s) {
       return s ? std::optional<std::string_view>(*s) : std::nullopt;
     };
-    ps.open->builder.add(opt_view(rec.key), opt_view(rec.value), storage::timestamp_ms(ts), hs);
-    ps.open->callbacks.push_back(std::move(cb));
-    ps.open->record_bytes += est;
+    slot->builder.add(opt_view(rec.key), opt_view(rec.value), storage::timestamp_ms(ts), hs);
+    slot->callbacks.push_back(std::move(cb));
+    slot->record_bytes += est;
     buffered_bytes += est;
     ++unsettled_records;
-    if (ps.open->builder.size_bytes() >= batch_limit) {
-      seal(tp, ps);
+    if (slot->builder.size_bytes() >= batch_limit) {
+      seal_slot();
       wake = true;
     }
     lk.unlock();
@@ -379,6 +422,29 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
           ++in_flight_total;
           to_send.push_back(b);
         }
+        if (ps.open_delayed) {
+          auto due = ps.open_delayed->created + std::chrono::milliseconds(cfg.linger_ms);
+          if (flush_requests > 0 || stop_sender || now >= due) {
+            seal_delayed(tp, ps);
+          } else {
+            next_wake = std::min(next_wake, due);
+          }
+        }
+        // Delayed batches carry no sequence and need no order among
+        // themselves: one waiting for a retry does not hold back the rest.
+        for (auto& b : ps.delayed) {
+          if (ps.delayed_in_flight >= cfg.max_in_flight_per_partition || need_reinit) break;
+          if (b->st == batch::state::in_flight) continue;
+          if (b->retry_at > now) {
+            next_wake = std::min(next_wake, b->retry_at);
+            continue;
+          }
+          b->st = batch::state::in_flight;
+          ++b->attempts;
+          ++ps.delayed_in_flight;
+          ++in_flight_total;
+          to_send.push_back(b);
+        }
       }
       if (!to_send.empty()) {
         lk.unlock();
@@ -396,6 +462,7 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
     std::vector<completion> done;
     for (auto& [tp, ps] : parts) {
       auto copy = ps.batches;
+      copy.insert(copy.end(), ps.delayed.begin(), ps.delayed.end());
       for (auto& b : copy) {
         if (b->st != batch::state::queued || b->deadline > now) continue;
         if (cfg.idempotent && b->stamped) need_reinit = true;
@@ -416,6 +483,8 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
           req.setTopic(b->tp.topic);
           req.setPartition(b->tp.partition);
           req.setAcks(a);
+          req.setDeliverAtMs(b->delay.deliver_at_ms);
+          req.setDelayLevel(b->delay.level);
           // The request refers to the batch bytes instead of copying them;
           // the promise keeps the batch alive until the reply.
           auto orphanage =
@@ -424,8 +493,12 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
               reinterpret_cast<const kj::byte*>(b->bytes.data()), b->bytes.size())));
           return req.send()
               .then([](auto&& resp) {
-                return produce_reply{detail::error_from_rpc(resp.getError()), resp.getBaseOffset(),
-                                     resp.getLastOffset(), resp.getDuplicate()};
+                return produce_reply{detail::error_from_rpc(resp.getError()),
+                                     resp.getBaseOffset(),
+                                     resp.getLastOffset(),
+                                     resp.getDuplicate(),
+                                     resp.getScheduled(),
+                                     resp.getDeliverAtMs()};
               })
               .attach(kj::heap<std::shared_ptr<batch>>(b));
         },
@@ -442,15 +515,16 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
     {
       std::lock_guard lk(mu);
       auto& ps = parts[b.tp];
-      --ps.in_flight;
+      --(b.delay.delayed() ? ps.delayed_in_flight : ps.in_flight);
       --in_flight_total;
       b.st = batch::state::queued;
       error err = r ? r->err : r.err();
       if (!err) {
-        settle(b, {}, r->base_offset, done);
+        settle(b, {}, r->base_offset, done, r->scheduled ? r->deliver_at_ms : -1);
       } else {
         auto code = err.value();
-        bool earlier_unsettled = !ps.batches.empty() && ps.batches.front().get() != &b;
+        bool earlier_unsettled =
+            !b.delay.delayed() && !ps.batches.empty() && ps.batches.front().get() != &b;
         bool retriable = is_retriable(code);
         if (code == errc::unknown_producer_id || code == errc::invalid_producer_epoch) {
           // The broker lost or superseded our producer state: start a new
@@ -489,7 +563,9 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
       std::lock_guard lk(mu);
       for (auto& [tp, ps] : parts) {
         if (ps.open) seal(tp, ps);
+        if (ps.open_delayed) seal_delayed(tp, ps);
         auto copy = ps.batches;
+        copy.insert(copy.end(), ps.delayed.begin(), ps.delayed.end());
         for (auto& b : copy) {
           if (b->st == batch::state::queued) settle(*b, err, -1, done);
         }

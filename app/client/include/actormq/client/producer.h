@@ -16,6 +16,17 @@
 // - Retries: busy, timeout, disk_full, shutting_down and connection loss are
 //   retried with exponential backoff (retry_backoff_ms doubling up to
 //   retry_backoff_max_ms) until retries or delivery_timeout_ms run out.
+// - Delayed records (deliver_at_ms or delay_level set): the broker stores the
+//   batch and appends it to the partition at its due time; the report then
+//   has scheduled = true and the due time, and no offset. Delayed records go
+//   in batches of their own, one open batch per partition holding records of
+//   one (deliver_at_ms, delay_level) only, never mixed with immediate ones.
+//   They are not stamped with the partition's idempotent sequence (the
+//   partition sees them only at their due time, so a sequence number would
+//   leave a gap in the immediate batches' sequence): a delayed send is
+//   at-least-once, a retry after a lost reply may schedule it twice. Delayed
+//   batches are not ordered behind immediate ones; among themselves at most
+//   max_in_flight_per_partition are outstanding per partition.
 //
 // Thread-safety: send/flush/close may be called from any number of threads.
 // Delivery callbacks run on the connection's loop thread: they must be quick
@@ -45,6 +56,13 @@ struct producer_record {
   std::vector<header> headers;
   std::optional<uint32_t> partition;
   std::optional<int64_t> timestamp_ms;  ///< now when missing
+  /// Deliver at this time (ms since the epoch) instead of now; a time not in
+  /// the future is delivered at once.
+  std::optional<int64_t> deliver_at_ms{};
+  /// Deliver after the broker's delay level n (1-based, default levels
+  /// 1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h); takes
+  /// precedence over deliver_at_ms. An unknown level fails the send.
+  std::optional<uint8_t> delay_level{};
 };
 
 class producer {

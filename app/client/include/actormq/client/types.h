@@ -51,12 +51,15 @@ struct message {
 };
 
 /// Outcome of one send(): where the record landed, or why it did not.
-/// offset is -1 when the broker did not report one (acks::none).
+/// offset is -1 when the broker did not report one (acks::none, or a
+/// scheduled delayed record: its offset is assigned at delivery).
 struct delivery_report {
   std::string topic;
   uint32_t partition = 0;
   int64_t offset = -1;
-  error err;  ///< success when !err
+  bool scheduled = false;      ///< stored by the broker for delivery at deliver_at_ms
+  int64_t deliver_at_ms = -1;  ///< due time (ms since the epoch) when scheduled
+  error err;                   ///< success when !err
   bool ok() const { return !err; }
 };
 
