@@ -4,12 +4,11 @@
 //   actormq [--broker HOST:PORT] topic list | describe NAME | delete NAME
 //   actormq [--broker HOST:PORT] produce TOPIC [--key K | --key-separator SEP]
 //                                              [--acks none|leader|fsync]
+//                                              [--delay 90s | --delay-level N |
+//                                               --deliver-at RFC3339]
 //   actormq [--broker HOST:PORT] consume TOPIC --group G [--from-beginning]
 //           [--max-messages N] [--timeout-ms T] [--format FMT]
-//           [--fail-pattern REGEX] [--reject-pattern REGEX]
 //   actormq [--broker HOST:PORT] group list | describe G
-//   actormq [--broker HOST:PORT] dlq list | show | redrive | stats (dlq_commands.h)
-//   actormq [--broker HOST:PORT] txn list | resolve ID commit|rollback (txn_commands.h)
 //
 // Errors go to stderr as "actormq: error: ..." with exit status 1; bad
 // flags exit non-zero with CLI11's message.
@@ -17,19 +16,18 @@
 #include <CLI/CLI.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <map>
-#include <regex>
 #include <string>
 
 #include "actormq/client/admin.h"
 #include "actormq/client/consumer.h"
 #include "actormq/client/producer.h"
-#include "dlq_commands.h"
+#include "delay_option.h"
 #include "message_format.h"
-#include "txn_commands.h"
 
 namespace {
 
@@ -136,6 +134,7 @@ struct produce_options {
   std::optional<std::string> key;
   std::optional<std::string> key_separator;
   std::string acks = "leader";
+  cli::delay_flags delay;
 };
 
 int produce(const std::string& broker, const produce_options& o) {
@@ -144,6 +143,9 @@ int produce(const std::string& broker, const produce_options& o) {
   cfg.acks = o.acks == "none"    ? client::acks::none
              : o.acks == "fsync" ? client::acks::fsync
                                  : client::acks::leader;
+  std::string why;
+  auto delay = cli::check_delay_flags(o.delay, &why);
+  if (!delay) return fail(why);
   auto prod = client::producer::create(cfg);
   if (!prod) return fail("", prod.err());
   if (auto n = (*prod)->partition_count(o.topic); !n) {
@@ -169,6 +171,15 @@ int produce(const std::string& broker, const produce_options& o) {
     } else {
       rec.key = o.key;
       rec.value = line;
+    }
+    // Scheduled counts as acknowledged: the broker stored the line durably.
+    rec.delay_level = delay->level;
+    rec.deliver_at_ms = delay->deliver_at_ms;
+    if (delay->delay_ms) {
+      rec.deliver_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count() +
+                          *delay->delay_ms;
     }
     ++lines;
     (*prod)->send(std::move(rec), [&](const client::delivery_report& r) {
@@ -198,8 +209,6 @@ struct consume_options {
   int64_t max_messages = -1;
   int64_t timeout_ms = -1;
   std::string format = "%v";
-  std::string fail_pattern;    ///< nack messages whose value matches (retry later)
-  std::string reject_pattern;  ///< reject messages whose value matches (dead-letter now)
 };
 
 int consume(const std::string& broker, const consume_options& o) {
@@ -222,13 +231,6 @@ int consume(const std::string& broker, const consume_options& o) {
   if (auto r = c.subscribe({o.topic}); !r)
     return fail("cannot join group '" + o.group + "'", r.err());
 
-  std::optional<std::regex> fail_re, reject_re;
-  try {
-    if (!o.fail_pattern.empty()) fail_re.emplace(o.fail_pattern);
-    if (!o.reject_pattern.empty()) reject_re.emplace(o.reject_pattern);
-  } catch (const std::regex_error& e) {
-    return fail(std::string("bad pattern: ") + e.what());
-  }
   cli::message_format fmt(o.format);
   int64_t printed = 0;
   auto last_message = std::chrono::steady_clock::now();
@@ -247,28 +249,10 @@ int consume(const std::string& broker, const consume_options& o) {
       std::map<client::topic_partition, int64_t> next;
       for (const auto& m : *msgs) {
         if (o.max_messages >= 0 && printed >= o.max_messages) break;
-        auto value = m.value.value_or("");
-        if (reject_re && std::regex_search(value, *reject_re)) {
-          if (auto r = c.reject(m, "matched --reject-pattern"); !r) {
-            rc = fail("reject failed", r.err());
-            break;
-          }
-          next[{m.topic, m.partition}] = m.offset + 1;
-          continue;
-        }
-        if (fail_re && std::regex_search(value, *fail_re)) {
-          if (auto r = c.nack(m, "matched --fail-pattern"); !r) {
-            rc = fail("nack failed", r.err());
-            break;
-          }
-          next[{m.topic, m.partition}] = m.offset + 1;
-          continue;
-        }
         fmt.render(m, out);
         next[{m.topic, m.partition}] = m.offset + 1;
         ++printed;
       }
-      if (rc != 0) break;  // a failed nack/reject: commit nothing of this batch
       std::fwrite(out.data(), 1, out.size(), stdout);
       std::fflush(stdout);
       // Commit exactly what was printed (a cut batch commits only its head).
@@ -380,6 +364,19 @@ int main(int argc, char** argv) {
   produce_cmd->add_option("--acks", po.acks, "none, leader or fsync")
       ->check(CLI::IsMember({"none", "leader", "fsync"}))
       ->capture_default_str();
+  auto* delay_opt =
+      produce_cmd->add_option("--delay", po.delay.delay,
+                              "deliver each line this long after it is sent (500ms, 90s, 1h30m)");
+  auto* level_opt =
+      produce_cmd
+          ->add_option("--delay-level", po.delay.delay_level,
+                       "deliver after the broker's delay level N (1 = 1s ... 18 = 2h)")
+          ->excludes(delay_opt);
+  produce_cmd
+      ->add_option("--deliver-at", po.delay.deliver_at,
+                   "deliver at this RFC 3339 time, e.g. 2026-11-25T10:00:00Z")
+      ->excludes(delay_opt)
+      ->excludes(level_opt);
 
   // consume
   consume_options co;
@@ -396,10 +393,6 @@ int main(int argc, char** argv) {
       ->add_option("--format", co.format,
                    "%k key, %v value, %p partition, %o offset, %t timestamp, %T topic")
       ->capture_default_str();
-  consume_cmd->add_option("--fail-pattern", co.fail_pattern,
-                          "nack messages whose value matches REGEX (retried after the backoff)");
-  consume_cmd->add_option("--reject-pattern", co.reject_pattern,
-                          "reject messages whose value matches REGEX (dead-lettered at once)");
 
   // group
   auto* group = app.add_subcommand("group", "list and describe consumer groups");
@@ -410,8 +403,6 @@ int main(int argc, char** argv) {
   g_describe->add_option("group", group_name, "group name")->required();
 
   auto* info_cmd = app.add_subcommand("info", "show the broker's info");
-  auto run_dlq = cli::add_dlq_commands(app);
-  auto run_txn = cli::add_txn_commands(app);
 
   CLI11_PARSE(app, argc, argv);
 
@@ -428,7 +419,5 @@ int main(int argc, char** argv) {
   if (g_list->parsed()) return group_list(broker);
   if (g_describe->parsed()) return group_describe(broker, group_name);
   if (info_cmd->parsed()) return broker_info(broker);
-  if (int rc = run_dlq(broker); rc >= 0) return rc;
-  if (int rc = run_txn(broker); rc >= 0) return rc;
   return fail("no command given (see --help)");
 }
