@@ -8,7 +8,10 @@
 //                                               --deliver-at RFC3339]
 //   actormq [--broker HOST:PORT] consume TOPIC --group G [--from-beginning]
 //           [--max-messages N] [--timeout-ms T] [--format FMT]
+//           [--fail-pattern REGEX] [--reject-pattern REGEX]
 //   actormq [--broker HOST:PORT] group list | describe G
+//   actormq [--broker HOST:PORT] dlq list | show | redrive | stats (dlq_commands.h)
+//   actormq [--broker HOST:PORT] txn list | resolve ID commit|rollback (txn_commands.h)
 //
 // Errors go to stderr as "actormq: error: ..." with exit status 1; bad
 // flags exit non-zero with CLI11's message.
@@ -21,13 +24,16 @@
 #include <cstdio>
 #include <iostream>
 #include <map>
+#include <regex>
 #include <string>
 
 #include "actormq/client/admin.h"
 #include "actormq/client/consumer.h"
 #include "actormq/client/producer.h"
 #include "delay_option.h"
+#include "dlq_commands.h"
 #include "message_format.h"
+#include "txn_commands.h"
 
 namespace {
 
@@ -209,6 +215,8 @@ struct consume_options {
   int64_t max_messages = -1;
   int64_t timeout_ms = -1;
   std::string format = "%v";
+  std::string fail_pattern;    ///< nack messages whose value matches (retry later)
+  std::string reject_pattern;  ///< reject messages whose value matches (dead-letter now)
 };
 
 int consume(const std::string& broker, const consume_options& o) {
@@ -231,6 +239,13 @@ int consume(const std::string& broker, const consume_options& o) {
   if (auto r = c.subscribe({o.topic}); !r)
     return fail("cannot join group '" + o.group + "'", r.err());
 
+  std::optional<std::regex> fail_re, reject_re;
+  try {
+    if (!o.fail_pattern.empty()) fail_re.emplace(o.fail_pattern);
+    if (!o.reject_pattern.empty()) reject_re.emplace(o.reject_pattern);
+  } catch (const std::regex_error& e) {
+    return fail(std::string("bad pattern: ") + e.what());
+  }
   cli::message_format fmt(o.format);
   int64_t printed = 0;
   auto last_message = std::chrono::steady_clock::now();
@@ -249,10 +264,28 @@ int consume(const std::string& broker, const consume_options& o) {
       std::map<client::topic_partition, int64_t> next;
       for (const auto& m : *msgs) {
         if (o.max_messages >= 0 && printed >= o.max_messages) break;
+        auto value = m.value.value_or("");
+        if (reject_re && std::regex_search(value, *reject_re)) {
+          if (auto r = c.reject(m, "matched --reject-pattern"); !r) {
+            rc = fail("reject failed", r.err());
+            break;
+          }
+          next[{m.topic, m.partition}] = m.offset + 1;
+          continue;
+        }
+        if (fail_re && std::regex_search(value, *fail_re)) {
+          if (auto r = c.nack(m, "matched --fail-pattern"); !r) {
+            rc = fail("nack failed", r.err());
+            break;
+          }
+          next[{m.topic, m.partition}] = m.offset + 1;
+          continue;
+        }
         fmt.render(m, out);
         next[{m.topic, m.partition}] = m.offset + 1;
         ++printed;
       }
+      if (rc != 0) break;  // a failed nack/reject: commit nothing of this batch
       std::fwrite(out.data(), 1, out.size(), stdout);
       std::fflush(stdout);
       // Commit exactly what was printed (a cut batch commits only its head).
@@ -393,6 +426,10 @@ int main(int argc, char** argv) {
       ->add_option("--format", co.format,
                    "%k key, %v value, %p partition, %o offset, %t timestamp, %T topic")
       ->capture_default_str();
+  consume_cmd->add_option("--fail-pattern", co.fail_pattern,
+                          "nack messages whose value matches REGEX (retried after the backoff)");
+  consume_cmd->add_option("--reject-pattern", co.reject_pattern,
+                          "reject messages whose value matches REGEX (dead-lettered at once)");
 
   // group
   auto* group = app.add_subcommand("group", "list and describe consumer groups");
@@ -403,6 +440,8 @@ int main(int argc, char** argv) {
   g_describe->add_option("group", group_name, "group name")->required();
 
   auto* info_cmd = app.add_subcommand("info", "show the broker's info");
+  auto run_dlq = cli::add_dlq_commands(app);
+  auto run_txn = cli::add_txn_commands(app);
 
   CLI11_PARSE(app, argc, argv);
 
@@ -419,5 +458,7 @@ int main(int argc, char** argv) {
   if (g_list->parsed()) return group_list(broker);
   if (g_describe->parsed()) return group_describe(broker, group_name);
   if (info_cmd->parsed()) return broker_info(broker);
+  if (int rc = run_dlq(broker); rc >= 0) return rc;
+  if (int rc = run_txn(broker); rc >= 0) return rc;
   return fail("no command given (see --help)");
 }
