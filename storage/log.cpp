@@ -1,6 +1,7 @@
 #include "storage/log.h"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <limits>
 #include <map>
@@ -21,6 +22,7 @@ timestamp_ms system_now() {
 
 namespace {
 constexpr const char* clean_marker = ".clean_shutdown";
+constexpr const char* log_start_file = "log_start";
 /// The largest batch the format can describe (batch_length is an int32).
 constexpr size_t max_stored_batch_bytes =
     batch_layout::length_prefix + static_cast<size_t>(std::numeric_limits<int32_t>::max());
@@ -170,6 +172,23 @@ status log::recover(recovery_report& report) {
     segments_.push_back(std::move(*s));
     if (auto st = sync_directory(dir_); !st) return st;
   }
+  if (auto text = read_file(dir_ / log_start_file)) {
+    int64_t v = -1;
+    auto [end, fc] = std::from_chars(text->data(), text->data() + text->size(), v);
+    if (fc != std::errc{} || v < 0 || (end != text->data() + text->size() && *end != '\n')) {
+      logger().warn("recovery: {} is malformed; log start floor ignored",
+                    (dir_ / log_start_file).string());
+    } else {
+      start_floor_ = offset(v);
+    }
+  }
+  if (start_floor_ > next_offset()) {
+    // The tail holding the floor was lost (truncated); the log cannot start
+    // past its end.
+    logger().warn("recovery: log start floor {} is past the log end {} in {}; lowered",
+                  start_floor_(), next_offset()(), dir_.string());
+    start_floor_ = next_offset();
+  }
   flushed_ = next_offset();
   logger().info("opened log {}: offsets [{}, {}), {} segments, {} shutdown", dir_.string(),
                 log_start_offset()(), next_offset()(), segments_.size(),
@@ -179,9 +198,23 @@ status log::recover(recovery_report& report) {
 
 offset log::log_start_offset() const {
   for (const auto& s : segments_) {
-    if (!s->empty()) return s->base_offset();
+    if (!s->empty()) return std::max(s->base_offset(), start_floor_);
   }
   return next_offset();
+}
+
+status log::advance_start(offset o) {
+  if (closed_ || failed_) return errc::log_closed;
+  o = std::min(o, next_offset());
+  if (o <= log_start_offset()) return {};
+  auto text = std::to_string(o()) + "\n";
+  if (auto st = write_file_atomic(dir_ / log_start_file,
+                                  {reinterpret_cast<const uint8_t*>(text.data()), text.size()});
+      !st) {
+    return st;
+  }
+  start_floor_ = o;
+  return {};
 }
 
 uint64_t log::size_bytes() const {
@@ -278,7 +311,7 @@ result<offset> log::offset_for_timestamp(timestamp_ms ts) const {
     if (s->empty() || s->max_timestamp() < ts) continue;
     auto o = s->offset_for_timestamp(ts);
     if (!o) return o.error();
-    if (*o) return **o;
+    if (*o) return std::max(**o, log_start_offset());
   }
   return next_offset();
 }
@@ -359,10 +392,13 @@ result<size_t> log::apply_retention() {
   while (segments_.size() > 1) {
     auto& s = *segments_.front();
     bool over = cfg_.retention_bytes >= 0 && total > static_cast<uint64_t>(cfg_.retention_bytes);
-    if (!over && !expired(s) && !s.empty()) break;
+    bool below_start = s.next_offset() <= start_floor_;
+    if (!over && !below_start && !expired(s) && !s.empty()) break;
     logger().info("retention: deleting segment {} (offsets [{}, {}), {} bytes, {})",
                   s.path().string(), s.base_offset()(), s.next_offset()(), s.size_bytes(),
-                  over ? "size" : "age");
+                  over          ? "size"
+                  : below_start ? "below the log start"
+                                : "age");
     total -= s.size_bytes();
     if (auto st = s.remove(); !st) return st.error();
     segments_.pop_front();
@@ -394,6 +430,7 @@ status log::truncate(offset o) {
   if (auto st = s.flush(); !st) return st;
   // Earlier segments were synced when rolled: all that is left is on disk.
   flushed_ = next_offset();
+  start_floor_ = std::min(start_floor_, next_offset());
   unflushed_msgs_ = 0;
   oldest_unflushed_ = timestamp_ms(-1);
   return sync_directory(dir_);

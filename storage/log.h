@@ -4,6 +4,8 @@
 // Directory layout:
 //   <dir>/00000000000000000000.log|.index|.timeindex   segments by base offset
 //   <dir>/.clean_shutdown     present only after a clean close(); removed on open
+//   <dir>/log_start           the logical log start set by advance_start(): one
+//                             decimal offset and a newline (absent = none)
 //   <dir>/quarantine/         segments that failed validation, kept for operators
 //
 // Offsets: log_start_offset() <= high_watermark() == next_offset(). Every
@@ -80,6 +82,12 @@ class log {
   /// boundary at or before o). Below log_start_offset() the log is left empty
   /// at its log start. Everything left is on disk afterwards.
   status truncate(offset o);
+  /// Moves the logical log start up to o (clamped to next_offset()) and
+  /// persists it in <dir>/log_start before returning: reads below it fail
+  /// with offset_out_of_range from then on, also after a reopen, and
+  /// apply_retention() deletes the segments wholly below it. A no-op when o
+  /// is not above the current start (the start never moves back).
+  status advance_start(offset o);
   /// Flushes and writes the clean-shutdown marker. Further calls fail.
   status close();
 
@@ -104,6 +112,7 @@ class log {
   log_config cfg_;
   std::deque<std::unique_ptr<segment>> segments_;
   offset flushed_{0};
+  offset start_floor_{0};  ///< set by advance_start(); log_start_offset() >= it
   uint64_t unflushed_msgs_ = 0;
   timestamp_ms oldest_unflushed_{-1};
   bool closed_ = false;
