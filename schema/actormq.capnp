@@ -169,8 +169,9 @@ interface Broker {
   # 1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h), the batch is
   # stored in the broker's schedule and appended to the partition at its
   # time; the reply then has scheduled = true and the due time (offsets are
-  # assigned at delivery). An idempotent producer numbers delayed batches in
-  # their own sequence (see the client's producer).
+  # assigned at delivery). Delayed batches carry no producer sequence (the
+  # client leaves them unstamped; the broker clears it at delivery), so a
+  # retried delayed send is at-least-once.
   produce @9 (topic :Text, partition :UInt32, acks :Acks, batch :Data,
               deliverAtMs :Int64 = 0, delayLevel :UInt8 = 0)
       -> (error :Error, baseOffset :Int64, lastOffset :Int64, duplicate :Bool,
