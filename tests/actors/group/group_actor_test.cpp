@@ -134,6 +134,20 @@ TEST_CASE("three sticky consumers split six partitions and keep theirs when one 
   std::sort(moved.begin(), moved.end());
   CHECK(moved == c.assigned);
 
+  // A survivor commits a partition it took over, with its new generation.
+  REQUIRE_FALSE(ha.assignment.added.empty());
+  const auto taken = ha.assignment.added.front();
+  auto ok = f.commit(a, a.generation, taken.topic, taken.partition, 42);
+  REQUIRE(ok);
+  CHECK(*ok);
+  auto committed =
+      ask<std::vector<committed_offset>>(f.self, f.group, committed_atom::value, tp_list{taken});
+  REQUIRE(committed);
+  REQUIRE(committed->size() == 1);
+  CHECK((*committed)[0].topic == taken.topic);
+  CHECK((*committed)[0].partition == taken.partition);
+  CHECK((*committed)[0].offset == 42);
+
   // The leaver is gone.
   auto gone =
       ask<group::heartbeat_result>(f.self, f.group, heartbeat_atom::value, c.id, c.generation);
@@ -175,6 +189,15 @@ TEST_CASE("a member that stops heartbeating expires within its session timeout",
                                            silent.generation);
   CHECK(code_of(late) == errc::unknown_member);
   CHECK(code_of(f.commit(silent, silent.generation, "orders", 0, 1)) == errc::unknown_member);
+  // What the silent member had is the live one's to commit now.
+  REQUIRE_FALSE(silent.assigned.empty());
+  const auto inherited = silent.assigned.back();
+  REQUIRE(f.commit(alive, alive.generation, inherited.topic, inherited.partition, 7));
+  auto committed = ask<std::vector<committed_offset>>(f.self, f.group, committed_atom::value,
+                                                      tp_list{inherited});
+  REQUIRE(committed);
+  REQUIRE(committed->size() == 1);
+  CHECK((*committed)[0].offset == 7);
   auto info = ask<group_info>(f.self, f.group, describe_atom::value);
   REQUIRE(info);
   REQUIRE(info->membership.members.size() == 1);

@@ -77,7 +77,9 @@ TEST_CASE(
   env.create_topic("shared", 1);
   auto cached = env.spawn_test_session();
   auto admin = env.spawn_test_session();
-  REQUIRE(session_produce(cached, "shared", 0, {"x"}));
+  auto first = session_produce(cached, "shared", 0, {"x"});
+  REQUIRE(first);
+  CHECK(first->base_offset == 0);
   REQUIRE(session_call<bool>(admin, [](session_state& s, done_fn<bool> done) {
     s.delete_topic("shared", std::move(done));
   }));

@@ -163,8 +163,16 @@ TEST_CASE("topic names are validated and a topic cannot be created twice", "[act
   CHECK(code_of(create("bad/name", 1)) == errc::invalid_topic);
   CHECK(code_of(create("__internal", 1)) == errc::invalid_topic);
   CHECK(code_of(create("zero", 0)) == errc::invalid_topic);
-  REQUIRE(create("t", 2));
+  auto t = create("t", 2);
+  REQUIRE(t);
+  CHECK(t->name == "t");
+  CHECK(t->config.partitions == 2);
+  CHECK(produce_to(self, *t, 1, {"v"}).base_offset == 0);
   CHECK(code_of(create("t", 2)) == errc::topic_exists);
+  // The refused create left the existing topic and its data alone.
+  auto again = ask<topic_handle>(self, env.registry, lookup_atom::value, std::string("t"));
+  REQUIRE(again);
+  CHECK(read_partition(self, again->partitions[1]) == std::vector<record>{{0, std::nullopt, "v"}});
   CHECK(code_of(ask<topic_handle>(self, env.registry, lookup_atom::value, std::string("nope"))) ==
         errc::unknown_topic);
 }
