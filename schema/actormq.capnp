@@ -62,6 +62,15 @@ struct TopicConfig {
   segmentMs @4 :Int64 = 0;
   flushMessages @5 :Int64 = -1;    # -1 = default, 0 = off, 1 = every append
   flushMs @6 :Int64 = -1;          # -1 = default, 0 = off
+  maxMessages @7 :Int64 = -1;      # per partition; -1 = default, 0 = unbounded
+  fullPolicy @8 :FullPolicy;       # what a partition at maxMessages does
+  ttlMs @9 :Int64 = -1;            # message expiry by record timestamp; -1 = default, 0 = none
+}
+
+enum FullPolicy {
+  brokerDefault @0;
+  rejectNew @1;          # refuse the produce with queueFull
+  deadLetterOldest @2;   # move the oldest messages to <topic>.dlq (reason queue_full)
 }
 
 struct PartitionInfo {

@@ -13,6 +13,8 @@
 #include <string>
 
 #include "actors/atoms.h"
+#include "actors/metrics/metrics_registry.h"
+#include "actors/topic/topic_config.h"
 #include "storage/log.h"
 #include "storage/log_config.h"
 #include "storage/segment.h"
@@ -75,7 +77,11 @@ struct inflight_budget {
 using partition_actor = caf::typed_actor<
     /// Appends the batches; replies per the acks level with their offsets, a
     /// duplicate's original offsets, or an error (invalid_batch, busy,
-    /// out_of_order_sequence, invalid_producer_epoch, storage_error, disk_full).
+    /// out_of_order_sequence, invalid_producer_epoch, storage_error, disk_full,
+    /// queue_full). A bounded partition at max_messages refuses the produce
+    /// with queue_full (reject-new), or appends it and replies once the oldest
+    /// messages over the bound are in <topic>.dlq and the log start has moved
+    /// past them (dead-letter-oldest).
     caf::replies_to<produce_atom, produce_request>::with<produce_reply>,
     /// Whole batches from the given offset (at least one if any), up to
     /// max_bytes; offset_out_of_range outside [log start, high watermark].
@@ -103,7 +109,19 @@ struct partition_settings {
   /// How often retention runs and the producer-state snapshot is written.
   caf::timespan housekeeping_interval = std::chrono::seconds(5);
   caf::timespan tick_interval = std::chrono::milliseconds(50);
+  /// Bounded topic: at most this many messages (high watermark - log start);
+  /// 0 = unbounded. At the bound, when_full decides (see produce_atom).
+  int64_t max_messages = 0;
+  full_policy when_full = full_policy::reject_new;
+  /// Partition 0 of "<topic>.dlq", where dead-letter-oldest moves the oldest
+  /// messages; set by the registry for that policy only.
+  partition_actor dead_letters;
+  /// Counters actormq_queue_full_total and actormq_dead_letters_total; may be null.
+  std::shared_ptr<metrics_registry> metrics;
 };
+
+/// Produces refused by a full reject-new partition, labels topic, partition.
+inline constexpr const char* queue_full_metric = "actormq_queue_full_total";
 
 /// Spawns the partition actor owning an opened log (see open_partition_log).
 /// flusher is a detached flusher actor shared by several partitions.

@@ -2,16 +2,27 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <iterator>
+
 #include "actors/errc.h"
 #include "actors/flush/flusher_actor.h"
 #include "actors/logger.h"
+#include "actors/retry/dead_letter_builder.h"
+#include "actors/retry/retry_actor.h"
 #include "storage/file_handle.h"
+#include "storage/log_config.h"
 
 namespace actormq {
 
 namespace {
 constexpr const char* snapshot_file = "producers.snapshot";
-}
+/// Bytes of the oldest batches a dead-letter-oldest step reads at most.
+constexpr uint64_t trim_read_bytes = 1 << 20;
+constexpr auto trim_timeout = std::chrono::seconds(30);
+/// A full partition logs its refusals at most this often (they are counted).
+constexpr auto full_warning_interval = std::chrono::seconds(1);
+}  // namespace
 
 std::string partition_state::who() const {
   return fmt::format("partition {}/{}", settings_.topic, settings_.partition);
@@ -29,6 +40,10 @@ void partition_state::init(self_ptr self, partition_settings settings,
 
 partition_state::~partition_state() {
   if (!log_) return;
+  // Produces waiting for dead-letter-oldest were appended: they wait for the
+  // final flush like the others.
+  for (auto& w : trim_waiters_) fsync_waiters_.push_back({w.reply.last_offset, w.reply, w.promise});
+  trim_waiters_.clear();
   // Pending fsync waiters get an answer only if the final flush works.
   auto st = log_->flush();
   for (auto& w : fsync_waiters_) {
@@ -95,6 +110,9 @@ caf::result<produce_reply> partition_state::produce(produce_request& req) {
                                          storage::validation::header_and_crc);
   if (!checked) return from_storage(checked.error(), who() + " produce");
   const auto& first = *checked;
+  int64_t records = 0;
+  storage::for_each_batch(bytes,
+                          [&](const storage::batch_header& h, auto) { records += h.record_count; });
   // Idempotence: one idempotent batch per request (the client sends so).
   if (first.producer_id >= 0) {
     if (first.size_bytes() != bytes.size()) {
@@ -115,6 +133,7 @@ caf::result<produce_reply> partition_state::produce(produce_request& req) {
       case producer_state_table::verdict::append: break;
     }
   }
+  if (auto err = check_bound(records)) return err;
   auto r = log_->append(bytes);
   if (!r) return from_storage(r.error(), who() + " append");
   storage::for_each_batch(bytes, [&](const storage::batch_header& h, auto) { producers_.record(h); });
@@ -122,12 +141,158 @@ caf::result<produce_reply> partition_state::produce(produce_request& req) {
   if (!unflushed_since_) unflushed_since_ = caf::make_timestamp();
   wake_waiters();
   if (req.acks == acks_level::fsync || flush_due()) request_flush();
+  if (settings_.max_messages > 0 && settings_.when_full == full_policy::dead_letter_oldest &&
+      message_count() > settings_.max_messages) {
+    auto rp = self_->make_response_promise<produce_reply>();
+    trim_waiters_.push_back({log_->next_offset()() - settings_.max_messages, reply, req.acks, rp});
+    trim();
+    return rp;
+  }
   if (req.acks == acks_level::fsync && log_->flushed_offset()() <= reply.last_offset) {
     auto rp = self_->make_response_promise<produce_reply>();
     fsync_waiters_.push_back({reply.last_offset, reply, rp});
     return rp;
   }
   return reply;
+}
+
+int64_t partition_state::message_count() const {
+  return log_->high_watermark()() - log_->log_start_offset()();
+}
+
+caf::error partition_state::check_bound(int64_t n) {
+  const int64_t max = settings_.max_messages;
+  if (max <= 0) return {};
+  const int64_t count = message_count();
+  std::string why;
+  if (n > max) {
+    why = fmt::format("a produce of {} messages exceeds max_messages {}", n, max);
+  } else if (count + n <= max) {
+    return {};
+  } else if (settings_.when_full == full_policy::reject_new) {
+    why = fmt::format("it holds {} of max_messages {} (full_policy reject-new)", count, max);
+  } else if (!trim_error_.empty()) {
+    why = fmt::format("it holds {} of max_messages {} and its oldest cannot be dead-lettered: {}",
+                      count, max, trim_error_);
+  } else {
+    return {};  // dead-letter-oldest makes room after the append
+  }
+  if (settings_.metrics) {
+    settings_.metrics->add(queue_full_metric, {{"topic", settings_.topic},
+                                               {"partition", std::to_string(settings_.partition)}});
+  }
+  ++refused_since_warning_;
+  auto now = caf::make_timestamp();
+  if (now - last_full_warning_ >= full_warning_interval) {
+    actor_log().warn("{}: queue full: refused {} produce(s) since the last warning: {}", who(),
+                     refused_since_warning_, why);
+    last_full_warning_ = now;
+    refused_since_warning_ = 0;
+  }
+  return make_error(errc::queue_full, fmt::format("{} is full: {}", who(), why));
+}
+
+void partition_state::trim() {
+  if (trim_in_flight_ || settings_.max_messages <= 0) return;
+  const int64_t start = log_->log_start_offset()();
+  const int64_t target = log_->next_offset()() - settings_.max_messages;
+  if (target <= start) {
+    trim_error_.clear();
+    return answer_trim_waiters();
+  }
+  if (!settings_.dead_letters) return trim_failed("no dead-letter topic");
+  auto slice = log_->read(storage::offset(start), trim_read_bytes);
+  if (!slice) return trim_failed("read oldest: " + slice.error().message());
+  std::string buf(slice->length, '\0');
+  if (auto st = slice->file->read_at(slice->position,
+                                     {reinterpret_cast<uint8_t*>(buf.data()), buf.size()});
+      !st) {
+    return trim_failed("read oldest: " + st.error().message());
+  }
+  // The same record the RETRY actor's dead letters carry, group "".
+  auto out = std::make_shared<std::string>();
+  int64_t next = start;
+  auto now = storage::system_now()();
+  auto why = fmt::format("partition full (max_messages {})", settings_.max_messages);
+  storage::for_each_batch(
+      {reinterpret_cast<const uint8_t*>(buf.data()), buf.size()},
+      [&](const storage::batch_header&, auto batch) {
+        (void)storage::for_each_record(batch, [&](const storage::record_view& r) {
+          auto off = r.record_offset();
+          if (off < next || off >= target) return;
+          auto info = retry::read_delivery_info(r, settings_.topic,
+                                                static_cast<int32_t>(settings_.partition));
+          out->append(retry::build_dead_letter_batch(r, info, retry::dead_letter_reason::queue_full,
+                                                     "", why, now));
+          next = off + 1;
+        });
+      });
+  if (next == start) {
+    // Nothing decodable at the start (a control batch, say): step over the slice.
+    next = std::min(slice->next_offset(), target);
+  }
+  const int64_t moved = static_cast<int64_t>(out->empty() ? 0 : next - start);
+  auto advance = [this, start, next, moved] {
+    trim_in_flight_ = false;
+    if (auto st = log_->advance_start(storage::offset(next)); !st) {
+      return trim_failed(
+          fmt::format("advance the log start to {}: {}", next, st.error().message()));
+    }
+    trim_error_.clear();
+    if (moved > 0) {
+      actor_log().warn(
+          "{}: queue full: dead-lettered offsets [{}, {}) to {}.dlq (reason queue_full)", who(),
+          start, next, settings_.topic);
+      if (settings_.metrics) {
+        settings_.metrics->add(
+            dead_letters_metric,
+            {{"topic", settings_.topic}, {"group", ""}, {"reason", "queue_full"}},
+            static_cast<uint64_t>(moved));
+      }
+    }
+    trim();
+  };
+  trim_in_flight_ = true;
+  if (out->empty()) return advance();
+  // The dead letters are durable (acks fsync) before the start moves past
+  // them: a crash in between leaves them in both places, never in neither.
+  self_
+      ->request(settings_.dead_letters, trim_timeout, produce_atom::value,
+                produce_request{out, acks_level::fsync})
+      .then([advance](produce_reply&) { advance(); },
+            [this](caf::error& e) {
+              trim_in_flight_ = false;
+              trim_failed("produce to " + settings_.topic + ".dlq: " + text_of(e));
+            });
+}
+
+void partition_state::trim_failed(std::string why) {
+  if (trim_error_ != why) actor_log().error("{}: dead-letter-oldest failed: {}", who(), why);
+  trim_error_ = std::move(why);
+  // The produces were appended: answer them. The next tick tries again, and
+  // produces past the bound are refused with queue_full until a trim succeeds.
+  for (auto& w : trim_waiters_) answer(w.reply, w.acks, w.promise);
+  trim_waiters_.clear();
+}
+
+void partition_state::answer_trim_waiters() {
+  auto start = log_->log_start_offset()();
+  auto done = std::partition(trim_waiters_.begin(), trim_waiters_.end(),
+                             [&](const trim_waiter& w) { return w.start > start; });
+  std::vector<trim_waiter> ready(std::make_move_iterator(done),
+                                 std::make_move_iterator(trim_waiters_.end()));
+  trim_waiters_.erase(done, trim_waiters_.end());
+  for (auto& w : ready) answer(w.reply, w.acks, w.promise);
+}
+
+void partition_state::answer(produce_reply reply, acks_level acks,
+                             caf::typed_response_promise<produce_reply> rp) {
+  if (acks == acks_level::fsync && log_->flushed_offset()() <= reply.last_offset) {
+    fsync_waiters_.push_back({reply.last_offset, reply, rp});
+    request_flush();
+    return;
+  }
+  rp.deliver(reply);
 }
 
 bool partition_state::flush_due() const {
@@ -228,6 +393,7 @@ void partition_state::tick() {
     }
     write_producer_snapshot();
   }
+  if (!trim_in_flight_ && !trim_error_.empty()) trim();
 }
 
 }  // namespace actormq

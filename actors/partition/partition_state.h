@@ -47,6 +47,13 @@ class partition_state {
     int64_t offset;
     caf::typed_response_promise<bool> promise;
   };
+  /// A dead-letter-oldest produce, answered once the log start reaches start.
+  struct trim_waiter {
+    int64_t start;
+    produce_reply reply;
+    acks_level acks;
+    caf::typed_response_promise<produce_reply> promise;
+  };
 
   void rebuild_producer_state();
   void write_producer_snapshot();
@@ -54,6 +61,16 @@ class partition_state {
   void wake_waiters();
   bool flush_due() const;
   std::string who() const;
+  /// Messages in the log: high watermark - log start.
+  int64_t message_count() const;
+  /// The error of a produce of n records that the bound refuses, if any.
+  caf::error check_bound(int64_t n);
+  /// Dead-letter-oldest: moves the oldest messages over the bound to the
+  /// dead-letter partition, then the log start past them; one step in flight.
+  void trim();
+  void trim_failed(std::string why);
+  void answer_trim_waiters();
+  void answer(produce_reply reply, acks_level acks, caf::typed_response_promise<produce_reply> rp);
 
   self_ptr self_ = nullptr;
   partition_settings settings_;
@@ -68,6 +85,11 @@ class partition_state {
   caf::timestamp last_housekeeping_{};
   std::optional<caf::timestamp> unflushed_since_;
   int64_t snapshot_covered_ = -1;
+  std::vector<trim_waiter> trim_waiters_;
+  bool trim_in_flight_ = false;
+  std::string trim_error_;  ///< why the last trim failed; empty after a success
+  caf::timestamp last_full_warning_{};
+  uint64_t refused_since_warning_ = 0;
 };
 
 }  // namespace actormq

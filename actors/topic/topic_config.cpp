@@ -5,12 +5,23 @@
 
 namespace actormq {
 
+const char* to_string(full_policy p) {
+  return p == full_policy::dead_letter_oldest ? "dead-letter-oldest" : "reject-new";
+}
+
+std::optional<full_policy> parse_full_policy(std::string_view text) {
+  if (text == "reject-new") return full_policy::reject_new;
+  if (text == "dead-letter-oldest") return full_policy::dead_letter_oldest;
+  return std::nullopt;
+}
+
 std::string topic_config::encode() const {
   return fmt::format(
       "partitions = {}\nretention_ms = {}\nretention_bytes = {}\nsegment_bytes = {}\n"
-      "segment_ms = {}\nflush_messages = {}\nflush_ms = {}\nmax_batch_bytes = {}\n",
+      "segment_ms = {}\nflush_messages = {}\nflush_ms = {}\nmax_batch_bytes = {}\n"
+      "max_messages = {}\nfull_policy = {}\nttl_ms = {}\n",
       partitions, retention_ms, retention_bytes, segment_bytes, segment_ms, flush_messages,
-      flush_ms, max_batch_bytes);
+      flush_ms, max_batch_bytes, max_messages, to_string(when_full), ttl_ms);
 }
 
 std::optional<topic_config> topic_config::decode(std::string_view text) {
@@ -28,6 +39,12 @@ std::optional<topic_config> topic_config::decode(std::string_view text) {
     };
     auto key = trim(line.substr(0, eq));
     auto val = trim(line.substr(eq + 1));
+    if (key == "full_policy") {
+      auto p = parse_full_policy(val);
+      if (!p) return std::nullopt;
+      c.when_full = *p;
+      continue;
+    }
     int64_t v = 0;
     auto [p, ec] = std::from_chars(val.data(), val.data() + val.size(), v);
     if (ec != std::errc{} || p != val.data() + val.size()) return std::nullopt;
@@ -41,6 +58,13 @@ std::optional<topic_config> topic_config::decode(std::string_view text) {
     else if (key == "flush_messages") c.flush_messages = v;
     else if (key == "flush_ms") c.flush_ms = v;
     else if (key == "max_batch_bytes") c.max_batch_bytes = v;
+    else if (key == "max_messages") {
+      if (v < 0) return std::nullopt;
+      c.max_messages = v;
+    } else if (key == "ttl_ms") {
+      if (v < 0) return std::nullopt;
+      c.ttl_ms = v;
+    }
   }
   return c;
 }

@@ -1,6 +1,7 @@
 #pragma once
 // Settings of one topic, persisted as <data>/topics/<name>/topic.conf:
-// text lines "key = value" (written atomically), keys as the field names.
+// text lines "key = value" (written atomically), keys as the field names
+// (when_full is written as "full_policy = reject-new|dead-letter-oldest").
 
 #include <cstdint>
 #include <optional>
@@ -11,6 +12,16 @@
 
 namespace actormq {
 
+/// What a bounded topic's partition does when a produce would take it past
+/// max_messages (docs/retries-and-dead-letters.md, "Bounded topics").
+enum class full_policy : uint8_t {
+  reject_new = 0,          ///< refuse the produce with errc::queue_full
+  dead_letter_oldest = 1,  ///< move the oldest messages to <topic>.dlq, then append
+};
+
+const char* to_string(full_policy p);
+std::optional<full_policy> parse_full_policy(std::string_view text);
+
 struct topic_config {
   uint32_t partitions = 1;
   int64_t retention_ms = 7 * 24 * 3600 * 1000ll;  ///< -1 = forever
@@ -20,6 +31,9 @@ struct topic_config {
   int64_t flush_messages = 0;  ///< 0 = no count rule, 1 = every append
   int64_t flush_ms = 1000;     ///< 0 = no time rule
   int64_t max_batch_bytes = 16ll << 20;
+  int64_t max_messages = 0;  ///< per partition; 0 = unbounded
+  full_policy when_full = full_policy::reject_new;
+  int64_t ttl_ms = 0;  ///< messages older than this (record timestamp) expire; 0 = never
 
   std::string encode() const;
   /// Parses encode()'s output; unknown keys are ignored, bad values fail.

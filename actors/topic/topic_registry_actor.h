@@ -55,6 +55,8 @@ struct registry_settings {
   topic_config defaults;
   int64_t inflight_limit_bytes = 64 << 20;  ///< per partition, see inflight_budget
   size_t flushers = 2;                      ///< detached fdatasync threads
+  /// Where partitions count queue-full refusals and dead letters; may be null.
+  std::shared_ptr<metrics_registry> metrics;
 };
 
 /// Spawns the registry, which loads every topic under data_dir/topics first.

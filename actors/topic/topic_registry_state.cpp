@@ -5,6 +5,7 @@
 #include "actors/errc.h"
 #include "actors/flush/flusher_actor.h"
 #include "actors/logger.h"
+#include "actors/retry/retry_topics.h"
 #include "storage/file_handle.h"
 #include "storage/log.h"
 
@@ -47,6 +48,7 @@ caf::error topic_registry_state::load(caf::actor_system& sys, registry_settings 
       fs::remove_all(entry.path(), ec);  // an interrupted delete
       continue;
     }
+    if (topics_.count(name)) continue;  // a DLQ loaded early for its topic
     auto text = storage::read_file(entry.path() / "topic.conf");
     if (!text) {
       actor_log().error("topic dir {} has no readable topic.conf ({}); skipped",
@@ -92,6 +94,14 @@ caf::error topic_registry_state::start_partition(const std::string& name, topic&
   ps.topic = name;
   ps.partition = p;
   ps.flush = t.config.flush_policy();
+  ps.max_messages = t.config.max_messages;
+  ps.when_full = t.config.when_full;
+  ps.metrics = settings_.metrics;
+  if (t.config.max_messages > 0 && t.config.when_full == full_policy::dead_letter_oldest) {
+    auto dlq = dead_letter_partition(name);
+    if (!dlq) return dlq.error();
+    ps.dead_letters = *dlq;
+  }
   auto actor = spawn_partition(*sys_, std::move(ps), std::shared_ptr<storage::log>(std::move(*log)),
                                flushers_[p % flushers_.size()]);
   if (t.partitions.size() <= p) t.partitions.resize(p + 1);
@@ -104,6 +114,41 @@ caf::error topic_registry_state::start_partition(const std::string& name, topic&
   owners_[actor.address()] = {name, p};
   if (self_) self_->monitor(actor);
   return {};
+}
+
+caf::expected<partition_actor> topic_registry_state::dead_letter_partition(
+    const std::string& name) {
+  auto dlq = retry::dlq_topic(name);
+  if (auto it = topics_.find(dlq); it != topics_.end()) {
+    if (it->second.partitions.empty()) {
+      return make_error(errc::internal, "dead-letter topic " + dlq + " has no partition");
+    }
+    return it->second.partitions[0].actor;
+  }
+  auto dir = topic_dir(dlq);
+  topic_config cfg = settings_.defaults;
+  cfg.partitions = 1;
+  cfg.max_messages = 0;  // never bounded itself: dead letters are not dropped
+  if (auto text = storage::read_file(dir / "topic.conf")) {
+    auto loaded = topic_config::decode(*text);
+    if (!loaded)
+      return make_error(errc::storage_error, "topic " + dlq + ": topic.conf is malformed");
+    cfg = *loaded;
+  } else {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) return make_error(errc::storage_error, "create " + dir.string() + ": " + ec.message());
+    if (auto st = write_text(dir / "topic.conf", cfg.encode()); !st) {
+      return from_storage(st.error(), "write topic.conf of " + dlq);
+    }
+    actor_log().info("registry: created dead-letter topic {} for {}", dlq, name);
+  }
+  auto& t = topics_[dlq];
+  t.config = cfg;
+  for (uint32_t p = 0; p < cfg.partitions; ++p) {
+    if (auto err = start_partition(dlq, t, p)) return err;
+  }
+  return t.partitions[0].actor;
 }
 
 topic_handle topic_registry_state::handle_of(const std::string& name, const topic& t) const {
@@ -126,6 +171,9 @@ caf::result<topic_handle> topic_registry_state::create(const std::string& name, 
   }
   if (cfg.segment_bytes <= 0 || cfg.segment_bytes >= (1ll << 32)) {
     return make_error(errc::invalid_topic, "segment_bytes must be in (0, 4 GiB)");
+  }
+  if (cfg.max_messages < 0 || cfg.ttl_ms < 0) {
+    return make_error(errc::invalid_topic, "max_messages and ttl_ms must not be negative");
   }
   if (topics_.count(name) || deleting_.count(name)) {
     return make_error(errc::topic_exists, fmt::format("topic {} already exists", name));

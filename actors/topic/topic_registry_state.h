@@ -3,6 +3,7 @@
 // the on-disk layout under <data>:
 //   topics/<name>/topic.conf     topic_config::encode()
 //   topics/<name>/<partition>/   one partition log per directory (storage::log)
+//   topics/<name>.dlq/           dead letters of a dead-letter-oldest topic
 //   producer_ids                 next unallocated producer id (decimal text)
 
 #include <caf/all.hpp>
@@ -48,6 +49,9 @@ class topic_registry_state {
 
   std::filesystem::path topic_dir(const std::string& name) const;
   caf::error start_partition(const std::string& name, topic& t, uint32_t p);
+  /// Partition 0 of "<name>.dlq" (dead-letter-oldest), loaded or created
+  /// with one partition and no bound.
+  caf::expected<partition_actor> dead_letter_partition(const std::string& name);
   topic_handle handle_of(const std::string& name, const topic& t) const;
 
   caf::actor_system* sys_ = nullptr;

@@ -41,6 +41,9 @@ int run(const broker_config& cfg) {
   rs.defaults = cfg.topic_defaults;
   rs.inflight_limit_bytes = cfg.inflight_bytes_per_partition;
   rs.flushers = cfg.flusher_threads;
+  // One registry of counters: bounded partitions and the RETRY actor add to it.
+  auto metrics = std::make_shared<metrics_registry>();
+  rs.metrics = metrics;
   auto registry = spawn_topic_registry(sys, rs);
   if (!registry) {
     std::cerr << "actormq-broker: " << text_of(registry.error()) << "\n";
@@ -77,7 +80,7 @@ int run(const broker_config& cfg) {
   rts.delay = *delay;
   rts.topic_defaults = cfg.topic_defaults;
   rts.retry = cfg.retry;
-  rts.metrics = std::make_shared<metrics_registry>();
+  rts.metrics = metrics;
   if (!cfg.alerts.hook.empty()) {
     rts.alerts = std::make_shared<retry::alert_hook>(
         cfg.alerts.hook, cfg.alerts.hook_queue, std::chrono::milliseconds(cfg.alerts.hook_timeout_ms));

@@ -29,6 +29,18 @@ topic_config to_config(rpc::TopicConfig::Reader r, const topic_config& defaults)
   if (r.getSegmentMs() > 0) c.segment_ms = r.getSegmentMs();
   if (r.getFlushMessages() >= 0) c.flush_messages = r.getFlushMessages();
   if (r.getFlushMs() >= 0) c.flush_ms = r.getFlushMs();
+  if (r.getMaxMessages() >= 0) c.max_messages = r.getMaxMessages();
+  switch (r.getFullPolicy()) {
+    case rpc::FullPolicy::BROKER_DEFAULT:
+      break;
+    case rpc::FullPolicy::REJECT_NEW:
+      c.when_full = full_policy::reject_new;
+      break;
+    case rpc::FullPolicy::DEAD_LETTER_OLDEST:
+      c.when_full = full_policy::dead_letter_oldest;
+      break;
+  }
+  if (r.getTtlMs() >= 0) c.ttl_ms = r.getTtlMs();
   return c;
 }
 
@@ -40,6 +52,11 @@ void fill_config(rpc::TopicConfig::Builder b, const topic_config& c) {
   b.setSegmentMs(c.segment_ms);
   b.setFlushMessages(c.flush_messages);
   b.setFlushMs(c.flush_ms);
+  b.setMaxMessages(c.max_messages);
+  b.setFullPolicy(c.when_full == full_policy::dead_letter_oldest
+                      ? rpc::FullPolicy::DEAD_LETTER_OLDEST
+                      : rpc::FullPolicy::REJECT_NEW);
+  b.setTtlMs(c.ttl_ms);
 }
 
 void fill_topic(rpc::TopicInfo::Builder b, const topic_description& t) {

@@ -1,6 +1,7 @@
 // actormq: the command line of ActorMQ.
 //
 //   actormq [--broker HOST:PORT] topic create NAME --partitions N
+//           [--max-messages N --full-policy reject-new|dead-letter-oldest] [--ttl-ms T]
 //   actormq [--broker HOST:PORT] topic list | describe NAME | delete NAME
 //   actormq [--broker HOST:PORT] produce TOPIC [--key K | --key-separator SEP]
 //                                              [--acks none|leader|fsync]
@@ -78,18 +79,15 @@ std::string join_tps(const std::vector<client::topic_partition>& tps) {
 
 // ---- topic ----
 
-int topic_create(const std::string& broker, const std::string& name, uint32_t partitions,
-                 int64_t retention_ms) {
+int topic_create(const std::string& broker, const std::string& name,
+                 const client::topic_config& cfg) {
   auto adm = client::admin::create(connection_for(broker));
   if (!adm) return fail("", adm.err());
-  client::topic_config cfg;
-  cfg.partitions = partitions;
-  cfg.retention_ms = retention_ms;
   if (auto r = (*adm)->create_topic(name, cfg); !r) {
     if (r.err().is(errc::topic_exists)) return fail("topic '" + name + "' already exists");
     return fail("cannot create topic '" + name + "'", r.err());
   }
-  std::printf("created topic %s with %u partitions\n", name.c_str(), partitions);
+  std::printf("created topic %s with %u partitions\n", name.c_str(), cfg.partitions);
   return 0;
 }
 
@@ -113,9 +111,17 @@ int topic_describe(const std::string& broker, const std::string& name) {
   if (!adm) return fail("", adm.err());
   auto t = (*adm)->describe_topic(name);
   if (!t) return fail(describe_topic_error(name, t.err()));
-  std::printf("Topic: %s\tPartitions: %zu\tRetentionMs: %lld\tRetentionBytes: %lld\n",
+  std::printf("Topic: %s\tPartitions: %zu\tRetentionMs: %lld\tRetentionBytes: %lld",
               t->name.c_str(), t->partitions.size(), static_cast<long long>(t->config.retention_ms),
               static_cast<long long>(t->config.retention_bytes));
+  if (t->config.max_messages > 0) {
+    std::printf(
+        "\tMaxMessages: %lld\tFullPolicy: %s", static_cast<long long>(t->config.max_messages),
+        t->config.when_full == client::full_policy::dead_letter_oldest ? "dead-letter-oldest"
+                                                                       : "reject-new");
+  }
+  if (t->config.ttl_ms > 0) std::printf("\tTtlMs: %lld", static_cast<long long>(t->config.ttl_ms));
+  std::printf("\n");
   std::printf("%-10s %-15s %-15s %s\n", "PARTITION", "LOG-START", "HIGH-WATERMARK", "SIZE-BYTES");
   for (const auto& p : t->partitions) {
     std::printf(
@@ -380,6 +386,22 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1u, 100000u))
       ->capture_default_str();
   t_create->add_option("--retention-ms", retention_ms, "-1 keep forever, -2 broker default");
+  int64_t max_messages = -1;
+  std::string full_policy;
+  int64_t ttl_ms = -1;
+  t_create
+      ->add_option("--max-messages", max_messages,
+                   "bound per partition (0 unbounded); see --full-policy")
+      ->check(CLI::NonNegativeNumber);
+  t_create
+      ->add_option("--full-policy", full_policy,
+                   "at --max-messages: reject-new (produce fails with queue full, the default) or "
+                   "dead-letter-oldest (the oldest move to NAME.dlq)")
+      ->check(CLI::IsMember({"reject-new", "dead-letter-oldest"}));
+  t_create
+      ->add_option("--ttl-ms", ttl_ms,
+                   "consumers dead-letter messages older than this (ttl_expired); 0 none")
+      ->check(CLI::NonNegativeNumber);
   auto* t_list = topic->add_subcommand("list", "list topic names");
   t_list->add_flag("--verbose,-v", verbose, "also print partition counts");
   auto* t_describe = topic->add_subcommand("describe", "partitions, log start, high watermark");
@@ -449,7 +471,17 @@ int main(int argc, char** argv) {
   std::signal(SIGTERM, on_signal);
   std::signal(SIGPIPE, SIG_IGN);
 
-  if (t_create->parsed()) return topic_create(broker, topic_name, partitions, retention_ms);
+  if (t_create->parsed()) {
+    client::topic_config cfg;
+    cfg.partitions = partitions;
+    cfg.retention_ms = retention_ms;
+    cfg.max_messages = max_messages;
+    cfg.when_full = full_policy == "dead-letter-oldest" ? client::full_policy::dead_letter_oldest
+                    : full_policy == "reject-new"       ? client::full_policy::reject_new
+                                                        : client::full_policy::broker_default;
+    cfg.ttl_ms = ttl_ms;
+    return topic_create(broker, topic_name, cfg);
+  }
   if (t_list->parsed()) return topic_list(broker, verbose);
   if (t_describe->parsed()) return topic_describe(broker, topic_name);
   if (t_delete->parsed()) return topic_delete(broker, topic_name);

@@ -17,6 +17,19 @@ topic_config from_rpc(rpc::TopicConfig::Reader c) {
   out.segment_ms = c.getSegmentMs();
   out.flush_messages = c.getFlushMessages();
   out.flush_ms = c.getFlushMs();
+  out.max_messages = c.getMaxMessages();
+  switch (c.getFullPolicy()) {
+    case rpc::FullPolicy::BROKER_DEFAULT:
+      out.when_full = full_policy::broker_default;
+      break;
+    case rpc::FullPolicy::REJECT_NEW:
+      out.when_full = full_policy::reject_new;
+      break;
+    case rpc::FullPolicy::DEAD_LETTER_OLDEST:
+      out.when_full = full_policy::dead_letter_oldest;
+      break;
+  }
+  out.ttl_ms = c.getTtlMs();
   return out;
 }
 
@@ -93,6 +106,12 @@ result<void> admin::create_topic(const std::string& name, const topic_config& cf
     tc.setSegmentMs(cfg.segment_ms);
     tc.setFlushMessages(cfg.flush_messages);
     tc.setFlushMs(cfg.flush_ms);
+    tc.setMaxMessages(cfg.max_messages);
+    tc.setFullPolicy(cfg.when_full == full_policy::reject_new ? rpc::FullPolicy::REJECT_NEW
+                     : cfg.when_full == full_policy::dead_letter_oldest
+                         ? rpc::FullPolicy::DEAD_LETTER_OLDEST
+                         : rpc::FullPolicy::BROKER_DEFAULT);
+    tc.setTtlMs(cfg.ttl_ms);
     return req.send().then([](auto&& resp) { return only_error(resp); });
   });
   return to_result(std::move(r));

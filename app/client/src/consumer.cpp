@@ -106,8 +106,12 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
   // Strict order mode: deliveries per (partition, offset) and paused partitions.
   std::map<std::pair<topic_partition, int64_t>, uint32_t> strict_deliveries;
   std::map<topic_partition, steady::time_point> paused_until;
-  // Fetched messages past their amq-expires-at, dead-lettered by poll().
+  // Fetched messages past their amq-expires-at or their topic's ttl_ms,
+  // dead-lettered by poll().
   std::vector<message> expired;
+  // ttl_ms of the subscribed topics that have one (and of their retry
+  // topics), from describe_topic at subscribe.
+  std::map<std::string, int64_t> topic_ttl_ms;
 
   // Loop-thread state.
   kj::Own<loop_state> loop;
@@ -608,17 +612,27 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
 
   // ---- retries and dead letters ----
 
+  static std::optional<int64_t> header_number(const message& m, const char* key) {
+    auto v = header_value(m, key);
+    if (!v) return std::nullopt;
+    int64_t n = 0;
+    auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+    if (ec != std::errc{} || end != v->data() + v->size()) return std::nullopt;
+    return n;
+  }
+
+  /// Past its amq-expires-at, or older than its topic's ttl_ms (by the
+  /// origin's timestamp for a retry).
   bool is_expired(const message& m) const {
     if (!cfg.dead_letter_expired) return false;
-    auto v = header_value(m, retry_header::expires_at);
-    if (!v) return false;
-    int64_t at = 0;
-    auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), at);
-    if (ec != std::errc{} || end != v->data() + v->size()) return false;
     auto now = std::chrono::duration_cast<ms>(
                    std::chrono::system_clock::now().time_since_epoch())
                    .count();
-    return at <= now;
+    if (auto at = header_number(m, retry_header::expires_at); at && *at <= now) return true;
+    auto ttl = topic_ttl_ms.find(m.topic);
+    if (ttl == topic_ttl_ms.end()) return false;
+    auto born = header_number(m, retry_header::original_timestamp).value_or(m.timestamp_ms);
+    return born + ttl->second <= now;
   }
 
   struct nack_record {
@@ -796,14 +810,20 @@ result<void> consumer::subscribe(const std::vector<std::string>& topics) {
     return error(errc::invalid_argument, "consumer needs a group_id");
   if (topics.empty()) return error(errc::invalid_argument, "no topics to subscribe to");
   auto all = topics;
-  if (impl_->cfg.retry_topics && !impl_->cfg.strict_order) {
-    // The broker creates a retry topic on the first nack too; creating it
-    // here lets the group assign it from the start.
-    for (const auto& t : topics) {
-      if (t.ends_with(".retry")) continue;
-      auto rt = retry_topic_name(t, impl_->cfg.group_id);
-      auto info = impl_->adm.describe_topic(t);
-      if (!info) return info.err();
+  const bool with_retry = impl_->cfg.retry_topics && !impl_->cfg.strict_order;
+  std::map<std::string, int64_t> ttls;
+  for (const auto& t : topics) {
+    if (t.ends_with(".retry")) continue;
+    auto rt = retry_topic_name(t, impl_->cfg.group_id);
+    auto info = impl_->adm.describe_topic(t);
+    if (!info) {
+      if (with_retry) return info.err();
+      continue;  // without retry topics a missing topic is the broker's to report
+    }
+    if (info->config.ttl_ms > 0) ttls[t] = ttls[rt] = info->config.ttl_ms;
+    if (with_retry) {
+      // The broker creates a retry topic on the first nack too; creating it
+      // here lets the group assign it from the start.
       topic_config tc;
       tc.partitions = static_cast<uint32_t>(info->partitions.size());
       if (auto r = impl_->adm.create_topic(rt, tc); !r && !r.err().is(errc::topic_exists)) {
@@ -816,6 +836,7 @@ result<void> consumer::subscribe(const std::vector<std::string>& topics) {
     std::lock_guard lk(impl_->mu);
     if (impl_->closed) return error(errc::closed, "consumer closed");
     impl_->topics = all;
+    impl_->topic_ttl_ms = std::move(ttls);
     impl_->subscribed = true;
   }
   if (auto r = impl_->join_sync(); !r) {

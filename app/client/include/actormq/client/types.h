@@ -65,6 +65,13 @@ struct delivery_report {
 
 using delivery_callback = std::function<void(const delivery_report&)>;
 
+/// What a bounded topic does at max_messages (docs/retries-and-dead-letters.md).
+enum class full_policy : uint8_t {
+  broker_default = 0,
+  reject_new,          ///< the produce fails with errc::queue_full
+  dead_letter_oldest,  ///< the oldest messages move to "<topic>.dlq"
+};
+
 /// Per-topic settings; zero/negative mean "broker default" as in the schema.
 struct topic_config {
   uint32_t partitions = 1;
@@ -74,6 +81,9 @@ struct topic_config {
   int64_t segment_ms = 0;
   int64_t flush_messages = -1;
   int64_t flush_ms = -1;
+  int64_t max_messages = -1;  ///< per partition; -1 default, 0 unbounded
+  full_policy when_full = full_policy::broker_default;
+  int64_t ttl_ms = -1;  ///< -1 default, 0 none; else expiry after the record timestamp
 };
 
 struct partition_info {
