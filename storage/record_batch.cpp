@@ -108,8 +108,10 @@ result<batch_header> validate_batch(std::span<const uint8_t> bytes, size_t max_b
   if (h.batch_length < static_cast<int32_t>(L::header_size - L::length_prefix)) {
     return errc::invalid_batch;
   }
-  if (h.size_bytes() > max_batch_bytes) return errc::batch_too_large;
+  // A length past the bytes at hand is malformed whatever its size; only a
+  // batch that is really there can be "too large".
   if (h.size_bytes() > bytes.size()) return errc::invalid_batch;
+  if (h.size_bytes() > max_batch_bytes) return errc::batch_too_large;
   if (h.magic != L::current_magic || (h.attributes & ~batch_attr::known_bits) != 0 ||
       (h.attributes & batch_attr::codec_mask) != 0) {
     return errc::invalid_batch;
