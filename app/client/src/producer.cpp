@@ -398,10 +398,18 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
       std::vector<std::shared_ptr<batch>> to_send;
       for (auto& [tp, ps] : parts) {
         if (ps.open) {
+          // While the partition's in-flight slots are taken (or sealed
+          // batches wait), keep filling the open batch instead of sealing
+          // one-record batches: one round trip then carries what arrived
+          // meanwhile (as Kafka's producer does). A reply wakes the sender.
+          bool blocked = ps.in_flight >= cfg.max_in_flight_per_partition ||
+                         std::any_of(ps.batches.begin(), ps.batches.end(), [](const auto& b) {
+                           return b->st == batch::state::queued;
+                         });
           auto due = ps.open->created + std::chrono::milliseconds(cfg.linger_ms);
-          if (flush_requests > 0 || stop_sender || now >= due) {
+          if (flush_requests > 0 || stop_sender || (now >= due && !blocked)) {
             seal(tp, ps);
-          } else {
+          } else if (!blocked) {
             next_wake = std::min(next_wake, due);
           }
         }
