@@ -3,8 +3,9 @@
 // so the actor layer's overhead reads as one ratio.
 //
 // Per record size (100b, 1k), on a fresh log each time:
-//   raw_append_<size>               log::append of one batch buffer in a loop
-//                                   (as actormq-storage-bench append_*_flush_never)
+//   raw_append_<size>               log::append in a loop (as actormq-storage-bench
+//                                   append_*_flush_never), rotating through as many
+//                                   batch buffers as the largest window
 //   actor_produce_<size>_w<window>  (produce_atom, produce_request{acks leader})
 //                                   requests from one scoped_actor with up to
 //                                   <window> outstanding, through a real
@@ -21,6 +22,7 @@
 #include <CLI/CLI.hpp>
 #include <caf/all.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <deque>
 #include <filesystem>
@@ -103,6 +105,14 @@ st::log_config log_config() {
   return cfg;
 }
 
+/// Deletes a run's log right after the run, so its page cache is freed
+/// and the next run starts from the same memory state.
+void remove_run_dir(const fs::path& dir) {
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  if (ec) die("remove " + dir.string() + ": " + ec.message());
+}
+
 std::unique_ptr<st::log> open_fresh_log(const fs::path& dir) {
   std::error_code ec;
   fs::remove_all(dir, ec);
@@ -120,8 +130,13 @@ void count_batch(run_figures& f, const record_kind& k, size_t batch_bytes) {
   ++f.calls;
 }
 
-run_figures run_raw(const options& opt, const record_kind& k, std::vector<uint8_t> batch) {
+/// Appends copies of batch, rotating through buffers copies as the actor
+/// runs rotate through their window's buffers, so both read their batches
+/// from the same working set (one hot buffer would flatter the raw figure).
+run_figures run_raw(const options& opt, const record_kind& k, const std::vector<uint8_t>& batch,
+                    size_t buffers) {
   auto log = open_fresh_log(opt.dir / (std::string("raw-") + k.name));
+  std::vector<std::vector<uint8_t>> pool(buffers, batch);
   run_figures f;
   f.pre_busy_pct = pre_busy_pct();
   f.prewarm_mb_per_s = prewarm(opt.prewarm_mb);
@@ -129,7 +144,7 @@ run_figures run_raw(const options& opt, const record_kind& k, std::vector<uint8_
   auto deadline = clock_type::now() + std::chrono::duration<double>(opt.max_secs);
   auto before = cpu_snapshot::take();
   while (f.log_bytes + batch.size() <= total) {
-    auto r = log->append(batch);
+    auto r = log->append(pool[f.calls % buffers]);
     if (!r) die("append: " + r.error().message());
     count_batch(f, k, batch.size());
     if ((f.calls & 15) == 0 && clock_type::now() >= deadline) {
@@ -141,11 +156,12 @@ run_figures run_raw(const options& opt, const record_kind& k, std::vector<uint8_
   f.secs = std::chrono::duration<double>(after.wall - before.wall).count();
   f.cpu = usage_between(before, after);
   if (auto s = log->close(); !s) die("close: " + s.error().message());
+  remove_run_dir(opt.dir / (std::string("raw-") + k.name));
   return f;
 }
 
-run_figures run_actor(const options& opt, const record_kind& k, const std::vector<uint8_t>& batch,
-                      size_t window) {
+run_figures run_actor_system(const options& opt, const record_kind& k,
+                             const std::vector<uint8_t>& batch, size_t window) {
   auto log = open_fresh_log(opt.dir / (std::string("actor-") + k.name));
   caf::actor_system_config cfg;
   cfg.set("scheduler.max-threads", opt.threads);
@@ -206,6 +222,14 @@ run_figures run_actor(const options& opt, const record_kind& k, const std::vecto
   return f;
 }
 
+run_figures run_actor(const options& opt, const record_kind& k, const std::vector<uint8_t>& batch,
+                      size_t window) {
+  run_figures f = run_actor_system(opt, k, batch, window);
+  // ~actor_system has waited for the partition to close its log.
+  remove_run_dir(opt.dir / (std::string("actor-") + k.name));
+  return f;
+}
+
 bool wanted(const options& opt, const std::string& workload) {
   return opt.only.empty() ||
          std::find(opt.only.begin(), opt.only.end(), workload) != opt.only.end();
@@ -216,9 +240,11 @@ void run_kind(const options& opt, const record_kind& k) {
   const std::string raw_name = std::string("raw_append_") + k.name;
   double raw_rate = 0;
   if (wanted(opt, raw_name)) {
-    auto raw = run_raw(opt, k, batch);
+    auto raw = run_raw(opt, k, batch, *std::max_element(opt.windows.begin(), opt.windows.end()));
     raw_rate = raw.msgs_per_s();
-    print_line(opt, raw_name, raw, batch.size(), k, "");
+    print_line(opt, raw_name, raw, batch.size(), k,
+               "buffers=" +
+                   std::to_string(*std::max_element(opt.windows.begin(), opt.windows.end())) + " ");
   }
   for (size_t w : opt.windows) {
     const std::string name = std::string("actor_produce_") + k.name + "_w" + std::to_string(w);
@@ -234,9 +260,6 @@ void run_kind(const options& opt, const record_kind& k) {
     }
     print_line(opt, name, f, batch.size(), k, extra);
   }
-  std::error_code ec;
-  fs::remove_all(opt.dir / (std::string("raw-") + k.name), ec);
-  fs::remove_all(opt.dir / (std::string("actor-") + k.name), ec);
 }
 
 }  // namespace
