@@ -19,6 +19,8 @@ uint32_t crc32c_extend(uint32_t crc, const void* data, size_t size) noexcept {
   return ~reg;
 }
 
-uint32_t crc32c(const void* data, size_t size) noexcept { return crc32c_extend(0, data, size); }
+uint32_t crc32c(const void* data, size_t size) noexcept {
+  return crc32c_extend(0, data, size);
+}
 
 }  // namespace actormq::storage

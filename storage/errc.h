@@ -10,17 +10,17 @@ namespace actormq::storage {
 
 enum class errc {
   success = 0,
-  io_error,           ///< read/write/fsync failed (see the log for errno)
-  disk_full,          ///< ENOSPC / EDQUOT while writing
-  permission_denied,  ///< EACCES / EPERM / EROFS
-  not_found,          ///< file or directory does not exist
-  invalid_batch,      ///< a batch handed to append is malformed (length, counts, magic)
-  crc_mismatch,       ///< a batch's CRC32C does not match its bytes
-  batch_too_large,    ///< a batch exceeds the configured maximum size
-  offset_out_of_range,///< read below the log start or above the log end
-  log_closed,         ///< the log was closed or hit a fatal write error
-  corrupt_segment,    ///< a segment failed validation and was quarantined
-  invalid_argument,   ///< bad configuration or argument
+  io_error,             ///< read/write/fsync failed (see the log for errno)
+  disk_full,            ///< ENOSPC / EDQUOT while writing
+  permission_denied,    ///< EACCES / EPERM / EROFS
+  not_found,            ///< file or directory does not exist
+  invalid_batch,        ///< a batch handed to append is malformed (length, counts, magic)
+  crc_mismatch,         ///< a batch's CRC32C does not match its bytes
+  batch_too_large,      ///< a batch exceeds the configured maximum size
+  offset_out_of_range,  ///< read below the log start or above the log end
+  log_closed,           ///< the log was closed or hit a fatal write error
+  corrupt_segment,      ///< a segment failed validation and was quarantined
+  invalid_argument,     ///< bad configuration or argument
 };
 
 const std::error_category& error_category() noexcept;

@@ -121,7 +121,8 @@ result<std::string> read_file(const std::filesystem::path& path) {
   auto sz = (*f)->size();
   if (!sz) return sz.error();
   std::string out(*sz, '\0');
-  auto n = (*f)->read_some_at(file_position(0), {reinterpret_cast<uint8_t*>(out.data()), out.size()});
+  auto n =
+      (*f)->read_some_at(file_position(0), {reinterpret_cast<uint8_t*>(out.data()), out.size()});
   if (!n) return n.error();
   out.resize(*n);
   return out;

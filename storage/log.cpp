@@ -91,8 +91,7 @@ status log::recover(recovery_report& report) {
     auto name = entry.path().filename().string();
     if (auto b = parse_segment_name(name, "log")) {
       bases[*b] = true;
-    } else if (name.ends_with(".tmp") || name.ends_with(".index") ||
-               name.ends_with(".timeindex")) {
+    } else if (name.ends_with(".tmp") || name.ends_with(".index") || name.ends_with(".timeindex")) {
       // Orphan indexes (no .log) and temp files are dropped below.
       bool orphan = name.ends_with(".tmp");
       if (!orphan) {

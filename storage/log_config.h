@@ -24,12 +24,12 @@ struct flush_policy {
 };
 
 struct log_config {
-  uint64_t segment_bytes = 256ull << 20;  ///< roll when the next batch would pass this
+  uint64_t segment_bytes = 256ull << 20;        ///< roll when the next batch would pass this
   int64_t segment_ms = 7 * 24 * 3600 * 1000ll;  ///< roll when the active segment is this old
   int64_t retention_bytes = -1;  ///< delete oldest segments above this total (-1 = off)
   int64_t retention_ms = 7 * 24 * 3600 * 1000ll;  ///< delete segments older (-1 = off)
-  size_t index_interval_bytes = 4096;  ///< one sparse index entry per this many bytes
-  size_t max_batch_bytes = 16u << 20;  ///< larger batches are refused
+  size_t index_interval_bytes = 4096;             ///< one sparse index entry per this many bytes
+  size_t max_batch_bytes = 16u << 20;             ///< larger batches are refused
   flush_policy flush;
   /// Check every record of an appended batch, not only header and CRC.
   bool validate_records = true;

@@ -55,8 +55,8 @@ class offset_index {
  private:
   std::filesystem::path path_;
   std::vector<entry> entries_;
-  size_t persisted_ = 0;       // entries already in the file
-  bool rewrite_ = true;        // file content no longer a prefix of entries_
+  size_t persisted_ = 0;  // entries already in the file
+  bool rewrite_ = true;   // file content no longer a prefix of entries_
 };
 
 }  // namespace actormq::storage

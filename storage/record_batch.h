@@ -102,7 +102,9 @@ struct batch_header {
   int32_t record_count = 0;
 
   /// Whole batch size in bytes, header included.
-  size_t size_bytes() const { return batch_layout::length_prefix + static_cast<size_t>(batch_length); }
+  size_t size_bytes() const {
+    return batch_layout::length_prefix + static_cast<size_t>(batch_length);
+  }
   offset last_offset() const { return base_offset + last_offset_delta; }
   offset next_offset() const { return base_offset + (int64_t{last_offset_delta} + 1); }
   bool is_transactional() const { return (attributes & batch_attr::transactional) != 0; }

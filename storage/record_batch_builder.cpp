@@ -7,7 +7,9 @@ namespace actormq::storage {
 
 namespace L = batch_layout;
 
-record_batch_builder::record_batch_builder() { reset(); }
+record_batch_builder::record_batch_builder() {
+  reset();
+}
 
 void record_batch_builder::reset() {
   buf_.assign(L::header_size, '\0');

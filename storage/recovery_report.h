@@ -13,10 +13,10 @@ namespace actormq::storage {
 
 struct recovery_event {
   enum class kind {
-    truncated_tail,      ///< bad bytes at the end of the tail segment were cut
-    quarantined_segment, ///< a non-tail segment failed validation and was moved aside
-    rebuilt_index,       ///< an index file was missing or stale and was rebuilt
-    removed_stray_file,  ///< a leftover temp/orphan file was deleted
+    truncated_tail,       ///< bad bytes at the end of the tail segment were cut
+    quarantined_segment,  ///< a non-tail segment failed validation and was moved aside
+    rebuilt_index,        ///< an index file was missing or stale and was rebuilt
+    removed_stray_file,   ///< a leftover temp/orphan file was deleted
   };
   kind what;
   std::filesystem::path file;

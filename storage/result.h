@@ -12,7 +12,7 @@ namespace actormq::storage {
 template <typename T>
 class [[nodiscard]] result {
  public:
-  result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  result(T value) : v_(std::move(value)) {}            // NOLINT: implicit by design
   result(std::error_code ec) : v_(ec) { assert(ec); }  // NOLINT
   template <typename E, typename = std::enable_if_t<std::is_error_code_enum_v<E>>>
   result(E e) : result(std::error_code(e)) {}  // NOLINT

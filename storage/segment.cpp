@@ -131,7 +131,8 @@ result<segment_scan> segment::scan(bool check_crc, size_t max_batch_bytes) {
       buf.resize(h.size_bytes());
       if (auto st = file_->read_at(file_position(pos), buf); !st) return st.error();
       if (compute_crc(buf) != h.crc) {
-        out.problem = fmt::format("CRC mismatch in batch at offset {} position {}", h.base_offset(), pos);
+        out.problem =
+            fmt::format("CRC mismatch in batch at offset {} position {}", h.base_offset(), pos);
         break;
       }
     }

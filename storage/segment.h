@@ -35,14 +35,14 @@ struct read_slice {
 
 /// What a recovery scan of a segment found.
 struct segment_scan {
-  uint64_t valid_bytes = 0;    ///< bytes of whole, valid batches from the start
-  uint64_t file_bytes = 0;     ///< size of the file before any truncation
-  offset next_offset{0};       ///< offset after the last valid batch
+  uint64_t valid_bytes = 0;     ///< bytes of whole, valid batches from the start
+  uint64_t file_bytes = 0;      ///< size of the file before any truncation
+  offset next_offset{0};        ///< offset after the last valid batch
   offset first_bad_offset{-1};  ///< first offset lost (next_offset) when there is a problem
   /// Offset after the last batch found in the dropped bytes by following
   /// headers that still chain from first_bad_offset; -1 when none does.
   offset dropped_until{-1};
-  std::string problem;         ///< empty when the whole file was valid
+  std::string problem;  ///< empty when the whole file was valid
   uint32_t batches = 0;
 };
 
@@ -90,7 +90,7 @@ class segment {
   /// Writes the index files (no sync). They are derived data: recovery
   /// rebuilds them when they are missing or do not match the .log.
   status flush_indexes();
-  status remove(); ///< deletes all three files
+  status remove();  ///< deletes all three files
   /// Moves the three files into dir/quarantine/ for an operator to inspect.
   status quarantine(const std::filesystem::path& quarantine_dir);
 

@@ -9,7 +9,9 @@
 namespace actormq {
 
 namespace {
-int64_t now_ms() { return storage::system_now()(); }
+int64_t now_ms() {
+  return storage::system_now()();
+}
 constexpr int64_t retry_delay_ms = 1000;
 }  // namespace
 
@@ -41,7 +43,9 @@ caf::error delay_state::open(delay_settings settings) {
   return {};
 }
 
-void delay_state::attach(self_ptr self) { self_ = self; }
+void delay_state::attach(self_ptr self) {
+  self_ = self;
+}
 
 caf::result<schedule_reply> delay_state::schedule(delayed_produce& req) {
   auto now = now_ms();
@@ -60,17 +64,17 @@ caf::result<schedule_reply> delay_state::schedule(delayed_produce& req) {
   }
   auto rp = self_->make_response_promise<schedule_reply>();
   // Refuse unknown targets now rather than at delivery time.
-  topics_.with(self_, settings_.registry, req.topic,
-               [this, req, rp](caf::expected<topic_handle> th) mutable {
-                 if (!th) return rp.deliver(th.error()), void();
-                 if (req.partition >= th->partitions.size()) {
-                   rp.deliver(make_error(errc::unknown_partition,
-                                         fmt::format("{} has no partition {}", req.topic,
-                                                     req.partition)));
-                   return;
-                 }
-                 append(std::move(req), rp);
-               });
+  topics_.with(
+      self_, settings_.registry, req.topic,
+      [this, req, rp](caf::expected<topic_handle> th) mutable {
+        if (!th) return rp.deliver(th.error()), void();
+        if (req.partition >= th->partitions.size()) {
+          rp.deliver(make_error(errc::unknown_partition,
+                                fmt::format("{} has no partition {}", req.topic, req.partition)));
+          return;
+        }
+        append(std::move(req), rp);
+      });
   return rp;
 }
 
@@ -163,7 +167,8 @@ void delay_state::deliver(const delay::timer_entry& e) {
                       slice ? "gone" : slice.error().message());
     return finish(e.due(), {}, e);
   }
-  auto env = delay::schedule_envelope::decode({reinterpret_cast<const uint8_t*>(buf.data()), buf.size()});
+  auto env =
+      delay::schedule_envelope::decode({reinterpret_cast<const uint8_t*>(buf.data()), buf.size()});
   if (!env) {
     actor_log().error("delay: envelope {} does not decode; dropped", e.id());
     return finish(e.due(), {}, e);
@@ -178,8 +183,9 @@ void delay_state::deliver(const delay::timer_entry& e) {
                  if (partition >= th->partitions.size()) {
                    return finish(e.due(), make_error(errc::unknown_partition), e);
                  }
-                 self_->request(th->partitions[partition], std::chrono::seconds(30),
-                                produce_atom::value, produce_request{batch, acks_level::fsync})
+                 self_
+                     ->request(th->partitions[partition], std::chrono::seconds(30),
+                               produce_atom::value, produce_request{batch, acks_level::fsync})
                      .then([this, e](produce_reply&) { finish(e.due(), {}, e); },
                            [this, e, target](caf::error& err) {
                              if (err.category() != errc_category) topics_.forget(target);
@@ -242,7 +248,8 @@ void delay_state::record_progress() {
 
 void delay_state::flush_if_due(bool force) {
   auto now = now_ms();
-  bool due = force || !sync_waiters_.empty() || now - last_flush_ms_ >= settings_.flush_interval.count();
+  bool due =
+      force || !sync_waiters_.empty() || now - last_flush_ms_ >= settings_.flush_interval.count();
   if (!dirty_ || !due) return;
   auto st = log_->flush();
   if (st) st = store_->flush();

@@ -32,7 +32,8 @@ storage::result<schedule_envelope> schedule_envelope::decode(std::span<const uin
     auto ps = k.substr(a + 1, b - a - 1);
     auto ds = k.substr(b + 1);
     if (std::from_chars(ps.data(), ps.data() + ps.size(), e.partition).ec != std::errc{}) return;
-    if (std::from_chars(ds.data(), ds.data() + ds.size(), e.deliver_at_ms).ec != std::errc{}) return;
+    if (std::from_chars(ds.data(), ds.data() + ds.size(), e.deliver_at_ms).ec != std::errc{})
+      return;
     e.batch = std::string(*r.value);
     out = std::move(e);
   });
@@ -47,7 +48,8 @@ void clear_producer(std::string& batch) {
   storage::store_le<int16_t>(p + L::producer_epoch, -1);
   storage::store_le<int32_t>(p + L::base_sequence, -1);
   storage::store_le<uint32_t>(
-      p + L::crc, storage::compute_crc({reinterpret_cast<const uint8_t*>(batch.data()), batch.size()}));
+      p + L::crc,
+      storage::compute_crc({reinterpret_cast<const uint8_t*>(batch.data()), batch.size()}));
 }
 
 }  // namespace actormq::delay

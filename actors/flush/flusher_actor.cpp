@@ -11,7 +11,8 @@ caf::behavior flusher(caf::event_based_actor*, size_t /*index*/) {
   return {
       [](flush_atom, const sync_job& job) {
         auto st = job.file->datasync();
-        caf::error err = st ? caf::error{} : from_storage(st.error(), "fdatasync " + job.file->path().string());
+        caf::error err =
+            st ? caf::error{} : from_storage(st.error(), "fdatasync " + job.file->path().string());
         caf::anon_send(caf::actor_cast<caf::actor>(job.reply_to), flushed_atom::value, job.up_to,
                        std::move(err));
       },

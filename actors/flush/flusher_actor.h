@@ -14,7 +14,7 @@ namespace actormq {
 
 struct sync_job {
   std::shared_ptr<storage::file_handle> file;
-  int64_t up_to = 0;  ///< offset the sync makes durable, echoed back
+  int64_t up_to = 0;               ///< offset the sync makes durable, echoed back
   caf::strong_actor_ptr reply_to;  ///< receives (flushed_atom, up_to, error)
 };
 

@@ -12,9 +12,12 @@ caf::error from_group(std::error_code ec, const std::string& what) {
   std::string text = what + ": " + ec.message();
   if (ec.category() == group::error_category()) {
     switch (static_cast<group::errc>(ec.value())) {
-      case group::errc::unknown_member: return make_error(errc::unknown_member, text);
-      case group::errc::stale_generation: return make_error(errc::stale_generation, text);
-      default: return make_error(errc::invalid_request, text);
+      case group::errc::unknown_member:
+        return make_error(errc::unknown_member, text);
+      case group::errc::stale_generation:
+        return make_error(errc::stale_generation, text);
+      default:
+        return make_error(errc::invalid_request, text);
     }
   }
   return from_storage(ec, what);
@@ -34,7 +37,8 @@ caf::error group_actor_state::init(self_ptr self, std::string group, std::filesy
   config_.group_id = group_;
   config_.min_session_timeout_ms = min_timeout;
   config_.max_session_timeout_ms = max_timeout;
-  config_.member_id_salt = std::to_string(caf::make_timestamp().time_since_epoch().count() / 1000000);
+  config_.member_id_salt =
+      std::to_string(caf::make_timestamp().time_since_epoch().count() / 1000000);
   storage::recovery_report report;
   auto store = storage::offset_store::open(dir, {}, &report);
   if (!store) return from_storage(store.error(), who() + ": open offsets");
@@ -104,8 +108,7 @@ caf::result<group::heartbeat_result> group_actor_state::heartbeat(const std::str
 
 caf::result<bool> group_actor_state::leave(const std::string& member) {
   if (auto st = membership_->leave(member); !st) return from_group(st.error(), who() + ": leave");
-  actor_log().info("{}: member {} left; generation {}", who(), member,
-                   membership_->generation()());
+  actor_log().info("{}: member {} left; generation {}", who(), member, membership_->generation()());
   return true;
 }
 
@@ -120,9 +123,8 @@ caf::result<bool> group_actor_state::commit(const std::string& member, int32_t g
   for (const auto& o : offsets) {
     group::topic_partition tp{o.topic, o.partition};
     if (!std::binary_search(owned->begin(), owned->end(), tp)) {
-      return make_error(errc::not_assigned,
-                        fmt::format("{}: {}-{} is not assigned to member {}", who(), o.topic,
-                                    o.partition, member));
+      return make_error(errc::not_assigned, fmt::format("{}: {}-{} is not assigned to member {}",
+                                                        who(), o.topic, o.partition, member));
     }
     batch.push_back({o.topic, o.partition, storage::offset(o.offset), o.metadata});
   }
@@ -154,7 +156,8 @@ caf::result<group_info> group_actor_state::describe() {
             info->membership = membership_->describe();
             // Partitions of interest: subscribed topics and committed ones.
             std::set<std::string> topics;
-            for (const auto& m : info->membership.members) topics.insert(m.topics.begin(), m.topics.end());
+            for (const auto& m : info->membership.members)
+              topics.insert(m.topics.begin(), m.topics.end());
             auto commits = store_->fetch_group(group_);
             for (const auto& [k, v] : commits) topics.insert(k.first);
             std::map<group::topic_partition, std::string> owner;
@@ -186,15 +189,18 @@ caf::result<group_info> group_actor_state::describe() {
               }
               auto owner_id = owner.count(tp) ? owner[tp] : std::string{};
               auto finish = [=](int64_t start, int64_t hw) mutable {
-                auto lag = group::compute_lag(tp, committed, storage::offset(start),
-                                              storage::offset(hw));
-                info->partitions[i] = {tp.topic, tp.partition,
-                                       committed ? (*committed)() : -1, hw, lag.lag, owner_id};
+                auto lag =
+                    group::compute_lag(tp, committed, storage::offset(start), storage::offset(hw));
+                info->partitions[i] = {tp.topic, tp.partition, committed ? (*committed)() : -1,
+                                       hw,       lag.lag,      owner_id};
                 if (--*pending == 0) rp.deliver(std::move(*info));
               };
               self_->request(items[i].actor, std::chrono::seconds(10), offsets_atom::value)
-                  .then([=](partition_offsets& o) mutable { finish(o.log_start_offset, o.high_watermark); },
-                        [=](caf::error&) mutable { finish(0, 0); });
+                  .then(
+                      [=](partition_offsets& o) mutable {
+                        finish(o.log_start_offset, o.high_watermark);
+                      },
+                      [=](caf::error&) mutable { finish(0, 0); });
             }
           },
           [rp](caf::error& e) mutable { rp.deliver(e); });
@@ -204,9 +210,10 @@ caf::result<group_info> group_actor_state::describe() {
 void group_actor_state::tick() {
   auto gone = membership_->expire(now_ms());
   for (const auto& id : gone) {
-    actor_log().info("{}: member {} expired (no heartbeat within its session timeout); "
-                     "generation {}",
-                     who(), id, membership_->generation()());
+    actor_log().info(
+        "{}: member {} expired (no heartbeat within its session timeout); "
+        "generation {}",
+        who(), id, membership_->generation()());
   }
   if (++ticks_ % 20 == 0 && !membership_->empty()) with_metadata([] {});
 }

@@ -77,8 +77,8 @@ void partition_state::rebuild_producer_state() {
     auto slice = log_->read(storage::offset(at), 4 << 20);
     if (!slice || slice->length == 0) break;
     buf.resize(slice->length);
-    auto st = slice->file->read_at(slice->position,
-                                   {reinterpret_cast<uint8_t*>(buf.data()), buf.size()});
+    auto st =
+        slice->file->read_at(slice->position, {reinterpret_cast<uint8_t*>(buf.data()), buf.size()});
     if (!st) break;
     storage::for_each_batch({reinterpret_cast<const uint8_t*>(buf.data()), buf.size()},
                             [&](const storage::batch_header& h, auto) { producers_.record(h); });
@@ -91,8 +91,8 @@ void partition_state::write_producer_snapshot() {
   int64_t covered = log_->next_offset()();
   if (covered == snapshot_covered_) return;
   auto bytes = producers_.encode(covered);
-  auto st = storage::write_file_atomic(log_->dir() / snapshot_file,
-                                       {reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
+  auto st = storage::write_file_atomic(
+      log_->dir() / snapshot_file, {reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
   if (st) {
     snapshot_covered_ = covered;
   } else {
@@ -127,16 +127,18 @@ caf::result<produce_reply> partition_state::produce(produce_request& req) {
                           fmt::format("producer {} sequence {} is out of order", first.producer_id,
                                       first.base_sequence));
       case producer_state_table::verdict::fenced:
-        return make_error(errc::invalid_producer_epoch,
-                          fmt::format("producer {} epoch {} is fenced", first.producer_id,
-                                      first.producer_epoch));
-      case producer_state_table::verdict::append: break;
+        return make_error(
+            errc::invalid_producer_epoch,
+            fmt::format("producer {} epoch {} is fenced", first.producer_id, first.producer_epoch));
+      case producer_state_table::verdict::append:
+        break;
     }
   }
   if (auto err = check_bound(records)) return err;
   auto r = log_->append(bytes);
   if (!r) return from_storage(r.error(), who() + " append");
-  storage::for_each_batch(bytes, [&](const storage::batch_header& h, auto) { producers_.record(h); });
+  storage::for_each_batch(bytes,
+                          [&](const storage::batch_header& h, auto) { producers_.record(h); });
   produce_reply reply{r->base_offset(), r->last_offset(), false};
   if (!unflushed_since_) unflushed_since_ = caf::make_timestamp();
   wake_waiters();
@@ -383,7 +385,8 @@ caf::result<int64_t> partition_state::offset_for_time(int64_t ts) const {
 void partition_state::tick() {
   const auto& fp = settings_.flush;
   auto now = caf::make_timestamp();
-  if (fp.every_ms > 0 && unflushed_since_ && now - *unflushed_since_ >= std::chrono::milliseconds(fp.every_ms)) {
+  if (fp.every_ms > 0 && unflushed_since_ &&
+      now - *unflushed_since_ >= std::chrono::milliseconds(fp.every_ms)) {
     request_flush();
   }
   if (now - last_housekeeping_ >= settings_.housekeeping_interval) {

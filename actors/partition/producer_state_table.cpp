@@ -35,8 +35,8 @@ void producer_state_table::record(const storage::batch_header& h) {
     p.epoch = h.producer_epoch;
     p.batches.clear();
   }
-  p.batches.push_back({h.base_sequence, h.base_sequence + h.last_offset_delta, h.base_offset(),
-                       h.last_offset()()});
+  p.batches.push_back(
+      {h.base_sequence, h.base_sequence + h.last_offset_delta, h.base_offset(), h.last_offset()()});
   if (p.batches.size() > batches_kept) p.batches.pop_front();
 }
 

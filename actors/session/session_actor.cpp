@@ -3,7 +3,8 @@
 namespace actormq {
 
 namespace {
-caf::behavior session_behavior(caf::stateful_actor<session_state>* self, session_settings settings) {
+caf::behavior session_behavior(caf::stateful_actor<session_state>* self,
+                               session_settings settings) {
   self->state.init(self, std::move(settings));
   return {
       [=](call_atom, const session_task& task) { task.run(self->state); },

@@ -15,8 +15,8 @@
 
 #include <functional>
 #include <map>
-#include <set>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -79,8 +79,8 @@ caf::actor spawn_session(caf::actor_system& sys, session_settings settings);
 /// Reaches a producer's TransactionChecker (set by the RPC layer): called
 /// on a CAF thread, it posts the call to the KJ thread and calls reply
 /// there with the answer (or unknown and the reason when the call failed).
-using checker_hook = std::function<void(
-    txn_check_request, std::function<void(txn_check_status, std::string)> reply)>;
+using checker_hook = std::function<void(txn_check_request,
+                                        std::function<void(txn_check_status, std::string)> reply)>;
 
 class session_state {
  public:

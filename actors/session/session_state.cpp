@@ -93,12 +93,13 @@ void session_state::describe_handles(std::vector<topic_handle> handles,
   }
   if (total == 0) return done(std::move(out));
   auto shared = std::make_shared<std::vector<topic_description>>(std::move(out));
-  auto g = std::make_shared<gather<caf::error>>(total, [shared, done](std::vector<caf::error> errs) {
-    for (auto& e : errs) {
-      if (e) return done(std::move(e));
-    }
-    done(std::move(*shared));
-  });
+  auto g =
+      std::make_shared<gather<caf::error>>(total, [shared, done](std::vector<caf::error> errs) {
+        for (auto& e : errs) {
+          if (e) return done(std::move(e));
+        }
+        done(std::move(*shared));
+      });
   size_t i = 0;
   for (size_t t = 0; t < handles.size(); ++t) {
     for (size_t p = 0; p < handles[t].partitions.size(); ++p, ++i) {
@@ -172,8 +173,9 @@ void session_state::produce(const std::string& topic, uint32_t partition, acks_l
                                                      topic, partition)));
     }
     if (acks == acks_level::none) done(produce_reply{});
-    self_->request(h->partitions[partition], settings_.request_timeout, produce_atom::value,
-                   produce_request{std::move(batch), acks})
+    self_
+        ->request(h->partitions[partition], settings_.request_timeout, produce_atom::value,
+                  produce_request{std::move(batch), acks})
         .then(
             [=](produce_reply& r) {
               budget->release(bytes);
@@ -192,12 +194,12 @@ void session_state::produce(const std::string& topic, uint32_t partition, acks_l
   });
 }
 
-void session_state::produce_delayed(const std::string& topic, uint32_t partition,
-                                    acks_level acks, int64_t deliver_at_ms,
-                                    std::shared_ptr<std::string> batch,
+void session_state::produce_delayed(const std::string& topic, uint32_t partition, acks_level acks,
+                                    int64_t deliver_at_ms, std::shared_ptr<std::string> batch,
                                     done_fn<schedule_reply> done) {
-  self_->request(settings_.delay, settings_.request_timeout, produce_atom::value,
-                 delayed_produce{topic, partition, deliver_at_ms, std::move(batch), acks})
+  self_
+      ->request(settings_.delay, settings_.request_timeout, produce_atom::value,
+                delayed_produce{topic, partition, deliver_at_ms, std::move(batch), acks})
       .then([done](schedule_reply& r) { done(r); }, [done](caf::error& e) { done(std::move(e)); });
 }
 
@@ -220,12 +222,13 @@ void session_state::fetch_once(std::shared_ptr<std::vector<fetch_item>> items,
                                fmt::format("{} has no partition {}", item.topic, item.partition));
         return g->set(i, std::move(res));
       }
-      self_->request(h->partitions[item.partition], settings_.request_timeout, fetch_atom::value,
-                     fetch_request{item.offset, item.max_bytes})
+      self_
+          ->request(h->partitions[item.partition], settings_.request_timeout, fetch_atom::value,
+                    fetch_request{item.offset, item.max_bytes})
           .then(
               [g, i](fetch_reply& r) {
-                g->set(i, fetch_item_result{{}, std::move(r.slice), r.high_watermark,
-                                            r.log_start_offset});
+                g->set(i, fetch_item_result{
+                              {}, std::move(r.slice), r.high_watermark, r.log_start_offset});
               },
               [=, this](caf::error& e) {
                 if (e.category() != errc_category) forget_topic(item.topic);
@@ -270,8 +273,9 @@ void session_state::fetch(std::vector<fetch_item> items, uint32_t max_wait_ms, u
       with_topic(item.topic, [=, this](caf::expected<topic_handle> h) {
         const auto& it = (*shared)[i];
         if (!h || it.partition >= h->partitions.size()) return fire();
-        self_->request(h->partitions[it.partition], wait + std::chrono::seconds(5), wait_atom::value,
-                       it.offset, wait)
+        self_
+            ->request(h->partitions[it.partition], wait + std::chrono::seconds(5), wait_atom::value,
+                      it.offset, wait)
             .then(
                 [=](bool has_data) {
                   if (has_data || --ws->pending == 0) fire();
@@ -331,9 +335,8 @@ void session_state::leave_group(const std::string& group, const std::string& mem
   });
 }
 
-void session_state::commit(const std::string& group, const std::string& member,
-                           int32_t generation, std::vector<committed_offset> offsets,
-                           done_fn<bool> done) {
+void session_state::commit(const std::string& group, const std::string& member, int32_t generation,
+                           std::vector<committed_offset> offsets, done_fn<bool> done) {
   with_group(group, [=, this](caf::expected<group_actor> g) {
     if (!g) return done(g.error());
     self_->request(*g, group_timeout, commit_atom::value, member, generation, offsets)

@@ -1,7 +1,7 @@
 #include "actors/topic/topic_config.h"
 
-#include <charconv>
 #include <fmt/format.h>
+#include <charconv>
 
 namespace actormq {
 
@@ -51,13 +51,20 @@ std::optional<topic_config> topic_config::decode(std::string_view text) {
     if (key == "partitions") {
       if (v < 1 || v > 100000) return std::nullopt;
       c.partitions = static_cast<uint32_t>(v);
-    } else if (key == "retention_ms") c.retention_ms = v;
-    else if (key == "retention_bytes") c.retention_bytes = v;
-    else if (key == "segment_bytes") c.segment_bytes = v;
-    else if (key == "segment_ms") c.segment_ms = v;
-    else if (key == "flush_messages") c.flush_messages = v;
-    else if (key == "flush_ms") c.flush_ms = v;
-    else if (key == "max_batch_bytes") c.max_batch_bytes = v;
+    } else if (key == "retention_ms")
+      c.retention_ms = v;
+    else if (key == "retention_bytes")
+      c.retention_bytes = v;
+    else if (key == "segment_bytes")
+      c.segment_bytes = v;
+    else if (key == "segment_ms")
+      c.segment_ms = v;
+    else if (key == "flush_messages")
+      c.flush_messages = v;
+    else if (key == "flush_ms")
+      c.flush_ms = v;
+    else if (key == "max_batch_bytes")
+      c.max_batch_bytes = v;
     else if (key == "max_messages") {
       if (v < 0) return std::nullopt;
       c.max_messages = v;

@@ -25,7 +25,7 @@ std::optional<full_policy> parse_full_policy(std::string_view text);
 struct topic_config {
   uint32_t partitions = 1;
   int64_t retention_ms = 7 * 24 * 3600 * 1000ll;  ///< -1 = forever
-  int64_t retention_bytes = -1;                    ///< per partition; -1 = unbounded
+  int64_t retention_bytes = -1;                   ///< per partition; -1 = unbounded
   int64_t segment_bytes = 256ll << 20;
   int64_t segment_ms = 7 * 24 * 3600 * 1000ll;
   int64_t flush_messages = 0;  ///< 0 = no count rule, 1 = every append

@@ -30,7 +30,7 @@ topic_registry_actor::behavior_type registry_behavior(
 }  // namespace
 
 caf::expected<topic_registry_actor> spawn_topic_registry(caf::actor_system& sys,
-                                                        registry_settings settings) {
+                                                         registry_settings settings) {
   auto state = std::make_shared<topic_registry_state>();
   if (auto err = state->load(sys, std::move(settings))) return err;
   return sys.spawn(registry_behavior, std::move(state));

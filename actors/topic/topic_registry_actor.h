@@ -62,7 +62,7 @@ struct registry_settings {
 /// Spawns the registry, which loads every topic under data_dir/topics first.
 /// Returns an error if the data dir cannot be used.
 caf::expected<topic_registry_actor> spawn_topic_registry(caf::actor_system& sys,
-                                                        registry_settings settings);
+                                                         registry_settings settings);
 
 }  // namespace actormq
 

@@ -67,7 +67,8 @@ caf::error topic_registry_state::load(caf::actor_system& sys, registry_settings 
     }
   }
   if (ec) return make_error(errc::storage_error, "cannot list topics: " + ec.message());
-  actor_log().info("registry: {} topics loaded from {}", topics_.size(), settings_.data_dir.string());
+  actor_log().info("registry: {} topics loaded from {}", topics_.size(),
+                   settings_.data_dir.string());
   return {};
 }
 
@@ -201,7 +202,8 @@ caf::result<bool> topic_registry_state::remove(const std::string& name) {
   auto it = topics_.find(name);
   if (it == topics_.end()) return make_error(errc::unknown_topic, "unknown topic " + name);
   // Rename first so a crash mid-delete never resurrects a half-deleted topic.
-  auto trash = topic_dir(name + ".deleted-" + std::to_string(caf::make_timestamp().time_since_epoch().count()));
+  auto trash = topic_dir(name + ".deleted-" +
+                         std::to_string(caf::make_timestamp().time_since_epoch().count()));
   std::error_code ec;
   fs::rename(topic_dir(name), trash, ec);
   if (ec) return make_error(errc::storage_error, "rename for delete: " + ec.message());
@@ -287,7 +289,8 @@ void topic_registry_state::on_down(const caf::down_msg& dm) {
   if (t == topics_.end() || p >= t->second.partitions.size()) return;
   auto& slot = t->second.partitions[p];
   if (slot.actor.address() != dm.source) return;
-  actor_log().error("partition {}/{} stopped ({}); restarting it", name, p, caf::to_string(dm.reason));
+  actor_log().error("partition {}/{} stopped ({}); restarting it", name, p,
+                    caf::to_string(dm.reason));
   if (++slot.restarts > 10) {
     actor_log().critical("partition {}/{} failed {} times; left stopped", name, p, slot.restarts);
     return;

@@ -2,8 +2,8 @@
 
 #include <fmt/format.h>
 
-#include <charconv>
 #include <toml++/toml.h>
+#include <charconv>
 
 namespace actormq::broker {
 
@@ -44,8 +44,7 @@ std::optional<std::string> load_config_file(const std::filesystem::path& file, b
   try {
     t = toml::parse_file(file.string());
   } catch (const toml::parse_error& e) {
-    return fmt::format("{}: {} (line {})", file.string(), e.description(),
-                       e.source().begin.line);
+    return fmt::format("{}: {} (line {})", file.string(), e.description(), e.source().begin.line);
   }
   if (auto listen = t["broker"]["listen"].value<std::string>()) {
     if (auto err = parse_listen(*listen, cfg)) return err;
@@ -77,13 +76,17 @@ std::optional<std::string> load_config_file(const std::filesystem::path& file, b
   check(read_int(t, "groups", "max_session_timeout_ms", cfg.max_session_timeout_ms, 1, big));
   if (auto levels = t["delay"]["levels"].value<std::string>()) {
     auto parsed = delay::delay_levels::parse(*levels);
-    if (!parsed) check(fmt::format("[delay].levels: '{}' is not a list of durations", *levels));
-    else cfg.delay_levels = *parsed;
+    if (!parsed)
+      check(fmt::format("[delay].levels: '{}' is not a list of durations", *levels));
+    else
+      cfg.delay_levels = *parsed;
   }
   if (auto md = t["delay"]["max_delay"].value<std::string>()) {
     auto parsed = delay::parse_duration(*md);
-    if (!parsed) check(fmt::format("[delay].max_delay: '{}' is not a duration", *md));
-    else cfg.max_delay = *parsed;
+    if (!parsed)
+      check(fmt::format("[delay].max_delay: '{}' is not a duration", *md));
+    else
+      cfg.max_delay = *parsed;
   }
   check(load_retry_config(t, cfg.retry, cfg.alerts));
   check(read_int(t, "transactions", "timeout_ms", cfg.txn_timeout_ms, 1, big));

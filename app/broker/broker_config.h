@@ -37,8 +37,8 @@ struct broker_config {
   int64_t txn_check_interval_ms = 30000;  ///< between checks
   uint32_t txn_max_checks = 15;           ///< then the message is unresolved
   uint32_t txn_max_checks_in_flight = 64;
-  int64_t txn_check_timeout_ms = 10000;   ///< a check unanswered this long counts as unknown
-  uint64_t txn_max_open = 100000;         ///< open transactions before sendHalf is "busy"
+  int64_t txn_check_timeout_ms = 10000;  ///< a check unanswered this long counts as unknown
+  uint64_t txn_max_open = 100000;        ///< open transactions before sendHalf is "busy"
 };
 
 /// Reads a TOML file over the defaults. Returns the error text on failure

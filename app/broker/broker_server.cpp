@@ -94,12 +94,12 @@ kj::Promise<void> broker_server::accept_loop(kj::ConnectionReceiver& listener) {
   return listener.accept().then([this, &listener](kj::Own<kj::AsyncIoStream> stream) {
     auto peer = peer_of(*stream);
     if (connections_ >= ctx_.config->max_connections) {
-      broker_log().warn("refusing connection from {}: {} connections open (max_connections)",
-                        peer, connections_);
+      broker_log().warn("refusing connection from {}: {} connections open (max_connections)", peer,
+                        connections_);
     } else {
       capnp::Capability::Client bootstrap = kj::heap<rpc_service>(ctx_, peer);
-      auto conn = kj::heap<connection>(kj::mv(stream), kj::mv(bootstrap), reader_options_,
-                                       connections_);
+      auto conn =
+          kj::heap<connection>(kj::mv(stream), kj::mv(bootstrap), reader_options_, connections_);
       auto done = conn->network.onDisconnect();
       tasks_.add(done.attach(kj::mv(conn)));
     }
@@ -124,7 +124,9 @@ kj::Promise<void> broker_server::bind_stream(kj::Own<kj::AsyncIoStream> stream) 
         std::string token(reinterpret_cast<const char*>(buf.begin()), buf.size());
         auto* service = streams_.find(token);
         int fd = -1;
-        KJ_IF_MAYBE (f, stream->getFd()) { fd = ::dup(*f); }
+        KJ_IF_MAYBE (f, stream->getFd()) {
+          fd = ::dup(*f);
+        }
         if (service == nullptr || fd < 0) {
           if (fd >= 0) ::close(fd);
           broker_log().warn("fetch stream from {} presented an unknown token; closed",

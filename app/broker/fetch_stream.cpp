@@ -18,8 +18,8 @@ constexpr uint64_t step_bytes = 1 << 20;
 fetch_stream::fetch_stream(kj::UnixEventPort& port, kj::Own<kj::AsyncIoStream> stream, int fd)
     : stream_(kj::mv(stream)),
       fd_(fd),
-      observer_(kj::heap<kj::UnixEventPort::FdObserver>(port, fd,
-                                                        kj::UnixEventPort::FdObserver::OBSERVE_WRITE)),
+      observer_(kj::heap<kj::UnixEventPort::FdObserver>(
+          port, fd, kj::UnixEventPort::FdObserver::OBSERVE_WRITE)),
       tail_(kj::Promise<void>(kj::READY_NOW).fork()) {
   ::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) | O_NONBLOCK);
 }
@@ -37,8 +37,8 @@ kj::Promise<void> fetch_stream::send(std::vector<storage::read_slice> slices) {
   return forked.addBranch();
 }
 
-kj::Promise<void> fetch_stream::send_slices(std::shared_ptr<std::vector<storage::read_slice>> slices,
-                                            size_t i, uint64_t done) {
+kj::Promise<void> fetch_stream::send_slices(
+    std::shared_ptr<std::vector<storage::read_slice>> slices, size_t i, uint64_t done) {
   uint64_t step = 0;
   while (i < slices->size()) {
     auto& s = (*slices)[i];
@@ -65,7 +65,8 @@ kj::Promise<void> fetch_stream::send_slices(std::shared_ptr<std::vector<storage:
           [this, slices, i, done]() { return send_slices(slices, i, done); });
     }
     if (n == 0) {
-      KJ_FAIL_REQUIRE("segment file ended before the fetched range was sent", s.file->path().c_str());
+      KJ_FAIL_REQUIRE("segment file ended before the fetched range was sent",
+                      s.file->path().c_str());
     }
     KJ_FAIL_SYSCALL("sendfile", errno);
   }

@@ -2,20 +2,21 @@
 // Starts the broker; once ready to serve it prints "listening on HOST:PORT"
 // on stdout. SIGINT/SIGTERM shut it down cleanly (logs flushed and closed).
 
-#include <caf/all.hpp>
 #include <kj/async-io.h>
 #include <kj/async-unix.h>
+#include <caf/all.hpp>
 
+#include <spdlog/spdlog.h>
+#include <unistd.h>
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
-#include <spdlog/spdlog.h>
-#include <unistd.h>
 
 #include "actors/delay/delay_actor.h"
 #include "actors/errc.h"
 #include "actors/group/group_actor.h"
+#include "actors/logger.h"
 #include "actors/retry/retry_actor.h"
 #include "actors/topic/topic_registry_actor.h"
 #include "actors/txn/txn_coordinator_actor.h"
@@ -23,7 +24,6 @@
 #include "app/broker/broker_server.h"
 #include "app/broker/logger.h"
 #include "storage/logger.h"
-#include "actors/logger.h"
 
 using namespace actormq;
 using namespace actormq::broker;
@@ -82,8 +82,9 @@ int run(const broker_config& cfg) {
   rts.retry = cfg.retry;
   rts.metrics = metrics;
   if (!cfg.alerts.hook.empty()) {
-    rts.alerts = std::make_shared<retry::alert_hook>(
-        cfg.alerts.hook, cfg.alerts.hook_queue, std::chrono::milliseconds(cfg.alerts.hook_timeout_ms));
+    rts.alerts =
+        std::make_shared<retry::alert_hook>(cfg.alerts.hook, cfg.alerts.hook_queue,
+                                            std::chrono::milliseconds(cfg.alerts.hook_timeout_ms));
   }
   auto retry = spawn_retry_actor(sys, rts);
   if (!retry) {
@@ -138,8 +139,8 @@ int run(const broker_config& cfg) {
                                   .wait(io.waitScope);
                    broker_log().info("signal {} received: shutting down", sig.si_signo);
                  })) {
-      std::cerr << "actormq-broker: cannot serve on " << cfg.listen_host << ":"
-                << cfg.listen_port << ": " << e->getDescription().cStr() << "\n";
+      std::cerr << "actormq-broker: cannot serve on " << cfg.listen_host << ":" << cfg.listen_port
+                << ": " << e->getDescription().cStr() << "\n";
       rc = 1;
     }
     // Closing the listeners and connections ends every session first.

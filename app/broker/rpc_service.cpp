@@ -89,7 +89,7 @@ std::optional<std::string> check_record_sizes(std::span<const uint8_t> batch, ui
       for (const auto& h : r.headers) n += h.key.size() + (h.value ? h.value->size() : 0);
       if (n > max && !err) {
         err = fmt::format("record at offset delta {} has {} bytes; the limit is {}",
-                          r.record_offset() , n, max);
+                          r.record_offset(), n, max);
       }
     });
   });
@@ -149,37 +149,36 @@ kj::Promise<void> rpc_service::createTopic(CreateTopicContext ctx) {
   auto p = ctx.getParams();
   auto name = text(p.getName());
   auto cfg = to_config(p.getConfig(), ctx_.config->topic_defaults);
-  return call<bool>(session_, [name, cfg](session_state& s, done_fn<bool> d) {
-           s.create_topic(name, cfg, d);
-         }).then([ctx](caf::expected<bool> r) mutable {
-    if (!r) set_error(ctx.getResults().initError(), r.error());
-  });
+  return call<bool>(session_, [name, cfg](session_state& s,
+                                          done_fn<bool> d) { s.create_topic(name, cfg, d); })
+      .then([ctx](caf::expected<bool> r) mutable {
+        if (!r) set_error(ctx.getResults().initError(), r.error());
+      });
 }
 
 kj::Promise<void> rpc_service::deleteTopic(DeleteTopicContext ctx) {
   auto name = text(ctx.getParams().getName());
-  return call<bool>(session_, [name](session_state& s, done_fn<bool> d) {
-           s.delete_topic(name, d);
-         }).then([ctx](caf::expected<bool> r) mutable {
-    if (!r) set_error(ctx.getResults().initError(), r.error());
-  });
+  return call<bool>(session_,
+                    [name](session_state& s, done_fn<bool> d) { s.delete_topic(name, d); })
+      .then([ctx](caf::expected<bool> r) mutable {
+        if (!r) set_error(ctx.getResults().initError(), r.error());
+      });
 }
 
 kj::Promise<void> rpc_service::addPartitions(AddPartitionsContext ctx) {
   auto name = text(ctx.getParams().getName());
   auto n = ctx.getParams().getTotalPartitions();
-  return call<bool>(session_, [name, n](session_state& s, done_fn<bool> d) {
-           s.add_partitions(name, n, d);
-         }).then([ctx](caf::expected<bool> r) mutable {
-    if (!r) set_error(ctx.getResults().initError(), r.error());
-  });
+  return call<bool>(session_,
+                    [name, n](session_state& s, done_fn<bool> d) { s.add_partitions(name, n, d); })
+      .then([ctx](caf::expected<bool> r) mutable {
+        if (!r) set_error(ctx.getResults().initError(), r.error());
+      });
 }
 
 kj::Promise<void> rpc_service::listTopics(ListTopicsContext ctx) {
   return call<std::vector<topic_description>>(
-             session_, [](session_state& s, done_fn<std::vector<topic_description>> d) {
-               s.list_topics(d);
-             })
+             session_,
+             [](session_state& s, done_fn<std::vector<topic_description>> d) { s.list_topics(d); })
       .then([ctx](caf::expected<std::vector<topic_description>> r) mutable {
         if (!r) KJ_FAIL_REQUIRE("listing topics failed", text_of(r.error()));
         auto list = ctx.getResults().initTopics(static_cast<unsigned>(r->size()));
@@ -189,12 +188,13 @@ kj::Promise<void> rpc_service::listTopics(ListTopicsContext ctx) {
 
 kj::Promise<void> rpc_service::describeTopic(DescribeTopicContext ctx) {
   auto name = text(ctx.getParams().getName());
-  return call<topic_description>(session_, [name](session_state& s, done_fn<topic_description> d) {
-           s.describe_topic(name, d);
-         }).then([ctx](caf::expected<topic_description> r) mutable {
-    if (!r) return set_error(ctx.getResults().initError(), r.error());
-    fill_topic(ctx.getResults().initTopic(), *r);
-  });
+  return call<topic_description>(
+             session_,
+             [name](session_state& s, done_fn<topic_description> d) { s.describe_topic(name, d); })
+      .then([ctx](caf::expected<topic_description> r) mutable {
+        if (!r) return set_error(ctx.getResults().initError(), r.error());
+        fill_topic(ctx.getResults().initTopic(), *r);
+      });
 }
 
 kj::Promise<void> rpc_service::listGroups(ListGroupsContext ctx) {
@@ -210,42 +210,42 @@ kj::Promise<void> rpc_service::listGroups(ListGroupsContext ctx) {
 
 kj::Promise<void> rpc_service::describeGroup(DescribeGroupContext ctx) {
   auto name = text(ctx.getParams().getGroup());
-  return call<group_info>(session_, [name](session_state& s, done_fn<group_info> d) {
-           s.describe_group(name, d);
-         }).then([ctx](caf::expected<group_info> r) mutable {
-    if (!r) return set_error(ctx.getResults().initError(), r.error());
-    auto g = ctx.getResults().initGroup();
-    const auto& m = r->membership;
-    g.setName(m.group_id);
-    g.setGeneration(m.generation());
-    g.setStrategy(m.protocol);
-    auto members = g.initMembers(static_cast<unsigned>(m.members.size()));
-    for (size_t i = 0; i < m.members.size(); ++i) {
-      members[i].setMemberId(m.members[i].id);
-      members[i].setClientId(m.members[i].client_id);
-      fill_assignment(members[i], m.members[i].assigned);
-    }
-    auto parts = g.initPartitions(static_cast<unsigned>(r->partitions.size()));
-    for (size_t i = 0; i < r->partitions.size(); ++i) {
-      const auto& p = r->partitions[i];
-      parts[i].setTopic(p.topic);
-      parts[i].setPartition(static_cast<uint32_t>(p.partition));
-      parts[i].setCommitted(p.committed);
-      parts[i].setHighWatermark(p.high_watermark);
-      parts[i].setLag(p.lag);
-      parts[i].setMember(p.member);
-    }
-  });
+  return call<group_info>(session_, [name](session_state& s,
+                                           done_fn<group_info> d) { s.describe_group(name, d); })
+      .then([ctx](caf::expected<group_info> r) mutable {
+        if (!r) return set_error(ctx.getResults().initError(), r.error());
+        auto g = ctx.getResults().initGroup();
+        const auto& m = r->membership;
+        g.setName(m.group_id);
+        g.setGeneration(m.generation());
+        g.setStrategy(m.protocol);
+        auto members = g.initMembers(static_cast<unsigned>(m.members.size()));
+        for (size_t i = 0; i < m.members.size(); ++i) {
+          members[i].setMemberId(m.members[i].id);
+          members[i].setClientId(m.members[i].client_id);
+          fill_assignment(members[i], m.members[i].assigned);
+        }
+        auto parts = g.initPartitions(static_cast<unsigned>(r->partitions.size()));
+        for (size_t i = 0; i < r->partitions.size(); ++i) {
+          const auto& p = r->partitions[i];
+          parts[i].setTopic(p.topic);
+          parts[i].setPartition(static_cast<uint32_t>(p.partition));
+          parts[i].setCommitted(p.committed);
+          parts[i].setHighWatermark(p.high_watermark);
+          parts[i].setLag(p.lag);
+          parts[i].setMember(p.member);
+        }
+      });
 }
 
 kj::Promise<void> rpc_service::initProducer(InitProducerContext ctx) {
-  return call<producer_identity>(session_, [](session_state& s, done_fn<producer_identity> d) {
-           s.init_producer(d);
-         }).then([ctx](caf::expected<producer_identity> r) mutable {
-    if (!r) KJ_FAIL_REQUIRE("no producer id", text_of(r.error()));
-    ctx.getResults().setProducerId(r->producer_id);
-    ctx.getResults().setEpoch(r->epoch);
-  });
+  return call<producer_identity>(
+             session_, [](session_state& s, done_fn<producer_identity> d) { s.init_producer(d); })
+      .then([ctx](caf::expected<producer_identity> r) mutable {
+        if (!r) KJ_FAIL_REQUIRE("no producer id", text_of(r.error()));
+        ctx.getResults().setProducerId(r->producer_id);
+        ctx.getResults().setEpoch(r->epoch);
+      });
 }
 
 kj::Promise<void> rpc_service::produce(ProduceContext ctx) {
@@ -270,7 +270,8 @@ kj::Promise<void> rpc_service::produce(ProduceContext ctx) {
       return kj::READY_NOW;
     }
   }
-  auto batch = std::make_shared<std::string>(reinterpret_cast<const char*>(data.begin()), data.size());
+  auto batch =
+      std::make_shared<std::string>(reinterpret_cast<const char*>(data.begin()), data.size());
   auto topic = text(p.getTopic());
   auto partition = p.getPartition();
   auto acks = static_cast<acks_level>(p.getAcks());
@@ -304,11 +305,11 @@ kj::Promise<void> rpc_service::produce(ProduceContext ctx) {
           res.setDeliverAtMs(r->deliver_at_ms);
         });
   }
-  return call<produce_reply>(session_,
-                             [topic, partition, acks, batch](session_state& s,
-                                                             done_fn<produce_reply> d) {
-                               s.produce(topic, partition, acks, batch, d);
-                             })
+  return call<produce_reply>(
+             session_,
+             [topic, partition, acks, batch](session_state& s, done_fn<produce_reply> d) {
+               s.produce(topic, partition, acks, batch, d);
+             })
       .then([ctx](caf::expected<produce_reply> r) mutable {
         auto res = ctx.getResults();
         if (!r) return set_error(res.initError(), r.error());
@@ -405,12 +406,14 @@ kj::Promise<void> rpc_service::listOffsets(ListOffsetsContext ctx) {
   auto topic = text(p.getTopic());
   auto partition = p.getPartition();
   auto ts = p.getTimestampMs();
-  return call<int64_t>(session_, [topic, partition, ts](session_state& s, done_fn<int64_t> d) {
-           s.list_offsets(topic, partition, ts, d);
-         }).then([ctx](caf::expected<int64_t> r) mutable {
-    if (!r) return set_error(ctx.getResults().initError(), r.error());
-    ctx.getResults().setOffset(*r);
-  });
+  return call<int64_t>(session_,
+                       [topic, partition, ts](session_state& s, done_fn<int64_t> d) {
+                         s.list_offsets(topic, partition, ts, d);
+                       })
+      .then([ctx](caf::expected<int64_t> r) mutable {
+        if (!r) return set_error(ctx.getResults().initError(), r.error());
+        ctx.getResults().setOffset(*r);
+      });
 }
 
 kj::Promise<void> rpc_service::joinGroup(JoinGroupContext ctx) {
@@ -423,11 +426,11 @@ kj::Promise<void> rpc_service::joinGroup(JoinGroupContext ctx) {
   for (auto t : p.getTopics()) req.topics.push_back(text(t));
   req.session_timeout_ms = p.getSessionTimeoutMs();
   auto strategy = text(p.getStrategy());
-  return call<group::join_result>(session_,
-                                  [group_name, req, strategy](session_state& s,
-                                                              done_fn<group::join_result> d) {
-                                    s.join_group(group_name, req, strategy, d);
-                                  })
+  return call<group::join_result>(
+             session_,
+             [group_name, req, strategy](session_state& s, done_fn<group::join_result> d) {
+               s.join_group(group_name, req, strategy, d);
+             })
       .then([ctx, timeout = req.session_timeout_ms](caf::expected<group::join_result> r) mutable {
         auto res = ctx.getResults();
         if (!r) return set_error(res.initError(), r.error());
@@ -462,11 +465,13 @@ kj::Promise<void> rpc_service::heartbeat(HeartbeatContext ctx) {
 kj::Promise<void> rpc_service::leaveGroup(LeaveGroupContext ctx) {
   auto group_name = text(ctx.getParams().getGroup());
   auto member = text(ctx.getParams().getMemberId());
-  return call<bool>(session_, [group_name, member](session_state& s, done_fn<bool> d) {
-           s.leave_group(group_name, member, d);
-         }).then([ctx](caf::expected<bool> r) mutable {
-    if (!r) set_error(ctx.getResults().initError(), r.error());
-  });
+  return call<bool>(session_,
+                    [group_name, member](session_state& s, done_fn<bool> d) {
+                      s.leave_group(group_name, member, d);
+                    })
+      .then([ctx](caf::expected<bool> r) mutable {
+        if (!r) set_error(ctx.getResults().initError(), r.error());
+      });
 }
 
 kj::Promise<void> rpc_service::commitOffsets(CommitOffsetsContext ctx) {
@@ -479,11 +484,13 @@ kj::Promise<void> rpc_service::commitOffsets(CommitOffsetsContext ctx) {
     offsets.push_back({text(o.getTopic()), static_cast<int32_t>(o.getPartition()), o.getOffset(),
                        text(o.getMetadata())});
   }
-  return call<bool>(session_, [group_name, member, gen, offsets](session_state& s, done_fn<bool> d) {
-           s.commit(group_name, member, gen, offsets, d);
-         }).then([ctx](caf::expected<bool> r) mutable {
-    if (!r) set_error(ctx.getResults().initError(), r.error());
-  });
+  return call<bool>(session_,
+                    [group_name, member, gen, offsets](session_state& s, done_fn<bool> d) {
+                      s.commit(group_name, member, gen, offsets, d);
+                    })
+      .then([ctx](caf::expected<bool> r) mutable {
+        if (!r) set_error(ctx.getResults().initError(), r.error());
+      });
 }
 
 kj::Promise<void> rpc_service::fetchOffsets(FetchOffsetsContext ctx) {

@@ -5,8 +5,8 @@
 // SESSION actor and returns a promise fulfilled from the CAF side through a
 // cross-thread fulfiller. It never blocks on an actor.
 
-#include <caf/all.hpp>
 #include <kj/async-io.h>
+#include <caf/all.hpp>
 
 #include <map>
 #include <memory>

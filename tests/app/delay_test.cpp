@@ -94,9 +94,11 @@ TEST_CASE("a message delayed 2 s is not consumable at 1.5 s and is at 2.5 s") {
   CHECK(r.scheduled);
   CHECK(r.deliver_at == start + 2000);
 
-  std::this_thread::sleep_until(std::chrono::system_clock::time_point(std::chrono::milliseconds(start + 1500)));
+  std::this_thread::sleep_until(
+      std::chrono::system_clock::time_point(std::chrono::milliseconds(start + 1500)));
   CHECK(high_watermark(b, "later") == 0);
-  std::this_thread::sleep_until(std::chrono::system_clock::time_point(std::chrono::milliseconds(start + 2500)));
+  std::this_thread::sleep_until(
+      std::chrono::system_clock::time_point(std::chrono::milliseconds(start + 2500)));
   CHECK(high_watermark(b, "later") == 1);
   auto seen = read_all(b, "later", 1);
   CHECK(seen == std::map<std::string, int>{{"hello later", 1}});
@@ -136,8 +138,8 @@ TEST_CASE("same-key messages with the same due time keep their order") {
   test::raw_client c(b.address());
   auto due = wall_ms() + 800;
   for (int i = 0; i < 50; ++i) {
-    auto r = produce_delayed(c, "ordered", 0, one_record_batch("same", std::to_string(i)), due,
-                             0, rpc::Acks::LEADER);
+    auto r = produce_delayed(c, "ordered", 0, one_record_batch("same", std::to_string(i)), due, 0,
+                             rpc::Acks::LEADER);
     REQUIRE(r.code == rpc::ErrorCode::NONE);
   }
   client::consumer_config cc;
@@ -183,13 +185,15 @@ TEST_CASE("a broker killed while delivering loses no delayed message") {
     test::raw_client c(b.address());
     for (int i = 0; i < n; ++i) {
       // Due times spread over one second so the kill lands mid-delivery.
-      auto r = produce_delayed(c, "storm", static_cast<uint32_t>(i % 4),
-                               one_record_batch("k" + std::to_string(i % 7), "d" + std::to_string(i)),
-                               base + (i * 1000) / n);
+      auto r =
+          produce_delayed(c, "storm", static_cast<uint32_t>(i % 4),
+                          one_record_batch("k" + std::to_string(i % 7), "d" + std::to_string(i)),
+                          base + (i * 1000) / n);
       REQUIRE(r.code == rpc::ErrorCode::NONE);
     }
   }
-  std::this_thread::sleep_until(std::chrono::system_clock::time_point(std::chrono::milliseconds(base + 500)));
+  std::this_thread::sleep_until(
+      std::chrono::system_clock::time_point(std::chrono::milliseconds(base + 500)));
   REQUIRE(b.restart(/*kill=*/true));
   auto seen = read_all(b, "storm", n);
   int missing = 0, duplicates = 0;

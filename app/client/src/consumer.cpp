@@ -625,9 +625,8 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
   /// origin's timestamp for a retry).
   bool is_expired(const message& m) const {
     if (!cfg.dead_letter_expired) return false;
-    auto now = std::chrono::duration_cast<ms>(
-                   std::chrono::system_clock::now().time_since_epoch())
-                   .count();
+    auto now =
+        std::chrono::duration_cast<ms>(std::chrono::system_clock::now().time_since_epoch()).count();
     if (auto at = header_number(m, retry_header::expires_at); at && *at <= now) return true;
     auto ttl = topic_ttl_ms.find(m.topic);
     if (ttl == topic_ttl_ms.end()) return false;

@@ -403,9 +403,8 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
           // one-record batches: one round trip then carries what arrived
           // meanwhile (as Kafka's producer does). A reply wakes the sender.
           bool blocked = ps.in_flight >= cfg.max_in_flight_per_partition ||
-                         std::any_of(ps.batches.begin(), ps.batches.end(), [](const auto& b) {
-                           return b->st == batch::state::queued;
-                         });
+                         std::any_of(ps.batches.begin(), ps.batches.end(),
+                                     [](const auto& b) { return b->st == batch::state::queued; });
           auto due = ps.open->created + std::chrono::milliseconds(cfg.linger_ms);
           if (flush_requests > 0 || stop_sender || (now >= due && !blocked)) {
             seal(tp, ps);
