@@ -1,7 +1,7 @@
 #pragma once
 // Little-endian field writer and bounds-checked reader for the bodies of the
-// small checksummed record files (txn_log; offset_store has its own copy
-// that can move here). Plain helpers, no I/O.
+// small checksummed record files (txn_log, offset_store). Plain helpers, no
+// I/O.
 
 #include <cstdint>
 #include <span>

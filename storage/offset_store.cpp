@@ -4,6 +4,7 @@
 
 #include <limits>
 
+#include "storage/byte_codec.h"
 #include "storage/crc32c.h"
 #include "storage/errc.h"
 #include "storage/logger.h"
@@ -37,43 +38,8 @@ struct decoded_record {
   std::string metadata;
 };
 
-class writer {
- public:
-  explicit writer(std::vector<uint8_t>& out) : out_(out) {}
-  template <typename T>
-  void put(T v) {
-    const size_t at = out_.size();
-    out_.resize(at + sizeof(T));
-    store_le<T>(out_.data() + at, v);
-  }
-  void put_bytes(std::string_view s) { out_.insert(out_.end(), s.begin(), s.end()); }
-
- private:
-  std::vector<uint8_t>& out_;
-};
-
-class reader {
- public:
-  explicit reader(std::span<const uint8_t> in) : in_(in) {}
-  template <typename T>
-  bool get(T& v) {
-    if (in_.size() - pos_ < sizeof(T)) return false;
-    v = load_le<T>(in_.data() + pos_);
-    pos_ += sizeof(T);
-    return true;
-  }
-  bool get_bytes(size_t n, std::string& s) {
-    if (in_.size() - pos_ < n) return false;
-    s.assign(reinterpret_cast<const char*>(in_.data() + pos_), n);
-    pos_ += n;
-    return true;
-  }
-  bool at_end() const { return pos_ == in_.size(); }
-
- private:
-  std::span<const uint8_t> in_;
-  size_t pos_ = 0;
-};
+using writer = byte_writer;
+using reader = byte_reader;
 
 // Appends one record framed by crc and length; returns its size.
 template <typename Body>
