@@ -115,6 +115,22 @@ status write_file_atomic(const std::filesystem::path& path, std::span<const uint
   return sync_directory(path.parent_path().empty() ? "." : path.parent_path());
 }
 
+status write_file_at(const std::filesystem::path& path, file_position at,
+                     std::span<const uint8_t> data, bool truncate_first) {
+  auto f = file_handle::open(path, true);
+  if (!f) return f.error();
+  if (truncate_first) {
+    if (auto st = (*f)->truncate(0); !st) return st;
+  }
+  return (*f)->write_at(at, data);
+}
+
+status remove_file(const std::filesystem::path& path) {
+  std::error_code ec;
+  std::filesystem::remove(path, ec);
+  return ec ? from_errno(ec.value()) : std::error_code{};
+}
+
 result<std::string> read_file(const std::filesystem::path& path) {
   auto f = file_handle::open(path, false);
   if (!f) return f.error();

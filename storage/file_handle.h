@@ -49,6 +49,14 @@ status sync_directory(const std::filesystem::path& dir);
 /// Writes data to path atomically: write a temp file, fsync, rename, fsync dir.
 status write_file_atomic(const std::filesystem::path& path, std::span<const uint8_t> data);
 
+/// Writes data at position at of path, creating the file; with
+/// truncate_first the file is emptied first (a rewrite). Not synced.
+status write_file_at(const std::filesystem::path& path, file_position at,
+                     std::span<const uint8_t> data, bool truncate_first);
+
+/// Deletes path; not an error when it does not exist.
+status remove_file(const std::filesystem::path& path);
+
 /// Reads a whole (small) file.
 result<std::string> read_file(const std::filesystem::path& path);
 

@@ -60,21 +60,16 @@ status time_index::flush() {
     store_le<int64_t>(p, entries_[i].ts());
     store_le<uint32_t>(p + 8, entries_[i].rel());
   }
-  auto f = file_handle::open(path_, true);
-  if (!f) return f.error();
-  if (rewrite_) {
-    if (auto st = (*f)->truncate(0); !st) return st;
+  if (auto st = write_file_at(path_, file_position(from * entry_size), buf, rewrite_); !st) {
+    return st;
   }
-  if (auto st = (*f)->write_at(file_position(from * entry_size), buf); !st) return st;
   persisted_ = entries_.size();
   rewrite_ = false;
   return {};
 }
 
 status time_index::remove_file() {
-  std::error_code ec;
-  std::filesystem::remove(path_, ec);
-  return ec ? from_errno(ec.value()) : std::error_code{};
+  return storage::remove_file(path_);
 }
 
 }  // namespace actormq::storage
