@@ -13,6 +13,8 @@ int64_t now_ms() {
   return storage::system_now()();
 }
 constexpr int64_t retry_delay_ms = 1000;
+/// A delivery not answered by then is retried (see request_deadlines.h).
+constexpr auto delivery_timeout = std::chrono::seconds(30);
 }  // namespace
 
 caf::error delay_state::open(delay_settings settings) {
@@ -183,14 +185,23 @@ void delay_state::deliver(const delay::timer_entry& e) {
                  if (partition >= th->partitions.size()) {
                    return finish(e.due(), make_error(errc::unknown_partition), e);
                  }
+                 auto on_error = [this, e, target](const caf::error& err) {
+                   if (err.category() != errc_category) topics_.forget(target);
+                   finish(e.due(), err, e);
+                 };
+                 auto t = deadlines_.add(
+                     request_deadlines::clock::now() + delivery_timeout,
+                     [on_error] { on_error(caf::make_error(caf::sec::request_timeout)); });
                  self_
-                     ->request(th->partitions[partition], std::chrono::seconds(30),
-                               produce_atom::value, produce_request{batch, acks_level::fsync})
-                     .then([this, e](produce_reply&) { finish(e.due(), {}, e); },
-                           [this, e, target](caf::error& err) {
-                             if (err.category() != errc_category) topics_.forget(target);
-                             finish(e.due(), err, e);
-                           });
+                     ->request(th->partitions[partition], caf::infinite, produce_atom::value,
+                               produce_request{batch, acks_level::fsync})
+                     .then(
+                         [this, e, t](produce_reply&) {
+                           if (t.settle()) finish(e.due(), {}, e);
+                         },
+                         [on_error, t](caf::error& err) {
+                           if (t.settle()) on_error(err);
+                         });
                });
 }
 
@@ -267,6 +278,7 @@ void delay_state::flush_if_due(bool force) {
 }
 
 void delay_state::tick() {
+  deadlines_.expire(request_deadlines::clock::now());
   auto now = now_ms();
   load_buckets(now);
   fire(now);

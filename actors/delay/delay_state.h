@@ -12,6 +12,7 @@
 
 #include "actors/delay/delay_actor.h"
 #include "actors/delay/timing_wheel.h"
+#include "actors/request_deadlines.h"
 #include "actors/topic/topic_cache.h"
 #include "storage/log.h"
 #include "storage/schedule_store.h"
@@ -63,6 +64,8 @@ class delay_state {
   /// Entries re-added after a failed delivery: id -> their original due.
   std::map<uint64_t, int64_t> retry_origin_;
 
+  /// Deliveries in flight to partitions.
+  request_deadlines deadlines_;
   bool dirty_ = false;
   int64_t last_flush_ms_ = 0;
   std::vector<std::pair<schedule_reply, caf::typed_response_promise<schedule_reply>>> sync_waiters_;

@@ -9,6 +9,7 @@ caf::behavior session_behavior(caf::stateful_actor<session_state>* self,
   return {
       [=](call_atom, const session_task& task) { task.run(self->state); },
       [=](check_atom, const txn_check_request& req) { self->state.check_transaction(req); },
+      [=](tick_atom) { self->state.tick(); },
   };
 }
 }  // namespace

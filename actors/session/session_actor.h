@@ -24,6 +24,7 @@
 #include "actors/delay/delay_actor.h"
 #include "actors/group/group_actor.h"
 #include "actors/partition/partition_actor.h"
+#include "actors/request_deadlines.h"
 #include "actors/retry/retry_actor.h"
 #include "actors/topic/topic_cache.h"
 #include "actors/topic/topic_registry_actor.h"
@@ -147,7 +148,15 @@ class session_state {
   /// to the coordinator as check_atom.
   void check_transaction(const txn_check_request& req);
 
+  /// Times out requests past their deadline (the session's periodic tick,
+  /// armed while any request is outstanding).
+  void tick();
+
  private:
+  /// Registers a request to a partition or the delay actor, sent with
+  /// caf::infinite; on_timeout runs if it is not settled within
+  /// request_timeout (see request_deadlines.h for why not CAF's timeouts).
+  request_deadlines::ticket deadline(std::function<void()> on_timeout);
   void with_topic(const std::string& name, std::function<void(caf::expected<topic_handle>)> k);
   void with_group(const std::string& name, std::function<void(caf::expected<group_actor>)> k);
   void forget_topic(const std::string& name) { topics_.forget(name); }
@@ -164,6 +173,8 @@ class session_state {
   std::set<std::pair<std::string, std::string>> members_;
   /// Checkers registered through this session, by producer group.
   std::map<std::string, checker_hook> checkers_;
+  request_deadlines deadlines_;
+  bool ticking_ = false;
 };
 
 }  // namespace actormq

@@ -23,6 +23,8 @@ struct gather {
 };
 
 constexpr auto group_timeout = std::chrono::seconds(15);
+/// How often outstanding requests are checked against their deadline.
+constexpr auto deadline_tick = std::chrono::milliseconds(500);
 
 }  // namespace
 
@@ -38,6 +40,26 @@ session_state::~session_state() {
       caf::anon_send(it->second, leave_atom::value, member);
     }
   }
+}
+
+request_deadlines::ticket session_state::deadline(std::function<void()> on_timeout) {
+  auto t = deadlines_.add(request_deadlines::clock::now() + settings_.request_timeout,
+                          std::move(on_timeout));
+  if (!ticking_) {
+    ticking_ = true;
+    self_->delayed_send(self_, deadline_tick, tick_atom::value);
+  }
+  return t;
+}
+
+void session_state::tick() {
+  if (auto n = deadlines_.expire(request_deadlines::clock::now()); n > 0) {
+    actor_log().warn("session {}: {} requests timed out after {} ms", settings_.peer, n,
+                     std::chrono::duration_cast<std::chrono::milliseconds>(settings_.request_timeout)
+                         .count());
+  }
+  ticking_ = !deadlines_.empty();
+  if (ticking_) self_->delayed_send(self_, deadline_tick, tick_atom::value);
 }
 
 void session_state::with_topic(const std::string& name,
@@ -173,16 +195,8 @@ void session_state::produce(const std::string& topic, uint32_t partition, acks_l
                                                      topic, partition)));
     }
     if (acks == acks_level::none) done(produce_reply{});
-    self_
-        ->request(h->partitions[partition], settings_.request_timeout, produce_atom::value,
-                  produce_request{std::move(batch), acks})
-        .then(
-            [=](produce_reply& r) {
-              budget->release(bytes);
-              if (acks != acks_level::none) done(r);
-            },
-            [=, this](caf::error& e) {
-              budget->release(bytes);
+    auto on_error = [=, this](caf::error e) {
+      budget->release(bytes);
               if (e.category() != errc_category) forget_topic(topic);  // actor gone?
               if (acks != acks_level::none) {
                 done(std::move(e));
@@ -190,6 +204,19 @@ void session_state::produce(const std::string& topic, uint32_t partition, acks_l
                 actor_log().warn("session {}: acks=none produce to {}/{} failed: {}",
                                  settings_.peer, topic, partition, text_of(e));
               }
+    };
+    auto t = deadline([on_error] { on_error(caf::make_error(caf::sec::request_timeout)); });
+    self_
+        ->request(h->partitions[partition], caf::infinite, produce_atom::value,
+                  produce_request{std::move(batch), acks})
+        .then(
+            [=](produce_reply& r) {
+              if (!t.settle()) return;
+              budget->release(bytes);
+              if (acks != acks_level::none) done(r);
+            },
+            [=](caf::error& e) {
+              if (t.settle()) on_error(std::move(e));
             });
   });
 }
@@ -197,10 +224,17 @@ void session_state::produce(const std::string& topic, uint32_t partition, acks_l
 void session_state::produce_delayed(const std::string& topic, uint32_t partition, acks_level acks,
                                     int64_t deliver_at_ms, std::shared_ptr<std::string> batch,
                                     done_fn<schedule_reply> done) {
+  auto t = deadline([done] { done(caf::make_error(caf::sec::request_timeout)); });
   self_
-      ->request(settings_.delay, settings_.request_timeout, produce_atom::value,
+      ->request(settings_.delay, caf::infinite, produce_atom::value,
                 delayed_produce{topic, partition, deliver_at_ms, std::move(batch), acks})
-      .then([done](schedule_reply& r) { done(r); }, [done](caf::error& e) { done(std::move(e)); });
+      .then(
+          [=](schedule_reply& r) {
+            if (t.settle()) done(r);
+          },
+          [=](caf::error& e) {
+            if (t.settle()) done(std::move(e));
+          });
 }
 
 void session_state::fetch_once(std::shared_ptr<std::vector<fetch_item>> items,
@@ -222,19 +256,24 @@ void session_state::fetch_once(std::shared_ptr<std::vector<fetch_item>> items,
                                fmt::format("{} has no partition {}", item.topic, item.partition));
         return g->set(i, std::move(res));
       }
+      auto on_error = [=, this](caf::error e) {
+        if (e.category() != errc_category) forget_topic(item.topic);
+        fetch_item_result bad;
+        bad.error = std::move(e);
+        g->set(i, std::move(bad));
+      };
+      auto t = deadline([on_error] { on_error(caf::make_error(caf::sec::request_timeout)); });
       self_
-          ->request(h->partitions[item.partition], settings_.request_timeout, fetch_atom::value,
+          ->request(h->partitions[item.partition], caf::infinite, fetch_atom::value,
                     fetch_request{item.offset, item.max_bytes})
           .then(
-              [g, i](fetch_reply& r) {
+              [=](fetch_reply& r) {
+                if (!t.settle()) return;
                 g->set(i, fetch_item_result{
                               {}, std::move(r.slice), r.high_watermark, r.log_start_offset});
               },
-              [=, this](caf::error& e) {
-                if (e.category() != errc_category) forget_topic(item.topic);
-                fetch_item_result bad;
-                bad.error = std::move(e);
-                g->set(i, std::move(bad));
+              [=](caf::error& e) {
+                if (t.settle()) on_error(std::move(e));
               });
     });
   }
