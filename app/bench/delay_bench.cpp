@@ -81,6 +81,8 @@ class broker_child {
  public:
   bool start(const options& o, std::string* address) {
     auto log_path = o.data_dir.string() + ".log";
+    // A log left by an earlier run would be read before the child truncates it.
+    ::unlink(log_path.c_str());
     pid_ = ::fork();
     if (pid_ < 0) return false;
     if (pid_ == 0) {
@@ -287,6 +289,10 @@ int64_t high_watermark_sum(capnp::EzRpcClient& client, rpc::Broker::Client& brok
 
 }  // namespace
 
+namespace {
+int run(const options& o);
+}  // namespace
+
 int main(int argc, char** argv) {
   options o;
   CLI::App app{"actormq-delay-bench: delayed message ingest, memory and lateness"};
@@ -309,6 +315,17 @@ int main(int argc, char** argv) {
   app.add_option("--max-secs", o.max_secs, "bound of each phase")->capture_default_str();
   app.add_option("--seed", o.seed, "random seed")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  try {
+    return run(o);
+  } catch (const kj::Exception& e) {
+    std::fprintf(stderr, "actormq-delay-bench: %s\n", e.getDescription().cStr());
+    return 1;
+  }
+}
+
+namespace {
+
+int run(const options& o) {
 
   std::error_code ec;
   fs::remove_all(o.data_dir, ec);
@@ -405,3 +422,5 @@ int main(int argc, char** argv) {
       status_mib(pid, "VmHWM"), sched.first_error.c_str());
   return (ing.errors == 0 && sched.errors == 0 && n == sched.scheduled) ? 0 : 1;
 }
+
+}  // namespace
