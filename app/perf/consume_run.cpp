@@ -41,7 +41,7 @@ int run_consume(const common_options& o, const consume_options& c) {
   {
     progress_line progress(o, o.label.empty() ? "consume" : o.label, got);
     while (got.load(std::memory_order_relaxed) < c.count && now_ns() < deadline) {
-      auto r = cons.poll(std::chrono::milliseconds(200));
+      auto r = cons.poll_batch(std::chrono::milliseconds(200));
       if (!r) {
         ++errors;
         std::fprintf(stderr, "actormq-perf: poll: %s\n", r.err().to_string().c_str());

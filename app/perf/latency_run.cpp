@@ -96,7 +96,7 @@ int run_latency(const common_options& o, const latency_options& l) {
         if (got.load() >= sent.load() - failed.load()) break;
         if (drain_deadline == hard_deadline) drain_deadline = now_ns() + 5'000'000'000ull;
       }
-      auto r = cons.poll(std::chrono::milliseconds(100));
+      auto r = cons.poll_batch(std::chrono::milliseconds(100));
       if (!r) continue;
       uint64_t t = now_ns(), ts = 0, target = 0;
       for (const auto& m : *r) {

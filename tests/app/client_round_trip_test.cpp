@@ -1,6 +1,7 @@
 // Integration: the client library against the real broker.
 #include <catch2/catch.hpp>
 
+#include <map>
 #include <set>
 
 #include "actormq/client/partitioner.h"
@@ -102,4 +103,76 @@ TEST_CASE("admin creates describes grows and deletes a topic", "[app][client]") 
   CHECK(list->size() == 1);
   REQUIRE((*adm)->delete_topic("t"));
   CHECK((*adm)->describe_topic("t").err().is(errc::unknown_topic));
+}
+
+TEST_CASE("poll_batch views stay valid after later polls and match what was produced",
+          "[app][client]") {
+  test::broker_process broker;
+  test::require_started(broker);
+  test::create_topic(broker, "views", 2);
+  client::producer_config pc;
+  pc.connection = test::connection_to(broker);
+  auto prod = client::producer::create(pc);
+  REQUIRE(prod);
+  const int n = 2000;
+  for (int i = 0; i < n; ++i) {
+    std::vector<client::header> headers;
+    if (i % 3 == 0) headers.push_back({"n", std::to_string(i)});
+    if (i % 7 == 0) headers.push_back({"null", std::nullopt});
+    (*prod)->send("views", "k" + std::to_string(i % 5), "value-" + std::to_string(i), headers);
+  }
+  REQUIRE((*prod)->flush(30s));
+
+  client::consumer_config cc;
+  cc.connection = test::connection_to(broker);
+  cc.group_id = "gv";
+  cc.auto_offset_reset = client::offset_reset::earliest;
+  cc.max_poll_records = 64;  // many batches, each holding its own buffers
+  auto cons = client::consumer::create(cc);
+  REQUIRE(cons);
+  REQUIRE((*cons)->subscribe({"views"}));
+  std::vector<client::message_batch> kept;
+  size_t got = 0;
+  auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (got < n && std::chrono::steady_clock::now() < deadline) {
+    auto b = (*cons)->poll_batch(500ms);
+    REQUIRE(b);
+    got += b->size();
+    kept.push_back(std::move(*b));
+  }
+  REQUIRE(got == n);
+  // Read every view only now, after all later polls and fetches.
+  std::set<int> seen;
+  std::map<uint32_t, int64_t> last_offset;
+  for (const auto& batch : kept) {
+    for (const auto& m : batch) {
+      REQUIRE(m.topic == "views");
+      REQUIRE(m.value);
+      REQUIRE(m.value->substr(0, 6) == "value-");
+      int i = std::stoi(std::string(m.value->substr(6)));
+      seen.insert(i);
+      REQUIRE(m.key == std::optional<std::string_view>("k" + std::to_string(i % 5)));
+      CHECK(m.partition == client::partition_for_key("k" + std::to_string(i % 5), 2));
+      size_t want_headers = (i % 3 == 0) + (i % 7 == 0);
+      REQUIRE(m.headers.size() == want_headers);
+      if (i % 3 == 0) CHECK(m.headers[0].value == std::optional<std::string_view>(std::to_string(i)));
+      if (i % 7 == 0) CHECK_FALSE(m.headers.back().value);
+      // Offsets rise within a partition across batches.
+      if (auto it = last_offset.find(m.partition); it != last_offset.end()) {
+        CHECK(m.offset == it->second + 1);
+      }
+      last_offset[m.partition] = m.offset;
+      auto copy = m.to_message();
+      CHECK(copy.value == std::string(*m.value));
+      CHECK(copy.headers.size() == m.headers.size());
+    }
+  }
+  CHECK(seen.size() == static_cast<size_t>(n));
+  // poll_batch advanced the position like poll(): a commit covers all of it.
+  REQUIRE((*cons)->commit_sync());
+  auto pos0 = (*cons)->position({"views", 0});
+  auto pos1 = (*cons)->position({"views", 1});
+  REQUIRE(pos0);
+  REQUIRE(pos1);
+  CHECK(*pos0 + *pos1 == n);
 }

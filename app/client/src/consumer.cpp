@@ -31,6 +31,19 @@ struct fetched {
   std::string bytes;
 };
 
+/// One partition's fetched bytes once decoded: the message_views of it
+/// point into bytes and topic, so message batches keep it alive.
+struct fetched_buffer {
+  std::string topic;
+  std::string bytes;
+};
+
+/// A decoded message waiting for poll(), with the buffer it points into.
+struct buffered_view {
+  message_view v;
+  std::shared_ptr<const fetched_buffer> owner;
+};
+
 struct fetch_request {
   topic_partition tp;
   int64_t offset = 0;
@@ -100,7 +113,7 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
   std::map<topic_partition, int64_t> positions;  // next offset to fetch
   std::map<topic_partition, int64_t> consumed;   // after the last returned message
   std::map<topic_partition, uint32_t> fetch_sizes;
-  std::deque<message> buffered;
+  std::deque<buffered_view> buffered;
   steady::time_point last_auto_commit = steady::now();
   bool stream_failed = false;
   // Strict order mode: deliveries per (partition, offset) and paused partitions.
@@ -431,8 +444,8 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
       for (auto it = consumed.begin(); it != consumed.end();) {
         it = keep.count(it->first) ? std::next(it) : consumed.erase(it);
       }
-      std::erase_if(buffered, [&keep](const message& m) {
-        return keep.count(topic_partition{m.topic, m.partition}) == 0;
+      std::erase_if(buffered, [&keep](const buffered_view& b) {
+        return keep.count(topic_partition{b.owner->topic, b.v.partition}) == 0;
       });
       assignment = std::move(next);
       adopted_version = version;
@@ -467,17 +480,26 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
     return {};
   }
 
-  std::vector<message> take_buffered() {
-    std::vector<message> out;
+  /// Up to max_poll_records buffered messages, advancing consumed.
+  message_batch take_buffered() {
     size_t n = std::min(buffered.size(), std::max<size_t>(cfg.max_poll_records, 1));
-    out.reserve(n);
+    std::vector<message_view> views;
+    views.reserve(n);
+    std::vector<message_batch::owner> owners;
+    const fetched_buffer* last = nullptr;  // one buffer per partition fetch
+    int64_t* consumed_at = nullptr;
     for (size_t i = 0; i < n; ++i) {
-      auto& m = buffered.front();
-      consumed[topic_partition{m.topic, m.partition}] = m.offset + 1;
-      out.push_back(std::move(m));
+      auto& b = buffered.front();
+      if (b.owner.get() != last) {
+        last = b.owner.get();
+        owners.push_back(b.owner);
+        consumed_at = &consumed[topic_partition{b.owner->topic, b.v.partition}];
+      }
+      *consumed_at = b.v.offset + 1;
+      views.push_back(std::move(b.v));
       buffered.pop_front();
     }
-    return out;
+    return message_batch(std::move(views), std::move(owners));
   }
 
   /// Decodes one partition's fetched batches into buffered, advancing its
@@ -486,8 +508,15 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
     auto it = positions.find(f.tp);
     if (it == positions.end()) return {};  // revoked meanwhile
     int64_t& pos = it->second;
-    auto bytes =
-        std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(f.bytes.data()), f.bytes.size());
+    auto owner = std::make_shared<fetched_buffer>(fetched_buffer{f.tp.topic, std::move(f.bytes)});
+    std::string_view topic = owner->topic;
+    auto bytes = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(owner->bytes.data()),
+                                          owner->bytes.size());
+    // Expiry inputs once per fetch, not per message.
+    auto now =
+        std::chrono::duration_cast<ms>(std::chrono::system_clock::now().time_since_epoch()).count();
+    std::optional<int64_t> ttl;
+    if (auto t = topic_ttl_ms.find(f.tp.topic); t != topic_ttl_ms.end()) ttl = t->second;
     error bad;
     size_t used = storage::for_each_batch(bytes, [&](const storage::batch_header& h,
                                                      std::span<const uint8_t> batch) {
@@ -506,23 +535,22 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
       if (!h.is_control()) {
         auto st = storage::for_each_record(batch, [&](const storage::record_view& r) {
           if (r.record_offset() < pos) return;
-          message m;
-          m.topic = f.tp.topic;
+          message_view m;
+          m.topic = topic;
           m.partition = f.tp.partition;
           m.offset = r.record_offset();
           m.timestamp_ms = r.timestamp();
-          if (r.key) m.key = std::string(*r.key);
-          if (r.value) m.value = std::string(*r.value);
-          for (const auto& hv : r.headers) {
-            m.headers.push_back(
-                {std::string(hv.key),
-                 hv.value ? std::optional<std::string>(std::string(*hv.value)) : std::nullopt});
+          m.key = r.key;
+          m.value = r.value;
+          if (!r.headers.empty()) {
+            m.headers.reserve(r.headers.size());
+            for (const auto& hv : r.headers) m.headers.push_back({hv.key, hv.value});
           }
-          if (is_expired(m)) {
-            expired.push_back(std::move(m));
+          if (is_expired(m, now, ttl)) {
+            expired.push_back(m.to_message());
             return;
           }
-          buffered.push_back(std::move(m));
+          buffered.push_back({std::move(m), owner});
         });
         if (!st) {
           bad = error(errc::protocol_error,
@@ -532,7 +560,7 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
       }
       pos = h.next_offset()();
     });
-    if (!bad && used == 0 && !f.bytes.empty()) {
+    if (!bad && used == 0 && !owner->bytes.empty()) {
       // Not even one whole batch fit: ask for more next time.
       auto& size = fetch_sizes[f.tp];
       if (size == 0) size = cfg.fetch_max_bytes_per_partition;
@@ -541,11 +569,11 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
     return bad;
   }
 
-  result<std::vector<message>> poll(ms timeout) {
+  result<message_batch> poll(ms timeout) {
     {
       std::lock_guard lk(mu);
-      if (closed) return result<std::vector<message>>(errc::closed, "consumer closed");
-      if (!subscribed) return result<std::vector<message>>(errc::not_subscribed);
+      if (closed) return result<message_batch>(errc::closed, "consumer closed");
+      if (!subscribed) return result<message_batch>(errc::not_subscribed);
     }
     if (cfg.enable_auto_commit &&
         steady::now() - last_auto_commit >= ms(cfg.auto_commit_interval_ms)) {
@@ -607,13 +635,19 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
       if (!buffered.empty()) return take_buffered();
     }
     if (last && !last.is(errc::rebalance_in_progress)) return last;
-    return std::vector<message>{};
+    return message_batch{};
   }
 
   // ---- retries and dead letters ----
 
-  static std::optional<int64_t> header_number(const message& m, const char* key) {
-    auto v = header_value(m, key);
+  static std::optional<int64_t> header_number(const message_view& m, std::string_view key) {
+    std::optional<std::string_view> v;
+    for (const auto& h : m.headers) {
+      if (h.key == key) {
+        v = h.value;
+        break;
+      }
+    }
     if (!v) return std::nullopt;
     int64_t n = 0;
     auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
@@ -623,15 +657,14 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
 
   /// Past its amq-expires-at, or older than its topic's ttl_ms (by the
   /// origin's timestamp for a retry).
-  bool is_expired(const message& m) const {
+  /// ttl: the ttl_ms of m's topic, if it has one. now: ms since the epoch.
+  bool is_expired(const message_view& m, int64_t now, std::optional<int64_t> ttl) const {
     if (!cfg.dead_letter_expired) return false;
-    auto now =
-        std::chrono::duration_cast<ms>(std::chrono::system_clock::now().time_since_epoch()).count();
+    if (m.headers.empty()) return ttl && m.timestamp_ms + *ttl <= now;
     if (auto at = header_number(m, retry_header::expires_at); at && *at <= now) return true;
-    auto ttl = topic_ttl_ms.find(m.topic);
-    if (ttl == topic_ttl_ms.end()) return false;
+    if (!ttl) return false;
     auto born = header_number(m, retry_header::original_timestamp).value_or(m.timestamp_ms);
-    return born + ttl->second <= now;
+    return born + *ttl <= now;
   }
 
   struct nack_record {
@@ -700,8 +733,8 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
       for (const auto& [tp, off] : first) {
         if (!positions.count(tp)) continue;
         positions[tp] = off;
-        std::erase_if(buffered, [&](const message& b) {
-          return b.topic == tp.topic && b.partition == tp.partition && b.offset >= off;
+        std::erase_if(buffered, [&](const buffered_view& b) {
+          return b.v.topic == tp.topic && b.v.partition == tp.partition && b.v.offset >= off;
         });
       }
     }
@@ -723,8 +756,8 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
     if (!positions.count(tp)) return error(errc::not_assigned, "partition no longer assigned");
     positions[tp] = m.offset;
     consumed[tp] = m.offset;
-    std::erase_if(buffered, [&tp](const message& b) {
-      return b.topic == tp.topic && b.partition == tp.partition;
+    std::erase_if(buffered, [&tp](const buffered_view& b) {
+      return b.v.topic == tp.topic && b.v.partition == tp.partition;
     });
     const auto& b = cfg.strict_backoff_ms;
     uint32_t wait = b.empty() ? 1000 : b[std::min<size_t>(deliveries, b.size()) - 1];
@@ -848,6 +881,12 @@ result<void> consumer::subscribe(const std::vector<std::string>& topics) {
 }
 
 result<std::vector<message>> consumer::poll(std::chrono::milliseconds timeout) {
+  auto r = impl_->poll(timeout);
+  if (!r) return r.err();
+  return r->to_messages();
+}
+
+result<message_batch> consumer::poll_batch(std::chrono::milliseconds timeout) {
   return impl_->poll(timeout);
 }
 
@@ -895,8 +934,8 @@ result<void> consumer::seek(const topic_partition& tp, int64_t offset) {
   }
   impl_->positions[tp] = offset;
   impl_->consumed[tp] = offset;
-  std::erase_if(impl_->buffered, [&tp](const message& m) {
-    return m.topic == tp.topic && m.partition == tp.partition;
+  std::erase_if(impl_->buffered, [&tp](const buffered_view& b) {
+    return b.v.topic == tp.topic && b.v.partition == tp.partition;
   });
   return {};
 }

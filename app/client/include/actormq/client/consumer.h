@@ -23,6 +23,7 @@
 
 #include "actormq/client/config.h"
 #include "actormq/client/connection.h"
+#include "actormq/client/message_batch.h"
 #include "actormq/client/result.h"
 #include "actormq/client/types.h"
 
@@ -46,6 +47,9 @@ class consumer {
   /// Transient errors (disconnects, busy) are retried within timeout; the
   /// last one is returned if nothing arrived.
   result<std::vector<message>> poll(std::chrono::milliseconds timeout);
+  /// poll() without a copy per message: views into the fetched bytes, which
+  /// the batch owns (message_batch.h). The fast way to read.
+  result<message_batch> poll_batch(std::chrono::milliseconds timeout);
 
   /// Commits, for each assigned partition, the offset after the last message
   /// poll() returned.

@@ -7,6 +7,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "actormq/client/result.h"
@@ -48,6 +49,28 @@ struct message {
   std::optional<std::string> key;
   std::optional<std::string> value;
   std::vector<header> headers;
+};
+
+/// A header of a message_view: views into the fetched bytes.
+struct header_view {
+  std::string_view key;
+  std::optional<std::string_view> value;
+};
+
+/// A record as consumer::poll_batch() returns it: views into the bytes its
+/// message_batch owns, valid while that batch lives. Building one allocates
+/// nothing (the headers vector only when the record has headers).
+struct message_view {
+  std::string_view topic;
+  uint32_t partition = 0;
+  int64_t offset = 0;
+  int64_t timestamp_ms = 0;
+  std::optional<std::string_view> key;
+  std::optional<std::string_view> value;
+  std::vector<header_view> headers;
+
+  /// An owning copy (for nack(), reject(), or keeping it past its batch).
+  message to_message() const;
 };
 
 /// Outcome of one send(): where the record landed, or why it did not.
