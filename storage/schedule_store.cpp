@@ -216,13 +216,35 @@ status schedule_store::recover(recovery_report& report) {
       emit(report, {recovery_event::kind::truncated_tail, path, *size - end, offset(-1), offset(-1),
                     fmt::format("cut at byte {}", end)});
     }
-    buckets_[timestamp_ms(start)].file_bytes = end;
+    bucket& b = buckets_[timestamp_ms(start)];
+    b.file_bytes = end;
+    // The lowest entry id, for lowest_entry_id(): one sequential read.
+    std::vector<uint8_t> chunk(load_chunk_records * L::record_size);
+    std::vector<parsed_record> records;
+    uint64_t corrupt = 0;
+    for (uint64_t pos = L::header_size; pos < end;) {
+      const size_t n = static_cast<size_t>(std::min<uint64_t>(chunk.size(), end - pos));
+      if (auto st = (*f)->read_at(file_position(pos), {chunk.data(), n}); !st) return st;
+      records.clear();
+      parse_records({chunk.data(), n}, records, corrupt);
+      for (const auto& r : records) {
+        if (r.type == schedule_record_type::entry) b.min_entry_id = std::min(b.min_entry_id, r.e.id);
+      }
+      pos += n;
+    }
   }
   if (dir_dirty_) {
     if (auto st = sync_directory(dir_); !st) return st;
     dir_dirty_ = false;
   }
   return {};
+}
+
+std::optional<uint64_t> schedule_store::lowest_entry_id() const {
+  uint64_t lowest = UINT64_MAX;
+  for (const auto& [start, b] : buckets_) lowest = std::min(lowest, b.min_entry_id);
+  if (lowest == UINT64_MAX) return std::nullopt;
+  return lowest;
 }
 
 timestamp_ms schedule_store::bucket_of(timestamp_ms due) const {
@@ -258,6 +280,7 @@ status schedule_store::append(schedule_record_type type, timestamp_ms due, uint8
   const size_t at = b.buffered.size();
   b.buffered.resize(at + L::record_size);
   encode_record(b.buffered.data() + at, type, due, kind, id);
+  if (type == schedule_record_type::entry) b.min_entry_id = std::min(b.min_entry_id, id);
   dirty_.insert(start);
   if (b.buffered.size() >= cfg_.write_buffer_bytes) return write_buffered(start, b);
   return {};

@@ -54,9 +54,10 @@
 // disagrees with its name or the bucket width is moved to quarantine/.
 // Everything is logged at WARN and returned in the recovery_report.
 //
-// Memory: open() keeps per bucket only its start, size and (for at most
-// max_open_files buckets) an open file; entries are read only by
-// load_bucket, a bucket at a time. Appends are buffered per bucket (up to
+// Memory: open() keeps per bucket only its start, size, lowest entry id and
+// (for at most max_open_files buckets) an open file; entries are read only
+// by load_bucket, a bucket at a time (and once by open(), a chunk at a
+// time, for the lowest ids). Appends are buffered per bucket (up to
 // write_buffer_bytes) until flush(), the group-commit point.
 //
 // The bucket width is fixed when the first file is written: reopening with
@@ -172,6 +173,12 @@ class schedule_store {
   /// The first bucket with a file whose start is >= t.
   std::optional<timestamp_ms> next_bucket(timestamp_ms t) const;
   size_t bucket_count() const { return buckets_.size(); }
+  /// The lowest id of an entry in any bucket that still has a file, or
+  /// nullopt when no bucket holds an entry. Conservative: delivered and
+  /// cancelled entries count until their bucket is removed. What the owner
+  /// keeps per id below it (the delay actor's schedule-log envelopes) is no
+  /// longer needed. open() reads every bucket file once to find it.
+  std::optional<uint64_t> lowest_entry_id() const;
   /// Records (of every type) in all buckets, written or buffered.
   uint64_t record_count() const;
   /// Bytes appended but not yet written to a file.
@@ -188,6 +195,7 @@ class schedule_store {
     std::shared_ptr<file_handle> file;
     bool unsynced = false;  // written since the last sync
     uint64_t last_use = 0;  // for closing the least recently used file
+    uint64_t min_entry_id = UINT64_MAX;  // lowest id of its entry records
   };
 
   schedule_store(std::filesystem::path dir, schedule_store_config cfg);

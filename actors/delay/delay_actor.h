@@ -53,6 +53,9 @@ struct delay_stats {
   uint64_t in_flight = 0;      ///< deliveries awaiting the target's ack
   uint64_t store_buckets = 0;  ///< bucket files on disk
   int64_t delivered_through_ms = 0;
+  int64_t log_start = 0;      ///< lowest schedule-log offset still kept
+  uint64_t log_bytes = 0;     ///< schedule-log bytes on disk
+  uint64_t log_segments = 0;  ///< schedule-log segment files
 };
 
 using delay_actor = caf::typed_actor<
@@ -76,6 +79,10 @@ struct delay_settings {
   std::chrono::milliseconds flush_interval{std::chrono::milliseconds(100)};
   std::chrono::milliseconds max_delay = delay::max_delay;
   size_t max_deliveries_in_flight = 10000;
+  /// Segment size of the schedule log. Segments wholly below the lowest
+  /// pending envelope are deleted (every gc_interval).
+  uint64_t segment_bytes = 64ull << 20;
+  std::chrono::milliseconds gc_interval{std::chrono::seconds(5)};
 };
 
 caf::expected<delay_actor> spawn_delay_actor(caf::actor_system& sys, delay_settings settings);

@@ -20,8 +20,9 @@ constexpr auto delivery_timeout = std::chrono::seconds(30);
 caf::error delay_state::open(delay_settings settings) {
   settings_ = std::move(settings);
   storage::log_config lc;
-  lc.segment_bytes = 64ull << 20;
-  // Envelopes are needed until delivered; the longest delay bounds that.
+  lc.segment_bytes = settings_.segment_bytes;
+  // Envelopes are needed until delivered: collect_envelopes() drops the
+  // segments below the lowest pending one; the age limit is a backstop.
   lc.retention_ms = settings_.max_delay.count() + 24 * 3600 * 1000ll;
   lc.flush = storage::flush_policy::never();
   lc.validate_records = false;  // envelopes are built here
@@ -284,6 +285,29 @@ void delay_state::tick() {
   fire(now);
   record_progress();
   flush_if_due(false);
+  collect_envelopes(now);
+}
+
+void delay_state::collect_envelopes(int64_t now) {
+  if (now - last_gc_ms_ < settings_.gc_interval.count()) return;
+  last_gc_ms_ = now;
+  // Every envelope below the lowest id in the store was delivered (or
+  // cancelled): a pending entry keeps its bucket, and so its id, in the store.
+  auto lowest = store_->lowest_entry_id();
+  auto floor = lowest ? storage::offset(static_cast<int64_t>(*lowest)) : log_->next_offset();
+  if (floor <= log_->log_start_offset()) return;
+  if (auto st = log_->advance_start(floor); !st) {
+    actor_log().error("delay: cannot advance the schedule log start to {}: {}", floor(),
+                      st.error().message());
+    return;
+  }
+  auto removed = log_->apply_retention();
+  if (!removed) {
+    actor_log().error("delay: schedule log retention: {}", removed.error().message());
+  } else if (*removed > 0) {
+    actor_log().info("delay: deleted {} delivered schedule-log segments; log start {}", *removed,
+                     floor());
+  }
 }
 
 delay_stats delay_state::stats() const {
@@ -291,6 +315,9 @@ delay_stats delay_state::stats() const {
   s.in_wheel = wheel_->size();
   s.in_flight = in_flight_;
   s.store_buckets = store_->bucket_count();
+  s.log_start = log_->log_start_offset()();
+  s.log_bytes = log_->size_bytes();
+  s.log_segments = log_->segment_count();
   return s;
 }
 

@@ -42,6 +42,8 @@ class delay_state {
   void finish(int64_t due, const caf::error& err, const delay::timer_entry& e);
   void record_progress();
   void flush_if_due(bool force);
+  /// Deletes schedule-log segments wholly below the lowest pending entry.
+  void collect_envelopes(int64_t now);
   std::string who() const { return "delay"; }
 
   self_ptr self_ = nullptr;
@@ -66,6 +68,7 @@ class delay_state {
 
   /// Deliveries in flight to partitions.
   request_deadlines deadlines_;
+  int64_t last_gc_ms_ = 0;
   bool dirty_ = false;
   int64_t last_flush_ms_ = 0;
   std::vector<std::pair<schedule_reply, caf::typed_response_promise<schedule_reply>>> sync_waiters_;

@@ -88,6 +88,9 @@ std::optional<std::string> load_config_file(const std::filesystem::path& file, b
     else
       cfg.max_delay = *parsed;
   }
+  check(read_int(t, "delay", "segment_bytes", cfg.delay_segment_bytes, 4096, int64_t{1} << 40));
+  // The wheel loads a bucket once it lies inside its 2-minute window.
+  check(read_int(t, "delay", "bucket_ms", cfg.delay_bucket_ms, 100, 60000));
   check(load_retry_config(t, cfg.retry, cfg.alerts));
   check(read_int(t, "transactions", "timeout_ms", cfg.txn_timeout_ms, 1, big));
   check(read_int(t, "transactions", "check_interval_ms", cfg.txn_check_interval_ms, 1, big));

@@ -30,6 +30,10 @@ struct broker_config {
   int64_t max_session_timeout_ms = 300000;
   delay::delay_levels delay_levels = delay::delay_levels::message_defaults();
   std::chrono::milliseconds max_delay{std::chrono::hours(24 * 90)};
+  /// [delay].segment_bytes: segment size of the schedule log (envelopes).
+  uint64_t delay_segment_bytes = 64ull << 20;
+  /// [delay].bucket_ms: width of a schedule-store bucket file.
+  int64_t delay_bucket_ms = 60000;
   retry::retry_settings retry;  ///< [retry], see retry_config.h
   alert_config alerts;          ///< [alerts]
   /// [transactions]: check-back of half messages with no decision.

@@ -65,6 +65,8 @@ int run(const broker_config& cfg) {
   ds.dir = cfg.data_dir / "delay";
   ds.registry = *registry;
   ds.max_delay = cfg.max_delay;
+  ds.segment_bytes = cfg.delay_segment_bytes;
+  ds.bucket_width = std::chrono::milliseconds(cfg.delay_bucket_ms);
   auto delay = spawn_delay_actor(sys, ds);
   if (!delay) {
     caf::anon_send(*coordinator, close_atom::value);

@@ -335,3 +335,42 @@ TEST_CASE("loading the near bucket reads only its entries") {
   for (uint64_t i = 0; i < per_bucket; ++i) CHECK(near[i].id == 3 * per_bucket + i);
   CHECK(s->open_files() == 1);
 }
+
+TEST_CASE("the lowest entry id follows adds and removed buckets and survives a reopen") {
+  temp_dir d;
+  {
+    auto s = open_store(d.path());
+    CHECK_FALSE(s->lowest_entry_id());
+    REQUIRE(s->add(entry(t0 + 2 * minute, 50)));
+    REQUIRE(s->add(entry(t0 + 1, 70)));
+    REQUIRE(s->add(entry(t0 + 2, 60)));
+    CHECK(s->lowest_entry_id() == 50u);
+    // Delivered and cancelled entries still count until their bucket goes.
+    REQUIRE(s->cancel(entry(t0 + 2 * minute, 50)));
+    CHECK(s->lowest_entry_id() == 50u);
+    REQUIRE(s->flush());
+  }
+  {
+    auto s = open_store(d.path());
+    CHECK(s->lowest_entry_id() == 50u);  // read back from the files
+    REQUIRE(s->remove_bucket(timestamp_ms(t0 + 2 * minute)));
+    CHECK(s->lowest_entry_id() == 60u);
+    REQUIRE(s->remove_bucket(timestamp_ms(t0)));
+    CHECK_FALSE(s->lowest_entry_id());
+    REQUIRE(s->flush());
+  }
+  auto s = open_store(d.path());
+  CHECK_FALSE(s->lowest_entry_id());
+}
+
+TEST_CASE("the lowest entry id of a bucket with more records than one read chunk") {
+  temp_dir d;
+  {
+    auto s = open_store(d.path());
+    // 10000 records span several 4096-record chunks; the lowest is near the end.
+    for (uint64_t i = 0; i < 10000; ++i) REQUIRE(s->add(entry(t0 + 5, 100000 - i)));
+    REQUIRE(s->flush());
+  }
+  auto s = open_store(d.path());
+  CHECK(s->lowest_entry_id() == 90001u);
+}
