@@ -63,6 +63,13 @@ std::optional<std::string> load_config_file(const std::filesystem::path& file, b
   check(read_int(t, "broker", "inflight_bytes_per_partition", cfg.inflight_bytes_per_partition,
                  1 << 20, big));
   check(read_int(t, "broker", "scheduler_threads", cfg.scheduler_threads, 1, 256));
+  if (auto p = t["broker"]["scheduler_policy"].value<std::string>()) {
+    if (*p != "sharing" && *p != "stealing") {
+      check(fmt::format("[broker].scheduler_policy: '{}' is neither sharing nor stealing", *p));
+    } else {
+      cfg.scheduler_policy = *p;
+    }
+  }
   check(read_int(t, "broker", "flusher_threads", cfg.flusher_threads, 1, 64));
   auto& d = cfg.topic_defaults;
   check(read_int(t, "topic_defaults", "partitions", d.partitions, 1, 10000));

@@ -23,6 +23,10 @@ struct broker_config {
   uint64_t max_message_bytes = 1ull << 20;
   int64_t inflight_bytes_per_partition = 64ll << 20;
   uint32_t scheduler_threads = 2;
+  /// [broker].scheduler_policy: "sharing" (one queue, idle workers sleep on
+  /// a condition variable and are woken per job) or "stealing" (CAF's
+  /// work-stealing: idle workers poll, then sleep up to 10 ms).
+  std::string scheduler_policy = "sharing";
   uint32_t flusher_threads = 2;
   std::string log_level = "info";
   topic_config topic_defaults;

@@ -33,6 +33,11 @@ namespace {
 int run(const broker_config& cfg) {
   caf::actor_system_config sys_cfg;
   sys_cfg.set("scheduler.max-threads", static_cast<size_t>(cfg.scheduler_threads));
+  if (cfg.scheduler_policy == "stealing") {
+    sys_cfg.set("scheduler.policy", caf::atom("stealing"));
+  } else {
+    sys_cfg.set("scheduler.policy", caf::atom("sharing"));
+  }
   sys_cfg.set("logger.verbosity", caf::atom("quiet"));
   caf::actor_system sys{sys_cfg};
 

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <fstream>
 
 #include "fixtures.h"
 #include "raw_client.h"
@@ -109,4 +110,20 @@ TEST_CASE("malformed and oversize produce requests are refused while a good clie
   good.join();
   CHECK(good_failed == 0);
   CHECK(good_ok == 400);
+}
+
+TEST_CASE("a broker config with a bad scheduler policy or delay bucket is refused at start") {
+  test::temp_dir dir{"bad-config"};
+  for (const std::string& text :
+       {std::string("[broker]\nscheduler_policy = \"fastest\"\n"),
+        std::string("[delay]\nbucket_ms = 3600000\n")}) {
+    auto cfg = dir.path() / "broker.toml";
+    std::ofstream(cfg) << text;
+    test::broker_process b(dir.path() / "data", {"--config", cfg.string()});
+    REQUIRE_FALSE(b.start("127.0.0.1:0", std::chrono::seconds(10)));
+    auto out = b.output();
+    INFO(out);
+    CHECK((out.find("scheduler_policy") != std::string::npos ||
+           out.find("bucket_ms") != std::string::npos));
+  }
 }
