@@ -27,7 +27,7 @@ partition_actor::behavior_type partition_behavior(
       [=](flushed_atom, int64_t up_to, const caf::error& err) {
         self->state.on_flushed(up_to, err);
       },
-      [=](expire_atom, uint64_t id) { self->state.on_wait_expired(id); },
+      [=](expire_atom, uint64_t timer) { self->state.on_wait_expired(timer); },
   };
 }
 

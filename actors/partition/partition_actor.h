@@ -97,7 +97,8 @@ using partition_actor = caf::typed_actor<
     caf::reacts_to<tick_atom>,
     /// From the flusher: the log is durable up to this offset (or failed).
     caf::reacts_to<flushed_atom, int64_t, caf::error>,
-    /// Timer of one parked wait (by id): answer false if still parked.
+    /// Timer of the parked waits: answer false to those past their deadline.
+    /// The id names the timer: only the latest one clears the armed state.
     caf::reacts_to<expire_atom, uint64_t>>;
 
 struct partition_settings {

@@ -347,10 +347,17 @@ caf::result<bool> partition_state::wait(int64_t offset, caf::timespan max_wait) 
   if (log_->next_offset()() > offset) return true;
   if (max_wait.count() <= 0) return false;
   auto rp = self_->make_response_promise<bool>();
-  uint64_t id = next_wait_id_++;
-  parked_.push_back({id, offset, rp});
-  self_->delayed_send(self_, max_wait, expire_atom::value, id);
+  auto deadline = std::chrono::steady_clock::now() + max_wait;
+  parked_.push_back({deadline, offset, rp});
+  arm_wait_timer(deadline);
   return rp;
+}
+
+void partition_state::arm_wait_timer(std::chrono::steady_clock::time_point deadline) {
+  if (wait_timer_ && *wait_timer_ <= deadline) return;  // an earlier one will re-arm
+  wait_timer_ = deadline;
+  auto in = std::chrono::duration_cast<caf::timespan>(deadline - std::chrono::steady_clock::now());
+  self_->delayed_send(self_, std::max(caf::timespan{0}, in), expire_atom::value, ++wait_timer_id_);
 }
 
 void partition_state::wake_waiters() {
@@ -362,12 +369,22 @@ void partition_state::wake_waiters() {
   parked_.erase(ready, parked_.end());
 }
 
-void partition_state::on_wait_expired(uint64_t id) {
-  auto it = std::find_if(parked_.begin(), parked_.end(),
-                         [&](const parked_wait& w) { return w.id == id; });
-  if (it == parked_.end()) return;
-  it->promise.deliver(false);
-  parked_.erase(it);
+void partition_state::on_wait_expired(uint64_t timer) {
+  auto now = std::chrono::steady_clock::now();
+  // An older timer (replaced by an earlier deadline) may fire too: it only
+  // finds less to do. The latest one clears the armed state, so the next
+  // deadline gets a timer even if this one fired a little early.
+  if (timer == wait_timer_id_) wait_timer_.reset();
+  auto due = std::partition(parked_.begin(), parked_.end(),
+                            [&](const parked_wait& w) { return w.deadline > now; });
+  for (auto it = due; it != parked_.end(); ++it) it->promise.deliver(false);
+  parked_.erase(due, parked_.end());
+  if (parked_.empty()) return;
+  auto next = std::min_element(parked_.begin(), parked_.end(),
+                               [](const parked_wait& a, const parked_wait& b) {
+                                 return a.deadline < b.deadline;
+                               })->deadline;
+  arm_wait_timer(next);
 }
 
 partition_offsets partition_state::offsets() const {

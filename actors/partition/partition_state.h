@@ -5,6 +5,7 @@
 
 #include <caf/all.hpp>
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -32,7 +33,8 @@ class partition_state {
   caf::result<int64_t> offset_for_time(int64_t ts) const;
   void tick();
   void on_flushed(int64_t up_to, const caf::error& err);
-  void on_wait_expired(uint64_t id);
+  /// The wait timer fired: answers false to every wait past its deadline.
+  void on_wait_expired(uint64_t timer);
 
   static constexpr const char* name = "partition";
 
@@ -43,7 +45,7 @@ class partition_state {
     caf::typed_response_promise<produce_reply> promise;
   };
   struct parked_wait {
-    uint64_t id;
+    std::chrono::steady_clock::time_point deadline;
     int64_t offset;
     caf::typed_response_promise<bool> promise;
   };
@@ -79,7 +81,12 @@ class partition_state {
   producer_state_table producers_;
   std::vector<fsync_waiter> fsync_waiters_;
   std::vector<parked_wait> parked_;
-  uint64_t next_wait_id_ = 1;
+  /// When the one pending wait timer fires (if any). One timer serves all
+  /// parked waits: CAF's clock wakes its thread for every timer set, which
+  /// was a context switch per long poll.
+  std::optional<std::chrono::steady_clock::time_point> wait_timer_;
+  uint64_t wait_timer_id_ = 0;
+  void arm_wait_timer(std::chrono::steady_clock::time_point deadline);
   bool flush_in_flight_ = false;
   caf::error flush_failure_;
   caf::timestamp last_housekeeping_{};

@@ -157,6 +157,7 @@ class session_state {
   /// caf::infinite; on_timeout runs if it is not settled within
   /// request_timeout (see request_deadlines.h for why not CAF's timeouts).
   request_deadlines::ticket deadline(std::function<void()> on_timeout);
+  request_deadlines::ticket deadline(caf::timespan timeout, std::function<void()> on_timeout);
   void with_topic(const std::string& name, std::function<void(caf::expected<topic_handle>)> k);
   void with_group(const std::string& name, std::function<void(caf::expected<group_actor>)> k);
   void forget_topic(const std::string& name) { topics_.forget(name); }

@@ -43,8 +43,12 @@ session_state::~session_state() {
 }
 
 request_deadlines::ticket session_state::deadline(std::function<void()> on_timeout) {
-  auto t = deadlines_.add(request_deadlines::clock::now() + settings_.request_timeout,
-                          std::move(on_timeout));
+  return deadline(settings_.request_timeout, std::move(on_timeout));
+}
+
+request_deadlines::ticket session_state::deadline(caf::timespan timeout,
+                                                  std::function<void()> on_timeout) {
+  auto t = deadlines_.add(request_deadlines::clock::now() + timeout, std::move(on_timeout));
   if (!ticking_) {
     ticking_ = true;
     self_->delayed_send(self_, deadline_tick, tick_atom::value);
@@ -54,9 +58,7 @@ request_deadlines::ticket session_state::deadline(std::function<void()> on_timeo
 
 void session_state::tick() {
   if (auto n = deadlines_.expire(request_deadlines::clock::now()); n > 0) {
-    actor_log().warn("session {}: {} requests timed out after {} ms", settings_.peer, n,
-                     std::chrono::duration_cast<std::chrono::milliseconds>(settings_.request_timeout)
-                         .count());
+    actor_log().warn("session {}: {} requests got no answer by their deadline", settings_.peer, n);
   }
   ticking_ = !deadlines_.empty();
   if (ticking_) self_->delayed_send(self_, deadline_tick, tick_atom::value);
@@ -312,14 +314,18 @@ void session_state::fetch(std::vector<fetch_item> items, uint32_t max_wait_ms, u
       with_topic(item.topic, [=, this](caf::expected<topic_handle> h) {
         const auto& it = (*shared)[i];
         if (!h || it.partition >= h->partitions.size()) return fire();
-        self_
-            ->request(h->partitions[it.partition], wait + std::chrono::seconds(5), wait_atom::value,
-                      it.offset, wait)
+        // The partition answers by the wait itself; this deadline only
+        // covers a partition that is stuck.
+        auto t = deadline(wait + std::chrono::seconds(5), [=] { fire(); });
+        self_->request(h->partitions[it.partition], caf::infinite, wait_atom::value, it.offset, wait)
             .then(
                 [=](bool has_data) {
+                  if (!t.settle()) return;
                   if (has_data || --ws->pending == 0) fire();
                 },
-                [=](caf::error&) { fire(); });
+                [=](caf::error&) {
+                  if (t.settle()) fire();
+                });
       });
     }
   });

@@ -79,3 +79,39 @@ TEST_CASE("a wait with no new data answers false after its max wait",
   CHECK(code_of(past) == errc::offset_out_of_range);
   CHECK(read_partition(self, p) == std::vector<record>{{0, std::nullopt, "only"}});
 }
+
+TEST_CASE("waits with different max waits each answer false at their own deadline",
+          "[actors][partition][fetch]") {
+  temp_dir dir;
+  partition_env env;
+  auto p = env.spawn(dir.path() / "p0");
+  caf::scoped_actor self{env.sys()};
+  caf::scoped_actor long_waiter{env.sys()};
+  caf::scoped_actor short_waiter{env.sys()};
+  REQUIRE(ask<produce_reply>(self, p, produce_atom::value, make_produce({"only"})));
+
+  // One timer serves all parked waits: a later, shorter wait must move it
+  // earlier, and the longer one must still get its own answer afterwards.
+  auto start = std::chrono::steady_clock::now();
+  auto long_wait = long_waiter->request(p, request_timeout, wait_atom::value, int64_t{1},
+                                        caf::timespan(std::chrono::milliseconds(1500)));
+  auto short_wait = short_waiter->request(p, request_timeout, wait_atom::value, int64_t{1},
+                                          caf::timespan(std::chrono::milliseconds(200)));
+  std::optional<bool> short_result;
+  short_wait.receive([&](bool b) { short_result = b; },
+                     [&](caf::error& e) { FAIL("short wait failed: " << text_of(e)); });
+  auto short_elapsed = std::chrono::steady_clock::now() - start;
+  REQUIRE(short_result);
+  CHECK_FALSE(*short_result);
+  CHECK(short_elapsed >= 200ms);
+  CHECK(short_elapsed < 1200ms);  // not held until the long wait's deadline
+
+  std::optional<bool> long_result;
+  long_wait.receive([&](bool b) { long_result = b; },
+                    [&](caf::error& e) { FAIL("long wait failed: " << text_of(e)); });
+  auto long_elapsed = std::chrono::steady_clock::now() - start;
+  REQUIRE(long_result);
+  CHECK_FALSE(*long_result);
+  CHECK(long_elapsed >= 1500ms);
+  CHECK(long_elapsed < 1500ms + std::chrono::seconds(5));
+}
