@@ -15,6 +15,9 @@ partition_actor::behavior_type partition_behavior(
   return {
       [=](produce_atom, produce_request& req) { return self->state.produce(req); },
       [=](fetch_atom, const fetch_request& req) { return self->state.fetch(req); },
+      [=](wait_atom, const fetch_request& req, caf::timespan max_wait) {
+        return self->state.fetch_wait(req, max_wait);
+      },
       [=](wait_atom, int64_t offset, caf::timespan max_wait) {
         return self->state.wait(offset, max_wait);
       },

@@ -89,6 +89,11 @@ using partition_actor = caf::typed_actor<
     /// Replies true as soon as the log has data at or after the offset, false
     /// when the wait elapses first (long-poll support; never blocks the actor).
     caf::replies_to<wait_atom, int64_t, caf::timespan>::with<bool>,
+    /// A fetch that parks when the offset is the end of the log: replies
+    /// with the new batches as soon as they are appended, or with an empty
+    /// slice when the wait elapses (a long poll in one round trip). Errors as
+    /// fetch.
+    caf::replies_to<wait_atom, fetch_request, caf::timespan>::with<fetch_reply>,
     /// Log start, high watermark and size.
     caf::replies_to<offsets_atom>::with<partition_offsets>,
     /// First offset with a timestamp >= the given ms (-1 earliest, -2 latest).

@@ -333,7 +333,7 @@ void partition_state::on_flushed(int64_t up_to, const caf::error& err) {
   if (!fsync_waiters_.empty() || flush_due()) request_flush();
 }
 
-caf::result<fetch_reply> partition_state::fetch(const fetch_request& req) const {
+caf::expected<fetch_reply> partition_state::read(const fetch_request& req) const {
   auto slice = log_->read(storage::offset(req.offset), req.max_bytes);
   if (!slice) {
     return from_storage(slice.error(),
@@ -341,6 +341,24 @@ caf::result<fetch_reply> partition_state::fetch(const fetch_request& req) const 
                                     log_->log_start_offset()(), log_->next_offset()()));
   }
   return fetch_reply{std::move(*slice), log_->high_watermark()(), log_->log_start_offset()()};
+}
+
+caf::result<fetch_reply> partition_state::fetch(const fetch_request& req) const {
+  auto r = read(req);
+  if (!r) return r.error();
+  return std::move(*r);
+}
+
+caf::result<fetch_reply> partition_state::fetch_wait(const fetch_request& req,
+                                                     caf::timespan max_wait) {
+  // Only a fetch at the very end parks; anything else answers now (data,
+  // or offset_out_of_range).
+  if (req.offset != log_->next_offset()() || max_wait.count() <= 0) return fetch(req);
+  auto rp = self_->make_response_promise<fetch_reply>();
+  auto deadline = std::chrono::steady_clock::now() + max_wait;
+  parked_fetches_.push_back({deadline, req, rp});
+  arm_wait_timer(deadline);
+  return rp;
 }
 
 caf::result<bool> partition_state::wait(int64_t offset, caf::timespan max_wait) {
@@ -361,8 +379,16 @@ void partition_state::arm_wait_timer(std::chrono::steady_clock::time_point deadl
 }
 
 void partition_state::wake_waiters() {
-  if (parked_.empty()) return;
   auto next = log_->next_offset()();
+  if (!parked_fetches_.empty()) {
+    auto ready = std::partition(parked_fetches_.begin(), parked_fetches_.end(),
+                                [&](const parked_fetch& f) { return f.request.offset >= next; });
+    std::vector<parked_fetch> woken(std::make_move_iterator(ready),
+                                    std::make_move_iterator(parked_fetches_.end()));
+    parked_fetches_.erase(ready, parked_fetches_.end());
+    for (auto& f : woken) answer_fetch(f);
+  }
+  if (parked_.empty()) return;
   auto ready = std::partition(parked_.begin(), parked_.end(),
                               [&](const parked_wait& w) { return w.offset >= next; });
   for (auto it = ready; it != parked_.end(); ++it) it->promise.deliver(true);
@@ -379,12 +405,25 @@ void partition_state::on_wait_expired(uint64_t timer) {
                             [&](const parked_wait& w) { return w.deadline > now; });
   for (auto it = due; it != parked_.end(); ++it) it->promise.deliver(false);
   parked_.erase(due, parked_.end());
-  if (parked_.empty()) return;
-  auto next = std::min_element(parked_.begin(), parked_.end(),
-                               [](const parked_wait& a, const parked_wait& b) {
-                                 return a.deadline < b.deadline;
-                               })->deadline;
-  arm_wait_timer(next);
+  auto due_fetches = std::partition(parked_fetches_.begin(), parked_fetches_.end(),
+                                    [&](const parked_fetch& f) { return f.deadline > now; });
+  std::vector<parked_fetch> expired(std::make_move_iterator(due_fetches),
+                                    std::make_move_iterator(parked_fetches_.end()));
+  parked_fetches_.erase(due_fetches, parked_fetches_.end());
+  for (auto& f : expired) answer_fetch(f);  // an empty slice, or whatever arrived meanwhile
+  std::optional<std::chrono::steady_clock::time_point> next;
+  for (const auto& w : parked_) next = next ? std::min(*next, w.deadline) : w.deadline;
+  for (const auto& f : parked_fetches_) next = next ? std::min(*next, f.deadline) : f.deadline;
+  if (next) arm_wait_timer(*next);
+}
+
+void partition_state::answer_fetch(parked_fetch& f) {
+  auto r = read(f.request);
+  if (r) {
+    f.promise.deliver(std::move(*r));
+  } else {
+    f.promise.deliver(r.error());
+  }
 }
 
 partition_offsets partition_state::offsets() const {

@@ -29,6 +29,7 @@ class partition_state {
   caf::result<produce_reply> produce(produce_request& req);
   caf::result<fetch_reply> fetch(const fetch_request& req) const;
   caf::result<bool> wait(int64_t offset, caf::timespan max_wait);
+  caf::result<fetch_reply> fetch_wait(const fetch_request& req, caf::timespan max_wait);
   partition_offsets offsets() const;
   caf::result<int64_t> offset_for_time(int64_t ts) const;
   void tick();
@@ -84,6 +85,14 @@ class partition_state {
   /// When the one pending wait timer fires (if any). One timer serves all
   /// parked waits: CAF's clock wakes its thread for every timer set, which
   /// was a context switch per long poll.
+  struct parked_fetch {
+    std::chrono::steady_clock::time_point deadline;
+    fetch_request request;
+    caf::typed_response_promise<fetch_reply> promise;
+  };
+  std::vector<parked_fetch> parked_fetches_;
+  caf::expected<fetch_reply> read(const fetch_request& req) const;
+  void answer_fetch(parked_fetch& f);
   std::optional<std::chrono::steady_clock::time_point> wait_timer_;
   uint64_t wait_timer_id_ = 0;
   void arm_wait_timer(std::chrono::steady_clock::time_point deadline);

@@ -165,6 +165,10 @@ class session_state {
                         done_fn<std::vector<topic_description>> done);
   void fetch_once(std::shared_ptr<std::vector<fetch_item>> items,
                   done_fn<std::vector<fetch_item_result>> done);
+  /// The long poll of a one-partition fetch: one request that the partition
+  /// answers with the data once it arrives (or empty at the deadline).
+  void park_fetch(std::shared_ptr<std::vector<fetch_item>> items, uint32_t max_wait_ms,
+                  done_fn<std::vector<fetch_item_result>> done);
 
   caf::event_based_actor* self_ = nullptr;
   session_settings settings_;

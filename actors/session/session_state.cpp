@@ -296,6 +296,7 @@ void session_state::fetch(std::vector<fetch_item> items, uint32_t max_wait_ms, u
     if (total >= std::max<uint32_t>(min_bytes, 1) || max_wait_ms == 0 || any_error) {
       return done(std::move(r));
     }
+    if (shared->size() == 1) return park_fetch(shared, max_wait_ms, done);
     // Park on every partition; the first that gets data (or the deadline)
     // triggers one more fetch of all of them.
     struct wait_state {
@@ -328,6 +329,39 @@ void session_state::fetch(std::vector<fetch_item> items, uint32_t max_wait_ms, u
                 });
       });
     }
+  });
+}
+
+void session_state::park_fetch(std::shared_ptr<std::vector<fetch_item>> items,
+                               uint32_t max_wait_ms, done_fn<std::vector<fetch_item_result>> done) {
+  const auto& item = items->front();
+  with_topic(item.topic, [=, this](caf::expected<topic_handle> h) {
+    const auto& it = items->front();
+    if (!h || it.partition >= h->partitions.size()) return fetch_once(items, done);
+    auto wait = caf::timespan(std::chrono::milliseconds(max_wait_ms));
+    // The partition answers with the data (or empty) by the wait itself;
+    // this deadline only covers a partition that is stuck.
+    auto t = deadline(wait + std::chrono::seconds(5), [=, this] { fetch_once(items, done); });
+    self_
+        ->request(h->partitions[it.partition], caf::infinite, wait_atom::value,
+                  fetch_request{it.offset, it.max_bytes}, wait)
+        .then(
+            [=](fetch_reply& r) {
+              if (!t.settle()) return;
+              std::vector<fetch_item_result> out;
+              out.push_back(
+                  fetch_item_result{{}, std::move(r.slice), r.high_watermark, r.log_start_offset});
+              done(std::move(out));
+            },
+            [=, this](caf::error& e) {
+              if (!t.settle()) return;
+              if (e.category() != errc_category) forget_topic(items->front().topic);
+              fetch_item_result bad;
+              bad.error = std::move(e);
+              std::vector<fetch_item_result> out;
+              out.push_back(std::move(bad));
+              done(std::move(out));
+            });
   });
 }
 

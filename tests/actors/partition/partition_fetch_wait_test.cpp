@@ -115,3 +115,53 @@ TEST_CASE("waits with different max waits each answer false at their own deadlin
   CHECK(long_elapsed >= 1500ms);
   CHECK(long_elapsed < 1500ms + std::chrono::seconds(5));
 }
+
+TEST_CASE("a parked fetch at the end of the log answers with the batches appended next",
+          "[actors][partition][fetch]") {
+  temp_dir dir;
+  partition_env env;
+  auto p = env.spawn(dir.path() / "p0");
+  caf::scoped_actor self{env.sys()};
+  caf::scoped_actor waiter{env.sys()};
+  REQUIRE(ask<produce_reply>(self, p, produce_atom::value, make_produce({"first"})));
+
+  auto parked = waiter->request(p, request_timeout, wait_atom::value, fetch_request{1, 1 << 20},
+                                caf::timespan(std::chrono::seconds(60)));
+  REQUIRE(ask<produce_reply>(self, p, produce_atom::value, make_produce({"second", "third"})));
+  std::optional<fetch_reply> got;
+  parked.receive([&](fetch_reply& r) { got = std::move(r); },
+                 [&](caf::error& e) { FAIL("parked fetch failed: " << text_of(e)); });
+  REQUIRE(got);
+  CHECK(got->high_watermark == 3);
+  CHECK(records_of(got->slice) ==
+        std::vector<record>{{1, std::nullopt, "second"}, {2, std::nullopt, "third"}});
+
+  // Below the end it is a plain fetch, answered at once.
+  auto now = ask<fetch_reply>(self, p, wait_atom::value, fetch_request{0, 1 << 20},
+                              caf::timespan(std::chrono::seconds(60)));
+  REQUIRE(now);
+  CHECK(records_of(now->slice).size() == 3);
+  // Past the end: offset_out_of_range at once, not a parked wait.
+  auto past = ask<fetch_reply>(self, p, wait_atom::value, fetch_request{7, 1 << 20},
+                               caf::timespan(std::chrono::seconds(60)));
+  REQUIRE_FALSE(past);
+  CHECK(code_of(past) == errc::offset_out_of_range);
+}
+
+TEST_CASE("a parked fetch with no new data answers an empty slice after its max wait",
+          "[actors][partition][fetch]") {
+  temp_dir dir;
+  partition_env env;
+  auto p = env.spawn(dir.path() / "p0");
+  caf::scoped_actor self{env.sys()};
+  REQUIRE(ask<produce_reply>(self, p, produce_atom::value, make_produce({"only"})));
+  auto start = std::chrono::steady_clock::now();
+  auto r = ask<fetch_reply>(self, p, wait_atom::value, fetch_request{1, 1 << 20},
+                            caf::timespan(std::chrono::milliseconds(200)));
+  auto elapsed = std::chrono::steady_clock::now() - start;
+  REQUIRE(r);
+  CHECK(r->slice.length == 0);
+  CHECK(r->high_watermark == 1);
+  CHECK(elapsed >= 200ms);
+  CHECK(elapsed < 200ms + std::chrono::seconds(5));
+}
