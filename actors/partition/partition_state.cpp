@@ -54,6 +54,7 @@ partition_state::~partition_state() {
     }
   }
   for (auto& p : parked_) p.promise.deliver(false);
+  for (auto& f : parked_fetches_) answer_fetch(f);  // nothing new: an empty slice
   write_producer_snapshot();
   if (auto cs = log_->close(); !cs) {
     actor_log().error("{}: close failed: {}", who(), cs.error().message());

@@ -165,3 +165,26 @@ TEST_CASE("a parked fetch with no new data answers an empty slice after its max 
   CHECK(elapsed >= 200ms);
   CHECK(elapsed < 200ms + std::chrono::seconds(5));
 }
+
+TEST_CASE("a parked fetch is answered empty when its partition stops",
+          "[actors][partition][fetch]") {
+  temp_dir dir;
+  partition_env env;
+  auto p = env.spawn(dir.path() / "p0");
+  caf::scoped_actor self{env.sys()};
+  caf::scoped_actor waiter{env.sys()};
+  REQUIRE(ask<produce_reply>(self, p, produce_atom::value, make_produce({"only"})));
+  auto parked = waiter->request(p, request_timeout, wait_atom::value, fetch_request{1, 1 << 20},
+                                caf::timespan(std::chrono::seconds(60)));
+  // Let the partition park it before the exit arrives.
+  auto seen = ask<partition_offsets>(self, p, offsets_atom::value);
+  REQUIRE(seen);
+  auto start = std::chrono::steady_clock::now();
+  REQUIRE(stop_and_wait(env.sys(), caf::actor_cast<caf::actor>(p)));
+  std::optional<fetch_reply> got;
+  parked.receive([&](fetch_reply& r) { got = std::move(r); },
+                 [&](caf::error& e) { FAIL("parked fetch failed: " << text_of(e)); });
+  REQUIRE(got);
+  CHECK(got->slice.length == 0);
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(10));  // not the 60 s wait
+}
