@@ -228,7 +228,8 @@ status schedule_store::recover(recovery_report& report) {
       records.clear();
       parse_records({chunk.data(), n}, records, corrupt);
       for (const auto& r : records) {
-        if (r.type == schedule_record_type::entry) b.min_entry_id = std::min(b.min_entry_id, r.e.id);
+        if (r.type == schedule_record_type::entry)
+          b.min_entry_id = std::min(b.min_entry_id, r.e.id);
       }
       pos += n;
     }

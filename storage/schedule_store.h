@@ -193,8 +193,8 @@ class schedule_store {
     uint64_t file_bytes = 0;        // bytes in the file (header included)
     std::vector<uint8_t> buffered;  // appended, not yet written
     std::shared_ptr<file_handle> file;
-    bool unsynced = false;  // written since the last sync
-    uint64_t last_use = 0;  // for closing the least recently used file
+    bool unsynced = false;               // written since the last sync
+    uint64_t last_use = 0;               // for closing the least recently used file
     uint64_t min_entry_id = UINT64_MAX;  // lowest id of its entry records
   };
 

@@ -199,13 +199,13 @@ void session_state::produce(const std::string& topic, uint32_t partition, acks_l
     if (acks == acks_level::none) done(produce_reply{});
     auto on_error = [=, this](caf::error e) {
       budget->release(bytes);
-              if (e.category() != errc_category) forget_topic(topic);  // actor gone?
-              if (acks != acks_level::none) {
-                done(std::move(e));
-              } else {
-                actor_log().warn("session {}: acks=none produce to {}/{} failed: {}",
-                                 settings_.peer, topic, partition, text_of(e));
-              }
+      if (e.category() != errc_category) forget_topic(topic);  // actor gone?
+      if (acks != acks_level::none) {
+        done(std::move(e));
+      } else {
+        actor_log().warn("session {}: acks=none produce to {}/{} failed: {}", settings_.peer, topic,
+                         partition, text_of(e));
+      }
     };
     auto t = deadline([on_error] { on_error(caf::make_error(caf::sec::request_timeout)); });
     self_
@@ -318,7 +318,8 @@ void session_state::fetch(std::vector<fetch_item> items, uint32_t max_wait_ms, u
         // The partition answers by the wait itself; this deadline only
         // covers a partition that is stuck.
         auto t = deadline(wait + std::chrono::seconds(5), [=] { fire(); });
-        self_->request(h->partitions[it.partition], caf::infinite, wait_atom::value, it.offset, wait)
+        self_
+            ->request(h->partitions[it.partition], caf::infinite, wait_atom::value, it.offset, wait)
             .then(
                 [=](bool has_data) {
                   if (!t.settle()) return;
@@ -332,8 +333,8 @@ void session_state::fetch(std::vector<fetch_item> items, uint32_t max_wait_ms, u
   });
 }
 
-void session_state::park_fetch(std::shared_ptr<std::vector<fetch_item>> items,
-                               uint32_t max_wait_ms, done_fn<std::vector<fetch_item_result>> done) {
+void session_state::park_fetch(std::shared_ptr<std::vector<fetch_item>> items, uint32_t max_wait_ms,
+                               done_fn<std::vector<fetch_item_result>> done) {
   const auto& item = items->front();
   with_topic(item.topic, [=, this](caf::expected<topic_handle> h) {
     const auto& it = items->front();

@@ -326,7 +326,6 @@ int main(int argc, char** argv) {
 namespace {
 
 int run(const options& o) {
-
   std::error_code ec;
   fs::remove_all(o.data_dir, ec);
   fs::create_directories(o.data_dir);

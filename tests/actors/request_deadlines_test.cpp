@@ -23,8 +23,7 @@ TEST_CASE("a response settles its ticket once and removes the entry at once",
   REQUIRE(timeouts == 0);
 }
 
-TEST_CASE("an unanswered request times out at its deadline and not before",
-          "[request_deadlines]") {
+TEST_CASE("an unanswered request times out at its deadline and not before", "[request_deadlines]") {
   request_deadlines d;
   std::vector<int> fired;
   auto a = d.add(t0 + 10s, [&] { fired.push_back(1); });

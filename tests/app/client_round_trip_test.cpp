@@ -155,7 +155,8 @@ TEST_CASE("poll_batch views stay valid after later polls and match what was prod
       CHECK(m.partition == client::partition_for_key("k" + std::to_string(i % 5), 2));
       size_t want_headers = (i % 3 == 0) + (i % 7 == 0);
       REQUIRE(m.headers.size() == want_headers);
-      if (i % 3 == 0) CHECK(m.headers[0].value == std::optional<std::string_view>(std::to_string(i)));
+      if (i % 3 == 0)
+        CHECK(m.headers[0].value == std::optional<std::string_view>(std::to_string(i)));
       if (i % 7 == 0) CHECK_FALSE(m.headers.back().value);
       // Offsets rise within a partition across batches.
       if (auto it = last_offset.find(m.partition); it != last_offset.end()) {

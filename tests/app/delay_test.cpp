@@ -216,7 +216,8 @@ TEST_CASE("a broker killed while delivering loses no delayed message") {
 namespace {
 size_t segment_files(const std::filesystem::path& dir) {
   size_t n = 0;
-  for (const auto& e : std::filesystem::directory_iterator(dir)) n += e.path().extension() == ".log";
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    n += e.path().extension() == ".log";
   return n;
 }
 }  // namespace

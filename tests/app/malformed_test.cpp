@@ -114,9 +114,8 @@ TEST_CASE("malformed and oversize produce requests are refused while a good clie
 
 TEST_CASE("a broker config with a bad scheduler policy or delay bucket is refused at start") {
   test::temp_dir dir{"bad-config"};
-  for (const std::string& text :
-       {std::string("[broker]\nscheduler_policy = \"fastest\"\n"),
-        std::string("[delay]\nbucket_ms = 3600000\n")}) {
+  for (const std::string& text : {std::string("[broker]\nscheduler_policy = \"fastest\"\n"),
+                                  std::string("[delay]\nbucket_ms = 3600000\n")}) {
     auto cfg = dir.path() / "broker.toml";
     std::ofstream(cfg) << text;
     test::broker_process b(dir.path() / "data", {"--config", cfg.string()});

@@ -12,9 +12,9 @@ message message_view::to_message() const {
   if (value) m.value = std::string(*value);
   m.headers.reserve(headers.size());
   for (const auto& h : headers) {
-    m.headers.push_back(
-        {std::string(h.key), h.value ? std::optional<std::string>(std::string(*h.value))
-                                     : std::nullopt});
+    m.headers.push_back({std::string(h.key), h.value
+                                                 ? std::optional<std::string>(std::string(*h.value))
+                                                 : std::nullopt});
   }
   return m;
 }
