@@ -20,7 +20,7 @@ namespace {
 
 constexpr std::string_view extension = ".sched";
 constexpr size_t name_digits = 20;
-// Records read per pread while loading a bucket.
+// Records read per pread while reading a bucket file.
 constexpr size_t load_chunk_records = 4096;
 
 struct entry_key {
@@ -79,6 +79,20 @@ void parse_records(std::span<const uint8_t> bytes, std::vector<parsed_record>& o
                    {timestamp_ms(load_le<int64_t>(r + L::record_due)), r[L::record_kind],
                     load_le<uint64_t>(r + L::record_id)}});
   }
+}
+
+// Reads bytes [header, end) of a bucket file a chunk at a time and calls
+// fn(chunk) with each chunk (whole records: chunks are record-aligned).
+template <typename Fn>
+status read_chunks(file_handle& f, uint64_t end, Fn&& fn) {
+  std::vector<uint8_t> chunk(load_chunk_records * L::record_size);
+  for (uint64_t pos = L::header_size; pos < end;) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(chunk.size(), end - pos));
+    if (auto st = f.read_at(file_position(pos), {chunk.data(), n}); !st) return st;
+    fn(std::span<const uint8_t>(chunk.data(), n));
+    pos += n;
+  }
+  return {};
 }
 
 std::optional<int64_t> parse_file_name(const std::filesystem::path& p) {
@@ -219,20 +233,18 @@ status schedule_store::recover(recovery_report& report) {
     bucket& b = buckets_[timestamp_ms(start)];
     b.file_bytes = end;
     // The lowest entry id, for lowest_entry_id(): one sequential read.
-    std::vector<uint8_t> chunk(load_chunk_records * L::record_size);
     std::vector<parsed_record> records;
-    uint64_t corrupt = 0;
-    for (uint64_t pos = L::header_size; pos < end;) {
-      const size_t n = static_cast<size_t>(std::min<uint64_t>(chunk.size(), end - pos));
-      if (auto st = (*f)->read_at(file_position(pos), {chunk.data(), n}); !st) return st;
+    uint64_t corrupt = 0;  // counted and logged by load_bucket
+    auto st = read_chunks(**f, end, [&](std::span<const uint8_t> chunk) {
       records.clear();
-      parse_records({chunk.data(), n}, records, corrupt);
+      parse_records(chunk, records, corrupt);
       for (const auto& r : records) {
-        if (r.type == schedule_record_type::entry)
+        if (r.type == schedule_record_type::entry) {
           b.min_entry_id = std::min(b.min_entry_id, r.e.id);
+        }
       }
-      pos += n;
-    }
+    });
+    if (!st) return st;
   }
   if (dir_dirty_) {
     if (auto st = sync_directory(dir_); !st) return st;
@@ -370,14 +382,11 @@ result<loaded_bucket> schedule_store::load_bucket(timestamp_ms start) {
   if (b.file_bytes > L::header_size) {
     auto f = ensure_open(start, b);
     if (!f) return f.error();
-    std::vector<uint8_t> chunk(load_chunk_records * L::record_size);
     records.reserve((b.file_bytes - L::header_size) / L::record_size);
-    for (uint64_t pos = L::header_size; pos < b.file_bytes;) {
-      const size_t n = static_cast<size_t>(std::min<uint64_t>(chunk.size(), b.file_bytes - pos));
-      if (auto st = (*f)->read_at(file_position(pos), {chunk.data(), n}); !st) return st.error();
-      parse_records({chunk.data(), n}, records, out.corrupt_records);
-      pos += n;
-    }
+    auto st = read_chunks(**f, b.file_bytes, [&](std::span<const uint8_t> chunk) {
+      parse_records(chunk, records, out.corrupt_records);
+    });
+    if (!st) return st.error();
   }
   // A bucket not yet written starts its buffer with the file header.
   const size_t skip = b.file_bytes == 0 ? L::header_size : 0;
