@@ -169,6 +169,10 @@ class session_state {
   /// answers with the data once it arrives (or empty at the deadline).
   void park_fetch(std::shared_ptr<std::vector<fetch_item>> items, uint32_t max_wait_ms,
                   done_fn<std::vector<fetch_item_result>> done);
+  /// One item's result from a partition's fetch reply, or from its error
+  /// (which drops the cached topic handle unless it is one of ours).
+  static fetch_item_result fetched(fetch_reply& r);
+  fetch_item_result failed_fetch(const std::string& topic, caf::error e);
 
   caf::event_based_actor* self_ = nullptr;
   session_settings settings_;

@@ -259,10 +259,7 @@ void session_state::fetch_once(std::shared_ptr<std::vector<fetch_item>> items,
         return g->set(i, std::move(res));
       }
       auto on_error = [=, this](caf::error e) {
-        if (e.category() != errc_category) forget_topic(item.topic);
-        fetch_item_result bad;
-        bad.error = std::move(e);
-        g->set(i, std::move(bad));
+        g->set(i, failed_fetch(item.topic, std::move(e)));
       };
       auto t = deadline([on_error] { on_error(caf::make_error(caf::sec::request_timeout)); });
       self_
@@ -271,8 +268,7 @@ void session_state::fetch_once(std::shared_ptr<std::vector<fetch_item>> items,
           .then(
               [=](fetch_reply& r) {
                 if (!t.settle()) return;
-                g->set(i, fetch_item_result{
-                              {}, std::move(r.slice), r.high_watermark, r.log_start_offset});
+                g->set(i, fetched(r));
               },
               [=](caf::error& e) {
                 if (t.settle()) on_error(std::move(e));
@@ -333,6 +329,17 @@ void session_state::fetch(std::vector<fetch_item> items, uint32_t max_wait_ms, u
   });
 }
 
+fetch_item_result session_state::fetched(fetch_reply& r) {
+  return fetch_item_result{{}, std::move(r.slice), r.high_watermark, r.log_start_offset};
+}
+
+fetch_item_result session_state::failed_fetch(const std::string& topic, caf::error e) {
+  if (e.category() != errc_category) forget_topic(topic);  // the partition actor is gone?
+  fetch_item_result bad;
+  bad.error = std::move(e);
+  return bad;
+}
+
 void session_state::park_fetch(std::shared_ptr<std::vector<fetch_item>> items, uint32_t max_wait_ms,
                                done_fn<std::vector<fetch_item_result>> done) {
   const auto& item = items->front();
@@ -350,17 +357,13 @@ void session_state::park_fetch(std::shared_ptr<std::vector<fetch_item>> items, u
             [=](fetch_reply& r) {
               if (!t.settle()) return;
               std::vector<fetch_item_result> out;
-              out.push_back(
-                  fetch_item_result{{}, std::move(r.slice), r.high_watermark, r.log_start_offset});
+              out.push_back(fetched(r));
               done(std::move(out));
             },
             [=, this](caf::error& e) {
               if (!t.settle()) return;
-              if (e.category() != errc_category) forget_topic(items->front().topic);
-              fetch_item_result bad;
-              bad.error = std::move(e);
               std::vector<fetch_item_result> out;
-              out.push_back(std::move(bad));
+              out.push_back(failed_fetch(items->front().topic, std::move(e)));
               done(std::move(out));
             });
   });
