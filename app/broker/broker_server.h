@@ -2,14 +2,23 @@
 // The network side of the broker on one KJ event loop: the Cap'n Proto RPC
 // listener (one rpc_service + SESSION actor per connection, with a
 // connection limit) and the zero-copy fetch stream listener.
+//
+// No error on one connection ends the loop that accepts the next: a
+// connection that dies before it is served is dropped, a descriptor or
+// memory shortage backs off and retries (a rate-limited WARN says so), and
+// only a listener that cannot accept any more fails the server (failed()),
+// which stops the broker with a non-zero exit.
 
 #include <capnp/message.h>
 #include <kj/async-io.h>
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 
+#include "app/broker/log_limiter.h"
 #include "app/broker/rpc_service.h"
+#include "app/broker/tcp_listener.h"
 
 namespace actormq::broker {
 
@@ -18,24 +27,45 @@ class broker_server : private kj::TaskSet::ErrorHandler {
   broker_server(kj::AsyncIoContext& io, service_context ctx);
   ~broker_server();
 
-  /// Binds both listeners; returns the RPC port (the actual one for port 0).
-  kj::Promise<uint16_t> listen(const std::string& host, uint16_t port, int32_t stream_port);
+  /// Binds both listeners (stream_port < 0: no stream listener) and starts
+  /// accepting; returns the RPC port (the actual one for port 0). Throws
+  /// kj::Exception when an address cannot be bound.
+  uint16_t listen(const std::string& host, uint16_t port, int32_t stream_port);
   uint16_t stream_port() const { return ctx_.stream_port; }
+
+  /// Resolves with the reason once a listener can accept no more
+  /// connections. Call once.
+  kj::Promise<std::string> failed();
 
  private:
   struct connection;
+  struct listener_slot {
+    explicit listener_slot(const char* n) : name(n) {}
+    const char* name;
+    kj::Own<tcp_listener> socket;
+    bool stream = false;
+    std::chrono::milliseconds backoff{0};
+    log_limiter shortage_log{std::chrono::seconds(5)};
+  };
+
   void taskFailed(kj::Exception&& e) override;
-  kj::Promise<void> accept_loop(kj::ConnectionReceiver& listener);
-  kj::Promise<void> stream_accept_loop(kj::ConnectionReceiver& listener);
-  kj::Promise<void> bind_stream(kj::Own<kj::AsyncIoStream> stream);
+  kj::Promise<void> accept_loop(listener_slot& slot);
+  kj::Promise<void> on_accept_error(listener_slot& slot, int err);
+  void serve_rpc(accepted_connection c);
+  kj::Promise<void> bind_stream(accepted_connection c);
+  void fail(std::string why);
 
   kj::AsyncIoContext& io_;
   service_context ctx_;
   stream_registry streams_;
   capnp::ReaderOptions reader_options_;
   uint32_t connections_ = 0;
-  kj::Own<kj::ConnectionReceiver> rpc_listener_;
-  kj::Own<kj::ConnectionReceiver> stream_listener_;
+  listener_slot rpc_{"rpc"};
+  listener_slot stream_{"fetch stream"};
+  log_limiter refused_log_{std::chrono::seconds(5)};
+  log_limiter unknown_token_log_{std::chrono::seconds(5)};
+  kj::Own<kj::PromiseFulfiller<std::string>> failed_fulfiller_;
+  kj::Maybe<kj::Promise<std::string>> failed_promise_;
   kj::TaskSet tasks_;
 };
 

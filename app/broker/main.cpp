@@ -133,18 +133,27 @@ int run(const broker_config& cfg) {
     ctx.delay = caf::actor_cast<caf::actor>(*delay);
     ctx.retry = caf::actor_cast<caf::actor>(*retry);
     ctx.txn = caf::actor_cast<caf::actor>(*txn);
-    ctx.broker_id = fmt::format("{}:{}", cfg.listen_host, cfg.listen_port);
     auto server = kj::heap<broker_server>(io, ctx);
     KJ_IF_MAYBE (e, kj::runCatchingExceptions([&]() {
-                   auto port = server->listen(cfg.listen_host, cfg.listen_port, cfg.stream_port)
-                                   .wait(io.waitScope);
+                   auto port = server->listen(cfg.listen_host, cfg.listen_port, cfg.stream_port);
                    broker_log().info("data dir {}; fetch stream port {}", cfg.data_dir.string(),
                                      server->stream_port());
                    std::cout << "listening on " << cfg.listen_host << ":" << port << std::endl;
-                   auto sig = io.unixEventPort.onSignal(SIGTERM)
-                                  .exclusiveJoin(io.unixEventPort.onSignal(SIGINT))
-                                  .wait(io.waitScope);
-                   broker_log().info("signal {} received: shutting down", sig.si_signo);
+                   auto signal =
+                       io.unixEventPort.onSignal(SIGTERM)
+                           .exclusiveJoin(io.unixEventPort.onSignal(SIGINT))
+                           .then([](siginfo_t sig) {
+                             broker_log().info("signal {} received: shutting down", sig.si_signo);
+                             return 0;
+                           });
+                   // A listener that can accept no more clients stops the
+                   // broker: a process that looks alive but serves nobody
+                   // new is worse than an exit a supervisor sees.
+                   auto broken = server->failed().then([](std::string why) {
+                     std::cerr << "actormq-broker: " << why << "\n";
+                     return 1;
+                   });
+                   rc = signal.exclusiveJoin(kj::mv(broken)).wait(io.waitScope);
                  })) {
       std::cerr << "actormq-broker: cannot serve on " << cfg.listen_host << ":" << cfg.listen_port
                 << ": " << e->getDescription().cStr() << "\n";

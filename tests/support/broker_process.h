@@ -12,6 +12,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -70,6 +71,10 @@ class broker_process {
     pid_t pid = ::fork();
     if (pid < 0) return fail("fork failed");
     if (pid == 0) {
+      if (fd_limit_ > 0) {
+        rlimit rl{fd_limit_, fd_limit_};
+        ::setrlimit(RLIMIT_NOFILE, &rl);
+      }
       ::dup2(fds[1], 1);
       ::dup2(fds[1], 2);
       ::execv(argv[0], argv.data());
@@ -96,6 +101,7 @@ class broker_process {
                           std::chrono::milliseconds wait = std::chrono::seconds(15)) {
     if (pid_ <= 0) return std::nullopt;
     ::kill(pid_, kill ? SIGKILL : SIGTERM);
+    if (!kill) ::kill(pid_, SIGCONT);  // a paused broker must run to stop
     auto deadline = std::chrono::steady_clock::now() + wait;
     int status = 0;
     pid_t r = 0;
@@ -123,7 +129,18 @@ class broker_process {
     return start("127.0.0.1:0");
   }
 
+  /// Freezes (SIGSTOP) or thaws (SIGCONT) the running broker.
+  void pause() {
+    if (pid_ > 0) ::kill(pid_, SIGSTOP);
+  }
+  void resume() {
+    if (pid_ > 0) ::kill(pid_, SIGCONT);
+  }
+  /// The descriptor limit (RLIMIT_NOFILE) of the next start; 0 = inherited.
+  void set_fd_limit(rlim_t n) { fd_limit_ = n; }
+
   bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
   /// "HOST:PORT" from the listening line.
   std::string address() const {
     std::lock_guard lk(mu_);
@@ -175,6 +192,7 @@ class broker_process {
   std::filesystem::path data_dir_;
   std::vector<std::string> extra_args_;
   pid_t pid_ = -1;
+  rlim_t fd_limit_ = 0;
   int last_status_ = 0;
   std::thread reader_;
   mutable std::mutex mu_;
