@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <cstdio>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -19,6 +20,14 @@ namespace {
 
 using steady = std::chrono::steady_clock;
 namespace L = storage::batch_layout;
+
+/// Set while this thread runs delivery callbacks: flush() and close() from
+/// a callback would wait for themselves.
+thread_local bool in_delivery_callback = false;
+
+void client_log_callback_error(const char* what) {
+  std::fprintf(stderr, "actormq client: a delivery callback threw: %s\n", what);
+}
 
 int64_t wall_now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -242,7 +251,7 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
         std::find_if(queue.begin(), queue.end(), [&b](const auto& p) { return p.get() == &b; });
     if (it != queue.end()) queue.erase(it);
     buffered_bytes -= std::min(buffered_bytes, b.record_bytes);
-    unsettled_records -= std::min<size_t>(unsettled_records, b.callbacks.size());
+    // unsettled_records drops in complete(), once the callbacks have run.
     for (size_t i = 0; i < b.callbacks.size(); ++i) {
       delivery_report rep;
       rep.topic = b.tp.topic;
@@ -263,10 +272,30 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
     return std::chrono::milliseconds(std::min<uint64_t>(ms, cfg.retry_backoff_max_ms));
   }
 
-  static void run(std::vector<completion>& done) {
+  /// Runs the callbacks of settled records (without mu), then counts the
+  /// records as done: flush() and close() wait for that count, so they
+  /// return only after every callback they cover has returned.
+  void complete(std::vector<completion>& done) {
+    if (done.empty()) return;
+    in_delivery_callback = true;
     for (auto& [cb, rep] : done) {
-      if (cb) cb(rep);
+      if (!cb) continue;
+      // A throwing callback must not skip the count below (flush would
+      // hang) nor the callbacks after it.
+      try {
+        cb(rep);
+      } catch (const std::exception& e) {
+        client_log_callback_error(e.what());
+      } catch (...) {
+        client_log_callback_error("unknown exception");
+      }
     }
+    in_delivery_callback = false;
+    {
+      std::lock_guard lk(mu);
+      unsettled_records -= std::min(unsettled_records, done.size());
+    }
+    settled_cv.notify_all();
   }
 
   // ---- user threads ----
@@ -372,7 +401,7 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
       if (stop_sender && unsettled_records == 0) break;
       if (auto expired = expire_queued(now); !expired.empty()) {
         lk.unlock();
-        run(expired);
+        complete(expired);
         lk.lock();
         continue;
       }
@@ -561,7 +590,7 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
       }
     }
     sender_cv.notify_one();
-    run(done);
+    complete(done);
   }
 
   void fail_all_unsent(const error& err) {
@@ -578,7 +607,7 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
         }
       }
     }
-    run(done);
+    complete(done);
   }
 };
 
@@ -646,6 +675,11 @@ delivery_report producer::send_sync(producer_record rec) {
 }
 
 result<void> producer::flush(std::chrono::milliseconds timeout) {
+  if (in_delivery_callback) {
+    // It would wait for the very callback it is called from.
+    return result<void>(errc::invalid_argument,
+                        "flush() and close() cannot be called from a delivery callback");
+  }
   std::unique_lock lk(impl_->mu);
   ++impl_->flush_requests;
   impl_->sender_cv.notify_one();
