@@ -189,9 +189,14 @@ status log::recover(recovery_report& report) {
     start_floor_ = next_offset();
   }
   flushed_ = next_offset();
-  logger().info("opened log {}: offsets [{}, {}), {} segments, {} shutdown", dir_.string(),
-                log_start_offset()(), next_offset()(), segments_.size(),
-                report.clean_shutdown ? "clean" : "unclean");
+  if (bases.empty()) {
+    // Nothing was on disk: there was no previous run to shut down at all.
+    logger().info("created log {} at offset {}", dir_.string(), next_offset()());
+  } else {
+    logger().info("opened log {}: offsets [{}, {}), {} segments, {} shutdown", dir_.string(),
+                  log_start_offset()(), next_offset()(), segments_.size(),
+                  report.clean_shutdown ? "clean" : "unclean");
+  }
   return {};
 }
 
