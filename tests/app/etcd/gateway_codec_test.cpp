@@ -110,14 +110,14 @@ TEST_CASE("HTTP errors map etcd's gRPC codes to errc") {
   CHECK(gateway::decode_http_error(502, "<html>bad gateway</html>").code == errc::request_failed);
 }
 
-TEST_CASE("malformed JSON is a protocol_error, not an exception") {
+TEST_CASE("malformed JSON is a protocol_error and not an exception") {
   CHECK(gateway::decode_range("{\"header\":").code() == errc::protocol_error);
   CHECK(gateway::decode_range(R"({"kvs":[{"key":"!!notbase64"}]})").code() == errc::protocol_error);
   CHECK(gateway::decode_range(R"({"header":{"revision":"x12"}})").code() == errc::protocol_error);
   CHECK(gateway::decode_watch_message("[1,2]").code() == errc::protocol_error);
 }
 
-TEST_CASE("watch messages: a put event has no type, a delete has type DELETE, a compacted cancel") {
+TEST_CASE("watch messages: a put event has no type; a delete has type DELETE; a compacted cancel") {
   auto put = gateway::decode_watch_message(
       R"({"result":{"header":{"revision":"5"},"events":[{"kv":{"key":"Zm9vMQ==","create_revision":"5","mod_revision":"5","version":"1","value":"YQ=="}}]}})");
   REQUIRE(put);

@@ -7,7 +7,7 @@
 using namespace actormq::etcd;
 using actormq::test::etcd_fixture;
 
-TEST_CASE("put then get returns the value, binary bytes included") {
+TEST_CASE("put then get returns the value with binary bytes intact") {
   etcd_fixture f;
   std::string key("k\0\xff", 3);
   std::string value("\0\x01\xfe\xff\n\"{", 7);
@@ -44,7 +44,7 @@ TEST_CASE("get of a missing key succeeds with no kvs") {
   CHECK(g->header_revision.value() >= 1);
 }
 
-TEST_CASE("range returns every key under a prefix, sorted, and none beside it") {
+TEST_CASE("range returns every key under a prefix in key order and none beside it") {
   etcd_fixture f;
   for (auto k : {"/brokers/2", "/brokers/1", "/brokers0", "/broker", "/brokers/\xff"}) {
     REQUIRE(f.wait(f.client->put(k, k)));

@@ -7,7 +7,7 @@
 using namespace actormq::etcd;
 using actormq::test::etcd_fixture;
 
-TEST_CASE("lease grant returns an id and the TTL, keepalive refreshes it") {
+TEST_CASE("lease grant returns an id and the TTL and keepalive refreshes it") {
   etcd_fixture f;
   auto l = f.wait(f.client->lease_grant(std::chrono::seconds(10)));
   REQUIRE(l);
@@ -18,7 +18,7 @@ TEST_CASE("lease grant returns an id and the TTL, keepalive refreshes it") {
   CHECK(k->ttl == std::chrono::seconds(10));
 }
 
-TEST_CASE("a leased key disappears once its lease expires, and keepalive then fails") {
+TEST_CASE("a leased key disappears once its lease expires and keepalive then fails") {
   etcd_fixture f;
   auto l = f.wait(f.client->lease_grant(std::chrono::seconds(2)));
   REQUIRE(l);

@@ -7,7 +7,7 @@
 using namespace actormq::etcd;
 using actormq::test::etcd_fixture;
 
-TEST_CASE("txn create-if-absent succeeds once, then runs the failure branch") {
+TEST_CASE("txn create-if-absent succeeds once and then runs the failure branch") {
   etcd_fixture f;
   auto create = [&] {
     return f.wait(
@@ -62,7 +62,7 @@ TEST_CASE("a fenced write succeeds while the fence key keeps its create_revision
   CHECK(g->kvs[0].value == "epoch-1");
 }
 
-TEST_CASE("txn compares on value, version, mod_revision and lease each decide the branch") {
+TEST_CASE("txn compares on value or version or mod_revision or lease each decide the branch") {
   etcd_fixture f;
   auto p = f.wait(f.client->put("k", "v1"));
   REQUIRE(p);

@@ -29,7 +29,7 @@ struct recorder {
 
 }  // namespace
 
-TEST_CASE("a prefix watch sees puts and deletes in revision order, with prev_kv") {
+TEST_CASE("a prefix watch sees puts and deletes in revision order with prev_kv") {
   etcd_fixture f;
   REQUIRE(f.wait(f.client->put("/other", "x")));
   recorder rec;
