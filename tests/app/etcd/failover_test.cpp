@@ -1,5 +1,7 @@
 // Endpoints that are down, dead, frozen or restarted: every call ends within
-// its bound with the error that says what happened.
+// its bound with the error that says what happened. Calls expected to
+// succeed get a generous bound (etcd's fsync on a loaded 2-core machine can
+// take a second); the bound under test is short and checked from both sides.
 
 #include <catch2/catch.hpp>
 
@@ -16,7 +18,8 @@ TEST_CASE("a request to a stopped etcd fails with unavailable within the timeout
   etcd_process etcd;
   REQUIRE(etcd.start());
   kj_loop loop;
-  etcd_client client(loop.io, config_for({etcd.client_url()}, 1000ms));
+  // A refused connection must fail at once, not wait for the 5 s bound.
+  etcd_client client(loop.io, config_for({etcd.client_url()}, 5000ms));
   REQUIRE(loop.wait(client.put("k", "v")));
   etcd.stop();
   auto [r, ms] = timed([&] { return loop.wait(client.get("k")); });
@@ -34,7 +37,7 @@ TEST_CASE("the second endpoint is used when the first is dead") {
   REQUIRE(etcd.start());
   kj_loop loop;
   auto dead = "http://127.0.0.1:" + std::to_string(etcd_process::free_port());
-  etcd_client client(loop.io, config_for({dead, etcd.client_url()}, 2000ms));
+  etcd_client client(loop.io, config_for({dead, etcd.client_url()}, 5000ms));
   auto p = loop.wait(client.put("k", "v"));
   REQUIRE(p);
   // The client moved on: the next call starts at the live endpoint.
@@ -48,18 +51,18 @@ TEST_CASE("with every endpoint dead a call fails with unavailable after one pass
   kj_loop loop;
   auto a = "http://127.0.0.1:" + std::to_string(etcd_process::free_port());
   auto b = "http://127.0.0.1:" + std::to_string(etcd_process::free_port());
-  etcd_client client(loop.io, config_for({a, b}, 2000ms));
+  etcd_client client(loop.io, config_for({a, b}, 5000ms));
   auto [r, ms] = timed([&] { return loop.wait(client.get("k")); });
   REQUIRE_FALSE(r);
   CHECK(r.code() == errc::unavailable);
-  CHECK(ms < 2000ms);
+  CHECK(ms < 1000ms);
 }
 
 TEST_CASE("after etcd restarts the client works again and the data is kept") {
   etcd_process etcd;
   REQUIRE(etcd.start());
   kj_loop loop;
-  etcd_client client(loop.io, config_for({etcd.client_url()}, 2000ms));
+  etcd_client client(loop.io, config_for({etcd.client_url()}, 5000ms));
   REQUIRE(loop.wait(client.put("k", "before")));
   etcd.kill();
   auto down = loop.wait(client.get("k"));
@@ -78,7 +81,9 @@ TEST_CASE("a request to a SIGSTOPped etcd fails with timeout within the bound") 
   REQUIRE(etcd.start());
   kj_loop loop;
   etcd_client client(loop.io, config_for({etcd.client_url()}, 500ms));
-  REQUIRE(loop.wait(client.put("k", "v")));
+  etcd_client generous(loop.io, config_for({etcd.client_url()}, 5000ms));
+  REQUIRE(loop.wait(generous.put("k", "v")));
+  REQUIRE(loop.wait(client.get("k")));  // the connection path works before the freeze
   etcd.pause();
   auto [r, ms] = timed([&] { return loop.wait(client.get("k")); });
   REQUIRE_FALSE(r);
@@ -90,7 +95,7 @@ TEST_CASE("a request to a SIGSTOPped etcd fails with timeout within the bound") 
   CHECK(w.code() == errc::timeout);
   CHECK(wms < 1500ms);
   etcd.resume();
-  auto after = loop.wait(client.get("k"));
+  auto after = loop.wait(generous.get("k"));
   REQUIRE(after);
   CHECK(after->kvs.size() == 1);
 }
@@ -100,12 +105,15 @@ TEST_CASE("after a timeout on a frozen first endpoint the next request goes to t
   REQUIRE(frozen.start());
   REQUIRE(live.start());
   kj_loop loop;
-  etcd_client client(loop.io, config_for({frozen.client_url(), live.client_url()}, 500ms));
-  REQUIRE(loop.wait(client.put("k", "frozen-side")));
+  etcd_client client(loop.io, config_for({frozen.client_url(), live.client_url()}, 1500ms));
+  etcd_client generous(loop.io, config_for({frozen.client_url()}, 5000ms));
+  REQUIRE(loop.wait(generous.put("k", "frozen-side")));
   frozen.pause();
-  auto t = loop.wait(client.get("k"));
+  auto [t, ms] = timed([&] { return loop.wait(client.get("k")); });
   REQUIRE_FALSE(t);
   CHECK(t.code() == errc::timeout);
+  CHECK(ms >= 1400ms);
+  CHECK(ms < 3000ms);
   CHECK(client.current_endpoint().port == live.client_port());
   auto p = loop.wait(client.put("k", "live-side"));
   REQUIRE(p);
