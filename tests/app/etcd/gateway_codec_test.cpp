@@ -117,7 +117,9 @@ TEST_CASE("malformed JSON is a protocol_error and not an exception") {
   CHECK(gateway::decode_watch_message("[1,2]").code() == errc::protocol_error);
 }
 
-TEST_CASE("watch messages: a put event has no type; a delete has type DELETE; a compacted cancel") {
+TEST_CASE(
+    "watch messages: put events have no type while deletes say DELETE and a compacted cancel "
+    "carries its revision") {
   auto put = gateway::decode_watch_message(
       R"({"result":{"header":{"revision":"5"},"events":[{"kv":{"key":"Zm9vMQ==","create_revision":"5","mod_revision":"5","version":"1","value":"YQ=="}}]}})");
   REQUIRE(put);
