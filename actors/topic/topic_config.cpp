@@ -1,7 +1,8 @@
 #include "actors/topic/topic_config.h"
 
+#include "actors/key_value_text.h"
+
 #include <fmt/format.h>
-#include <charconv>
 
 namespace actormq {
 
@@ -19,35 +20,23 @@ std::string topic_config::encode() const {
   return fmt::format(
       "partitions = {}\nretention_ms = {}\nretention_bytes = {}\nsegment_bytes = {}\n"
       "segment_ms = {}\nflush_messages = {}\nflush_ms = {}\nmax_batch_bytes = {}\n"
-      "max_messages = {}\nfull_policy = {}\nttl_ms = {}\n",
+      "max_messages = {}\nfull_policy = {}\nttl_ms = {}\nreplication_factor = {}\n",
       partitions, retention_ms, retention_bytes, segment_bytes, segment_ms, flush_messages,
-      flush_ms, max_batch_bytes, max_messages, to_string(when_full), ttl_ms);
+      flush_ms, max_batch_bytes, max_messages, to_string(when_full), ttl_ms, replication_factor);
 }
 
 std::optional<topic_config> topic_config::decode(std::string_view text) {
   topic_config c;
-  while (!text.empty()) {
-    auto nl = text.find('\n');
-    auto line = text.substr(0, nl);
-    text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
-    auto eq = line.find('=');
-    if (eq == std::string_view::npos) continue;
-    auto trim = [](std::string_view s) {
-      while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
-      while (!s.empty() && (s.back() == ' ' || s.back() == '\r')) s.remove_suffix(1);
-      return s;
-    };
-    auto key = trim(line.substr(0, eq));
-    auto val = trim(line.substr(eq + 1));
+  for (auto [key, val] : parse_key_value_lines(text)) {
     if (key == "full_policy") {
       auto p = parse_full_policy(val);
       if (!p) return std::nullopt;
       c.when_full = *p;
       continue;
     }
-    int64_t v = 0;
-    auto [p, ec] = std::from_chars(val.data(), val.data() + val.size(), v);
-    if (ec != std::errc{} || p != val.data() + val.size()) return std::nullopt;
+    auto parsed = parse_int64(val);
+    if (!parsed) return std::nullopt;
+    int64_t v = *parsed;
     if (key == "partitions") {
       if (v < 1 || v > 100000) return std::nullopt;
       c.partitions = static_cast<uint32_t>(v);
@@ -71,6 +60,9 @@ std::optional<topic_config> topic_config::decode(std::string_view text) {
     } else if (key == "ttl_ms") {
       if (v < 0) return std::nullopt;
       c.ttl_ms = v;
+    } else if (key == "replication_factor") {
+      if (v < 1 || v > 100) return std::nullopt;
+      c.replication_factor = static_cast<uint32_t>(v);
     }
   }
   return c;

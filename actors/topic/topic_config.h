@@ -34,6 +34,8 @@ struct topic_config {
   int64_t max_messages = 0;  ///< per partition; 0 = unbounded
   full_policy when_full = full_policy::reject_new;
   int64_t ttl_ms = 0;  ///< messages older than this (record timestamp) expire; 0 = never
+  /// Copies of each partition in a cluster (docs/cluster.md); 1 alone.
+  uint32_t replication_factor = 1;
 
   std::string encode() const;
   /// Parses encode()'s output; unknown keys are ignored, bad values fail.
