@@ -45,6 +45,10 @@ enum ErrorCode {
 struct Error {
   code @0 :ErrorCode;
   message @1 :Text;
+  # With notLeader / notController: the broker that leads the partition (or
+  # the controller) as this broker knows it, when known; -1 and "" otherwise.
+  leaderId @2 :Int32 = -1;
+  leaderAddress @3 :Text;
 }
 
 enum Acks {
@@ -65,6 +69,7 @@ struct TopicConfig {
   maxMessages @7 :Int64 = -1;      # per partition; -1 = default, 0 = unbounded
   fullPolicy @8 :FullPolicy;       # what a partition at maxMessages does
   ttlMs @9 :Int64 = -1;            # message expiry by record timestamp; -1 = default, 0 = none
+  replicationFactor @10 :UInt32;   # copies of each partition in a cluster; 0 = default (1)
 }
 
 enum FullPolicy {
@@ -249,6 +254,50 @@ interface Broker {
   redriveCursor @24 (dlqTopic :Text) -> (offset :Int64, error :Error);
   # Dead letters since the broker started, per topic, group and reason.
   deadLetterStats @25 () -> (counts :List(DeadLetterCount));
+
+  # --- cluster ---
+  # Brokers, controller and per partition the leader, epoch, replicas and
+  # in-sync set, as this broker sees them; topics empty = every topic.
+  # Clients route produce and fetch to each partition's leader with it, and
+  # ask again after notLeader.
+  metadata @26 (topics :List(Text)) -> (metadata :ClusterMetadata);
+  # The broker that coordinates a consumer group (joinGroup, heartbeat,
+  # commits and fetchOffsets go there; others answer notCoordinator).
+  findCoordinator @27 (group :Text) -> (brokerId :Int32, address :Text, error :Error);
+}
+
+# --- cluster metadata (docs/cluster.md) ---
+# A single broker answers as a cluster of one: broker 0 at its own address,
+# leader and controller of everything, epoch 0.
+
+struct BrokerNode {
+  id @0 :Int32;
+  address @1 :Text;        # HOST:PORT of its RPC listener
+  alive @2 :Bool;          # registered in the control plane (its lease is live)
+}
+
+struct PartitionMetadata {
+  partition @0 :UInt32;
+  leader @1 :Int32;        # -1 = no leader: the partition is offline
+  leaderEpoch @2 :Int32;   # +1 on every leader change
+  replicas @3 :List(Int32);
+  isr @4 :List(Int32);     # in-sync replicas
+}
+
+struct TopicMetadata {
+  name @0 :Text;
+  error @1 :Error;         # unknownTopic for a name asked for that does not exist
+  replicationFactor @2 :UInt32;
+  partitions @3 :List(PartitionMetadata);
+}
+
+struct ClusterMetadata {
+  clusterId @0 :Text;      # "" for a single broker
+  brokerId @1 :Int32;      # the broker that answered
+  controllerId @2 :Int32;  # -1 = no controller right now
+  brokers @3 :List(BrokerNode);
+  topics @4 :List(TopicMetadata);
+  controlPlaneUp @5 :Bool; # false: this broker cannot reach etcd (its view may be stale)
 }
 
 # Implemented by a transactional producer, called by the broker.

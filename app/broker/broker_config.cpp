@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <toml++/toml.h>
+#include <cctype>
 #include <charconv>
 
 namespace actormq::broker {
@@ -25,17 +26,38 @@ std::optional<std::string> read_int(const toml::table& t, std::string_view secti
 
 }  // namespace
 
-std::optional<std::string> parse_listen(const std::string& text, broker_config& cfg) {
+std::optional<std::string> parse_host_port(const std::string& text, std::string& host,
+                                           uint16_t& port) {
   auto colon = text.rfind(':');
-  if (colon == std::string::npos || colon == 0) return "listen address must be HOST:PORT";
-  int port = -1;
+  if (colon == std::string::npos || colon == 0) return "address must be HOST:PORT";
+  int value = -1;
   auto ps = std::string_view(text).substr(colon + 1);
-  auto [p, ec] = std::from_chars(ps.data(), ps.data() + ps.size(), port);
-  if (ec != std::errc{} || p != ps.data() + ps.size() || port < 0 || port > 65535) {
-    return fmt::format("bad port in listen address '{}'", text);
+  auto [p, ec] = std::from_chars(ps.data(), ps.data() + ps.size(), value);
+  if (ec != std::errc{} || p != ps.data() + ps.size() || value < 0 || value > 65535) {
+    return fmt::format("bad port in address '{}'", text);
   }
-  cfg.listen_host = text.substr(0, colon);
-  cfg.listen_port = static_cast<uint16_t>(port);
+  host = text.substr(0, colon);
+  port = static_cast<uint16_t>(value);
+  return std::nullopt;
+}
+
+std::optional<std::string> parse_listen(const std::string& text, broker_config& cfg) {
+  return parse_host_port(text, cfg.listen_host, cfg.listen_port);
+}
+
+std::optional<std::string> check_cluster_config(const cluster_config& c) {
+  bool any = !c.cluster_id.empty() || c.broker_id >= 0 || !c.etcd.empty();
+  if (!any) return std::nullopt;
+  if (c.cluster_id.empty()) return "joining a cluster needs --cluster-id";
+  if (c.broker_id < 0) return "joining a cluster needs --broker-id (0 or more)";
+  if (c.etcd.empty()) return "joining a cluster needs --etcd URL[,URL...]";
+  for (char ch : c.cluster_id) {
+    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '_' && ch != '.') {
+      return fmt::format("cluster id '{}' may hold only letters, digits, '-', '_' and '.'",
+                         c.cluster_id);
+    }
+  }
+  if (c.lease_ttl_ms < 1000) return "[cluster].lease_ttl_ms must be at least 1000";
   return std::nullopt;
 }
 
@@ -106,6 +128,17 @@ std::optional<std::string> load_config_file(const std::filesystem::path& file, b
                  1000000));
   check(read_int(t, "transactions", "check_timeout_ms", cfg.txn_check_timeout_ms, 1, big));
   check(read_int(t, "transactions", "max_open", cfg.txn_max_open, 1, big));
+  auto& c = cfg.cluster;
+  if (auto v = t["cluster"]["cluster_id"].value<std::string>()) c.cluster_id = *v;
+  if (auto v = t["cluster"]["etcd"].value<std::string>()) c.etcd = *v;
+  if (auto v = t["cluster"]["listen"].value<std::string>()) {
+    check(parse_host_port(*v, c.listen_host, c.listen_port));
+  }
+  check(read_int(t, "cluster", "broker_id", c.broker_id, 0, INT32_MAX));
+  check(read_int(t, "cluster", "lease_ttl_ms", c.lease_ttl_ms, 1000, 600000));
+  check(read_int(t, "cluster", "etcd_timeout_ms", c.etcd_timeout_ms, 100, 600000));
+  check(read_int(t, "cluster", "heartbeat_ms", c.heartbeat_ms, 10, 600000));
+  check(read_int(t, "cluster", "connection_timeout_ms", c.connection_timeout_ms, 100, 600000));
   if (err) return fmt::format("{}: {}", file.string(), *err);
   d.max_batch_bytes = static_cast<int64_t>(cfg.max_batch_bytes);
   return std::nullopt;

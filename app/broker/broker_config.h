@@ -13,6 +13,21 @@
 
 namespace actormq::broker {
 
+/// [cluster]: set cluster_id, broker_id and etcd to join a cluster
+/// (docs/cluster.md); with cluster_id empty the broker runs alone.
+struct cluster_config {
+  std::string cluster_id;                 ///< --cluster-id; empty = single broker
+  int32_t broker_id = -1;                 ///< --broker-id, >= 0, unique in the cluster
+  std::string etcd;                       ///< --etcd: "http://host:port[,...]"
+  std::string listen_host = "127.0.0.1";  ///< --cluster-listen: the NODE actor's port
+  uint16_t listen_port = 0;               ///< 0 = pick a free one
+  int64_t lease_ttl_ms = 3000;     ///< a broker silent this long is dead; controller failover bound
+  int64_t etcd_timeout_ms = 2000;  ///< bound of one etcd call
+  int64_t heartbeat_ms = 200;      ///< CAF middleman heartbeat between brokers
+  int64_t connection_timeout_ms = 1000;  ///< a peer silent this long is down
+  bool enabled() const { return !cluster_id.empty(); }
+};
+
 struct broker_config {
   std::string listen_host = "127.0.0.1";
   uint16_t listen_port = 9292;
@@ -47,7 +62,16 @@ struct broker_config {
   uint32_t txn_max_checks_in_flight = 64;
   int64_t txn_check_timeout_ms = 10000;  ///< a check unanswered this long counts as unknown
   uint64_t txn_max_open = 100000;        ///< open transactions before sendHalf is "busy"
+  cluster_config cluster;                ///< [cluster]
 };
+
+/// Checks the cluster settings as a whole (all of cluster_id, broker_id
+/// and etcd, or none). Returns the error text.
+std::optional<std::string> check_cluster_config(const cluster_config& c);
+
+/// Parses "HOST:PORT" into host and port.
+std::optional<std::string> parse_host_port(const std::string& text, std::string& host,
+                                           uint16_t& port);
 
 /// Reads a TOML file over the defaults. Returns the error text on failure
 /// (unreadable file, syntax error, wrong type or out-of-range value).

@@ -41,6 +41,7 @@ topic_config to_config(rpc::TopicConfig::Reader r, const topic_config& defaults)
       break;
   }
   if (r.getTtlMs() >= 0) c.ttl_ms = r.getTtlMs();
+  if (r.getReplicationFactor() > 0) c.replication_factor = r.getReplicationFactor();
   return c;
 }
 
@@ -57,6 +58,7 @@ void fill_config(rpc::TopicConfig::Builder b, const topic_config& c) {
                       ? rpc::FullPolicy::DEAD_LETTER_OLDEST
                       : rpc::FullPolicy::REJECT_NEW);
   b.setTtlMs(c.ttl_ms);
+  b.setReplicationFactor(c.replication_factor);
 }
 
 void fill_topic(rpc::TopicInfo::Builder b, const topic_description& t) {
@@ -149,6 +151,12 @@ kj::Promise<void> rpc_service::createTopic(CreateTopicContext ctx) {
   auto p = ctx.getParams();
   auto name = text(p.getName());
   auto cfg = to_config(p.getConfig(), ctx_.config->topic_defaults);
+  if (cfg.replication_factor > 1) {
+    set_error(ctx.getResults().initError(), errc::invalid_topic,
+              "replication factor " + std::to_string(cfg.replication_factor) +
+                  " needs a cluster of at least as many brokers; this broker runs alone");
+    return kj::READY_NOW;
+  }
   return call<bool>(session_, [name, cfg](session_state& s,
                                           done_fn<bool> d) { s.create_topic(name, cfg, d); })
       .then([ctx](caf::expected<bool> r) mutable {

@@ -93,6 +93,9 @@ class rpc_service final : public rpc::Broker::Server {
   kj::Promise<void> sendHalf(SendHalfContext ctx) override;
   kj::Promise<void> endTransaction(EndTransactionContext ctx) override;
   kj::Promise<void> listTransactions(ListTransactionsContext ctx) override;
+  // Cluster metadata (rpc_service_cluster.cpp).
+  kj::Promise<void> metadata(MetadataContext ctx) override;
+  kj::Promise<void> findCoordinator(FindCoordinatorContext ctx) override;
 
  private:
   service_context ctx_;
