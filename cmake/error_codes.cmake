@@ -60,6 +60,7 @@ foreach(line IN LISTS lines)
       set(retriable false)
     endif()
   else()
+    string(REPLACE "<semi>" ";" line "${line}")
     message(FATAL_ERROR "${SCHEMA}: cannot read this ErrorCode line "
                         "(want 'name @N [$retriable];  # text'): ${line}")
   endif()
