@@ -10,62 +10,11 @@ const char* to_string(errc e) {
   switch (e) {
     case errc::none:
       return "none";
-    case errc::invalid_request:
-      return "invalid request";
-    case errc::unknown_topic:
-      return "unknown topic";
-    case errc::topic_exists:
-      return "topic exists";
-    case errc::invalid_topic:
-      return "invalid topic";
-    case errc::unknown_partition:
-      return "unknown partition";
-    case errc::invalid_batch:
-      return "invalid record batch";
-    case errc::batch_too_large:
-      return "batch too large";
-    case errc::message_too_large:
-      return "message too large";
-    case errc::busy:
-      return "busy";
-    case errc::out_of_order_sequence:
-      return "out of order sequence";
-    case errc::invalid_producer_epoch:
-      return "invalid producer epoch";
-    case errc::unknown_producer_id:
-      return "unknown producer id";
-    case errc::offset_out_of_range:
-      return "offset out of range";
-    case errc::storage_error:
-      return "storage error";
-    case errc::disk_full:
-      return "disk full";
-    case errc::unknown_group:
-      return "unknown group";
-    case errc::unknown_member:
-      return "unknown member";
-    case errc::stale_generation:
-      return "stale generation";
-    case errc::rebalance_in_progress:
-      return "rebalance in progress";
-    case errc::not_assigned:
-      return "partition not assigned to member";
-    case errc::timeout:
-      return "timeout";
-    case errc::shutting_down:
-      return "shutting down";
-    case errc::internal:
-      return "internal error";
-    case errc::unknown_transaction:
-      return "unknown transaction";
-    case errc::txn_already_committed:
-      return "transaction already committed";
-    case errc::txn_already_rolled_back:
-      return "transaction already rolled back";
-    case errc::redrive_limit:
-      return "re-drive limit reached";
-    case errc::queue_full:
-      return "queue full";
+#define ACTORMQ_ERRC_TEXT(name, number, snake_name, upper_name, text, retriable) \
+  case errc::snake_name:                                                         \
+    return text;
+      ACTORMQ_ERROR_CODES(ACTORMQ_ERRC_TEXT)
+#undef ACTORMQ_ERRC_TEXT
   }
   return "unknown error";
 }

@@ -1,7 +1,8 @@
 #pragma once
 // Broker-level error values carried in caf::error across mailboxes (never
-// exceptions). The numbering matches rpc::ErrorCode in schema/actormq.capnp so
-// the RPC layer maps them one to one (it static_asserts that).
+// exceptions). The codes, their numbers and texts come from enum ErrorCode of
+// schema/actormq.capnp through the generated actormq/error_codes.inc, so they
+// equal rpc::ErrorCode one to one (app/broker/rpc_helpers.h checks each).
 
 #include <caf/error.hpp>
 #include <caf/make_message.hpp>
@@ -10,43 +11,25 @@
 #include <string>
 #include <system_error>
 
+#include "actormq/error_codes.inc"
+
 namespace actormq {
 
+/// none, then every code of schema/actormq.capnp's ErrorCode under its
+/// snake_case name and number (e.g. invalid_request = 1, not_leader = 29).
 enum class errc : uint8_t {
   none = 0,
-  invalid_request,
-  unknown_topic,
-  topic_exists,
-  invalid_topic,
-  unknown_partition,
-  invalid_batch,
-  batch_too_large,
-  message_too_large,
-  busy,
-  out_of_order_sequence,
-  invalid_producer_epoch,
-  unknown_producer_id,
-  offset_out_of_range,
-  storage_error,
-  disk_full,
-  unknown_group,
-  unknown_member,
-  stale_generation,
-  rebalance_in_progress,
-  not_assigned,
-  timeout,
-  shutting_down,
-  internal,
-  unknown_transaction,
-  txn_already_committed,
-  txn_already_rolled_back,
-  redrive_limit,
-  queue_full,
+#define ACTORMQ_ERRC_ENUMERATOR(name, number, snake_name, upper_name, text, retriable) \
+  snake_name = number,
+  ACTORMQ_ERROR_CODES(ACTORMQ_ERRC_ENUMERATOR)
+#undef ACTORMQ_ERRC_ENUMERATOR
 };
+static_assert(ACTORMQ_ERROR_CODE_MAX <= UINT8_MAX, "caf::error carries the code in 8 bits");
 
 /// The atom naming our category in caf::error.
 inline constexpr caf::atom_value errc_category = caf::atom("actormq");
 
+/// The code's text from the schema ("none" for none).
 const char* to_string(errc e);
 
 /// A caf::error in our category with a human-readable text as context.

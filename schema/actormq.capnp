@@ -5,41 +5,86 @@
 # batch per partition per call and a fetch returns the stored batch bytes.
 #
 # Every reply that can fail carries an Error; code `none` means success.
-# Retriable codes (busy, timeout, notLeader) are safe to retry with backoff.
+#
+# ErrorCode is the one list of error codes: the broker's `actormq::errc`
+# (actors/errc.h) and the client's `actormq::client::errc` are generated from
+# it at build time (cmake/error_codes.cmake writes the X-macro file
+# <build>/generated/actormq/error_codes.inc). Per code, write:
+#   - `name @N` with N the next free number (numbers are the wire format:
+#     never renumber or reuse one);
+#   - `$retriable` when resending the same request after a backoff may
+#     succeed (the client's is_retriable reads it);
+#   - a comment on the same line: its first line is the code's text (the
+#     broker's to_string and the client's error message), short and lower
+#     case; further comment lines right below explain more and are not
+#     generated.
 
 using Cxx = import "/capnp/c++.capnp";
 $Cxx.namespace("actormq::rpc");
 
+annotation retriable @0x9630c1d39715ea8d (enumerant) :Void;
+# On an ErrorCode: the request may succeed if resent after a backoff.
+
 enum ErrorCode {
-  none @0;
-  invalidRequest @1;       # malformed or out-of-protocol request
-  unknownTopic @2;
-  topicExists @3;
-  invalidTopic @4;         # bad name or partition count
-  unknownPartition @5;
-  invalidBatch @6;         # record batch bytes failed validation (CRC, length, records)
-  batchTooLarge @7;        # above the broker's max batch size
-  messageTooLarge @8;      # one record above the broker's max message size
-  busy @9;                 # retriable: too much in-flight data for the partition
-  outOfOrderSequence @10;  # idempotent producer skipped a sequence number
-  invalidProducerEpoch @11;# a newer epoch of this producer id exists
-  unknownProducerId @12;
-  offsetOutOfRange @13;    # fetch below log start or above log end
-  storageError @14;        # i/o failure on the broker; see message
-  diskFull @15;            # retriable once space is freed
-  unknownGroup @16;
-  unknownMember @17;       # member expired or never joined: join again
-  staleGeneration @18;     # the group rebalanced since this member's generation
-  rebalanceInProgress @19;
-  notAssigned @20;         # commit for a partition not assigned to this member
-  timeout @21;             # retriable: the broker did not finish in time
-  shuttingDown @22;        # retriable on another broker / after restart
-  internal @23;
-  unknownTransaction @24;
-  txnAlreadyCommitted @25; # a rollback (or check result) after a commit
-  txnAlreadyRolledBack @26;# a commit (or check result) after a rollback
-  redriveLimit @27;        # the message was re-driven too often (loop guard)
-  queueFull @28;           # bounded topic full with policy reject-new
+  none @0;                            # success
+  invalidRequest @1;                  # invalid request
+    # malformed or out-of-protocol request
+  unknownTopic @2;                    # unknown topic
+  topicExists @3;                     # topic already exists
+  invalidTopic @4;                    # invalid topic
+    # bad name or partition count
+  unknownPartition @5;                # unknown partition
+  invalidBatch @6;                    # invalid record batch
+    # record batch bytes failed validation (CRC, length, records)
+  batchTooLarge @7;                   # batch too large
+    # above the broker's max batch size
+  messageTooLarge @8;                 # message too large
+    # one record above the broker's max message size
+  busy @9 $retriable;                 # busy
+    # too much in-flight data for the partition
+  outOfOrderSequence @10;             # out of order sequence
+    # idempotent producer skipped a sequence number
+  invalidProducerEpoch @11;           # invalid producer epoch
+    # a newer epoch of this producer id exists
+  unknownProducerId @12;              # unknown producer id
+  offsetOutOfRange @13;               # offset out of range
+    # fetch below log start or above log end
+  storageError @14;                   # storage error
+    # i/o failure on the broker; see the message
+  diskFull @15 $retriable;            # disk full
+    # retriable once space is freed
+  unknownGroup @16;                   # unknown group
+  unknownMember @17;                  # unknown group member
+    # member expired or never joined: join again
+  staleGeneration @18;                # stale group generation
+    # the group rebalanced since this member's generation
+  rebalanceInProgress @19;            # rebalance in progress
+  notAssigned @20;                    # partition not assigned to this member
+    # a commit for a partition not assigned to this member
+  timeout @21 $retriable;             # timeout
+    # the broker did not finish in time
+  shuttingDown @22 $retriable;        # shutting down
+    # retry on another broker or after a restart
+  internal @23;                       # internal error
+  unknownTransaction @24;             # unknown transaction
+  txnAlreadyCommitted @25;            # transaction already committed
+    # a rollback (or check result) after a commit
+  txnAlreadyRolledBack @26;           # transaction already rolled back
+    # a commit (or check result) after a rollback
+  redriveLimit @27;                   # re-drive limit reached
+    # the message was re-driven too often (loop guard)
+  queueFull @28;                      # queue full
+    # bounded topic full with policy reject-new
+  notLeader @29 $retriable;           # not the partition leader
+    # this broker does not lead the partition; the reply carries a leader hint
+  notController @30 $retriable;       # not the controller
+    # this broker is not the cluster controller; ask the controller
+  notEnoughReplicas @31 $retriable;   # not enough in-sync replicas
+    # fewer in-sync replicas than min_insync_replicas
+  clusterUnavailable @32 $retriable;  # cluster unavailable
+    # the control plane (etcd) is unreachable, so changes that need it are refused
+  staleLeaderEpoch @33 $retriable;    # stale leader epoch
+    # the request's leader epoch is older than the partition's
 }
 
 struct Error {

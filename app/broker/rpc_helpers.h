@@ -29,13 +29,37 @@ kj::Promise<caf::expected<T>> call(const caf::actor& session, Start start) {
   return kj::mv(paf.promise);
 }
 
+// errc and rpc::ErrorCode both come from schema/actormq.capnp, errc through
+// cmake/error_codes.cmake: here the compiler checks that generator against
+// capnp's own reading, code by code (name and number).
+static_assert(static_cast<int>(rpc::ErrorCode::NONE) == static_cast<int>(errc::none));
+#define ACTORMQ_ERRC_SAME_NUMBER(name, number, snake_name, upper_name, text, retriable) \
+  static_assert(static_cast<int>(rpc::ErrorCode::upper_name) == number &&               \
+                static_cast<int>(errc::snake_name) == number);
+ACTORMQ_ERROR_CODES(ACTORMQ_ERRC_SAME_NUMBER)
+#undef ACTORMQ_ERRC_SAME_NUMBER
+
+/// The wire code of a broker error code (same name, same number).
+constexpr rpc::ErrorCode to_rpc(errc code) {
+  switch (code) {
+    case errc::none:
+      return rpc::ErrorCode::NONE;
+#define ACTORMQ_ERRC_TO_RPC(name, number, snake_name, upper_name, text, retriable) \
+  case errc::snake_name:                                                           \
+    return rpc::ErrorCode::upper_name;
+      ACTORMQ_ERROR_CODES(ACTORMQ_ERRC_TO_RPC)
+#undef ACTORMQ_ERRC_TO_RPC
+  }
+  return rpc::ErrorCode::INTERNAL;
+}
+
 inline void set_error(rpc::Error::Builder b, const caf::error& e) {
-  b.setCode(static_cast<rpc::ErrorCode>(code_of(e)));
+  b.setCode(to_rpc(code_of(e)));
   b.setMessage(text_of(e));
 }
 
 inline void set_error(rpc::Error::Builder b, errc code, const std::string& text) {
-  b.setCode(static_cast<rpc::ErrorCode>(code));
+  b.setCode(to_rpc(code));
   b.setMessage(text);
 }
 

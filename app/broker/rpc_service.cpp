@@ -13,11 +13,6 @@
 
 namespace actormq::broker {
 
-static_assert(static_cast<int>(rpc::ErrorCode::INTERNAL) == static_cast<int>(errc::internal),
-              "actors/errc.h and schema/actormq.capnp ErrorCode must match one to one");
-static_assert(static_cast<int>(rpc::ErrorCode::DISK_FULL) == static_cast<int>(errc::disk_full));
-static_assert(static_cast<int>(rpc::ErrorCode::QUEUE_FULL) == static_cast<int>(errc::queue_full));
-
 namespace {
 
 topic_config to_config(rpc::TopicConfig::Reader r, const topic_config& defaults) {

@@ -14,8 +14,16 @@ namespace actormq::client {
 namespace detail {
 
 errc errc_from_rpc(rpc::ErrorCode c) {
-  auto v = static_cast<int>(c);
-  if (v >= 0 && v <= static_cast<int>(errc::queue_full)) return static_cast<errc>(v);
+  switch (c) {
+    case rpc::ErrorCode::NONE:
+      return errc::success;
+#define ACTORMQ_CLIENT_ERRC_FROM_RPC(name, number, snake_name, upper_name, text, retriable) \
+  case rpc::ErrorCode::upper_name:                                                          \
+    return errc::snake_name;
+      ACTORMQ_ERROR_CODES(ACTORMQ_CLIENT_ERRC_FROM_RPC)
+#undef ACTORMQ_CLIENT_ERRC_FROM_RPC
+  }
+  // A code from a newer broker than this client.
   return errc::protocol_error;
 }
 
