@@ -6,7 +6,8 @@
 # controller it prints one line per broker:
 #   broker ID listening on HOST:PORT
 # and stays in the foreground; SIGINT or SIGTERM stops everything it started.
-# Logs: $CLUSTER_DIR/etcd.log and $CLUSTER_DIR/broker-ID/broker.log.
+# Logs: $CLUSTER_DIR/etcd.log and $CLUSTER_DIR/broker-ID/broker.log; each
+# broker's pid in $CLUSTER_DIR/broker-ID/pid, etcd's URL in $CLUSTER_DIR/etcd.url.
 # Talk to it with: actormq --broker HOST:PORT,HOST:PORT cluster status
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -57,6 +58,7 @@ etcd --name actormq-etcd --data-dir "$dir/etcd" \
   --log-level warn >"$dir/etcd.log" 2>&1 &
 pids+=($!)
 etcd_url="http://127.0.0.1:$etcd_client"
+echo "$etcd_url" >"$dir/etcd.url"
 for _ in $(seq 1 100); do
   if curl -fs "$etcd_url/health" 2>/dev/null | grep -q '"health":"true"'; then break; fi
   sleep 0.1
@@ -73,6 +75,7 @@ for id in $(seq 0 $((n - 1))); do
     --listen "127.0.0.1:$port" --cluster-id "$cluster_id" --broker-id "$id" \
     --etcd "$etcd_url" --cluster-listen 127.0.0.1:0 >"$bdir/broker.log" 2>&1 &
   pids+=($!)
+  echo $! >"$bdir/pid"
   address[$id]="127.0.0.1:$port"
 done
 
@@ -106,10 +109,18 @@ for id in $(seq 0 $((n - 1))); do
   echo "broker $id listening on ${address[$id]}"
 done
 echo "etcd at $etcd_url; logs in $dir; Ctrl-C stops the cluster" >&2
-# Stay in the foreground until a signal or until a process dies.
+# Stay in the foreground until a signal. A broker that exits (killed to try
+# a failover, say) is reported and the rest keeps running; without etcd
+# nothing can, so its exit stops everything.
+declare -A reported
 while true; do
-  for pid in "${pids[@]}"; do
-    kill -0 "$pid" 2>/dev/null || { echo "cluster.sh: process $pid exited; stopping" >&2; exit 1; }
+  kill -0 "${pids[0]}" 2>/dev/null || { echo "cluster.sh: etcd exited; stopping" >&2; exit 1; }
+  for id in "${!address[@]}"; do
+    pid=$(cat "$dir/broker-$id/pid")
+    if ! kill -0 "$pid" 2>/dev/null && [[ -z "${reported[$id]:-}" ]]; then
+      echo "cluster.sh: broker $id (pid $pid) exited; see $dir/broker-$id/broker.log" >&2
+      reported[$id]=1
+    fi
   done
   sleep 1
 done
