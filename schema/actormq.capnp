@@ -85,6 +85,8 @@ enum ErrorCode {
     # the control plane (etcd) is unreachable, so changes that need it are refused
   staleLeaderEpoch @33 $retriable;    # stale leader epoch
     # the request's leader epoch is older than the partition's
+  notCoordinator @34 $retriable;      # not the group coordinator
+    # this broker does not coordinate the group; the reply carries the coordinator
 }
 
 struct Error {

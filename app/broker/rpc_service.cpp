@@ -467,6 +467,10 @@ kj::Promise<void> rpc_service::listOffsets(ListOffsetsContext ctx) {
 kj::Promise<void> rpc_service::joinGroup(JoinGroupContext ctx) {
   auto p = ctx.getParams();
   auto group_name = text(p.getGroup());
+  if (auto r = not_coordinated_here(group_name)) {
+    fill_redirect(ctx.getResults().initError(), *r);
+    return kj::READY_NOW;
+  }
   group::join_request req;
   req.id = text(p.getMemberId());
   req.client_id = text(p.getClientId());
@@ -493,6 +497,10 @@ kj::Promise<void> rpc_service::joinGroup(JoinGroupContext ctx) {
 kj::Promise<void> rpc_service::heartbeat(HeartbeatContext ctx) {
   auto p = ctx.getParams();
   auto group_name = text(p.getGroup());
+  if (auto r = not_coordinated_here(group_name)) {
+    fill_redirect(ctx.getResults().initError(), *r);
+    return kj::READY_NOW;
+  }
   auto member = text(p.getMemberId());
   auto gen = p.getGeneration();
   return call<group::heartbeat_result>(
@@ -512,6 +520,10 @@ kj::Promise<void> rpc_service::heartbeat(HeartbeatContext ctx) {
 
 kj::Promise<void> rpc_service::leaveGroup(LeaveGroupContext ctx) {
   auto group_name = text(ctx.getParams().getGroup());
+  if (auto r = not_coordinated_here(group_name)) {
+    fill_redirect(ctx.getResults().initError(), *r);
+    return kj::READY_NOW;
+  }
   auto member = text(ctx.getParams().getMemberId());
   return call<bool>(session_,
                     [group_name, member](session_state& s, done_fn<bool> d) {
@@ -525,6 +537,10 @@ kj::Promise<void> rpc_service::leaveGroup(LeaveGroupContext ctx) {
 kj::Promise<void> rpc_service::commitOffsets(CommitOffsetsContext ctx) {
   auto p = ctx.getParams();
   auto group_name = text(p.getGroup());
+  if (auto r = not_coordinated_here(group_name)) {
+    fill_redirect(ctx.getResults().initError(), *r);
+    return kj::READY_NOW;
+  }
   auto member = text(p.getMemberId());
   auto gen = p.getGeneration();
   std::vector<committed_offset> offsets;
@@ -544,6 +560,10 @@ kj::Promise<void> rpc_service::commitOffsets(CommitOffsetsContext ctx) {
 kj::Promise<void> rpc_service::fetchOffsets(FetchOffsetsContext ctx) {
   auto p = ctx.getParams();
   auto group_name = text(p.getGroup());
+  if (auto r = not_coordinated_here(group_name)) {
+    fill_redirect(ctx.getResults().initError(), *r);
+    return kj::READY_NOW;
+  }
   std::vector<group::topic_partition> tps;
   for (auto tp : p.getPartitions()) {
     tps.push_back({text(tp.getTopic()), static_cast<int32_t>(tp.getPartition())});

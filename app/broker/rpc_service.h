@@ -123,6 +123,9 @@ class rpc_service final : public rpc::Broker::Server {
   /// In a cluster: why this broker does not serve the partition, or nullopt
   /// when it leads it (always nullopt for a single broker).
   std::optional<redirect> not_led_here(const std::string& topic, uint32_t partition) const;
+  /// In a cluster: not_coordinator with the group's coordinator when it is
+  /// another broker; nullopt here (and always for a single broker).
+  std::optional<redirect> not_coordinated_here(const std::string& group) const;
   /// Runs a controller duty here when this broker is the controller;
   /// otherwise resolves at once with not_controller and the controller's
   /// address. Resolves with what to report (nullopt: done). Cluster only.

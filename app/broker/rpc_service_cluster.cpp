@@ -75,6 +75,16 @@ void fill_cluster_metadata(rpc::ClusterMetadata::Builder m, const control_plane&
   }
 }
 
+/// A group's coordinator: a live broker picked by the group name's hash
+/// (docs/cluster.md: it moves when brokers come and go, and the group's
+/// offsets are that broker's until coordinator state is replicated).
+cluster::broker_id coordinator_of(const cluster::cluster_view& view, const std::string& group) {
+  auto live = view.live_brokers();
+  if (live.empty()) return cluster::no_broker;
+  return *std::next(live.begin(),
+                    static_cast<long>(cluster::replica_assignor::start_of(group) % live.size()));
+}
+
 }  // namespace
 
 void fill_redirect(rpc::Error::Builder b, const redirect& r) {
@@ -179,22 +189,30 @@ kj::Promise<void> rpc_service::metadata(MetadataContext ctx) {
       });
 }
 
+std::optional<redirect> rpc_service::not_coordinated_here(const std::string& group) const {
+  if (ctx_.cluster == nullptr) return std::nullopt;
+  auto at = coordinator_of(ctx_.cluster->view(), group);
+  if (at == ctx_.cluster->self()) return std::nullopt;
+  if (at == cluster::no_broker) {
+    return redirect{errc::cluster_unavailable, "no live broker is known to coordinate groups"};
+  }
+  auto* reg = ctx_.cluster->view().broker(at);
+  return redirect{errc::not_coordinator,
+                  fmt::format("broker {} does not coordinate group '{}'; broker {} does",
+                              ctx_.cluster->self(), group, at),
+                  at, reg ? reg->rpc_address : std::string()};
+}
+
 kj::Promise<void> rpc_service::findCoordinator(FindCoordinatorContext ctx) {
   auto r = ctx.getResults();
   if (ctx_.cluster != nullptr) {
-    // A group's coordinator is a live broker picked by the group name's
-    // hash (docs/cluster.md: it moves when brokers come and go; its offsets
-    // are that broker's until coordinator state is replicated).
-    auto live = ctx_.cluster->view().live_brokers();
-    if (live.empty()) {
+    auto at = coordinator_of(ctx_.cluster->view(), text(ctx.getParams().getGroup()));
+    if (at == cluster::no_broker) {
       set_error(r.initError(), errc::cluster_unavailable, "no live broker is known");
       return kj::READY_NOW;
     }
-    auto group = text(ctx.getParams().getGroup());
-    auto at = std::next(
-        live.begin(), static_cast<long>(cluster::replica_assignor::start_of(group) % live.size()));
-    r.setBrokerId(*at);
-    r.setAddress(ctx_.cluster->view().broker(*at)->rpc_address);
+    r.setBrokerId(at);
+    r.setAddress(ctx_.cluster->view().broker(at)->rpc_address);
     return kj::READY_NOW;
   }
   r.setBrokerId(single_broker_id);

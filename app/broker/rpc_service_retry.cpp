@@ -25,6 +25,10 @@ std::string label(const metrics_registry::labels& ls, std::string_view key) {
 kj::Promise<void> rpc_service::nack(NackContext ctx) {
   auto p = ctx.getParams();
   auto group_name = text(p.getGroup());
+  if (auto r = not_coordinated_here(group_name)) {
+    fill_redirect(ctx.getResults().initError(), *r);
+    return kj::READY_NOW;
+  }
   auto member = text(p.getMemberId());
   auto gen = p.getGeneration();
   if (p.getRecords().size() > max_nack_records) {

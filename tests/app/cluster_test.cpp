@@ -357,3 +357,43 @@ TEST_CASE("with etcd down brokers keep serving their partitions and refuse topic
       },
       15s));
 }
+
+TEST_CASE("every broker names the same group coordinator and the others refuse the group",
+          "[app][cluster]") {
+  test::cluster_process c;
+  require_formed(c, 3);
+  std::set<int32_t> named;
+  std::string address;
+  for (size_t i = 0; i < 3; ++i) {
+    test::raw_client rc(c.broker(i).address());
+    auto req = rc.broker().findCoordinatorRequest();
+    req.setGroup("billing");
+    auto resp = req.send().wait(rc.ws());
+    REQUIRE(resp.getError().getCode() == rpc::ErrorCode::NONE);
+    named.insert(resp.getBrokerId());
+    address = resp.getAddress().cStr();
+  }
+  REQUIRE(named.size() == 1);
+  int32_t coord = *named.begin();
+  CHECK(address == c.broker(static_cast<size_t>(coord)).address());
+
+  auto join_at = [&](size_t i) {
+    test::raw_client rc(c.broker(i).address());
+    auto req = rc.broker().joinGroupRequest();
+    req.setGroup("billing");
+    req.setClientId("t");
+    req.initTopics(1).set(0, "orders");
+    req.setSessionTimeoutMs(10000);
+    req.setStrategy("range");
+    auto resp = req.send().wait(rc.ws());
+    auto e = resp.getError();
+    return reply{e.getCode(), e.getMessage().cStr(), e.getLeaderId(), e.getLeaderAddress().cStr()};
+  };
+  auto elsewhere = join_at(static_cast<size_t>((coord + 1) % 3));
+  CHECK(elsewhere.code == rpc::ErrorCode::NOT_COORDINATOR);
+  CHECK(elsewhere.leader_id == coord);
+  CHECK(elsewhere.leader_address == address);
+  auto here = join_at(static_cast<size_t>(coord));
+  INFO(here.message);
+  CHECK(here.code == rpc::ErrorCode::NONE);
+}
