@@ -38,5 +38,14 @@ using half_atom = caf::atom_constant<caf::atom("half")>;
 using end_atom = caf::atom_constant<caf::atom("endtxn")>;
 using checker_atom = caf::atom_constant<caf::atom("checker")>;
 using check_atom = caf::atom_constant<caf::atom("check")>;
+// Cluster (actors/cluster/): NODE and PEERS actors.
+using node_info_atom = caf::atom_constant<caf::atom("nodeinfo")>;
+using ping_atom = caf::atom_constant<caf::atom("ping")>;
+using pong_atom = caf::atom_constant<caf::atom("pong")>;
+using partition_stats_atom = caf::atom_constant<caf::atom("pstats")>;
+using set_peers_atom = caf::atom_constant<caf::atom("setpeers")>;
+using peers_atom = caf::atom_constant<caf::atom("peers")>;
+using node_atom = caf::atom_constant<caf::atom("node")>;
+using retry_atom = caf::atom_constant<caf::atom("retry")>;
 
 }  // namespace actormq

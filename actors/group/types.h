@@ -36,6 +36,13 @@ struct topic_partition {
   }
 };
 
+/// Serialization for CAF (the cluster's NODE actor takes partitions across
+/// brokers); a plain template, so this header needs no CAF include.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, topic_partition& x) {
+  return f(x.topic, x.partition);
+}
+
 /// Topic name -> partition count, as the group sees the cluster metadata.
 using topic_metadata = std::map<std::string, int32_t>;
 

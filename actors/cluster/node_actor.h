@@ -1,0 +1,49 @@
+#pragma once
+// The NODE actor: the one actor each broker publishes on its cluster port
+// (publish_node in cluster_node.h). Other brokers reach this broker only
+// through it; what it answers is all they learn. Every message type in its
+// interface crosses nodes, so each is announced by add_cluster_message_types.
+
+#include <caf/all.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "actors/atoms.h"
+#include "actors/cluster/types.h"
+#include "actors/topic/topic_registry_actor.h"
+
+namespace actormq {
+
+using node_actor = caf::typed_actor<
+    /// Who this broker is: id, cluster id, RPC address, incarnation.
+    caf::replies_to<node_info_atom>::with<node_info>,
+    /// Liveness and round-trip time; answered at once.
+    caf::replies_to<ping_atom>::with<pong_atom>,
+    /// Offsets and size of each partition, in request order, read from the
+    /// local TOPIC REGISTRY's partition actors. An unknown topic or partition,
+    /// or a partition that does not answer within the node's local timeout,
+    /// is an entry with its error set; the reply itself never fails.
+    caf::replies_to<partition_stats_atom,
+                    std::vector<topic_partition>>::with<std::vector<partition_stats>>>;
+
+struct node_settings {
+  int32_t broker_id = -1;
+  std::string cluster_id{};
+  /// Where clients reach this broker's Cap'n Proto service, "host:port".
+  std::string rpc_address{};
+  /// 0: a random non-zero value is drawn at spawn (one per broker start).
+  uint64_t incarnation = 0;
+  /// The local registry, asked for partition_stats; may be null (then every
+  /// entry is unknown_topic).
+  topic_registry_actor registry{};
+  /// Bound of each request the node makes to local actors.
+  caf::timespan local_timeout = std::chrono::seconds(5);
+};
+
+/// Spawns the node actor (not yet published: see publish_node).
+node_actor spawn_node(caf::actor_system& sys, node_settings settings);
+
+}  // namespace actormq

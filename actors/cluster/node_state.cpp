@@ -1,0 +1,114 @@
+#include "actors/cluster/node_state.h"
+
+#include <map>
+#include <memory>
+#include <random>
+
+#include "actors/logger.h"
+
+namespace actormq {
+
+namespace {
+
+/// Collects one entry per requested partition; answers the promise when the
+/// last one is in. Shared by the callbacks of one partition_stats request.
+class stats_fan_in {
+ public:
+  stats_fan_in(const std::vector<topic_partition>& tps,
+               caf::typed_response_promise<std::vector<partition_stats>> rp)
+      : pending_(tps.size()), rp_(std::move(rp)) {
+    entries_.reserve(tps.size());
+    for (const auto& tp : tps) {
+      partition_stats e;
+      e.topic = tp.topic;
+      e.partition = tp.partition;
+      entries_.push_back(std::move(e));
+    }
+  }
+
+  const partition_stats& entry(size_t i) const { return entries_[i]; }
+
+  void fill(size_t i, const partition_offsets& o) {
+    auto& e = entries_[i];
+    e.log_start_offset = o.log_start_offset;
+    e.high_watermark = o.high_watermark;
+    e.size_bytes = o.size_bytes;
+    done_one();
+  }
+
+  void fail(size_t i, errc code, std::string text) {
+    entries_[i].error = code;
+    entries_[i].error_text = std::move(text);
+    done_one();
+  }
+
+  void fail(size_t i, const caf::error& err) { fail(i, actormq::code_of(err), text_of(err)); }
+
+ private:
+  void done_one() {
+    if (--pending_ == 0) rp_.deliver(std::move(entries_));
+  }
+
+  std::vector<partition_stats> entries_;
+  size_t pending_;
+  caf::typed_response_promise<std::vector<partition_stats>> rp_;
+};
+
+uint64_t random_incarnation() {
+  std::random_device rd;
+  std::mt19937_64 gen((uint64_t{rd()} << 32) ^ rd());
+  uint64_t x = 0;
+  while (x == 0) x = gen();
+  return x;
+}
+
+}  // namespace
+
+void node_state::init(self_ptr self, node_settings settings) {
+  self_ = self;
+  settings_ = std::move(settings);
+  if (settings_.incarnation == 0) settings_.incarnation = random_incarnation();
+  actor_log().info("node {}: cluster {}, incarnation {:016x}", settings_.broker_id,
+                   settings_.cluster_id, settings_.incarnation);
+}
+
+node_info node_state::info() const {
+  return {settings_.broker_id, settings_.cluster_id, settings_.rpc_address, settings_.incarnation};
+}
+
+caf::result<std::vector<partition_stats>> node_state::stats(
+    const std::vector<topic_partition>& tps) {
+  if (tps.empty()) return std::vector<partition_stats>{};
+  auto rp = self_->make_response_promise<std::vector<partition_stats>>();
+  auto fan_in = std::make_shared<stats_fan_in>(tps, rp);
+  std::map<std::string, std::vector<size_t>> by_topic;
+  for (size_t i = 0; i < tps.size(); ++i) by_topic[tps[i].topic].push_back(i);
+  auto timeout = settings_.local_timeout;
+  for (auto& [topic, indices] : by_topic) {
+    if (!settings_.registry) {
+      for (auto i : indices) fan_in->fail(i, errc::unknown_topic, "no topic registry on this node");
+      continue;
+    }
+    auto on_handle = [this, fan_in, indices, timeout](const topic_handle& h) {
+      for (auto i : indices) {
+        auto p = fan_in->entry(i).partition;
+        if (p < 0 || static_cast<size_t>(p) >= h.partitions.size()) {
+          fan_in->fail(i, errc::unknown_partition,
+                       h.name + "-" + std::to_string(p) + ": unknown partition");
+          continue;
+        }
+        self_->request(h.partitions[static_cast<size_t>(p)], timeout, offsets_atom::value)
+            .then([fan_in, i](const partition_offsets& o) { fan_in->fill(i, o); },
+                  [fan_in, i](const caf::error& err) { fan_in->fail(i, err); });
+      }
+    };
+    auto on_error = [fan_in, indices](const caf::error& err) {
+      for (auto i : indices) fan_in->fail(i, err);
+    };
+    self_->request(settings_.registry, timeout, lookup_atom::value, topic)
+        .then(on_handle, on_error);
+  }
+  return rp;
+}
+
+}  // namespace actormq
