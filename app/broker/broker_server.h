@@ -32,6 +32,9 @@ class broker_server : private kj::TaskSet::ErrorHandler {
   /// kj::Exception when an address cannot be bound.
   uint16_t listen(const std::string& host, uint16_t port, int32_t stream_port);
   uint16_t stream_port() const { return ctx_.stream_port; }
+  /// Cluster: this broker's NODE actor, spawned once the RPC address is
+  /// known; connections accepted from now on use it.
+  void set_node(node_actor node) { ctx_.node = std::move(node); }
 
   /// Resolves with the reason once a listener can accept no more
   /// connections. Call once.

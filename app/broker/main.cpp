@@ -14,6 +14,8 @@
 #include <cstdio>
 #include <iostream>
 
+#include "actors/cluster/cluster_node.h"
+#include "actors/cluster/peers_actor.h"
 #include "actors/delay/delay_actor.h"
 #include "actors/errc.h"
 #include "actors/group/group_actor.h"
@@ -34,6 +36,18 @@ using namespace actormq::broker;
 
 namespace {
 
+/// The other brokers' NODE addresses, for the PEERS actor.
+std::vector<peer_address> peers_of(const cluster::cluster_view& view) {
+  std::vector<peer_address> out;
+  for (auto& [id, reg] : view.brokers()) {
+    peer_address a;
+    a.broker_id = id;
+    if (parse_host_port(reg.cluster_address, a.host, a.port)) continue;  // none published
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
 int run(const broker_config& cfg) {
   caf::actor_system_config sys_cfg;
   sys_cfg.set("scheduler.max-threads", static_cast<size_t>(cfg.scheduler_threads));
@@ -43,6 +57,15 @@ int run(const broker_config& cfg) {
     sys_cfg.set("scheduler.policy", caf::atom("sharing"));
   }
   sys_cfg.set("logger.verbosity", caf::atom("quiet"));
+  if (cfg.cluster.enabled()) {
+    // Brokers talk to each other over CAF's middleman; a single broker
+    // does not load it.
+    cluster_settings mm;
+    mm.cluster_id = cfg.cluster.cluster_id;
+    mm.heartbeat_interval = std::chrono::milliseconds(cfg.cluster.heartbeat_ms);
+    mm.connection_timeout = std::chrono::milliseconds(cfg.cluster.connection_timeout_ms);
+    configure_middleman(sys_cfg, mm);
+  }
   caf::actor_system sys{sys_cfg};
 
   registry_settings rs;
@@ -146,21 +169,53 @@ int run(const broker_config& cfg) {
       cs.data_dir = cfg.data_dir;
       cluster = std::make_unique<control_plane>(io, cs);
       ctx.cluster = cluster.get();
+      peers_settings ps;
+      ps.broker_id = cfg.cluster.broker_id;
+      ps.cluster_id = cfg.cluster.cluster_id;
+      ctx.peers = spawn_peers(sys, ps);
     }
+    uint16_t node_port = 0;
     auto server = kj::heap<broker_server>(io, ctx);
     KJ_IF_MAYBE (e, kj::runCatchingExceptions([&]() {
                    auto port = server->listen(cfg.listen_host, cfg.listen_port, cfg.stream_port);
                    broker_log().info("data dir {}; fetch stream port {}", cfg.data_dir.string(),
                                      server->stream_port());
                    if (cluster) {
-                     cluster->set_rpc_address(fmt::format("{}:{}", cfg.listen_host, port));
+                     auto rpc_address = fmt::format("{}:{}", cfg.listen_host, port);
+                     cluster->set_rpc_address(rpc_address);
+                     node_settings ns;
+                     ns.broker_id = cfg.cluster.broker_id;
+                     ns.cluster_id = cfg.cluster.cluster_id;
+                     ns.rpc_address = rpc_address;
+                     ns.registry = *registry;
+                     ctx.node = spawn_node(sys, ns);
+                     server->set_node(ctx.node);
+                     auto published = publish_node(sys, ctx.node, cfg.cluster.listen_host,
+                                                   cfg.cluster.listen_port);
+                     if (!published) {
+                       std::cerr << "actormq-broker: cannot open the cluster port "
+                                 << cfg.cluster.listen_host << ":" << cfg.cluster.listen_port
+                                 << ": " << text_of(published.error()) << "\n";
+                       rc = 1;
+                       return;
+                     }
+                     node_port = *published;
+                     cluster->set_cluster_address(
+                         fmt::format("{}:{}", cfg.cluster.listen_host, node_port));
                      if (auto err = cluster->start().wait(io.waitScope)) {
                        std::cerr << "actormq-broker: " << *err << "\n";
                        rc = 1;
                        return;
                      }
                      topics_here = std::make_unique<local_topics>(*cluster, sys, ctx.registry);
-                     cluster->on_change([&](auto) { topics_here->sync(); });
+                     cluster->on_change([&](cluster::cluster_view::change c) {
+                       topics_here->sync();
+                       if (c == cluster::cluster_view::change::brokers) {
+                         caf::anon_send(ctx.peers, set_peers_atom::value,
+                                        peers_of(cluster->view()));
+                       }
+                     });
+                     caf::anon_send(ctx.peers, set_peers_atom::value, peers_of(cluster->view()));
                      topics_here->sync();
                    }
                    std::cout << "listening on " << cfg.listen_host << ":" << port << std::endl;
@@ -191,6 +246,11 @@ int run(const broker_config& cfg) {
     server = nullptr;
     topics_here = nullptr;
     cluster = nullptr;
+    // ~actor_system waits for every actor: the published NODE and the PEERS
+    // must go first.
+    if (node_port != 0) (void)unpublish_node(sys, ctx.node, node_port);
+    if (ctx.node) caf::anon_send_exit(ctx.node, caf::exit_reason::user_shutdown);
+    if (ctx.peers) caf::anon_send_exit(ctx.peers, caf::exit_reason::user_shutdown);
   }
   caf::anon_send(*txn, close_atom::value);
   caf::anon_send(*retry, close_atom::value);

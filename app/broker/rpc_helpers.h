@@ -63,6 +63,9 @@ inline void set_error(rpc::Error::Builder b, errc code, const std::string& text)
   b.setMessage(text);
 }
 
+/// A topic's config and per-partition offsets into the reply.
+void fill_topic(rpc::TopicInfo::Builder b, const topic_description& t);
+
 inline std::string text(capnp::Text::Reader t) {
   return std::string(t.cStr(), t.size());
 }

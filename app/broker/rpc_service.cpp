@@ -57,6 +57,8 @@ void fill_config(rpc::TopicConfig::Builder b, const topic_config& c) {
   b.setReplicationFactor(c.replication_factor);
 }
 
+}  // namespace
+
 void fill_topic(rpc::TopicInfo::Builder b, const topic_description& t) {
   b.setName(t.name);
   fill_config(b.initConfig(), t.config);
@@ -68,6 +70,8 @@ void fill_topic(rpc::TopicInfo::Builder b, const topic_description& t) {
     ps[i].setSizeBytes(t.partitions[i].size_bytes);
   }
 }
+
+namespace {
 
 template <typename B>
 void fill_assignment(B b, const std::vector<group::topic_partition>& tps) {
@@ -209,6 +213,10 @@ kj::Promise<void> rpc_service::listTopics(ListTopicsContext ctx) {
 
 kj::Promise<void> rpc_service::describeTopic(DescribeTopicContext ctx) {
   auto name = text(ctx.getParams().getName());
+  if (ctx_.cluster != nullptr) {
+    auto res = ctx.getResults();
+    return describe_cluster_topic(name, res.initTopic(), res.initError());
+  }
   return call<topic_description>(
              session_,
              [name](session_state& s, done_fn<topic_description> d) { s.describe_topic(name, d); })

@@ -14,6 +14,8 @@
 #include <optional>
 #include <string>
 
+#include "actors/cluster/node_actor.h"
+#include "actors/cluster/peers_actor.h"
 #include "actors/errc.h"
 #include "app/broker/broker_config.h"
 #include "app/broker/fetch_stream.h"
@@ -75,6 +77,9 @@ struct service_context {
   /// This broker's part in the cluster's control plane; null when the
   /// broker runs alone.
   control_plane* cluster = nullptr;
+  /// Cluster only: this broker's NODE actor and its PEERS (admin fan-out).
+  node_actor node;
+  peers_actor peers;
 };
 
 class rpc_service final : public rpc::Broker::Server {
@@ -123,6 +128,11 @@ class rpc_service final : public rpc::Broker::Server {
   /// In a cluster: why this broker does not serve the partition, or nullopt
   /// when it leads it (always nullopt for a single broker).
   std::optional<redirect> not_led_here(const std::string& topic, uint32_t partition) const;
+  /// Cluster: the topic's description with each partition's offsets asked
+  /// of its leader (this broker's NODE or a peer's, bounded); a partition
+  /// whose leader is offline or does not answer shows -1 offsets.
+  kj::Promise<void> describe_cluster_topic(const std::string& name, rpc::TopicInfo::Builder out,
+                                           rpc::Error::Builder err);
   /// In a cluster: not_coordinator with the group's coordinator when it is
   /// another broker; nullopt here (and always for a single broker).
   std::optional<redirect> not_coordinated_here(const std::string& group) const;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "actors/cluster/replica_assignor.h"
+#include "app/broker/actor_call.h"
 #include "app/broker/cluster/control_plane.h"
 #include "app/broker/cluster/controller.h"
 #include "app/broker/rpc_helpers.h"
@@ -142,6 +143,61 @@ kj::Promise<std::optional<redirect>> rpc_service::through_controller(
     }
     return r;
   });
+}
+
+kj::Promise<void> rpc_service::describe_cluster_topic(const std::string& name,
+                                                      rpc::TopicInfo::Builder out,
+                                                      rpc::Error::Builder err) {
+  auto& view = ctx_.cluster->view();
+  auto t = view.topics().find(name);
+  if (t == view.topics().end()) {
+    set_error(err, errc::unknown_topic, fmt::format("no topic named '{}'", name));
+    return kj::READY_NOW;
+  }
+  auto cfg = t->second;
+  // Which partitions each leader is asked for.
+  std::map<cluster::broker_id, std::vector<topic_partition>> by_leader;
+  for (uint32_t p = 0; p < cfg.partitions; ++p) {
+    auto* s = view.partition(name, p);
+    if (s != nullptr && s->leader != cluster::no_broker) {
+      by_leader[s->leader].push_back({name, static_cast<int32_t>(p)});
+    }
+  }
+  constexpr auto timeout = std::chrono::seconds(2);
+  kj::Vector<kj::Promise<std::vector<partition_stats>>> asks;
+  for (auto& [leader, tps] : by_leader) {
+    auto answered = [](caf::expected<std::vector<partition_stats>> r) {
+      return r ? std::move(*r) : std::vector<partition_stats>{};
+    };
+    if (leader == ctx_.cluster->self()) {
+      asks.add(ask<std::vector<partition_stats>>(*ctx_.system, ctx_.node, timeout,
+                                                 partition_stats_atom::value, tps)
+                   .then(answered));
+    } else {
+      caf::timespan bound = timeout;
+      asks.add(ask<std::vector<partition_stats>>(*ctx_.system, ctx_.peers,
+                                                 timeout + std::chrono::seconds(1),
+                                                 partition_stats_atom::value, leader, tps, bound)
+                   .then(answered));
+    }
+  }
+  return kj::joinPromises(asks.releaseAsArray())
+      .then([out, name, cfg](kj::Array<std::vector<partition_stats>> answers) mutable {
+        topic_description d;
+        d.name = name;
+        d.config = cfg;
+        d.partitions.assign(cfg.partitions, partition_offsets{-1, -1, 0});
+        for (auto& list : answers) {
+          for (auto& st : list) {
+            if (st.error != errc::none || st.partition < 0 ||
+                static_cast<uint32_t>(st.partition) >= cfg.partitions)
+              continue;
+            d.partitions[static_cast<size_t>(st.partition)] =
+                partition_offsets{st.log_start_offset, st.high_watermark, st.size_bytes};
+          }
+        }
+        fill_topic(out, d);
+      });
 }
 
 kj::Promise<void> rpc_service::metadata(MetadataContext ctx) {

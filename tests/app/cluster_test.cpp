@@ -397,3 +397,43 @@ TEST_CASE("every broker names the same group coordinator and the others refuse t
   INFO(here.message);
   CHECK(here.code == rpc::ErrorCode::NONE);
 }
+
+TEST_CASE("topic describe at any broker shows each partition's offsets from its leader",
+          "[app][cluster]") {
+  test::cluster_process c;
+  require_formed(c, 3);
+  int ctl = controller_index(c);
+  REQUIRE(create_topic(c.broker(static_cast<size_t>(ctl)), "counted", 3).code ==
+          rpc::ErrorCode::NONE);
+  metadata_view m;
+  REQUIRE(test::eventually([&] {
+    m = metadata_of(c.broker(static_cast<size_t>(ctl)));
+    return m.topics["counted"].size() == 3;
+  }));
+  // Partition p gets p + 1 messages, each at its leader.
+  for (uint32_t p = 0; p < 3; ++p) {
+    auto& leader = c.broker(static_cast<size_t>(m.topics["counted"][p].leader));
+    for (uint32_t i = 0; i <= p; ++i) {
+      REQUIRE(test::eventually([&] {
+        return produce(leader.address(), "counted", p, "m").code == rpc::ErrorCode::NONE;
+      }));
+    }
+  }
+  // Every broker answers with all three leaders' figures (two of them
+  // fetched from peers over the cluster port).
+  for (size_t b = 0; b < 3; ++b) {
+    std::vector<int64_t> hw;
+    REQUIRE(test::eventually(
+        [&] {
+          test::raw_client rc(c.broker(b).address());
+          auto req = rc.broker().describeTopicRequest();
+          req.setName("counted");
+          auto resp = req.send().wait(rc.ws());
+          if (resp.getError().getCode() != rpc::ErrorCode::NONE) return false;
+          hw.clear();
+          for (auto p : resp.getTopic().getPartitions()) hw.push_back(p.getHighWatermark());
+          return hw == std::vector<int64_t>{1, 2, 3};
+        },
+        15s));
+  }
+}

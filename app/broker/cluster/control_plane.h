@@ -66,6 +66,8 @@ class control_plane : private kj::TaskSet::ErrorHandler {
   /// The address clients reach this broker at, once its listener is bound
   /// (before start()).
   void set_rpc_address(std::string address) { settings_.rpc_address = std::move(address); }
+  /// The address of this broker's NODE actor (before start()).
+  void set_cluster_address(std::string address) { settings_.cluster_address = std::move(address); }
 
   cluster::broker_id self() const { return settings_.cluster.broker_id; }
   const std::string& cluster_id() const { return settings_.cluster.cluster_id; }
