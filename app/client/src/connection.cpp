@@ -4,7 +4,6 @@
 #include <kj/debug.h>
 
 #include <algorithm>
-#include <charconv>
 #include <cstdio>
 
 #include "connection_impl.h"
@@ -49,26 +48,6 @@ error error_from_exception(const kj::Exception& e) {
   if (e.getType() == kj::Exception::Type::DISCONNECTED) return error(errc::disconnected, desc);
   if (e.getType() == kj::Exception::Type::OVERLOADED) return error(errc::busy, desc);
   return error(errc::protocol_error, desc);
-}
-
-result<std::pair<std::string, uint16_t>> parse_host_port(const std::string& s) {
-  auto colon = s.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == s.size()) {
-    return result<std::pair<std::string, uint16_t>>(errc::invalid_argument,
-                                                    "expected HOST:PORT, got '" + s + "'");
-  }
-  std::string host = s.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  unsigned port = 0;
-  auto tail = std::string_view(s).substr(colon + 1);
-  auto [p, ec] = std::from_chars(tail.data(), tail.data() + tail.size(), port);
-  if (ec != std::errc() || p != tail.data() + tail.size() || port == 0 || port > 65535) {
-    return result<std::pair<std::string, uint16_t>>(errc::invalid_argument,
-                                                    "bad port in '" + s + "'");
-  }
-  return std::make_pair(host, static_cast<uint16_t>(port));
 }
 
 void connection_impl::task_errors::taskFailed(kj::Exception&& e) {

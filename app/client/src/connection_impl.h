@@ -24,6 +24,7 @@
 #include "actormq/client/config.h"
 #include "actormq/client/result.h"
 #include "actormq/client/types.h"
+#include "broker_address.h"
 #include "schema/actormq.capnp.h"
 
 namespace actormq::client::detail {
@@ -38,9 +39,6 @@ error error_from_exception(const kj::Exception& e);
 /// Maps an rpc::Error to an error (success when code is none).
 error error_from_rpc(rpc::Error::Reader e);
 errc errc_from_rpc(rpc::ErrorCode c);
-
-/// Splits "HOST:PORT"; fails with invalid_argument.
-result<std::pair<std::string, uint16_t>> parse_host_port(const std::string& s);
 
 class connection_impl : public std::enable_shared_from_this<connection_impl> {
  public:
