@@ -25,6 +25,12 @@
 
 namespace actormq::client::detail {
 
+/// The hint of a notLeader / notController reply: who leads, if known.
+struct leader_hint {
+  int32_t id = -1;
+  std::string address;
+};
+
 /// Where a partition's requests go, as far as the cache knows.
 struct partition_route {
   enum class status {

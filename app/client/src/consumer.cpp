@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <deque>
+#include <future>
 #include <map>
 #include <mutex>
 #include <set>
@@ -12,6 +13,7 @@
 
 #include "actormq/client/admin.h"
 #include "actormq/client/dead_letters.h"
+#include "cluster_router.h"
 #include "connection_impl.h"
 #include "storage/record_batch.h"
 
@@ -26,6 +28,7 @@ using ms = std::chrono::milliseconds;
 struct fetched {
   topic_partition tp;
   error err;
+  detail::leader_hint hint;  ///< with notLeader
   int64_t high_watermark = -1;
   int64_t log_start_offset = -1;
   std::string bytes;
@@ -88,7 +91,8 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
       void taskFailed(kj::Exception&&) override {}  // heartbeats retry on their own
     } errors;
     kj::TaskSet tasks{errors};
-    kj::Own<fetch_stream> stream;
+    /// Fetch streams by leader address ("" = the bootstrap broker).
+    std::map<std::string, kj::Own<fetch_stream>> streams;
     bool heartbeating = false;
   };
 
@@ -166,6 +170,9 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
           std::lock_guard lk(self->mu);
           self->group.member_id.clear();
         }
+        if (detail::is_not_coordinator(err)) {
+          self->conn->impl().router().forget_coordinator(self->cfg.group_id);
+        }
         return;
       }
       self->adopt(from_rpc(resp.getResult()));
@@ -183,37 +190,45 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
     }
     auto& ci = conn->impl();
     std::weak_ptr<impl> weak = shared_from_this();
-    auto p = ci.broker().then([weak, member, gen](rpc::Broker::Client c) -> kj::Promise<void> {
-      auto self = weak.lock();
-      if (!self) return kj::READY_NOW;
-      if (member.empty()) return self->join_on_loop(c);
-      auto req = c.heartbeatRequest();
-      req.setGroup(self->cfg.group_id);
-      req.setMemberId(member);
-      req.setGeneration(gen);
-      return req.send().then([weak, c](auto&& resp) mutable -> kj::Promise<void> {
-        auto self = weak.lock();
-        if (!self) return kj::READY_NOW;
-        auto err = detail::error_from_rpc(resp.getError());
-        if (!err) {
-          self->adopt(from_rpc(resp.getResult()));
-          return kj::READY_NOW;
-        }
-        if (err.is(errc::unknown_member) || err.is(errc::unknown_group)) {
-          {
-            std::lock_guard lk(self->mu);
-            self->group.member_id.clear();
-          }
-          return self->join_on_loop(c);
-        }
-        if (err.is(errc::stale_generation) || err.is(errc::rebalance_in_progress)) {
-          return self->join_on_loop(c);
-        }
-        return kj::READY_NOW;
-      });
+    auto p = ci.router()
+                 .coordinator_client(cfg.group_id)
+                 .then([weak, member, gen](rpc::Broker::Client c) -> kj::Promise<void> {
+                   auto self = weak.lock();
+                   if (!self) return kj::READY_NOW;
+                   if (member.empty()) return self->join_on_loop(c);
+                   auto req = c.heartbeatRequest();
+                   req.setGroup(self->cfg.group_id);
+                   req.setMemberId(member);
+                   req.setGeneration(gen);
+                   return req.send().then([weak, c](auto&& resp) mutable -> kj::Promise<void> {
+                     auto self = weak.lock();
+                     if (!self) return kj::READY_NOW;
+                     auto err = detail::error_from_rpc(resp.getError());
+                     if (!err) {
+                       self->adopt(from_rpc(resp.getResult()));
+                       return kj::READY_NOW;
+                     }
+                     if (err.is(errc::unknown_member) || err.is(errc::unknown_group)) {
+                       {
+                         std::lock_guard lk(self->mu);
+                         self->group.member_id.clear();
+                       }
+                       return self->join_on_loop(c);
+                     }
+                     if (err.is(errc::stale_generation) || err.is(errc::rebalance_in_progress)) {
+                       return self->join_on_loop(c);
+                     }
+                     if (detail::is_not_coordinator(err)) {
+                       self->conn->impl().router().forget_coordinator(self->cfg.group_id);
+                     }
+                     return kj::READY_NOW;
+                   });
+                 });
+    // Connection trouble: find the coordinator again at the next beat.
+    return ci.with_timeout<void>(kj::mv(p), ci.request_timeout()).catch_([weak](kj::Exception&&) {
+      if (auto self = weak.lock())
+        self->conn->impl().router().forget_coordinator(self->cfg.group_id);
     });
-    // Connection trouble: try again at the next beat.
-    return ci.with_timeout<void>(kj::mv(p), ci.request_timeout()).catch_([](kj::Exception&&) {});
   }
 
   kj::Promise<void> heartbeat_loop() {
@@ -252,43 +267,45 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
 
   /// Opens the session's fetch stream if needed: openStream, connect to the
   /// stream port, send the token. Fails when the broker has no stream.
-  kj::Promise<kj::Own<fetch_stream>> ensure_stream(rpc::Broker::Client c) {
+  kj::Promise<kj::Own<fetch_stream>> ensure_stream(rpc::Broker::Client c,
+                                                   const std::string& address) {
     auto& ci = conn->impl();
     if (!loop) loop = kj::heap<loop_state>();
-    if (loop->stream && !loop->stream->broken && loop->stream->session == ci.session_id()) {
-      return kj::addRef(*loop->stream);
-    }
-    loop->stream = nullptr;
-    uint64_t session = ci.session_id();
-    std::string host = ci.host();
-    uint16_t default_port = conn->broker_info().stream_port;
-    return c.openStreamRequest().send().then([this, &ci, session, host, default_port](auto&& resp) {
-      auto err = detail::error_from_rpc(resp.getError());
-      if (err) KJ_FAIL_REQUIRE("actormq: openStream refused", err.to_string());
-      auto token = resp.getToken();
-      auto tok = kj::heapArray<kj::byte>(token.begin(), token.size());
-      uint16_t port = resp.getPort() != 0 ? resp.getPort() : default_port;
-      KJ_REQUIRE(port != 0, "actormq: broker has no fetch stream port");
-      return ci.io()
-          .provider->getNetwork()
-          .parseAddress(kj::StringPtr(host.c_str()), port)
-          .then([](kj::Own<kj::NetworkAddress> addr) {
-            auto p = addr->connect();
-            return p.attach(kj::mv(addr));
-          })
-          .then([tok = kj::mv(tok)](kj::Own<kj::AsyncIoStream> s) mutable {
-            auto w = s->write(tok.begin(), tok.size());
-            return w.attach(kj::mv(tok)).then([s = kj::mv(s)]() mutable { return kj::mv(s); });
-          })
-          .then([this, session](kj::Own<kj::AsyncIoStream> s) {
-            auto fs = kj::refcounted<fetch_stream>();
-            fs->stream = kj::mv(s);
-            fs->session = session;
-            if (!loop) loop = kj::heap<loop_state>();
-            loop->stream = kj::addRef(*fs);
-            return kj::mv(fs);
-          });
-    });
+    auto key = ci.resolve(address);
+    uint64_t session = ci.session_id_at(address);
+    auto& slot = loop->streams[key];
+    if (slot && !slot->broken && slot->session == session) return kj::addRef(*slot);
+    slot = nullptr;
+    std::string host = ci.host_of(address);
+    uint16_t default_port = key.empty() ? conn->broker_info().stream_port : 0;
+    return c.openStreamRequest().send().then(
+        [this, &ci, session, host, default_port, key](auto&& resp) {
+          auto err = detail::error_from_rpc(resp.getError());
+          if (err) KJ_FAIL_REQUIRE("actormq: openStream refused", err.to_string());
+          auto token = resp.getToken();
+          auto tok = kj::heapArray<kj::byte>(token.begin(), token.size());
+          uint16_t port = resp.getPort() != 0 ? resp.getPort() : default_port;
+          KJ_REQUIRE(port != 0, "actormq: broker has no fetch stream port");
+          return ci.io()
+              .provider->getNetwork()
+              .parseAddress(kj::StringPtr(host.c_str()), port)
+              .then([](kj::Own<kj::NetworkAddress> addr) {
+                auto p = addr->connect();
+                return p.attach(kj::mv(addr));
+              })
+              .then([tok = kj::mv(tok)](kj::Own<kj::AsyncIoStream> s) mutable {
+                auto w = s->write(tok.begin(), tok.size());
+                return w.attach(kj::mv(tok)).then([s = kj::mv(s)]() mutable { return kj::mv(s); });
+              })
+              .then([this, session, key](kj::Own<kj::AsyncIoStream> s) {
+                auto fs = kj::refcounted<fetch_stream>();
+                fs->stream = kj::mv(s);
+                fs->session = session;
+                if (!loop) loop = kj::heap<loop_state>();
+                loop->streams[key] = kj::addRef(*fs);
+                return kj::mv(fs);
+              });
+        });
   }
 
   static kj::Promise<std::vector<fetched>> read_stream_bytes(kj::Own<fetch_stream> fs,
@@ -315,6 +332,7 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
       fetched f;
       f.tp = {r.getTopic(), r.getPartition()};
       f.err = detail::error_from_rpc(r.getError());
+      if (f.err) f.hint = detail::hint_from_rpc(r.getError());
       f.high_watermark = r.getHighWatermark();
       f.log_start_offset = r.getLogStartOffset();
       auto rec = r.getRecords();
@@ -340,16 +358,85 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
     req.setUseStream(use_stream);
   }
 
+  detail::cluster_router& router() { return conn->impl().router(); }
+
+  /// One fetch per partition leader (in parallel when there are several),
+  /// results merged. Partitions without a known leader wait for the next
+  /// poll (metadata is asked for again); a leader that fails gives its
+  /// partitions that error.
   result<std::vector<fetched>> fetch(const std::vector<fetch_request>& reqs, uint32_t wait_ms) {
+    auto max_age = ms(cfg.metadata_max_age_ms);
+    bool want_metadata = false;
+    for (const auto& r : reqs) router().track(r.tp.topic);
+    std::map<std::string, std::vector<fetch_request>> by_leader;
+    for (int round = 0; round < 2; ++round) {
+      if (want_metadata || router().refresh_due(max_age)) {
+        (void)router().refresh(max_age, want_metadata);
+      }
+      by_leader.clear();
+      want_metadata = false;
+      using st = detail::partition_route::status;
+      for (const auto& r : reqs) {
+        auto rt = router().route(r.tp);
+        if (rt.st == st::leader) {
+          by_leader[rt.address].push_back(r);
+        } else if (rt.st == st::unknown_topic || rt.st == st::unknown_partition) {
+          by_leader[""].push_back(r);  // the bootstrap broker's answer says why
+        } else {
+          want_metadata = true;
+        }
+      }
+      if (!want_metadata) break;
+    }
+    if (by_leader.empty()) {
+      return result<std::vector<fetched>>(errc::broker_unreachable,
+                                          "no leader known for the assigned partitions");
+    }
+    if (by_leader.size() == 1) {
+      auto& [address, part] = *by_leader.begin();
+      auto r = fetch_from(address, part, wait_ms);
+      if (!r && detail::is_connection_error(r.err())) {
+        for (const auto& f : part) router().invalidate(f.tp.topic);
+      }
+      return r;
+    }
+    std::vector<
+        std::pair<const std::vector<fetch_request>*, std::future<result<std::vector<fetched>>>>>
+        calls;
+    for (auto& [address, part] : by_leader) {
+      calls.emplace_back(&part, std::async(std::launch::async, [this, &address, &part, wait_ms] {
+        return fetch_from(address, part, wait_ms);
+      }));
+    }
+    std::vector<fetched> out;
+    for (auto& [part, fut] : calls) {
+      auto r = fut.get();
+      if (r) {
+        for (auto& f : *r) out.push_back(std::move(f));
+        continue;
+      }
+      for (const auto& f : *part) {
+        if (detail::is_connection_error(r.err())) router().invalidate(f.tp.topic);
+        out.push_back(fetched{f.tp, r.err(), {}, -1, -1, {}});
+      }
+    }
+    return out;
+  }
+
+  /// One fetch from the broker at address ("" = bootstrap).
+  result<std::vector<fetched>> fetch_from(const std::string& address,
+                                          const std::vector<fetch_request>& reqs,
+                                          uint32_t wait_ms) {
     auto timeout = ms(wait_ms) + ms(conn->config().request_timeout_ms);
     uint32_t min_bytes = cfg.fetch_min_bytes;
     // The broker binds the stream socket when it has read the token, which
     // may be after our first stream fetch arrives: retry that one briefly.
     for (int attempt = 0; cfg.use_fetch_stream && !stream_failed && attempt < 50; ++attempt) {
-      auto r = conn->impl().call_sync<std::vector<fetched>>(
-          [this, reqs, wait_ms, min_bytes](rpc::Broker::Client& c) {
-            return ensure_stream(c).then(
-                [c, reqs, wait_ms, min_bytes](kj::Own<fetch_stream> fs) mutable {
+      auto r = conn->impl().call_sync_at<std::vector<fetched>>(
+          address,
+          [this, address, reqs, wait_ms, min_bytes](rpc::Broker::Client& c) {
+            return ensure_stream(c, address)
+                .then([c, reqs, wait_ms, min_bytes](kj::Own<fetch_stream> fs) mutable {
                   auto req = c.fetchRequest();
                   fill_request(req, reqs, wait_ms, min_bytes, true);
                   return req.send().then([fs = kj::mv(fs)](auto&& resp) mutable {
@@ -373,7 +460,8 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
       // The broker refused the stream (off, or not supported): copy instead.
       stream_failed = true;
     }
-    return conn->impl().call_sync<std::vector<fetched>>(
+    return conn->impl().call_sync_at<std::vector<fetched>>(
+        address,
         [reqs, wait_ms, min_bytes](rpc::Broker::Client& c) {
           auto req = c.fetchRequest();
           fill_request(req, reqs, wait_ms, min_bytes, false);
@@ -387,8 +475,15 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
   result<void> join_sync() {
     error last;
     for (int attempt = 0; attempt < 20; ++attempt) {
-      auto r = conn->impl().call_sync<std::pair<join_state, error>>(
-          [self = shared_from_this()](rpc::Broker::Client& c) {
+      auto coordinator = router().coordinator(cfg.group_id);
+      if (!coordinator) {
+        last = coordinator.err();
+        if (!is_retriable(last.value())) return last;
+        std::this_thread::sleep_for(ms(100));
+        continue;
+      }
+      auto r = conn->impl().call_sync_at<std::pair<join_state, error>>(
+          *coordinator, [self = shared_from_this()](rpc::Broker::Client& c) {
             auto req = c.joinGroupRequest();
             {
               std::lock_guard lk(self->mu);
@@ -417,7 +512,9 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
         adopt(r->first);
         return {};
       }
-      if (!last.is(errc::rebalance_in_progress) && !last.is(errc::unknown_member) &&
+      bool moved = detail::is_not_coordinator(last) || detail::is_connection_error(last);
+      if (moved) router().forget_coordinator(cfg.group_id);
+      if (!moved && !last.is(errc::rebalance_in_progress) && !last.is(errc::unknown_member) &&
           !is_retriable(last.value())) {
         return last;
       }
@@ -624,7 +721,12 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
         if (f.err) {
           if (f.err.is(errc::offset_out_of_range)) {
             if (auto e = reset_offset(f.tp)) last = e;
+          } else if (detail::is_not_leader(f.err)) {
+            router().apply_leader_hint(f.tp, f.hint);  // fetched there next time
           } else {
+            if (f.err.is(errc::unknown_topic) || f.err.is(errc::unknown_partition)) {
+              router().invalidate(f.tp.topic);
+            }
             last = f.err;
           }
           continue;
@@ -686,7 +788,10 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
       gen = group.generation;
     }
     auto group_id = cfg.group_id;
-    auto r = conn->impl().call_sync<detail::status_reply>(
+    auto coordinator = router().coordinator(group_id);
+    if (!coordinator) return coordinator.err();
+    auto r = conn->impl().call_sync_at<detail::status_reply>(
+        *coordinator,
         [recs, member, gen, group_id](rpc::Broker::Client& c) {
           auto req = c.nackRequest();
           req.setGroup(group_id);
@@ -707,8 +812,11 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
           });
         },
         ms(60000));
-    if (!r) return r.err();
-    if (r->err) return r->err;
+    auto err = r ? r->err : r.err();
+    if (detail::is_not_coordinator(err) || detail::is_connection_error(err)) {
+      router().forget_coordinator(group_id);
+    }
+    if (err) return err;
     return {};
   }
 
@@ -784,7 +892,22 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
       gen = group.generation;
     }
     auto group_id = cfg.group_id;
-    conn->impl().call<detail::status_reply>(
+    auto coordinator = router().coordinator(group_id);
+    if (!coordinator) {
+      done(result<detail::status_reply>(coordinator.err()));
+      return;
+    }
+    std::weak_ptr<impl> weak = shared_from_this();
+    auto forget_if_moved = [weak, group_id,
+                            done = std::move(done)](result<detail::status_reply> r) mutable {
+      auto err = r ? r->err : r.err();
+      if (detail::is_not_coordinator(err) || detail::is_connection_error(err)) {
+        if (auto self = weak.lock()) self->router().forget_coordinator(group_id);
+      }
+      done(std::move(r));
+    };
+    conn->impl().call_at<detail::status_reply>(
+        *coordinator,
         [offsets, member, gen, group_id](rpc::Broker::Client& c) {
           auto req = c.commitOffsetsRequest();
           req.setGroup(group_id);
@@ -800,7 +923,7 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
             return detail::status_reply{detail::error_from_rpc(resp.getError())};
           });
         },
-        std::function<void(result<detail::status_reply>)>(std::move(done)));
+        std::function<void(result<detail::status_reply>)>(std::move(forget_if_moved)));
   }
 
   result<void> commit(const std::vector<topic_partition_offset>& offsets) {
@@ -976,8 +1099,10 @@ result<void> consumer::close() {
   impl_->conn->impl().post([i] { i->loop = nullptr; });
   if (member.empty()) return {};
   auto group_id = impl_->cfg.group_id;
-  auto r = impl_->conn->impl().call_sync<detail::status_reply>(
-      [group_id, member](rpc::Broker::Client& c) {
+  auto coordinator = impl_->router().coordinator(group_id);
+  if (!coordinator) return coordinator.err();
+  auto r = impl_->conn->impl().call_sync_at<detail::status_reply>(
+      *coordinator, [group_id, member](rpc::Broker::Client& c) {
         auto req = c.leaveGroupRequest();
         req.setGroup(group_id);
         req.setMemberId(member);

@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "actormq/client/partitioner.h"
+#include "cluster_router.h"
 #include "connection_impl.h"
 #include "storage/record_batch.h"
 #include "storage/record_batch_builder.h"
@@ -58,6 +59,7 @@ size_t record_size_estimate(const producer_record& r) {
 
 struct produce_reply {
   error err;
+  detail::leader_hint hint;  ///< with notLeader
   int64_t base_offset = -1;
   int64_t last_offset = -1;
   bool duplicate = false;
@@ -96,6 +98,9 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
     bool stamped = false;
     state st = state::queued;
     uint32_t attempts = 0;
+    /// The partition leader this attempt goes to ("" = bootstrap broker).
+    /// The batch keeps its producer id and sequence when the leader moves.
+    std::string leader_address;
     steady::time_point retry_at{};
     steady::time_point deadline{};
     delay_key delay;
@@ -121,7 +126,6 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
   };
   struct topic_meta {
     uint32_t partitions = 0;
-    steady::time_point fetched{};
     uint32_t sticky = 0;
     uint32_t round_robin = 0;
   };
@@ -165,41 +169,44 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
     });
   }
 
+  detail::cluster_router& router() { return conn->impl().router(); }
+  std::chrono::milliseconds max_age() const {
+    return std::chrono::milliseconds(cfg.metadata_max_age_ms);
+  }
+
+  /// From the connection's metadata (asked for when missing or old).
   result<uint32_t> partition_count(const std::string& topic) {
-    {
-      std::lock_guard lk(mu);
-      auto it = meta.find(topic);
-      if (it != meta.end() &&
-          steady::now() - it->second.fetched < std::chrono::milliseconds(cfg.metadata_max_age_ms)) {
-        return it->second.partitions;
-      }
-    }
-    using R = std::pair<uint32_t, error>;
-    auto r = conn->impl().call_sync<R>([topic](rpc::Broker::Client& c) {
-      auto req = c.describeTopicRequest();
-      req.setName(topic);
-      return req.send().then([](auto&& resp) {
-        auto e = detail::error_from_rpc(resp.getError());
-        return R{e ? 0u : resp.getTopic().getPartitions().size(), e};
-      });
-    });
+    auto r = router().partition_count(topic, max_age());
+    if (!r) return r.err();
     std::lock_guard lk(mu);
-    if (!r) {
-      // Keep serving a stale count while the broker is away.
-      auto it = meta.find(topic);
-      if (it != meta.end() && is_retriable(r.err().value())) return it->second.partitions;
-      return r.err();
-    }
-    if (r->second) {
-      meta.erase(topic);
-      return r->second;
-    }
-    if (r->first == 0) return result<uint32_t>(errc::protocol_error, "topic has no partitions");
     auto& m = meta[topic];
-    m.partitions = r->first;
-    m.fetched = steady::now();
-    m.sticky %= m.partitions;
-    return m.partitions;
+    if (m.partitions != *r) {
+      m.partitions = *r;
+      m.sticky %= m.partitions;
+    }
+    return *r;
+  }
+
+  /// Picks the leader a batch goes to. False while the partition has no
+  /// known leader: the batch waits (backoff, then metadata again) until
+  /// its delivery timeout. A topic or partition the cluster says does not
+  /// exist goes to the bootstrap broker, whose answer settles it.
+  bool route(batch& b) {
+    auto rt = router().route(b.tp);
+    using st = detail::partition_route::status;
+    switch (rt.st) {
+      case st::leader:
+        b.leader_address = rt.address;
+        return true;
+      case st::unknown_topic:
+      case st::unknown_partition:
+        b.leader_address.clear();
+        return true;
+      case st::offline:
+      case st::unknown:
+        break;
+    }
+    return false;
   }
 
   // ---- under mu ----
@@ -425,6 +432,7 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
       }
       auto next_wake = now + std::chrono::milliseconds(200);
       std::vector<std::shared_ptr<batch>> to_send;
+      bool want_metadata = false;
       for (auto& [tp, ps] : parts) {
         if (ps.open) {
           // While the partition's in-flight slots are taken (or sealed
@@ -447,6 +455,12 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
           if (b->retry_at > now) {
             next_wake = std::min(next_wake, b->retry_at);
             break;  // later batches wait behind it: order
+          }
+          if (!route(*b)) {
+            b->retry_at = now + backoff(std::max<uint32_t>(b->attempts, 1));
+            next_wake = std::min(next_wake, b->retry_at);
+            want_metadata = true;
+            break;
           }
           if (cfg.idempotent && !b->stamped) {
             stamp(*b, ps.next_sequence);
@@ -475,6 +489,12 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
             next_wake = std::min(next_wake, b->retry_at);
             continue;
           }
+          if (!route(*b)) {
+            b->retry_at = now + backoff(std::max<uint32_t>(b->attempts, 1));
+            next_wake = std::min(next_wake, b->retry_at);
+            want_metadata = true;
+            continue;
+          }
           b->st = batch::state::in_flight;
           ++b->attempts;
           ++ps.delayed_in_flight;
@@ -487,6 +507,13 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
         for (auto& b : to_send) dispatch(b);
         lk.lock();
         continue;
+      }
+      // Leaders unknown (or moved), or metadata_max_age_ms passed: ask again
+      // (the router keeps it to one request per metadata_refresh_min_ms).
+      if (want_metadata || router().refresh_due(max_age())) {
+        lk.unlock();
+        (void)router().refresh(max_age(), want_metadata);
+        lk.lock();
       }
       sender_cv.wait_until(lk, next_wake);
     }
@@ -513,7 +540,8 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
     std::weak_ptr<impl> weak = shared_from_this();
     auto a = to_rpc(cfg.acks);
     auto timeout = std::chrono::milliseconds(conn->config().request_timeout_ms);
-    conn->impl().call<produce_reply>(
+    conn->impl().call_at<produce_reply>(
+        b->leader_address,
         [b, a](rpc::Broker::Client& c) {
           auto req = c.produceRequest();
           req.setTopic(b->tp.topic);
@@ -530,6 +558,7 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
           return req.send()
               .then([](auto&& resp) {
                 return produce_reply{detail::error_from_rpc(resp.getError()),
+                                     detail::hint_from_rpc(resp.getError()),
                                      resp.getBaseOffset(),
                                      resp.getLastOffset(),
                                      resp.getDuplicate(),
@@ -573,9 +602,18 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
           retriable = earlier_unsettled || need_reinit;
         }
         bool in_time = steady::now() < b.deadline;
-        if (code == errc::unknown_topic || code == errc::unknown_partition) {
-          auto it = meta.find(b.tp.topic);
-          if (it != meta.end()) it->second.fetched = {};  // refresh on next send
+        if (detail::is_not_leader(err)) {
+          // The leader moved: follow the hint at once (or ask again), and
+          // resend the same stamped batch there.
+          router().apply_leader_hint(b.tp, r ? r->hint : detail::leader_hint{});
+          retriable = true;
+        } else if (code == errc::unknown_topic || code == errc::unknown_partition) {
+          // Right after a topic change a broker may not know it yet: retry
+          // after fresh metadata, but not for long.
+          router().invalidate(b.tp.topic);
+          retriable = b.attempts < 3;
+        } else if (detail::is_connection_error(err)) {
+          router().invalidate(b.tp.topic);  // the leader may be gone
         }
         if (retriable && in_time && b.attempts <= cfg.retries) {
           b.retry_at = steady::now() + backoff(b.attempts);
