@@ -19,6 +19,19 @@ const char* to_string(errc e) {
   return "unknown error";
 }
 
+bool is_retriable(errc e) {
+  switch (e) {
+    case errc::none:
+      return false;
+#define ACTORMQ_ERRC_RETRIABLE(name, number, snake_name, upper_name, text, retriable) \
+  case errc::snake_name:                                                              \
+    return retriable;
+      ACTORMQ_ERROR_CODES(ACTORMQ_ERRC_RETRIABLE)
+#undef ACTORMQ_ERRC_RETRIABLE
+  }
+  return false;
+}
+
 caf::error make_error(errc e, std::string text) {
   if (text.empty()) text = to_string(e);
   return caf::error(static_cast<uint8_t>(e), errc_category, caf::make_message(std::move(text)));

@@ -32,6 +32,10 @@ inline constexpr caf::atom_value errc_category = caf::atom("actormq");
 /// The code's text from the schema ("none" for none).
 const char* to_string(errc e);
 
+/// True for the codes marked $retriable in the schema: the client may resend
+/// the same request after a backoff (busy, timeout, not_leader, ...).
+bool is_retriable(errc e);
+
 /// A caf::error in our category with a human-readable text as context.
 caf::error make_error(errc e, std::string text = {});
 

@@ -13,7 +13,7 @@
 #   - `name @N` with N the next free number (numbers are the wire format:
 #     never renumber or reuse one);
 #   - `$retriable` when resending the same request after a backoff may
-#     succeed (the client's is_retriable reads it);
+#     succeed (is_retriable of both errc reads it);
 #   - a comment on the same line: its first line is the code's text (the
 #     broker's to_string and the client's error message), short and lower
 #     case; further comment lines right below explain more and are not

@@ -9,7 +9,7 @@ PKGS=(
   libspdlog-dev libfmt-dev catch2
   libtomlplusplus-dev libcli11-dev libisal-dev
   clang-format
-  etcd-server etcd-client
+  etcd-server etcd-client curl python3
 )
 # Optional extras for benchmarks are installed with --bench: fio and friends
 # for the physical limits, and the peer brokers with the C client libraries

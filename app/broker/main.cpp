@@ -6,6 +6,7 @@
 #include <kj/async-unix.h>
 #include <caf/all.hpp>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 #include <CLI/CLI.hpp>
@@ -22,7 +23,10 @@
 #include "actors/txn/txn_coordinator_actor.h"
 #include "app/broker/broker_config.h"
 #include "app/broker/broker_server.h"
+#include "app/broker/cluster/control_plane.h"
+#include "app/broker/cluster/local_topics.h"
 #include "app/broker/logger.h"
+#include "app/etcd/logger.h"
 #include "storage/logger.h"
 
 using namespace actormq;
@@ -133,11 +137,32 @@ int run(const broker_config& cfg) {
     ctx.delay = caf::actor_cast<caf::actor>(*delay);
     ctx.retry = caf::actor_cast<caf::actor>(*retry);
     ctx.txn = caf::actor_cast<caf::actor>(*txn);
+    std::unique_ptr<control_plane> cluster;
+    std::unique_ptr<local_topics> topics_here;
+    if (cfg.cluster.enabled()) {
+      control_plane::settings cs;
+      cs.cluster = cfg.cluster;
+      cs.endpoints = *etcd::etcd_client::parse_endpoints(cfg.cluster.etcd);  // checked in main
+      cs.data_dir = cfg.data_dir;
+      cluster = std::make_unique<control_plane>(io, cs);
+      ctx.cluster = cluster.get();
+    }
     auto server = kj::heap<broker_server>(io, ctx);
     KJ_IF_MAYBE (e, kj::runCatchingExceptions([&]() {
                    auto port = server->listen(cfg.listen_host, cfg.listen_port, cfg.stream_port);
                    broker_log().info("data dir {}; fetch stream port {}", cfg.data_dir.string(),
                                      server->stream_port());
+                   if (cluster) {
+                     cluster->set_rpc_address(fmt::format("{}:{}", cfg.listen_host, port));
+                     if (auto err = cluster->start().wait(io.waitScope)) {
+                       std::cerr << "actormq-broker: " << *err << "\n";
+                       rc = 1;
+                       return;
+                     }
+                     topics_here = std::make_unique<local_topics>(*cluster, sys, ctx.registry);
+                     cluster->on_change([&](auto) { topics_here->sync(); });
+                     topics_here->sync();
+                   }
                    std::cout << "listening on " << cfg.listen_host << ":" << port << std::endl;
                    auto signal =
                        io.unixEventPort.onSignal(SIGTERM)
@@ -154,6 +179,9 @@ int run(const broker_config& cfg) {
                      return 1;
                    });
                    rc = signal.exclusiveJoin(kj::mv(broken)).wait(io.waitScope);
+                   // Leaving at once lets the controller move leadership now
+                   // instead of after the lease TTL.
+                   if (cluster) cluster->leave().wait(io.waitScope);
                  })) {
       std::cerr << "actormq-broker: cannot serve on " << cfg.listen_host << ":" << cfg.listen_port
                 << ": " << e->getDescription().cStr() << "\n";
@@ -161,6 +189,8 @@ int run(const broker_config& cfg) {
     }
     // Closing the listeners and connections ends every session first.
     server = nullptr;
+    topics_here = nullptr;
+    cluster = nullptr;
   }
   caf::anon_send(*txn, close_atom::value);
   caf::anon_send(*retry, close_atom::value);
@@ -176,10 +206,17 @@ int run(const broker_config& cfg) {
 int main(int argc, char** argv) {
   CLI::App app{"ActorMQ broker"};
   std::string config_file, data_dir, listen, log_level;
+  std::string cluster_id, etcd_urls, cluster_listen;
+  int32_t broker_id = -1;
   app.add_option("--config", config_file, "TOML config file (see config/actormq.toml)");
   app.add_option("--data-dir", data_dir, "directory for topics, offsets and state");
   app.add_option("--listen", listen, "HOST:PORT for RPC (port 0 picks a free one)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error");
+  app.add_option("--cluster-id", cluster_id, "join this cluster (with --broker-id and --etcd)");
+  app.add_option("--broker-id", broker_id, "this broker's id in the cluster (0 or more, unique)");
+  app.add_option("--etcd", etcd_urls, "etcd endpoints: http://HOST:PORT[,http://HOST:PORT...]");
+  app.add_option("--cluster-listen", cluster_listen,
+                 "HOST:PORT of this broker's port for the other brokers (port 0 picks one)");
   CLI11_PARSE(app, argc, argv);
 
   broker_config cfg;
@@ -199,11 +236,33 @@ int main(int argc, char** argv) {
     if (cfg.listen_port == 0 && cfg.stream_port > 0) cfg.stream_port = 0;
   }
   if (!log_level.empty()) cfg.log_level = log_level;
+  if (!cluster_id.empty()) cfg.cluster.cluster_id = cluster_id;
+  if (broker_id >= 0) cfg.cluster.broker_id = broker_id;
+  if (!etcd_urls.empty()) cfg.cluster.etcd = etcd_urls;
+  if (!cluster_listen.empty()) {
+    if (auto err =
+            parse_host_port(cluster_listen, cfg.cluster.listen_host, cfg.cluster.listen_port)) {
+      std::cerr << "actormq-broker: --cluster-listen: " << *err << "\n";
+      return 2;
+    }
+  }
+  if (auto err = check_cluster_config(cfg.cluster)) {
+    std::cerr << "actormq-broker: " << *err << "\n";
+    return 2;
+  }
+  if (cfg.cluster.enabled()) {
+    auto endpoints = etcd::etcd_client::parse_endpoints(cfg.cluster.etcd);
+    if (!endpoints) {
+      std::cerr << "actormq-broker: --etcd: " << endpoints.err().to_string() << "\n";
+      return 2;
+    }
+  }
   auto level = spdlog::level::from_str(cfg.log_level);
   // Create the module loggers so the level applies to all of them.
   storage::logger();
   actor_log();
   broker_log();
+  etcd::etcd_log();
   spdlog::set_level(level);
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [%n] %v");
 

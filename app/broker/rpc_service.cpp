@@ -6,6 +6,7 @@
 
 #include "actors/errc.h"
 #include "actors/session/session_actor.h"
+#include "app/broker/cluster/controller.h"
 #include "app/broker/logger.h"
 #include "app/broker/rpc_helpers.h"
 #include "storage/log_config.h"
@@ -146,6 +147,12 @@ kj::Promise<void> rpc_service::createTopic(CreateTopicContext ctx) {
   auto p = ctx.getParams();
   auto name = text(p.getName());
   auto cfg = to_config(p.getConfig(), ctx_.config->topic_defaults);
+  if (ctx_.cluster != nullptr) {
+    return through_controller([name, cfg](controller& c) { return c.create_topic(name, cfg); })
+        .then([ctx](std::optional<redirect> r) mutable {
+          if (r) fill_redirect(ctx.getResults().initError(), *r);
+        });
+  }
   if (cfg.replication_factor > 1) {
     set_error(ctx.getResults().initError(), errc::invalid_topic,
               "replication factor " + std::to_string(cfg.replication_factor) +
@@ -161,6 +168,12 @@ kj::Promise<void> rpc_service::createTopic(CreateTopicContext ctx) {
 
 kj::Promise<void> rpc_service::deleteTopic(DeleteTopicContext ctx) {
   auto name = text(ctx.getParams().getName());
+  if (ctx_.cluster != nullptr) {
+    return through_controller([name](controller& c) { return c.delete_topic(name); })
+        .then([ctx](std::optional<redirect> r) mutable {
+          if (r) fill_redirect(ctx.getResults().initError(), *r);
+        });
+  }
   return call<bool>(session_,
                     [name](session_state& s, done_fn<bool> d) { s.delete_topic(name, d); })
       .then([ctx](caf::expected<bool> r) mutable {
@@ -171,6 +184,11 @@ kj::Promise<void> rpc_service::deleteTopic(DeleteTopicContext ctx) {
 kj::Promise<void> rpc_service::addPartitions(AddPartitionsContext ctx) {
   auto name = text(ctx.getParams().getName());
   auto n = ctx.getParams().getTotalPartitions();
+  if (ctx_.cluster != nullptr) {
+    set_error(ctx.getResults().initError(), errc::invalid_request,
+              "adding partitions to a topic of a cluster is not supported yet");
+    return kj::READY_NOW;
+  }
   return call<bool>(session_,
                     [name, n](session_state& s, done_fn<bool> d) { s.add_partitions(name, n, d); })
       .then([ctx](caf::expected<bool> r) mutable {
@@ -277,6 +295,10 @@ kj::Promise<void> rpc_service::produce(ProduceContext ctx) {
       std::make_shared<std::string>(reinterpret_cast<const char*>(data.begin()), data.size());
   auto topic = text(p.getTopic());
   auto partition = p.getPartition();
+  if (auto r = not_led_here(topic, partition)) {
+    fill_redirect(results.initError(), *r);
+    return kj::READY_NOW;
+  }
   auto acks = static_cast<acks_level>(p.getAcks());
   if (p.getAcks() > rpc::Acks::FSYNC) {
     set_error(results.initError(), errc::invalid_request, "unknown acks level");
@@ -346,23 +368,42 @@ kj::Promise<void> rpc_service::fetch(FetchContext ctx) {
   }
   auto wait = p.getMaxWaitMs();
   auto min_bytes = p.getMinBytes();
-  auto shared_items = std::make_shared<std::vector<fetch_item>>(items);
-  return call<std::vector<fetch_item_result>>(
-             session_,
-             [items = std::move(items), wait, min_bytes](
-                 session_state& s, done_fn<std::vector<fetch_item_result>> d) {
-               s.fetch(items, wait, min_bytes, d);
-             })
-      .then([this, ctx, shared_items, use_stream](
-                caf::expected<std::vector<fetch_item_result>> r) mutable -> kj::Promise<void> {
+  // In a cluster, partitions led elsewhere are answered notLeader here and
+  // the rest is fetched; results keep the request's order.
+  auto all_items = std::make_shared<std::vector<fetch_item>>(std::move(items));
+  auto moved = std::make_shared<std::vector<std::optional<redirect>>>(all_items->size());
+  std::vector<fetch_item> local;
+  for (size_t i = 0; i < all_items->size(); ++i) {
+    auto& it = (*all_items)[i];
+    (*moved)[i] = not_led_here(it.topic, it.partition);
+    if (!(*moved)[i]) local.push_back(it);
+  }
+  if (local.size() < all_items->size()) wait = 0;  // the client must re-route now
+  kj::Promise<caf::expected<std::vector<fetch_item_result>>> fetched =
+      local.empty()
+          ? kj::Promise<caf::expected<std::vector<fetch_item_result>>>(
+                std::vector<fetch_item_result>{})
+          : call<std::vector<fetch_item_result>>(
+                session_, [local = std::move(local), wait, min_bytes](
+                              session_state& s, done_fn<std::vector<fetch_item_result>> d) {
+                  s.fetch(local, wait, min_bytes, d);
+                });
+  return fetched.then(
+      [this, ctx, all_items, moved,
+       use_stream](caf::expected<std::vector<fetch_item_result>> r) mutable -> kj::Promise<void> {
         if (!r) KJ_FAIL_REQUIRE("fetch failed", text_of(r.error()));
-        auto list = ctx.getResults().initResults(static_cast<unsigned>(r->size()));
+        auto list = ctx.getResults().initResults(static_cast<unsigned>(all_items->size()));
         std::vector<storage::read_slice> to_stream;
-        for (size_t i = 0; i < r->size(); ++i) {
-          auto& res = (*r)[i];
+        size_t next_local = 0;
+        for (size_t i = 0; i < all_items->size(); ++i) {
           auto b = list[static_cast<unsigned>(i)];
-          b.setTopic((*shared_items)[i].topic);
-          b.setPartition((*shared_items)[i].partition);
+          b.setTopic((*all_items)[i].topic);
+          b.setPartition((*all_items)[i].partition);
+          if ((*moved)[i]) {
+            fill_redirect(b.initError(), *(*moved)[i]);
+            continue;
+          }
+          auto& res = (*r)[next_local++];
           b.setHighWatermark(res.high_watermark);
           b.setLogStartOffset(res.log_start_offset);
           if (res.error) {
@@ -408,6 +449,10 @@ kj::Promise<void> rpc_service::listOffsets(ListOffsetsContext ctx) {
   auto p = ctx.getParams();
   auto topic = text(p.getTopic());
   auto partition = p.getPartition();
+  if (auto r = not_led_here(topic, partition)) {
+    fill_redirect(ctx.getResults().initError(), *r);
+    return kj::READY_NOW;
+  }
   auto ts = p.getTimestampMs();
   return call<int64_t>(session_,
                        [topic, partition, ts](session_state& s, done_fn<int64_t> d) {

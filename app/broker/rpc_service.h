@@ -8,10 +8,13 @@
 #include <kj/async-io.h>
 #include <caf/all.hpp>
 
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "actors/errc.h"
 #include "app/broker/broker_config.h"
 #include "app/broker/fetch_stream.h"
 #include "schema/actormq.capnp.h"
@@ -21,7 +24,23 @@
 namespace actormq::broker {
 
 class kj_inbox;
+class control_plane;
+class controller;
 struct checker_slot;
+
+/// Where a request for a partition (or a controller change) must go
+/// instead: the code (not_leader, not_controller, unknown_topic,
+/// unknown_partition), a text, and the broker this one knows of.
+struct redirect {
+  redirect(errc c, std::string t, int32_t id = -1, std::string address = {})
+      : code(c), text(std::move(t)), leader_id(id), leader_address(std::move(address)) {}
+  errc code;
+  std::string text;
+  int32_t leader_id;
+  std::string leader_address;
+};
+
+void fill_redirect(rpc::Error::Builder b, const redirect& r);
 
 /// Fetch-stream tokens of live sessions, shared by the connection handlers
 /// and the stream acceptor (KJ thread only).
@@ -53,6 +72,9 @@ struct service_context {
   uint16_t stream_port = 0;
   std::string broker_id;
   kj::Timer* timer = nullptr;  ///< the KJ loop's timer
+  /// This broker's part in the cluster's control plane; null when the
+  /// broker runs alone.
+  control_plane* cluster = nullptr;
 };
 
 class rpc_service final : public rpc::Broker::Server {
@@ -98,6 +120,15 @@ class rpc_service final : public rpc::Broker::Server {
   kj::Promise<void> findCoordinator(FindCoordinatorContext ctx) override;
 
  private:
+  /// In a cluster: why this broker does not serve the partition, or nullopt
+  /// when it leads it (always nullopt for a single broker).
+  std::optional<redirect> not_led_here(const std::string& topic, uint32_t partition) const;
+  /// Runs a controller duty here when this broker is the controller;
+  /// otherwise resolves at once with not_controller and the controller's
+  /// address. Resolves with what to report (nullopt: done). Cluster only.
+  kj::Promise<std::optional<redirect>> through_controller(
+      std::function<kj::Promise<caf::error>(controller&)> duty);
+
   service_context ctx_;
   std::string peer_;
   caf::actor session_;

@@ -1,5 +1,10 @@
 // The Broker capability's cluster calls (schema/actormq.capnp, "cluster"):
 // metadata and findCoordinator. A single broker answers as a cluster of one.
+#include <fmt/format.h>
+
+#include "actors/cluster/replica_assignor.h"
+#include "app/broker/cluster/control_plane.h"
+#include "app/broker/cluster/controller.h"
 #include "app/broker/rpc_helpers.h"
 #include "app/broker/rpc_service.h"
 
@@ -18,11 +23,124 @@ void fill_single_partition(rpc::PartitionMetadata::Builder b, uint32_t p) {
   b.initIsr(1).set(0, single_broker_id);
 }
 
+void fill_cluster_partition(rpc::PartitionMetadata::Builder b, uint32_t p,
+                            const cluster::partition_state& s) {
+  b.setPartition(p);
+  b.setLeader(s.leader);
+  b.setLeaderEpoch(s.leader_epoch);
+  auto r = b.initReplicas(static_cast<unsigned>(s.replicas.size()));
+  for (unsigned i = 0; i < r.size(); ++i) r.set(i, s.replicas[i]);
+  auto isr = b.initIsr(static_cast<unsigned>(s.isr.size()));
+  for (unsigned i = 0; i < isr.size(); ++i) isr.set(i, s.isr[i]);
+}
+
+void fill_cluster_metadata(rpc::ClusterMetadata::Builder m, const control_plane& cp,
+                           const std::vector<std::string>& wanted) {
+  auto& view = cp.view();
+  m.setClusterId(cp.cluster_id());
+  m.setBrokerId(cp.self());
+  m.setControllerId(view.controller());
+  m.setControlPlaneUp(cp.up());
+  auto brokers = m.initBrokers(static_cast<unsigned>(view.brokers().size()));
+  unsigned i = 0;
+  for (auto& [id, reg] : view.brokers()) {
+    brokers[i].setId(id);
+    brokers[i].setAddress(reg.rpc_address);
+    brokers[i].setAlive(true);
+    ++i;
+  }
+  std::vector<std::string> names = wanted;
+  if (names.empty()) {
+    for (auto& [n, _] : view.topics()) names.push_back(n);
+  }
+  auto topics = m.initTopics(static_cast<unsigned>(names.size()));
+  for (size_t t = 0; t < names.size(); ++t) {
+    auto tb = topics[static_cast<unsigned>(t)];
+    tb.setName(names[t]);
+    auto it = view.topics().find(names[t]);
+    if (it == view.topics().end()) {
+      set_error(tb.initError(), errc::unknown_topic, "no topic named '" + names[t] + "'");
+      continue;
+    }
+    tb.setReplicationFactor(it->second.replication_factor);
+    auto ps = tb.initPartitions(it->second.partitions);
+    for (uint32_t p = 0; p < it->second.partitions; ++p) {
+      if (auto* s = view.partition(names[t], p)) {
+        fill_cluster_partition(ps[p], p, *s);
+      } else {
+        ps[p].setPartition(p);
+        ps[p].setLeader(cluster::no_broker);
+      }
+    }
+  }
+}
+
 }  // namespace
+
+void fill_redirect(rpc::Error::Builder b, const redirect& r) {
+  set_error(b, r.code, r.text);
+  b.setLeaderId(r.leader_id);
+  b.setLeaderAddress(r.leader_address);
+}
+
+std::optional<redirect> rpc_service::not_led_here(const std::string& topic,
+                                                  uint32_t partition) const {
+  if (ctx_.cluster == nullptr) return std::nullopt;
+  auto& cp = *ctx_.cluster;
+  auto& view = cp.view();
+  auto t = view.topics().find(topic);
+  if (t == view.topics().end()) {
+    return redirect{errc::unknown_topic, fmt::format("no topic named '{}'", topic)};
+  }
+  auto* s = view.partition(topic, partition);
+  if (s == nullptr || partition >= t->second.partitions) {
+    return redirect{errc::unknown_partition,
+                    fmt::format("topic '{}' has no partition {}", topic, partition)};
+  }
+  if (s->leader == cp.self()) return std::nullopt;
+  if (s->leader == cluster::no_broker) {
+    return redirect{
+        errc::not_leader,
+        fmt::format("{}-{} has no leader: no in-sync replica is alive", topic, partition)};
+  }
+  auto* reg = view.broker(s->leader);
+  return redirect{errc::not_leader,
+                  fmt::format("broker {} does not lead {}-{}; broker {} does (epoch {})", cp.self(),
+                              topic, partition, s->leader, s->leader_epoch),
+                  s->leader, reg ? reg->rpc_address : std::string()};
+}
+
+kj::Promise<std::optional<redirect>> rpc_service::through_controller(
+    std::function<kj::Promise<caf::error>(controller&)> duty) {
+  auto& cp = *ctx_.cluster;
+  if (!cp.is_controller()) {
+    auto id = cp.view().controller();
+    auto* reg = cp.view().broker(id);
+    return std::optional<redirect>(
+        redirect{errc::not_controller,
+                 id == cluster::no_broker
+                     ? std::string("the cluster has no controller right now")
+                     : fmt::format("broker {} is not the controller; broker {} is", cp.self(), id),
+                 id, reg ? reg->rpc_address : std::string()});
+  }
+  return duty(cp.duties()).then([&cp](caf::error e) -> std::optional<redirect> {
+    if (!e) return std::nullopt;
+    redirect r{code_of(e), text_of(e)};
+    if (r.code == errc::not_controller) {
+      r.leader_id = cp.view().controller();
+      if (auto* reg = cp.view().broker(r.leader_id)) r.leader_address = reg->rpc_address;
+    }
+    return r;
+  });
+}
 
 kj::Promise<void> rpc_service::metadata(MetadataContext ctx) {
   std::vector<std::string> wanted;
   for (auto t : ctx.getParams().getTopics()) wanted.push_back(text(t));
+  if (ctx_.cluster != nullptr) {
+    fill_cluster_metadata(ctx.getResults().initMetadata(), *ctx_.cluster, wanted);
+    return kj::READY_NOW;
+  }
   return call<std::vector<topic_description>>(
              session_,
              [](session_state& s, done_fn<std::vector<topic_description>> d) { s.list_topics(d); })
@@ -63,6 +181,22 @@ kj::Promise<void> rpc_service::metadata(MetadataContext ctx) {
 
 kj::Promise<void> rpc_service::findCoordinator(FindCoordinatorContext ctx) {
   auto r = ctx.getResults();
+  if (ctx_.cluster != nullptr) {
+    // A group's coordinator is a live broker picked by the group name's
+    // hash (docs/cluster.md: it moves when brokers come and go; its offsets
+    // are that broker's until coordinator state is replicated).
+    auto live = ctx_.cluster->view().live_brokers();
+    if (live.empty()) {
+      set_error(r.initError(), errc::cluster_unavailable, "no live broker is known");
+      return kj::READY_NOW;
+    }
+    auto group = text(ctx.getParams().getGroup());
+    auto at = std::next(
+        live.begin(), static_cast<long>(cluster::replica_assignor::start_of(group) % live.size()));
+    r.setBrokerId(*at);
+    r.setAddress(ctx_.cluster->view().broker(*at)->rpc_address);
+    return kj::READY_NOW;
+  }
   r.setBrokerId(single_broker_id);
   r.setAddress(ctx_.broker_id);
   return kj::READY_NOW;

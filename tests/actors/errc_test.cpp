@@ -73,4 +73,20 @@ TEST_CASE("the cluster's error codes follow the existing ones", "[errc]") {
   CHECK(static_cast<int>(errc::stale_leader_epoch) == 33);
   CHECK(std::string(to_string(errc::not_leader)) == "not the partition leader");
   CHECK(std::string(to_string(errc::not_enough_replicas)) == "not enough in-sync replicas");
+  for (auto e : {errc::not_leader, errc::not_controller, errc::not_enough_replicas,
+                 errc::cluster_unavailable, errc::stale_leader_epoch}) {
+    INFO(to_string(e));
+    CHECK(actormq::is_retriable(e));
+  }
+}
+
+TEST_CASE("only the codes the schema marks retriable are retriable", "[errc]") {
+  CHECK_FALSE(actormq::is_retriable(errc::none));
+  CHECK(actormq::is_retriable(errc::busy));
+  CHECK(actormq::is_retriable(errc::timeout));
+  CHECK(actormq::is_retriable(errc::disk_full));
+  CHECK(actormq::is_retriable(errc::shutting_down));
+  CHECK_FALSE(actormq::is_retriable(errc::invalid_request));
+  CHECK_FALSE(actormq::is_retriable(errc::queue_full));
+  CHECK_FALSE(actormq::is_retriable(errc::internal));
 }

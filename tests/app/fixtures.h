@@ -12,6 +12,7 @@
 #include "actormq/client/consumer.h"
 #include "actormq/client/producer.h"
 #include "support/broker_process.h"
+#include "support/eventually.h"
 
 namespace actormq::test {
 
@@ -37,17 +38,6 @@ inline void create_topic(const broker_process& b, const std::string& name, uint3
   auto r = (*adm)->create_topic(name, cfg);
   INFO(r.err().to_string());
   REQUIRE(r);
-}
-
-/// Polls until pred() or the time is up; returns pred().
-inline bool eventually(const std::function<bool()>& pred,
-                       std::chrono::milliseconds limit = std::chrono::seconds(20)) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return pred();
 }
 
 /// Consumes with c until n messages arrived or limit passed.

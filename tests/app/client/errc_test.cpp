@@ -96,6 +96,7 @@ TEST_CASE("every broker error code is the client code of the same number and tex
     CHECK(client::make_error_code(c.client_code).message() == c.text);
     CHECK(std::string(actormq::to_string(c.broker_code)) == c.text);
     CHECK(client::is_retriable(c.client_code) == c.retriable);
+    CHECK(actormq::is_retriable(c.broker_code) == c.retriable);
     CHECK(client::detail::errc_from_rpc(c.wire) == c.client_code);
   }
   CHECK(client::detail::errc_from_rpc(rpc::ErrorCode::NONE) == client::errc::success);

@@ -1,0 +1,165 @@
+#include "app/broker/cluster/controller.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "actors/cluster/leader_election.h"
+#include "actors/cluster/replica_assignor.h"
+#include "actors/errc.h"
+#include "app/broker/cluster/control_plane.h"
+#include "app/broker/logger.h"
+
+namespace actormq::broker {
+
+namespace {
+// etcd refuses a txn of more than 128 operations (--max-txn-ops).
+constexpr size_t max_ops_per_txn = 100;
+}  // namespace
+
+kj::Promise<caf::error> controller::fenced(std::vector<etcd::compare> extra,
+                                           std::vector<etcd::txn_op> ops) {
+  if (!cp_.is_controller()) {
+    return make_error(errc::not_controller, "this broker is not the controller");
+  }
+  auto& keys = cp_.view().keys();
+  extra.insert(extra.begin(), etcd::compare::create_revision_is(
+                                  keys.controller(), etcd::compare::op::equal, cp_.fence()));
+  return cp_.etcd()
+      .txn(std::move(extra), std::move(ops))
+      .then([](etcd::result<etcd::txn_result> r) -> caf::error {
+        if (!r) return make_error(errc::cluster_unavailable, "etcd: " + r.err().to_string());
+        if (!r->succeeded) return make_error(errc::not_controller, "fenced write refused");
+        return {};
+      });
+}
+
+kj::Promise<caf::error> controller::create_topic(std::string name, topic_config cfg) {
+  if (!cp_.up()) {
+    return make_error(errc::cluster_unavailable, "the control plane (etcd) is unreachable");
+  }
+  if (auto why = invalid_topic_name(name)) return make_error(errc::invalid_topic, *why);
+  auto& view = cp_.view();
+  if (view.topics().count(name)) {
+    return make_error(errc::topic_exists, fmt::format("topic '{}' exists", name));
+  }
+  auto live = view.live_brokers();
+  auto replicas =
+      cluster::replica_assignor::assign(name, cfg.partitions, cfg.replication_factor,
+                                        std::vector<cluster::broker_id>(live.begin(), live.end()));
+  if (replicas.empty()) {
+    return make_error(errc::not_enough_replicas,
+                      fmt::format("replication factor {} needs {} live brokers; {} are live",
+                                  cfg.replication_factor, cfg.replication_factor, live.size()));
+  }
+  auto& keys = view.keys();
+  // The topic key goes in the last txn: a topic that is visible has all its
+  // partition states.
+  std::vector<std::vector<etcd::txn_op>> batches(1);
+  for (uint32_t p = 0; p < cfg.partitions; ++p) {
+    cluster::partition_state s;
+    s.replicas = replicas[p];
+    s.leader = s.replicas.front();
+    s.isr = {s.leader};
+    if (batches.back().size() >= max_ops_per_txn) batches.emplace_back();
+    batches.back().push_back(etcd::txn_op::put(keys.partition(name, p), s.encode()));
+  }
+  batches.back().push_back(etcd::txn_op::put(keys.topic(name), cfg.encode()));
+  auto topic_key = keys.topic(name);
+  kj::Promise<caf::error> chain = caf::error{};
+  for (auto& ops : batches) {
+    chain = chain.then(
+        [this, topic_key, ops = std::move(ops)](caf::error e) mutable -> kj::Promise<caf::error> {
+          if (e) return kj::mv(e);
+          return fenced({etcd::compare::absent(topic_key)}, std::move(ops));
+        });
+  }
+  return chain.then([name, cfg](caf::error e) {
+    if (e && code_of(e) == errc::not_controller) {
+      // A failed compare is the fence or a topic created concurrently.
+      return e;
+    }
+    if (!e) {
+      broker_log().info("controller: created topic {} ({} partitions, replication factor {})", name,
+                        cfg.partitions, cfg.replication_factor);
+    }
+    return e;
+  });
+}
+
+kj::Promise<caf::error> controller::delete_topic(std::string name) {
+  if (!cp_.up()) {
+    return make_error(errc::cluster_unavailable, "the control plane (etcd) is unreachable");
+  }
+  auto& keys = cp_.view().keys();
+  if (!cp_.view().topics().count(name)) {
+    return make_error(errc::unknown_topic, fmt::format("no topic named '{}'", name));
+  }
+  // The topic key first: brokers stop serving it before its partitions go.
+  std::vector<etcd::txn_op> ops{etcd::txn_op::erase(keys.topic(name)),
+                                etcd::txn_op::erase_prefix(keys.partitions_of(name))};
+  return fenced({}, std::move(ops)).then([name](caf::error e) {
+    if (!e) broker_log().info("controller: deleted topic {}", name);
+    return e;
+  });
+}
+
+void controller::reconcile() {
+  if (!cp_.is_controller()) return;
+  if (reconciling_) {
+    again_ = true;
+    return;
+  }
+  reconciling_ = true;
+  again_ = false;
+  // The round is a task of nobody: it ends by itself (every etcd call is
+  // bounded) and clears reconciling_.
+  auto round = reconcile_round().then([this](bool retry) -> kj::Promise<void> {
+    reconciling_ = false;
+    if (again_) {
+      reconcile();
+    } else if (retry) {
+      // etcd did not take the writes: try again a little later (a refused
+      // connection fails at once, so no delay would spin).
+      return cp_.timer().afterDelay(500 * kj::MILLISECONDS).then([this]() { reconcile(); });
+    }
+    return kj::READY_NOW;
+  });
+  round.detach([this](kj::Exception&& e) {
+    reconciling_ = false;
+    broker_log().error("controller: reconcile failed: {}", e.getDescription().cStr());
+  });
+}
+
+kj::Promise<bool> controller::reconcile_round() {
+  auto& view = cp_.view();
+  auto live = view.live_brokers();
+  std::vector<std::vector<etcd::txn_op>> batches(1);
+  size_t changes = 0;
+  for (auto& [key, state] : view.partitions()) {
+    auto next = cluster::leader_election::on_live_brokers(state, live);
+    if (!next) continue;
+    ++changes;
+    broker_log().info("controller: {}-{} leader {} -> {} (epoch {}), isr [{}]", key.first,
+                      key.second, state.leader, next->leader, next->leader_epoch,
+                      fmt::join(next->isr, ","));
+    if (batches.back().size() >= max_ops_per_txn) batches.emplace_back();
+    batches.back().push_back(
+        etcd::txn_op::put(view.keys().partition(key.first, key.second), next->encode()));
+  }
+  if (changes == 0) return false;
+  kj::Promise<caf::error> chain = caf::error{};
+  for (auto& ops : batches) {
+    chain =
+        chain.then([this, ops = std::move(ops)](caf::error e) mutable -> kj::Promise<caf::error> {
+          if (e) return kj::mv(e);
+          return fenced({}, std::move(ops));
+        });
+  }
+  return chain.then([this](caf::error e) {
+    if (!e) return false;
+    broker_log().warn("controller: leader election not written: {}", text_of(e));
+    return cp_.is_controller() && code_of(e) == errc::cluster_unavailable;
+  });
+}
+
+}  // namespace actormq::broker

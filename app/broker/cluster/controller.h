@@ -1,0 +1,56 @@
+#pragma once
+// controller: what the elected controller broker does (docs/cluster.md,
+// "The controller"). Every write is an etcd txn guarded by the fencing token
+// (the create revision of <root>/controller equals the one this broker
+// created), so a deposed controller that has not noticed yet changes
+// nothing.
+//
+//  - create_topic: checks the name and the replication factor against the
+//    live brokers, assigns replicas round robin (replica_assignor), and
+//    writes the topic and each partition's state (leader = first replica,
+//    epoch 0, in-sync set = the leader until followers replicate).
+//  - delete_topic: removes the topic and its partition states.
+//  - reconcile: after a broker came or went (and on taking office), runs
+//    leader_election on every partition and writes the states that change.
+//
+// KJ thread only; owned by control_plane.
+
+#include <kj/async.h>
+#include <caf/error.hpp>
+
+#include <string>
+#include <vector>
+
+#include "actors/topic/topic_config.h"
+#include "app/etcd/etcd_types.h"
+
+namespace actormq::broker {
+
+class control_plane;
+
+class controller {
+ public:
+  explicit controller(control_plane& cp) : cp_(cp) {}
+
+  /// Resolves with none on success, or not_controller, topic_exists,
+  /// invalid_topic, not_enough_replicas, cluster_unavailable.
+  kj::Promise<caf::error> create_topic(std::string name, topic_config cfg);
+  /// Resolves with none, or not_controller, unknown_topic, cluster_unavailable.
+  kj::Promise<caf::error> delete_topic(std::string name);
+  /// Elects leaders for partitions whose leader or in-sync replicas died or
+  /// returned; no-op unless this broker is the controller. Re-runs itself if
+  /// the view changed while a round was being written.
+  void reconcile();
+
+ private:
+  /// One fenced txn of puts and erases; resolves with the error, if any.
+  kj::Promise<caf::error> fenced(std::vector<etcd::compare> extra, std::vector<etcd::txn_op> ops);
+  /// Writes one round of elections; true when etcd refused and it must be retried.
+  kj::Promise<bool> reconcile_round();
+
+  control_plane& cp_;
+  bool reconciling_ = false;
+  bool again_ = false;
+};
+
+}  // namespace actormq::broker

@@ -1,0 +1,66 @@
+#include "app/broker/cluster/local_topics.h"
+
+#include "actors/errc.h"
+#include "actors/topic/topic_registry_actor.h"
+#include "app/broker/actor_call.h"
+#include "app/broker/cluster/control_plane.h"
+#include "app/broker/logger.h"
+
+namespace actormq::broker {
+
+namespace {
+constexpr std::chrono::seconds registry_timeout{30};
+}
+
+void local_topics::sync() {
+  auto& view = cp_.view();
+  auto self = cp_.self();
+  auto registry = caf::actor_cast<topic_registry_actor>(registry_);
+  std::set<std::string> wanted;
+  for (auto& [name, cfg] : view.topics()) {
+    bool mine = false;
+    for (uint32_t p = 0; p < cfg.partitions && !mine; ++p) {
+      auto* s = view.partition(name, p);
+      mine = s != nullptr && s->has_replica(self);
+    }
+    if (mine) wanted.insert(name);
+  }
+  for (auto& name : wanted) {
+    if (held_.count(name) || busy_.count(name)) continue;
+    busy_.insert(name);
+    auto cfg = view.topics().at(name);
+    ask<topic_handle>(sys_, registry, registry_timeout, create_atom::value, name, cfg)
+        .then([this, name](caf::expected<topic_handle> r) {
+          busy_.erase(name);
+          if (r || code_of(r.error()) == errc::topic_exists) {
+            held_.insert(name);
+            broker_log().info("cluster: holding topic {} here", name);
+            return;
+          }
+          broker_log().error("cluster: cannot create topic {} here: {}", name, text_of(r.error()));
+        })
+        .detach([](kj::Exception&&) {});
+  }
+  for (auto it = held_.begin(); it != held_.end();) {
+    if (wanted.count(*it) || busy_.count(*it)) {
+      ++it;
+      continue;
+    }
+    auto name = *it;
+    it = held_.erase(it);
+    busy_.insert(name);
+    ask<bool>(sys_, registry, registry_timeout, delete_atom::value, name)
+        .then([this, name](caf::expected<bool> r) {
+          busy_.erase(name);
+          if (r || code_of(r.error()) == errc::unknown_topic) {
+            broker_log().info("cluster: topic {} deleted here", name);
+          } else {
+            broker_log().error("cluster: cannot delete topic {} here: {}", name,
+                               text_of(r.error()));
+          }
+        })
+        .detach([](kj::Exception&&) {});
+  }
+}
+
+}  // namespace actormq::broker

@@ -1,0 +1,40 @@
+#pragma once
+// local_topics: makes this broker's TOPIC REGISTRY hold the topics the
+// cluster view places on it (a partition of the topic lists this broker as
+// a replica), and drops the ones the controller deleted. Runs on the KJ
+// thread after every change of the view; registry calls go through a
+// short-lived actor and come back as promises.
+//
+// A topic is created locally with all its partitions, also the ones this
+// broker does not hold (they stay empty and are never served here: the RPC
+// layer routes by leader). Followers fill theirs once replication exists.
+
+#include <kj/async.h>
+#include <caf/all.hpp>
+
+#include <set>
+#include <string>
+
+namespace actormq::broker {
+
+class control_plane;
+
+class local_topics {
+ public:
+  local_topics(control_plane& cp, caf::actor_system& sys, caf::actor registry)
+      : cp_(cp), sys_(sys), registry_(std::move(registry)) {}
+
+  /// Creates and deletes local topics to match the view (idempotent).
+  void sync();
+  /// Topics this broker created or found for the cluster.
+  const std::set<std::string>& held() const { return held_; }
+
+ private:
+  control_plane& cp_;
+  caf::actor_system& sys_;
+  caf::actor registry_;
+  std::set<std::string> held_;
+  std::set<std::string> busy_;  ///< a create or delete is under way
+};
+
+}  // namespace actormq::broker
