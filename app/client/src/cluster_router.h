@@ -32,26 +32,17 @@ leader_hint hint_from_rpc(rpc::Error::Reader e);
 
 cluster_metadata metadata_from_rpc(rpc::ClusterMetadata::Reader m);
 
-// The cluster's error codes come from the schema's generated list (branch
-// errc-single-source) and notCoordinator from main; until both are in,
-// these helpers compile against whichever errc exists and answer false for
-// a code it does not have yet.
-template <typename E = errc>
-bool is_not_leader(const error& e) {
-  if constexpr (requires { E::not_leader; }) {
-    return e.is(E::not_leader);
-  } else {
-    return false;
-  }
+/// The broker is not the partition's leader (the reply may carry a hint).
+inline bool is_not_leader(const error& e) {
+  return e.is(errc::not_leader);
 }
-template <typename E = errc>
-bool is_not_controller(const error& e) {
-  if constexpr (requires { E::not_controller; }) {
-    return e.is(E::not_controller);
-  } else {
-    return false;
-  }
+/// The broker is not the controller (the reply may carry a hint).
+inline bool is_not_controller(const error& e) {
+  return e.is(errc::not_controller);
 }
+/// The broker does not coordinate the group (anymore): find it again.
+/// notCoordinator is being added to the schema on main; until it lands
+/// this compiles against an errc without it and answers false.
 template <typename E = errc>
 bool is_not_coordinator(const error& e) {
   if constexpr (requires { E::not_coordinator; }) {

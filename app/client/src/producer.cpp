@@ -362,10 +362,11 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
           router().apply_leader_hint(b.tp, r ? r->hint : detail::leader_hint{});
           retriable = true;
         } else if (code == errc::unknown_topic || code == errc::unknown_partition) {
-          // Right after a topic change a broker may not know it yet: retry
-          // after fresh metadata, but not for long.
+          // Right after a topic change a leader may not know the topic yet:
+          // retry while the metadata says it exists (a refresh comes first,
+          // so a deleted topic fails at the next answer).
+          retriable = router().route(b.tp).st == detail::partition_route::status::leader;
           router().invalidate(b.tp.topic);
-          retriable = b.attempts < 3;
         } else if (detail::is_connection_error(err)) {
           router().invalidate(b.tp.topic);  // the leader may be gone
         }
