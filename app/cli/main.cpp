@@ -1,6 +1,9 @@
 // actormq: the command line of ActorMQ.
 //
-//   actormq [--broker HOST:PORT] topic create NAME --partitions N
+// --broker takes one address or a bootstrap list HOST:PORT[,HOST:PORT...]:
+// the first reachable broker answers, the others are found through metadata.
+//
+//   actormq [--broker HOST:PORT] topic create NAME --partitions N [--replication-factor R]
 //           [--max-messages N --full-policy reject-new|dead-letter-oldest] [--ttl-ms T]
 //   actormq [--broker HOST:PORT] topic list | describe NAME | delete NAME
 //   actormq [--broker HOST:PORT] produce TOPIC [--key K | --key-separator SEP]
@@ -11,6 +14,7 @@
 //           [--max-messages N] [--timeout-ms T] [--format FMT]
 //           [--fail-pattern REGEX] [--reject-pattern REGEX]
 //   actormq [--broker HOST:PORT] group list | describe G
+//   actormq [--broker HOST:PORT] cluster status [TOPIC...] (cluster_commands.h)
 //   actormq [--broker HOST:PORT] dlq list | show | redrive | stats (dlq_commands.h)
 //   actormq [--broker HOST:PORT] txn list | resolve ID commit|rollback (txn_commands.h)
 //
@@ -31,6 +35,7 @@
 #include "actormq/client/admin.h"
 #include "actormq/client/consumer.h"
 #include "actormq/client/producer.h"
+#include "cluster_commands.h"
 #include "delay_option.h"
 #include "dlq_commands.h"
 #include "message_format.h"
@@ -88,6 +93,7 @@ int topic_create(const std::string& broker, const std::string& name,
     return fail("cannot create topic '" + name + "'", r.err());
   }
   std::printf("created topic %s with %u partitions\n", name.c_str(), cfg.partitions);
+  if (cfg.replication_factor > 1) std::printf("replication factor %u\n", cfg.replication_factor);
   return 0;
 }
 
@@ -121,13 +127,37 @@ int topic_describe(const std::string& broker, const std::string& name) {
                                                                        : "reject-new");
   }
   if (t->config.ttl_ms > 0) std::printf("\tTtlMs: %lld", static_cast<long long>(t->config.ttl_ms));
-  std::printf("\n");
-  std::printf("%-10s %-15s %-15s %s\n", "PARTITION", "LOG-START", "HIGH-WATERMARK", "SIZE-BYTES");
-  for (const auto& p : t->partitions) {
-    std::printf(
-        "%-10u %-15lld %-15lld %llu\n", p.partition, static_cast<long long>(p.log_start_offset),
-        static_cast<long long>(p.high_watermark), static_cast<unsigned long long>(p.size_bytes));
+  // Leaders and replicas from the cluster metadata (a single broker is
+  // broker 0, leader of every partition).
+  auto m = (*adm)->metadata({name});
+  const client::topic_metadata* tm = nullptr;
+  if (m) {
+    for (const auto& x : m->topics) {
+      if (x.name == name && !x.err) tm = &x;
+    }
   }
+  if (tm != nullptr) std::printf("\tReplicationFactor: %u", tm->replication_factor);
+  std::printf("\n");
+  std::printf("%-10s %-15s %-15s %-12s %-7s %-6s %-12s %s\n", "PARTITION", "LOG-START",
+              "HIGH-WATERMARK", "SIZE-BYTES", "LEADER", "EPOCH", "REPLICAS", "ISR");
+  for (const auto& p : t->partitions) {
+    client::partition_metadata pm;
+    if (tm != nullptr) {
+      for (const auto& x : tm->partitions) {
+        if (x.partition == p.partition) pm = x;
+      }
+    }
+    std::printf(
+        "%-10u %-15lld %-15lld %-12llu %-7s %-6s %-12s %s\n", p.partition,
+        static_cast<long long>(p.log_start_offset), static_cast<long long>(p.high_watermark),
+        static_cast<unsigned long long>(p.size_bytes),
+        tm != nullptr ? cli::format_leader(pm.leader).c_str() : "?",
+        tm != nullptr ? std::to_string(pm.leader_epoch).c_str() : "?",
+        cli::format_broker_ids(pm.replicas).c_str(), cli::format_broker_ids(pm.isr).c_str());
+  }
+  if (!m)
+    std::fprintf(stderr, "actormq: warning: no cluster metadata: %s\n",
+                 m.err().to_string().c_str());
   return 0;
 }
 
@@ -369,7 +399,9 @@ int main(int argc, char** argv) {
   app.fallthrough();
   app.require_subcommand(1);
   std::string broker = client::default_broker;
-  app.add_option("--broker", broker, "broker address HOST:PORT")
+  app.add_option("--broker", broker,
+                 "broker address HOST:PORT, or a bootstrap list HOST:PORT[,HOST:PORT...] (the "
+                 "first reachable one is used, the rest of the cluster found through it)")
       ->envname("ACTORMQ_BROKER")
       ->capture_default_str();
 
@@ -386,6 +418,14 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1u, 100000u))
       ->capture_default_str();
   t_create->add_option("--retention-ms", retention_ms, "-1 keep forever, -2 broker default");
+  uint32_t replication_factor = 1;
+  t_create
+      ->add_option("--replication-factor,-r", replication_factor,
+                   "copies of each partition across the cluster's brokers (1 on a single "
+                   "broker; a cluster also needs acks=all for a produce to wait for them, which "
+                   "becomes the default for replicated topics once replication lands)")
+      ->check(CLI::Range(1u, 16u))
+      ->capture_default_str();
   int64_t max_messages = -1;
   std::string full_policy;
   int64_t ttl_ms = -1;
@@ -404,7 +444,8 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   auto* t_list = topic->add_subcommand("list", "list topic names");
   t_list->add_flag("--verbose,-v", verbose, "also print partition counts");
-  auto* t_describe = topic->add_subcommand("describe", "partitions, log start, high watermark");
+  auto* t_describe = topic->add_subcommand(
+      "describe", "partitions: log start, high watermark, size, leader, epoch, replicas, isr");
   t_describe->add_option("name", topic_name, "topic name")->required();
   auto* t_delete = topic->add_subcommand("delete", "delete a topic");
   t_delete->add_option("name", topic_name, "topic name")->required();
@@ -464,6 +505,7 @@ int main(int argc, char** argv) {
   auto* info_cmd = app.add_subcommand("info", "show the broker's info");
   auto run_dlq = cli::add_dlq_commands(app);
   auto run_txn = cli::add_txn_commands(app);
+  auto run_cluster = cli::add_cluster_commands(app);
 
   CLI11_PARSE(app, argc, argv);
 
@@ -480,6 +522,7 @@ int main(int argc, char** argv) {
                     : full_policy == "reject-new"       ? client::full_policy::reject_new
                                                         : client::full_policy::broker_default;
     cfg.ttl_ms = ttl_ms;
+    cfg.replication_factor = replication_factor;
     return topic_create(broker, topic_name, cfg);
   }
   if (t_list->parsed()) return topic_list(broker, verbose);
@@ -492,5 +535,6 @@ int main(int argc, char** argv) {
   if (info_cmd->parsed()) return broker_info(broker);
   if (int rc = run_dlq(broker); rc >= 0) return rc;
   if (int rc = run_txn(broker); rc >= 0) return rc;
+  if (int rc = run_cluster(broker); rc >= 0) return rc;
   return fail("no command given (see --help)");
 }

@@ -1,5 +1,8 @@
 #include "actormq/client/admin.h"
 
+#include <thread>
+
+#include "cluster_router.h"
 #include "connection_impl.h"
 
 namespace actormq::client {
@@ -30,6 +33,7 @@ topic_config from_rpc(rpc::TopicConfig::Reader c) {
       break;
   }
   out.ttl_ms = c.getTtlMs();
+  out.replication_factor = c.getReplicationFactor();
   return out;
 }
 
@@ -68,16 +72,59 @@ group_info from_rpc(rpc::GroupInfo::Reader g) {
   return out;
 }
 
-/// Replies carrying only an Error.
+/// A reply carrying an Error that may name the right broker.
+struct routed_reply {
+  error err;
+  detail::leader_hint hint;
+};
+
 template <typename Response>
-detail::status_reply only_error(Response&& r) {
-  return {error_from_rpc(r.getError())};
+routed_reply routed_error(Response&& r) {
+  return {error_from_rpc(r.getError()), detail::hint_from_rpc(r.getError())};
 }
 
-result<void> to_result(result<detail::status_reply> r) {
-  if (!r) return r.err();
-  if (r->err) return r->err;
-  return {};
+/// Runs a topic change on the controller. On notController (or a
+/// controller that cannot be reached) it follows the hint or asks for
+/// metadata again, and tries twice more.
+template <typename Make>
+result<void> on_controller(detail::connection_impl& ci, Make make) {
+  auto& router = ci.router();
+  error last;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(100 * attempt));
+    auto where = router.controller_address();
+    if (!where) return where.err();
+    auto r = ci.call_sync_at<routed_reply>(*where, make);
+    last = r ? r->err : r.err();
+    if (!last) return {};
+    if (detail::is_not_controller(last)) {
+      if (r->hint.id >= 0) {
+        router.apply_controller_hint(r->hint);
+        continue;
+      }
+    } else if (!detail::is_connection_error(last)) {
+      return last;
+    }
+    (void)router.fetch_metadata({});
+  }
+  return last;
+}
+
+/// Runs a group call on the group's coordinator, finding it again once
+/// after notCoordinator or a lost coordinator.
+template <typename T, typename Make, typename ErrorOf>
+result<T> on_coordinator(detail::connection_impl& ci, const std::string& group, Make make,
+                         ErrorOf error_of) {
+  auto& router = ci.router();
+  for (int attempt = 0;; ++attempt) {
+    auto where = router.coordinator(group);
+    if (!where) return where.err();
+    auto r = ci.call_sync_at<T>(*where, make);
+    auto err = r ? error_of(*r) : r.err();
+    bool moved = detail::is_not_coordinator(err) || detail::is_connection_error(err);
+    if (moved) router.forget_coordinator(group);
+    if (!moved || attempt >= 1) return r;
+  }
 }
 
 }  // namespace
@@ -95,7 +142,7 @@ result<client::broker_info> admin::broker_info() {
 }
 
 result<void> admin::create_topic(const std::string& name, const topic_config& cfg) {
-  auto r = conn_->impl().call_sync<detail::status_reply>([name, cfg](rpc::Broker::Client& c) {
+  return on_controller(conn_->impl(), [name, cfg](rpc::Broker::Client& c) {
     auto req = c.createTopicRequest();
     req.setName(name);
     auto tc = req.initConfig();
@@ -112,18 +159,17 @@ result<void> admin::create_topic(const std::string& name, const topic_config& cf
                          ? rpc::FullPolicy::DEAD_LETTER_OLDEST
                          : rpc::FullPolicy::BROKER_DEFAULT);
     tc.setTtlMs(cfg.ttl_ms);
-    return req.send().then([](auto&& resp) { return only_error(resp); });
+    tc.setReplicationFactor(cfg.replication_factor);
+    return req.send().then([](auto&& resp) { return routed_error(resp); });
   });
-  return to_result(std::move(r));
 }
 
 result<void> admin::delete_topic(const std::string& name) {
-  auto r = conn_->impl().call_sync<detail::status_reply>([name](rpc::Broker::Client& c) {
+  return on_controller(conn_->impl(), [name](rpc::Broker::Client& c) {
     auto req = c.deleteTopicRequest();
     req.setName(name);
-    return req.send().then([](auto&& resp) { return only_error(resp); });
+    return req.send().then([](auto&& resp) { return routed_error(resp); });
   });
-  return to_result(std::move(r));
 }
 
 result<std::vector<topic_info>> admin::list_topics() {
@@ -154,14 +200,12 @@ result<topic_info> admin::describe_topic(const std::string& name) {
 }
 
 result<void> admin::add_partitions(const std::string& name, uint32_t total_partitions) {
-  auto r = conn_->impl().call_sync<detail::status_reply>(
-      [name, total_partitions](rpc::Broker::Client& c) {
-        auto req = c.addPartitionsRequest();
-        req.setName(name);
-        req.setTotalPartitions(total_partitions);
-        return req.send().then([](auto&& resp) { return only_error(resp); });
-      });
-  return to_result(std::move(r));
+  return on_controller(conn_->impl(), [name, total_partitions](rpc::Broker::Client& c) {
+    auto req = c.addPartitionsRequest();
+    req.setName(name);
+    req.setTotalPartitions(total_partitions);
+    return req.send().then([](auto&& resp) { return routed_error(resp); });
+  });
 }
 
 result<std::vector<std::string>> admin::list_groups() {
@@ -176,60 +220,89 @@ result<std::vector<std::string>> admin::list_groups() {
 
 result<group_info> admin::describe_group(const std::string& group) {
   using R = std::pair<group_info, error>;
-  auto r = conn_->impl().call_sync<R>([group](rpc::Broker::Client& c) {
-    auto req = c.describeGroupRequest();
-    req.setGroup(group);
-    return req.send().then([](auto&& resp) {
-      R out;
-      out.second = error_from_rpc(resp.getError());
-      if (!out.second) out.first = from_rpc(resp.getGroup());
-      return out;
-    });
-  });
+  auto r = on_coordinator<R>(
+      conn_->impl(), group,
+      [group](rpc::Broker::Client& c) {
+        auto req = c.describeGroupRequest();
+        req.setGroup(group);
+        return req.send().then([](auto&& resp) {
+          R out;
+          out.second = error_from_rpc(resp.getError());
+          if (!out.second) out.first = from_rpc(resp.getGroup());
+          return out;
+        });
+      },
+      [](const R& v) { return v.second; });
   if (!r) return r.err();
   if (r->second) return r->second;
   return std::move(r->first);
 }
 
 result<int64_t> admin::list_offsets(const topic_partition& tp, int64_t timestamp_ms) {
-  using R = std::pair<int64_t, error>;
-  auto r = conn_->impl().call_sync<R>([tp, timestamp_ms](rpc::Broker::Client& c) {
-    auto req = c.listOffsetsRequest();
-    req.setTopic(tp.topic);
-    req.setPartition(tp.partition);
-    req.setTimestampMs(timestamp_ms);
-    return req.send().then([](auto&& resp) {
-      return R{resp.getOffset(), error_from_rpc(resp.getError())};
+  struct R {
+    int64_t offset = -1;
+    routed_reply reply;
+  };
+  auto& ci = conn_->impl();
+  auto max_age = std::chrono::milliseconds(30000);
+  error last;
+  // The leader answers; after notLeader (or a lost leader) once more at
+  // the new one.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto where = ci.router().leader_address(tp, max_age);
+    if (!where) return where.err();
+    auto r = ci.call_sync_at<R>(*where, [tp, timestamp_ms](rpc::Broker::Client& c) {
+      auto req = c.listOffsetsRequest();
+      req.setTopic(tp.topic);
+      req.setPartition(tp.partition);
+      req.setTimestampMs(timestamp_ms);
+      return req.send().then([](auto&& resp) { return R{resp.getOffset(), routed_error(resp)}; });
     });
-  });
-  if (!r) return r.err();
-  if (r->second) return r->second;
-  return r->first;
+    last = r ? r->reply.err : r.err();
+    if (!last) return r->offset;
+    if (detail::is_not_leader(last)) {
+      ci.router().apply_leader_hint(tp, r->reply.hint);
+    } else if (detail::is_connection_error(last) || last.is(errc::unknown_topic) ||
+               last.is(errc::unknown_partition)) {
+      ci.router().invalidate(tp.topic);
+      if (!detail::is_connection_error(last)) return last;
+    } else {
+      return last;
+    }
+  }
+  return last;
 }
 
 result<std::vector<topic_partition_offset>> admin::fetch_offsets(
     const std::string& group, const std::vector<topic_partition>& partitions) {
   using R = std::pair<std::vector<topic_partition_offset>, error>;
-  auto r = conn_->impl().call_sync<R>([group, partitions](rpc::Broker::Client& c) {
-    auto req = c.fetchOffsetsRequest();
-    req.setGroup(group);
-    auto list = req.initPartitions(static_cast<unsigned>(partitions.size()));
-    for (size_t i = 0; i < partitions.size(); ++i) {
-      list[static_cast<unsigned>(i)].setTopic(partitions[i].topic);
-      list[static_cast<unsigned>(i)].setPartition(partitions[i].partition);
-    }
-    return req.send().then([](auto&& resp) {
-      R out;
-      out.second = error_from_rpc(resp.getError());
-      for (auto o : resp.getOffsets()) {
-        out.first.push_back({o.getTopic(), o.getPartition(), o.getOffset()});
-      }
-      return out;
-    });
-  });
+  auto r = on_coordinator<R>(
+      conn_->impl(), group,
+      [group, partitions](rpc::Broker::Client& c) {
+        auto req = c.fetchOffsetsRequest();
+        req.setGroup(group);
+        auto list = req.initPartitions(static_cast<unsigned>(partitions.size()));
+        for (size_t i = 0; i < partitions.size(); ++i) {
+          list[static_cast<unsigned>(i)].setTopic(partitions[i].topic);
+          list[static_cast<unsigned>(i)].setPartition(partitions[i].partition);
+        }
+        return req.send().then([](auto&& resp) {
+          R out;
+          out.second = error_from_rpc(resp.getError());
+          for (auto o : resp.getOffsets()) {
+            out.first.push_back({o.getTopic(), o.getPartition(), o.getOffset()});
+          }
+          return out;
+        });
+      },
+      [](const R& v) { return v.second; });
   if (!r) return r.err();
   if (r->second) return r->second;
   return std::move(r->first);
+}
+
+result<cluster_metadata> admin::metadata(const std::vector<std::string>& topics) {
+  return conn_->impl().router().fetch_metadata(topics);
 }
 
 }  // namespace actormq::client

@@ -4,9 +4,9 @@
 #include <kj/debug.h>
 
 #include <algorithm>
-#include <charconv>
 #include <cstdio>
 
+#include "cluster_router.h"
 #include "connection_impl.h"
 
 namespace actormq::client {
@@ -51,32 +51,23 @@ error error_from_exception(const kj::Exception& e) {
   return error(errc::protocol_error, desc);
 }
 
-result<std::pair<std::string, uint16_t>> parse_host_port(const std::string& s) {
-  auto colon = s.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == s.size()) {
-    return result<std::pair<std::string, uint16_t>>(errc::invalid_argument,
-                                                    "expected HOST:PORT, got '" + s + "'");
-  }
-  std::string host = s.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  unsigned port = 0;
-  auto tail = std::string_view(s).substr(colon + 1);
-  auto [p, ec] = std::from_chars(tail.data(), tail.data() + tail.size(), port);
-  if (ec != std::errc() || p != tail.data() + tail.size() || port == 0 || port > 65535) {
-    return result<std::pair<std::string, uint16_t>>(errc::invalid_argument,
-                                                    "bad port in '" + s + "'");
-  }
-  return std::make_pair(host, static_cast<uint16_t>(port));
-}
-
 void connection_impl::task_errors::taskFailed(kj::Exception&& e) {
   // Tasks handle their own errors; reaching here means a bug in a callback.
   std::fprintf(stderr, "actormq client: background task failed: %s\n", e.getDescription().cStr());
 }
 
-connection_impl::connection_impl(connection_config cfg) : cfg_(std::move(cfg)) {
+namespace {
+std::vector<std::string> bootstrap_addresses(const std::string& broker) {
+  auto list = parse_broker_list(broker);
+  // A bad list fails in start(); until then keep it as written.
+  return list ? std::move(*list) : std::vector<std::string>{broker};
+}
+}  // namespace
+
+connection_impl::connection_impl(connection_config cfg)
+    : cfg_(std::move(cfg)),
+      bootstrap_(bootstrap_addresses(cfg_.broker)),
+      router_(std::make_unique<cluster_router>(*this)) {
   cfg_.max_message_bytes = std::max<size_t>(cfg_.max_message_bytes, size_t{64} << 20);
 }
 
@@ -85,10 +76,7 @@ connection_impl::~connection_impl() {
 }
 
 result<void> connection_impl::start() {
-  auto hp = parse_host_port(cfg_.broker);
-  if (!hp) return hp.err();
-  host_ = hp->first;
-  port_ = hp->second;
+  if (auto list = parse_broker_list(cfg_.broker); !list) return list.err();
 
   std::promise<void> ready;
   auto ready_fut = ready.get_future();
@@ -134,13 +122,16 @@ void connection_impl::run(std::promise<void>& ready) {
     running_ = true;
   }
   ready.set_value();
+  tasks_->add(reap_idle_loop());
   paf.promise.wait(io.waitScope);
   // Tear down on this thread: tasks first (they hold callbacks), then the
-  // session. Callbacks of cancelled requests are dropped here; waiting users
-  // are bounded by their own timeouts.
+  // sessions. Callbacks of cancelled requests are dropped here; waiting
+  // users are bounded by their own timeouts.
   tasks_ = nullptr;
   connecting_ = nullptr;
   session_ = nullptr;
+  (void)nodes_.take_idle(std::chrono::steady_clock::time_point::max(),
+                         std::chrono::milliseconds(0));
   io_ = nullptr;
 }
 
@@ -202,15 +193,20 @@ kj::Promise<rpc::Broker::Client> connection_impl::broker() {
   KJ_UNREACHABLE;
 }
 
-kj::Promise<void> connection_impl::connect_now() {
-  auto where = cfg_.broker;
+kj::Promise<kj::Own<connection_impl::session>> connection_impl::open_session(
+    const std::string& address, std::function<void(uint64_t)> on_lost) {
+  auto hp = parse_host_port(address);
+  if (!hp) {
+    return KJ_EXCEPTION(DISCONNECTED, kj::str("actormq: broker unreachable at ", address.c_str(),
+                                              ": ", hp.err().to_string().c_str()));
+  }
   auto p = io_->provider->getNetwork()
-               .parseAddress(kj::StringPtr(host_.c_str()), port_)
+               .parseAddress(kj::StringPtr(hp->first.c_str()), hp->second)
                .then([](kj::Own<kj::NetworkAddress> addr) {
                  auto conn = addr->connect();
                  return conn.attach(kj::mv(addr));
                })
-               .then([this](kj::Own<kj::AsyncIoStream> stream) {
+               .then([this, on_lost = std::move(on_lost)](kj::Own<kj::AsyncIoStream> stream) {
                  capnp::ReaderOptions opts;
                  opts.traversalLimitInWords = cfg_.max_message_bytes / sizeof(capnp::word);
                  auto s = kj::heap<session>();
@@ -225,18 +221,124 @@ kj::Promise<void> connection_impl::connect_now() {
                  auto vat = msg.getRoot<capnp::rpc::twoparty::VatId>();
                  vat.setSide(capnp::rpc::twoparty::Side::SERVER);
                  s->broker = s->rpc->bootstrap(vat).castAs<rpc::Broker>();
-                 uint64_t id = ++session_id_;
+                 s->id = ++next_session_id_;
                  add_task(s->network->onDisconnect().then(
-                     [this, id] { drop_session(id); },
-                     [this, id](kj::Exception&&) { drop_session(id); }));
-                 session_ = kj::mv(s);
+                     [on_lost, id = s->id] { on_lost(id); },
+                     [on_lost, id = s->id](kj::Exception&&) { on_lost(id); }));
+                 return kj::mv(s);
                });
-  return with_timeout<void>(kj::mv(p), std::chrono::milliseconds(cfg_.connect_timeout_ms))
-      .catch_([where](kj::Exception&& e) -> kj::Promise<void> {
+  return with_timeout<kj::Own<session>>(kj::mv(p),
+                                        std::chrono::milliseconds(cfg_.connect_timeout_ms))
+      .catch_([address](kj::Exception&& e) -> kj::Promise<kj::Own<session>> {
         return kj::Exception(
             kj::Exception::Type::DISCONNECTED, __FILE__, __LINE__,
-            kj::str("actormq: broker unreachable at ", where.c_str(), ": ", e.getDescription()));
+            kj::str("actormq: broker unreachable at ", address.c_str(), ": ", e.getDescription()));
       });
+}
+
+kj::Promise<void> connection_impl::connect_now() {
+  return connect_bootstrap(bootstrap_.size(), {});
+}
+
+kj::Promise<void> connection_impl::connect_bootstrap(size_t tries_left, std::string why) {
+  if (tries_left == 0) {
+    // "actormq: broker unreachable at A,B: why" (error_from_exception's form).
+    return kj::Exception(kj::Exception::Type::DISCONNECTED, __FILE__, __LINE__,
+                         kj::str("actormq: broker unreachable at ", bootstrap_.to_string().c_str(),
+                                 ": ", why.c_str()));
+  }
+  auto address = bootstrap_.current();
+  return open_session(address, [this](uint64_t id) { drop_session(id); })
+      .then(
+          [this, address](kj::Own<session> s) -> kj::Promise<void> {
+            session_id_ = s->id;
+            session_address_ = address;
+            session_ = kj::mv(s);
+            return kj::READY_NOW;
+          },
+          [this, tries_left, address](kj::Exception&& e) -> kj::Promise<void> {
+            std::string desc(e.getDescription().cStr());
+            constexpr std::string_view prefix = "actormq: broker unreachable at ";
+            if (desc.starts_with(prefix)) desc = desc.substr(prefix.size());
+            if (bootstrap_.size() == 1) {
+              desc = desc.substr(std::min(desc.size(), address.size() + 2));
+            }
+            bootstrap_.advance();
+            return connect_bootstrap(tries_left - 1, desc);
+          });
+}
+
+kj::Promise<rpc::Broker::Client> connection_impl::broker_at(const std::string& address) {
+  auto where = resolve(address);
+  if (where.empty()) return broker();
+  auto now = std::chrono::steady_clock::now();
+  auto* n = nodes_.find(where, now);
+  if (n == nullptr) n = &nodes_.insert(where, kj::heap<node>(), now);
+  KJ_IF_MAYBE (s, (*n)->s) {
+    return (*s)->broker;
+  }
+  if ((*n)->connecting == nullptr) {
+    auto on_lost = [this, where](uint64_t id) { drop_node(where, id); };
+    (*n)->connecting = open_session(where, on_lost)
+                           .then(
+                               [this, where](kj::Own<session> s) {
+                                 auto* cur = nodes_.find(where, std::chrono::steady_clock::now());
+                                 if (cur == nullptr)
+                                   return;  // closed meanwhile: the session goes too
+                                 (*cur)->s = kj::mv(s);
+                                 (*cur)->connecting = nullptr;
+                               },
+                               [this, where](kj::Exception&& e) {
+                                 destroy_later(nodes_.erase(where));
+                                 kj::throwFatalException(kj::mv(e));
+                               })
+                           .fork();
+  }
+  KJ_IF_MAYBE (c, (*n)->connecting) {
+    return c->addBranch().then([this, where]() -> rpc::Broker::Client {
+      auto* cur = nodes_.find(where, std::chrono::steady_clock::now());
+      if (cur != nullptr) {
+        KJ_IF_MAYBE (s, (*cur)->s) {
+          return (*s)->broker;
+        }
+      }
+      KJ_FAIL_REQUIRE("actormq: broker unreachable at", where.c_str(),
+                      "session lost right after connecting");
+    });
+  }
+  KJ_UNREACHABLE;
+}
+
+std::string connection_impl::resolve(const std::string& address) const {
+  if (address.empty()) return {};
+  auto it = aliases_.find(address);
+  const auto& where = it == aliases_.end() ? address : it->second;
+  // The bootstrap broker's own address shares the bootstrap session (also
+  // while it reconnects: it starts again at the current list entry).
+  if (session_ != nullptr ? where == session_address_ : where == bootstrap_.current()) return {};
+  return where;
+}
+
+void connection_impl::add_alias(const std::string& advertised, const std::string& reached) {
+  if (advertised.empty() || reached.empty() || advertised == reached) return;
+  aliases_[advertised] = reached;
+}
+
+uint64_t connection_impl::session_id_at(const std::string& address) const {
+  auto where = resolve(address);
+  if (where.empty()) return session_id_;
+  auto* n = nodes_.peek(where);
+  if (n == nullptr) return 0;
+  KJ_IF_MAYBE (s, (*n)->s) {
+    return (*s)->id;
+  }
+  return 0;
+}
+
+std::string connection_impl::host_of(const std::string& address) const {
+  auto where = resolve(address);
+  auto hp = parse_host_port(where.empty() ? session_address_ : where);
+  return hp ? hp->first : std::string();
 }
 
 void connection_impl::drop_session(uint64_t id) {
@@ -245,8 +347,37 @@ void connection_impl::drop_session(uint64_t id) {
     // Destroy on a later turn: we may be inside one of the session's callbacks.
     auto old = kj::mv(*s);
     session_ = nullptr;
+    session_address_.clear();
+    // The bootstrap broker died: the next one in the list answers from now on.
+    bootstrap_.advance();
     add_task(kj::evalLater([old = kj::mv(old)]() mutable { old = nullptr; }));
   }
+}
+
+void connection_impl::drop_node(const std::string& address, uint64_t id) {
+  auto* n = nodes_.find(address, std::chrono::steady_clock::now());
+  if (n == nullptr) return;
+  KJ_IF_MAYBE (s, (*n)->s) {
+    if ((*s)->id != id) return;
+    destroy_later(nodes_.erase(address));
+  }
+}
+
+void connection_impl::destroy_later(std::vector<kj::Own<node>> nodes) {
+  if (nodes.empty()) return;
+  auto held = kj::heap<std::vector<kj::Own<node>>>(std::move(nodes));
+  add_task(kj::evalLater([held = kj::mv(held)]() mutable { held = nullptr; }));
+}
+
+kj::Promise<void> connection_impl::reap_idle_loop() {
+  auto max_idle = std::chrono::milliseconds(std::max<uint32_t>(cfg_.connections_max_idle_ms, 1));
+  auto period = std::clamp<int64_t>(max_idle.count() / 2, 10, 30000);
+  return timer().afterDelay(period * kj::MILLISECONDS).then([this, max_idle]() {
+    auto idle = nodes_.take_idle(std::chrono::steady_clock::now(), max_idle);
+    // A session still connecting is not idle yet.
+    destroy_later(std::move(idle));
+    return reap_idle_loop();
+  });
 }
 
 }  // namespace detail

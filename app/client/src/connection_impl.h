@@ -1,9 +1,19 @@
 #pragma once
 // connection_impl: the KJ side of a connection. One thread runs a KJ event
-// loop (kj::setupAsyncIo) holding the TCP session, the TwoPartyVatNetwork and
-// the RPC system; user threads hand work to it with post()/call(), which use
-// the loop's kj::Executor (executeSync: the caller blocks only until the
-// function has run on the loop and started its request, not for the reply).
+// loop (kj::setupAsyncIo) holding the RPC sessions (TCP stream,
+// TwoPartyVatNetwork, RPC system); user threads hand work to it with
+// post()/call(), which use the loop's kj::Executor (executeSync: the caller
+// blocks only until the function has run on the loop and started its
+// request, not for the reply).
+//
+// Sessions: the bootstrap session goes to the current entry of the
+// bootstrap list (connection_config::broker, "HOST:PORT[,HOST:PORT...]"):
+// the first reachable one, and when it dies the next. It answers metadata
+// and everything not routed elsewhere (call()). Requests for a partition
+// leader, a group coordinator or the controller go to that broker's own
+// session (call_at()), opened on first use, dropped when it dies and closed
+// after connections_max_idle_ms without use (connection_pool). A broker's
+// advertised address that is the bootstrap broker's shares its session.
 //
 // Rules: never post() while holding a lock the loop thread may take, and
 // never block on a future from the loop thread.
@@ -15,6 +25,7 @@
 #include <condition_variable>
 #include <functional>
 #include <future>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
@@ -24,9 +35,13 @@
 #include "actormq/client/config.h"
 #include "actormq/client/result.h"
 #include "actormq/client/types.h"
+#include "broker_address.h"
+#include "connection_pool.h"
 #include "schema/actormq.capnp.h"
 
 namespace actormq::client::detail {
+
+class cluster_router;
 
 /// The answer of a call whose reply holds only an rpc::Error.
 struct status_reply {
@@ -38,9 +53,6 @@ error error_from_exception(const kj::Exception& e);
 /// Maps an rpc::Error to an error (success when code is none).
 error error_from_rpc(rpc::Error::Reader e);
 errc errc_from_rpc(rpc::ErrorCode c);
-
-/// Splits "HOST:PORT"; fails with invalid_argument.
-result<std::pair<std::string, uint16_t>> parse_host_port(const std::string& s);
 
 class connection_impl : public std::enable_shared_from_this<connection_impl> {
  public:
@@ -59,7 +71,9 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
 
   const connection_config& config() const { return cfg_; }
   const broker_info& info() const { return info_; }
-  const std::string& host() const { return host_; }
+  /// Leaders, coordinators and the controller of the cluster (created with
+  /// the connection, shared by every producer/consumer/admin on it).
+  cluster_router& router() { return *router_; }
 
   /// Runs fn on the loop thread (inline when already there). Returns false
   /// when the loop is not running.
@@ -70,21 +84,49 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   /// receives the result on the loop thread. timeout 0 = request_timeout_ms.
   template <typename T, typename Make>
   void call(Make make, std::function<void(result<T>)> done,
-            std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
+            std::chrono::milliseconds timeout = std::chrono::milliseconds(0)) {
+    call_at<T>(std::string(), std::move(make), std::move(done), timeout);
+  }
+  /// call() on the session to the broker at address ("HOST:PORT"; empty =
+  /// the bootstrap session).
+  template <typename T, typename Make>
+  void call_at(std::string address, Make make, std::function<void(result<T>)> done,
+               std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
 
   /// call() whose result the caller waits for (bounded by the request
   /// timeout plus a margin). Not from the loop thread.
   template <typename T, typename Make>
-  result<T> call_sync(Make make, std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
+  result<T> call_sync(Make make, std::chrono::milliseconds timeout = std::chrono::milliseconds(0)) {
+    return call_sync_at<T>(std::string(), std::move(make), timeout);
+  }
+  template <typename T, typename Make>
+  result<T> call_sync_at(std::string address, Make make,
+                         std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
 
   // ---- loop thread only ----
-  /// The broker capability, connecting first when there is no session.
+  /// The bootstrap broker's capability, connecting first when there is no
+  /// session (trying the bootstrap list in order from the current entry).
   kj::Promise<rpc::Broker::Client> broker();
+  /// The capability of the broker at address (empty = broker()), opening
+  /// its session first when there is none.
+  kj::Promise<rpc::Broker::Client> broker_at(const std::string& address);
+  /// Records that the broker advertised as `advertised` answers at
+  /// `reached` (where the bootstrap session got to it).
+  void add_alias(const std::string& advertised, const std::string& reached);
+  /// The address the bootstrap session is connected to ("" when none).
+  const std::string& bootstrap_address() const { return session_address_; }
+  /// The address a request for `address` goes to after aliases ("" = the
+  /// bootstrap session).
+  std::string resolve(const std::string& address) const;
   kj::AsyncIoContext& io() { return *io_; }
   kj::Timer& timer() { return io_->provider->getTimer(); }
   void add_task(kj::Promise<void> p);
-  /// Increases whenever a new session is established.
+  /// Increases whenever a new bootstrap session is established.
   uint64_t session_id() const { return session_id_; }
+  /// The id of the session resolve(address) uses now; 0 when none is open.
+  uint64_t session_id_at(const std::string& address) const;
+  /// The host part of resolve(address) (the bootstrap broker's for "").
+  std::string host_of(const std::string& address) const;
   template <typename T>
   kj::Promise<T> with_timeout(kj::Promise<T> p, std::chrono::milliseconds t);
   std::chrono::milliseconds request_timeout() const {
@@ -97,6 +139,12 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
     kj::Own<capnp::TwoPartyVatNetwork> network;
     kj::Own<capnp::RpcSystem<capnp::rpc::twoparty::VatId>> rpc;
     rpc::Broker::Client broker = nullptr;
+    uint64_t id = 0;
+  };
+  /// A pooled session to one broker, or its connect in progress.
+  struct node {
+    kj::Maybe<kj::Own<session>> s;
+    kj::Maybe<kj::ForkedPromise<void>> connecting;
   };
   class task_errors final : public kj::TaskSet::ErrorHandler {
    public:
@@ -105,12 +153,20 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
 
   void run(std::promise<void>& ready);
   kj::Promise<void> connect_now();
+  kj::Promise<void> connect_bootstrap(size_t tries_left, std::string why);
+  /// Opens a session to address; on disconnect on_lost(id) runs.
+  kj::Promise<kj::Own<session>> open_session(const std::string& address,
+                                             std::function<void(uint64_t)> on_lost);
   void drop_session(uint64_t id);
+  void drop_node(const std::string& address, uint64_t id);
+  kj::Promise<void> reap_idle_loop();
+  /// Destroys sessions on a later turn (we may be inside their callbacks).
+  void destroy_later(std::vector<kj::Own<node>> nodes);
 
   connection_config cfg_;
-  std::string host_;
-  uint16_t port_ = 0;
+  bootstrap_list bootstrap_;
   broker_info info_;
+  std::unique_ptr<cluster_router> router_;
 
   std::thread thread_;
   std::thread::id loop_thread_id_;
@@ -126,6 +182,10 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   kj::Maybe<kj::Own<session>> session_;
   kj::Maybe<kj::ForkedPromise<void>> connecting_;
   uint64_t session_id_ = 0;
+  std::string session_address_;
+  uint64_t next_session_id_ = 0;
+  connection_pool<kj::Own<node>> nodes_;
+  std::map<std::string, std::string> aliases_;
 };
 
 inline constexpr const char* timeout_marker = "actormq: request timed out";
@@ -140,12 +200,12 @@ kj::Promise<T> connection_impl::with_timeout(kj::Promise<T> p, std::chrono::mill
 }
 
 template <typename T, typename Make>
-void connection_impl::call(Make make, std::function<void(result<T>)> done,
-                           std::chrono::milliseconds timeout) {
+void connection_impl::call_at(std::string address, Make make, std::function<void(result<T>)> done,
+                              std::chrono::milliseconds timeout) {
   auto cb = std::make_shared<std::function<void(result<T>)>>(std::move(done));
-  bool posted = post([this, &make, cb, timeout] {
-    auto p =
-        broker().then([make = std::move(make)](rpc::Broker::Client c) mutable { return make(c); });
+  bool posted = post([this, &make, &address, cb, timeout] {
+    auto p = broker_at(address).then(
+        [make = std::move(make)](rpc::Broker::Client c) mutable { return make(c); });
     add_task(with_timeout<T>(kj::mv(p), timeout)
                  .then([cb](T&& v) { (*cb)(result<T>(std::move(v))); },
                        [cb](kj::Exception&& e) { (*cb)(result<T>(error_from_exception(e))); }));
@@ -154,11 +214,13 @@ void connection_impl::call(Make make, std::function<void(result<T>)> done,
 }
 
 template <typename T, typename Make>
-result<T> connection_impl::call_sync(Make make, std::chrono::milliseconds timeout) {
+result<T> connection_impl::call_sync_at(std::string address, Make make,
+                                        std::chrono::milliseconds timeout) {
   auto prom = std::make_shared<std::promise<result<T>>>();
   auto fut = prom->get_future();
-  call<T>(
-      std::move(make), [prom](result<T> r) { prom->set_value(std::move(r)); }, timeout);
+  call_at<T>(
+      std::move(address), std::move(make), [prom](result<T> r) { prom->set_value(std::move(r)); },
+      timeout);
   auto limit = (timeout.count() > 0 ? timeout : request_timeout()) + std::chrono::seconds(5);
   if (fut.wait_for(limit) != std::future_status::ready) {
     return result<T>(errc::request_timeout, "no answer from the connection loop");

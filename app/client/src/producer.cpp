@@ -3,22 +3,21 @@
 #include <algorithm>
 #include <condition_variable>
 #include <cstdio>
-#include <deque>
-#include <map>
 #include <mutex>
 #include <thread>
-#include <unordered_map>
 
-#include "actormq/client/partitioner.h"
+#include "cluster_router.h"
 #include "connection_impl.h"
+#include "record_accumulator.h"
 #include "storage/record_batch.h"
-#include "storage/record_batch_builder.h"
 
 namespace actormq::client {
 
 namespace {
 
 using steady = std::chrono::steady_clock;
+using detail::completion;
+using detail::producer_batch;
 namespace L = storage::batch_layout;
 
 /// Set while this thread runs delivery callbacks: flush() and close() from
@@ -58,20 +57,12 @@ size_t record_size_estimate(const producer_record& r) {
 
 struct produce_reply {
   error err;
+  detail::leader_hint hint;  ///< with notLeader
   int64_t base_offset = -1;
   int64_t last_offset = -1;
   bool duplicate = false;
   bool scheduled = false;
   int64_t deliver_at_ms = -1;
-};
-
-/// When a batch is due: deliver_at_ms > 0 or a delay level makes it a
-/// delayed batch, sent with these fields and never mixed with others.
-struct delay_key {
-  int64_t deliver_at_ms = 0;
-  uint8_t level = 0;
-  bool delayed() const { return deliver_at_ms > 0 || level > 0; }
-  bool operator==(const delay_key&) const = default;
 };
 
 struct init_reply {
@@ -81,60 +72,27 @@ struct init_reply {
 
 }  // namespace
 
-/// The shared state of a producer. User threads append records to the open
-/// batch of a partition under mu; the sender thread seals batches (linger,
-/// flush) and hands them to the connection loop; replies come back on the
-/// loop thread and settle batches under mu. Callbacks run without mu held.
+/// The shared state of a producer, and its sender. User threads append
+/// records to the record_accumulator under mu; the sender thread drains
+/// the batches due (linger, flush, retries), routes each to its
+/// partition's leader and hands it to the connection loop; replies come
+/// back on the loop thread and settle batches under mu. Callbacks run
+/// without mu held.
 struct producer::impl : std::enable_shared_from_this<producer::impl> {
-  struct batch {
-    enum class state { queued, in_flight };
-    topic_partition tp;
-    std::string bytes;
-    std::vector<delivery_callback> callbacks;
-    size_t record_bytes = 0;
-    int32_t record_count = 0;
-    bool stamped = false;
-    state st = state::queued;
-    uint32_t attempts = 0;
-    steady::time_point retry_at{};
-    steady::time_point deadline{};
-    delay_key delay;
-  };
-  struct open_batch {
-    storage::record_batch_builder builder;
-    std::vector<delivery_callback> callbacks;
-    steady::time_point created{};
-    size_t record_bytes = 0;
-    delay_key delay;
-  };
-  struct partition_state {
-    std::optional<open_batch> open;
-    /// Sealed, unsettled batches in sequence order (front = oldest).
-    std::deque<std::shared_ptr<batch>> batches;
-    uint32_t in_flight = 0;
-    int32_t next_sequence = 0;
-    /// Delayed records: their own open batch (one delay_key) and sealed,
-    /// unsettled batches, unstamped and unordered relative to `batches`.
-    std::optional<open_batch> open_delayed;
-    std::deque<std::shared_ptr<batch>> delayed;
-    uint32_t delayed_in_flight = 0;
-  };
-  struct topic_meta {
-    uint32_t partitions = 0;
-    steady::time_point fetched{};
-    uint32_t sticky = 0;
-    uint32_t round_robin = 0;
-  };
-  using completion = std::pair<delivery_callback, delivery_report>;
-
-  impl(std::shared_ptr<connection> c, producer_config cf) : conn(std::move(c)), cfg(std::move(cf)) {
-    batch_limit = cfg.batch_bytes;
-    auto broker_max = conn->broker_info().max_batch_bytes;
-    if (broker_max > 0) batch_limit = std::min<size_t>(batch_limit, broker_max);
-    batch_limit = std::max<size_t>(batch_limit, 1024);
-    cfg.max_in_flight_per_partition = std::max<uint32_t>(cfg.max_in_flight_per_partition, 1);
+  impl(std::shared_ptr<connection> c, producer_config cf)
+      : conn(std::move(c)), cfg(std::move(cf)), acc(cfg, limit_of(cfg, *conn)) {
+    batch_limit = limit_of(cfg, *conn);
     // The sender gets a producer id before the first send unless init() did.
     need_reinit = cfg.idempotent;
+  }
+
+  /// The batch size limit: batch_bytes, capped at the broker's max.
+  static size_t limit_of(producer_config& cfg, const connection& conn) {
+    cfg.max_in_flight_per_partition = std::max<uint32_t>(cfg.max_in_flight_per_partition, 1);
+    size_t limit = cfg.batch_bytes;
+    auto broker_max = conn.broker_info().max_batch_bytes;
+    if (broker_max > 0) limit = std::min<size_t>(limit, broker_max);
+    return std::max<size_t>(limit, 1024);
   }
 
   std::shared_ptr<connection> conn;
@@ -144,11 +102,8 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
   std::mutex mu;
   std::condition_variable sender_cv;   // new/sealed batches, replies, stop
   std::condition_variable settled_cv;  // buffer space freed, batches settled
-  std::map<topic_partition, partition_state> parts;
-  std::unordered_map<std::string, topic_meta> meta;
-  size_t buffered_bytes = 0;
+  detail::record_accumulator acc;
   size_t unsettled_records = 0;
-  uint32_t in_flight_total = 0;
   int64_t producer_id = -1;
   int16_t epoch = -1;
   bool need_reinit = false;
@@ -165,105 +120,40 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
     });
   }
 
+  detail::cluster_router& router() { return conn->impl().router(); }
+  std::chrono::milliseconds max_age() const {
+    return std::chrono::milliseconds(cfg.metadata_max_age_ms);
+  }
+
+  /// From the connection's metadata (asked for when missing or old).
   result<uint32_t> partition_count(const std::string& topic) {
-    {
-      std::lock_guard lk(mu);
-      auto it = meta.find(topic);
-      if (it != meta.end() &&
-          steady::now() - it->second.fetched < std::chrono::milliseconds(cfg.metadata_max_age_ms)) {
-        return it->second.partitions;
-      }
-    }
-    using R = std::pair<uint32_t, error>;
-    auto r = conn->impl().call_sync<R>([topic](rpc::Broker::Client& c) {
-      auto req = c.describeTopicRequest();
-      req.setName(topic);
-      return req.send().then([](auto&& resp) {
-        auto e = detail::error_from_rpc(resp.getError());
-        return R{e ? 0u : resp.getTopic().getPartitions().size(), e};
-      });
-    });
+    auto r = router().partition_count(topic, max_age());
+    if (!r) return r.err();
     std::lock_guard lk(mu);
-    if (!r) {
-      // Keep serving a stale count while the broker is away.
-      auto it = meta.find(topic);
-      if (it != meta.end() && is_retriable(r.err().value())) return it->second.partitions;
-      return r.err();
+    acc.set_partition_count(topic, *r);
+    return *r;
+  }
+
+  /// Picks the leader a batch goes to. False while the partition has no
+  /// known leader: the batch waits (backoff, then metadata again) until
+  /// its delivery timeout. A topic or partition the cluster says does not
+  /// exist goes to the bootstrap broker, whose answer settles it.
+  bool route(producer_batch& b) {
+    auto rt = router().route(b.tp);
+    using st = detail::partition_route::status;
+    switch (rt.st) {
+      case st::leader:
+        b.leader_address = rt.address;
+        return true;
+      case st::unknown_topic:
+      case st::unknown_partition:
+        b.leader_address.clear();
+        return true;
+      case st::offline:
+      case st::unknown:
+        break;
     }
-    if (r->second) {
-      meta.erase(topic);
-      return r->second;
-    }
-    if (r->first == 0) return result<uint32_t>(errc::protocol_error, "topic has no partitions");
-    auto& m = meta[topic];
-    m.partitions = r->first;
-    m.fetched = steady::now();
-    m.sticky %= m.partitions;
-    return m.partitions;
-  }
-
-  // ---- under mu ----
-
-  static std::shared_ptr<batch> make_batch(const topic_partition& tp, open_batch& ob,
-                                           const producer_config& cfg) {
-    auto b = std::make_shared<batch>();
-    b->tp = tp;
-    b->record_count = ob.builder.record_count();
-    b->bytes = ob.builder.build();
-    b->callbacks = std::move(ob.callbacks);
-    b->record_bytes = ob.record_bytes;
-    b->deadline = ob.created + std::chrono::milliseconds(cfg.delivery_timeout_ms);
-    b->delay = ob.delay;
-    return b;
-  }
-
-  void seal_delayed(const topic_partition& tp, partition_state& ps) {
-    ps.delayed.push_back(make_batch(tp, *ps.open_delayed, cfg));
-    ps.open_delayed.reset();
-  }
-
-  void seal(const topic_partition& tp, partition_state& ps) {
-    ps.batches.push_back(make_batch(tp, *ps.open, cfg));
-    ps.open.reset();
-    auto it = meta.find(tp.topic);
-    if (it != meta.end() && it->second.sticky == tp.partition && it->second.partitions > 0) {
-      it->second.sticky = (it->second.sticky + 1) % it->second.partitions;
-    }
-  }
-
-  void stamp(batch& b, int32_t sequence) {
-    auto* p = reinterpret_cast<uint8_t*>(b.bytes.data());
-    storage::store_le<int64_t>(p + L::producer_id, producer_id);
-    storage::store_le<int16_t>(p + L::producer_epoch, epoch);
-    storage::store_le<int32_t>(p + L::base_sequence, sequence);
-    storage::store_le<uint32_t>(p + L::crc,
-                                storage::compute_crc(std::span<const uint8_t>(p, b.bytes.size())));
-    b.stamped = true;
-  }
-
-  /// Removes a settled batch and reports all its records; scheduled_at >= 0
-  /// is the due time of a batch the broker scheduled.
-  void settle(batch& b, const error& err, int64_t base_offset, std::vector<completion>& out,
-              int64_t scheduled_at = -1) {
-    auto& ps = parts[b.tp];
-    auto& queue = b.delay.delayed() ? ps.delayed : ps.batches;
-    auto it =
-        std::find_if(queue.begin(), queue.end(), [&b](const auto& p) { return p.get() == &b; });
-    if (it != queue.end()) queue.erase(it);
-    buffered_bytes -= std::min(buffered_bytes, b.record_bytes);
-    // unsettled_records drops in complete(), once the callbacks have run.
-    for (size_t i = 0; i < b.callbacks.size(); ++i) {
-      delivery_report rep;
-      rep.topic = b.tp.topic;
-      rep.partition = b.tp.partition;
-      rep.offset = (!err && base_offset >= 0) ? base_offset + static_cast<int64_t>(i) : -1;
-      rep.scheduled = !err && scheduled_at >= 0;
-      rep.deliver_at_ms = rep.scheduled ? scheduled_at : -1;
-      rep.err = err;
-      out.emplace_back(std::move(b.callbacks[i]), std::move(rep));
-    }
-    b.callbacks.clear();
-    settled_cv.notify_all();
+    return false;
   }
 
   steady::duration backoff(uint32_t attempts) const {
@@ -330,7 +220,7 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
 
     std::unique_lock lk(mu);
     auto give_up = steady::now() + std::chrono::milliseconds(cfg.max_block_ms);
-    while (!closed && buffered_bytes > 0 && buffered_bytes + est > cfg.buffer_memory) {
+    while (!closed && acc.buffered_bytes() > 0 && acc.buffered_bytes() + est > cfg.buffer_memory) {
       if (settled_cv.wait_until(lk, give_up) == std::cv_status::timeout) {
         lk.unlock();
         return fail(error(errc::request_timeout, "producer buffer full for max_block_ms"));
@@ -340,54 +230,9 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
       lk.unlock();
       return fail(error(errc::closed, "producer closed"));
     }
-    topic_partition tp{rec.topic, 0};
-    auto& m = meta[rec.topic];
-    if (m.partitions == 0) m.partitions = *count;
-    if (rec.partition) {
-      tp.partition = *rec.partition;
-    } else if (rec.key) {
-      tp.partition = partition_for_key(*rec.key, m.partitions);
-    } else if (cfg.partitioner == partitioner_kind::murmur2_round_robin) {
-      tp.partition = m.round_robin++ % m.partitions;
-    } else {
-      tp.partition = m.sticky % m.partitions;
-    }
-    auto& ps = parts[tp];
-    delay_key dk{rec.deliver_at_ms.value_or(0), rec.delay_level.value_or(0)};
-    auto& slot = dk.delayed() ? ps.open_delayed : ps.open;
-    auto seal_slot = [&] {
-      if (dk.delayed()) {
-        seal_delayed(tp, ps);
-      } else {
-        seal(tp, ps);
-      }
-    };
-    bool wake = false;
-    if (slot && (slot->builder.size_bytes() + est > batch_limit || slot->delay != dk)) {
-      seal_slot();
-      wake = true;
-    }
-    if (!slot) {
-      slot.emplace();
-      slot->created = steady::now();
-      slot->delay = dk;
-      wake = true;
-    }
-    std::vector<storage::record_header> hs;
-    hs.reserve(rec.headers.size());
-    for (auto& h : rec.headers) hs.push_back({std::move(h.key), std::move(h.value)});
-    auto opt_view = [](const std::optional<std::string>& s) {
-      return s ? std::optional<std::string_view>(*s) : std::nullopt;
-    };
-    slot->builder.add(opt_view(rec.key), opt_view(rec.value), storage::timestamp_ms(ts), hs);
-    slot->callbacks.push_back(std::move(cb));
-    slot->record_bytes += est;
-    buffered_bytes += est;
+    topic_partition tp{rec.topic, acc.choose_partition(rec)};
+    bool wake = acc.append(tp, rec, ts, est, std::move(cb));
     ++unsettled_records;
-    if (slot->builder.size_bytes() >= batch_limit) {
-      seal_slot();
-      wake = true;
-    }
     lk.unlock();
     if (wake) sender_cv.notify_one();
   }
@@ -399,13 +244,16 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
     for (;;) {
       auto now = steady::now();
       if (stop_sender && unsettled_records == 0) break;
-      if (auto expired = expire_queued(now); !expired.empty()) {
+      bool gap = false;
+      if (auto expired = acc.expire(now, gap); !expired.empty()) {
+        if (gap) need_reinit = true;
+        settled_cv.notify_all();
         lk.unlock();
         complete(expired);
         lk.lock();
         continue;
       }
-      if (need_reinit && in_flight_total == 0) {
+      if (need_reinit && acc.in_flight() == 0) {
         lk.unlock();
         auto r = init_producer();
         lk.lock();
@@ -413,107 +261,45 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
           producer_id = r->producer_id;
           epoch = r->epoch;
           need_reinit = false;
-          for (auto& [tp, ps] : parts) {
-            ps.next_sequence = 0;
-            for (auto& b : ps.batches) b->stamped = false;
-          }
+          acc.restart_sequences();
         } else {
           sender_cv.wait_for(lk, std::chrono::milliseconds(cfg.retry_backoff_ms));
           if (stop_sender && unsettled_records == 0) break;
         }
         continue;
       }
-      auto next_wake = now + std::chrono::milliseconds(200);
-      std::vector<std::shared_ptr<batch>> to_send;
-      for (auto& [tp, ps] : parts) {
-        if (ps.open) {
-          // While the partition's in-flight slots are taken (or sealed
-          // batches wait), keep filling the open batch instead of sealing
-          // one-record batches: one round trip then carries what arrived
-          // meanwhile (as Kafka's producer does). A reply wakes the sender.
-          bool blocked = ps.in_flight >= cfg.max_in_flight_per_partition ||
-                         std::any_of(ps.batches.begin(), ps.batches.end(),
-                                     [](const auto& b) { return b->st == batch::state::queued; });
-          auto due = ps.open->created + std::chrono::milliseconds(cfg.linger_ms);
-          if (flush_requests > 0 || stop_sender || (now >= due && !blocked)) {
-            seal(tp, ps);
-          } else if (!blocked) {
-            next_wake = std::min(next_wake, due);
-          }
-        }
-        for (auto& b : ps.batches) {
-          if (ps.in_flight >= cfg.max_in_flight_per_partition || need_reinit) break;
-          if (b->st == batch::state::in_flight) continue;
-          if (b->retry_at > now) {
-            next_wake = std::min(next_wake, b->retry_at);
-            break;  // later batches wait behind it: order
-          }
-          if (cfg.idempotent && !b->stamped) {
-            stamp(*b, ps.next_sequence);
-            ps.next_sequence += b->record_count;
-          }
-          b->st = batch::state::in_flight;
-          ++b->attempts;
-          ++ps.in_flight;
-          ++in_flight_total;
-          to_send.push_back(b);
-        }
-        if (ps.open_delayed) {
-          auto due = ps.open_delayed->created + std::chrono::milliseconds(cfg.linger_ms);
-          if (flush_requests > 0 || stop_sender || now >= due) {
-            seal_delayed(tp, ps);
-          } else {
-            next_wake = std::min(next_wake, due);
-          }
-        }
-        // Delayed batches carry no sequence and need no order among
-        // themselves: one waiting for a retry does not hold back the rest.
-        for (auto& b : ps.delayed) {
-          if (ps.delayed_in_flight >= cfg.max_in_flight_per_partition || need_reinit) break;
-          if (b->st == batch::state::in_flight) continue;
-          if (b->retry_at > now) {
-            next_wake = std::min(next_wake, b->retry_at);
-            continue;
-          }
-          b->st = batch::state::in_flight;
-          ++b->attempts;
-          ++ps.delayed_in_flight;
-          ++in_flight_total;
-          to_send.push_back(b);
-        }
-      }
-      if (!to_send.empty()) {
+      detail::record_accumulator::drain_context ctx;
+      ctx.now = now;
+      ctx.flush = flush_requests > 0 || stop_sender;
+      ctx.hold = need_reinit;
+      ctx.producer_id = producer_id;
+      ctx.epoch = epoch;
+      ctx.route = [this](producer_batch& b) { return route(b); };
+      ctx.backoff = [this](uint32_t attempts) { return backoff(attempts); };
+      auto d = acc.drain(ctx);
+      if (!d.ready.empty()) {
         lk.unlock();
-        for (auto& b : to_send) dispatch(b);
+        for (auto& b : d.ready) dispatch(b);
         lk.lock();
         continue;
       }
-      sender_cv.wait_until(lk, next_wake);
-    }
-  }
-
-  /// Settles queued batches past their delivery deadline (e.g. while the
-  /// broker is unreachable and nothing completes).
-  std::vector<completion> expire_queued(steady::time_point now) {
-    std::vector<completion> done;
-    for (auto& [tp, ps] : parts) {
-      auto copy = ps.batches;
-      copy.insert(copy.end(), ps.delayed.begin(), ps.delayed.end());
-      for (auto& b : copy) {
-        if (b->st != batch::state::queued || b->deadline > now) continue;
-        if (cfg.idempotent && b->stamped) need_reinit = true;
-        settle(*b, error(errc::delivery_timeout, "not acknowledged within delivery_timeout_ms"), -1,
-               done);
+      // Leaders unknown (or moved), or metadata_max_age_ms passed: ask again
+      // (the router keeps it to one request per metadata_refresh_min_ms).
+      if (d.want_metadata || router().refresh_due(max_age())) {
+        lk.unlock();
+        (void)router().refresh(max_age(), d.want_metadata);
+        lk.lock();
       }
+      sender_cv.wait_until(lk, d.next_wake);
     }
-    return done;
   }
 
-  void dispatch(const std::shared_ptr<batch>& b) {
+  void dispatch(const std::shared_ptr<producer_batch>& b) {
     std::weak_ptr<impl> weak = shared_from_this();
     auto a = to_rpc(cfg.acks);
     auto timeout = std::chrono::milliseconds(conn->config().request_timeout_ms);
-    conn->impl().call<produce_reply>(
+    conn->impl().call_at<produce_reply>(
+        b->leader_address,
         [b, a](rpc::Broker::Client& c) {
           auto req = c.produceRequest();
           req.setTopic(b->tp.topic);
@@ -530,13 +316,14 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
           return req.send()
               .then([](auto&& resp) {
                 return produce_reply{detail::error_from_rpc(resp.getError()),
+                                     detail::hint_from_rpc(resp.getError()),
                                      resp.getBaseOffset(),
                                      resp.getLastOffset(),
                                      resp.getDuplicate(),
                                      resp.getScheduled(),
                                      resp.getDeliverAtMs()};
               })
-              .attach(kj::heap<std::shared_ptr<batch>>(b));
+              .attach(kj::heap<std::shared_ptr<producer_batch>>(b));
         },
         [weak, b](result<produce_reply> r) {
           if (auto self = weak.lock()) self->on_reply(*b, std::move(r));
@@ -546,21 +333,17 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
 
   // ---- loop thread ----
 
-  void on_reply(batch& b, result<produce_reply> r) {
+  void on_reply(producer_batch& b, result<produce_reply> r) {
     std::vector<completion> done;
     {
       std::lock_guard lk(mu);
-      auto& ps = parts[b.tp];
-      --(b.delay.delayed() ? ps.delayed_in_flight : ps.in_flight);
-      --in_flight_total;
-      b.st = batch::state::queued;
+      acc.returned(b);
       error err = r ? r->err : r.err();
       if (!err) {
-        settle(b, {}, r->base_offset, done, r->scheduled ? r->deliver_at_ms : -1);
+        acc.settle(b, {}, r->base_offset, done, r->scheduled ? r->deliver_at_ms : -1);
       } else {
         auto code = err.value();
-        bool earlier_unsettled =
-            !b.delay.delayed() && !ps.batches.empty() && ps.batches.front().get() != &b;
+        bool earlier_unsettled = acc.earlier_unsettled(b);
         bool retriable = is_retriable(code);
         if (code == errc::unknown_producer_id || code == errc::invalid_producer_epoch) {
           // The broker lost or superseded our producer state: start a new
@@ -573,9 +356,19 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
           retriable = earlier_unsettled || need_reinit;
         }
         bool in_time = steady::now() < b.deadline;
-        if (code == errc::unknown_topic || code == errc::unknown_partition) {
-          auto it = meta.find(b.tp.topic);
-          if (it != meta.end()) it->second.fetched = {};  // refresh on next send
+        if (detail::is_not_leader(err)) {
+          // The leader moved: follow the hint at once (or ask again), and
+          // resend the same stamped batch there.
+          router().apply_leader_hint(b.tp, r ? r->hint : detail::leader_hint{});
+          retriable = true;
+        } else if (code == errc::unknown_topic || code == errc::unknown_partition) {
+          // Right after a topic change a leader may not know the topic yet:
+          // retry while the metadata says it exists (a refresh comes first,
+          // so a deleted topic fails at the next answer).
+          retriable = router().route(b.tp).st == detail::partition_route::status::leader;
+          router().invalidate(b.tp.topic);
+        } else if (detail::is_connection_error(err)) {
+          router().invalidate(b.tp.topic);  // the leader may be gone
         }
         if (retriable && in_time && b.attempts <= cfg.retries) {
           b.retry_at = steady::now() + backoff(b.attempts);
@@ -585,10 +378,11 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
                         "not acknowledged within delivery_timeout_ms (" + err.to_string() + ")");
           }
           if (cfg.idempotent && b.stamped) need_reinit = true;  // sequence gap follows
-          settle(b, err, -1, done);
+          acc.settle(b, err, -1, done);
         }
       }
     }
+    settled_cv.notify_all();
     sender_cv.notify_one();
     complete(done);
   }
@@ -597,16 +391,9 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
     std::vector<completion> done;
     {
       std::lock_guard lk(mu);
-      for (auto& [tp, ps] : parts) {
-        if (ps.open) seal(tp, ps);
-        if (ps.open_delayed) seal_delayed(tp, ps);
-        auto copy = ps.batches;
-        copy.insert(copy.end(), ps.delayed.begin(), ps.delayed.end());
-        for (auto& b : copy) {
-          if (b->st == batch::state::queued) settle(*b, err, -1, done);
-        }
-      }
+      done = acc.fail_unsent(err);
     }
+    settled_cv.notify_all();
     complete(done);
   }
 };

@@ -1,6 +1,12 @@
 #pragma once
 // admin: topic and consumer group management. Every call blocks until the
 // broker answers (or request_timeout_ms passes). Thread-safe.
+//
+// In a cluster, topic changes (create, delete, add partitions) go to the
+// controller, group calls to the group's coordinator and list_offsets to
+// the partition's leader; the rest to the bootstrap broker. After
+// notController / notCoordinator / notLeader the call is retried at the
+// broker named by the reply's hint or fresh metadata.
 
 #include <cstdint>
 #include <memory>
@@ -22,6 +28,8 @@ class admin {
   explicit admin(std::shared_ptr<connection> conn);
 
   result<client::broker_info> broker_info();
+  /// Creates a topic (on the controller). cfg.replication_factor 0 means
+  /// the broker default (1); a single broker refuses more than 1.
   result<void> create_topic(const std::string& name, const topic_config& cfg);
   result<void> delete_topic(const std::string& name);
   result<std::vector<topic_info>> list_topics();
@@ -38,6 +46,12 @@ class admin {
   /// Committed offsets of a group (-1 where none).
   result<std::vector<topic_partition_offset>> fetch_offsets(
       const std::string& group, const std::vector<topic_partition>& partitions);
+
+  /// The cluster as the bootstrap broker sees it: brokers (id, address,
+  /// alive), controller, control plane state and, for topics (empty =
+  /// every topic), each partition's leader, epoch, replicas and in-sync
+  /// set. A name that does not exist comes back with err = unknown_topic.
+  result<cluster_metadata> metadata(const std::vector<std::string>& topics = {});
 
   const std::shared_ptr<connection>& conn() const { return conn_; }
 

@@ -15,13 +15,23 @@ namespace actormq::client {
 inline constexpr const char* default_broker = "127.0.0.1:9292";
 
 struct connection_config {
-  std::string broker = default_broker;  ///< "HOST:PORT"
+  /// Bootstrap brokers: "HOST:PORT" or "HOST:PORT[,HOST:PORT...]". The
+  /// first reachable one answers metadata (and what is not routed to a
+  /// partition leader, group coordinator or the controller); when it cannot
+  /// be reached or its session dies, the next one in the list is used. The
+  /// other brokers of a cluster are found through metadata.
+  std::string broker = default_broker;
   std::string client_id = "actormq-client";
   uint32_t connect_timeout_ms = 5000;
   uint32_t request_timeout_ms = 30000;
   /// Largest Cap'n Proto message accepted in either direction; raised to at
   /// least 64 MiB and to the broker's max batch size plus headroom.
   size_t max_message_bytes = 128u << 20;
+  /// A session to a broker other than the bootstrap one (a leader, a
+  /// coordinator, the controller) is closed after this long unused.
+  uint32_t connections_max_idle_ms = 540000;
+  /// Metadata is asked for at most this often (after notLeader and the like).
+  uint32_t metadata_refresh_min_ms = 100;
 };
 
 enum class partitioner_kind {
@@ -53,7 +63,8 @@ struct producer_config {
   size_t buffer_memory = 64u << 20;
   /// How long send() blocks for buffer space or metadata before failing.
   uint32_t max_block_ms = 60000;
-  /// Partition counts are refreshed after this age.
+  /// Partition counts and leaders are refreshed after this age (leaders at
+  /// once after notLeader or a lost leader).
   uint32_t metadata_max_age_ms = 30000;
   partitioner_kind partitioner = partitioner_kind::murmur2_sticky;
 };
@@ -72,6 +83,9 @@ struct consumer_config {
   uint32_t fetch_max_bytes_per_partition = 1u << 20;
   uint32_t fetch_max_wait_ms = 500;
   uint32_t fetch_min_bytes = 1;
+  /// Partition leaders are looked up again after this age (and at once
+  /// after notLeader or a lost leader).
+  uint32_t metadata_max_age_ms = 30000;
   /// Zero-copy fetch: batch bytes arrive on the session's plain TCP stream
   /// (openStream, sendfile on the broker) instead of inside the RPC reply.
   bool use_fetch_stream = false;

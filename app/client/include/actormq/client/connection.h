@@ -1,8 +1,15 @@
 #pragma once
-// connection: one session with one broker. Owns a thread running a KJ event
-// loop with the Cap'n Proto RPC client; every call from a user thread is
-// marshalled onto that loop, so users never see KJ. Producers, consumers and
-// admin clients created from one connection share it (and its thread).
+// connection: the client's sessions with the brokers of a cluster (or one
+// broker). Owns a thread running a KJ event loop with the Cap'n Proto RPC
+// client; every call from a user thread is marshalled onto that loop, so
+// users never see KJ. Producers, consumers and admin clients created from
+// one connection share it (its thread, sessions and cluster metadata).
+//
+// The bootstrap session goes to the first reachable broker of
+// config().broker ("HOST:PORT[,HOST:PORT...]"), the next one when it dies;
+// sessions to partition leaders, group coordinators and the controller are
+// opened when first needed and closed when dead or idle
+// (connections_max_idle_ms). docs/cluster.md, "Clients".
 //
 // Thread-safety: all public members may be called from any thread except the
 // connection's own loop thread (that is, not from inside delivery callbacks).
@@ -23,14 +30,15 @@ class connection_impl;
 class connection {
  public:
   /// Starts the loop thread, connects and asks the broker for its info.
-  /// Fails with errc::broker_unreachable when nobody answers at cfg.broker.
+  /// Fails with errc::broker_unreachable when no broker of cfg.broker
+  /// answers, errc::invalid_argument for a malformed list.
   static result<std::shared_ptr<connection>> connect(const connection_config& cfg);
 
   ~connection();
   connection(const connection&) = delete;
   connection& operator=(const connection&) = delete;
 
-  /// The broker's info as of connect().
+  /// The (first) bootstrap broker's info as of connect().
   const client::broker_info& broker_info() const;
   const connection_config& config() const;
 

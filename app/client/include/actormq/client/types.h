@@ -107,6 +107,9 @@ struct topic_config {
   int64_t max_messages = -1;  ///< per partition; -1 default, 0 unbounded
   full_policy when_full = full_policy::broker_default;
   int64_t ttl_ms = -1;  ///< -1 default, 0 none; else expiry after the record timestamp
+  /// Copies of each partition in a cluster; 0 = broker default (1). A
+  /// single broker refuses more than 1.
+  uint32_t replication_factor = 0;
 };
 
 struct partition_info {
@@ -152,6 +155,50 @@ struct broker_info {
   uint64_t max_batch_bytes = 0;
   uint64_t max_message_bytes = 0;
   uint16_t stream_port = 0;  ///< 0 = zero-copy fetch stream off
+};
+
+// --- cluster metadata (schema "cluster", docs/cluster.md) ---
+
+/// A broker of the cluster.
+struct broker_node {
+  int32_t id = -1;
+  std::string address;  ///< "HOST:PORT" of its RPC listener
+  bool alive = false;   ///< registered in the control plane (lease live)
+};
+
+/// Who leads one partition and who copies it.
+struct partition_metadata {
+  uint32_t partition = 0;
+  int32_t leader = -1;  ///< -1 = no leader: the partition is offline
+  int32_t leader_epoch = -1;
+  std::vector<int32_t> replicas;
+  std::vector<int32_t> isr;  ///< in-sync replicas
+};
+
+struct topic_metadata {
+  std::string name;
+  error err;  ///< unknown_topic for a name asked for that does not exist
+  uint32_t replication_factor = 0;
+  std::vector<partition_metadata> partitions;
+};
+
+/// The cluster as one broker sees it. A single broker answers as a cluster
+/// of one: broker 0 at its own address, controller and leader of everything.
+struct cluster_metadata {
+  std::string cluster_id;         ///< empty for a single broker
+  int32_t broker_id = -1;         ///< the broker that answered
+  int32_t controller_id = -1;     ///< -1 = no controller right now
+  bool control_plane_up = false;  ///< false: the answering broker cannot reach etcd
+  std::vector<broker_node> brokers;
+  std::vector<topic_metadata> topics;
+
+  /// The broker with this id, or nullptr.
+  const broker_node* find_broker(int32_t id) const {
+    for (const auto& b : brokers) {
+      if (b.id == id) return &b;
+    }
+    return nullptr;
+  }
 };
 
 }  // namespace actormq::client

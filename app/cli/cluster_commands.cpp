@@ -1,0 +1,101 @@
+#include "cluster_commands.h"
+
+#include <cstdio>
+
+#include "actormq/client/admin.h"
+
+namespace actormq::cli {
+
+namespace {
+
+std::string padded(std::string s, size_t width) {
+  if (s.size() < width) s.append(width - s.size(), ' ');
+  return s;
+}
+
+int run_status(const std::string& broker, const std::vector<std::string>& topics) {
+  client::connection_config c;
+  c.broker = broker;
+  c.client_id = "actormq-cli";
+  auto adm = client::admin::create(c);
+  if (!adm) {
+    std::fprintf(stderr, "actormq: error: %s\n", adm.err().to_string().c_str());
+    return 1;
+  }
+  auto m = (*adm)->metadata(topics);
+  if (!m) {
+    std::fprintf(stderr, "actormq: error: cannot read cluster metadata: %s\n",
+                 m.err().to_string().c_str());
+    return 1;
+  }
+  std::fputs(format_cluster_status(*m).c_str(), stdout);
+  int rc = 0;
+  for (const auto& t : m->topics) {
+    if (t.err) {
+      std::fprintf(stderr, "actormq: error: topic '%s': %s\n", t.name.c_str(),
+                   t.err.to_string().c_str());
+      rc = 1;
+    }
+  }
+  return rc;
+}
+
+}  // namespace
+
+std::string format_broker_ids(const std::vector<int32_t>& ids) {
+  std::string s;
+  for (auto id : ids) {
+    if (!s.empty()) s += ",";
+    s += std::to_string(id);
+  }
+  return s.empty() ? "-" : s;
+}
+
+std::string format_leader(int32_t leader) {
+  return leader < 0 ? "none" : std::to_string(leader);
+}
+
+std::string format_cluster_status(const client::cluster_metadata& m) {
+  std::string out;
+  out += "Cluster: " + (m.cluster_id.empty() ? std::string("(single broker)") : m.cluster_id);
+  out += "\tControl plane: " + std::string(m.control_plane_up ? "up" : "down");
+  out += "\tController: " +
+         (m.controller_id < 0 ? std::string("none") : std::to_string(m.controller_id));
+  out += "\tAnswered by: " + std::to_string(m.broker_id) + "\n";
+  out += padded("BROKER", 8) + padded("ADDRESS", 24) + padded("STATE", 7) + "ROLE\n";
+  for (const auto& b : m.brokers) {
+    out += padded(std::to_string(b.id), 8) + padded(b.address, 24) +
+           padded(b.alive ? "alive" : "down", 7) + (b.id == m.controller_id ? "controller" : "-") +
+           "\n";
+  }
+  for (const auto& t : m.topics) {
+    if (t.err) continue;
+    out += "\nTopic: " + t.name + "\tPartitions: " + std::to_string(t.partitions.size()) +
+           "\tReplicationFactor: " + std::to_string(t.replication_factor) + "\n";
+    out += padded("PARTITION", 11) + padded("LEADER", 8) + padded("EPOCH", 7) +
+           padded("REPLICAS", 16) + "ISR\n";
+    for (const auto& p : t.partitions) {
+      out += padded(std::to_string(p.partition), 11) + padded(format_leader(p.leader), 8) +
+             padded(std::to_string(p.leader_epoch), 7) + padded(format_broker_ids(p.replicas), 16) +
+             format_broker_ids(p.isr) + "\n";
+    }
+  }
+  return out;
+}
+
+std::function<int(const std::string&)> add_cluster_commands(CLI::App& app) {
+  auto* cluster = app.add_subcommand("cluster", "brokers, controller and partition leaders");
+  cluster->require_subcommand(1);
+  auto topics = std::make_shared<std::vector<std::string>>();
+  auto* status = cluster->add_subcommand(
+      "status",
+      "brokers (alive/down, controller), control plane, and per partition the leader, epoch, "
+      "replicas and in-sync replicas");
+  status->add_option("topics", *topics, "topics to show (default: all)");
+  return [status, topics](const std::string& broker) {
+    if (status->parsed()) return run_status(broker, *topics);
+    return -1;
+  };
+}
+
+}  // namespace actormq::cli

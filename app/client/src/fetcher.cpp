@@ -1,0 +1,266 @@
+#include "fetcher.h"
+
+#include <kj/debug.h>
+
+#include <future>
+#include <map>
+#include <string>
+#include <thread>
+
+#include "cluster_router.h"
+#include "connection_impl.h"
+
+namespace actormq::client::detail {
+
+namespace {
+
+using ms = std::chrono::milliseconds;
+
+/// The zero-copy fetch stream of one RPC session, shared by the fetches that
+/// read from it (loop thread only).
+struct fetch_stream : kj::Refcounted {
+  kj::Own<kj::AsyncIoStream> stream;
+  uint64_t session = 0;
+  bool broken = false;
+};
+
+}  // namespace
+
+struct fetcher::impl {
+  /// Loop-thread state, created and destroyed there.
+  struct loop_state {
+    /// Fetch streams by leader address ("" = the bootstrap broker).
+    std::map<std::string, kj::Own<fetch_stream>> streams;
+  };
+
+  impl(std::shared_ptr<connection> c, const consumer_config& cf) : conn(std::move(c)), cfg(cf) {}
+
+  std::shared_ptr<connection> conn;
+  consumer_config cfg;
+  bool stream_failed = false;
+  kj::Own<loop_state> loop;
+
+  /// Opens the session's fetch stream if needed: openStream, connect to the
+  /// stream port, send the token. Fails when the broker has no stream.
+  kj::Promise<kj::Own<fetch_stream>> ensure_stream(rpc::Broker::Client c,
+                                                   const std::string& address) {
+    auto& ci = conn->impl();
+    if (!loop) loop = kj::heap<loop_state>();
+    auto key = ci.resolve(address);
+    uint64_t session = ci.session_id_at(address);
+    auto& slot = loop->streams[key];
+    if (slot && !slot->broken && slot->session == session) return kj::addRef(*slot);
+    slot = nullptr;
+    std::string host = ci.host_of(address);
+    uint16_t default_port = key.empty() ? conn->broker_info().stream_port : 0;
+    return c.openStreamRequest().send().then(
+        [this, &ci, session, host, default_port, key](auto&& resp) {
+          auto err = error_from_rpc(resp.getError());
+          if (err) KJ_FAIL_REQUIRE("actormq: openStream refused", err.to_string());
+          auto token = resp.getToken();
+          auto tok = kj::heapArray<kj::byte>(token.begin(), token.size());
+          uint16_t port = resp.getPort() != 0 ? resp.getPort() : default_port;
+          KJ_REQUIRE(port != 0, "actormq: broker has no fetch stream port");
+          return ci.io()
+              .provider->getNetwork()
+              .parseAddress(kj::StringPtr(host.c_str()), port)
+              .then([](kj::Own<kj::NetworkAddress> addr) {
+                auto p = addr->connect();
+                return p.attach(kj::mv(addr));
+              })
+              .then([tok = kj::mv(tok)](kj::Own<kj::AsyncIoStream> s) mutable {
+                auto w = s->write(tok.begin(), tok.size());
+                return w.attach(kj::mv(tok)).then([s = kj::mv(s)]() mutable { return kj::mv(s); });
+              })
+              .then([this, session, key](kj::Own<kj::AsyncIoStream> s) {
+                auto fs = kj::refcounted<fetch_stream>();
+                fs->stream = kj::mv(s);
+                fs->session = session;
+                if (!loop) loop = kj::heap<loop_state>();
+                loop->streams[key] = kj::addRef(*fs);
+                return kj::mv(fs);
+              });
+        });
+  }
+
+  static kj::Promise<std::vector<fetched>> read_stream_bytes(kj::Own<fetch_stream> fs,
+                                                             std::vector<fetched> out,
+                                                             std::vector<uint64_t> sizes,
+                                                             size_t i) {
+    while (i < out.size() && sizes[i] == 0) ++i;
+    if (i == out.size()) return kj::mv(out);
+    auto& dst = out[i].bytes;
+    dst.resize(sizes[i]);
+    auto* buf = dst.data();
+    auto n = sizes[i];
+    auto& stream = *fs->stream;
+    return stream.read(buf, n, n).then(
+        [fs = kj::mv(fs), out = kj::mv(out), sizes = kj::mv(sizes), i](size_t) mutable {
+          return read_stream_bytes(kj::mv(fs), kj::mv(out), kj::mv(sizes), i + 1);
+        });
+  }
+
+  template <typename Response>
+  static std::vector<fetched> copy_results(Response& resp, std::vector<uint64_t>* stream_sizes) {
+    std::vector<fetched> out;
+    for (auto r : resp.getResults()) {
+      fetched f;
+      f.tp = {r.getTopic(), r.getPartition()};
+      f.err = error_from_rpc(r.getError());
+      if (f.err) f.hint = hint_from_rpc(r.getError());
+      f.high_watermark = r.getHighWatermark();
+      f.log_start_offset = r.getLogStartOffset();
+      auto rec = r.getRecords();
+      f.bytes.assign(reinterpret_cast<const char*>(rec.begin()), rec.size());
+      if (stream_sizes) stream_sizes->push_back(r.getStreamBytes());
+      out.push_back(std::move(f));
+    }
+    return out;
+  }
+
+  static void fill_request(rpc::Broker::FetchParams::Builder req,
+                           const std::vector<fetch_request>& reqs, uint32_t wait_ms,
+                           uint32_t min_bytes, bool use_stream) {
+    auto list = req.initPartitions(static_cast<unsigned>(reqs.size()));
+    for (unsigned i = 0; i < reqs.size(); ++i) {
+      list[i].setTopic(reqs[i].tp.topic);
+      list[i].setPartition(reqs[i].tp.partition);
+      list[i].setOffset(reqs[i].offset);
+      list[i].setMaxBytes(reqs[i].max_bytes);
+    }
+    req.setMaxWaitMs(wait_ms);
+    req.setMinBytes(min_bytes);
+    req.setUseStream(use_stream);
+  }
+
+  cluster_router& router() { return conn->impl().router(); }
+
+  /// One fetch per partition leader (in parallel when there are several),
+  /// results merged. Partitions without a known leader wait for the next
+  /// poll (metadata is asked for again); a leader that fails gives its
+  /// partitions that error.
+  result<std::vector<fetched>> fetch(const std::vector<fetch_request>& reqs, uint32_t wait_ms) {
+    auto max_age = ms(cfg.metadata_max_age_ms);
+    bool want_metadata = false;
+    for (const auto& r : reqs) router().track(r.tp.topic);
+    std::map<std::string, std::vector<fetch_request>> by_leader;
+    for (int round = 0; round < 2; ++round) {
+      if (want_metadata || router().refresh_due(max_age)) {
+        (void)router().refresh(max_age, want_metadata);
+      }
+      by_leader.clear();
+      want_metadata = false;
+      using st = partition_route::status;
+      for (const auto& r : reqs) {
+        auto rt = router().route(r.tp);
+        if (rt.st == st::leader) {
+          by_leader[rt.address].push_back(r);
+        } else if (rt.st == st::unknown_topic || rt.st == st::unknown_partition) {
+          by_leader[""].push_back(r);  // the bootstrap broker's answer says why
+        } else {
+          want_metadata = true;
+        }
+      }
+      if (!want_metadata) break;
+    }
+    if (by_leader.empty()) {
+      return result<std::vector<fetched>>(errc::broker_unreachable,
+                                          "no leader known for the assigned partitions");
+    }
+    if (by_leader.size() == 1) {
+      auto& [address, part] = *by_leader.begin();
+      auto r = fetch_from(address, part, wait_ms);
+      if (!r && is_connection_error(r.err())) {
+        for (const auto& f : part) router().invalidate(f.tp.topic);
+      }
+      return r;
+    }
+    std::vector<
+        std::pair<const std::vector<fetch_request>*, std::future<result<std::vector<fetched>>>>>
+        calls;
+    for (auto& [address, part] : by_leader) {
+      calls.emplace_back(&part, std::async(std::launch::async, [this, &address, &part, wait_ms] {
+        return fetch_from(address, part, wait_ms);
+      }));
+    }
+    std::vector<fetched> out;
+    for (auto& [part, fut] : calls) {
+      auto r = fut.get();
+      if (r) {
+        for (auto& f : *r) out.push_back(std::move(f));
+        continue;
+      }
+      for (const auto& f : *part) {
+        if (is_connection_error(r.err())) router().invalidate(f.tp.topic);
+        out.push_back(fetched{f.tp, r.err(), {}, -1, -1, {}});
+      }
+    }
+    return out;
+  }
+
+  /// One fetch from the broker at address ("" = bootstrap).
+  result<std::vector<fetched>> fetch_from(const std::string& address,
+                                          const std::vector<fetch_request>& reqs,
+                                          uint32_t wait_ms) {
+    auto timeout = ms(wait_ms) + ms(conn->config().request_timeout_ms);
+    uint32_t min_bytes = cfg.fetch_min_bytes;
+    // The broker binds the stream socket when it has read the token, which
+    // may be after our first stream fetch arrives: retry that one briefly.
+    for (int attempt = 0; cfg.use_fetch_stream && !stream_failed && attempt < 50; ++attempt) {
+      auto r = conn->impl().call_sync_at<std::vector<fetched>>(
+          address,
+          [this, address, reqs, wait_ms, min_bytes](rpc::Broker::Client& c) {
+            return ensure_stream(c, address)
+                .then([c, reqs, wait_ms, min_bytes](kj::Own<fetch_stream> fs) mutable {
+                  auto req = c.fetchRequest();
+                  fill_request(req, reqs, wait_ms, min_bytes, true);
+                  return req.send().then([fs = kj::mv(fs)](auto&& resp) mutable {
+                    std::vector<uint64_t> sizes;
+                    auto out = copy_results(resp, &sizes);
+                    auto* raw = fs.get();
+                    return read_stream_bytes(kj::mv(fs), kj::mv(out), kj::mv(sizes), 0)
+                        .catch_([raw](kj::Exception&& e) -> std::vector<fetched> {
+                          raw->broken = true;  // out of step with the replies now
+                          kj::throwFatalException(kj::mv(e));
+                        });
+                  });
+                });
+          },
+          timeout);
+      if (r || !r.err().is(errc::protocol_error)) return r;
+      if (r.err().message.find("no fetch stream is attached") != std::string::npos) {
+        std::this_thread::sleep_for(ms(20));
+        continue;
+      }
+      // The broker refused the stream (off, or not supported): copy instead.
+      stream_failed = true;
+    }
+    return conn->impl().call_sync_at<std::vector<fetched>>(
+        address,
+        [reqs, wait_ms, min_bytes](rpc::Broker::Client& c) {
+          auto req = c.fetchRequest();
+          fill_request(req, reqs, wait_ms, min_bytes, false);
+          return req.send().then([](auto&& resp) { return copy_results(resp, nullptr); });
+        },
+        timeout);
+  }
+};
+
+fetcher::fetcher(std::shared_ptr<connection> conn, const consumer_config& cfg)
+    : impl_(std::make_shared<impl>(std::move(conn), cfg)) {}
+
+result<std::vector<fetched>> fetcher::fetch(const std::vector<fetch_request>& reqs,
+                                            uint32_t wait_ms) {
+  return impl_->fetch(reqs, wait_ms);
+}
+
+bool fetcher::stream_active() const {
+  return impl_->cfg.use_fetch_stream && !impl_->stream_failed;
+}
+
+void fetcher::close() {
+  auto* i = impl_.get();
+  impl_->conn->impl().post([i] { i->loop = nullptr; });
+}
+
+}  // namespace actormq::client::detail

@@ -1,0 +1,258 @@
+#include "record_accumulator.h"
+
+#include <algorithm>
+
+#include "actormq/client/partitioner.h"
+#include "actormq/client/producer.h"
+#include "storage/record_batch.h"
+
+namespace actormq::client::detail {
+
+namespace L = storage::batch_layout;
+
+void record_accumulator::set_partition_count(const std::string& topic, uint32_t n) {
+  auto& m = meta_[topic];
+  if (m.partitions == n || n == 0) return;
+  m.partitions = n;
+  m.sticky %= m.partitions;
+}
+
+uint32_t record_accumulator::choose_partition(const producer_record& rec) {
+  auto& m = meta_[rec.topic];
+  if (rec.partition) return *rec.partition;
+  if (m.partitions == 0) return 0;
+  if (rec.key) return partition_for_key(*rec.key, m.partitions);
+  if (cfg_.partitioner == partitioner_kind::murmur2_round_robin) {
+    return m.round_robin++ % m.partitions;
+  }
+  return m.sticky % m.partitions;
+}
+
+bool record_accumulator::append(const topic_partition& tp, producer_record& rec,
+                                int64_t timestamp_ms, size_t est, delivery_callback cb) {
+  auto& ps = parts_[tp];
+  delay_key dk{rec.deliver_at_ms.value_or(0), rec.delay_level.value_or(0)};
+  auto& slot = dk.delayed() ? ps.open_delayed : ps.open;
+  auto seal_slot = [&] {
+    if (dk.delayed()) {
+      seal_delayed(tp, ps);
+    } else {
+      seal(tp, ps);
+    }
+  };
+  bool wake = false;
+  if (slot && (slot->builder.size_bytes() + est > batch_limit_ || slot->delay != dk)) {
+    seal_slot();
+    wake = true;
+  }
+  if (!slot) {
+    slot.emplace();
+    slot->created = clock::now();
+    slot->delay = dk;
+    wake = true;
+  }
+  std::vector<storage::record_header> hs;
+  hs.reserve(rec.headers.size());
+  for (auto& h : rec.headers) hs.push_back({std::move(h.key), std::move(h.value)});
+  auto opt_view = [](const std::optional<std::string>& s) {
+    return s ? std::optional<std::string_view>(*s) : std::nullopt;
+  };
+  slot->builder.add(opt_view(rec.key), opt_view(rec.value), storage::timestamp_ms(timestamp_ms),
+                    hs);
+  slot->callbacks.push_back(std::move(cb));
+  slot->record_bytes += est;
+  buffered_bytes_ += est;
+  if (slot->builder.size_bytes() >= batch_limit_) {
+    seal_slot();
+    wake = true;
+  }
+  return wake;
+}
+
+record_accumulator::batch_ptr record_accumulator::make_batch(const topic_partition& tp,
+                                                             open_batch& ob) const {
+  auto b = std::make_shared<producer_batch>();
+  b->tp = tp;
+  b->record_count = ob.builder.record_count();
+  b->bytes = ob.builder.build();
+  b->callbacks = std::move(ob.callbacks);
+  b->record_bytes = ob.record_bytes;
+  b->deadline = ob.created + std::chrono::milliseconds(cfg_.delivery_timeout_ms);
+  b->delay = ob.delay;
+  return b;
+}
+
+void record_accumulator::seal_delayed(const topic_partition& tp, partition_state& ps) {
+  ps.delayed.push_back(make_batch(tp, *ps.open_delayed));
+  ps.open_delayed.reset();
+}
+
+void record_accumulator::seal(const topic_partition& tp, partition_state& ps) {
+  ps.batches.push_back(make_batch(tp, *ps.open));
+  ps.open.reset();
+  auto it = meta_.find(tp.topic);
+  if (it != meta_.end() && it->second.sticky == tp.partition && it->second.partitions > 0) {
+    it->second.sticky = (it->second.sticky + 1) % it->second.partitions;
+  }
+}
+
+void record_accumulator::stamp(producer_batch& b, int64_t producer_id, int16_t epoch,
+                               int32_t sequence) {
+  auto* p = reinterpret_cast<uint8_t*>(b.bytes.data());
+  storage::store_le<int64_t>(p + L::producer_id, producer_id);
+  storage::store_le<int16_t>(p + L::producer_epoch, epoch);
+  storage::store_le<int32_t>(p + L::base_sequence, sequence);
+  storage::store_le<uint32_t>(p + L::crc,
+                              storage::compute_crc(std::span<const uint8_t>(p, b.bytes.size())));
+  b.stamped = true;
+}
+
+record_accumulator::drained record_accumulator::drain(const drain_context& ctx) {
+  drained out;
+  const auto now = ctx.now;
+  out.next_wake = now + std::chrono::milliseconds(200);
+  const auto max_in_flight = cfg_.max_in_flight_per_partition;
+  for (auto& [tp, ps] : parts_) {
+    if (ps.open) {
+      // While the partition's in-flight slots are taken (or sealed
+      // batches wait), keep filling the open batch instead of sealing
+      // one-record batches: one round trip then carries what arrived
+      // meanwhile (as Kafka's producer does). A reply wakes the sender.
+      bool blocked = ps.in_flight >= max_in_flight ||
+                     std::any_of(ps.batches.begin(), ps.batches.end(), [](const auto& b) {
+                       return b->st == producer_batch::state::queued;
+                     });
+      auto due = ps.open->created + std::chrono::milliseconds(cfg_.linger_ms);
+      if (ctx.flush || (now >= due && !blocked)) {
+        seal(tp, ps);
+      } else if (!blocked) {
+        out.next_wake = std::min(out.next_wake, due);
+      }
+    }
+    for (auto& b : ps.batches) {
+      if (ps.in_flight >= max_in_flight || ctx.hold) break;
+      if (b->st == producer_batch::state::in_flight) continue;
+      if (b->retry_at > now) {
+        out.next_wake = std::min(out.next_wake, b->retry_at);
+        break;  // later batches wait behind it: order
+      }
+      if (!ctx.route(*b)) {
+        b->retry_at = now + ctx.backoff(std::max<uint32_t>(b->attempts, 1));
+        out.next_wake = std::min(out.next_wake, b->retry_at);
+        out.want_metadata = true;
+        break;
+      }
+      if (cfg_.idempotent && !b->stamped) {
+        stamp(*b, ctx.producer_id, ctx.epoch, ps.next_sequence);
+        ps.next_sequence += b->record_count;
+      }
+      b->st = producer_batch::state::in_flight;
+      ++b->attempts;
+      ++ps.in_flight;
+      ++in_flight_total_;
+      out.ready.push_back(b);
+    }
+    if (ps.open_delayed) {
+      auto due = ps.open_delayed->created + std::chrono::milliseconds(cfg_.linger_ms);
+      if (ctx.flush || now >= due) {
+        seal_delayed(tp, ps);
+      } else {
+        out.next_wake = std::min(out.next_wake, due);
+      }
+    }
+    // Delayed batches carry no sequence and need no order among
+    // themselves: one waiting for a retry does not hold back the rest.
+    for (auto& b : ps.delayed) {
+      if (ps.delayed_in_flight >= max_in_flight || ctx.hold) break;
+      if (b->st == producer_batch::state::in_flight) continue;
+      if (b->retry_at > now) {
+        out.next_wake = std::min(out.next_wake, b->retry_at);
+        continue;
+      }
+      if (!ctx.route(*b)) {
+        b->retry_at = now + ctx.backoff(std::max<uint32_t>(b->attempts, 1));
+        out.next_wake = std::min(out.next_wake, b->retry_at);
+        out.want_metadata = true;
+        continue;
+      }
+      b->st = producer_batch::state::in_flight;
+      ++b->attempts;
+      ++ps.delayed_in_flight;
+      ++in_flight_total_;
+      out.ready.push_back(b);
+    }
+  }
+  return out;
+}
+
+void record_accumulator::returned(producer_batch& b) {
+  auto& ps = parts_[b.tp];
+  --(b.delay.delayed() ? ps.delayed_in_flight : ps.in_flight);
+  --in_flight_total_;
+  b.st = producer_batch::state::queued;
+}
+
+bool record_accumulator::earlier_unsettled(const producer_batch& b) const {
+  if (b.delay.delayed()) return false;
+  auto it = parts_.find(b.tp);
+  return it != parts_.end() && !it->second.batches.empty() &&
+         it->second.batches.front().get() != &b;
+}
+
+void record_accumulator::settle(producer_batch& b, const error& err, int64_t base_offset,
+                                std::vector<completion>& out, int64_t scheduled_at) {
+  auto& ps = parts_[b.tp];
+  auto& queue = b.delay.delayed() ? ps.delayed : ps.batches;
+  auto it = std::find_if(queue.begin(), queue.end(), [&b](const auto& p) { return p.get() == &b; });
+  if (it != queue.end()) queue.erase(it);
+  buffered_bytes_ -= std::min(buffered_bytes_, b.record_bytes);
+  for (size_t i = 0; i < b.callbacks.size(); ++i) {
+    delivery_report rep;
+    rep.topic = b.tp.topic;
+    rep.partition = b.tp.partition;
+    rep.offset = (!err && base_offset >= 0) ? base_offset + static_cast<int64_t>(i) : -1;
+    rep.scheduled = !err && scheduled_at >= 0;
+    rep.deliver_at_ms = rep.scheduled ? scheduled_at : -1;
+    rep.err = err;
+    out.emplace_back(std::move(b.callbacks[i]), std::move(rep));
+  }
+  b.callbacks.clear();
+}
+
+std::vector<completion> record_accumulator::expire(clock::time_point now, bool& sequence_gap) {
+  std::vector<completion> done;
+  for (auto& [tp, ps] : parts_) {
+    auto copy = ps.batches;
+    copy.insert(copy.end(), ps.delayed.begin(), ps.delayed.end());
+    for (auto& b : copy) {
+      if (b->st != producer_batch::state::queued || b->deadline > now) continue;
+      if (cfg_.idempotent && b->stamped) sequence_gap = true;
+      settle(*b, error(errc::delivery_timeout, "not acknowledged within delivery_timeout_ms"), -1,
+             done);
+    }
+  }
+  return done;
+}
+
+std::vector<completion> record_accumulator::fail_unsent(const error& err) {
+  std::vector<completion> done;
+  for (auto& [tp, ps] : parts_) {
+    if (ps.open) seal(tp, ps);
+    if (ps.open_delayed) seal_delayed(tp, ps);
+    auto copy = ps.batches;
+    copy.insert(copy.end(), ps.delayed.begin(), ps.delayed.end());
+    for (auto& b : copy) {
+      if (b->st == producer_batch::state::queued) settle(*b, err, -1, done);
+    }
+  }
+  return done;
+}
+
+void record_accumulator::restart_sequences() {
+  for (auto& [tp, ps] : parts_) {
+    ps.next_sequence = 0;
+    for (auto& b : ps.batches) b->stamped = false;
+  }
+}
+
+}  // namespace actormq::client::detail

@@ -1,0 +1,174 @@
+#pragma once
+// record_accumulator: the producer's batches, from the first record to the
+// acknowledgement. User threads append records to the open batch of their
+// partition (one open batch for immediate records, one for delayed ones
+// per partition); a batch is sealed when full, after linger_ms, or on
+// flush. drain() hands the sender the sealed batches it may send now:
+// per partition in sequence order and within max_in_flight_per_partition,
+// each stamped with the producer id and its sequence once (a batch that
+// is retried, at the same or another leader, keeps its sequence); delayed
+// batches carry no sequence and are not ordered. settle() removes a batch
+// and turns its records into delivery reports; expire() settles batches
+// still queued past their delivery deadline.
+//
+// Plain C++ over the storage format; no I/O, time passed in. Not
+// thread-safe: the producer calls it under its mutex.
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "actormq/client/config.h"
+#include "actormq/client/types.h"
+#include "storage/record_batch_builder.h"
+
+namespace actormq::client {
+struct producer_record;
+}
+
+namespace actormq::client::detail {
+
+/// When a batch is due: deliver_at_ms > 0 or a delay level makes it a
+/// delayed batch, sent with these fields and never mixed with others.
+struct delay_key {
+  int64_t deliver_at_ms = 0;
+  uint8_t level = 0;
+  bool delayed() const { return deliver_at_ms > 0 || level > 0; }
+  bool operator==(const delay_key&) const = default;
+};
+
+/// A sealed batch: its bytes in the storage format and its records' callbacks.
+struct producer_batch {
+  using clock = std::chrono::steady_clock;
+  enum class state { queued, in_flight };
+  topic_partition tp;
+  std::string bytes;
+  std::vector<delivery_callback> callbacks;
+  size_t record_bytes = 0;
+  int32_t record_count = 0;
+  bool stamped = false;
+  state st = state::queued;
+  uint32_t attempts = 0;
+  /// The partition leader this attempt goes to ("" = bootstrap broker).
+  /// The batch keeps its producer id and sequence when the leader moves.
+  std::string leader_address;
+  clock::time_point retry_at{};
+  clock::time_point deadline{};
+  delay_key delay;
+};
+
+/// A record's callback with its report, to run once settled.
+using completion = std::pair<delivery_callback, delivery_report>;
+
+class record_accumulator {
+ public:
+  using clock = std::chrono::steady_clock;
+  using batch_ptr = std::shared_ptr<producer_batch>;
+
+  record_accumulator(const producer_config& cfg, size_t batch_limit)
+      : cfg_(cfg), batch_limit_(batch_limit) {}
+
+  // ---- user side ----
+
+  /// Records the partition count of a topic (from metadata).
+  void set_partition_count(const std::string& topic, uint32_t n);
+  /// The partition of rec: its own, else murmur2 of the key, else sticky
+  /// or round robin per the partitioner. The count must be known.
+  uint32_t choose_partition(const producer_record& rec);
+  /// Appends a record of estimated size est to tp's open batch (sealing
+  /// the open one first when it is full or of another delay). Returns true
+  /// when the sender should look (a batch was opened or sealed).
+  bool append(const topic_partition& tp, producer_record& rec, int64_t timestamp_ms, size_t est,
+              delivery_callback cb);
+  /// Record bytes appended and not yet settled.
+  size_t buffered_bytes() const { return buffered_bytes_; }
+
+  // ---- sender side ----
+
+  /// What drain() needs from the sender.
+  struct drain_context {
+    clock::time_point now;
+    bool flush = false;  ///< seal every open batch now (flush, close)
+    bool hold = false;   ///< send nothing (a new producer id is on its way)
+    int64_t producer_id = -1;
+    int16_t epoch = -1;
+    /// Picks the leader of a batch; false while there is none to send to.
+    std::function<bool(producer_batch&)> route;
+    /// Backoff before retry n (n >= 1).
+    std::function<clock::duration(uint32_t)> backoff;
+  };
+  struct drained {
+    std::vector<batch_ptr> ready;  ///< marked in flight, attempts counted
+    clock::time_point next_wake;   ///< when to look again at the latest
+    bool want_metadata = false;    ///< a batch waits for a leader
+  };
+  /// Seals due open batches and takes the batches to send now.
+  drained drain(const drain_context& ctx);
+  /// A reply (or failure) for b arrived: it is queued again until settled
+  /// or retried.
+  void returned(producer_batch& b);
+  /// Removes b and reports all its records into out; scheduled_at >= 0 is
+  /// the due time of a batch the broker scheduled.
+  void settle(producer_batch& b, const error& err, int64_t base_offset,
+              std::vector<completion>& out, int64_t scheduled_at = -1);
+  /// Settles queued batches past their delivery deadline; sets
+  /// sequence_gap when one of them was stamped.
+  std::vector<completion> expire(clock::time_point now, bool& sequence_gap);
+  /// Seals every open batch and settles everything not in flight with err.
+  std::vector<completion> fail_unsent(const error& err);
+  /// A new producer id: sequences start again at 0 and every unsettled
+  /// batch is stamped again before it is sent.
+  void restart_sequences();
+  /// True when an earlier batch of b's partition is still unsettled.
+  bool earlier_unsettled(const producer_batch& b) const;
+  /// Batches in flight over all partitions.
+  uint32_t in_flight() const { return in_flight_total_; }
+
+ private:
+  struct open_batch {
+    storage::record_batch_builder builder;
+    std::vector<delivery_callback> callbacks;
+    clock::time_point created{};
+    size_t record_bytes = 0;
+    delay_key delay;
+  };
+  struct partition_state {
+    std::optional<open_batch> open;
+    /// Sealed, unsettled batches in sequence order (front = oldest).
+    std::deque<batch_ptr> batches;
+    uint32_t in_flight = 0;
+    int32_t next_sequence = 0;
+    /// Delayed records: their own open batch (one delay_key) and sealed,
+    /// unsettled batches, unstamped and unordered relative to `batches`.
+    std::optional<open_batch> open_delayed;
+    std::deque<batch_ptr> delayed;
+    uint32_t delayed_in_flight = 0;
+  };
+  struct topic_meta {
+    uint32_t partitions = 0;
+    uint32_t sticky = 0;
+    uint32_t round_robin = 0;
+  };
+
+  batch_ptr make_batch(const topic_partition& tp, open_batch& ob) const;
+  void seal(const topic_partition& tp, partition_state& ps);
+  void seal_delayed(const topic_partition& tp, partition_state& ps);
+  static void stamp(producer_batch& b, int64_t producer_id, int16_t epoch, int32_t sequence);
+
+  producer_config cfg_;
+  size_t batch_limit_;
+  std::map<topic_partition, partition_state> parts_;
+  std::unordered_map<std::string, topic_meta> meta_;
+  size_t buffered_bytes_ = 0;
+  uint32_t in_flight_total_ = 0;
+};
+
+}  // namespace actormq::client::detail

@@ -1,0 +1,51 @@
+#pragma once
+// record_decoder: turns one partition's fetched batch bytes into the
+// message_views poll() returns. It checks each batch's CRC32C (when
+// asked), skips what lies before the partition's position and control
+// batches, and sets aside messages past their amq-expires-at header or
+// their topic's ttl_ms (by the origin's timestamp for a retry) for the
+// consumer to dead-letter.
+//
+// Plain C++ over the storage format (storage/record_batch.h); no I/O.
+// Not thread-safe: the consumer's user thread owns it.
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "actormq/client/types.h"
+#include "fetch_types.h"
+
+namespace actormq::client::detail {
+
+class record_decoder {
+ public:
+  record_decoder(bool check_crcs, bool dead_letter_expired)
+      : check_crcs_(check_crcs), dead_letter_expired_(dead_letter_expired) {}
+
+  /// ttl_ms of the subscribed topics that have one (and of their retry topics).
+  void set_topic_ttls(std::map<std::string, int64_t> ttls) { topic_ttl_ms_ = std::move(ttls); }
+
+  struct outcome {
+    error err;                    ///< a corrupt or undecodable batch
+    bool no_whole_batch = false;  ///< bytes came but not one whole batch: fetch more
+  };
+  /// Decodes f's batches (taking f.bytes) from pos on: messages go to out,
+  /// expired ones (copies) to expired; pos moves past every decoded batch.
+  outcome decode(fetched& f, int64_t& pos, std::deque<buffered_view>& out,
+                 std::vector<message>& expired) const;
+
+  /// Past its amq-expires-at, or older than ttl (its topic's ttl_ms, if it
+  /// has one; by the origin's timestamp for a retry). now: ms since the epoch.
+  bool is_expired(const message_view& m, int64_t now, std::optional<int64_t> ttl) const;
+
+ private:
+  bool check_crcs_;
+  bool dead_letter_expired_;
+  std::map<std::string, int64_t> topic_ttl_ms_;
+};
+
+}  // namespace actormq::client::detail

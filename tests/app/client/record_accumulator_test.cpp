@@ -1,0 +1,174 @@
+// Unit: the producer's batches from append to settle, no broker needed.
+#include <catch2/catch.hpp>
+
+#include "actormq/client/producer.h"
+#include "app/client/src/record_accumulator.h"
+#include "storage/record_batch.h"
+
+using namespace actormq::client;
+using detail::producer_batch;
+using detail::record_accumulator;
+using namespace std::chrono_literals;
+
+namespace {
+
+namespace L = actormq::storage::batch_layout;
+
+producer_config test_config() {
+  producer_config cfg;
+  cfg.linger_ms = 0;
+  cfg.idempotent = true;
+  cfg.max_in_flight_per_partition = 1;
+  return cfg;
+}
+
+int32_t sequence_of(const producer_batch& b) {
+  return actormq::storage::load_le<int32_t>(reinterpret_cast<const uint8_t*>(b.bytes.data()) +
+                                            L::base_sequence);
+}
+
+int64_t producer_id_of(const producer_batch& b) {
+  return actormq::storage::load_le<int64_t>(reinterpret_cast<const uint8_t*>(b.bytes.data()) +
+                                            L::producer_id);
+}
+
+void add(record_accumulator& acc, const topic_partition& tp, std::string value) {
+  producer_record rec;
+  rec.topic = tp.topic;
+  rec.value = std::move(value);
+  rec.partition = tp.partition;
+  (void)acc.append(tp, rec, 1000, 64, [](const delivery_report&) {});
+}
+
+/// A drain with the leader at address (or none when empty) and a flush.
+record_accumulator::drained drain(record_accumulator& acc, const std::string& leader,
+                                  std::chrono::steady_clock::time_point now) {
+  record_accumulator::drain_context ctx;
+  ctx.now = now;
+  ctx.flush = true;
+  ctx.producer_id = 42;
+  ctx.epoch = 3;
+  ctx.route = [leader](producer_batch& b) {
+    if (leader.empty()) return false;
+    b.leader_address = leader;
+    return true;
+  };
+  ctx.backoff = [](uint32_t) { return std::chrono::steady_clock::duration(100ms); };
+  return acc.drain(ctx);
+}
+
+}  // namespace
+
+TEST_CASE("a batch goes to its partition's leader stamped with the producer id and sequence",
+          "[client][accumulator]") {
+  record_accumulator acc(test_config(), 1 << 20);
+  topic_partition tp{"t", 0};
+  add(acc, tp, "a");
+  add(acc, tp, "b");
+  auto now = std::chrono::steady_clock::now();
+  auto d = drain(acc, "h:1", now);
+  REQUIRE(d.ready.size() == 1);
+  auto& b = *d.ready[0];
+  CHECK(b.leader_address == "h:1");
+  CHECK(b.record_count == 2);
+  CHECK(producer_id_of(b) == 42);
+  CHECK(sequence_of(b) == 0);
+  CHECK(b.st == producer_batch::state::in_flight);
+  CHECK(acc.in_flight() == 1);
+}
+
+TEST_CASE("a batch moved to another leader keeps its sequence", "[client][accumulator]") {
+  record_accumulator acc(test_config(), 1 << 20);
+  topic_partition tp{"t", 0};
+  add(acc, tp, "a");
+  add(acc, tp, "b");
+  auto now = std::chrono::steady_clock::now();
+  auto first = drain(acc, "h:1", now);
+  REQUIRE(first.ready.size() == 1);
+  auto b = first.ready[0];
+  // notLeader: the batch comes back and is sent again, to the new leader.
+  acc.returned(*b);
+  add(acc, tp, "c");  // a later record: its own batch, next sequence
+  auto second = drain(acc, "h:2", now);
+  REQUIRE(second.ready.size() == 1);
+  CHECK(second.ready[0] == b);
+  CHECK(b->leader_address == "h:2");
+  CHECK(sequence_of(*b) == 0);
+  CHECK(b->attempts == 2);
+  std::vector<detail::completion> done;
+  acc.returned(*b);
+  acc.settle(*b, {}, 10, done);
+  REQUIRE(done.size() == 2);
+  CHECK(done[1].second.offset == 11);
+  auto third = drain(acc, "h:2", now);
+  REQUIRE(third.ready.size() == 1);
+  CHECK(sequence_of(*third.ready[0]) == 2);
+}
+
+TEST_CASE("a batch without a leader waits for the backoff and asks for metadata",
+          "[client][accumulator]") {
+  record_accumulator acc(test_config(), 1 << 20);
+  topic_partition tp{"t", 0};
+  add(acc, tp, "a");
+  auto now = std::chrono::steady_clock::now();
+  auto d = drain(acc, "", now);
+  CHECK(d.ready.empty());
+  CHECK(d.want_metadata);
+  CHECK(d.next_wake <= now + 100ms);
+  // Before the backoff passed nothing goes, even with a leader now.
+  CHECK(drain(acc, "h:1", now + 50ms).ready.empty());
+  auto later = drain(acc, "h:1", now + 100ms);
+  REQUIRE(later.ready.size() == 1);
+  CHECK(sequence_of(*later.ready[0]) == 0);
+}
+
+TEST_CASE("a queued batch past its delivery timeout fails with delivery timeout",
+          "[client][accumulator]") {
+  auto cfg = test_config();
+  cfg.delivery_timeout_ms = 1000;
+  record_accumulator acc(cfg, 1 << 20);
+  add(acc, {"t", 0}, "a");
+  auto now = std::chrono::steady_clock::now();
+  CHECK(drain(acc, "", now).ready.empty());  // offline partition
+  bool gap = false;
+  CHECK(acc.expire(now, gap).empty());
+  auto done = acc.expire(now + 2s, gap);
+  REQUIRE(done.size() == 1);
+  CHECK(done[0].second.err.is(errc::delivery_timeout));
+  CHECK_FALSE(gap);  // never stamped: no sequence gap
+  CHECK(acc.buffered_bytes() == 0);
+}
+
+TEST_CASE("only max in flight batches of a partition are sent at once", "[client][accumulator]") {
+  record_accumulator acc(test_config(), 1 << 20);
+  topic_partition tp{"t", 0};
+  add(acc, tp, "a");
+  auto now = std::chrono::steady_clock::now();
+  REQUIRE(drain(acc, "h:1", now).ready.size() == 1);
+  add(acc, tp, "b");
+  CHECK(drain(acc, "h:1", now).ready.empty());  // the first is still in flight
+  CHECK(drain(acc, "h:1", now).ready.empty());
+  // Other partitions are not held back.
+  add(acc, {"t", 1}, "c");
+  CHECK(drain(acc, "h:2", now).ready.size() == 1);
+}
+
+TEST_CASE("a new producer id restamps unsettled batches from sequence zero",
+          "[client][accumulator]") {
+  record_accumulator acc(test_config(), 1 << 20);
+  topic_partition tp{"t", 0};
+  add(acc, tp, "a");
+  auto now = std::chrono::steady_clock::now();
+  auto b = drain(acc, "h:1", now).ready.at(0);
+  std::vector<detail::completion> done;
+  acc.returned(*b);
+  acc.settle(*b, {}, 0, done);
+  add(acc, tp, "b");
+  auto c = drain(acc, "h:1", now).ready.at(0);
+  CHECK(sequence_of(*c) == 1);
+  acc.returned(*c);
+  acc.restart_sequences();
+  auto again = drain(acc, "h:1", now).ready.at(0);
+  CHECK(again == c);
+  CHECK(sequence_of(*c) == 0);
+}
