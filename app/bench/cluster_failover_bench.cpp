@@ -50,7 +50,8 @@ std::optional<view> metadata_of(const std::string& address) {
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : (v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2);
+  return v.empty() ? 0
+                   : (v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2);
 }
 
 }  // namespace
@@ -109,9 +110,10 @@ int main(int argc, char** argv) {
     }
     detect_ms.push_back(*detected);
     failover_ms.push_back(*failed_over);
-    std::printf("kill %d: controller %d SIGKILLed; dead broker detected in %.0f ms, new controller "
-                "in %.0f ms\n",
-                k + 1, victim, *detected, *failed_over);
+    std::printf(
+        "kill %d: controller %d SIGKILLed; dead broker detected in %.0f ms, new controller "
+        "in %.0f ms\n",
+        k + 1, victim, *detected, *failed_over);
     std::fflush(stdout);
     if (!c.broker(static_cast<size_t>(victim)).restart(false)) {
       std::fprintf(stderr, "restart of broker %d failed\n", victim);
@@ -124,10 +126,11 @@ int main(int argc, char** argv) {
         },
         std::chrono::seconds(30));
   }
-  std::printf("brokers=%d lease_ttl_ms=%lld kills=%d detect_median_ms=%.0f "
-              "failover_median_ms=%.0f detect_max_ms=%.0f failover_max_ms=%.0f\n",
-              brokers, static_cast<long long>(ttl_ms), kills, median(detect_ms),
-              median(failover_ms), *std::max_element(detect_ms.begin(), detect_ms.end()),
-              *std::max_element(failover_ms.begin(), failover_ms.end()));
+  std::printf(
+      "brokers=%d lease_ttl_ms=%lld kills=%d detect_median_ms=%.0f "
+      "failover_median_ms=%.0f detect_max_ms=%.0f failover_max_ms=%.0f\n",
+      brokers, static_cast<long long>(ttl_ms), kills, median(detect_ms), median(failover_ms),
+      *std::max_element(detect_ms.begin(), detect_ms.end()),
+      *std::max_element(failover_ms.begin(), failover_ms.end()));
   return 0;
 }
