@@ -8,6 +8,8 @@
 #      ONLY("W1 W2 W3 W4 W5") PREWARM_MB(0) QUIET_PCT(10) QUIET_WAIT(300)
 #      BUILD(<repo>/build-perf) PRODUCERS(1) BATCH_BYTES(1048576) LINGER_MS(5) MAX_IN_FLIGHT(1)
 #      POLL(1000 W3 max poll records) LOG_LEVEL(warn) VER(git HEAD: the ver= tag)
+#      CLUSTER(0: one broker; N: etcd + N brokers from scripts/cluster.sh, the client given all N
+#      addresses and routing by metadata; topics have replication factor 1; tagged cluster=N)
 # W3 runs twice per repeat: the copying fetch path (mode=copy) and the zero-copy stream (mode=stream).
 # W5 = W1 with acks=fsync (group-commit fdatasync before the ack), on the same broker, fresh topic.
 set -euo pipefail
@@ -40,10 +42,37 @@ BUILD_TYPE="$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$BUILD/CMakeCache.txt" 2>
 SPID=""
 ADDR=""
 
-cleanup() { if [ -n "$SPID" ]; then kill "$SPID" 2>/dev/null || true; wait "$SPID" 2>/dev/null || true; SPID=""; fi; }
+CLUSTER="${CLUSTER:-0}"
+CPID=""
+cleanup() {
+  if [ -n "$CPID" ]; then kill "$CPID" 2>/dev/null || true; wait "$CPID" 2>/dev/null || true; CPID=""; SPID=""; fi
+  if [ -n "$SPID" ]; then kill "$SPID" 2>/dev/null || true; wait "$SPID" 2>/dev/null || true; SPID=""; fi
+}
 trap cleanup EXIT
 
+# CLUSTER=N: scripts/cluster.sh with this build's binaries; ADDR = every broker, SPID = broker 0
+# (the perf tool samples one broker's CPU).
+start_cluster() {
+  cleanup
+  rm -rf "$DATA"; mkdir -p "$DATA"
+  echo "# cmd: CLUSTER_DIR=$DATA/cluster ACTORMQ_BIN_DIR=$BUILD/app scripts/cluster.sh $CLUSTER" >&2
+  CLUSTER_DIR="$DATA/cluster" ACTORMQ_BIN_DIR="$BUILD/app" "$ROOT/scripts/cluster.sh" "$CLUSTER" \
+    > "$DATA/cluster.out" 2> "$DATA/cluster.log" &
+  CPID=$!
+  for _ in $(seq 1 600); do
+    if [ "$(grep -c 'listening on' "$DATA/cluster.out" 2>/dev/null)" = "$CLUSTER" ]; then
+      ADDR="$(sed -n 's/^broker [0-9]* listening on //p' "$DATA/cluster.out" | paste -sd, -)"
+      SPID="$(cat "$DATA/cluster/broker-0/pid")"
+      return 0
+    fi
+    kill -0 "$CPID" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "the cluster did not start" >&2; cat "$DATA/cluster.log" >&2; exit 1
+}
+
 start_broker() {
+  if [ "$CLUSTER" -gt 0 ]; then start_cluster; return; fi
   cleanup
   rm -rf "$DATA"; mkdir -p "$DATA"
   echo "# cmd: $BROKER --listen 127.0.0.1:$PORT --data-dir $DATA/data --log-level $LOG_LEVEL" >&2
@@ -68,6 +97,7 @@ run_or_note() { run "$@" || echo "# run failed (rc=$?): $*" >&2; }
 start_broker
 C=(--broker "$ADDR" --server-pid "$SPID" --no-progress)
 TAGS="ver=$VER build=$BUILD_TYPE storage=file log=$LOG_LEVEL"
+if [ "$CLUSTER" -gt 0 ]; then TAGS="$TAGS cluster=$CLUSTER"; fi
 PROD=(--producers "$PRODUCERS" --batch-bytes "$BATCH_BYTES" --linger-ms "$LINGER_MS" --max-in-flight "$MAX_IN_FLIGHT")
 for r in $(seq 1 "$REPEAT"); do
   if want W1 || want W3; then
@@ -94,4 +124,4 @@ for r in $(seq 1 "$REPEAT"); do
   fi
 done
 cleanup
-du -sh "$DATA/data" >&2 || true
+if [ "$CLUSTER" -gt 0 ]; then du -sh "$DATA/cluster" >&2 || true; else du -sh "$DATA/data" >&2 || true; fi
