@@ -41,15 +41,8 @@ inline bool is_not_controller(const error& e) {
   return e.is(errc::not_controller);
 }
 /// The broker does not coordinate the group (anymore): find it again.
-/// notCoordinator is being added to the schema on main; until it lands
-/// this compiles against an errc without it and answers false.
-template <typename E = errc>
-bool is_not_coordinator(const error& e) {
-  if constexpr (requires { E::not_coordinator; }) {
-    return e.is(E::not_coordinator);
-  } else {
-    return false;
-  }
+inline bool is_not_coordinator(const error& e) {
+  return e.is(errc::not_coordinator);
 }
 /// The broker we sent to is gone or unreachable: its leaderships and
 /// coordinatorships are suspect.
