@@ -19,18 +19,24 @@ kj::Promise<caf::expected<T>> ask(caf::actor_system& sys, Handle dest,
   auto paf = kj::newPromiseAndCrossThreadFulfiller<caf::expected<T>>();
   auto f = std::make_shared<kj::Own<kj::CrossThreadPromiseFulfiller<caf::expected<T>>>>(
       kj::mv(paf.fulfiller));
-  sys.spawn([dest, timeout, f, xs...](caf::event_based_actor* self) {
-    self->request(dest, timeout, xs...)
-        .then(
-            [self, f](T& v) {
-              (*f)->fulfill(caf::expected<T>(std::move(v)));
-              self->quit();
-            },
-            [self, f](caf::error& e) {
-              (*f)->fulfill(caf::expected<T>(std::move(e)));
-              self->quit();
-            });
-  });
+  // The fulfiller goes in as a spawn argument, not as a capture: CAF 0.17
+  // dereferences a null shared_ptr<tuple<>> when a function actor is
+  // spawned without arguments (UBSan flags it in init_fun_factory.hpp).
+  using fulfiller_ptr = decltype(f);
+  sys.spawn(
+      [dest, timeout, xs...](caf::event_based_actor* self, fulfiller_ptr fp) {
+        self->request(dest, timeout, xs...)
+            .then(
+                [self, fp](T& v) {
+                  (*fp)->fulfill(caf::expected<T>(std::move(v)));
+                  self->quit();
+                },
+                [self, fp](caf::error& e) {
+                  (*fp)->fulfill(caf::expected<T>(std::move(e)));
+                  self->quit();
+                });
+      },
+      f);
   return kj::mv(paf.promise);
 }
 
