@@ -17,19 +17,25 @@ constexpr size_t max_ops_per_txn = 100;
 }  // namespace
 
 kj::Promise<caf::error> controller::fenced(std::vector<etcd::compare> extra,
-                                           std::vector<etcd::txn_op> ops) {
+                                           std::vector<etcd::txn_op> ops, caf::error refused) {
   if (!cp_.is_controller()) {
     return make_error(errc::not_controller, "this broker is not the controller");
   }
-  auto& keys = cp_.view().keys();
-  extra.insert(extra.begin(), etcd::compare::create_revision_is(
-                                  keys.controller(), etcd::compare::op::equal, cp_.fence()));
+  auto controller_key = cp_.view().keys().controller();
+  auto fence = cp_.fence();
+  extra.insert(extra.begin(),
+               etcd::compare::create_revision_is(controller_key, etcd::compare::op::equal, fence));
+  // The failure branch reads the controller key, to tell a lost fence from
+  // one of the caller's own conditions.
   return cp_.etcd()
-      .txn(std::move(extra), std::move(ops))
-      .then([](etcd::result<etcd::txn_result> r) -> caf::error {
+      .txn(std::move(extra), std::move(ops), {etcd::txn_op::get(controller_key)})
+      .then([fence, refused = std::move(refused)](etcd::result<etcd::txn_result> r) -> caf::error {
         if (!r) return make_error(errc::cluster_unavailable, "etcd: " + r.err().to_string());
-        if (!r->succeeded) return make_error(errc::not_controller, "fenced write refused");
-        return {};
+        if (r->succeeded) return {};
+        bool fence_holds = !r->responses.empty() && !r->responses[0].range.kvs.empty() &&
+                           r->responses[0].range.kvs[0].create_revision == fence;
+        if (!fence_holds) return make_error(errc::not_controller, "fenced write refused");
+        return refused;
       });
 }
 
@@ -67,17 +73,15 @@ kj::Promise<caf::error> controller::create_topic(std::string name, topic_config 
   auto topic_key = keys.topic(name);
   kj::Promise<caf::error> chain = caf::error{};
   for (auto& ops : batches) {
-    chain = chain.then(
-        [this, topic_key, ops = std::move(ops)](caf::error e) mutable -> kj::Promise<caf::error> {
-          if (e) return kj::mv(e);
-          return fenced({etcd::compare::absent(topic_key)}, std::move(ops));
-        });
+    chain = chain.then([this, name, topic_key,
+                        ops = std::move(ops)](caf::error e) mutable -> kj::Promise<caf::error> {
+      if (e) return kj::mv(e);
+      return fenced({etcd::compare::absent(topic_key)}, std::move(ops),
+                    make_error(errc::topic_exists, "topic '" + name + "' exists"));
+    });
   }
+  // A refused compare (not_controller) is the fence or a concurrent create.
   return chain.then([name, cfg](caf::error e) {
-    if (e && code_of(e) == errc::not_controller) {
-      // A failed compare is the fence or a topic created concurrently.
-      return e;
-    }
     if (!e) {
       broker_log().info("controller: created topic {} ({} partitions, replication factor {})", name,
                         cfg.partitions, cfg.replication_factor);

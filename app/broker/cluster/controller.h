@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/errc.h"
 #include "actors/topic/topic_config.h"
 #include "app/etcd/etcd_types.h"
 
@@ -43,8 +44,12 @@ class controller {
   void reconcile();
 
  private:
-  /// One fenced txn of puts and erases; resolves with the error, if any.
-  kj::Promise<caf::error> fenced(std::vector<etcd::compare> extra, std::vector<etcd::txn_op> ops);
+  /// One fenced txn of puts and erases; resolves with the error, if any:
+  /// not_controller when the fence no longer holds, `refused` when it holds
+  /// but one of the extra compares failed.
+  kj::Promise<caf::error> fenced(std::vector<etcd::compare> extra, std::vector<etcd::txn_op> ops,
+                                 caf::error refused = make_error(errc::internal,
+                                                                 "a write precondition failed"));
   /// Writes one round of elections; true when etcd refused and it must be retried.
   kj::Promise<bool> reconcile_round();
 
