@@ -10,7 +10,12 @@ namespace actormq::broker {
 
 namespace {
 constexpr std::chrono::seconds registry_timeout{30};
+
+// A continuation below that throws is a bug; say so instead of dropping it.
+void log_failure(kj::Exception&& e) {
+  broker_log().error("cluster: local topic sync failed: {}", e.getDescription().cStr());
 }
+}  // namespace
 
 void local_topics::sync() {
   auto& view = cp_.view();
@@ -39,7 +44,7 @@ void local_topics::sync() {
           }
           broker_log().error("cluster: cannot create topic {} here: {}", name, text_of(r.error()));
         })
-        .detach([](kj::Exception&&) {});
+        .detach(log_failure);
   }
   for (auto it = held_.begin(); it != held_.end();) {
     if (wanted.count(*it) || busy_.count(*it)) {
@@ -59,7 +64,7 @@ void local_topics::sync() {
                                text_of(r.error()));
           }
         })
-        .detach([](kj::Exception&&) {});
+        .detach(log_failure);
   }
 }
 
