@@ -34,6 +34,12 @@ class category final : public std::error_category {
         return "corrupt segment";
       case errc::invalid_argument:
         return "invalid argument";
+      case errc::offset_mismatch:
+        return "batch offsets do not continue the log";
+      case errc::corrupt_checkpoint:
+        return "corrupt checkpoint file";
+      case errc::stale_leader_epoch:
+        return "stale leader epoch";
     }
     return "unknown storage error";
   }
