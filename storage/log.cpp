@@ -1,7 +1,6 @@
 #include "storage/log.h"
 
 #include <algorithm>
-#include <charconv>
 #include <chrono>
 #include <limits>
 #include <map>
@@ -10,6 +9,7 @@
 #include "storage/errc.h"
 #include "storage/file_handle.h"
 #include "storage/logger.h"
+#include "storage/offset_checkpoint.h"
 
 namespace actormq::storage {
 
@@ -171,15 +171,12 @@ status log::recover(recovery_report& report) {
     segments_.push_back(std::move(*s));
     if (auto st = sync_directory(dir_); !st) return st;
   }
-  if (auto text = read_file(dir_ / log_start_file)) {
-    int64_t v = -1;
-    auto [end, fc] = std::from_chars(text->data(), text->data() + text->size(), v);
-    if (fc != std::errc{} || v < 0 || (end != text->data() + text->size() && *end != '\n')) {
-      logger().warn("recovery: {} is malformed; log start floor ignored",
-                    (dir_ / log_start_file).string());
-    } else {
-      start_floor_ = offset(v);
-    }
+  if (auto floor = offset_checkpoint(dir_ / log_start_file).read(); !floor) {
+    // As before the file had its own reader: an unreadable floor only makes
+    // records below it readable again, so the log still opens.
+    logger().warn("recovery: {}; log start floor ignored", floor.message());
+  } else if (*floor) {
+    start_floor_ = **floor;
   }
   if (start_floor_ > next_offset()) {
     // The tail holding the floor was lost (truncated); the log cannot start
@@ -211,12 +208,7 @@ status log::advance_start(offset o) {
   if (closed_ || failed_) return errc::log_closed;
   o = std::min(o, next_offset());
   if (o <= log_start_offset()) return {};
-  auto text = std::to_string(o()) + "\n";
-  if (auto st = write_file_atomic(dir_ / log_start_file,
-                                  {reinterpret_cast<const uint8_t*>(text.data()), text.size()});
-      !st) {
-    return st;
-  }
+  if (auto st = offset_checkpoint(dir_ / log_start_file).write(o); !st) return st;
   start_floor_ = o;
   return {};
 }
