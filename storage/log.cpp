@@ -285,6 +285,15 @@ result<append_result> log::append(std::span<uint8_t> batches) {
 
 result<read_slice> log::read(offset start, uint64_t max_bytes) const {
   if (start < log_start_offset() || start > next_offset()) return errc::offset_out_of_range;
+  return read_below(start, max_bytes, next_offset());
+}
+
+result<read_slice> log::read(offset start, uint64_t max_bytes, offset end_limit) const {
+  if (start < log_start_offset() || start > next_offset()) return errc::offset_out_of_range;
+  return read_below(start, max_bytes, std::min(end_limit, next_offset()));
+}
+
+result<read_slice> log::read_below(offset start, uint64_t max_bytes, offset end) const {
   // The segment holding start: greatest base <= start. After a quarantine
   // there may be a gap; then the next segment serves the first offset after it.
   auto it = std::upper_bound(segments_.begin(), segments_.end(), start,
@@ -292,9 +301,13 @@ result<read_slice> log::read(offset start, uint64_t max_bytes) const {
   if (it != segments_.begin()) --it;
   for (; it != segments_.end(); ++it) {
     auto from = std::max(start, (*it)->base_offset());
-    auto slice = (*it)->read(from, max_bytes, next_offset());
+    // At or past end nothing can be read: neither here nor in later segments.
+    if (from >= end) break;
+    auto slice = (*it)->read(from, max_bytes, end);
     if (!slice) return slice;
     if (slice->length > 0) return slice;
+    // Empty here: start lies in a gap (a quarantined segment) or the batch
+    // holding start crosses end; the next segment's base tells which.
   }
   read_slice empty;
   empty.file = segments_.back()->file();

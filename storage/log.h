@@ -4,13 +4,19 @@
 // Directory layout:
 //   <dir>/00000000000000000000.log|.index|.timeindex   segments by base offset
 //   <dir>/.clean_shutdown     present only after a clean close(); removed on open
-//   <dir>/log_start           the logical log start set by advance_start(): one
-//                             decimal offset and a newline (absent = none)
+//   <dir>/log_start           the logical log start set by advance_start()
+//                             (offset_checkpoint.h format; absent = none)
 //   <dir>/quarantine/         segments that failed validation, kept for operators
+// The partition keeps two more files in the same directory, which the log
+// leaves alone: high-watermark (offset_checkpoint.h) and
+// leader-epoch-checkpoint (leader_epoch_cache.h).
 //
-// Offsets: log_start_offset() <= high_watermark() == next_offset(). Every
-// appended batch is visible to readers once append returns (this single-node
-// log has no replication lag); flushed_offset() tells what is on disk.
+// Offsets: log_start_offset() <= next_offset(). The log itself knows no
+// replication: a replicated partition keeps its high watermark outside and
+// serves consumers with read(start, max_bytes, high_watermark), which never
+// returns a batch reaching it. high_watermark() here is next_offset(), the
+// right value for a partition without replicas. flushed_offset() tells what
+// is on disk.
 //
 // Recovery on open: the tail (active) segment is always validated batch by
 // batch including CRC, and cut at the first bad batch. After a clean shutdown
@@ -60,6 +66,12 @@ class log {
   /// batch). offset_out_of_range below log_start or above next_offset; an
   /// empty slice at next_offset.
   result<read_slice> read(offset start, uint64_t max_bytes) const;
+  /// The same, limited to whole batches whose last offset is below end_limit
+  /// (a consumer's read below the high watermark). start in
+  /// [end_limit, next_offset], or a batch holding start that reaches
+  /// end_limit, gives an empty slice at start; offset_out_of_range as above.
+  /// With end_limit >= next_offset() it costs what read(start, max_bytes) does.
+  result<read_slice> read(offset start, uint64_t max_bytes, offset end_limit) const;
   /// First offset whose batch holds a timestamp >= ts, or next_offset().
   result<offset> offset_for_timestamp(timestamp_ms ts) const;
 
@@ -105,6 +117,7 @@ class log {
  private:
   log(std::filesystem::path dir, log_config cfg);
   status recover(recovery_report& report);
+  result<read_slice> read_below(offset start, uint64_t max_bytes, offset end) const;
   status roll_at(offset base);
   timestamp_ms now() const { return cfg_.clock(); }
 

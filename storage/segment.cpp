@@ -302,6 +302,9 @@ result<read_slice> segment::read(offset start, uint64_t max_bytes, offset end) c
   if (!first) return first.error();
   if (!*first) return out;
   auto [pos, h] = **first;
+  // A batch is sent whole or not at all: one that crosses end (a high
+  // watermark inside it) waits until end moves past it.
+  if (h.last_offset() >= end) return out;
   out.position = pos;
   out.first_offset = h.base_offset;
   uint64_t p = pos();
@@ -314,7 +317,7 @@ result<read_slice> segment::read(offset start, uint64_t max_bytes, offset end) c
     if (p >= size_ || out.next_offset >= end) break;
     auto nh = header_at(file_position(p));
     if (!nh) return nh.error();
-    if (!*nh || out.length + (*nh)->size_bytes() > max_bytes || (*nh)->base_offset >= end) break;
+    if (!*nh || out.length + (*nh)->size_bytes() > max_bytes || (*nh)->last_offset() >= end) break;
     h = **nh;
   }
   return out;

@@ -76,8 +76,9 @@ class segment {
   /// Appends one whole, validated batch whose base offset is already set.
   status append(std::span<const uint8_t> batch, const batch_header& h);
   /// Whole batches starting at the batch that holds start, at most max_bytes
-  /// (but always at least one batch), none at or past end. Empty slice
-  /// (length 0) when start >= next_offset().
+  /// (but always at least one batch), only those whose last offset is below
+  /// end. Empty slice (length 0) when start >= next_offset(), start >= end,
+  /// or the batch holding start reaches end.
   result<read_slice> read(offset start, uint64_t max_bytes, offset end) const;
   /// Base offset of the first batch holding a record with timestamp >= ts.
   result<std::optional<offset>> offset_for_timestamp(timestamp_ms ts) const;
