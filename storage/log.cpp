@@ -1,6 +1,9 @@
 #include "storage/log.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <cassert>
 #include <chrono>
 #include <limits>
 #include <map>
@@ -219,19 +222,62 @@ uint64_t log::size_bytes() const {
   return n;
 }
 
-result<append_result> log::append(std::span<uint8_t> batches) {
-  if (closed_ || failed_) return errc::log_closed;
-  if (batches.empty()) return errc::invalid_batch;
-  // Validate everything first: all or nothing.
+result<std::vector<std::pair<size_t, batch_header>>> log::validate_all(
+    std::span<const uint8_t> batches, size_t max_batch_bytes) const {
   auto depth = cfg_.validate_records ? validation::full_records : validation::header_and_crc;
   std::vector<std::pair<size_t, batch_header>> parsed;
   size_t pos = 0;
   while (pos < batches.size()) {
-    auto h = validate_batch(batches.subspan(pos), cfg_.max_batch_bytes, depth);
+    auto h = validate_batch(batches.subspan(pos), max_batch_bytes, depth);
     if (!h) return h.error();
     parsed.emplace_back(pos, *h);
     pos += h->size_bytes();
   }
+  return parsed;
+}
+
+result<append_result> log::append(std::span<uint8_t> batches) {
+  if (closed_ || failed_) return errc::log_closed;
+  if (batches.empty()) return errc::invalid_batch;
+  // Validate everything first: all or nothing.
+  auto parsed = validate_all(batches, cfg_.max_batch_bytes);
+  if (!parsed) return parsed.error();
+  // The offsets continue the log whatever rolls happen on the way, so they
+  // are assigned before anything is written.
+  offset next = next_offset();
+  for (auto& [at, h] : *parsed) {
+    h.base_offset = next;
+    set_base_offset(batches.subspan(at, h.size_bytes()), next);
+    next = h.next_offset();
+  }
+  return write_batches(batches, *parsed);
+}
+
+result<append_result> log::append_replicated(std::span<const uint8_t> batches) {
+  if (closed_ || failed_) return errc::log_closed;
+  if (batches.empty()) return errc::invalid_batch;
+  // The leader accepted these under its settings; a smaller max_batch_bytes
+  // here must not stop replication for good, so only the format bounds them
+  // (as in recovery).
+  auto parsed = validate_all(batches, max_stored_batch_bytes);
+  if (!parsed) return parsed.error();
+  offset expect = next_offset();
+  for (size_t i = 0; i < parsed->size(); ++i) {
+    const auto& [at, h] = (*parsed)[i];
+    if (h.base_offset != expect) {
+      return {errc::offset_mismatch,
+              fmt::format("{}: replicated batch {} (byte {}) has base offset {} where {} was "
+                          "expected ({})",
+                          dir_.string(), i, at, h.base_offset(), expect(),
+                          h.base_offset < expect ? "overlap" : "gap")};
+    }
+    expect = h.next_offset();
+  }
+  return write_batches(batches, *parsed);
+}
+
+result<append_result> log::write_batches(std::span<const uint8_t> batches,
+                                         const std::vector<std::pair<size_t, batch_header>>& parsed) {
   append_result out;
   out.base_offset = next_offset();
   // A write or roll failing half way (e.g. ENOSPC) takes back what this call
@@ -256,7 +302,7 @@ result<append_result> log::append(std::span<uint8_t> batches) {
     oldest_unflushed_ = oldest_before;
     return ec;
   };
-  for (auto& [at, h] : parsed) {
+  for (const auto& [at, h] : parsed) {
     auto* active = segments_.back().get();
     bool too_big = active->size_bytes() + h.size_bytes() > cfg_.segment_bytes;
     bool too_old = cfg_.segment_ms >= 0 && now()() - active->created_at()() >= cfg_.segment_ms;
@@ -264,10 +310,10 @@ result<append_result> log::append(std::span<uint8_t> batches) {
       if (auto st = roll(); !st) return undo(st.error());
       active = segments_.back().get();
     }
-    h.base_offset = active->next_offset();
-    auto bytes = batches.subspan(at, h.size_bytes());
-    set_base_offset(bytes, h.base_offset);
-    if (auto st = active->append(bytes, h); !st) return undo(st.error());
+    assert(h.base_offset == active->next_offset());
+    if (auto st = active->append(batches.subspan(at, h.size_bytes()), h); !st) {
+      return undo(st.error());
+    }
     unflushed_msgs_ += static_cast<uint64_t>(h.record_count);
     if (oldest_unflushed_ < timestamp_ms(0)) oldest_unflushed_ = now();
     out.last_offset = h.last_offset();

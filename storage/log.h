@@ -33,6 +33,8 @@
 #include <filesystem>
 #include <memory>
 #include <span>
+#include <utility>
+#include <vector>
 
 #include "storage/log_config.h"
 #include "storage/recovery_report.h"
@@ -62,6 +64,14 @@ class log {
   /// batches, assigning consecutive offsets (it writes each base_offset field
   /// in place). Either all batches are appended or none.
   result<append_result> append(std::span<uint8_t> batches);
+  /// Appends batches copied from a leader's log as they are: their base
+  /// offsets are already set and are not rewritten. Each batch is validated
+  /// like append's (header, CRC, records per validate_records; size bounded by
+  /// the format, not by max_batch_bytes, which the leader applied); the first
+  /// must start at next_offset() and each next one where the previous ended,
+  /// else offset_mismatch with a detail saying expected vs got. All or
+  /// nothing, rolls and the flush policy as append.
+  result<append_result> append_replicated(std::span<const uint8_t> batches);
   /// Whole batches from the one holding start, up to max_bytes (at least one
   /// batch). offset_out_of_range below log_start or above next_offset; an
   /// empty slice at next_offset.
@@ -117,6 +127,12 @@ class log {
  private:
   log(std::filesystem::path dir, log_config cfg);
   status recover(recovery_report& report);
+  /// Validates batches laid back to back; (position, header) of each.
+  result<std::vector<std::pair<size_t, batch_header>>> validate_all(
+      std::span<const uint8_t> batches, size_t max_batch_bytes) const;
+  /// Writes validated batches whose base offsets continue the log.
+  result<append_result> write_batches(std::span<const uint8_t> batches,
+                                      const std::vector<std::pair<size_t, batch_header>>& parsed);
   result<read_slice> read_below(offset start, uint64_t max_bytes, offset end) const;
   status roll_at(offset base);
   timestamp_ms now() const { return cfg_.clock(); }

@@ -286,3 +286,60 @@ TEST_CASE("truncate leaves everything flushed and restarts the flush clock") {
   CHECK_FALSE(r->flushed);
   CHECK(l->flushed_offset() == offset(2));
 }
+
+TEST_CASE("truncate right after a roll removes the empty active segment and keeps both indexes "
+          "consistent") {
+  temp_dir dir;
+  manual_clock clock;
+  auto cfg = small_config(clock, 400);
+  cfg.index_interval_bytes = 64;
+  std::vector<rec> kept;
+  {
+    auto l = open_log(dir.path(), cfg);
+    for (int b = 0; b < 20; ++b) {
+      REQUIRE(append_copy(*l, numbered_batch("t" + std::to_string(b), 1 + b % 3, clock.now(), 40)));
+      clock.advance(10);  // every batch raises the greatest timestamp
+    }
+    REQUIRE(l->roll());
+    REQUIRE(l->segments().back()->empty());
+    const auto empty_base = l->segments().back()->base_offset();
+    const auto& prev = *l->segments()[l->segment_count() - 2];
+    const auto cut = prev.base_offset() + (prev.next_offset()() - prev.base_offset()()) / 2;
+    const auto segments_before = l->segment_count();
+    REQUIRE(l->truncate(cut));
+    CHECK(l->segment_count() == segments_before - 1);
+    CHECK_FALSE(fs::exists(seg_path(dir.path(), empty_base, "log")));
+    CHECK_FALSE(fs::exists(seg_path(dir.path(), empty_base, "index")));
+    CHECK_FALSE(fs::exists(seg_path(dir.path(), empty_base, "timeindex")));
+    const auto& active = *l->segments().back();
+    CHECK(active.next_offset() <= cut);
+    // Neither index names a batch that is gone.
+    for (const auto& e : active.index().entries()) {
+      CHECK(e.pos() < active.size_bytes());
+      CHECK(active.base_offset() + int64_t{e.rel()} < active.next_offset());
+    }
+    for (const auto& e : active.timeindex().entries()) {
+      CHECK(active.base_offset() + int64_t{e.rel()} < active.next_offset());
+    }
+    REQUIRE_FALSE(active.timeindex().entries().empty());
+    CHECK(active.max_timestamp() == active.timeindex().entries().back().ts);
+    // A timestamp past every kept record finds the log end.
+    auto o = l->offset_for_timestamp(active.max_timestamp() + 1);
+    REQUIRE(o);
+    CHECK(*o == l->next_offset());
+    kept = read_all(*l, offset(0));
+    CHECK(kept.back().off + 1 == l->next_offset());
+    // Offsets found by timestamp still name the batch holding them.
+    for (const auto& r : kept) {
+      auto at = l->offset_for_timestamp(r.ts);
+      REQUIRE(at);
+      CHECK(*at <= r.off);
+    }
+    REQUIRE(l->close());
+  }
+  // The index files written by truncate pass the clean-shutdown checks.
+  recovery_report report;
+  auto l = open_log(dir.path(), cfg, &report);
+  CHECK(report.events.empty());
+  CHECK(read_all(*l, offset(0)) == kept);
+}
