@@ -22,7 +22,8 @@ enum class errc {
   corrupt_segment,      ///< a segment failed validation and was quarantined
   invalid_argument,     ///< bad configuration or argument
   offset_mismatch,      ///< replicated batches do not start at the log end or leave a gap/overlap
-  corrupt_checkpoint,   ///< a checkpoint file (high-watermark, leader-epoch-checkpoint) is unreadable
+  corrupt_checkpoint,   ///< a checkpoint file (high-watermark, leader-epoch-checkpoint) is
+                        ///< unreadable
   stale_leader_epoch,   ///< a leader epoch below the latest one, at an offset not before it
 };
 

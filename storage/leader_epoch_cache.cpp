@@ -68,7 +68,8 @@ result<std::vector<epoch_entry>> parse(std::string_view text, const std::filesys
   // No reserve(count): a corrupt count must not allocate.
   for (size_t i = 0; i < count; ++i) {
     auto line = next_line();
-    if (!line) return corrupt(line_no + 1, fmt::format("file ends after {} of {} entries", i, count));
+    if (!line)
+      return corrupt(line_no + 1, fmt::format("file ends after {} of {} entries", i, count));
     auto space = line->find(' ');
     int32_t epoch = 0;
     int64_t start = 0;
@@ -88,12 +89,14 @@ result<std::vector<epoch_entry>> parse(std::string_view text, const std::filesys
   uint32_t want = 0;
   auto hex = crc_line->substr(std::min(crc_prefix.size(), crc_line->size()));
   if (!crc_line->starts_with(crc_prefix) || hex.size() != 8 ||
-      std::from_chars(hex.data(), hex.data() + hex.size(), want, 16).ptr != hex.data() + hex.size()) {
+      std::from_chars(hex.data(), hex.data() + hex.size(), want, 16).ptr !=
+          hex.data() + hex.size()) {
     return corrupt(line_no, "not 'crc32c <8 hex digits>'");
   }
   uint32_t got = crc32c(text.data(), crc_covers);
   if (got != want) {
-    return corrupt(line_no, fmt::format("CRC mismatch: file says {:08x}, content has {:08x}", want, got));
+    return corrupt(line_no,
+                   fmt::format("CRC mismatch: file says {:08x}, content has {:08x}", want, got));
   }
   if (pos != text.size()) return corrupt(line_no + 1, "bytes after the crc32c line");
   return entries;
@@ -155,10 +158,11 @@ status leader_epoch_cache::assign(int32_t epoch, offset start) {
   // One removed entry that started at the same offset is an epoch that wrote
   // nothing, replaced as expected; anything more is worth a line.
   if (removed.size() > 1 || (removed.size() == 1 && removed[0].start_offset != start)) {
-    logger().warn("{}: epoch {} at offset {} removed {} conflicting entries (the last from epoch {} "
-                  "at offset {})",
-                  path_.string(), epoch, start(), removed.size(), removed.back().epoch,
-                  removed.back().start_offset());
+    logger().warn(
+        "{}: epoch {} at offset {} removed {} conflicting entries (the last from epoch {} "
+        "at offset {})",
+        path_.string(), epoch, start(), removed.size(), removed.back().epoch,
+        removed.back().start_offset());
   }
   return replace(std::move(next));
 }
@@ -194,8 +198,9 @@ status leader_epoch_cache::truncate_from_end(offset end) {
 status leader_epoch_cache::truncate_from_start(offset start) {
   // The last entry starting at or before start covers it; it is kept with
   // start as its start offset, and those before it go.
-  auto covering = std::upper_bound(entries_.begin(), entries_.end(), start,
-                                   [](offset o, const epoch_entry& x) { return o < x.start_offset; });
+  auto covering =
+      std::upper_bound(entries_.begin(), entries_.end(), start,
+                       [](offset o, const epoch_entry& x) { return o < x.start_offset; });
   if (covering == entries_.begin()) return {};  // every entry starts after start
   --covering;
   if (covering == entries_.begin() && covering->start_offset == start) return {};
@@ -207,7 +212,8 @@ status leader_epoch_cache::truncate_from_start(offset start) {
 
 status leader_epoch_cache::replace(std::vector<epoch_entry> next) {
   auto text = serialize(next);
-  if (auto st = write_file_atomic(path_, {reinterpret_cast<const uint8_t*>(text.data()), text.size()});
+  if (auto st =
+          write_file_atomic(path_, {reinterpret_cast<const uint8_t*>(text.data()), text.size()});
       !st) {
     return {st.error(), fmt::format("write {}", path_.string())};
   }

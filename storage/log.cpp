@@ -276,8 +276,8 @@ result<append_result> log::append_replicated(std::span<const uint8_t> batches) {
   return write_batches(batches, *parsed);
 }
 
-result<append_result> log::write_batches(std::span<const uint8_t> batches,
-                                         const std::vector<std::pair<size_t, batch_header>>& parsed) {
+result<append_result> log::write_batches(
+    std::span<const uint8_t> batches, const std::vector<std::pair<size_t, batch_header>>& parsed) {
   append_result out;
   out.base_offset = next_offset();
   // A write or roll failing half way (e.g. ENOSPC) takes back what this call

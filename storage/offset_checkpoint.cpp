@@ -26,7 +26,8 @@ result<std::optional<offset>> offset_checkpoint::read() const {
   };
   const std::string& s = *text;
   if (s.empty()) return corrupt("empty file");
-  if (s.size() > max_file_bytes) return corrupt(fmt::format("{} bytes, expected at most {}", s.size(), max_file_bytes));
+  if (s.size() > max_file_bytes)
+    return corrupt(fmt::format("{} bytes, expected at most {}", s.size(), max_file_bytes));
   if (s.back() != '\n') return corrupt("no newline at the end");
   std::string_view digits(s.data(), s.size() - 1);
   if (digits.empty()) return corrupt("no offset before the newline");
@@ -46,7 +47,8 @@ status offset_checkpoint::write(offset o) const {
     return {errc::invalid_argument, fmt::format("{}: negative offset {}", path_.string(), o())};
   }
   auto text = fmt::format("{}\n", o());
-  if (auto st = write_file_atomic(path_, {reinterpret_cast<const uint8_t*>(text.data()), text.size()});
+  if (auto st =
+          write_file_atomic(path_, {reinterpret_cast<const uint8_t*>(text.data()), text.size()});
       !st) {
     return {st.error(), fmt::format("write {}", path_.string())};
   }

@@ -8,8 +8,8 @@
 
 namespace actormq::storage {
 
-truncation_step first_truncation_step(std::span<const epoch_entry> follower_epochs,
-                                      offset log_end, offset high_watermark) {
+truncation_step first_truncation_step(std::span<const epoch_entry> follower_epochs, offset log_end,
+                                      offset high_watermark) {
   if (follower_epochs.empty()) {
     // No epochs to compare (Kafka truncates such partitions to the high
     // watermark): the high watermark is all the follower knows was committed.

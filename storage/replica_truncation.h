@@ -50,8 +50,8 @@ struct truncation_step {
 /// The first step: ask about the follower's latest epoch; with no epoch
 /// known (an empty cache, e.g. a new replica) there is nothing to ask and the
 /// follower truncates to its high watermark.
-truncation_step first_truncation_step(std::span<const epoch_entry> follower_epochs,
-                                      offset log_end, offset high_watermark);
+truncation_step first_truncation_step(std::span<const epoch_entry> follower_epochs, offset log_end,
+                                      offset high_watermark);
 
 /// The step after the leader answered `answer` to "where did asked_epoch
 /// end?" (Kafka's AbstractFetcherThread.getOffsetTruncationState):

@@ -33,7 +33,9 @@ leader_epoch_cache cache_with(const temp_dir& dir, const std::vector<epoch_entry
   return c;
 }
 
-fs::path file_of(const temp_dir& dir) { return dir.path() / leader_epoch_cache::file_name; }
+fs::path file_of(const temp_dir& dir) {
+  return dir.path() / leader_epoch_cache::file_name;
+}
 
 /// Text of a checkpoint file with a correct CRC over body.
 std::string with_crc(const std::string& body) {
@@ -76,8 +78,7 @@ TEST_CASE("assigned epochs survive a reopen") {
 TEST_CASE("the checkpoint file is the documented text byte for byte") {
   temp_dir dir;
   cache_with(dir, {{0, offset(0)}, {2, offset(150)}});
-  CHECK(read_whole(file_of(dir)) ==
-        "leader-epoch-checkpoint v1\n2\n0 0\n2 150\ncrc32c 382979b0\n");
+  CHECK(read_whole(file_of(dir)) == "leader-epoch-checkpoint v1\n2\n0 0\n2 150\ncrc32c 382979b0\n");
   auto empty_dir = temp_dir();
   auto c = open_cache(empty_dir);
   REQUIRE(c.assign(1, offset(0)));
@@ -120,8 +121,8 @@ TEST_CASE("assigning an epoch at an offset below later entries removes them") {
   auto c = cache_with(dir, history);
   // Epoch 5 starting at 30: the records of epoch 4 from 40 were truncated away.
   REQUIRE(c.assign(5, offset(30)));
-  CHECK(c.entries() ==
-        std::vector<epoch_entry>{{0, offset(0)}, {1, offset(10)}, {3, offset(25)}, {5, offset(30)}});
+  CHECK(c.entries() == std::vector<epoch_entry>{
+                           {0, offset(0)}, {1, offset(10)}, {3, offset(25)}, {5, offset(30)}});
   CHECK(open_cache(dir).entries() == c.entries());
 }
 
@@ -271,7 +272,8 @@ TEST_CASE("an epoch checkpoint whose count is not a number is corrupt") {
 TEST_CASE("an epoch checkpoint with fewer entries than its count is corrupt") {
   temp_dir dir;
   // A huge count must not be trusted for an allocation either.
-  check_corrupt(dir, "leader-epoch-checkpoint v1\n4000000000\n0 0\n", "after 1 of 4000000000 entries");
+  check_corrupt(dir, "leader-epoch-checkpoint v1\n4000000000\n0 0\n",
+                "after 1 of 4000000000 entries");
   // The crc line where an entry is due is no entry.
   check_corrupt(dir, with_crc("leader-epoch-checkpoint v1\n2\n0 0\n"), "line 4");
 }

@@ -49,6 +49,22 @@ void fill(partition_log& l, const manual_clock& clock, int batches) {
   }
 }
 
+/// A leader holding `batches` batches (of 1, 2, 3, 1, ... records) in one
+/// segment, an empty follower, and the leader's batches one by one.
+struct leader_and_follower {
+  explicit leader_and_follower(int batches) {
+    auto cfg = small_config(clock, 1 << 20);
+    leader = open_log(leader_dir.path(), cfg);
+    fill(*leader, clock, batches);
+    follower = open_log(follower_dir.path(), cfg);
+    leader_batches = split_batches(log_bytes(*leader, offset(0)));
+  }
+  temp_dir leader_dir, follower_dir;
+  manual_clock clock;
+  std::unique_ptr<partition_log> leader, follower;
+  std::vector<std::string> leader_batches;
+};
+
 }  // namespace
 
 TEST_CASE("replicated batches are stored byte for byte at the leader's offsets") {
@@ -77,48 +93,36 @@ TEST_CASE("replicated batches are stored byte for byte at the leader's offsets")
 }
 
 TEST_CASE("a replicated append past the log end is refused as a gap") {
-  temp_dir leader_dir, follower_dir;
-  manual_clock clock;
-  auto cfg = small_config(clock, 1 << 20);
-  auto leader = open_log(leader_dir.path(), cfg);
-  fill(*leader, clock, 4);  // [0,1) [1,3) [3,6) [6,7)
-  auto follower = open_log(follower_dir.path(), cfg);
-  auto batches = split_batches(log_bytes(*leader, offset(0)));
+  leader_and_follower p(4);  // [0,1) [1,3) [3,6) [6,7)
+  auto& follower = p.follower;
+  const auto& batches = p.leader_batches;
   REQUIRE(follower->append_replicated(const_span(batches[0])));
   auto r = follower->append_replicated(const_span(batches[2]));
   REQUIRE_FALSE(r);
   CHECK(r.error() == errc::offset_mismatch);
-  CHECK_THAT(r.detail(), Catch::Contains("base offset 3 where 1 was expected") &&
-                             Catch::Contains("gap"));
+  CHECK_THAT(r.detail(),
+             Catch::Contains("base offset 3 where 1 was expected") && Catch::Contains("gap"));
   CHECK(follower->next_offset() == offset(1));
 }
 
 TEST_CASE("a replicated append below the log end is refused as an overlap") {
-  temp_dir leader_dir, follower_dir;
-  manual_clock clock;
-  auto cfg = small_config(clock, 1 << 20);
-  auto leader = open_log(leader_dir.path(), cfg);
-  fill(*leader, clock, 4);
-  auto follower = open_log(follower_dir.path(), cfg);
-  auto batches = split_batches(log_bytes(*leader, offset(0)));
+  leader_and_follower p(4);
+  auto& follower = p.follower;
+  const auto& batches = p.leader_batches;
   REQUIRE(follower->append_replicated(const_span(batches[0] + batches[1])));
   auto size = follower->size_bytes();
   auto r = follower->append_replicated(const_span(batches[1]));
   REQUIRE_FALSE(r);
   CHECK(r.error() == errc::offset_mismatch);
-  CHECK_THAT(r.detail(), Catch::Contains("base offset 1 where 3 was expected") &&
-                             Catch::Contains("overlap"));
+  CHECK_THAT(r.detail(),
+             Catch::Contains("base offset 1 where 3 was expected") && Catch::Contains("overlap"));
   CHECK(follower->size_bytes() == size);
 }
 
 TEST_CASE("replicated batches that leave a gap between them are refused whole") {
-  temp_dir leader_dir, follower_dir;
-  manual_clock clock;
-  auto cfg = small_config(clock, 1 << 20);
-  auto leader = open_log(leader_dir.path(), cfg);
-  fill(*leader, clock, 4);
-  auto follower = open_log(follower_dir.path(), cfg);
-  auto batches = split_batches(log_bytes(*leader, offset(0)));
+  leader_and_follower p(4);
+  auto& follower = p.follower;
+  const auto& batches = p.leader_batches;
   auto r = follower->append_replicated(const_span(batches[0] + batches[1] + batches[3]));
   REQUIRE_FALSE(r);
   CHECK(r.error() == errc::offset_mismatch);
@@ -128,14 +132,9 @@ TEST_CASE("replicated batches that leave a gap between them are refused whole") 
 }
 
 TEST_CASE("a replicated batch with a bad crc is refused and nothing is written") {
-  temp_dir leader_dir, follower_dir;
-  manual_clock clock;
-  auto cfg = small_config(clock, 1 << 20);
-  auto leader = open_log(leader_dir.path(), cfg);
-  fill(*leader, clock, 3);
-  auto follower = open_log(follower_dir.path(), cfg);
-  auto bytes = log_bytes(*leader, offset(0));
-  auto batches = split_batches(bytes);
+  leader_and_follower p(3);
+  auto& follower = p.follower;
+  const auto& batches = p.leader_batches;
   auto bad = batches[0] + batches[1];
   bad[batches[0].size() + batches[1].size() - 1] ^= 0x01;  // a record byte of the second batch
   CHECK(follower->append_replicated(const_span(bad)).error() == errc::crc_mismatch);
@@ -143,13 +142,9 @@ TEST_CASE("a replicated batch with a bad crc is refused and nothing is written")
 }
 
 TEST_CASE("a malformed replicated batch is refused and nothing is written") {
-  temp_dir leader_dir, follower_dir;
-  manual_clock clock;
-  auto cfg = small_config(clock, 1 << 20);
-  auto leader = open_log(leader_dir.path(), cfg);
-  fill(*leader, clock, 2);
-  auto follower = open_log(follower_dir.path(), cfg);
-  auto bytes = log_bytes(*leader, offset(0));
+  leader_and_follower p(2);
+  auto& follower = p.follower;
+  auto bytes = p.leader_batches[0] + p.leader_batches[1];
   CHECK(follower->append_replicated(const_span(bytes.substr(0, bytes.size() - 1))).error() ==
         errc::invalid_batch);
   CHECK(follower->append_replicated({}).error() == errc::invalid_batch);

@@ -287,8 +287,9 @@ TEST_CASE("truncate leaves everything flushed and restarts the flush clock") {
   CHECK(l->flushed_offset() == offset(2));
 }
 
-TEST_CASE("truncate right after a roll removes the empty active segment and keeps both indexes "
-          "consistent") {
+TEST_CASE(
+    "truncate right after a roll removes the empty active segment and keeps both indexes "
+    "consistent") {
   temp_dir dir;
   manual_clock clock;
   auto cfg = small_config(clock, 400);

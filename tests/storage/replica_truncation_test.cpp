@@ -52,8 +52,9 @@ std::vector<truncation_step> reconcile(replica& follower, const replica& leader)
 
 }  // namespace
 
-TEST_CASE("a follower keeps an acknowledged record its lagging high watermark would cut (KIP-101 "
-          "scenario 1)") {
+TEST_CASE(
+    "a follower keeps an acknowledged record its lagging high watermark would cut (KIP-101 "
+    "scenario 1)") {
   // A leads epoch 0 and has m0, m1; B fetched both and A's high watermark is
   // 2 (m1 acknowledged), but B learns that only with its next fetch: its own
   // high watermark is 1. B restarts. Truncating to its high watermark would
@@ -81,8 +82,9 @@ TEST_CASE("replicas that crash together do not diverge (KIP-101 scenario 2)") {
   CHECK(a.epochs == std::vector<epoch_entry>{{0, offset(0)}});
 }
 
-TEST_CASE("a follower drops what it wrote as a short lived leader when leadership changes twice "
-          "quickly (KIP-279)") {
+TEST_CASE(
+    "a follower drops what it wrote as a short lived leader when leadership changes twice "
+    "quickly (KIP-279)") {
   // A leads epoch 1 and writes m0, m1; B fetches m0. A fails, B leads epoch 2
   // and writes m2 at offset 1. B fails before A fetches it, and A leads again
   // in epoch 3 from its log end 2, where it writes m3. B comes back as a
@@ -105,13 +107,14 @@ TEST_CASE("a follower drops what it wrote as a short lived leader when leadershi
   CHECK(b.epochs == std::vector<epoch_entry>{{1, offset(0)}});
 }
 
-TEST_CASE("a follower asks again about its own earlier epoch when the leader answers an epoch it "
-          "never had (KIP-279 loop)") {
+TEST_CASE(
+    "a follower asks again about its own earlier epoch when the leader answers an epoch it "
+    "never had (KIP-279 loop)") {
   // The follower led epoch 3 alone from 20; the leader had epochs 2 and 4,
   // which the follower never saw. The follower's epoch-1 records from 15 on
   // differ from the leader's epoch-2 records there.
-  replica leader{{{0, offset(0)}, {1, offset(10)}, {2, offset(15)}, {4, offset(18)}},
-                 offset(40), offset(40)};
+  replica leader{
+      {{0, offset(0)}, {1, offset(10)}, {2, offset(15)}, {4, offset(18)}}, offset(40), offset(40)};
   replica follower{{{0, offset(0)}, {1, offset(10)}, {3, offset(20)}}, offset(30), offset(12)};
   auto steps = reconcile(follower, leader);
   REQUIRE(steps.size() == 3);
