@@ -47,5 +47,13 @@ using set_peers_atom = caf::atom_constant<caf::atom("setpeers")>;
 using peers_atom = caf::atom_constant<caf::atom("peers")>;
 using node_atom = caf::atom_constant<caf::atom("node")>;
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
+// replication (actors/partition/replication_types.h)
+using replica_fetch_atom = caf::atom_constant<caf::atom("rfetch")>;
+using epoch_end_atom = caf::atom_constant<caf::atom("epochend")>;
+using lead_atom = caf::atom_constant<caf::atom("lead")>;
+using follow_atom = caf::atom_constant<caf::atom("follow")>;
+using replica_append_atom = caf::atom_constant<caf::atom("rappend")>;
+using truncate_atom = caf::atom_constant<caf::atom("truncate")>;
+using alter_isr_atom = caf::atom_constant<caf::atom("alterisr")>;
 
 }  // namespace actormq

@@ -53,6 +53,10 @@ caf::error from_storage(std::error_code ec, const std::string& what) {
         return make_error(actormq::errc::disk_full, text);
       case errc::invalid_argument:
         return make_error(actormq::errc::invalid_request, text);
+      case errc::offset_mismatch:  // a replica's append that does not continue its log
+        return make_error(actormq::errc::offset_out_of_range, text);
+      case errc::stale_leader_epoch:
+        return make_error(actormq::errc::stale_leader_epoch, text);
       default:
         break;
     }

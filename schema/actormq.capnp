@@ -102,6 +102,9 @@ enum Acks {
   none @0;     # reply as soon as the batch is validated and queued
   leader @1;   # reply once written to the partition log (page cache)
   fsync @2;    # reply once fdatasync'ed per the group commit
+  all @3;      # reply once every in-sync replica has it (the high watermark passed
+               # it); refused with notEnoughReplicas when fewer than the topic's
+               # min_insync_replicas are in sync. One broker: as leader.
 }
 
 struct TopicConfig {

@@ -27,6 +27,10 @@ void add_cluster_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<topic_partition>("actormq.topic_partition");
   cfg.add_message_type<node_info>("actormq.node_info");
   cfg.add_message_type<partition_stats>("actormq.partition_stats");
+  cfg.add_message_type<epoch_entry>("actormq.epoch_entry");
+  cfg.add_message_type<replica_fetch_request>("actormq.replica_fetch_request");
+  cfg.add_message_type<replica_fetch_reply>("actormq.replica_fetch_reply");
+  cfg.add_message_type<epoch_end>("actormq.epoch_end");
 }
 
 std::string app_identifier(const std::string& cluster_id) {

@@ -4,7 +4,8 @@
 
 namespace actormq::cluster {
 
-cluster_view::change cluster_view::put(std::string_view key, std::string_view value) {
+cluster_view::change cluster_view::put(std::string_view key, std::string_view value,
+                                       int64_t mod_revision) {
   auto k = keys_.parse(key);
   using kind = cluster_keys::parsed::kind;
   switch (k.what) {
@@ -29,6 +30,7 @@ cluster_view::change cluster_view::put(std::string_view key, std::string_view va
     case kind::partition: {
       auto s = partition_state::decode(value);
       if (!s) break;
+      s->revision = mod_revision;
       partitions_[{k.topic, k.partition}] = std::move(*s);
       return change::partitions;
     }

@@ -27,9 +27,10 @@ class cluster_view {
   /// What a change touched.
   enum class change { none, brokers, controller, topics, partitions };
 
-  /// A key's new value. Malformed values are ignored (change::none) and
-  /// counted in malformed().
-  change put(std::string_view key, std::string_view value);
+  /// A key's new value; mod_revision is etcd's revision of that put (kept
+  /// with partition states: a leader's in-sync-set write compares it).
+  /// Malformed values are ignored (change::none) and counted in malformed().
+  change put(std::string_view key, std::string_view value, int64_t mod_revision = 0);
   /// A key's removal (or its lease's expiry).
   change erase(std::string_view key);
   /// Forgets everything (before a full re-read).

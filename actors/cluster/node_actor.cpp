@@ -15,6 +15,11 @@ node_actor::behavior_type node_behavior(node_actor::stateful_pointer<node_state>
       [=](partition_stats_atom, const std::vector<topic_partition>& tps) {
         return self->state.stats(tps);
       },
+      [=](replica_fetch_atom, const topic_partition& tp, const replica_fetch_request& req,
+          caf::timespan wait) { return self->state.replica_fetch(tp, req, wait); },
+      [=](epoch_end_atom, const topic_partition& tp, int32_t leader_epoch, int32_t epoch) {
+        return self->state.end_of_epoch(tp, leader_epoch, epoch);
+      },
   };
 }
 

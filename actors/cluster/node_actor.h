@@ -13,6 +13,7 @@
 
 #include "actors/atoms.h"
 #include "actors/cluster/types.h"
+#include "actors/partition/replication_types.h"
 #include "actors/topic/topic_registry_actor.h"
 
 namespace actormq {
@@ -27,7 +28,16 @@ using node_actor = caf::typed_actor<
     /// or a partition that does not answer within the node's local timeout,
     /// is an entry with its error set; the reply itself never fails.
     caf::replies_to<partition_stats_atom,
-                    std::vector<topic_partition>>::with<std::vector<partition_stats>>>;
+                    std::vector<topic_partition>>::with<std::vector<partition_stats>>,
+    /// A follower's pull, handed to the local PARTITION actor of that
+    /// partition (its replica_fetch_atom: errors as there, plus
+    /// unknown_topic / unknown_partition). The wait is the partition's park
+    /// time; the requester's timeout must exceed it.
+    caf::replies_to<replica_fetch_atom, topic_partition, replica_fetch_request,
+                    caf::timespan>::with<replica_fetch_reply>,
+    /// Where an epoch ended in the local leader's log: the partition's
+    /// epoch_end_atom (the follower's leader epoch, the epoch asked).
+    caf::replies_to<epoch_end_atom, topic_partition, int32_t, int32_t>::with<epoch_end>>;
 
 struct node_settings {
   int32_t broker_id = -1;

@@ -112,3 +112,68 @@ caf::result<std::vector<partition_stats>> node_state::stats(
 }
 
 }  // namespace actormq
+
+namespace actormq {
+
+template <class F, class E>
+void node_state::with_partition(const topic_partition& tp, F fn, E on_error) {
+  auto pick = [tp, fn, on_error](const std::vector<partition_actor>& ps) mutable {
+    if (tp.partition < 0 || static_cast<size_t>(tp.partition) >= ps.size()) {
+      return on_error(make_error(errc::unknown_partition,
+                                 tp.topic + "-" + std::to_string(tp.partition) +
+                                     ": unknown partition"));
+    }
+    fn(ps[static_cast<size_t>(tp.partition)]);
+  };
+  if (auto it = handles_.find(tp.topic); it != handles_.end()) return pick(it->second);
+  if (!settings_.registry) {
+    return on_error(make_error(errc::unknown_topic, "no topic registry on this node"));
+  }
+  self_->request(settings_.registry, settings_.local_timeout, lookup_atom::value, tp.topic)
+      .then(
+          [this, pick](const topic_handle& h) mutable {
+            handles_[h.name] = h.partitions;
+            pick(h.partitions);
+          },
+          [on_error](const caf::error& err) mutable { on_error(err); });
+}
+
+caf::result<replica_fetch_reply> node_state::replica_fetch(const topic_partition& tp,
+                                                           const replica_fetch_request& req,
+                                                           caf::timespan wait) {
+  auto rp = self_->make_response_promise<replica_fetch_reply>();
+  // The partition may park the pull for `wait`: the local bound covers it.
+  auto timeout = settings_.local_timeout + wait;
+  with_partition(
+      tp,
+      [this, rp, req, wait, timeout, topic = tp.topic](const partition_actor& p) mutable {
+        self_->request(p, timeout, replica_fetch_atom::value, req, wait)
+            .then([rp](replica_fetch_reply& r) mutable { rp.deliver(std::move(r)); },
+                  [this, rp, topic](caf::error& err) mutable {
+                    // A restarted partition is a new actor: look it up again next time.
+                    if (err == caf::sec::request_receiver_down) forget(topic);
+                    rp.deliver(std::move(err));
+                  });
+      },
+      [rp](const caf::error& err) mutable { rp.deliver(err); });
+  return rp;
+}
+
+caf::result<epoch_end> node_state::end_of_epoch(const topic_partition& tp, int32_t leader_epoch,
+                                                int32_t epoch) {
+  auto rp = self_->make_response_promise<epoch_end>();
+  with_partition(
+      tp,
+      [this, rp, leader_epoch, epoch, topic = tp.topic](const partition_actor& p) mutable {
+        self_->request(p, settings_.local_timeout, epoch_end_atom::value, leader_epoch, epoch)
+            .then([rp](const epoch_end& e) mutable { rp.deliver(e); },
+                  [this, rp, topic](caf::error& err) mutable {
+                    if (err == caf::sec::request_receiver_down) forget(topic);
+                    rp.deliver(std::move(err));
+                  });
+      },
+      [rp](const caf::error& err) mutable { rp.deliver(err); });
+  return rp;
+}
+
+}  // namespace actormq

@@ -4,6 +4,8 @@
 
 #include <caf/all.hpp>
 
+#include <map>
+#include <string>
 #include <vector>
 
 #include "actors/cluster/node_actor.h"
@@ -21,10 +23,24 @@ class node_state {
   /// Looks each distinct topic up once, then asks each partition for its
   /// offsets; replies when every entry has its value or its error.
   caf::result<std::vector<partition_stats>> stats(const std::vector<topic_partition>& tps);
+  /// Replication: forwards to the local partition and relays its answer.
+  caf::result<replica_fetch_reply> replica_fetch(const topic_partition& tp,
+                                                 const replica_fetch_request& req,
+                                                 caf::timespan wait);
+  caf::result<epoch_end> end_of_epoch(const topic_partition& tp, int32_t leader_epoch,
+                                      int32_t epoch);
 
  private:
+  /// Calls fn with the local partition actor of tp (from a cache of the
+  /// registry's handles, refreshed when a partition fails to answer), or
+  /// on_error with unknown_topic / unknown_partition.
+  template <class F, class E>
+  void with_partition(const topic_partition& tp, F fn, E on_error);
+  void forget(const std::string& topic) { handles_.erase(topic); }
+
   self_ptr self_ = nullptr;
   node_settings settings_;
+  std::map<std::string, std::vector<partition_actor>> handles_;
 };
 
 }  // namespace actormq

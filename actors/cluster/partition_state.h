@@ -26,6 +26,9 @@ struct partition_state {
   int32_t leader_epoch = 0;
   std::vector<broker_id> replicas;
   std::vector<broker_id> isr;
+  /// etcd's mod revision of the key this state was read from (not part of
+  /// the value): a write that must not overwrite a newer state compares it.
+  int64_t revision = 0;
 
   bool in_isr(broker_id b) const { return std::find(isr.begin(), isr.end(), b) != isr.end(); }
   bool has_replica(broker_id b) const {

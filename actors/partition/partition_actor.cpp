@@ -31,6 +31,22 @@ partition_actor::behavior_type partition_behavior(
         self->state.on_flushed(up_to, err);
       },
       [=](expire_atom, uint64_t timer) { self->state.on_wait_expired(timer); },
+      [=](replica_fetch_atom, const replica_fetch_request& req, caf::timespan max_wait) {
+        return self->state.replica_fetch(req, max_wait);
+      },
+      [=](epoch_end_atom, int32_t leader_epoch, int32_t epoch) {
+        return self->state.end_of_epoch(leader_epoch, epoch);
+      },
+      [=](lead_atom, const leadership& l) { return self->state.lead(l); },
+      [=](follow_atom, int32_t leader_epoch, int32_t leader) {
+        return self->state.follow(leader_epoch, leader);
+      },
+      [=](replica_append_atom, int32_t leader_epoch, replica_fetch_reply& r) {
+        return self->state.replica_append(leader_epoch, r);
+      },
+      [=](truncate_atom, int32_t leader_epoch, int32_t asked, const epoch_end& answer) {
+        return self->state.truncate_to_leader(leader_epoch, asked, answer);
+      },
   };
 }
 

@@ -14,6 +14,8 @@
 
 #include "actors/atoms.h"
 #include "actors/metrics/metrics_registry.h"
+#include "actors/partition/isr_writer_actor.h"
+#include "actors/partition/replication_types.h"
 #include "actors/topic/topic_config.h"
 #include "storage/log.h"
 #include "storage/log_config.h"
@@ -26,6 +28,7 @@ enum class acks_level : uint8_t {
   none = 0,    ///< once validated and queued (the reply does not wait for the write)
   leader = 1,  ///< once written to the log (page cache)
   fsync = 2,   ///< once fdatasync'ed (group commit)
+  all = 3,     ///< once every in-sync replica has it (the high watermark passed it)
 };
 
 struct produce_request {
@@ -104,7 +107,37 @@ using partition_actor = caf::typed_actor<
     caf::reacts_to<flushed_atom, int64_t, caf::error>,
     /// Timer of the parked waits: answer false to those past their deadline.
     /// The id names the timer: only the latest one clears the armed state.
-    caf::reacts_to<expire_atom, uint64_t>>;
+    caf::reacts_to<expire_atom, uint64_t>,
+    // --- replication (replicated topics only; docs/replication.md) ---
+    /// A follower's pull, at the leader: records the follower's log end (the
+    /// fetch offset), may advance the high watermark and the in-sync set,
+    /// and replies with whole batches from the offset, parking up to the
+    /// wait when there are none yet. not_leader when this partition does not
+    /// lead, stale_leader_epoch when the follower follows another epoch,
+    /// offset_out_of_range outside [log start, log end].
+    caf::replies_to<replica_fetch_atom, replica_fetch_request, caf::timespan>::with<
+        replica_fetch_reply>,
+    /// At the leader: where the given epoch ended in its log (KIP-101), for
+    /// a follower of the given leader epoch (stale_leader_epoch otherwise).
+    caf::replies_to<epoch_end_atom, int32_t, int32_t>::with<epoch_end>,
+    /// From the replica manager: lead. A new epoch records its start (the
+    /// log end) in the leader-epoch cache; the same epoch updates the
+    /// in-sync set and revision. Replies true.
+    caf::replies_to<lead_atom, leadership>::with<bool>,
+    /// From the replica manager or fetcher: follow the broker in the given
+    /// leader epoch (-1: no leader, the partition is offline). Answers
+    /// parked acks=all produces with not_leader. Replies with the local
+    /// log's position and the first question of its truncation check.
+    caf::replies_to<follow_atom, int32_t, int32_t>::with<replica_position>,
+    /// From the replica fetcher: the leader's answer, appended byte for
+    /// byte, its epoch entries assigned; replies with the new log end.
+    /// stale_leader_epoch when no longer following that epoch.
+    caf::replies_to<replica_append_atom, int32_t, replica_fetch_reply>::with<int64_t>,
+    /// From the replica fetcher, before its first pull: the leader's answer
+    /// to "where did epoch E end" (leader epoch, E, answer); truncates per
+    /// KIP-101/KIP-279 and replies with the position after it, which may
+    /// ask about an earlier epoch. stale_leader_epoch as above.
+    caf::replies_to<truncate_atom, int32_t, int32_t, epoch_end>::with<replica_position>>;
 
 struct partition_settings {
   std::string topic;
@@ -124,6 +157,12 @@ struct partition_settings {
   partition_actor dead_letters;
   /// Counters actormq_queue_full_total and actormq_dead_letters_total; may be null.
   std::shared_ptr<metrics_registry> metrics;
+  /// A partition of a cluster-placed topic: it serves only while it leads
+  /// (lead_atom), replicates otherwise, and consumers read below the high
+  /// watermark. False: a lone broker's partition, always its own leader.
+  bool replicated = false;
+  /// Where a leader proposes in-sync-set changes (replicated only).
+  isr_writer_actor isr_writer;
 };
 
 /// Produces refused by a full reject-new partition, labels topic, partition.

@@ -36,6 +36,7 @@ void partition_state::init(self_ptr self, partition_settings settings,
   flusher_ = std::move(flusher);
   last_housekeeping_ = caf::make_timestamp();
   rebuild_producer_state();
+  if (settings_.replicated) init_replication();
 }
 
 partition_state::~partition_state() {
@@ -55,6 +56,10 @@ partition_state::~partition_state() {
   }
   for (auto& p : parked_) p.promise.deliver(false);
   for (auto& f : parked_fetches_) answer_fetch(f);  // nothing new: an empty slice
+  if (settings_.replicated) {
+    drop_leader_waiters(make_error(errc::shutting_down, who() + " is closing"));
+    checkpoint_high_watermark();
+  }
   write_producer_snapshot();
   if (auto cs = log_->close(); !cs) {
     actor_log().error("{}: close failed: {}", who(), cs.error().message());
@@ -103,6 +108,15 @@ void partition_state::write_producer_snapshot() {
 
 caf::result<produce_reply> partition_state::produce(produce_request& req) {
   if (flush_failure_) return flush_failure_;
+  if (!leads()) return not_leader_error();
+  const bool wait_replicas = settings_.replicated && req.acks == acks_level::all;
+  if (wait_replicas &&
+      tracker_.isr().size() < static_cast<size_t>(leadership_.min_insync_replicas)) {
+    return make_error(errc::not_enough_replicas,
+                      fmt::format("{}: {} of the {} replicas in sync; acks=all needs {}", who(),
+                                  tracker_.isr().size(), leadership_.replicas.size(),
+                                  leadership_.min_insync_replicas));
+  }
   auto& buf = *req.batches;
   std::span<uint8_t> bytes{reinterpret_cast<uint8_t*>(buf.data()), buf.size()};
   // The first batch's header and CRC are checked before its producer fields
@@ -122,6 +136,12 @@ caf::result<produce_reply> partition_state::produce(produce_request& req) {
     auto c = producers_.check(first);
     switch (c.what) {
       case producer_state_table::verdict::duplicate:
+        if (wait_replicas && c.last_offset >= hw_) {
+          // The original is not replicated yet: its retry waits as it would.
+          auto rp = self_->make_response_promise<produce_reply>();
+          replicated_waiters_.push_back({c.last_offset, {c.base_offset, c.last_offset, true}, rp});
+          return rp;
+        }
         return produce_reply{c.base_offset, c.last_offset, true};
       case producer_state_table::verdict::out_of_order:
         return make_error(errc::out_of_order_sequence,
@@ -142,7 +162,12 @@ caf::result<produce_reply> partition_state::produce(produce_request& req) {
                           [&](const storage::batch_header& h, auto) { producers_.record(h); });
   produce_reply reply{r->base_offset(), r->last_offset(), false};
   if (!unflushed_since_) unflushed_since_ = caf::make_timestamp();
-  wake_waiters();
+  if (settings_.replicated) {
+    wake_replica_fetches();
+    advance_high_watermark();  // a leader alone in its in-sync set
+  } else {
+    wake_waiters();
+  }
   if (req.acks == acks_level::fsync || flush_due()) request_flush();
   if (settings_.max_messages > 0 && settings_.when_full == full_policy::dead_letter_oldest &&
       message_count() > settings_.max_messages) {
@@ -156,11 +181,16 @@ caf::result<produce_reply> partition_state::produce(produce_request& req) {
     fsync_waiters_.push_back({reply.last_offset, reply, rp});
     return rp;
   }
+  if (wait_replicas && reply.last_offset >= hw_) {
+    auto rp = self_->make_response_promise<produce_reply>();
+    replicated_waiters_.push_back({reply.last_offset, reply, rp});
+    return rp;
+  }
   return reply;
 }
 
 int64_t partition_state::message_count() const {
-  return log_->high_watermark()() - log_->log_start_offset()();
+  return log_->next_offset()() - log_->log_start_offset()();
 }
 
 caf::error partition_state::check_bound(int64_t n) {
@@ -295,6 +325,10 @@ void partition_state::answer(produce_reply reply, acks_level acks,
     request_flush();
     return;
   }
+  if (settings_.replicated && acks == acks_level::all && reply.last_offset >= hw_) {
+    replicated_waiters_.push_back({reply.last_offset, reply, rp});
+    return;
+  }
   rp.deliver(reply);
 }
 
@@ -335,16 +369,20 @@ void partition_state::on_flushed(int64_t up_to, const caf::error& err) {
 }
 
 caf::expected<fetch_reply> partition_state::read(const fetch_request& req) const {
-  auto slice = log_->read(storage::offset(req.offset), req.max_bytes);
+  auto end = readable_end();
+  auto slice = settings_.replicated
+                   ? log_->read(storage::offset(req.offset), req.max_bytes, storage::offset(end))
+                   : log_->read(storage::offset(req.offset), req.max_bytes);
   if (!slice) {
     return from_storage(slice.error(),
                         fmt::format("{} fetch at {} (log holds [{}, {}))", who(), req.offset,
                                     log_->log_start_offset()(), log_->next_offset()()));
   }
-  return fetch_reply{std::move(*slice), log_->high_watermark()(), log_->log_start_offset()()};
+  return fetch_reply{std::move(*slice), end, log_->log_start_offset()()};
 }
 
 caf::result<fetch_reply> partition_state::fetch(const fetch_request& req) const {
+  if (!leads()) return not_leader_error();
   auto r = read(req);
   if (!r) return r.error();
   return std::move(*r);
@@ -353,8 +391,14 @@ caf::result<fetch_reply> partition_state::fetch(const fetch_request& req) const 
 caf::result<fetch_reply> partition_state::fetch_wait(const fetch_request& req,
                                                      caf::timespan max_wait) {
   // Only a fetch at the very end parks; anything else answers now (data,
-  // or offset_out_of_range).
-  if (req.offset != log_->next_offset()() || max_wait.count() <= 0) return fetch(req);
+  // or offset_out_of_range). Replicated: the end consumers see is the high
+  // watermark, and a fetch between it and the log end waits too.
+  if (!leads()) return not_leader_error();
+  const int64_t end = readable_end();
+  const bool at_end = settings_.replicated
+                          ? req.offset >= end && req.offset <= log_->next_offset()()
+                          : req.offset == end;
+  if (!at_end || max_wait.count() <= 0) return fetch(req);
   auto rp = self_->make_response_promise<fetch_reply>();
   auto deadline = std::chrono::steady_clock::now() + max_wait;
   parked_fetches_.push_back({deadline, req, rp});
@@ -363,7 +407,7 @@ caf::result<fetch_reply> partition_state::fetch_wait(const fetch_request& req,
 }
 
 caf::result<bool> partition_state::wait(int64_t offset, caf::timespan max_wait) {
-  if (log_->next_offset()() > offset) return true;
+  if (readable_end() > offset) return true;
   if (max_wait.count() <= 0) return false;
   auto rp = self_->make_response_promise<bool>();
   auto deadline = std::chrono::steady_clock::now() + max_wait;
@@ -380,7 +424,7 @@ void partition_state::arm_wait_timer(std::chrono::steady_clock::time_point deadl
 }
 
 void partition_state::wake_waiters() {
-  auto next = log_->next_offset()();
+  auto next = readable_end();
   if (!parked_fetches_.empty()) {
     auto ready = std::partition(parked_fetches_.begin(), parked_fetches_.end(),
                                 [&](const parked_fetch& f) { return f.request.offset >= next; });
@@ -412,9 +456,13 @@ void partition_state::on_wait_expired(uint64_t timer) {
                                     std::make_move_iterator(parked_fetches_.end()));
   parked_fetches_.erase(due_fetches, parked_fetches_.end());
   for (auto& f : expired) answer_fetch(f);  // an empty slice, or whatever arrived meanwhile
+  expire_replica_fetches(now);
   std::optional<std::chrono::steady_clock::time_point> next;
   for (const auto& w : parked_) next = next ? std::min(*next, w.deadline) : w.deadline;
   for (const auto& f : parked_fetches_) next = next ? std::min(*next, f.deadline) : f.deadline;
+  for (const auto& f : parked_replica_fetches_) {
+    next = next ? std::min(*next, f.deadline) : f.deadline;
+  }
   if (next) arm_wait_timer(*next);
 }
 
@@ -428,15 +476,15 @@ void partition_state::answer_fetch(parked_fetch& f) {
 }
 
 partition_offsets partition_state::offsets() const {
-  return {log_->log_start_offset()(), log_->high_watermark()(), log_->size_bytes()};
+  return {log_->log_start_offset()(), readable_end(), log_->size_bytes()};
 }
 
 caf::result<int64_t> partition_state::offset_for_time(int64_t ts) const {
   if (ts == -1) return log_->log_start_offset()();
-  if (ts == -2) return log_->high_watermark()();
+  if (ts == -2) return readable_end();
   auto o = log_->offset_for_timestamp(storage::timestamp_ms(ts));
   if (!o) return from_storage(o.error(), who() + " offset for timestamp");
-  return (*o)();
+  return std::min((*o)(), readable_end());
 }
 
 void partition_state::tick() {
@@ -452,8 +500,10 @@ void partition_state::tick() {
       actor_log().warn("{}: retention failed: {}", who(), n.error().message());
     }
     write_producer_snapshot();
+    if (settings_.replicated) checkpoint_high_watermark();
   }
   if (!trim_in_flight_ && !trim_error_.empty()) trim();
+  if (settings_.replicated) replication_tick();
 }
 
 }  // namespace actormq

@@ -12,6 +12,8 @@
 
 #include "actors/partition/partition_actor.h"
 #include "actors/partition/producer_state_table.h"
+#include "actors/partition/replica_tracker.h"
+#include "storage/leader_epoch_cache.h"
 #include "storage/log.h"
 
 namespace actormq {
@@ -37,6 +39,16 @@ class partition_state {
   /// The wait timer fired: answers false to every wait past its deadline.
   void on_wait_expired(uint64_t timer);
 
+  // Replication (partition_replication.cpp; docs/replication.md).
+  caf::result<replica_fetch_reply> replica_fetch(const replica_fetch_request& req,
+                                                 caf::timespan max_wait);
+  caf::result<epoch_end> end_of_epoch(int32_t leader_epoch, int32_t epoch) const;
+  caf::result<bool> lead(const leadership& l);
+  caf::result<replica_position> follow(int32_t leader_epoch, int32_t leader);
+  caf::result<int64_t> replica_append(int32_t leader_epoch, replica_fetch_reply& r);
+  caf::result<replica_position> truncate_to_leader(int32_t leader_epoch, int32_t asked_epoch,
+                                                  const epoch_end& answer);
+
   static constexpr const char* name = "partition";
 
  private:
@@ -57,6 +69,45 @@ class partition_state {
     acks_level acks;
     caf::typed_response_promise<produce_reply> promise;
   };
+
+  enum class role : uint8_t { leader, follower };
+  /// A produce with acks=all, answered once the high watermark passes it.
+  struct replicated_waiter {
+    int64_t last_offset;
+    produce_reply reply;
+    caf::typed_response_promise<produce_reply> promise;
+  };
+  /// A follower's pull at the log end, answered on the next append.
+  struct parked_replica_fetch {
+    std::chrono::steady_clock::time_point deadline;
+    replica_fetch_request request;
+    caf::typed_response_promise<replica_fetch_reply> promise;
+  };
+  /// What consumers may read up to: the high watermark (replicated), or
+  /// the log end (a lone broker's partition).
+  int64_t readable_end() const;
+  bool leads() const { return !settings_.replicated || role_ == role::leader; }
+  caf::error not_leader_error() const;
+  /// Replicated: opens the leader-epoch cache and the high-watermark
+  /// checkpoint (init); writes the checkpoint (housekeeping, close).
+  void init_replication();
+  void checkpoint_high_watermark();
+  /// Recomputes the high watermark from the tracker; answers the acks=all
+  /// produces and wakes the consumers it passed.
+  void advance_high_watermark();
+  /// A leader's housekeeping: in-sync-set shrink.
+  void replication_tick();
+  void propose_isr(std::vector<int32_t> isr, const char* why);
+  caf::expected<replica_fetch_reply> replica_read(const replica_fetch_request& req) const;
+  void wake_replica_fetches();
+  void expire_replica_fetches(std::chrono::steady_clock::time_point now);
+  /// Leaving leadership: acks=all produces and parked pulls get not_leader.
+  void drop_leader_waiters(const caf::error& why);
+  replica_position position() const;
+  /// Truncates the log (and the epoch cache and producer table with it) to
+  /// at most `to`, a follower's KIP-101 step.
+  caf::error truncate_log(storage::offset to, const std::string& why);
+  int64_t current_epoch_start() const;
 
   void rebuild_producer_state();
   void write_producer_snapshot();
@@ -106,6 +157,19 @@ class partition_state {
   std::string trim_error_;  ///< why the last trim failed; empty after a success
   caf::timestamp last_full_warning_{};
   uint64_t refused_since_warning_ = 0;
+
+  // Replication state (settings_.replicated only).
+  role role_ = role::follower;
+  int32_t leader_epoch_ = -1;
+  int32_t leader_id_ = -1;
+  leadership leadership_;
+  replica_tracker tracker_;
+  int64_t hw_ = 0;
+  int64_t hw_checkpointed_ = -1;
+  std::optional<storage::leader_epoch_cache> epochs_;
+  std::vector<replicated_waiter> replicated_waiters_;
+  std::vector<parked_replica_fetch> parked_replica_fetches_;
+  bool isr_write_in_flight_ = false;
 };
 
 }  // namespace actormq

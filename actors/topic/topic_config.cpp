@@ -20,9 +20,11 @@ std::string topic_config::encode() const {
   return fmt::format(
       "partitions = {}\nretention_ms = {}\nretention_bytes = {}\nsegment_bytes = {}\n"
       "segment_ms = {}\nflush_messages = {}\nflush_ms = {}\nmax_batch_bytes = {}\n"
-      "max_messages = {}\nfull_policy = {}\nttl_ms = {}\nreplication_factor = {}\n",
+      "max_messages = {}\nfull_policy = {}\nttl_ms = {}\nreplication_factor = {}\n"
+      "min_insync_replicas = {}\nreplicated = {}\n",
       partitions, retention_ms, retention_bytes, segment_bytes, segment_ms, flush_messages,
-      flush_ms, max_batch_bytes, max_messages, to_string(when_full), ttl_ms, replication_factor);
+      flush_ms, max_batch_bytes, max_messages, to_string(when_full), ttl_ms, replication_factor,
+      min_insync_replicas, replicated ? 1 : 0);
 }
 
 std::optional<topic_config> topic_config::decode(std::string_view text) {
@@ -63,6 +65,12 @@ std::optional<topic_config> topic_config::decode(std::string_view text) {
     } else if (key == "replication_factor") {
       if (v < 1 || v > 100) return std::nullopt;
       c.replication_factor = static_cast<uint32_t>(v);
+    } else if (key == "min_insync_replicas") {
+      if (v < 1 || v > 100) return std::nullopt;
+      c.min_insync_replicas = static_cast<uint32_t>(v);
+    } else if (key == "replicated") {
+      if (v != 0 && v != 1) return std::nullopt;
+      c.replicated = v == 1;
     }
   }
   return c;

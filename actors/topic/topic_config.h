@@ -36,6 +36,16 @@ struct topic_config {
   int64_t ttl_ms = 0;  ///< messages older than this (record timestamp) expire; 0 = never
   /// Copies of each partition in a cluster (docs/cluster.md); 1 alone.
   uint32_t replication_factor = 1;
+  /// acks=all is refused (notEnoughReplicas) while fewer replicas than
+  /// min(this, replication_factor) are in sync.
+  uint32_t min_insync_replicas = 2;
+  /// Placed by a cluster's control plane (set by the broker, not the user):
+  /// each partition serves produce and fetch only while it leads, and
+  /// replicates from its leader otherwise (docs/replication.md).
+  bool replicated = false;
+  uint32_t effective_min_insync() const {
+    return min_insync_replicas < replication_factor ? min_insync_replicas : replication_factor;
+  }
 
   std::string encode() const;
   /// Parses encode()'s output; unknown keys are ignored, bad values fail.

@@ -57,6 +57,9 @@ struct registry_settings {
   size_t flushers = 2;                      ///< detached fdatasync threads
   /// Where partitions count queue-full refusals and dead letters; may be null.
   std::shared_ptr<metrics_registry> metrics;
+  /// Cluster mode: where the leaders of replicated partitions propose
+  /// in-sync-set changes (see partition_settings::replicated).
+  isr_writer_actor isr_writer;
 };
 
 /// Spawns the registry, which loads every topic under data_dir/topics first.

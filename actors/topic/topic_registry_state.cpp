@@ -98,6 +98,8 @@ caf::error topic_registry_state::start_partition(const std::string& name, topic&
   ps.max_messages = t.config.max_messages;
   ps.when_full = t.config.when_full;
   ps.metrics = settings_.metrics;
+  ps.replicated = t.config.replicated;
+  ps.isr_writer = settings_.isr_writer;
   if (t.config.max_messages > 0 && t.config.when_full == full_policy::dead_letter_oldest) {
     auto dlq = dead_letter_partition(name);
     if (!dlq) return dlq.error();

@@ -189,6 +189,7 @@ std::string one_record_batch(int64_t deliver_at, uint64_t i, uint32_t value_byte
 rpc::Acks acks_of(const std::string& s) {
   if (s == "none") return rpc::Acks::NONE;
   if (s == "fsync") return rpc::Acks::FSYNC;
+  if (s == "all") return rpc::Acks::ALL;
   return rpc::Acks::LEADER;
 }
 
@@ -310,7 +311,7 @@ int main(int argc, char** argv) {
   app.add_option("--due-from-ms", o.due_from_ms, "earliest due delay")->capture_default_str();
   app.add_option("--due-to-ms", o.due_to_ms, "latest due delay")->capture_default_str();
   app.add_option("--acks", o.acks, "none, leader or fsync")
-      ->check(CLI::IsMember({"none", "leader", "fsync"}))
+      ->check(CLI::IsMember({"none", "leader", "fsync", "all"}))
       ->capture_default_str();
   app.add_option("--max-secs", o.max_secs, "bound of each phase")->capture_default_str();
   app.add_option("--seed", o.seed, "random seed")->capture_default_str();

@@ -139,6 +139,10 @@ std::optional<std::string> load_config_file(const std::filesystem::path& file, b
   check(read_int(t, "cluster", "etcd_timeout_ms", c.etcd_timeout_ms, 100, 600000));
   check(read_int(t, "cluster", "heartbeat_ms", c.heartbeat_ms, 10, 600000));
   check(read_int(t, "cluster", "connection_timeout_ms", c.connection_timeout_ms, 100, 600000));
+  check(read_int(t, "cluster", "replica_lag_ms", c.replica_lag_ms, 100, 3600000));
+  check(read_int(t, "cluster", "replica_fetch_wait_ms", c.replica_fetch_wait_ms, 1, 60000));
+  check(read_int(t, "cluster", "replica_fetch_max_bytes", c.replica_fetch_max_bytes, 1024,
+                 256 << 20));
   if (err) return fmt::format("{}: {}", file.string(), *err);
   d.max_batch_bytes = static_cast<int64_t>(cfg.max_batch_bytes);
   return std::nullopt;

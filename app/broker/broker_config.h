@@ -25,6 +25,11 @@ struct cluster_config {
   int64_t etcd_timeout_ms = 2000;  ///< bound of one etcd call
   int64_t heartbeat_ms = 200;      ///< CAF middleman heartbeat between brokers
   int64_t connection_timeout_ms = 1000;  ///< a peer silent this long is down
+  /// A follower not caught up with its leader's log end for this long leaves
+  /// the in-sync set (docs/replication.md).
+  int64_t replica_lag_ms = 10000;
+  int64_t replica_fetch_wait_ms = 500;          ///< a pull at the log end parks this long
+  int64_t replica_fetch_max_bytes = 1ll << 20;  ///< bytes per pull (at least one batch)
   bool enabled() const { return !cluster_id.empty(); }
 };
 

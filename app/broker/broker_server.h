@@ -35,6 +35,8 @@ class broker_server : private kj::TaskSet::ErrorHandler {
   /// Cluster: this broker's NODE actor, spawned once the RPC address is
   /// known; connections accepted from now on use it.
   void set_node(node_actor node) { ctx_.node = std::move(node); }
+  /// The inbox through which CAF threads run work on this KJ thread.
+  const std::shared_ptr<kj_inbox>& inbox() const { return ctx_.inbox; }
 
   /// Resolves with the reason once a listener can accept no more
   /// connections. Call once.

@@ -26,7 +26,9 @@
 #include "app/broker/broker_config.h"
 #include "app/broker/broker_server.h"
 #include "app/broker/cluster/control_plane.h"
+#include "app/broker/cluster/isr_writer.h"
 #include "app/broker/cluster/local_topics.h"
+#include "app/broker/cluster/replica_manager.h"
 #include "app/broker/logger.h"
 #include "app/etcd/logger.h"
 #include "storage/logger.h"
@@ -76,6 +78,14 @@ int run(const broker_config& cfg) {
   // One registry of counters: bounded partitions and the RETRY actor add to it.
   auto metrics = std::make_shared<metrics_registry>();
   rs.metrics = metrics;
+  // Cluster mode: leaders of replicated partitions write in-sync-set changes
+  // through this actor; its etcd side is attached once the control plane runs.
+  auto isr_binding = std::make_shared<isr_writer_binding>();
+  isr_writer_actor isr_writer;
+  if (cfg.cluster.enabled()) {
+    isr_writer = spawn_isr_writer(sys, isr_binding);
+    rs.isr_writer = isr_writer;
+  }
   auto registry = spawn_topic_registry(sys, rs);
   if (!registry) {
     std::cerr << "actormq-broker: " << text_of(registry.error()) << "\n";
@@ -162,6 +172,8 @@ int run(const broker_config& cfg) {
     ctx.txn = caf::actor_cast<caf::actor>(*txn);
     std::unique_ptr<control_plane> cluster;
     std::unique_ptr<local_topics> topics_here;
+    std::unique_ptr<replica_manager> replicas_here;
+    kj::Promise<void> replica_loop = kj::READY_NOW;
     if (cfg.cluster.enabled()) {
       control_plane::settings cs;
       cs.cluster = cfg.cluster;
@@ -208,8 +220,22 @@ int run(const broker_config& cfg) {
                        return;
                      }
                      topics_here = std::make_unique<local_topics>(*cluster, sys, ctx.registry);
+                     replica_manager::settings rms;
+                     rms.replica_lag = std::chrono::milliseconds(cfg.cluster.replica_lag_ms);
+                     rms.fetch_wait = std::chrono::milliseconds(cfg.cluster.replica_fetch_wait_ms);
+                     rms.fetch_max_bytes = static_cast<uint32_t>(cfg.cluster.replica_fetch_max_bytes);
+                     replicas_here = std::make_unique<replica_manager>(*cluster, sys, *registry,
+                                                                       ctx.peers, rms);
+                     isr_binding->attach(server->inbox(), [&](isr_change c) {
+                       return replicas_here->write_isr(std::move(c));
+                     });
+                     topics_here->on_created([&] { replicas_here->sync(); });
+                     replica_loop = replicas_here->run().eagerlyEvaluate([](kj::Exception&& e) {
+                       broker_log().error("replication: loop ended: {}", e.getDescription().cStr());
+                     });
                      cluster->on_change([&](cluster::cluster_view::change c) {
                        topics_here->sync();
+                       replicas_here->sync();
                        if (c == cluster::cluster_view::change::brokers) {
                          caf::anon_send(ctx.peers, set_peers_atom::value,
                                         peers_of(cluster->view()));
@@ -243,7 +269,11 @@ int run(const broker_config& cfg) {
       rc = 1;
     }
     // Closing the listeners and connections ends every session first.
+    isr_binding->detach();
+    replica_loop = kj::READY_NOW;
+    if (replicas_here) replicas_here->stop();
     server = nullptr;
+    replicas_here = nullptr;
     topics_here = nullptr;
     cluster = nullptr;
     // ~actor_system waits for every actor: the published NODE and the PEERS
@@ -252,6 +282,7 @@ int run(const broker_config& cfg) {
     if (ctx.node) caf::anon_send_exit(ctx.node, caf::exit_reason::user_shutdown);
     if (ctx.peers) caf::anon_send_exit(ctx.peers, caf::exit_reason::user_shutdown);
   }
+  if (isr_writer) caf::anon_send_exit(isr_writer, caf::exit_reason::user_shutdown);
   caf::anon_send(*txn, close_atom::value);
   caf::anon_send(*retry, close_atom::value);
   caf::anon_send(*delay, close_atom::value);

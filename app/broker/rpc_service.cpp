@@ -308,7 +308,7 @@ kj::Promise<void> rpc_service::produce(ProduceContext ctx) {
     return kj::READY_NOW;
   }
   auto acks = static_cast<acks_level>(p.getAcks());
-  if (p.getAcks() > rpc::Acks::FSYNC) {
+  if (p.getAcks() > rpc::Acks::ALL) {
     set_error(results.initError(), errc::invalid_request, "unknown acks level");
     return kj::READY_NOW;
   }

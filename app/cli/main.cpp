@@ -7,7 +7,7 @@
 //           [--max-messages N --full-policy reject-new|dead-letter-oldest] [--ttl-ms T]
 //   actormq [--broker HOST:PORT] topic list | describe NAME | delete NAME
 //   actormq [--broker HOST:PORT] produce TOPIC [--key K | --key-separator SEP]
-//                                              [--acks none|leader|fsync]
+//                                              [--acks none|leader|fsync|all]
 //                                              [--delay 90s | --delay-level N |
 //                                               --deliver-at RFC3339]
 //   actormq [--broker HOST:PORT] consume TOPIC --group G [--from-beginning]
@@ -175,16 +175,17 @@ struct produce_options {
   std::string topic;
   std::optional<std::string> key;
   std::optional<std::string> key_separator;
-  std::string acks = "leader";
+  std::string acks = "all";
   cli::delay_flags delay;
 };
 
 int produce(const std::string& broker, const produce_options& o) {
   client::producer_config cfg;
   cfg.connection = connection_for(broker);
-  cfg.acks = o.acks == "none"    ? client::acks::none
-             : o.acks == "fsync" ? client::acks::fsync
-                                 : client::acks::leader;
+  cfg.acks = o.acks == "none"     ? client::acks::none
+             : o.acks == "fsync"  ? client::acks::fsync
+             : o.acks == "leader" ? client::acks::leader
+                                  : client::acks::all;
   std::string why;
   auto delay = cli::check_delay_flags(o.delay, &why);
   if (!delay) return fail(why);
@@ -422,8 +423,7 @@ int main(int argc, char** argv) {
   t_create
       ->add_option("--replication-factor,-r", replication_factor,
                    "copies of each partition across the cluster's brokers (1 on a single "
-                   "broker; a cluster also needs acks=all for a produce to wait for them, which "
-                   "becomes the default for replicated topics once replication lands)")
+                   "broker); produce's default acks=all waits for every in-sync replica")
       ->check(CLI::Range(1u, 16u))
       ->capture_default_str();
   int64_t max_messages = -1;
@@ -457,8 +457,11 @@ int main(int argc, char** argv) {
   auto* key_opt = produce_cmd->add_option("--key", po.key, "key for every message");
   produce_cmd->add_option("--key-separator", po.key_separator, "split each line into KEY SEP VALUE")
       ->excludes(key_opt);
-  produce_cmd->add_option("--acks", po.acks, "none, leader or fsync")
-      ->check(CLI::IsMember({"none", "leader", "fsync"}))
+  produce_cmd
+      ->add_option("--acks", po.acks,
+                   "none, leader, fsync or all (every in-sync replica has it; on one broker or a "
+                   "topic of replication factor 1 the same as leader)")
+      ->check(CLI::IsMember({"none", "leader", "fsync", "all"}))
       ->capture_default_str();
   auto* delay_opt =
       produce_cmd->add_option("--delay", po.delay.delay,

@@ -4,7 +4,7 @@
 // ../shared/bench (see bench/run_actormq.sh for the W1-W5 workloads):
 //
 //   actormq-perf produce --broker H:P --topic T --size 100 --count 1000000
-//       [--producers N] [--batch-bytes B] [--linger-ms L] [--acks none|leader|fsync]
+//       [--producers N] [--batch-bytes B] [--linger-ms L] [--acks none|leader|fsync|all]
 //       [--max-in-flight K] [--rate MSGS_PER_S] [--window W]
 //   actormq-perf consume --broker H:P --topic T --count 1000000 [--stream]
 //   actormq-perf latency --broker H:P --topic T --size 1024 --rate 10000 --seconds 20
@@ -50,7 +50,7 @@ int main(int argc, char** argv) {
   p->add_option("--count", prod.count, "messages over all producers");
   p->add_option("--batch-bytes", prod.batch_bytes, "producer batch size");
   p->add_option("--linger-ms", prod.linger_ms, "producer linger");
-  p->add_option("--acks", prod.acks, "none, leader or fsync");
+  p->add_option("--acks", prod.acks, "none, leader, fsync or all");
   p->add_option("--max-in-flight", prod.max_in_flight, "batches in flight per partition");
   p->add_option("--idempotent", prod.idempotent, "idempotent producer (1/0)");
   p->add_option("--rate", prod.rate, "target msgs/s over all producers (0 = unthrottled)");
@@ -70,7 +70,7 @@ int main(int argc, char** argv) {
   l->add_option("--size", lat.size, "payload bytes per message (>= 16)");
   l->add_option("--rate", lat.rate, "msgs/s");
   l->add_option("--linger-ms", lat.linger_ms, "producer linger");
-  l->add_option("--acks", lat.acks, "none, leader or fsync");
+  l->add_option("--acks", lat.acks, "none, leader, fsync or all");
   l->add_option("--max-in-flight", lat.max_in_flight, "batches in flight per partition");
   l->add_option("--fetch-max-wait-ms", lat.fetch_max_wait_ms, "consumer long-poll wait");
   l->add_flag("--stream", lat.stream, "zero-copy fetch stream for the consumer");

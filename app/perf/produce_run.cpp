@@ -27,13 +27,14 @@ std::optional<client::acks> acks_from_string(const std::string& s) {
   if (s == "none") return client::acks::none;
   if (s == "leader") return client::acks::leader;
   if (s == "fsync") return client::acks::fsync;
+  if (s == "all") return client::acks::all;
   return std::nullopt;
 }
 
 int run_produce(const common_options& o, const produce_options& p) {
   auto acks = acks_from_string(p.acks);
   if (!acks) {
-    std::fprintf(stderr, "actormq-perf: --acks must be none, leader or fsync\n");
+    std::fprintf(stderr, "actormq-perf: --acks must be none, leader, fsync or all\n");
     return 2;
   }
   if (auto e = ensure_topic(o); !e.empty()) {

@@ -234,7 +234,7 @@ kj::Promise<std::optional<std::string>> control_plane::resync() {
       .then([this](etcd::result<etcd::range_result> r) -> kj::Promise<std::optional<std::string>> {
         if (!r) return std::optional<std::string>("etcd: " + r.err().to_string());
         view_.clear();
-        for (auto& kv : r->kvs) view_.put(kv.key, kv.value);
+        for (auto& kv : r->kvs) view_.put(kv.key, kv.value, kv.mod_revision.value());
         etcd::watch_options opts;
         opts.prefix = true;
         opts.start_revision = etcd::revision{r->header_revision.value() + 1};
@@ -275,7 +275,7 @@ kj::Promise<void> control_plane::resync_loop() {
 
 void control_plane::apply(const etcd::watch_update& update) {
   for (auto& e : update.events) {
-    auto c = e.what == etcd::watch_event::type::put ? view_.put(e.kv.key, e.kv.value)
+    auto c = e.what == etcd::watch_event::type::put ? view_.put(e.kv.key, e.kv.value, e.kv.mod_revision.value())
                                                     : view_.erase(e.kv.key);
     if (c != cluster::cluster_view::change::none) changed(c);
   }

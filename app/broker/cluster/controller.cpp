@@ -65,7 +65,7 @@ kj::Promise<caf::error> controller::create_topic(std::string name, topic_config 
     cluster::partition_state s;
     s.replicas = replicas[p];
     s.leader = s.replicas.front();
-    s.isr = {s.leader};
+    s.isr = s.replicas;  // every replica is empty, so every one is in sync
     if (batches.back().size() >= max_ops_per_txn) batches.emplace_back();
     batches.back().push_back(etcd::txn_op::put(keys.partition(name, p), s.encode()));
   }
@@ -137,7 +137,13 @@ void controller::reconcile() {
 kj::Promise<bool> controller::reconcile_round() {
   auto& view = cp_.view();
   auto live = view.live_brokers();
-  std::vector<std::vector<etcd::txn_op>> batches(1);
+  // Each put compares the key's mod revision with the state it was computed
+  // from: a leader's in-sync-set change written meanwhile is never overwritten.
+  struct batch {
+    std::vector<etcd::compare> compares;
+    std::vector<etcd::txn_op> ops;
+  };
+  std::vector<batch> batches(1);
   size_t changes = 0;
   for (auto& [key, state] : view.partitions()) {
     auto next = cluster::leader_election::on_live_brokers(state, live);
@@ -146,23 +152,32 @@ kj::Promise<bool> controller::reconcile_round() {
     broker_log().info("controller: {}-{} leader {} -> {} (epoch {}), isr [{}]", key.first,
                       key.second, state.leader, next->leader, next->leader_epoch,
                       fmt::join(next->isr, ","));
-    if (batches.back().size() >= max_ops_per_txn) batches.emplace_back();
-    batches.back().push_back(
-        etcd::txn_op::put(view.keys().partition(key.first, key.second), next->encode()));
+    if (batches.back().ops.size() >= max_ops_per_txn) batches.emplace_back();
+    auto pkey = view.keys().partition(key.first, key.second);
+    batches.back().compares.push_back(etcd::compare::mod_revision_is(
+        pkey, etcd::compare::op::equal, etcd::revision{state.revision}));
+    batches.back().ops.push_back(etcd::txn_op::put(pkey, next->encode()));
   }
   if (changes == 0) return false;
   kj::Promise<caf::error> chain = caf::error{};
-  for (auto& ops : batches) {
-    chain =
-        chain.then([this, ops = std::move(ops)](caf::error e) mutable -> kj::Promise<caf::error> {
-          if (e) return kj::mv(e);
-          return fenced({}, std::move(ops));
-        });
+  for (auto& b : batches) {
+    chain = chain.then([this, b = std::move(b)](caf::error e) mutable -> kj::Promise<caf::error> {
+      if (e) return kj::mv(e);
+      return fenced(std::move(b.compares), std::move(b.ops),
+                    make_error(errc::stale_leader_epoch, "a partition state changed meanwhile"));
+    });
   }
   return chain.then([this](caf::error e) {
     if (!e) return false;
+    auto code = code_of(e);
+    // A state changed under the round: the watch brings it, and the next
+    // round starts from it.
+    if (code == errc::stale_leader_epoch) {
+      broker_log().info("controller: leader election round raced a partition update; again");
+      return cp_.is_controller();
+    }
     broker_log().warn("controller: leader election not written: {}", text_of(e));
-    return cp_.is_controller() && code_of(e) == errc::cluster_unavailable;
+    return cp_.is_controller() && code == errc::cluster_unavailable;
   });
 }
 

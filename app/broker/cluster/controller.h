@@ -8,7 +8,7 @@
 //  - create_topic: checks the name and the replication factor against the
 //    live brokers, assigns replicas round robin (replica_assignor), and
 //    writes the topic and each partition's state (leader = first replica,
-//    epoch 0, in-sync set = the leader until followers replicate).
+//    epoch 0, in-sync set = every replica: all are empty).
 //  - delete_topic: removes the topic and its partition states.
 //  - reconcile: after a broker came or went (and on taking office), runs
 //    leader_election on every partition and writes the states that change.

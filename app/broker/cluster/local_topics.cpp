@@ -34,12 +34,14 @@ void local_topics::sync() {
     if (held_.count(name) || busy_.count(name)) continue;
     busy_.insert(name);
     auto cfg = view.topics().at(name);
+    cfg.replicated = true;  // served where it leads, replicated elsewhere
     ask<topic_handle>(sys_, registry, registry_timeout, create_atom::value, name, cfg)
         .then([this, name](caf::expected<topic_handle> r) {
           busy_.erase(name);
           if (r || code_of(r.error()) == errc::topic_exists) {
             held_.insert(name);
             broker_log().info("cluster: holding topic {} here", name);
+            if (on_created_) on_created_();
             return;
           }
           broker_log().error("cluster: cannot create topic {} here: {}", name, text_of(r.error()));

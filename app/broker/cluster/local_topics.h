@@ -6,12 +6,14 @@
 // short-lived actor and come back as promises.
 //
 // A topic is created locally with all its partitions, also the ones this
-// broker does not hold (they stay empty and are never served here: the RPC
-// layer routes by leader). Followers fill theirs once replication exists.
+// broker does not hold (they stay empty and are never served here), and
+// marked replicated: the replica manager tells each partition whether it
+// leads or follows (replica_manager.h).
 
 #include <kj/async.h>
 #include <caf/all.hpp>
 
+#include <functional>
 #include <set>
 #include <string>
 
@@ -28,6 +30,8 @@ class local_topics {
   void sync();
   /// Topics this broker created or found for the cluster.
   const std::set<std::string>& held() const { return held_; }
+  /// Called (KJ thread) after a topic was created here.
+  void on_created(std::function<void()> fn) { on_created_ = std::move(fn); }
 
  private:
   control_plane& cp_;
@@ -35,6 +39,7 @@ class local_topics {
   caf::actor registry_;
   std::set<std::string> held_;
   std::set<std::string> busy_;  ///< a create or delete is under way
+  std::function<void()> on_created_;
 };
 
 }  // namespace actormq::broker

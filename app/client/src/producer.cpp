@@ -42,6 +42,8 @@ rpc::Acks to_rpc(acks a) {
       return rpc::Acks::LEADER;
     case acks::fsync:
       return rpc::Acks::FSYNC;
+    case acks::all:
+      return rpc::Acks::ALL;
   }
   return rpc::Acks::LEADER;
 }

@@ -44,7 +44,9 @@ enum class partitioner_kind {
 
 struct producer_config {
   connection_config connection;
-  enum acks acks = acks::leader;
+  /// all (the default, as Kafka's since 3.0): every in-sync replica has the
+  /// batch; on one broker or a topic of replication factor 1 it is leader.
+  enum acks acks = acks::all;
   /// Idempotent producer: initProducer id/epoch and per-partition sequence
   /// numbers, so retries never store a batch twice.
   bool idempotent = true;

@@ -19,6 +19,7 @@ enum class acks {
   none,    ///< validated and queued by the broker
   leader,  ///< written to the partition log (page cache)
   fsync,   ///< fdatasync'ed (group commit)
+  all,     ///< every in-sync replica has it (one broker: as leader)
 };
 
 struct topic_partition {

@@ -1,0 +1,25 @@
+#include "actors/cluster/replica_fetcher_actor.h"
+
+#include "actors/cluster/replica_fetcher_state.h"
+
+namespace actormq {
+
+namespace {
+
+replica_fetcher_actor::behavior_type replica_fetcher_behavior(
+    replica_fetcher_actor::stateful_pointer<replica_fetcher_state> self,
+    replica_fetcher_settings settings) {
+  self->state.init(self, std::move(settings));
+  return {
+      [=](retry_atom, bool from_top) { self->state.resume(from_top); },
+  };
+}
+
+}  // namespace
+
+replica_fetcher_actor spawn_replica_fetcher(caf::actor_system& sys,
+                                            replica_fetcher_settings settings) {
+  return sys.spawn(replica_fetcher_behavior, std::move(settings));
+}
+
+}  // namespace actormq

@@ -1,0 +1,42 @@
+#pragma once
+// State of a REPLICA FETCHER actor: the follow -> truncate -> pull loop.
+
+#include <caf/all.hpp>
+
+#include <chrono>
+#include <string>
+
+#include "actors/cluster/replica_fetcher_actor.h"
+
+namespace actormq {
+
+class replica_fetcher_state {
+ public:
+  using self_ptr = replica_fetcher_actor::stateful_pointer<replica_fetcher_state>;
+  static constexpr const char* name = "replica_fetcher";
+
+  void init(self_ptr self, replica_fetcher_settings settings);
+  /// retry_atom: from the top (follow, truncate) or just the next pull.
+  void resume(bool from_top);
+
+ private:
+  void follow();
+  void find_leader(std::function<void()> then);
+  void truncate();
+  void pull();
+  /// Waits (growing backoff) and resumes; from_top when the histories may
+  /// have diverged or the leader's node must be found again.
+  void failed(const char* step, const caf::error& err, bool from_top);
+  std::string who() const;
+
+  self_ptr self_ = nullptr;
+  replica_fetcher_settings settings_;
+  node_actor leader_node_;
+  int64_t log_end_ = 0;
+  int32_t ask_epoch_ = -1;  ///< the truncation check's next question; -1: none
+  caf::timespan backoff_{};
+  uint64_t failures_ = 0;
+  std::string last_error_;
+};
+
+}  // namespace actormq

@@ -1,0 +1,85 @@
+#pragma once
+// replica_manager: turns the cluster view into roles of the local replicas
+// (docs/replication.md). Runs on the KJ thread after every change of the
+// view and once a second:
+//
+//  - a partition this broker leads gets lead_atom with its leadership
+//    (epoch, replicas, in-sync set, revision, min in-sync replicas), again
+//    whenever any of those change;
+//  - a partition this broker follows gets a REPLICA FETCHER for (leader,
+//    epoch), replaced when either changes; with no leader it is told to
+//    follow nobody (it stays offline here);
+//  - a partition actor that was restarted (a new actor handle at the
+//    registry) is told its role again.
+//
+// It also writes the leaders' in-sync-set changes to etcd (write_isr, the
+// ISR WRITER's backend): a txn that succeeds only if the partition's state
+// is still the one the leader saw (its mod revision) and names this broker
+// as leader in that epoch.
+
+#include <kj/async.h>
+#include <caf/all.hpp>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "actors/cluster/peers_actor.h"
+#include "actors/cluster/replica_fetcher_actor.h"
+#include "actors/partition/partition_actor.h"
+#include "actors/topic/topic_registry_actor.h"
+#include "app/broker/cluster/isr_writer.h"
+
+namespace actormq::broker {
+
+class control_plane;
+
+class replica_manager {
+ public:
+  struct settings {
+    caf::timespan replica_lag = std::chrono::seconds(10);
+    caf::timespan fetch_wait = std::chrono::milliseconds(500);
+    uint32_t fetch_max_bytes = 1 << 20;
+  };
+
+  replica_manager(control_plane& cp, caf::actor_system& sys, topic_registry_actor registry,
+                  peers_actor peers, settings s);
+  ~replica_manager();
+  replica_manager(const replica_manager&) = delete;
+  replica_manager& operator=(const replica_manager&) = delete;
+
+  /// Brings every local replica's role in line with the view (idempotent).
+  void sync();
+  /// Starts the periodic sync (every second) on the KJ timer.
+  kj::Promise<void> run();
+  /// The ISR WRITER's backend (KJ thread).
+  kj::Promise<caf::expected<int64_t>> write_isr(isr_change change);
+  /// Stops every fetcher (shutdown).
+  void stop();
+
+ private:
+  using key = std::pair<std::string, uint32_t>;
+  struct replica {
+    partition_actor actor;  ///< the handle last configured
+    bool leading = false;
+    int32_t leader = -1;
+    int32_t epoch = -1;
+    int64_t revision = -1;
+    replica_fetcher_actor fetcher;
+  };
+
+  void apply(const std::string& topic, const topic_handle& h);
+  void stop_fetcher(replica& r);
+
+  control_plane& cp_;
+  caf::actor_system& sys_;
+  topic_registry_actor registry_;
+  peers_actor peers_;
+  settings settings_;
+  std::map<key, replica> replicas_;
+  bool listing_ = false;
+};
+
+}  // namespace actormq::broker
