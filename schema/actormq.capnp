@@ -219,7 +219,11 @@ interface Broker {
   describeGroup @7 (group :Text) -> (group :GroupInfo, error :Error);
 
   # --- produce ---
-  initProducer @8 () -> (producerId :Int64, epoch :Int16);
+  # A producer id unique in the cluster (a single broker: on this broker),
+  # never handed out twice, epoch 0. In a cluster ids come in blocks claimed
+  # in etcd; with etcd unreachable and this broker's block used up the
+  # answer is the retriable clusterUnavailable.
+  initProducer @8 () -> (producerId :Int64, epoch :Int16, error :Error);
   # Appends one record batch (storage format, base offset 0) to one
   # partition. With a producer id in the batch header, a batch whose sequence
   # was already stored is answered with its original offsets (duplicate =

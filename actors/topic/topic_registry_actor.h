@@ -2,7 +2,8 @@
 // The TOPIC REGISTRY actor: creates, deletes and describes topics, persists
 // their configs under <data>/topics/, spawns one PARTITION actor per
 // partition and supervises them (a partition that fails is restarted, which
-// re-runs log recovery). Also allocates idempotent producer ids.
+// re-runs log recovery). Also allocates idempotent producer ids (a single
+// broker's; a cluster's come from etcd, app/broker/cluster/producer_id_allocator.h).
 
 #include <caf/all.hpp>
 

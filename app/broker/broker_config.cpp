@@ -139,6 +139,7 @@ std::optional<std::string> load_config_file(const std::filesystem::path& file, b
   check(read_int(t, "cluster", "etcd_timeout_ms", c.etcd_timeout_ms, 100, 600000));
   check(read_int(t, "cluster", "heartbeat_ms", c.heartbeat_ms, 10, 600000));
   check(read_int(t, "cluster", "connection_timeout_ms", c.connection_timeout_ms, 100, 600000));
+  check(read_int(t, "cluster", "producer_id_block", c.producer_id_block, 1, 1000000000));
   if (err) return fmt::format("{}: {}", file.string(), *err);
   d.max_batch_bytes = static_cast<int64_t>(cfg.max_batch_bytes);
   return std::nullopt;

@@ -25,6 +25,7 @@ struct cluster_config {
   int64_t etcd_timeout_ms = 2000;  ///< bound of one etcd call
   int64_t heartbeat_ms = 200;      ///< CAF middleman heartbeat between brokers
   int64_t connection_timeout_ms = 1000;  ///< a peer silent this long is down
+  int64_t producer_id_block = 1000;      ///< producer ids claimed from etcd at a time
   bool enabled() const { return !cluster_id.empty(); }
 };
 

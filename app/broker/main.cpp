@@ -27,6 +27,7 @@
 #include "app/broker/broker_server.h"
 #include "app/broker/cluster/control_plane.h"
 #include "app/broker/cluster/local_topics.h"
+#include "app/broker/cluster/producer_id_allocator.h"
 #include "app/broker/logger.h"
 #include "app/etcd/logger.h"
 #include "storage/logger.h"
@@ -162,6 +163,7 @@ int run(const broker_config& cfg) {
     ctx.txn = caf::actor_cast<caf::actor>(*txn);
     std::unique_ptr<control_plane> cluster;
     std::unique_ptr<local_topics> topics_here;
+    std::unique_ptr<producer_id_allocator> producer_ids;
     if (cfg.cluster.enabled()) {
       control_plane::settings cs;
       cs.cluster = cfg.cluster;
@@ -169,6 +171,15 @@ int run(const broker_config& cfg) {
       cs.data_dir = cfg.data_dir;
       cluster = std::make_unique<control_plane>(io, cs);
       ctx.cluster = cluster.get();
+      producer_id_allocator::settings pis;
+      pis.key = cluster->view().keys().producer_id_block();
+      pis.broker = cfg.cluster.broker_id;
+      pis.block_size = cfg.cluster.producer_id_block;
+      pis.floor = producer_id_allocator::local_floor(cfg.data_dir);
+      pis.claim_timeout = std::chrono::milliseconds(cfg.cluster.etcd_timeout_ms);
+      producer_ids =
+          std::make_unique<producer_id_allocator>(cluster->etcd(), cluster->timer(), pis);
+      ctx.producer_ids = producer_ids.get();
       peers_settings ps;
       ps.broker_id = cfg.cluster.broker_id;
       ps.cluster_id = cfg.cluster.cluster_id;
@@ -245,6 +256,7 @@ int run(const broker_config& cfg) {
     // Closing the listeners and connections ends every session first.
     server = nullptr;
     topics_here = nullptr;
+    producer_ids = nullptr;
     cluster = nullptr;
     // ~actor_system waits for every actor: the published NODE and the PEERS
     // must go first.
