@@ -190,9 +190,10 @@ kj::Promise<void> rpc_service::addPartitions(AddPartitionsContext ctx) {
   auto name = text(ctx.getParams().getName());
   auto n = ctx.getParams().getTotalPartitions();
   if (ctx_.cluster != nullptr) {
-    set_error(ctx.getResults().initError(), errc::invalid_request,
-              "adding partitions to a topic of a cluster is not supported yet");
-    return kj::READY_NOW;
+    return through_controller([name, n](controller& c) { return c.add_partitions(name, n); })
+        .then([ctx](std::optional<redirect> r) mutable {
+          if (r) fill_redirect(ctx.getResults().initError(), *r);
+        });
   }
   return call<bool>(session_,
                     [name, n](session_state& s, done_fn<bool> d) { s.add_partitions(name, n, d); })

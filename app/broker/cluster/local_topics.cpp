@@ -66,6 +66,40 @@ void local_topics::sync() {
         })
         .detach(log_failure);
   }
+  grow_held();
+}
+
+void local_topics::grow_held() {
+  auto& view = cp_.view();
+  auto registry = caf::actor_cast<topic_registry_actor>(registry_);
+  std::erase_if(partitions_here_, [this](auto& e) { return !held_.count(e.first); });
+  for (auto& name : held_) {
+    auto t = view.topics().find(name);
+    if (t == view.topics().end() || busy_.count(name)) continue;
+    uint32_t want = t->second.partitions;
+    if (auto it = partitions_here_.find(name); it != partitions_here_.end() && it->second >= want)
+      continue;
+    busy_.insert(name);
+    ask<topic_handle>(sys_, registry, registry_timeout, lookup_atom::value, name)
+        .then([this, registry, name,
+               want](caf::expected<topic_handle> h) -> kj::Promise<caf::expected<topic_handle>> {
+          if (!h || h->partitions.size() >= want) return kj::mv(h);
+          broker_log().info("cluster: topic {} grows from {} to {} partitions here", name,
+                            h->partitions.size(), want);
+          return ask<topic_handle>(sys_, registry, registry_timeout, grow_atom::value, name, want);
+        })
+        .then([this, name](caf::expected<topic_handle> h) {
+          busy_.erase(name);
+          if (!h) {
+            broker_log().error("cluster: cannot add partitions of topic {} here: {}", name,
+                               text_of(h.error()));
+            return;
+          }
+          partitions_here_[name] = static_cast<uint32_t>(h->partitions.size());
+          grow_held();  // the count may have risen again meanwhile
+        })
+        .detach(log_failure);
+  }
 }
 
 }  // namespace actormq::broker

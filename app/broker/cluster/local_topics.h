@@ -8,10 +8,13 @@
 // A topic is created locally with all its partitions, also the ones this
 // broker does not hold (they stay empty and are never served here: the RPC
 // layer routes by leader). Followers fill theirs once replication exists.
+// When the controller adds partitions to a topic held here, they are created
+// locally too (grow_held).
 
 #include <kj/async.h>
 #include <caf/all.hpp>
 
+#include <map>
 #include <set>
 #include <string>
 
@@ -35,6 +38,10 @@ class local_topics {
   caf::actor registry_;
   std::set<std::string> held_;
   std::set<std::string> busy_;  ///< a create or delete is under way
+  /// Creates the partitions the controller added to held topics.
+  void grow_held();
+  /// Partition count of held topics in the local registry, as last seen.
+  std::map<std::string, uint32_t> partitions_here_;
 };
 
 }  // namespace actormq::broker

@@ -217,6 +217,13 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
     auto count = partition_count(rec.topic);
     if (!count) return fail(count.err());
     if (rec.partition && *rec.partition >= *count) {
+      // Partitions may have been added since the count was cached: ask the
+      // broker once, now (the rate-limited refresh may be skipped).
+      (void)router().fetch_metadata({rec.topic});
+      count = partition_count(rec.topic);
+      if (!count) return fail(count.err());
+    }
+    if (rec.partition && *rec.partition >= *count) {
       return fail(error(errc::unknown_partition,
                         "topic '" + rec.topic + "' has " + std::to_string(*count) + " partitions"));
     }
