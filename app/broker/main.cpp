@@ -227,6 +227,9 @@ int run(const broker_config& cfg) {
                        }
                      });
                      caf::anon_send(ctx.peers, set_peers_atom::value, peers_of(cluster->view()));
+                     // Before anything is served: what the cluster deleted
+                     // while this broker was away is set aside.
+                     topics_here->set_aside_strays().wait(io.waitScope);
                      topics_here->sync();
                    }
                    std::cout << "listening on " << cfg.listen_host << ":" << port << std::endl;

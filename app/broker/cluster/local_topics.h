@@ -10,6 +10,11 @@
 // layer routes by leader). Followers fill theirs once replication exists.
 // When the controller adds partitions to a topic held here, they are created
 // locally too (grow_held).
+//
+// Stray topics: after the control plane's first full read, a local topic the
+// cluster does not have (deleted while this broker was down) is neither
+// served nor deleted: set_aside_strays() moves it to <data>/stray/ with a
+// warning (cluster::stray_topics says which ones; docs/cluster.md).
 
 #include <kj/async.h>
 #include <caf/all.hpp>
@@ -31,6 +36,10 @@ class local_topics {
   void sync();
   /// Topics this broker created or found for the cluster.
   const std::set<std::string>& held() const { return held_; }
+  /// Once, after the control plane's first full read (before serving):
+  /// moves every stray local topic to <data>/stray/<name>-<unix ms>/.
+  /// Resolves when every move ended (each bounded by the registry timeout).
+  kj::Promise<void> set_aside_strays();
 
  private:
   control_plane& cp_;
