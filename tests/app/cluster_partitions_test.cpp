@@ -7,6 +7,11 @@
 
 #include "cluster_fixtures.h"
 #include "raw_client.h"
+#include "subprocess.h"
+
+#ifndef ACTORMQ_CLI_BIN
+#error "ACTORMQ_CLI_BIN must name the actormq binary"
+#endif
 
 using namespace actormq;
 using namespace std::chrono_literals;
@@ -84,8 +89,16 @@ TEST_CASE("partitions added at a non-controller broker are placed by the control
     CHECK(r.ok());
     CHECK(r.partition == p);
   }
+  // The CLI does the same through any broker.
+  auto cli = test::run_subprocess({ACTORMQ_CLI_BIN, "--broker", entry.address(), "topic", "alter",
+                                   "grown", "--partitions", "6"},
+                                  {}, 60s);
+  INFO(cli.err);
+  CHECK(cli.exit_code == 0);
+  CHECK(cli.out.find("topic grown now has 6 partitions") != std::string::npos);
+  (void)test::require_led(**adm, "grown", 6);
   // A count that is not larger is refused by the controller.
-  auto same = (*adm)->add_partitions("grown", 5);
+  auto same = (*adm)->add_partitions("grown", 6);
   CHECK(same.err().is(client::errc::invalid_topic));
   auto unknown = (*adm)->add_partitions("no-such-topic", 5);
   CHECK(unknown.err().is(client::errc::unknown_topic));
