@@ -22,6 +22,7 @@ using describe_atom = caf::atom_constant<caf::atom("describe")>;
 using list_atom = caf::atom_constant<caf::atom("list")>;
 using lookup_atom = caf::atom_constant<caf::atom("lookup")>;
 using grow_atom = caf::atom_constant<caf::atom("grow")>;
+using stray_atom = caf::atom_constant<caf::atom("stray")>;
 using pid_atom = caf::atom_constant<caf::atom("pid")>;
 using join_atom = caf::atom_constant<caf::atom("join")>;
 using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>;

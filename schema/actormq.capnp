@@ -222,7 +222,11 @@ interface Broker {
   describeGroup @7 (group :Text) -> (group :GroupInfo, error :Error);
 
   # --- produce ---
-  initProducer @8 () -> (producerId :Int64, epoch :Int16);
+  # A producer id unique in the cluster (a single broker: on this broker),
+  # never handed out twice, epoch 0. In a cluster ids come in blocks claimed
+  # in etcd; with etcd unreachable and this broker's block used up the
+  # answer is the retriable clusterUnavailable.
+  initProducer @8 () -> (producerId :Int64, epoch :Int16, error :Error);
   # Appends one record batch (storage format, base offset 0) to one
   # partition. With a producer id in the batch header, a batch whose sequence
   # was already stored is answered with its original offsets (duplicate =
@@ -324,6 +328,21 @@ struct BrokerNode {
   id @0 :Int32;
   address @1 :Text;        # HOST:PORT of its RPC listener
   alive @2 :Bool;          # registered in the control plane (its lease is live)
+  link @3 :PeerLink;       # the answering broker's CAF connection to it (PEERS actor)
+  linkSinceMs @4 :Int64;   # wall-clock ms since the epoch link entered its state; 0 = unknown
+  linkError @5 :Text;      # why the last connection attempt failed or was lost; "" if none
+}
+
+# Whether the broker that answered metadata has a live CAF (middleman)
+# connection to a broker. Independent of alive: a broker can be registered
+# in etcd (its lease kept alive) and still unreachable over the cluster port.
+enum PeerLink {
+  unknown @0;              # not known: an older broker, PEERS did not answer in time, or
+                           # PEERS has not been told of the broker yet
+  self @1;                 # the broker that answered (or a single broker)
+  up @2;                   # connected, its node_info checked
+  connecting @3;           # the first connection attempt has not ended
+  down @4;                 # the attempt failed or the connection was lost; retrying
 }
 
 struct PartitionMetadata {

@@ -7,6 +7,8 @@
 //                              its create revision is the fencing token
 //   topics/<name>              topic_config (with replication_factor)
 //   partitions/<name>/<p>      partition_state, written by the controller only
+//   producer_id_block          producer_id_block: the latest block of producer
+//                              ids claimed (compare-and-swap by any broker)
 //
 // Topic names cannot hold '/', so every key parses back unambiguously.
 
@@ -36,6 +38,7 @@ class cluster_keys {
   std::string partition(std::string_view topic, uint32_t p) const {
     return partitions_of(topic) + std::to_string(p);
   }
+  std::string producer_id_block() const { return root_ + "producer_id_block"; }
 
   /// What a key under root() names.
   struct parsed {

@@ -119,9 +119,9 @@ template <class F, class E>
 void node_state::with_partition(const topic_partition& tp, F fn, E on_error) {
   auto pick = [tp, fn, on_error](const std::vector<partition_actor>& ps) mutable {
     if (tp.partition < 0 || static_cast<size_t>(tp.partition) >= ps.size()) {
-      return on_error(make_error(errc::unknown_partition,
-                                 tp.topic + "-" + std::to_string(tp.partition) +
-                                     ": unknown partition"));
+      return on_error(
+          make_error(errc::unknown_partition,
+                     tp.topic + "-" + std::to_string(tp.partition) + ": unknown partition"));
     }
     fn(ps[static_cast<size_t>(tp.partition)]);
   };

@@ -57,8 +57,7 @@ void replica_fetcher_state::follow() {
 
 void replica_fetcher_state::find_leader(std::function<void()> then) {
   if (leader_node_) return then();
-  self_
-      ->request(settings_.peers, settings_.request_timeout, node_atom::value, settings_.leader)
+  self_->request(settings_.peers, settings_.request_timeout, node_atom::value, settings_.leader)
       .then(
           [this, then](const node_actor& n) {
             leader_node_ = n;

@@ -115,8 +115,8 @@ using partition_actor = caf::typed_actor<
     /// wait when there are none yet. not_leader when this partition does not
     /// lead, stale_leader_epoch when the follower follows another epoch,
     /// offset_out_of_range outside [log start, log end].
-    caf::replies_to<replica_fetch_atom, replica_fetch_request, caf::timespan>::with<
-        replica_fetch_reply>,
+    caf::replies_to<replica_fetch_atom, replica_fetch_request,
+                    caf::timespan>::with<replica_fetch_reply>,
     /// At the leader: where the given epoch ended in its log (KIP-101), for
     /// a follower of the given leader epoch (stale_leader_epoch otherwise).
     caf::replies_to<epoch_end_atom, int32_t, int32_t>::with<epoch_end>,

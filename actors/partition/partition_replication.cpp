@@ -33,8 +33,8 @@ caf::error partition_state::not_leader_error() const {
     return make_error(errc::not_leader, fmt::format("{} is led by broker {} (epoch {})", who(),
                                                     leader_id_, leader_epoch_));
   }
-  return make_error(errc::not_leader, fmt::format("{} has no leader here (epoch {})", who(),
-                                                  leader_epoch_));
+  return make_error(errc::not_leader,
+                    fmt::format("{} has no leader here (epoch {})", who(), leader_epoch_));
 }
 
 void partition_state::init_replication() {
@@ -101,9 +101,8 @@ caf::result<bool> partition_state::lead(const leadership& l) {
     return true;
   }
   if (l.leader_epoch < leader_epoch_) {
-    return make_error(errc::stale_leader_epoch,
-                      fmt::format("{}: epoch {} is older than {}", who(), l.leader_epoch,
-                                  leader_epoch_));
+    return make_error(errc::stale_leader_epoch, fmt::format("{}: epoch {} is older than {}", who(),
+                                                            l.leader_epoch, leader_epoch_));
   }
   const int64_t end = log_->next_offset()();
   if (auto st = epochs_->assign(l.leader_epoch, storage::offset(end)); !st) {
@@ -137,7 +136,7 @@ void partition_state::advance_high_watermark() {
 }
 
 caf::result<replica_fetch_reply> partition_state::replica_fetch(const replica_fetch_request& req,
-                                                                 caf::timespan max_wait) {
+                                                                caf::timespan max_wait) {
   if (role_ != role::leader) return not_leader_error();
   if (req.leader_epoch != leader_epoch_) {
     return make_error(errc::stale_leader_epoch,
@@ -146,10 +145,10 @@ caf::result<replica_fetch_reply> partition_state::replica_fetch(const replica_fe
   }
   const int64_t end = log_->next_offset()();
   if (req.fetch_offset > end || req.fetch_offset < log_->log_start_offset()()) {
-    return make_error(errc::offset_out_of_range,
-                      fmt::format("{}: broker {} fetches at {}, the leader holds [{}, {})", who(),
-                                  req.replica_id, req.fetch_offset, log_->log_start_offset()(),
-                                  end));
+    return make_error(
+        errc::offset_out_of_range,
+        fmt::format("{}: broker {} fetches at {}, the leader holds [{}, {})", who(), req.replica_id,
+                    req.fetch_offset, log_->log_start_offset()(), end));
   }
   tracker_.on_fetch(req.replica_id, req.fetch_offset, end, std::chrono::steady_clock::now());
   advance_high_watermark();
@@ -178,8 +177,8 @@ caf::expected<replica_fetch_reply> partition_state::replica_read(
   out.log_end_offset = log_->next_offset()();
   auto slice = log_->read(storage::offset(req.fetch_offset), req.max_bytes);
   if (!slice) {
-    return from_storage(slice.error(), fmt::format("{} replica fetch at {}", who(),
-                                                   req.fetch_offset));
+    return from_storage(slice.error(),
+                        fmt::format("{} replica fetch at {}", who(), req.fetch_offset));
   }
   if (slice->length > 0) {
     out.batches.resize(slice->length);
@@ -236,8 +235,8 @@ caf::result<epoch_end> partition_state::end_of_epoch(int32_t leader_epoch, int32
   if (role_ != role::leader) return not_leader_error();
   if (leader_epoch != leader_epoch_) {
     return make_error(errc::stale_leader_epoch,
-                      fmt::format("{}: asked in epoch {}, this leader's is {}", who(),
-                                  leader_epoch, leader_epoch_));
+                      fmt::format("{}: asked in epoch {}, this leader's is {}", who(), leader_epoch,
+                                  leader_epoch_));
   }
   auto e = epochs_->end_offset_for(epoch, log_->next_offset());
   return epoch_end{e.leader_epoch, e.end_offset()};
@@ -245,8 +244,8 @@ caf::result<epoch_end> partition_state::end_of_epoch(int32_t leader_epoch, int32
 
 void partition_state::replication_tick() {
   if (role_ != role::leader || isr_write_in_flight_) return;
-  auto lag = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-      leadership_.replica_lag);
+  auto lag =
+      std::chrono::duration_cast<std::chrono::steady_clock::duration>(leadership_.replica_lag);
   if (auto smaller = tracker_.shrunk(std::chrono::steady_clock::now(), lag)) {
     propose_isr(std::move(*smaller), "a follower lags");
   }
@@ -293,9 +292,8 @@ caf::result<replica_position> partition_state::follow(int32_t leader_epoch, int3
     return make_error(errc::invalid_request, who() + " is not replicated");
   }
   if (leader_epoch < leader_epoch_) {
-    return make_error(errc::stale_leader_epoch,
-                      fmt::format("{}: epoch {} is older than {}", who(), leader_epoch,
-                                  leader_epoch_));
+    return make_error(errc::stale_leader_epoch, fmt::format("{}: epoch {} is older than {}", who(),
+                                                            leader_epoch, leader_epoch_));
   }
   const bool was_leader = role_ == role::leader;
   role_ = role::follower;
@@ -308,8 +306,8 @@ caf::result<replica_position> partition_state::follow(int32_t leader_epoch, int3
     actor_log().info("{}: stepped down in epoch {}; {}", who(), leader_epoch,
                      leader >= 0 ? fmt::format("broker {} leads", leader) : "no leader");
   }
-  auto step = storage::first_truncation_step(epochs_->entries(), log_->next_offset(),
-                                             storage::offset(hw_));
+  auto step =
+      storage::first_truncation_step(epochs_->entries(), log_->next_offset(), storage::offset(hw_));
   if (!step.ask_epoch && leader >= 0) {
     if (auto err = truncate_log(step.truncate_to, "no leader epoch known here")) return err;
   }
@@ -318,8 +316,7 @@ caf::result<replica_position> partition_state::follow(int32_t leader_epoch, int3
   return p;
 }
 
-caf::result<int64_t> partition_state::replica_append(int32_t leader_epoch,
-                                                     replica_fetch_reply& r) {
+caf::result<int64_t> partition_state::replica_append(int32_t leader_epoch, replica_fetch_reply& r) {
   if (role_ != role::follower || leader_epoch != leader_epoch_) {
     return make_error(errc::stale_leader_epoch,
                       fmt::format("{}: a fetch of epoch {} arrived in epoch {}", who(),

@@ -47,7 +47,7 @@ class partition_state {
   caf::result<replica_position> follow(int32_t leader_epoch, int32_t leader);
   caf::result<int64_t> replica_append(int32_t leader_epoch, replica_fetch_reply& r);
   caf::result<replica_position> truncate_to_leader(int32_t leader_epoch, int32_t asked_epoch,
-                                                  const epoch_end& answer);
+                                                   const epoch_end& answer);
 
   static constexpr const char* name = "partition";
 

@@ -19,7 +19,9 @@ void replica_tracker::reset(int32_t self, const std::vector<int32_t>& replicas,
   hw_ = hw;
 }
 
-void replica_tracker::set_isr(std::vector<int32_t> isr) { isr_ = std::move(isr); }
+void replica_tracker::set_isr(std::vector<int32_t> isr) {
+  isr_ = std::move(isr);
+}
 
 bool replica_tracker::in_isr(int32_t replica) const {
   return std::find(isr_.begin(), isr_.end(), replica) != isr_.end();

@@ -159,6 +159,10 @@ class session_state {
   request_deadlines::ticket deadline(std::function<void()> on_timeout);
   request_deadlines::ticket deadline(caf::timespan timeout, std::function<void()> on_timeout);
   void with_topic(const std::string& name, std::function<void(caf::expected<topic_handle>)> k);
+  /// The same for a request to one partition: a cached handle that lacks it
+  /// is resolved afresh (partitions may have been added, see topic_cache).
+  void with_topic(const std::string& name, uint32_t partition,
+                  std::function<void(caf::expected<topic_handle>)> k);
   void with_group(const std::string& name, std::function<void(caf::expected<group_actor>)> k);
   void forget_topic(const std::string& name) { topics_.forget(name); }
   void describe_handles(std::vector<topic_handle> handles,

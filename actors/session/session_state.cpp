@@ -69,6 +69,11 @@ void session_state::with_topic(const std::string& name,
   topics_.with(self_, settings_.registry, name, std::move(k));
 }
 
+void session_state::with_topic(const std::string& name, uint32_t partition,
+                               std::function<void(caf::expected<topic_handle>)> k) {
+  topics_.with(self_, settings_.registry, name, std::move(k), partition);
+}
+
 void session_state::with_group(const std::string& name,
                                std::function<void(caf::expected<group_actor>)> k) {
   if (auto it = groups_.find(name); it != groups_.end()) return k(it->second);
@@ -182,7 +187,7 @@ void session_state::init_producer(done_fn<producer_identity> done) {
 
 void session_state::produce(const std::string& topic, uint32_t partition, acks_level acks,
                             std::shared_ptr<std::string> batch, done_fn<produce_reply> done) {
-  with_topic(topic, [=, this](caf::expected<topic_handle> h) {
+  with_topic(topic, partition, [=, this](caf::expected<topic_handle> h) {
     if (!h) return done(h.error());
     if (partition >= h->partitions.size()) {
       return done(make_error(errc::unknown_partition,
@@ -246,7 +251,7 @@ void session_state::fetch_once(std::shared_ptr<std::vector<fetch_item>> items,
       items->size(), [done](std::vector<fetch_item_result> r) { done(std::move(r)); });
   for (size_t i = 0; i < items->size(); ++i) {
     const auto& it = (*items)[i];
-    with_topic(it.topic, [=, this](caf::expected<topic_handle> h) {
+    with_topic(it.topic, it.partition, [=, this](caf::expected<topic_handle> h) {
       const auto& item = (*items)[i];
       fetch_item_result res;
       if (!h) {
@@ -371,7 +376,7 @@ void session_state::park_fetch(std::shared_ptr<std::vector<fetch_item>> items, u
 
 void session_state::list_offsets(const std::string& topic, uint32_t partition, int64_t ts,
                                  done_fn<int64_t> done) {
-  with_topic(topic, [=, this](caf::expected<topic_handle> h) {
+  with_topic(topic, partition, [=, this](caf::expected<topic_handle> h) {
     if (!h) return done(h.error());
     if (partition >= h->partitions.size()) {
       return done(make_error(errc::unknown_partition,

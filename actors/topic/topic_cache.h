@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "actors/topic/topic_registry_actor.h"
@@ -20,10 +21,14 @@ class topic_cache {
   using continuation = std::function<void(caf::expected<topic_handle>)>;
 
   /// Calls k with the handle of topic name, from the cache or the registry.
+  /// With a partition the cached handle does not have yet, the registry is
+  /// asked again: partitions may have been added since it was cached.
   template <typename Self>
   void with(Self* self, const topic_registry_actor& registry, const std::string& name,
-            continuation k) {
-    if (auto it = topics_.find(name); it != topics_.end()) return k(it->second);
+            continuation k, std::optional<uint32_t> partition = std::nullopt) {
+    if (auto it = topics_.find(name); it != topics_.end()) {
+      if (!partition || *partition < it->second.partitions.size()) return k(it->second);
+    }
     self->request(registry, std::chrono::seconds(30), lookup_atom::value, name)
         .then(
             [this, name, k](topic_handle& h) {

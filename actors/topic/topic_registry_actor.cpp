@@ -22,6 +22,7 @@ topic_registry_actor::behavior_type registry_behavior(
       [=](lookup_atom, const std::string& name) { return self->state.lookup(name); },
       [=](list_atom) { return self->state.list(); },
       [=](grow_atom, const std::string& name, uint32_t n) { return self->state.grow(name, n); },
+      [=](stray_atom, const std::string& name) { return self->state.set_aside(name); },
       [=](pid_atom) { return self->state.allocate_producer_id(); },
       [=](close_atom) { self->state.close(); },
   };

@@ -2,7 +2,8 @@
 // The TOPIC REGISTRY actor: creates, deletes and describes topics, persists
 // their configs under <data>/topics/, spawns one PARTITION actor per
 // partition and supervises them (a partition that fails is restarted, which
-// re-runs log recovery). Also allocates idempotent producer ids.
+// re-runs log recovery). Also allocates idempotent producer ids (a single
+// broker's; a cluster's come from etcd, app/broker/cluster/producer_id_allocator.h).
 
 #include <caf/all.hpp>
 
@@ -44,6 +45,11 @@ using topic_registry_actor = caf::typed_actor<
     caf::replies_to<list_atom>::with<std::vector<topic_handle>>,
     /// Raises a topic's partition count (keys may map to other partitions).
     caf::replies_to<grow_atom, std::string, uint32_t>::with<topic_handle>,
+    /// Stops serving a topic and moves its directory aside to
+    /// <data>/stray/<name>-<unix ms>/ instead of deleting it (a topic the
+    /// cluster no longer has, docs/cluster.md); replies with that path
+    /// (unknown_topic, storage_error).
+    caf::replies_to<stray_atom, std::string>::with<std::string>,
     /// A new producer id (persisted, never reused) with epoch 0.
     caf::replies_to<pid_atom>::with<producer_identity>,
     /// Shutdown: stops every partition (each flushes and closes its log) and

@@ -200,22 +200,47 @@ caf::result<topic_handle> topic_registry_state::create(const std::string& name, 
   return handle_of(name, t);
 }
 
-caf::result<bool> topic_registry_state::remove(const std::string& name) {
+caf::error topic_registry_state::retire(const std::string& name, const fs::path& to, bool remove) {
   auto it = topics_.find(name);
   if (it == topics_.end()) return make_error(errc::unknown_topic, "unknown topic " + name);
-  // Rename first so a crash mid-delete never resurrects a half-deleted topic.
-  auto trash = topic_dir(name + ".deleted-" +
-                         std::to_string(caf::make_timestamp().time_since_epoch().count()));
   std::error_code ec;
-  fs::rename(topic_dir(name), trash, ec);
-  if (ec) return make_error(errc::storage_error, "rename for delete: " + ec.message());
-  deleting_[name] = {trash, it->second.partitions.size()};
+  fs::rename(topic_dir(name), to, ec);
+  if (ec) {
+    return make_error(
+        errc::storage_error,
+        fmt::format("move {} to {}: {}", topic_dir(name).string(), to.string(), ec.message()));
+  }
+  deleting_[name] = {to, it->second.partitions.size(), remove};
   for (auto& slot : it->second.partitions) {
     self_->send_exit(slot.actor, caf::exit_reason::user_shutdown);
   }
   topics_.erase(it);
+  return {};
+}
+
+caf::result<bool> topic_registry_state::remove(const std::string& name) {
+  // Rename first so a crash mid-delete never resurrects a half-deleted topic.
+  auto trash = topic_dir(name + ".deleted-" +
+                         std::to_string(caf::make_timestamp().time_since_epoch().count()));
+  if (auto err = retire(name, trash, true)) return err;
   actor_log().info("registry: deleted topic {}", name);
   return true;
+}
+
+caf::result<std::string> topic_registry_state::set_aside(const std::string& name) {
+  if (!topics_.count(name)) return make_error(errc::unknown_topic, "unknown topic " + name);
+  auto stray = settings_.data_dir / "stray";
+  std::error_code ec;
+  fs::create_directories(stray, ec);
+  if (ec) return make_error(errc::storage_error, "create " + stray.string() + ": " + ec.message());
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::chrono::system_clock::now().time_since_epoch())
+                .count();
+  auto to = stray / fmt::format("{}-{}", name, ms);
+  while (fs::exists(to, ec)) to = stray / fmt::format("{}-{}", name, ++ms);
+  if (auto err = retire(name, to, false)) return err;
+  actor_log().warn("registry: topic {} set aside to {} (kept, not served)", name, to.string());
+  return to.string();
 }
 
 caf::result<topic_handle> topic_registry_state::lookup(const std::string& name) const {
@@ -279,10 +304,12 @@ void topic_registry_state::on_down(const caf::down_msg& dm) {
   auto [name, p] = it->second;
   owners_.erase(it);
   if (auto d = deleting_.find(name); d != deleting_.end()) {
-    if (--d->second.second == 0) {
-      std::error_code ec;
-      fs::remove_all(d->second.first, ec);
-      if (ec) actor_log().warn("delete {}: {}", d->second.first.string(), ec.message());
+    if (--d->second.running == 0) {
+      if (d->second.remove) {
+        std::error_code ec;
+        fs::remove_all(d->second.dir, ec);
+        if (ec) actor_log().warn("delete {}: {}", d->second.dir.string(), ec.message());
+      }
       deleting_.erase(d);
     }
     return;

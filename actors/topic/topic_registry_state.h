@@ -5,6 +5,9 @@
 //   topics/<name>/<partition>/   one partition log per directory (storage::log)
 //   topics/<name>.dlq/           dead letters of a dead-letter-oldest topic
 //   producer_ids                 next unallocated producer id (decimal text)
+//   stray/<name>-<unix ms>/      a topic set aside (set_aside): the cluster no
+//                                longer has it; kept for the operator, never
+//                                loaded or deleted by the broker
 
 #include <caf/all.hpp>
 
@@ -32,6 +35,9 @@ class topic_registry_state {
   caf::result<topic_handle> lookup(const std::string& name) const;
   std::vector<topic_handle> list() const;
   caf::result<topic_handle> grow(const std::string& name, uint32_t partitions);
+  /// Stops the topic's partitions and moves its directory to
+  /// <data>/stray/<name>-<unix ms>/; the path it went to.
+  caf::result<std::string> set_aside(const std::string& name);
   caf::result<producer_identity> allocate_producer_id();
   void on_down(const caf::down_msg& dm);
   void close();
@@ -61,8 +67,16 @@ class topic_registry_state {
   std::map<std::string, topic> topics_;
   /// Partition actor address -> (topic, partition), for supervision.
   std::unordered_map<caf::actor_addr, std::pair<std::string, uint32_t>> owners_;
-  /// Deleted topics whose partition actors are still shutting down.
-  std::map<std::string, std::pair<std::filesystem::path, size_t>> deleting_;
+  /// A deleted or set-aside topic whose partition actors are still
+  /// shutting down; its name cannot be created again until they are down.
+  struct retiring {
+    std::filesystem::path dir;  ///< where its directory went
+    size_t running = 0;         ///< partition actors not down yet
+    bool remove = true;         ///< delete dir once they are (false: set aside)
+  };
+  /// Moves the topic's directory to `to` and stops its partition actors.
+  caf::error retire(const std::string& name, const std::filesystem::path& to, bool remove);
+  std::map<std::string, retiring> deleting_;
   int64_t next_pid_ = 0;
   int64_t pid_limit_ = 0;  ///< ids below this are reserved on disk
 };

@@ -143,6 +143,7 @@ std::optional<std::string> load_config_file(const std::filesystem::path& file, b
   check(read_int(t, "cluster", "replica_fetch_wait_ms", c.replica_fetch_wait_ms, 1, 60000));
   check(read_int(t, "cluster", "replica_fetch_max_bytes", c.replica_fetch_max_bytes, 1024,
                  256 << 20));
+  check(read_int(t, "cluster", "producer_id_block", c.producer_id_block, 1, 1000000000));
   if (err) return fmt::format("{}: {}", file.string(), *err);
   d.max_batch_bytes = static_cast<int64_t>(cfg.max_batch_bytes);
   return std::nullopt;

@@ -30,6 +30,7 @@ struct cluster_config {
   int64_t replica_lag_ms = 10000;
   int64_t replica_fetch_wait_ms = 500;          ///< a pull at the log end parks this long
   int64_t replica_fetch_max_bytes = 1ll << 20;  ///< bytes per pull (at least one batch)
+  int64_t producer_id_block = 1000;      ///< producer ids claimed from etcd at a time
   bool enabled() const { return !cluster_id.empty(); }
 };
 

@@ -28,6 +28,7 @@
 #include "app/broker/cluster/control_plane.h"
 #include "app/broker/cluster/isr_writer.h"
 #include "app/broker/cluster/local_topics.h"
+#include "app/broker/cluster/producer_id_allocator.h"
 #include "app/broker/cluster/replica_manager.h"
 #include "app/broker/logger.h"
 #include "app/etcd/logger.h"
@@ -174,6 +175,7 @@ int run(const broker_config& cfg) {
     std::unique_ptr<local_topics> topics_here;
     std::unique_ptr<replica_manager> replicas_here;
     kj::Promise<void> replica_loop = kj::READY_NOW;
+    std::unique_ptr<producer_id_allocator> producer_ids;
     if (cfg.cluster.enabled()) {
       control_plane::settings cs;
       cs.cluster = cfg.cluster;
@@ -181,6 +183,15 @@ int run(const broker_config& cfg) {
       cs.data_dir = cfg.data_dir;
       cluster = std::make_unique<control_plane>(io, cs);
       ctx.cluster = cluster.get();
+      producer_id_allocator::settings pis;
+      pis.key = cluster->view().keys().producer_id_block();
+      pis.broker = cfg.cluster.broker_id;
+      pis.block_size = cfg.cluster.producer_id_block;
+      pis.floor = producer_id_allocator::local_floor(cfg.data_dir);
+      pis.claim_timeout = std::chrono::milliseconds(cfg.cluster.etcd_timeout_ms);
+      producer_ids =
+          std::make_unique<producer_id_allocator>(cluster->etcd(), cluster->timer(), pis);
+      ctx.producer_ids = producer_ids.get();
       peers_settings ps;
       ps.broker_id = cfg.cluster.broker_id;
       ps.cluster_id = cfg.cluster.cluster_id;
@@ -223,7 +234,8 @@ int run(const broker_config& cfg) {
                      replica_manager::settings rms;
                      rms.replica_lag = std::chrono::milliseconds(cfg.cluster.replica_lag_ms);
                      rms.fetch_wait = std::chrono::milliseconds(cfg.cluster.replica_fetch_wait_ms);
-                     rms.fetch_max_bytes = static_cast<uint32_t>(cfg.cluster.replica_fetch_max_bytes);
+                     rms.fetch_max_bytes =
+                         static_cast<uint32_t>(cfg.cluster.replica_fetch_max_bytes);
                      replicas_here = std::make_unique<replica_manager>(*cluster, sys, *registry,
                                                                        ctx.peers, rms);
                      isr_binding->attach(server->inbox(), [&](isr_change c) {
@@ -242,6 +254,9 @@ int run(const broker_config& cfg) {
                        }
                      });
                      caf::anon_send(ctx.peers, set_peers_atom::value, peers_of(cluster->view()));
+                     // Before anything is served: what the cluster deleted
+                     // while this broker was away is set aside.
+                     topics_here->set_aside_strays().wait(io.waitScope);
                      topics_here->sync();
                    }
                    std::cout << "listening on " << cfg.listen_host << ":" << port << std::endl;
@@ -275,6 +290,7 @@ int run(const broker_config& cfg) {
     server = nullptr;
     replicas_here = nullptr;
     topics_here = nullptr;
+    producer_ids = nullptr;
     cluster = nullptr;
     // ~actor_system waits for every actor: the published NODE and the PEERS
     // must go first.

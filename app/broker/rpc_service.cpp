@@ -7,6 +7,7 @@
 #include "actors/errc.h"
 #include "actors/session/session_actor.h"
 #include "app/broker/cluster/controller.h"
+#include "app/broker/cluster/producer_id_allocator.h"
 #include "app/broker/logger.h"
 #include "app/broker/rpc_helpers.h"
 #include "storage/log_config.h"
@@ -189,9 +190,10 @@ kj::Promise<void> rpc_service::addPartitions(AddPartitionsContext ctx) {
   auto name = text(ctx.getParams().getName());
   auto n = ctx.getParams().getTotalPartitions();
   if (ctx_.cluster != nullptr) {
-    set_error(ctx.getResults().initError(), errc::invalid_request,
-              "adding partitions to a topic of a cluster is not supported yet");
-    return kj::READY_NOW;
+    return through_controller([name, n](controller& c) { return c.add_partitions(name, n); })
+        .then([ctx](std::optional<redirect> r) mutable {
+          if (r) fill_redirect(ctx.getResults().initError(), *r);
+        });
   }
   return call<bool>(session_,
                     [name, n](session_state& s, done_fn<bool> d) { s.add_partitions(name, n, d); })
@@ -268,12 +270,27 @@ kj::Promise<void> rpc_service::describeGroup(DescribeGroupContext ctx) {
 }
 
 kj::Promise<void> rpc_service::initProducer(InitProducerContext ctx) {
+  if (ctx_.producer_ids != nullptr) {
+    return ctx_.producer_ids->next().then([ctx](caf::expected<int64_t> r) mutable {
+      auto res = ctx.getResults();
+      if (!r) {
+        res.setProducerId(-1);
+        return set_error(res.initError(), r.error());
+      }
+      res.setProducerId(*r);
+      res.setEpoch(0);
+    });
+  }
   return call<producer_identity>(
              session_, [](session_state& s, done_fn<producer_identity> d) { s.init_producer(d); })
       .then([ctx](caf::expected<producer_identity> r) mutable {
-        if (!r) KJ_FAIL_REQUIRE("no producer id", text_of(r.error()));
-        ctx.getResults().setProducerId(r->producer_id);
-        ctx.getResults().setEpoch(r->epoch);
+        auto res = ctx.getResults();
+        if (!r) {
+          res.setProducerId(-1);
+          return set_error(res.initError(), r.error());
+        }
+        res.setProducerId(r->producer_id);
+        res.setEpoch(r->epoch);
       });
 }
 

@@ -28,6 +28,7 @@ namespace actormq::broker {
 class kj_inbox;
 class control_plane;
 class controller;
+class producer_id_allocator;
 struct checker_slot;
 
 /// Where a request for a partition (or a controller change) must go
@@ -77,6 +78,9 @@ struct service_context {
   /// This broker's part in the cluster's control plane; null when the
   /// broker runs alone.
   control_plane* cluster = nullptr;
+  /// Cluster only: producer ids unique in the cluster (blocks from etcd);
+  /// null when the broker runs alone (its registry allocates them).
+  producer_id_allocator* producer_ids = nullptr;
   /// Cluster only: this broker's NODE actor and its PEERS (admin fan-out).
   node_actor node;
   peers_actor peers;

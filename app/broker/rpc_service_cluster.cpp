@@ -35,19 +35,45 @@ void fill_cluster_partition(rpc::PartitionMetadata::Builder b, uint32_t p,
   for (unsigned i = 0; i < isr.size(); ++i) isr.set(i, s.isr[i]);
 }
 
+rpc::PeerLink link_of(peer_state s) {
+  switch (s) {
+    case peer_state::up:
+      return rpc::PeerLink::UP;
+    case peer_state::connecting:
+      return rpc::PeerLink::CONNECTING;
+    case peer_state::down:
+      return rpc::PeerLink::DOWN;
+  }
+  return rpc::PeerLink::UNKNOWN;
+}
+
+/// links: the PEERS actor's answer, or null when it did not answer in time
+/// (every other broker's link is then unknown).
 void fill_cluster_metadata(rpc::ClusterMetadata::Builder m, const control_plane& cp,
-                           const std::vector<std::string>& wanted) {
+                           const std::vector<std::string>& wanted,
+                           const std::vector<peer_status>* links) {
   auto& view = cp.view();
   m.setClusterId(cp.cluster_id());
   m.setBrokerId(cp.self());
   m.setControllerId(view.controller());
   m.setControlPlaneUp(cp.up());
+  std::map<cluster::broker_id, const peer_status*> link_by_id;
+  if (links != nullptr) {
+    for (auto& st : *links) link_by_id[st.broker_id] = &st;
+  }
   auto brokers = m.initBrokers(static_cast<unsigned>(view.brokers().size()));
   unsigned i = 0;
   for (auto& [id, reg] : view.brokers()) {
     brokers[i].setId(id);
     brokers[i].setAddress(reg.rpc_address);
     brokers[i].setAlive(true);
+    if (id == cp.self()) {
+      brokers[i].setLink(rpc::PeerLink::SELF);
+    } else if (auto it = link_by_id.find(id); it != link_by_id.end()) {
+      brokers[i].setLink(link_of(it->second->state));
+      brokers[i].setLinkSinceMs(it->second->since_ms);
+      brokers[i].setLinkError(it->second->last_error);
+    }
     ++i;
   }
   std::vector<std::string> names = wanted;
@@ -204,8 +230,16 @@ kj::Promise<void> rpc_service::metadata(MetadataContext ctx) {
   std::vector<std::string> wanted;
   for (auto t : ctx.getParams().getTopics()) wanted.push_back(text(t));
   if (ctx_.cluster != nullptr) {
-    fill_cluster_metadata(ctx.getResults().initMetadata(), *ctx_.cluster, wanted);
-    return kj::READY_NOW;
+    // The links come from the PEERS actor; the view is read when its answer
+    // is there, so both are as fresh as possible. A silent PEERS costs at
+    // most the bound and leaves the links unknown.
+    constexpr auto peers_bound = std::chrono::milliseconds(500);
+    return ask<std::vector<peer_status>>(*ctx_.system, ctx_.peers, peers_bound, peers_atom::value)
+        .then([this, ctx,
+               wanted = std::move(wanted)](caf::expected<std::vector<peer_status>> links) mutable {
+          fill_cluster_metadata(ctx.getResults().initMetadata(), *ctx_.cluster, wanted,
+                                links ? &*links : nullptr);
+        });
   }
   return call<std::vector<topic_description>>(
              session_,
@@ -222,6 +256,7 @@ kj::Promise<void> rpc_service::metadata(MetadataContext ctx) {
         brokers[0].setId(single_broker_id);
         brokers[0].setAddress(ctx_.broker_id);
         brokers[0].setAlive(true);
+        brokers[0].setLink(rpc::PeerLink::SELF);
         std::map<std::string, const topic_description*> by_name;
         for (auto& t : *r) by_name[t.name] = &t;
         std::vector<std::string> names = wanted;

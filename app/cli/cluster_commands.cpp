@@ -1,5 +1,7 @@
 #include "cluster_commands.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 
 #include "actormq/client/admin.h"
@@ -55,6 +57,19 @@ std::string format_leader(int32_t leader) {
   return leader < 0 ? "none" : std::to_string(leader);
 }
 
+std::string format_link(const client::broker_node& b) {
+  std::string out = client::to_string(b.link);
+  if (b.link != client::peer_link::down) return out;
+  if (b.link_since_ms > 0) {
+    auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+    out += " for " + std::to_string(std::max<int64_t>(0, now - b.link_since_ms) / 1000) + "s";
+  }
+  if (!b.link_error.empty()) out += " (" + b.link_error + ")";
+  return out;
+}
+
 std::string format_cluster_status(const client::cluster_metadata& m) {
   std::string out;
   out += "Cluster: " + (m.cluster_id.empty() ? std::string("(single broker)") : m.cluster_id);
@@ -62,11 +77,14 @@ std::string format_cluster_status(const client::cluster_metadata& m) {
   out += "\tController: " +
          (m.controller_id < 0 ? std::string("none") : std::to_string(m.controller_id));
   out += "\tAnswered by: " + std::to_string(m.broker_id) + "\n";
-  out += padded("BROKER", 8) + padded("ADDRESS", 24) + padded("STATE", 7) + "ROLE\n";
+  // STATE is the registration in etcd; LINK is the answering broker's own
+  // connection to that broker (its PEERS actor).
+  out += padded("BROKER", 8) + padded("ADDRESS", 24) + padded("STATE", 7) + padded("ROLE", 12) +
+         "LINK\n";
   for (const auto& b : m.brokers) {
     out += padded(std::to_string(b.id), 8) + padded(b.address, 24) +
-           padded(b.alive ? "alive" : "down", 7) + (b.id == m.controller_id ? "controller" : "-") +
-           "\n";
+           padded(b.alive ? "alive" : "down", 7) +
+           padded(b.id == m.controller_id ? "controller" : "-", 12) + format_link(b) + "\n";
   }
   for (const auto& t : m.topics) {
     if (t.err) continue;
@@ -89,8 +107,8 @@ std::function<int(const std::string&)> add_cluster_commands(CLI::App& app) {
   auto topics = std::make_shared<std::vector<std::string>>();
   auto* status = cluster->add_subcommand(
       "status",
-      "brokers (alive/down, controller), control plane, and per partition the leader, epoch, "
-      "replicas and in-sync replicas");
+      "brokers (alive/down in etcd, controller, this broker's link to each), control plane, and "
+      "per partition the leader, epoch, replicas and in-sync replicas");
   status->add_option("topics", *topics, "topics to show (default: all)");
   return [status, topics](const std::string& broker) {
     if (status->parsed()) return run_status(broker, *topics);

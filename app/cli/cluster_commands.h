@@ -1,7 +1,8 @@
 #pragma once
 // `actormq cluster status`: the brokers of the cluster (id, address,
-// alive/down, which one is the controller), whether the control plane is
-// up, and per topic and partition the leader, its epoch, the replicas and
+// alive/down in etcd, which one is the controller, and LINK: whether the
+// answering broker has a live CAF connection to it), whether the control
+// plane is up, and per topic and partition the leader, its epoch, the replicas and
 // the in-sync set, as the bootstrap broker sees them.
 //
 //   actormq [--broker HOST:PORT[,HOST:PORT...]] cluster status [TOPIC...]
@@ -27,6 +28,9 @@ std::function<int(const std::string& broker)> add_cluster_commands(CLI::App& app
 std::string format_broker_ids(const std::vector<int32_t>& ids);
 /// The leader column: the broker id, or "none" for an offline partition.
 std::string format_leader(int32_t leader);
+/// The LINK column: "self", "up", "connecting", "unknown", or "down for 12s
+/// (why)".
+std::string format_link(const client::broker_node& b);
 /// The whole `cluster status` text of m.
 std::string format_cluster_status(const client::cluster_metadata& m);
 

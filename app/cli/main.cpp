@@ -6,6 +6,7 @@
 //   actormq [--broker HOST:PORT] topic create NAME --partitions N [--replication-factor R]
 //           [--max-messages N --full-policy reject-new|dead-letter-oldest] [--ttl-ms T]
 //   actormq [--broker HOST:PORT] topic list | describe NAME | delete NAME
+//   actormq [--broker HOST:PORT] topic alter NAME --partitions N
 //   actormq [--broker HOST:PORT] produce TOPIC [--key K | --key-separator SEP]
 //                                              [--acks none|leader|fsync|all]
 //                                              [--delay 90s | --delay-level N |
@@ -166,6 +167,16 @@ int topic_delete(const std::string& broker, const std::string& name) {
   if (!adm) return fail("", adm.err());
   if (auto r = (*adm)->delete_topic(name); !r) return fail(describe_topic_error(name, r.err()));
   std::printf("deleted topic %s\n", name.c_str());
+  return 0;
+}
+
+int topic_alter(const std::string& broker, const std::string& name, uint32_t partitions) {
+  auto adm = client::admin::create(connection_for(broker));
+  if (!adm) return fail("", adm.err());
+  if (auto r = (*adm)->add_partitions(name, partitions); !r) {
+    return fail(describe_topic_error(name, r.err()));
+  }
+  std::printf("topic %s now has %u partitions\n", name.c_str(), partitions);
   return 0;
 }
 
@@ -407,7 +418,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
 
   // topic
-  auto* topic = app.add_subcommand("topic", "create, list, describe and delete topics");
+  auto* topic = app.add_subcommand("topic", "create, list, describe, alter and delete topics");
   topic->require_subcommand(1);
   std::string topic_name;
   uint32_t partitions = 1;
@@ -449,6 +460,15 @@ int main(int argc, char** argv) {
   t_describe->add_option("name", topic_name, "topic name")->required();
   auto* t_delete = topic->add_subcommand("delete", "delete a topic");
   t_delete->add_option("name", topic_name, "topic name")->required();
+  uint32_t total_partitions = 0;
+  auto* t_alter = topic->add_subcommand(
+      "alter",
+      "add partitions (keys may map to other partitions afterwards; in a cluster the "
+      "controller places them)");
+  t_alter->add_option("name", topic_name, "topic name")->required();
+  t_alter->add_option("--partitions,-p", total_partitions, "the new, larger partition count")
+      ->required()
+      ->check(CLI::Range(1u, 100000u));
 
   // produce
   produce_options po;
@@ -531,6 +551,7 @@ int main(int argc, char** argv) {
   if (t_list->parsed()) return topic_list(broker, verbose);
   if (t_describe->parsed()) return topic_describe(broker, topic_name);
   if (t_delete->parsed()) return topic_delete(broker, topic_name);
+  if (t_alter->parsed()) return topic_alter(broker, topic_name, total_partitions);
   if (produce_cmd->parsed()) return produce(broker, po);
   if (consume_cmd->parsed()) return consume(broker, co);
   if (g_list->parsed()) return group_list(broker);

@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 
+#include "cluster_fixtures.h"
 #include "fixtures.h"
 #include "subprocess.h"
 #include "support/cluster_process.h"
@@ -17,53 +18,9 @@
 
 using namespace actormq;
 using namespace std::chrono_literals;
-
-namespace {
-
-/// Starts n brokers and waits until one of them reports all n and a
-/// controller; returns that metadata.
-client::cluster_metadata require_formed(test::cluster_process& c, int n) {
-  INFO(c.error());
-  REQUIRE(c.start(n));
-  client::cluster_metadata m;
-  REQUIRE(test::eventually(
-      [&] {
-        auto adm = client::admin::create(test::connection_to(c.broker(0)));
-        if (!adm) return false;
-        auto r = (*adm)->metadata({});
-        if (!r || r->controller_id < 0 || r->brokers.size() != static_cast<size_t>(n)) {
-          return false;
-        }
-        m = *r;
-        return true;
-      },
-      20s));
-  return m;
-}
-
-/// A broker index that is not the controller.
-size_t not_controller(const client::cluster_metadata& m) {
-  return m.controller_id == 0 ? 1 : 0;
-}
-
-/// Waits until every partition of topic has a leader, as seen through adm.
-client::topic_metadata require_led(client::admin& adm, const std::string& topic,
-                                   size_t partitions) {
-  client::topic_metadata t;
-  REQUIRE(test::eventually([&] {
-    auto m = adm.metadata({topic});
-    if (!m || m->topics.size() != 1 || m->topics[0].err) return false;
-    t = m->topics[0];
-    if (t.partitions.size() != partitions) return false;
-    for (const auto& p : t.partitions) {
-      if (p.leader < 0) return false;
-    }
-    return true;
-  }));
-  return t;
-}
-
-}  // namespace
+using test::not_controller;
+using test::require_formed;
+using test::require_led;
 
 TEST_CASE("the client routes topic changes, produce, fetch and group calls across three brokers",
           "[app][cluster][routing]") {

@@ -6,6 +6,7 @@
 //
 // Not thread-safe: drive it from the test's thread.
 
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,6 +28,12 @@ class cluster_process {
   }
 
   etcd_process& etcd() { return etcd_; }
+
+  /// Appends lines to the [cluster] section of the brokers' config file
+  /// (e.g. "producer_id_block = 10\n"); for brokers started afterwards.
+  void add_cluster_config(const std::string& lines) {
+    std::ofstream(config_, std::ios::app) << lines;
+  }
 
   /// Starts etcd (unless running) and brokers 0..n-1.
   bool start(int n) {

@@ -275,8 +275,9 @@ kj::Promise<void> control_plane::resync_loop() {
 
 void control_plane::apply(const etcd::watch_update& update) {
   for (auto& e : update.events) {
-    auto c = e.what == etcd::watch_event::type::put ? view_.put(e.kv.key, e.kv.value, e.kv.mod_revision.value())
-                                                    : view_.erase(e.kv.key);
+    auto c = e.what == etcd::watch_event::type::put
+                 ? view_.put(e.kv.key, e.kv.value, e.kv.mod_revision.value())
+                 : view_.erase(e.kv.key);
     if (c != cluster::cluster_view::change::none) changed(c);
   }
 }

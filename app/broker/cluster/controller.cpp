@@ -107,6 +107,76 @@ kj::Promise<caf::error> controller::delete_topic(std::string name) {
   });
 }
 
+kj::Promise<caf::error> controller::add_partitions(std::string name, uint32_t total) {
+  if (!cp_.up()) {
+    return make_error(errc::cluster_unavailable, "the control plane (etcd) is unreachable");
+  }
+  if (!cp_.is_controller()) {
+    return make_error(errc::not_controller, "this broker is not the controller");
+  }
+  auto topic_key = cp_.view().keys().topic(name);
+  // The stored config, not the view's: its mod revision guards the write.
+  return cp_.etcd().get(topic_key).then([this, name, total,
+                                         topic_key](etcd::result<etcd::range_result> r)
+                                            -> kj::Promise<caf::error> {
+    if (!r) return make_error(errc::cluster_unavailable, "etcd: " + r.err().to_string());
+    if (r->kvs.empty()) {
+      return make_error(errc::unknown_topic, fmt::format("no topic named '{}'", name));
+    }
+    auto seen = r->kvs.front();
+    auto cfg = topic_config::decode(seen.value);
+    if (!cfg) return make_error(errc::internal, "the config of topic '" + name + "' is malformed");
+    if (total <= cfg->partitions || total > 10000) {
+      return make_error(errc::invalid_topic,
+                        fmt::format("topic '{}' has {} partitions; the new count must be larger "
+                                    "(at most 10000)",
+                                    name, cfg->partitions));
+    }
+    auto live = cp_.view().live_brokers();
+    // Placing all `total` partitions and keeping the new ones continues the
+    // topic's round robin where its existing partitions end.
+    auto replicas = cluster::replica_assignor::assign(
+        name, total, cfg->replication_factor,
+        std::vector<cluster::broker_id>(live.begin(), live.end()));
+    if (replicas.empty()) {
+      return make_error(errc::not_enough_replicas,
+                        fmt::format("replication factor {} needs {} live brokers; {} are live",
+                                    cfg->replication_factor, cfg->replication_factor, live.size()));
+    }
+    auto& keys = cp_.view().keys();
+    uint32_t old = cfg->partitions;
+    std::vector<std::vector<etcd::txn_op>> batches(1);
+    for (uint32_t p = old; p < total; ++p) {
+      cluster::partition_state s;
+      s.replicas = replicas[p];
+      s.leader = s.replicas.front();
+      s.isr = {s.leader};
+      if (batches.back().size() >= max_ops_per_txn) batches.emplace_back();
+      batches.back().push_back(etcd::txn_op::put(keys.partition(name, p), s.encode()));
+    }
+    cfg->partitions = total;
+    batches.back().push_back(etcd::txn_op::put(topic_key, cfg->encode()));
+    auto guard =
+        etcd::compare::mod_revision_is(topic_key, etcd::compare::op::equal, seen.mod_revision);
+    kj::Promise<caf::error> chain = caf::error{};
+    for (auto& ops : batches) {
+      chain = chain.then([this, name, guard,
+                          ops = std::move(ops)](caf::error e) mutable -> kj::Promise<caf::error> {
+        if (e) return kj::mv(e);
+        return fenced({guard}, std::move(ops),
+                      make_error(errc::busy, "topic '" + name +
+                                                 "' changed while partitions were added; try "
+                                                 "again"));
+      });
+    }
+    return chain.then([name, old, total](caf::error e) {
+      if (!e)
+        broker_log().info("controller: topic {} has {} partitions (was {})", name, total, old);
+      return e;
+    });
+  });
+}
+
 void controller::reconcile() {
   if (!cp_.is_controller()) return;
   if (reconciling_) {

@@ -10,6 +10,8 @@
 //    writes the topic and each partition's state (leader = first replica,
 //    epoch 0, in-sync set = every replica: all are empty).
 //  - delete_topic: removes the topic and its partition states.
+//  - add_partitions: places the new partitions like create_topic does and
+//    writes them with the new partition count.
 //  - reconcile: after a broker came or went (and on taking office), runs
 //    leader_election on every partition and writes the states that change.
 //
@@ -38,6 +40,16 @@ class controller {
   kj::Promise<caf::error> create_topic(std::string name, topic_config cfg);
   /// Resolves with none, or not_controller, unknown_topic, cluster_unavailable.
   kj::Promise<caf::error> delete_topic(std::string name);
+  /// Raises a topic's partition count to total: assigns replicas for the
+  /// new partitions (replica_assignor over the live brokers, continuing the
+  /// topic's round robin) and writes their states and the new topic config
+  /// in one fenced txn guarded by the topic key's mod revision (more than
+  /// 99 new partitions: partition states first in several txns, the topic
+  /// config last, so a visible count always has its states). Resolves with
+  /// none, or not_controller, unknown_topic, invalid_topic (total not
+  /// larger, or above 10000), not_enough_replicas, busy (the topic changed
+  /// meanwhile), cluster_unavailable.
+  kj::Promise<caf::error> add_partitions(std::string name, uint32_t total);
   /// Elects leaders for partitions whose leader or in-sync replicas died or
   /// returned; no-op unless this broker is the controller. Re-runs itself if
   /// the view changed while a round was being written.

@@ -22,8 +22,7 @@ void isr_writer_binding::detach() {
   write_.reset();
 }
 
-bool isr_writer_binding::post(isr_change change,
-                              std::function<void(caf::expected<int64_t>)> done) {
+bool isr_writer_binding::post(isr_change change, std::function<void(caf::expected<int64_t>)> done) {
   std::shared_ptr<kj_inbox> inbox;
   std::shared_ptr<isr_write_fn> write;
   {
@@ -38,8 +37,8 @@ bool isr_writer_binding::post(isr_change change,
     (*write)(std::move(change))
         .then([done](caf::expected<int64_t> r) { done(std::move(r)); })
         .detach([done](kj::Exception&& e) {
-          done(make_error(errc::internal, std::string("in-sync set write: ") +
-                                              e.getDescription().cStr()));
+          done(make_error(errc::internal,
+                          std::string("in-sync set write: ") + e.getDescription().cStr()));
         });
   });
 }

@@ -1,5 +1,6 @@
 #include "app/broker/cluster/local_topics.h"
 
+#include "actors/cluster/stray_topics.h"
 #include "actors/errc.h"
 #include "actors/topic/topic_registry_actor.h"
 #include "app/broker/actor_call.h"
@@ -68,6 +69,76 @@ void local_topics::sync() {
         })
         .detach(log_failure);
   }
+  grow_held();
+}
+
+void local_topics::grow_held() {
+  auto& view = cp_.view();
+  auto registry = caf::actor_cast<topic_registry_actor>(registry_);
+  std::erase_if(partitions_here_, [this](auto& e) { return !held_.count(e.first); });
+  for (auto& name : held_) {
+    auto t = view.topics().find(name);
+    if (t == view.topics().end() || busy_.count(name)) continue;
+    uint32_t want = t->second.partitions;
+    if (auto it = partitions_here_.find(name); it != partitions_here_.end() && it->second >= want)
+      continue;
+    busy_.insert(name);
+    ask<topic_handle>(sys_, registry, registry_timeout, lookup_atom::value, name)
+        .then([this, registry, name,
+               want](caf::expected<topic_handle> h) -> kj::Promise<caf::expected<topic_handle>> {
+          if (!h || h->partitions.size() >= want) return kj::mv(h);
+          broker_log().info("cluster: topic {} grows from {} to {} partitions here", name,
+                            h->partitions.size(), want);
+          return ask<topic_handle>(sys_, registry, registry_timeout, grow_atom::value, name, want);
+        })
+        .then([this, name](caf::expected<topic_handle> h) {
+          busy_.erase(name);
+          if (!h) {
+            broker_log().error("cluster: cannot add partitions of topic {} here: {}", name,
+                               text_of(h.error()));
+            return;
+          }
+          partitions_here_[name] = static_cast<uint32_t>(h->partitions.size());
+          grow_held();  // the count may have risen again meanwhile
+        })
+        .detach(log_failure);
+  }
+}
+
+kj::Promise<void> local_topics::set_aside_strays() {
+  auto registry = caf::actor_cast<topic_registry_actor>(registry_);
+  return ask<std::vector<topic_handle>>(sys_, registry, registry_timeout, list_atom::value)
+      .then([this, registry](caf::expected<std::vector<topic_handle>> r) -> kj::Promise<void> {
+        if (!r) {
+          broker_log().error("cluster: cannot list local topics to find stray ones: {}",
+                             text_of(r.error()));
+          return kj::READY_NOW;
+        }
+        std::vector<std::string> local;
+        for (auto& h : *r) local.push_back(h.name);
+        std::set<std::string> known;
+        for (auto& [name, _] : cp_.view().topics()) known.insert(name);
+        kj::Vector<kj::Promise<void>> moves;
+        for (auto& name : cluster::stray_topics::find(local, known)) {
+          if (held_.count(name) || busy_.count(name)) continue;
+          busy_.insert(name);
+          moves.add(ask<std::string>(sys_, registry, registry_timeout, stray_atom::value, name)
+                        .then([this, name](caf::expected<std::string> to) {
+                          busy_.erase(name);
+                          if (!to) {
+                            broker_log().error("cluster: cannot set stray topic {} aside: {}", name,
+                                               text_of(to.error()));
+                            return;
+                          }
+                          broker_log().warn(
+                              "cluster: topic {} is not in the cluster (deleted while this "
+                              "broker was away, or the control plane lost it); not served, its "
+                              "data moved to {}",
+                              name, *to);
+                        }));
+        }
+        return kj::joinPromises(moves.releaseAsArray());
+      });
 }
 
 }  // namespace actormq::broker

@@ -8,12 +8,19 @@
 // A topic is created locally with all its partitions, also the ones this
 // broker does not hold (they stay empty and are never served here), and
 // marked replicated: the replica manager tells each partition whether it
-// leads or follows (replica_manager.h).
+// leads or follows (replica_manager.h). When the controller adds partitions to a topic held here,
+// they are created locally too (grow_held).
+//
+// Stray topics: after the control plane's first full read, a local topic the
+// cluster does not have (deleted while this broker was down) is neither
+// served nor deleted: set_aside_strays() moves it to <data>/stray/ with a
+// warning (cluster::stray_topics says which ones; docs/cluster.md).
 
 #include <kj/async.h>
 #include <caf/all.hpp>
 
 #include <functional>
+#include <map>
 #include <set>
 #include <string>
 
@@ -32,6 +39,10 @@ class local_topics {
   const std::set<std::string>& held() const { return held_; }
   /// Called (KJ thread) after a topic was created here.
   void on_created(std::function<void()> fn) { on_created_ = std::move(fn); }
+  /// Once, after the control plane's first full read (before serving):
+  /// moves every stray local topic to <data>/stray/<name>-<unix ms>/.
+  /// Resolves when every move ended (each bounded by the registry timeout).
+  kj::Promise<void> set_aside_strays();
 
  private:
   control_plane& cp_;
@@ -40,6 +51,10 @@ class local_topics {
   std::set<std::string> held_;
   std::set<std::string> busy_;  ///< a create or delete is under way
   std::function<void()> on_created_;
+  /// Creates the partitions the controller added to held topics.
+  void grow_held();
+  /// Partition count of held topics in the local registry, as last seen.
+  std::map<std::string, uint32_t> partitions_here_;
 };
 
 }  // namespace actormq::broker

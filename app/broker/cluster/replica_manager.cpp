@@ -19,7 +19,9 @@ replica_manager::replica_manager(control_plane& cp, caf::actor_system& sys,
                                  topic_registry_actor registry, peers_actor peers, settings s)
     : cp_(cp), sys_(sys), registry_(std::move(registry)), peers_(std::move(peers)), settings_(s) {}
 
-replica_manager::~replica_manager() { stop(); }
+replica_manager::~replica_manager() {
+  stop();
+}
 
 void replica_manager::stop() {
   for (auto& [k, r] : replicas_) stop_fetcher(r);
@@ -105,9 +107,9 @@ void replica_manager::apply(const std::string& topic, const topic_handle& h) {
       l.isr = s->isr;
       l.revision = s->revision;
       l.replica_lag = settings_.replica_lag;
-      l.min_insync_replicas =
-          cfg_it != view.topics().end() ? static_cast<int32_t>(cfg_it->second.effective_min_insync())
-                                        : 1;
+      l.min_insync_replicas = cfg_it != view.topics().end()
+                                  ? static_cast<int32_t>(cfg_it->second.effective_min_insync())
+                                  : 1;
       caf::anon_send(r.actor, lead_atom::value, l);
       r.leading = true;
       r.leader = self;
@@ -153,8 +155,8 @@ kj::Promise<caf::expected<int64_t>> replica_manager::write_isr(isr_change change
         errc::stale_leader_epoch,
         fmt::format("{}-{}: the partition's state changed (this broker's view: leader {}, epoch "
                     "{}, revision {})",
-                    change.topic, change.partition, s ? s->leader : -1,
-                    s ? s->leader_epoch : -1, s ? s->revision : -1)));
+                    change.topic, change.partition, s ? s->leader : -1, s ? s->leader_epoch : -1,
+                    s ? s->revision : -1)));
   }
   if (!cp_.up()) {
     return caf::expected<int64_t>(

@@ -124,7 +124,11 @@ void cluster_metadata_cache::set_broker_address(int32_t id, const std::string& a
   if (known != cluster_.brokers.end()) {
     known->address = address;
   } else {
-    cluster_.brokers.push_back({id, address, true});
+    broker_node b;
+    b.id = id;
+    b.address = address;
+    b.alive = true;
+    cluster_.brokers.push_back(std::move(b));
   }
 }
 

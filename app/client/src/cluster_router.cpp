@@ -6,6 +6,21 @@ namespace actormq::client::detail {
 
 namespace {
 using steady = std::chrono::steady_clock;
+
+peer_link link_from_rpc(rpc::PeerLink l) {
+  switch (l) {
+    case rpc::PeerLink::SELF:
+      return peer_link::self;
+    case rpc::PeerLink::UP:
+      return peer_link::up;
+    case rpc::PeerLink::CONNECTING:
+      return peer_link::connecting;
+    case rpc::PeerLink::DOWN:
+      return peer_link::down;
+    default:
+      return peer_link::unknown;
+  }
+}
 }  // namespace
 
 leader_hint hint_from_rpc(rpc::Error::Reader e) {
@@ -21,7 +36,16 @@ cluster_metadata metadata_from_rpc(rpc::ClusterMetadata::Reader m) {
   out.broker_id = m.getBrokerId();
   out.controller_id = m.getControllerId();
   out.control_plane_up = m.getControlPlaneUp();
-  for (auto b : m.getBrokers()) out.brokers.push_back({b.getId(), b.getAddress(), b.getAlive()});
+  for (auto b : m.getBrokers()) {
+    broker_node n;
+    n.id = b.getId();
+    n.address = b.getAddress();
+    n.alive = b.getAlive();
+    n.link = link_from_rpc(b.getLink());
+    n.link_since_ms = b.getLinkSinceMs();
+    n.link_error = b.getLinkError();
+    out.brokers.push_back(std::move(n));
+  }
   for (auto t : m.getTopics()) {
     topic_metadata tm;
     tm.name = t.getName();

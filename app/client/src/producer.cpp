@@ -70,6 +70,7 @@ struct produce_reply {
 struct init_reply {
   int64_t producer_id = -1;
   int16_t epoch = -1;
+  error err;  ///< the broker refused (clusterUnavailable: no id block from etcd)
 };
 
 }  // namespace
@@ -115,11 +116,14 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
   std::thread sender;
 
   result<init_reply> init_producer() {
-    return conn->impl().call_sync<init_reply>([](rpc::Broker::Client& c) {
+    auto r = conn->impl().call_sync<init_reply>([](rpc::Broker::Client& c) {
       return c.initProducerRequest().send().then([](auto&& resp) {
-        return init_reply{resp.getProducerId(), resp.getEpoch()};
+        return init_reply{resp.getProducerId(), resp.getEpoch(),
+                          detail::error_from_rpc(resp.getError())};
       });
     });
+    if (r && r->err) return r->err;
+    return r;
   }
 
   detail::cluster_router& router() { return conn->impl().router(); }
@@ -214,6 +218,13 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
     }
     auto count = partition_count(rec.topic);
     if (!count) return fail(count.err());
+    if (rec.partition && *rec.partition >= *count) {
+      // Partitions may have been added since the count was cached: ask the
+      // broker once, now (the rate-limited refresh may be skipped).
+      (void)router().fetch_metadata({rec.topic});
+      count = partition_count(rec.topic);
+      if (!count) return fail(count.err());
+    }
     if (rec.partition && *rec.partition >= *count) {
       return fail(error(errc::unknown_partition,
                         "topic '" + rec.topic + "' has " + std::to_string(*count) + " partitions"));
@@ -426,6 +437,11 @@ result<void> producer::init() {
   impl_->epoch = r->epoch;
   impl_->need_reinit = false;
   return {};
+}
+
+int64_t producer::producer_id() const {
+  std::lock_guard lk(impl_->mu);
+  return impl_->producer_id;
 }
 
 std::future<delivery_report> producer::send(producer_record rec) {

@@ -19,6 +19,14 @@ partition_metadata part(uint32_t p, int32_t leader, int32_t epoch) {
   return {p, leader, epoch, {0, 1, 2}, {leader}};
 }
 
+broker_node alive_broker(int32_t id, std::string address) {
+  broker_node b;
+  b.id = id;
+  b.address = std::move(address);
+  b.alive = true;
+  return b;
+}
+
 /// Three brokers, controller 1, topic "t" with partitions led by 0, 1, 2.
 cluster_metadata three_brokers() {
   cluster_metadata m;
@@ -26,7 +34,7 @@ cluster_metadata three_brokers() {
   m.broker_id = 0;
   m.controller_id = 1;
   m.control_plane_up = true;
-  m.brokers = {{0, "h:1000", true}, {1, "h:1001", true}, {2, "h:1002", true}};
+  m.brokers = {alive_broker(0, "h:1000"), alive_broker(1, "h:1001"), alive_broker(2, "h:1002")};
   topic_metadata t;
   t.name = "t";
   t.replication_factor = 3;

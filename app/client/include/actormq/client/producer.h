@@ -77,7 +77,13 @@ class producer {
   producer& operator=(const producer&) = delete;
 
   /// Gets a producer id and epoch (idempotent producers); no-op otherwise.
+  /// A broker of a cluster that cannot reach etcd once its block of ids is
+  /// used up answers cluster_unavailable (retriable).
   result<void> init();
+  /// The id the broker gave this producer (stamped in its batches; it
+  /// changes when the producer re-initializes after a sequence gap); -1
+  /// before init() and for a producer that is not idempotent.
+  int64_t producer_id() const;
 
   /// Queues a record; the future is fulfilled once the broker acknowledged
   /// (or finally refused) the batch holding it.

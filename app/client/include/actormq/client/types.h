@@ -160,11 +160,42 @@ struct broker_info {
 
 // --- cluster metadata (schema "cluster", docs/cluster.md) ---
 
+/// The answering broker's CAF connection to a broker (its PEERS actor).
+enum class peer_link {
+  unknown,     ///< not known (an older broker, or PEERS did not answer in time)
+  self,        ///< the broker that answered (or a single broker)
+  up,          ///< connected, the peer's identity checked
+  connecting,  ///< the first connection attempt has not ended
+  down,        ///< the attempt failed or the connection was lost; retrying
+};
+
+/// "unknown", "self", "up", "connecting", "down".
+inline const char* to_string(peer_link l) {
+  switch (l) {
+    case peer_link::self:
+      return "self";
+    case peer_link::up:
+      return "up";
+    case peer_link::connecting:
+      return "connecting";
+    case peer_link::down:
+      return "down";
+    case peer_link::unknown:
+      break;
+  }
+  return "unknown";
+}
+
 /// A broker of the cluster.
 struct broker_node {
   int32_t id = -1;
   std::string address;  ///< "HOST:PORT" of its RPC listener
   bool alive = false;   ///< registered in the control plane (lease live)
+  /// Whether the answering broker has a live connection to it; independent
+  /// of alive (a registered broker can be unreachable on the cluster port).
+  peer_link link = peer_link::unknown;
+  int64_t link_since_ms = 0;  ///< wall-clock ms the link entered its state; 0 = unknown
+  std::string link_error;     ///< why the last attempt failed or was lost
 };
 
 /// Who leads one partition and who copies it.
