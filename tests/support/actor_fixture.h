@@ -229,6 +229,23 @@ class partition_env {
     return p;
   }
 
+  /// A partition of a replicated topic over the log in dir: it serves
+  /// nothing until told to lead (lead_atom) and proposes in-sync-set
+  /// changes to isr_writer (may be null).
+  partition_actor spawn_replicated(const fs::path& dir, isr_writer_actor isr_writer = {},
+                                   int32_t partition = 0) {
+    partition_settings ps;
+    ps.topic = "t";
+    ps.partition = static_cast<uint32_t>(partition);
+    ps.flush = storage::flush_policy::never();
+    ps.replicated = true;
+    ps.isr_writer = std::move(isr_writer);
+    ps.tick_interval = std::chrono::milliseconds(20);
+    auto p = spawn_partition(sys_, std::move(ps), open_test_log(dir), flusher);
+    actors_.push_back(caf::actor_cast<caf::actor>(p));
+    return p;
+  }
+
   /// Keeps another actor of the test, stopped with the others.
   void adopt(caf::actor a) { actors_.push_back(std::move(a)); }
 
