@@ -7,8 +7,10 @@
 //   replicas = 2,0,1    the brokers holding the partition, preferred leader first
 //   isr = 2             in-sync replicas: a new leader is chosen only from these
 //
-// Until followers replicate (issue 13) a new partition's in-sync set is its
-// leader alone: no other replica has its data.
+// A new partition's in-sync set is every replica (all are empty). Later the
+// leader shrinks and expands it (docs/replication.md), and the controller
+// removes dead brokers from it; each write compares the key's mod revision
+// (kept in `revision` below), so neither overwrites the other.
 
 #include <algorithm>
 #include <cstdint>

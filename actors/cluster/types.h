@@ -44,7 +44,7 @@ struct partition_stats {
   std::string topic;
   int32_t partition = 0;
   int64_t log_start_offset = -1;
-  int64_t high_watermark = -1;  ///< also the log end: there is no replication yet
+  int64_t high_watermark = -1;  ///< what consumers can read (replicated: below the log end)
   uint64_t size_bytes = 0;
   errc error = errc::none;
   std::string error_text;  ///< empty when error is none
