@@ -9,7 +9,10 @@
 #      BUILD(<repo>/build-perf) PRODUCERS(1) BATCH_BYTES(1048576) LINGER_MS(5) MAX_IN_FLIGHT(1)
 #      POLL(1000 W3 max poll records) LOG_LEVEL(warn) VER(git HEAD: the ver= tag)
 #      CLUSTER(0: one broker; N: etcd + N brokers from scripts/cluster.sh, the client given all N
-#      addresses and routing by metadata; topics have replication factor 1; tagged cluster=N)
+#      addresses and routing by metadata; W1-W5 topics have replication factor 1; tagged cluster=N)
+#      REPLICAS(3: W6-W8's replication factor, CLUSTER >= it)
+# W6/W7/W8 (CLUSTER only, as ../shared/bench/run_nats_cluster.sh): W1, W2 and W4 on topics of
+# replication factor REPLICAS with acks=all (every in-sync replica has each batch before its ack).
 # W3 runs twice per repeat: the copying fetch path (mode=copy) and the zero-copy stream (mode=stream).
 # W5 = W1 with acks=fsync (group-commit fdatasync before the ack), on the same broker, fresh topic.
 set -euo pipefail
@@ -117,6 +120,21 @@ for r in $(seq 1 "$REPEAT"); do
   if want W4; then
     run_or_note "$PERF" latency "${C[@]}" --topic "w4_r$r" --size 1024 --rate "$RATE" --seconds "$LAT_SECS" \
       --label W4 --tags "$TAGS"
+  fi
+  if [ "$CLUSTER" -gt 0 ] && want W6; then
+    run_or_note "$PERF" produce "${C[@]}" --topic "w6_r$r" --replication-factor "${REPLICAS:-3}" \
+      "${PROD[@]}" --size 100 --count "$N1" --acks all --seconds "$SECS" --label W6 \
+      --tags "$TAGS replicas=${REPLICAS:-3}"
+  fi
+  if [ "$CLUSTER" -gt 0 ] && want W7; then
+    run_or_note "$PERF" produce "${C[@]}" --topic "w7_r$r" --replication-factor "${REPLICAS:-3}" \
+      "${PROD[@]}" --size 1024 --count "$N2" --acks all --seconds "$SECS" --label W7 \
+      --tags "$TAGS replicas=${REPLICAS:-3}"
+  fi
+  if [ "$CLUSTER" -gt 0 ] && want W8; then
+    run_or_note "$PERF" latency "${C[@]}" --topic "w8_r$r" --replication-factor "${REPLICAS:-3}" \
+      --size 1024 --rate "$RATE" --seconds "$LAT_SECS" --acks all --label W8 \
+      --tags "$TAGS replicas=${REPLICAS:-3}"
   fi
   if want W5; then
     run_or_note "$PERF" produce "${C[@]}" --topic "w5_r$r" "${PROD[@]}" --size 100 --count "$N1" --acks fsync \

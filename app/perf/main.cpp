@@ -25,6 +25,8 @@ void add_common(CLI::App& app, common_options& o) {
   app.add_option("--broker", o.broker, "broker HOST:PORT");
   app.add_option("--topic", o.topic, "topic (created if missing)");
   app.add_option("--partitions", o.partitions, "partitions when the topic is created");
+  app.add_option("--replication-factor", o.replication_factor,
+                 "copies of each partition when the topic is created (a cluster)");
   app.add_option("--seconds", o.seconds, "wall-clock cap of the measured run");
   app.add_option("--server-pid", o.server_pid, "broker pid: CPU and peak RSS figures");
   app.add_option("--peer", o.peer, "peer= value of the result line");

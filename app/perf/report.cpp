@@ -65,6 +65,7 @@ std::string ensure_topic(const common_options& o) {
   if (!a) return "cannot connect to " + o.broker + ": " + a.err().to_string();
   client::topic_config tc;
   tc.partitions = o.partitions;
+  tc.replication_factor = o.replication_factor;
   auto r = (*a)->create_topic(o.topic, tc);
   if (!r && !r.err().is(client::errc::topic_exists)) {
     return "create topic '" + o.topic + "': " + r.err().to_string();

@@ -20,6 +20,8 @@ struct common_options {
   std::string broker = client::default_broker;
   std::string topic = "perf";
   uint32_t partitions = 1;
+  /// Copies of each partition when the topic is created (0: the broker's default).
+  uint32_t replication_factor = 0;
   /// Wall-clock cap of the measured part of a run, seconds.
   double seconds = 30;
   long server_pid = 0;
