@@ -491,6 +491,33 @@ status log::truncate(offset o) {
   return sync_directory(dir_);
 }
 
+status log::truncate_fully_and_start_at(offset o) {
+  if (closed_ || failed_) return errc::log_closed;
+  if (o < offset(0))
+    return status(make_error_code(errc::invalid_argument), "a log cannot start below 0");
+  // The floor first: if the segments survive a crash, it is lowered to
+  // their end on open; then the segments, newest first, then the new one.
+  if (auto st = offset_checkpoint(dir_ / log_start_file).write(o); !st) return st;
+  while (!segments_.empty()) {
+    if (auto st = segments_.back()->remove(); !st) {
+      failed_ = true;  // some segments are gone: only a reopen knows what is left
+      return st;
+    }
+    segments_.pop_back();
+  }
+  auto s = segment::create(dir_, o, cfg_.index_interval_bytes, now());
+  if (!s) {
+    failed_ = true;
+    return s.error();
+  }
+  segments_.push_back(std::move(*s));
+  start_floor_ = o;
+  flushed_ = o;
+  unflushed_msgs_ = 0;
+  oldest_unflushed_ = timestamp_ms(-1);
+  return sync_directory(dir_);
+}
+
 status log::close() {
   if (closed_) return errc::log_closed;
   closed_ = true;

@@ -110,6 +110,12 @@ class log {
   /// apply_retention() deletes the segments wholly below it. A no-op when o
   /// is not above the current start (the start never moves back).
   status advance_start(offset o);
+  /// Drops every segment and restarts the log empty at o (log start = next
+  /// offset = o): a follower whose leader no longer holds what the follower
+  /// would pull next (Kafka's truncateFullyAndStartAt). o may be above or
+  /// below the current end. A crash part way leaves an empty log (at 0 or
+  /// at o), never old records next to the new start.
+  status truncate_fully_and_start_at(offset o);
   /// Flushes and writes the clean-shutdown marker. Further calls fail.
   status close();
 

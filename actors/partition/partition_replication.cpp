@@ -144,7 +144,9 @@ caf::result<replica_fetch_reply> partition_state::replica_fetch(const replica_fe
                                   req.replica_id, req.leader_epoch, leader_epoch_));
   }
   const int64_t end = log_->next_offset()();
-  if (req.fetch_offset > end || req.fetch_offset < log_->log_start_offset()()) {
+  // Below the log start (retention deleted it) is not an error: the empty
+  // answer carries the log start, where the follower restarts its log.
+  if (req.fetch_offset > end) {
     return make_error(
         errc::offset_out_of_range,
         fmt::format("{}: broker {} fetches at {}, the leader holds [{}, {})", who(), req.replica_id,
@@ -175,6 +177,7 @@ caf::expected<replica_fetch_reply> partition_state::replica_read(
   out.high_watermark = hw_;
   out.log_start_offset = log_->log_start_offset()();
   out.log_end_offset = log_->next_offset()();
+  if (req.fetch_offset < out.log_start_offset) return out;
   auto slice = log_->read(storage::offset(req.fetch_offset), req.max_bytes);
   if (!slice) {
     return from_storage(slice.error(),
@@ -321,6 +324,24 @@ caf::result<int64_t> partition_state::replica_append(int32_t leader_epoch, repli
     return make_error(errc::stale_leader_epoch,
                       fmt::format("{}: a fetch of epoch {} arrived in epoch {}", who(),
                                   leader_epoch, leader_epoch_));
+  }
+  if (r.batches.empty() && r.log_start_offset > log_->next_offset()()) {
+    // The leader no longer holds what this replica would pull next: start
+    // over, empty, at the leader's log start.
+    actor_log().warn(
+        "{}: the leader's log starts at {}, past this replica's end {}; restarting "
+        "the log there",
+        who(), r.log_start_offset, log_->next_offset()());
+    if (auto st = log_->truncate_fully_and_start_at(storage::offset(r.log_start_offset)); !st) {
+      return from_storage(st.error(), who() + " restart at the leader's log start");
+    }
+    if (auto st = epochs_->truncate_from_end(storage::offset(0)); !st) {
+      return from_storage(st.error(), who() + " leader-epoch cache");
+    }
+    producers_.clear();
+    rebuild_producer_state();
+    hw_ = r.log_start_offset;
+    return r.log_start_offset;
   }
   if (!r.batches.empty()) {
     std::span<const uint8_t> bytes{reinterpret_cast<const uint8_t*>(r.batches.data()),

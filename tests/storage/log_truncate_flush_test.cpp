@@ -344,3 +344,40 @@ TEST_CASE(
   CHECK(report.events.empty());
   CHECK(read_all(*l, offset(0)) == kept);
 }
+
+TEST_CASE("truncate_fully_and_start_at restarts an empty log at the given offset") {
+  temp_dir dir;
+  manual_clock clock;
+  {
+    auto l = open_log(dir.path(), small_config(clock, 256));
+    fill(*l, clock, 6);  // several segments
+    REQUIRE(l->segment_count() > 1);
+    REQUIRE(l->truncate_fully_and_start_at(offset(100)));
+    CHECK(l->segment_count() == 1);
+    CHECK(l->log_start_offset() == offset(100));
+    CHECK(l->next_offset() == offset(100));
+    CHECK(read_all(*l, offset(100)).empty());
+    CHECK(l->read(offset(50), 1 << 20).error() == errc::offset_out_of_range);
+    // The next batch lands at 100, and all of it survives a reopen.
+    REQUIRE(append_copy(*l, numbered_batch("n", 2, clock.now(), 40)));
+    CHECK(l->next_offset() == offset(102));
+    REQUIRE(l->close());
+  }
+  auto l = open_log(dir.path(), small_config(clock, 256));
+  CHECK(l->log_start_offset() == offset(100));
+  CHECK(l->next_offset() == offset(102));
+  auto rs = read_all(*l, offset(100));
+  REQUIRE(rs.size() == 2);
+  CHECK(rs[0].off == offset(100));
+}
+
+TEST_CASE("truncate_fully_and_start_at may also move the start below the old end") {
+  temp_dir dir;
+  manual_clock clock;
+  auto l = open_log(dir.path(), small_config(clock, 1 << 20));
+  fill(*l, clock, 3);  // [0, 6)
+  REQUIRE(l->truncate_fully_and_start_at(offset(2)));
+  CHECK(l->log_start_offset() == offset(2));
+  CHECK(l->next_offset() == offset(2));
+  CHECK(read_all(*l, offset(2)).empty());
+}

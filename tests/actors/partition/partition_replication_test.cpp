@@ -294,3 +294,37 @@ TEST_CASE("a former leader truncates what the new leader never had (KIP-101)",
   REQUIRE(ask<bool>(self, a, lead_atom::value, lead_of(2, {leader_id}, 1)));
   CHECK(values_of(read_partition(self, a)) == std::vector<std::string>{"m1", "m2", "m3"});
 }
+
+TEST_CASE("a follower behind the leader's log start restarts its log at that start",
+          "[actors][partition][replication]") {
+  temp_dir dir;
+  partition_env env;
+  caf::scoped_actor self{env.sys()};
+  {
+    auto first = env.spawn_replicated(dir.path() / "leader");
+    REQUIRE(ask<bool>(self, first, lead_atom::value, lead_of(0, {leader_id}, 1)));
+    REQUIRE(ask<produce_reply>(self, first, produce_atom::value, make_produce({"m1", "m2"})));
+    REQUIRE(ask<produce_reply>(self, first, produce_atom::value, make_produce({"m3"})));
+    REQUIRE(stop_and_wait(env.sys(), caf::actor_cast<caf::actor>(first)));
+  }
+  {
+    // Retention (or dead-letter-oldest) moved the leader's start past [0, 2).
+    auto log = open_test_log(dir.path() / "leader");
+    REQUIRE(log->advance_start(storage::offset(2)));
+    REQUIRE(log->close());
+  }
+  auto leader = env.spawn_replicated(dir.path() / "leader");
+  auto follower = env.spawn_replicated(dir.path() / "follower");
+  REQUIRE(ask<bool>(self, leader, lead_atom::value, lead_of(1, {leader_id}, 1)));
+  REQUIRE(ask<replica_position>(self, follower, follow_atom::value, int32_t{1}, leader_id));
+  CHECK(replicate_once(self, leader, follower, 1, 0) == 2);
+  CHECK(replicate_once(self, leader, follower, 1, 2) == 3);
+  // It leads next and serves exactly what the leader had.
+  auto lf = lead_of(2, {follower_id}, 1);
+  lf.self = follower_id;
+  REQUIRE(ask<bool>(self, follower, lead_atom::value, lf));
+  auto offs = ask<partition_offsets>(self, follower, offsets_atom::value);
+  REQUIRE(offs);
+  CHECK(offs->log_start_offset == 2);
+  CHECK(values_of(read_partition(self, follower, 2)) == std::vector<std::string>{"m3"});
+}
