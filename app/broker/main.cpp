@@ -242,6 +242,7 @@ int run(const broker_config& cfg) {
                        return replicas_here->write_isr(std::move(c));
                      });
                      topics_here->on_created([&] { replicas_here->sync(); });
+                     cluster->on_lease_lost([&] { replicas_here->step_down_all(); });
                      replica_loop = replicas_here->run().eagerlyEvaluate([](kj::Exception&& e) {
                        broker_log().error("replication: loop ended: {}", e.getDescription().cStr());
                      });

@@ -188,6 +188,7 @@ kj::Promise<void> control_plane::keepalive_loop() {
               // the cluster has already seen this broker leave. Join again.
               broker_log().warn("cluster: lease {:x} expired; registering again", lease_.value());
               fence_ = etcd::revision{0};
+              if (lease_lost_) lease_lost_();
               auto ttl = std::chrono::seconds((settings_.cluster.lease_ttl_ms + 999) / 1000);
               return etcd_.lease_grant(ttl).then(
                   [this](etcd::result<etcd::lease_grant_result> g) -> kj::Promise<void> {

@@ -81,6 +81,10 @@ class control_plane : private kj::TaskSet::ErrorHandler {
   void on_change(std::function<void(cluster::cluster_view::change)> fn) {
     listeners_.push_back(std::move(fn));
   }
+  /// Called (KJ thread) when this broker finds its lease gone (it was
+  /// frozen or cut off longer than the TTL): the cluster has already seen
+  /// it leave and moved its leaderships, so it must lead nothing now.
+  void on_lease_lost(std::function<void()> fn) { lease_lost_ = std::move(fn); }
   etcd::etcd_client& etcd() { return etcd_; }
   kj::Timer& timer() { return io_.provider->getTimer(); }
   /// The fencing token of this broker's controllership (0 when it is not).
@@ -106,6 +110,7 @@ class control_plane : private kj::TaskSet::ErrorHandler {
   cluster::cluster_view view_;
   std::unique_ptr<controller> controller_;
   std::vector<std::function<void(cluster::cluster_view::change)>> listeners_;
+  std::function<void()> lease_lost_;
   etcd::lease_id lease_{0};
   etcd::lease_id previous_lease_{0};  ///< from cluster.state: the last run's lease
   etcd::revision fence_{0};

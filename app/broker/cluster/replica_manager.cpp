@@ -82,8 +82,10 @@ void replica_manager::apply(const std::string& topic, const topic_handle& h) {
     auto& r = replicas_[{topic, p}];
     const bool restarted = r.actor != h.partitions[p];
     if (restarted) {
+      auto fenced = r.fenced_revision;
       r = replica{};
       r.actor = h.partitions[p];
+      r.fenced_revision = fenced;
     }
     if (s == nullptr || !s->has_replica(self)) {
       // Not a replica here (or not in the view yet): offline, serves nothing.
@@ -95,6 +97,11 @@ void replica_manager::apply(const std::string& topic, const topic_handle& h) {
         r.epoch = epoch;
         r.leader = -1;
       }
+      continue;
+    }
+    if (s->leader == self && s->revision <= r.fenced_revision) {
+      // Led by this broker before its lease expired, per a state the
+      // controller has replaced by now (the watch has not said so yet).
       continue;
     }
     if (s->leader == self) {
@@ -142,6 +149,22 @@ void replica_manager::apply(const std::string& topic, const topic_handle& h) {
     fs.max_bytes = settings_.fetch_max_bytes;
     fs.max_wait = settings_.fetch_wait;
     r.fetcher = spawn_replica_fetcher(sys_, fs);
+  }
+}
+
+void replica_manager::step_down_all() {
+  size_t n = 0;
+  for (auto& [k, r] : replicas_) {
+    if (!r.leading) continue;
+    caf::anon_send(r.actor, follow_atom::value, r.epoch, int32_t{-1});
+    r.leading = false;
+    r.leader = -1;
+    r.fenced_revision = r.revision;
+    ++n;
+  }
+  if (n > 0) {
+    broker_log().warn("replication: this broker's lease expired; stepped down from {} partitions",
+                      n);
   }
 }
 

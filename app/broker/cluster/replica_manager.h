@@ -58,6 +58,11 @@ class replica_manager {
   kj::Promise<caf::expected<int64_t>> write_isr(isr_change change);
   /// Stops every fetcher (shutdown).
   void stop();
+  /// This broker's lease expired: every partition it leads steps down at
+  /// once and leads again only on a state written after this moment (the
+  /// controller has moved those leaderships; a stale view must not restore
+  /// them).
+  void step_down_all();
 
  private:
   using key = std::pair<std::string, uint32_t>;
@@ -67,6 +72,9 @@ class replica_manager {
     int32_t leader = -1;
     int32_t epoch = -1;
     int64_t revision = -1;
+    /// Led until the lease was lost at this state revision: not led again
+    /// on it (-1: none).
+    int64_t fenced_revision = -1;
     replica_fetcher_actor fetcher;
   };
 
