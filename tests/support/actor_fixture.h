@@ -229,6 +229,20 @@ class partition_env {
     return p;
   }
 
+  /// A partition of a replicated topic over the log in dir: it serves
+  /// nothing until told to lead (lead_atom) and proposes no in-sync-set
+  /// change (no ISR writer).
+  partition_actor spawn_replicated(const fs::path& dir) {
+    partition_settings ps;
+    ps.topic = "t";
+    ps.partition = 0;
+    ps.flush = storage::flush_policy::never();
+    ps.replicated = true;
+    auto p = spawn_partition(sys_, std::move(ps), open_test_log(dir), flusher);
+    actors_.push_back(caf::actor_cast<caf::actor>(p));
+    return p;
+  }
+
   /// Keeps another actor of the test, stopped with the others.
   void adopt(caf::actor a) { actors_.push_back(std::move(a)); }
 
