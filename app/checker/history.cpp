@@ -125,6 +125,17 @@ int64_t history::acks_between(clock::time_point from, clock::time_point to,
   return n;
 }
 
+std::vector<int64_t> history::acked_ends(uint32_t partitions) const {
+  std::lock_guard lk(mu_);
+  std::vector<int64_t> ends(partitions, 0);
+  for (const auto& [value, s] : sends_) {
+    if (s.acked_at && s.partition < partitions) {
+      ends[s.partition] = std::max(ends[s.partition], s.offset + 1);
+    }
+  }
+  return ends;
+}
+
 std::optional<history::clock::time_point> history::last_ack() const {
   std::lock_guard lk(mu_);
   if (ack_times_.empty()) return std::nullopt;

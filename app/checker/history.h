@@ -68,6 +68,9 @@ class history {
   /// sent_after (of one partition when given).
   int64_t acks_between(clock::time_point from, clock::time_point to, clock::time_point sent_after,
                        std::optional<uint32_t> partition = std::nullopt) const;
+  /// Per partition (0..partitions-1): the offset after the highest one
+  /// acknowledged (0 when none), where a full read must at least end.
+  std::vector<int64_t> acked_ends(uint32_t partitions) const;
   /// The last acknowledgement's time (nullopt before the first).
   std::optional<clock::time_point> last_ack() const;
   /// Final failures by reason ("delivery timeout: ..." -> count).

@@ -13,7 +13,7 @@ log_reader::log_reader(std::string bootstrap, std::string topic, uint32_t partit
     : bootstrap_(std::move(bootstrap)), topic_(std::move(topic)), partitions_(partitions) {}
 
 bool log_reader::read_all(std::chrono::milliseconds timeout, std::vector<observation>& out,
-                          std::string& error) {
+                          std::string& error, const std::vector<int64_t>& min_ends) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   auto left = [&] {
     return std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
@@ -35,13 +35,16 @@ bool log_reader::read_all(std::chrono::milliseconds timeout, std::vector<observa
   for (uint32_t p = 0; p < partitions_; ++p) {
     for (;;) {
       auto end = (*admin)->list_offsets({topic_, p}, client::admin::latest_timestamp);
-      if (end) {
+      const int64_t floor = p < min_ends.size() ? min_ends[p] : 0;
+      if (end && *end >= floor) {
         ends[p] = *end;
         break;
       }
       if (left().count() <= 0) {
-        error = fmt::format("reader: no end offset of partition {}: {}", p,
-                            end.err().to_string());
+        error = end ? fmt::format("reader: partition {} ends at {}, below the acknowledged {}",
+                                  p, *end, floor)
+                    : fmt::format("reader: no end offset of partition {}: {}", p,
+                                  end.err().to_string());
         return false;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(200));

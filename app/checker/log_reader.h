@@ -3,6 +3,8 @@
 // high watermark as it is when the read begins, through a consumer of a
 // group of its own (earliest offsets, nothing committed), so each read
 // comes from the partitions' leaders of that moment. Bounded in time.
+// The high watermark is the end: nothing above it is acknowledged with
+// acks=all, nor readable.
 
 #include <chrono>
 #include <cstdint>
@@ -18,8 +20,12 @@ class log_reader {
   log_reader(std::string bootstrap, std::string topic, uint32_t partitions);
 
   /// Every record, or the error text when the read does not finish in time.
+  /// min_ends (per partition, may be empty): wait until each partition's
+  /// high watermark reached at least that (a new leader's high watermark
+  /// starts behind until its followers fetch, so right after a failover the
+  /// end is not yet where acknowledged records reach).
   bool read_all(std::chrono::milliseconds timeout, std::vector<observation>& out,
-                std::string& error);
+                std::string& error, const std::vector<int64_t>& min_ends = {});
 
  private:
   std::string bootstrap_;

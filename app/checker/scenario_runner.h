@@ -88,6 +88,8 @@ class scenario_runner {
   void kill_two_round();
   void etcd_down_round(int round);
   void restart_all_round(int round);
+  /// Sends through a just-thawed deposed leader only (pause-leader).
+  void probe_deposed_leader(int32_t old_leader, uint32_t p);
 
   bool setup();
   void finish();
@@ -115,6 +117,7 @@ class scenario_runner {
   std::unique_ptr<workload> workload_;
   scenario_result result_;
   clock::time_point started_{};
+  int probes_ = 0;
 };
 
 }  // namespace actormq::checker
