@@ -130,7 +130,25 @@ void partition_state::advance_high_watermark() {
     std::vector<replicated_waiter> ready(std::make_move_iterator(done),
                                          std::make_move_iterator(replicated_waiters_.end()));
     replicated_waiters_.erase(done, replicated_waiters_.end());
-    for (auto& w : ready) w.promise.deliver(w.reply);
+    // The high watermark may have passed them only because the in-sync set
+    // shrank below the minimum (followers dropped, not caught up): then
+    // fewer copies than acks=all promises exist, and the producer must hear
+    // so (Kafka's NOT_ENOUGH_REPLICAS_AFTER_APPEND). Its retry is refused
+    // until the set is large enough again, then answered as a duplicate.
+    const auto in_sync = tracker_.isr().size();
+    const auto needed = static_cast<size_t>(leadership_.min_insync_replicas);
+    for (auto& w : ready) {
+      if (in_sync < needed) {
+        w.promise.deliver(make_error(
+            errc::not_enough_replicas,
+            fmt::format("{}: offsets {}..{} written, but only {} of {} replicas in sync; acks=all "
+                        "needs {}",
+                        who(), w.reply.base_offset, w.reply.last_offset, in_sync,
+                        leadership_.replicas.size(), needed)));
+      } else {
+        w.promise.deliver(w.reply);
+      }
+    }
   }
   wake_waiters();
 }

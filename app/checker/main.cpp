@@ -1,0 +1,105 @@
+// actormq-checker: Jepsen-style checks of replication against a real
+// cluster it starts itself (docs/replication.md, "Checker").
+//
+//   actormq-checker [SCENARIO...] [--seed N] [--rounds R] [--bin-dir DIR]
+//
+// No scenario: all of them. One summary line per scenario on stdout; exit
+// status 1 when any scenario lost, diverged or broke a bound, 2 on bad
+// arguments.
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+#include <random>
+
+#include "scenario_runner.h"
+
+namespace {
+
+std::filesystem::path self_dir() {
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::filesystem::current_path() : exe.parent_path();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using actormq::checker::scenario_runner;
+  CLI::App app{"actormq-checker: fault-injection checks of replication on a local cluster"};
+  std::vector<std::string> scenarios;
+  uint64_t seed = 0;
+  int rounds = 10;
+  uint32_t partitions = 3;
+  int producers = 3;
+  int64_t lease_ttl_ms = 2000;
+  int64_t replica_lag_ms = 2000;
+  std::string bin_dir;
+  std::string work_dir;
+  bool keep = false;
+  bool verbose = false;
+  app.add_option("scenario", scenarios, "kill-leader pause-follower pause-leader kill-two "
+                                        "etcd-down restart-all (default: all)");
+  app.add_option("--seed", seed, "RNG seed (default: from the clock, printed)");
+  app.add_option("--rounds", rounds, "fault rounds per scenario")->check(CLI::Range(1, 1000));
+  app.add_option("--partitions", partitions, "partitions of the topic")->check(CLI::Range(1, 64));
+  app.add_option("--producers", producers, "producer threads")->check(CLI::Range(1, 64));
+  app.add_option("--lease-ttl-ms", lease_ttl_ms, "[cluster].lease_ttl_ms of the brokers");
+  app.add_option("--replica-lag-ms", replica_lag_ms, "[cluster].replica_lag_ms of the brokers");
+  app.add_option("--bin-dir", bin_dir,
+                 "directory with actormq-broker (default: next to this binary, ../broker)");
+  app.add_option("--work-dir", work_dir, "where clusters keep data and logs (default: $TMPDIR)");
+  app.add_flag("--keep", keep, "keep the data and logs of passing scenarios too");
+  app.add_flag("-v,--verbose", verbose, "progress on stderr");
+  CLI11_PARSE(app, argc, argv);
+
+  if (scenarios.empty()) scenarios = scenario_runner::scenario_names();
+  for (const auto& s : scenarios) {
+    const auto& names = scenario_runner::scenario_names();
+    if (std::find(names.begin(), names.end(), s) == names.end()) {
+      std::cerr << "unknown scenario " << s << "\n";
+      return 2;
+    }
+  }
+  if (seed == 0) seed = std::random_device{}() | 1;
+  std::filesystem::path root =
+      work_dir.empty() ? std::filesystem::temp_directory_path() /
+                             fmt::format("actormq-checker-{}-{}", ::getpid(), seed)
+                       : std::filesystem::path(work_dir);
+  bool all_ok = true;
+  for (const auto& name : scenarios) {
+    actormq::checker::scenario_settings s;
+    s.cluster.bin_dir = bin_dir.empty() ? self_dir() : std::filesystem::path(bin_dir);
+    s.cluster.work_dir = root / name;
+    s.cluster.lease_ttl_ms = lease_ttl_ms;
+    s.cluster.replica_lag_ms = replica_lag_ms;
+    s.seed = seed;
+    s.rounds = rounds;
+    s.partitions = partitions;
+    s.producers = producers;
+    s.verbose = verbose;
+    std::error_code ec;
+    std::filesystem::remove_all(s.cluster.work_dir, ec);
+    auto result = scenario_runner(name, s).run();
+    std::cout << result.summary() << std::endl;
+    for (const auto& n : result.notes) std::cout << "  note: " << n << "\n";
+    for (const auto& f : result.failures) std::cout << "  failure: " << f << "\n";
+    for (const auto& p : result.check.problems) std::cout << "  problem: " << p << "\n";
+    if (!result.ok()) {
+      all_ok = false;
+      std::cout << "  data and logs kept in " << s.cluster.work_dir.string() << "\n";
+    } else if (!keep) {
+      std::filesystem::remove_all(s.cluster.work_dir, ec);
+    }
+    std::cout << std::flush;
+  }
+  if (all_ok && !keep) {
+    std::error_code ec;
+    std::filesystem::remove(root, ec);
+  }
+  return all_ok ? 0 : 1;
+}

@@ -1,0 +1,535 @@
+#include "scenario_runner.h"
+
+#include <actormq/client/producer.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <fstream>
+#include <future>
+#include <iostream>
+#include <iterator>
+#include <thread>
+
+#include "log_reader.h"
+
+namespace actormq::checker {
+
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+constexpr int replication_factor = 3;
+
+milliseconds since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - t);
+}
+
+std::string secs(milliseconds d) { return fmt::format("{:.1f} s", d.count() / 1000.0); }
+
+bool contains(const std::vector<int32_t>& v, int32_t x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+/// A partition's log as one byte string: its segment files in base-offset
+/// order (the zero-padded names sort so).
+std::string log_bytes(const std::filesystem::path& dir) {
+  std::vector<std::filesystem::path> segs;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    if (e.path().extension() == ".log") segs.push_back(e.path());
+  }
+  std::sort(segs.begin(), segs.end());
+  std::string out;
+  for (const auto& s : segs) {
+    std::ifstream in(s, std::ios::binary);
+    out.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  return out;
+}
+
+}  // namespace
+
+const std::vector<std::string>& scenario_runner::scenario_names() {
+  static const std::vector<std::string> names = {"kill-leader", "pause-follower", "pause-leader",
+                                                 "kill-two",    "etcd-down",      "restart-all"};
+  return names;
+}
+
+std::string scenario_result::summary() const {
+  return fmt::format(
+      "{} seed={} rounds={}: {} acked={} read={} lost={} divergent={} phantom={} "
+      "duplicates(acked)={} duplicates(unacked retries)={} unacked={} longest_unavailable={} "
+      "replicas={} failures={} ({})",
+      name, seed, rounds, ok() ? "PASS" : "FAIL", check.acked, check.read, check.lost,
+      check.divergent, check.phantom, check.duplicates_acked, check.duplicates_unacked,
+      check.failed, secs(longest_unavailable), replicas, failures.size(), secs(elapsed));
+}
+
+scenario_runner::scenario_runner(std::string name, scenario_settings s)
+    : name_(std::move(name)),
+      settings_(std::move(s)),
+      rng_(settings_.seed),
+      cluster_(settings_.cluster) {
+  result_.name = name_;
+  result_.seed = settings_.seed;
+  result_.rounds = settings_.rounds;
+}
+
+void scenario_runner::log(const std::string& line) const {
+  if (settings_.verbose) {
+    std::cerr << fmt::format("[{} {:>6.1f}s] {}\n", name_, since(started_).count() / 1000.0, line);
+  }
+}
+
+void scenario_runner::fail(std::string why) {
+  log("FAIL: " + why);
+  result_.failures.push_back(std::move(why));
+}
+
+void scenario_runner::note(std::string what) {
+  log(what);
+  result_.notes.push_back(std::move(what));
+}
+
+void scenario_runner::pause_random(int min_ms, int max_ms) {
+  std::uniform_int_distribution<int> d(min_ms, max_ms);
+  std::this_thread::sleep_for(milliseconds(d(rng_)));
+}
+
+uint32_t scenario_runner::pick_partition() {
+  std::uniform_int_distribution<uint32_t> d(0, settings_.partitions - 1);
+  return d(rng_);
+}
+
+std::optional<std::chrono::milliseconds> scenario_runner::wait_for(
+    const std::function<bool()>& pred, std::chrono::milliseconds bound) {
+  auto start = clock::now();
+  auto deadline = start + bound;
+  while (clock::now() < deadline) {
+    if (pred()) return since(start);
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  if (pred()) return since(start);
+  return std::nullopt;
+}
+
+std::optional<client::partition_metadata> scenario_runner::partition(uint32_t p) {
+  auto md = cluster_.metadata(topic_);
+  if (!md || md->topics.empty()) return std::nullopt;
+  for (const auto& pm : md->topics.front().partitions) {
+    if (pm.partition == p) return pm;
+  }
+  return std::nullopt;
+}
+
+bool scenario_runner::isr_full() {
+  auto md = cluster_.metadata(topic_);
+  if (!md || md->topics.empty() || md->topics.front().partitions.size() != settings_.partitions) {
+    return false;
+  }
+  for (const auto& pm : md->topics.front().partitions) {
+    if (pm.leader < 0 || pm.isr.size() != static_cast<size_t>(replication_factor)) return false;
+  }
+  return true;
+}
+
+bool scenario_runner::read_pass(const std::string& when, milliseconds timeout) {
+  log_reader reader(cluster_.bootstrap(), topic_, settings_.partitions);
+  std::vector<observation> records;
+  std::string error;
+  if (!reader.read_all(timeout, records, error, history_.acked_ends(settings_.partitions))) {
+    fail("read " + when + " failed: " + error);
+    return false;
+  }
+  history_.observed(records);
+  log(fmt::format("read {}: {} records", when, records.size()));
+  return true;
+}
+
+bool scenario_runner::setup() {
+  if (!cluster_.start()) {
+    fail("cluster did not start: " + cluster_.error());
+    return false;
+  }
+  log("cluster up at " + cluster_.bootstrap());
+  client::topic_config tc;
+  tc.partitions = settings_.partitions;
+  tc.replication_factor = replication_factor;
+  tc.retention_ms = -1;
+  tc.retention_bytes = -1;
+  bool created = false;
+  std::string why;
+  wait_for(
+      [&] {
+        auto* a = cluster_.admin_at(0);
+        if (!a) return false;
+        auto st = a->create_topic(topic_, tc);
+        created = st || st.err().is(client::errc::topic_exists);
+        if (!st) why = st.err().to_string();
+        return created;
+      },
+      seconds(20));
+  if (!created) {
+    fail("topic not created: " + why);
+    return false;
+  }
+  if (!wait_for([&] { return isr_full(); }, seconds(20))) {
+    fail("the new topic's partitions never had a leader and a full in-sync set");
+    return false;
+  }
+  workload_settings ws;
+  for (int i = 0; i < settings_.producers; ++i) {
+    ws.bootstraps.push_back(cluster_.bootstrap(i % cluster_.size()));
+  }
+  ws.topic = topic_;
+  ws.partitions = settings_.partitions;
+  ws.interval = settings_.send_interval;
+  workload_ = std::make_unique<workload>(ws, history_);
+  workload_->start();
+  auto t0 = clock::now();
+  if (!wait_for([&] { return history_.acks_between(t0, clock::now(), t0) > 0; }, seconds(20))) {
+    fail("no acknowledgement within 20 s of starting the producers");
+    return false;
+  }
+  return true;
+}
+
+scenario_result scenario_runner::run() {
+  started_ = clock::now();
+  auto load_from = clock::now();
+  if (setup()) {
+    load_from = clock::now();
+    for (int r = 0; r < settings_.rounds; ++r) {
+      log(fmt::format("round {}", r + 1));
+      if (name_ == "kill-leader") kill_leader_round();
+      else if (name_ == "pause-follower") pause_follower_round();
+      else if (name_ == "pause-leader") pause_leader_round();
+      else if (name_ == "kill-two") kill_two_round();
+      else if (name_ == "etcd-down") etcd_down_round(r);
+      else if (name_ == "restart-all") restart_all_round(r);
+      else {
+        fail("unknown scenario " + name_);
+        break;
+      }
+    }
+    result_.longest_unavailable =
+        std::chrono::duration_cast<milliseconds>(history_.longest_gap(load_from, clock::now()));
+    finish();
+  }
+  if (workload_) workload_->stop();
+  cluster_.shutdown();
+  result_.elapsed = since(started_);
+  return result_;
+}
+
+void scenario_runner::finish() {
+  if (!cluster_.heal()) fail("heal: " + cluster_.error());
+  if (!wait_for([&] { return isr_full(); }, seconds(60))) {
+    fail("after healing, not every partition had a leader and a full in-sync set within 60 s");
+  }
+  workload_->stop();
+  for (const auto& e : workload_->errors()) fail(e);
+  std::vector<observation> final_read;
+  log_reader reader(cluster_.bootstrap(), topic_, settings_.partitions);
+  std::string error;
+  if (!reader.read_all(seconds(60), final_read, error, history_.acked_ends(settings_.partitions))) {
+    fail("final read failed: " + error);
+    return;
+  }
+  result_.check = history_.check(final_read);
+  for (const auto& [why, n] : history_.failure_reasons()) {
+    note(fmt::format("{} sends finally failed: {}", n, why));
+  }
+  // Followers pull at most fetch_wait behind; let the last batches arrive.
+  std::this_thread::sleep_for(seconds(2));
+  compare_replicas();
+}
+
+void scenario_runner::compare_replicas() {
+  auto md = cluster_.metadata(topic_);
+  if (!md || md->topics.empty()) {
+    fail("no metadata to compare the replicas with");
+    return;
+  }
+  auto parts = md->topics.front().partitions;
+  cluster_.shutdown();
+  int identical = 0;
+  for (const auto& pm : parts) {
+    if (pm.leader < 0) continue;
+    auto dir = [&](int32_t b) {
+      return cluster_.data_dir(b) / "topics" / topic_ / std::to_string(pm.partition);
+    };
+    auto leader = log_bytes(dir(pm.leader));
+    bool same = true;
+    for (auto r : pm.replicas) {
+      if (r == pm.leader) continue;
+      auto copy = log_bytes(dir(r));
+      if (copy == leader) continue;
+      same = false;
+      auto common = std::min(copy.size(), leader.size());
+      auto at = std::mismatch(copy.begin(), copy.begin() + static_cast<std::ptrdiff_t>(common),
+                              leader.begin())
+                    .first -
+                copy.begin();
+      fail(fmt::format("partition {}: broker {}'s log ({} bytes) differs from leader {}'s ({} "
+                       "bytes) from byte {}",
+                       pm.partition, r, copy.size(), pm.leader, leader.size(), at));
+    }
+    identical += same ? 1 : 0;
+  }
+  result_.replicas = fmt::format("{}/{} identical", identical, parts.size());
+}
+
+void scenario_runner::kill_leader_round() {
+  pause_random(300, 1500);
+  auto p = pick_partition();
+  auto pm = partition(p);
+  if (!pm || pm->leader < 0) {
+    fail(fmt::format("partition {} has no leader before the kill", p));
+    return;
+  }
+  auto victim = pm->leader;
+  log(fmt::format("SIGKILL broker {} (leader of partition {})", victim, p));
+  cluster_.stop_broker(victim, true);
+  auto bound = milliseconds(settings_.cluster.lease_ttl_ms + 8000);
+  auto took = wait_for(
+      [&] {
+        auto now = partition(p);
+        return now && now->leader >= 0 && now->leader != victim;
+      },
+      bound);
+  if (!took) {
+    fail(fmt::format("no new leader for partition {} within {} of killing broker {}", p,
+                     secs(bound), victim));
+  } else {
+    note(fmt::format("partition {}: new leader after {}", p, secs(*took)));
+  }
+  pause_random(200, 1500);
+  if (!cluster_.start_broker(victim)) fail("restart: " + cluster_.error());
+  if (!wait_for([&] { return isr_full(); }, seconds(30))) {
+    fail(fmt::format("broker {} did not rejoin every in-sync set within 30 s", victim));
+  }
+  read_pass("after the kill", seconds(30));
+}
+
+void scenario_runner::pause_follower_round() {
+  pause_random(300, 1500);
+  auto p = pick_partition();
+  auto pm = partition(p);
+  if (!pm || pm->leader < 0 || pm->isr.size() < 2) {
+    fail(fmt::format("partition {} has no leader and follower in sync before the pause", p));
+    return;
+  }
+  std::vector<int32_t> followers;
+  for (auto r : pm->isr) {
+    if (r != pm->leader) followers.push_back(r);
+  }
+  auto victim = followers[std::uniform_int_distribution<size_t>(0, followers.size() - 1)(rng_)];
+  log(fmt::format("SIGSTOP broker {} (follower of partition {})", victim, p));
+  auto t0 = clock::now();
+  cluster_.pause_broker(victim);
+  auto bound = milliseconds(settings_.cluster.replica_lag_ms + 3000);
+  auto left = wait_for(
+      [&] {
+        auto now = partition(p);
+        return now && now->leader >= 0 && !contains(now->isr, victim);
+      },
+      bound);
+  if (!left) {
+    fail(fmt::format("paused follower {} still in partition {}'s in-sync set after {}", victim, p,
+                     secs(bound)));
+  } else {
+    note(fmt::format("partition {}: follower {} left the in-sync set after {}", p, victim,
+                     secs(*left)));
+    auto t1 = clock::now();
+    auto resumed = wait_for(
+        [&] { return history_.acks_between(t1, clock::now(), t0, p) > 0; }, seconds(10));
+    if (!resumed) {
+      fail(fmt::format("partition {}: no acknowledgement within 10 s of the in-sync set shrinking",
+                       p));
+    }
+  }
+  pause_random(0, 1000);
+  log(fmt::format("SIGCONT broker {}", victim));
+  cluster_.resume_broker(victim);
+  auto back = wait_for([&] { return isr_full(); }, seconds(30));
+  if (!back) {
+    fail(fmt::format("broker {} did not rejoin every in-sync set within 30 s of SIGCONT", victim));
+  } else {
+    note(fmt::format("broker {} back in every in-sync set after {}", victim, secs(*back)));
+  }
+  read_pass("after the pause", seconds(30));
+}
+
+void scenario_runner::pause_leader_round() {
+  pause_random(300, 1500);
+  auto p = pick_partition();
+  auto pm = partition(p);
+  if (!pm || pm->leader < 0) {
+    fail(fmt::format("partition {} has no leader before the pause", p));
+    return;
+  }
+  auto victim = pm->leader;
+  log(fmt::format("SIGSTOP broker {} (leader of partition {})", victim, p));
+  cluster_.pause_broker(victim);
+  auto bound = milliseconds(settings_.cluster.lease_ttl_ms + 8000);
+  auto took = wait_for(
+      [&] {
+        auto now = partition(p);
+        return now && now->leader >= 0 && now->leader != victim;
+      },
+      bound);
+  if (!took) {
+    fail(fmt::format("no new leader for partition {} within {} of pausing its leader {}", p,
+                     secs(bound), victim));
+  } else {
+    note(fmt::format("partition {}: new leader after {}", p, secs(*took)));
+  }
+  pause_random(500, 1500);
+  log(fmt::format("SIGCONT broker {}", victim));
+  cluster_.resume_broker(victim);
+  probe_deposed_leader(victim, p);
+  if (!wait_for([&] { return isr_full(); }, seconds(30))) {
+    fail(fmt::format("broker {} did not rejoin every in-sync set within 30 s of SIGCONT", victim));
+  }
+  read_pass("after the pause", seconds(30));
+}
+
+void scenario_runner::probe_deposed_leader(int32_t old_leader, uint32_t p) {
+  // Right after SIGCONT the old leader's view is still the one it froze
+  // with: a producer that knows only it sends there first. Whatever is
+  // acknowledged goes into the history like any other send, so an ack the
+  // deposed leader gave and later truncated shows up as lost.
+  client::producer_config cfg;
+  cfg.connection.broker = cluster_.address(old_leader);
+  cfg.connection.client_id = "checker-probe";
+  cfg.connection.connect_timeout_ms = 1000;
+  cfg.connection.request_timeout_ms = 3000;
+  cfg.acks = client::acks::all;
+  cfg.delivery_timeout_ms = 5000;
+  cfg.linger_ms = 0;
+  auto made = client::producer::create(cfg);
+  if (!made) {
+    note("probe of the deposed leader not connected: " + made.err().to_string());
+    return;
+  }
+  auto& producer = *made;
+  std::vector<std::pair<std::string, std::future<client::delivery_report>>> sent;
+  for (int i = 0; i < 20; ++i) {
+    auto value = fmt::format("probe-{}-{}", ++probes_, i);
+    client::producer_record rec;
+    rec.topic = topic_;
+    rec.value = value;
+    rec.partition = p;
+    history_.sent(value, clock::now());
+    sent.emplace_back(value, producer->send(std::move(rec)));
+  }
+  int acked = 0;
+  for (auto& [value, f] : sent) {
+    if (f.wait_for(seconds(15)) != std::future_status::ready) continue;
+    auto r = f.get();
+    if (r.ok()) {
+      history_.acked(value, r.partition, r.offset, clock::now());
+      ++acked;
+    } else {
+      history_.failed(value, "probe: " + r.err.to_string(), clock::now());
+    }
+  }
+  (void)producer->close(seconds(10));
+  note(fmt::format("probe through the deposed leader {}: {} of 20 acknowledged", old_leader,
+                   acked));
+}
+
+void scenario_runner::kill_two_round() {
+  pause_random(300, 1500);
+  std::vector<int> ids;
+  for (int i = 0; i < cluster_.size(); ++i) ids.push_back(i);
+  std::shuffle(ids.begin(), ids.end(), rng_);
+  int a = ids[0], b = ids[1];
+  log(fmt::format("SIGKILL brokers {} and {}", a, b));
+  cluster_.stop_broker(a, true);
+  cluster_.stop_broker(b, true);
+  // From here on one copy is all a new record can get. (What was sent
+  // before b died may be on b too, and acknowledged with two copies.)
+  auto t0 = clock::now();
+  // Long enough for the survivor to drop both from the in-sync set (or for
+  // the controller to see them gone) and refuse acks=all.
+  std::this_thread::sleep_for(
+      milliseconds(settings_.cluster.replica_lag_ms + settings_.cluster.lease_ttl_ms + 2000));
+  auto t1 = clock::now();
+  if (auto n = history_.acks_between(t0, t1, t0); n > 0) {
+    fail(fmt::format("{} records sent after two of three brokers died were acknowledged", n));
+  }
+  log(fmt::format("restart broker {}", a));
+  if (!cluster_.start_broker(a)) fail("restart: " + cluster_.error());
+  auto back = wait_for([&] { return history_.acks_between(t1, clock::now(), t1) > 0; },
+                       seconds(30));
+  if (!back) {
+    fail(fmt::format("no acknowledgement within 30 s of broker {} returning", a));
+  } else {
+    note(fmt::format("acks resumed {} after one broker returned", secs(*back)));
+  }
+  if (!cluster_.start_broker(b)) fail("restart: " + cluster_.error());
+  if (!wait_for([&] { return isr_full(); }, seconds(30))) {
+    fail("the in-sync sets were not full within 30 s of restarting both brokers");
+  }
+  read_pass("after the kills", seconds(30));
+}
+
+void scenario_runner::etcd_down_round(int round) {
+  pause_random(300, 1500);
+  bool kill = round % 2 == 1;
+  log(kill ? "SIGKILL etcd" : "SIGSTOP etcd");
+  auto t0 = clock::now();
+  if (kill) {
+    cluster_.stop_etcd(true);
+  } else {
+    cluster_.pause_etcd();
+  }
+  // Longer than the lease, so every broker notices; acks go on meanwhile.
+  auto down = milliseconds(2 * settings_.cluster.lease_ttl_ms + 1000);
+  std::this_thread::sleep_for(down / 2);
+  read_pass("with etcd down", seconds(15));
+  auto rest = down - since(t0);
+  if (rest.count() > 0) std::this_thread::sleep_for(rest);
+  auto t1 = clock::now();
+  auto during = history_.acks_between(t0 + seconds(1), t1, t0);
+  if (during == 0) {
+    fail(fmt::format("no acknowledgement while etcd was down for {} with every broker up",
+                     secs(since(t0))));
+  } else {
+    note(fmt::format("{} acks while etcd was down", during));
+  }
+  log("etcd back");
+  if (kill) {
+    if (!cluster_.start_etcd()) fail("etcd restart: " + cluster_.error());
+  } else {
+    cluster_.resume_etcd();
+  }
+  if (!wait_for([&] { return isr_full(); }, seconds(30))) {
+    fail("the in-sync sets were not full within 30 s of etcd returning");
+  }
+  // Elections work again: kill a leader and watch it replaced.
+  kill_leader_round();
+}
+
+void scenario_runner::restart_all_round(int round) {
+  pause_random(500, 2000);
+  bool kill = round % 2 == 0;
+  log(kill ? "SIGKILL every broker" : "SIGTERM every broker");
+  for (int id = 0; id < cluster_.size(); ++id) cluster_.stop_broker(id, kill);
+  pause_random(200, 1000);
+  for (int id = 0; id < cluster_.size(); ++id) {
+    if (!cluster_.start_broker(id)) fail("restart: " + cluster_.error());
+  }
+  auto back = wait_for([&] { return isr_full(); }, seconds(60));
+  if (!back) {
+    fail("the in-sync sets were not full within 60 s of the full restart");
+  } else {
+    note(fmt::format("every in-sync set full {} after the restart", secs(*back)));
+  }
+  read_pass("after the restart", seconds(30));
+}
+
+}  // namespace actormq::checker

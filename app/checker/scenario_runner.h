@@ -1,0 +1,123 @@
+#pragma once
+// scenario_runner: one named fault scenario against a cluster it starts
+// itself (local_cluster), under the workload, then the verdict:
+//
+//   start etcd + N brokers; create the topic (replication factor 3, several
+//   partitions); start the producers (acks=all, idempotent);
+//   R rounds of the scenario's faults at moments drawn from the seeded RNG,
+//   each followed by a read of every partition (reads from the leaders of
+//   that moment, so one offset read twice from different leaders is
+//   compared); heal; stop the producers; read everything back; check the
+//   history (history.h); stop the brokers cleanly and compare each
+//   partition's log files across its replicas byte for byte.
+//
+// Scenarios (scenario_names()):
+//   kill-leader     SIGKILL a partition's leader, restart it, R times
+//   pause-follower  SIGSTOP a follower: it leaves the ISR within
+//                   replica_lag_ms + a bound and acks resume; SIGCONT: it
+//                   catches up and rejoins
+//   pause-leader    SIGSTOP a leader past its lease: a new leader; SIGCONT:
+//                   the old one acknowledges nothing more and truncates
+//   kill-two        SIGKILL two of three brokers: nothing sent after is
+//                   acknowledged; service returns when one comes back
+//   etcd-down       SIGSTOP or kill etcd: acks and reads go on while the
+//                   ISR is full; after it returns a leader kill is healed
+//   restart-all     SIGKILL (or SIGTERM) every broker at once and restart
+//
+// Besides the history's verdict a scenario fails on a broken expectation
+// of its own (a bound not met), each named in the result.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "history.h"
+#include "local_cluster.h"
+#include "workload.h"
+
+namespace actormq::checker {
+
+struct scenario_settings {
+  cluster_settings cluster;  ///< work_dir: the scenario's own directory
+  uint64_t seed = 1;
+  int rounds = 10;
+  uint32_t partitions = 3;
+  int producers = 3;
+  std::chrono::milliseconds send_interval{5};
+  /// Progress lines on stderr.
+  bool verbose = false;
+};
+
+struct scenario_result {
+  std::string name;
+  uint64_t seed = 0;
+  int rounds = 0;
+  check_result check;
+  std::chrono::milliseconds longest_unavailable{0};
+  std::chrono::milliseconds elapsed{0};
+  std::string replicas = "not compared";
+  /// Broken expectations and setup failures, one sentence each.
+  std::vector<std::string> failures;
+  /// Timings worth reporting ("new leader after 2.4 s").
+  std::vector<std::string> notes;
+  bool ok() const { return failures.empty() && check.ok(); }
+  /// The one-line summary.
+  std::string summary() const;
+};
+
+class scenario_runner {
+ public:
+  scenario_runner(std::string name, scenario_settings s);
+
+  /// Runs the scenario from start to verdict.
+  scenario_result run();
+
+  static const std::vector<std::string>& scenario_names();
+
+ private:
+  using clock = std::chrono::steady_clock;
+
+  void kill_leader_round();
+  void pause_follower_round();
+  void pause_leader_round();
+  void kill_two_round();
+  void etcd_down_round(int round);
+  void restart_all_round(int round);
+  /// Sends through a just-thawed deposed leader only (pause-leader).
+  void probe_deposed_leader(int32_t old_leader, uint32_t p);
+
+  bool setup();
+  void finish();
+  void compare_replicas();
+  /// A read of every partition, observed into the history.
+  bool read_pass(const std::string& when, std::chrono::milliseconds timeout);
+
+  std::optional<client::partition_metadata> partition(uint32_t p);
+  bool isr_full();
+  /// Polls pred every 100 ms until true or `bound`; the time it took.
+  std::optional<std::chrono::milliseconds> wait_for(const std::function<bool()>& pred,
+                                                    std::chrono::milliseconds bound);
+  void pause_random(int min_ms, int max_ms);
+  uint32_t pick_partition();
+  void fail(std::string why);
+  void note(std::string what);
+  void log(const std::string& line) const;
+
+  std::string name_;
+  scenario_settings settings_;
+  std::string topic_ = "checked";
+  std::mt19937_64 rng_;
+  local_cluster cluster_;
+  history history_;
+  std::unique_ptr<workload> workload_;
+  scenario_result result_;
+  clock::time_point started_{};
+  int probes_ = 0;
+};
+
+}  // namespace actormq::checker

@@ -1,0 +1,66 @@
+// The checker's scenarios (app/checker/scenario_runner) run in the suite
+// with one fault round each against a real cluster of 3 brokers; the tool's
+// default is 10 rounds (scripts/checker.sh). Each takes 6-15 s (Debug): they are
+// labelled "long" in ctest.
+
+#include "scenario_runner.h"
+
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+
+#include <random>
+
+#include "support/temp_dir.h"
+
+namespace {
+
+using actormq::checker::scenario_runner;
+using actormq::checker::scenario_settings;
+
+void run_scenario(const std::string& name) {
+  actormq::test::temp_dir dir("actormq-checker-test");
+  scenario_settings s;
+  s.cluster.bin_dir = ACTORMQ_BROKER_DIR;
+  s.cluster.work_dir = dir.path() / name;
+  s.cluster.lease_ttl_ms = 2000;
+  s.cluster.replica_lag_ms = 2000;
+  s.seed = std::random_device{}() | 1;
+  s.rounds = 1;
+  s.partitions = 2;
+  s.producers = 2;
+  s.send_interval = std::chrono::milliseconds(10);
+  auto r = scenario_runner(name, s).run();
+  INFO(r.summary());
+  for (const auto& f : r.failures) UNSCOPED_INFO("failure: " << f);
+  for (const auto& p : r.check.problems) UNSCOPED_INFO("problem: " << p);
+  CHECK(r.check.acked > 0);
+  CHECK(r.check.read >= r.check.acked);
+  CHECK(r.ok());
+}
+
+}  // namespace
+
+TEST_CASE("kill-leader: a SIGKILLed leader loses no acknowledged message", "[long]") {
+  run_scenario("kill-leader");
+}
+
+TEST_CASE("pause-follower: a frozen follower leaves the in-sync set and rejoins", "[long]") {
+  run_scenario("pause-follower");
+}
+
+TEST_CASE("pause-leader: a leader frozen past its lease is replaced and loses nothing", "[long]") {
+  run_scenario("pause-leader");
+}
+
+TEST_CASE("kill-two: with one broker of three nothing is acknowledged and nothing lost",
+          "[long]") {
+  run_scenario("kill-two");
+}
+
+TEST_CASE("etcd-down: produce and consume go on without etcd and elections resume", "[long]") {
+  run_scenario("etcd-down");
+}
+
+TEST_CASE("restart-all: a full cluster restart keeps every acknowledged message", "[long]") {
+  run_scenario("restart-all");
+}
