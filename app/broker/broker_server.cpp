@@ -83,6 +83,10 @@ uint16_t broker_server::listen(const std::string& host, uint16_t port, int32_t s
     stream_.stream = true;
     ctx_.stream_port = stream_.socket->port();
   }
+  return rpc_.socket->port();
+}
+
+void broker_server::serve() {
   for (auto* slot : {&rpc_, &stream_}) {
     if (!slot->socket) continue;
     // accept_loop handles every accept error itself; anything else that
@@ -91,7 +95,6 @@ uint16_t broker_server::listen(const std::string& host, uint16_t port, int32_t s
       fail(fmt::format("{} listener stopped: {}", slot->name, e.getDescription().cStr()));
     }));
   }
-  return rpc_.socket->port();
 }
 
 kj::Promise<void> broker_server::accept_loop(listener_slot& slot) {

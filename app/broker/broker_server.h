@@ -27,10 +27,16 @@ class broker_server : private kj::TaskSet::ErrorHandler {
   broker_server(kj::AsyncIoContext& io, service_context ctx);
   ~broker_server();
 
-  /// Binds both listeners (stream_port < 0: no stream listener) and starts
-  /// accepting; returns the RPC port (the actual one for port 0). Throws
-  /// kj::Exception when an address cannot be bound.
+  /// Binds both listeners (stream_port < 0: no stream listener); returns
+  /// the RPC port (the actual one for port 0). Throws kj::Exception when an
+  /// address cannot be bound. Nothing is accepted before serve():
+  /// connections wait in the kernel's backlog meanwhile.
   uint16_t listen(const std::string& host, uint16_t port, int32_t stream_port);
+  /// Starts accepting on the bound listeners. Called once the broker can
+  /// answer: in a cluster after the control plane's first read, so a client
+  /// (a restarted broker keeps its port) is never told that a topic does
+  /// not exist by a broker that has not read the cluster yet.
+  void serve();
   uint16_t stream_port() const { return ctx_.stream_port; }
   /// Cluster: this broker's NODE actor, spawned once the RPC address is
   /// known; connections accepted from now on use it.

@@ -260,6 +260,7 @@ int run(const broker_config& cfg) {
                      topics_here->set_aside_strays().wait(io.waitScope);
                      topics_here->sync();
                    }
+                   server->serve();
                    std::cout << "listening on " << cfg.listen_host << ":" << port << std::endl;
                    auto signal =
                        io.unixEventPort.onSignal(SIGTERM)

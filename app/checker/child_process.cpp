@@ -14,7 +14,9 @@ namespace actormq::checker {
 child_process::child_process(std::vector<std::string> argv, std::filesystem::path log)
     : argv_(std::move(argv)), log_(std::move(log)) {}
 
-child_process::~child_process() { stop(true, std::chrono::seconds(5)); }
+child_process::~child_process() {
+  stop(true, std::chrono::seconds(5));
+}
 
 bool child_process::start() {
   if (running()) return true;

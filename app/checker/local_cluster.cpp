@@ -124,7 +124,7 @@ std::vector<std::string> local_cluster::broker_argv(int id) const {
           etcd_url()};
 }
 
-bool local_cluster::start_broker(int id) {
+bool local_cluster::start_broker(int id, bool wait_listening) {
   auto& b = brokers_.at(static_cast<size_t>(id));
   if (b.proc && b.proc->running()) return true;
   // The same port every time, so addresses clients learnt stay right; a
@@ -139,6 +139,7 @@ bool local_cluster::start_broker(int id) {
     }
     auto from = b.proc->log_size();
     if (!b.proc->start()) return fail(b.proc->error());
+    if (!wait_listening) return true;
     auto deadline = std::chrono::steady_clock::now() + settings_.start_timeout;
     while (std::chrono::steady_clock::now() < deadline) {
       if (b.proc->log_from(from).find("listening on ") != std::string::npos) return true;
@@ -148,8 +149,8 @@ bool local_cluster::start_broker(int id) {
     auto out = b.proc->log_from(from);
     b.proc->stop(true);
     if (out.find("ddress already in use") == std::string::npos) {
-      return fail("broker " + std::to_string(id) + " did not start: " +
-                  (out.size() > 2000 ? out.substr(out.size() - 2000) : out));
+      return fail("broker " + std::to_string(id) +
+                  " did not start: " + (out.size() > 2000 ? out.substr(out.size() - 2000) : out));
     }
   }
   return fail("broker " + std::to_string(id) + ": no free port");
@@ -237,7 +238,8 @@ bool local_cluster::start_etcd() {
     if (!etcd_->start()) return fail(etcd_->error());
     auto deadline = std::chrono::steady_clock::now() + settings_.start_timeout;
     while (std::chrono::steady_clock::now() < deadline && etcd_->running()) {
-      auto reply = http_request(etcd_client_port_, "GET /health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+      auto reply =
+          http_request(etcd_client_port_, "GET /health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
       if (reply.find("\"health\":\"true\"") != std::string::npos) return true;
       std::this_thread::sleep_for(poll_interval);
     }
@@ -290,6 +292,27 @@ client::admin* local_cluster::admin_at(int id) {
   auto a = client::admin::create(cfg);
   if (!a) return nullptr;
   return admins_.emplace(id, std::move(*a)).first->second.get();
+}
+
+std::vector<client::cluster_metadata> local_cluster::views(const std::string& topic, int& missing) {
+  std::vector<client::cluster_metadata> out;
+  missing = 0;
+  for (int id = 0; id < size(); ++id) {
+    if (!broker_running(id) || broker_paused(id)) continue;
+    auto* a = admin_at(id);
+    if (!a) {
+      ++missing;
+      continue;
+    }
+    auto md = a->metadata({topic});
+    if (md && md->control_plane_up) {
+      out.push_back(std::move(*md));
+    } else {
+      if (!md && md.err().is(client::errc::broker_unreachable)) admins_.erase(id);
+      ++missing;
+    }
+  }
+  return out;
 }
 
 std::optional<client::cluster_metadata> local_cluster::metadata(const std::string& topic) {

@@ -54,8 +54,9 @@ class local_cluster {
 
   // --- brokers ---
   /// Starts broker id (again) on its data dir and port; waits for its
-  /// "listening on" line.
-  bool start_broker(int id);
+  /// "listening on" line unless told not to (then false only when it
+  /// cannot be forked).
+  bool start_broker(int id, bool wait_listening = true);
   /// SIGKILL (kill) or SIGTERM.
   void stop_broker(int id, bool kill);
   void pause_broker(int id);
@@ -84,6 +85,9 @@ class local_cluster {
   /// The cluster as the first live broker that reaches etcd sees it (each
   /// asked with a short timeout); nullopt when none answers.
   std::optional<client::cluster_metadata> metadata(const std::string& topic);
+  /// Every running, unpaused broker's own view (brokers that do not answer
+  /// or cannot reach etcd are left out; the count of those is `missing`).
+  std::vector<client::cluster_metadata> views(const std::string& topic, int& missing);
   /// The admin client bootstrapped at broker id (kept across calls).
   client::admin* admin_at(int id);
 

@@ -17,7 +17,7 @@ bool log_reader::read_all(std::chrono::milliseconds timeout, std::vector<observa
   auto deadline = std::chrono::steady_clock::now() + timeout;
   auto left = [&] {
     return std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
-                                                                  std::chrono::steady_clock::now());
+                                                                 std::chrono::steady_clock::now());
   };
   client::connection_config conn;
   conn.broker = bootstrap_;
@@ -41,8 +41,8 @@ bool log_reader::read_all(std::chrono::milliseconds timeout, std::vector<observa
         break;
       }
       if (left().count() <= 0) {
-        error = end ? fmt::format("reader: partition {} ends at {}, below the acknowledged {}",
-                                  p, *end, floor)
+        error = end ? fmt::format("reader: partition {} ends at {}, below the acknowledged {}", p,
+                                  *end, floor)
                     : fmt::format("reader: no end offset of partition {}: {}", p,
                                   end.err().to_string());
         return false;
@@ -94,7 +94,8 @@ bool log_reader::read_all(std::chrono::milliseconds timeout, std::vector<observa
     for (auto& m : *batch) {
       if (m.partition >= partitions_ || m.offset >= ends[m.partition]) {
         // Written after the read began: the next read sees it.
-        if (m.partition < partitions_) next[m.partition] = std::max(next[m.partition], m.offset + 1);
+        if (m.partition < partitions_)
+          next[m.partition] = std::max(next[m.partition], m.offset + 1);
         continue;
       }
       out.push_back({m.partition, m.offset, m.value.value_or("")});

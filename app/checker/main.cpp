@@ -7,9 +7,9 @@
 // status 1 when any scenario lost, diverged or broke a bound, 2 on bad
 // arguments.
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <unistd.h>
+#include <CLI/CLI.hpp>
 
 #include <chrono>
 #include <filesystem>
@@ -42,8 +42,9 @@ int main(int argc, char** argv) {
   std::string work_dir;
   bool keep = false;
   bool verbose = false;
-  app.add_option("scenario", scenarios, "kill-leader pause-follower pause-leader kill-two "
-                                        "etcd-down restart-all (default: all)");
+  app.add_option("scenario", scenarios,
+                 "kill-leader pause-follower pause-leader kill-two "
+                 "etcd-down restart-all (default: all)");
   app.add_option("--seed", seed, "RNG seed (default: from the clock, printed)");
   app.add_option("--rounds", rounds, "fault rounds per scenario")->check(CLI::Range(1, 1000));
   app.add_option("--partitions", partitions, "partitions of the topic")->check(CLI::Range(1, 64));
@@ -66,10 +67,10 @@ int main(int argc, char** argv) {
     }
   }
   if (seed == 0) seed = std::random_device{}() | 1;
-  std::filesystem::path root =
-      work_dir.empty() ? std::filesystem::temp_directory_path() /
-                             fmt::format("actormq-checker-{}-{}", ::getpid(), seed)
-                       : std::filesystem::path(work_dir);
+  std::filesystem::path root = work_dir.empty()
+                                   ? std::filesystem::temp_directory_path() /
+                                         fmt::format("actormq-checker-{}-{}", ::getpid(), seed)
+                                   : std::filesystem::path(work_dir);
   bool all_ok = true;
   for (const auto& name : scenarios) {
     actormq::checker::scenario_settings s;

@@ -25,7 +25,9 @@ milliseconds since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - t);
 }
 
-std::string secs(milliseconds d) { return fmt::format("{:.1f} s", d.count() / 1000.0); }
+std::string secs(milliseconds d) {
+  return fmt::format("{:.1f} s", d.count() / 1000.0);
+}
 
 bool contains(const std::vector<int32_t>& v, int32_t x) {
   return std::find(v.begin(), v.end(), x) != v.end();
@@ -124,12 +126,21 @@ std::optional<client::partition_metadata> scenario_runner::partition(uint32_t p)
 }
 
 bool scenario_runner::isr_full() {
-  auto md = cluster_.metadata(topic_);
-  if (!md || md->topics.empty() || md->topics.front().partitions.size() != settings_.partitions) {
-    return false;
-  }
-  for (const auto& pm : md->topics.front().partitions) {
-    if (pm.leader < 0 || pm.isr.size() != static_cast<size_t>(replication_factor)) return false;
+  // Every live broker's view must say so: right after etcd returns, a
+  // broker whose watch has not caught up still shows the state before.
+  int missing = 0;
+  auto views = cluster_.views(topic_, missing);
+  if (missing > 0 || views.empty()) return false;
+  for (const auto& md : views) {
+    if (md.topics.empty() || md.topics.front().partitions.size() != settings_.partitions) {
+      return false;
+    }
+    const auto& first = views.front().topics.front().partitions;
+    for (size_t i = 0; i < md.topics.front().partitions.size(); ++i) {
+      const auto& pm = md.topics.front().partitions[i];
+      if (pm.leader < 0 || pm.isr.size() != static_cast<size_t>(replication_factor)) return false;
+      if (pm.leader != first[i].leader || pm.leader_epoch != first[i].leader_epoch) return false;
+    }
   }
   return true;
 }
@@ -202,12 +213,18 @@ scenario_result scenario_runner::run() {
     load_from = clock::now();
     for (int r = 0; r < settings_.rounds; ++r) {
       log(fmt::format("round {}", r + 1));
-      if (name_ == "kill-leader") kill_leader_round();
-      else if (name_ == "pause-follower") pause_follower_round();
-      else if (name_ == "pause-leader") pause_leader_round();
-      else if (name_ == "kill-two") kill_two_round();
-      else if (name_ == "etcd-down") etcd_down_round(r);
-      else if (name_ == "restart-all") restart_all_round(r);
+      if (name_ == "kill-leader")
+        kill_leader_round();
+      else if (name_ == "pause-follower")
+        pause_follower_round();
+      else if (name_ == "pause-leader")
+        pause_leader_round();
+      else if (name_ == "kill-two")
+        kill_two_round();
+      else if (name_ == "etcd-down")
+        etcd_down_round(r);
+      else if (name_ == "restart-all")
+        restart_all_round(r);
       else {
         fail("unknown scenario " + name_);
         break;
@@ -272,9 +289,10 @@ void scenario_runner::compare_replicas() {
                               leader.begin())
                     .first -
                 copy.begin();
-      fail(fmt::format("partition {}: broker {}'s log ({} bytes) differs from leader {}'s ({} "
-                       "bytes) from byte {}",
-                       pm.partition, r, copy.size(), pm.leader, leader.size(), at));
+      fail(
+          fmt::format("partition {}: broker {}'s log ({} bytes) differs from leader {}'s ({} "
+                      "bytes) from byte {}",
+                      pm.partition, r, copy.size(), pm.leader, leader.size(), at));
     }
     identical += same ? 1 : 0;
   }
@@ -343,8 +361,8 @@ void scenario_runner::pause_follower_round() {
     note(fmt::format("partition {}: follower {} left the in-sync set after {}", p, victim,
                      secs(*left)));
     auto t1 = clock::now();
-    auto resumed = wait_for(
-        [&] { return history_.acks_between(t1, clock::now(), t0, p) > 0; }, seconds(10));
+    auto resumed =
+        wait_for([&] { return history_.acks_between(t1, clock::now(), t0, p) > 0; }, seconds(10));
     if (!resumed) {
       fail(fmt::format("partition {}: no acknowledgement within 10 s of the in-sync set shrinking",
                        p));
@@ -437,8 +455,8 @@ void scenario_runner::probe_deposed_leader(int32_t old_leader, uint32_t p) {
     }
   }
   (void)producer->close(seconds(10));
-  note(fmt::format("probe through the deposed leader {}: {} of 20 acknowledged", old_leader,
-                   acked));
+  note(
+      fmt::format("probe through the deposed leader {}: {} of 20 acknowledged", old_leader, acked));
 }
 
 void scenario_runner::kill_two_round() {
@@ -463,8 +481,8 @@ void scenario_runner::kill_two_round() {
   }
   log(fmt::format("restart broker {}", a));
   if (!cluster_.start_broker(a)) fail("restart: " + cluster_.error());
-  auto back = wait_for([&] { return history_.acks_between(t1, clock::now(), t1) > 0; },
-                       seconds(30));
+  auto back =
+      wait_for([&] { return history_.acks_between(t1, clock::now(), t1) > 0; }, seconds(30));
   if (!back) {
     fail(fmt::format("no acknowledgement within 30 s of broker {} returning", a));
   } else {

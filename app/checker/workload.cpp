@@ -9,7 +9,9 @@ namespace actormq::checker {
 
 workload::workload(workload_settings s, history& h) : settings_(std::move(s)), history_(h) {}
 
-workload::~workload() { stop(); }
+workload::~workload() {
+  stop();
+}
 
 void workload::start() {
   stopping_ = false;
