@@ -206,13 +206,19 @@ struct isr_request {
 /// proposes and commits it at revision + 1.
 isr_writer_actor spawn_recording_isr_writer(caf::actor_system& sys,
                                             std::shared_ptr<std::vector<isr_request>> seen) {
-  return sys.spawn([seen](isr_writer_actor::pointer) -> isr_writer_actor::behavior_type {
-    return {[seen](alter_isr_atom, const std::string&, uint32_t, int32_t,
-                   const std::vector<int32_t>& isr, int64_t revision) -> int64_t {
-      seen->push_back({isr, revision});
-      return revision + 1;
-    }};
-  });
+  // `seen` goes in as a spawn argument, not a capture: CAF 0.17 dereferences
+  // a null shared_ptr<tuple<>> when a function actor is spawned without
+  // arguments (UBSan aborts; see app/broker/actor_call.h).
+  using seen_ptr = std::shared_ptr<std::vector<isr_request>>;
+  return sys.spawn(
+      [](isr_writer_actor::pointer, seen_ptr log) -> isr_writer_actor::behavior_type {
+        return {[log](alter_isr_atom, const std::string&, uint32_t, int32_t,
+                      const std::vector<int32_t>& isr, int64_t revision) -> int64_t {
+          log->push_back({isr, revision});
+          return revision + 1;
+        }};
+      },
+      std::move(seen));
 }
 
 }  // namespace
@@ -362,8 +368,8 @@ TEST_CASE("a parked acks=all produce is refused when the in-sync set shrinks bel
                  [&](caf::error& e) { answer = std::move(e); });
   CHECK(code_of(answer) == errc::not_enough_replicas);
   // The retry is refused while the set is below the minimum.
-  auto retry = ask<produce_reply>(self, p, produce_atom::value,
-                                  make_produce({"again"}, acks_level::all));
+  auto retry =
+      ask<produce_reply>(self, p, produce_atom::value, make_produce({"again"}, acks_level::all));
   CHECK(code_of(retry) == errc::not_enough_replicas);
 }
 
@@ -378,9 +384,9 @@ TEST_CASE("a parked acks=all produce is answered once the in-sync set holds it",
                               make_produce({"replicated"}, acks_level::all));
   // Follower 2 is dropped; follower 1 fetches past the record: two copies.
   caf::anon_send(p, lead_atom::value, leading({0, 1}, 2));
-  auto fetched = ask<replica_fetch_reply>(self, p, replica_fetch_atom::value,
-                                          replica_fetch_request{1, 1, 1, 1 << 20},
-                                          caf::timespan{0});
+  auto fetched =
+      ask<replica_fetch_reply>(self, p, replica_fetch_atom::value,
+                               replica_fetch_request{1, 1, 1, 1 << 20}, caf::timespan{0});
   REQUIRE(fetched);
   caf::expected<produce_reply> answer = caf::make_error(caf::sec::request_timeout);
   parked.receive([&](produce_reply& r) { answer = r; },
