@@ -47,7 +47,7 @@ std::optional<producer_id_block> producer_id_block::after(
     first = std::max(first, latest->last + 1);
   }
   if (first > max - (size - 1)) return std::nullopt;
-  return producer_id_block{claimer, first, first + size - 1};
+  return producer_id_block{claimer, first, first + (size - 1)};  // no overflow at max
 }
 
 }  // namespace actormq::cluster

@@ -121,7 +121,9 @@ TEST_CASE("adding partitions at a broker that is not the controller is refused w
   auto req = rc.broker().addPartitionsRequest();
   req.setName("fixed");
   req.setTotalPartitions(4);
-  auto e = req.send().wait(rc.ws()).getError();
+  // The response must outlive the reader taken from it.
+  auto response = req.send().wait(rc.ws());
+  auto e = response.getError();
   CHECK(e.getCode() == rpc::ErrorCode::NOT_CONTROLLER);
   CHECK(e.getLeaderId() == m.controller_id);
   CHECK(std::string(e.getLeaderAddress().cStr()) == ctl.address());
