@@ -337,14 +337,10 @@ TEST_CASE("a follower behind the leader's log start restarts its log at that sta
 
 namespace {
 
+/// Broker 0 leading epoch 1 of three replicas, minimum two in sync.
 leadership leading(std::vector<int32_t> isr, int64_t revision) {
-  leadership l;
-  l.self = 0;
-  l.leader_epoch = 1;
+  auto l = lead_of(1, std::move(isr), 2, revision);
   l.replicas = {0, 1, 2};
-  l.isr = std::move(isr);
-  l.revision = revision;
-  l.min_insync_replicas = 2;
   return l;
 }
 
