@@ -52,11 +52,13 @@ bool peer_table::attempt_succeeded(int32_t broker_id, uint64_t token, uint64_t i
   e.failures = 0;
   e.incarnation = incarnation;
   e.last_error.clear();
+  e.lost = false;
   return true;
 }
 
 std::optional<peer_table::retry> peer_table::attempt_failed(int32_t broker_id, uint64_t token,
-                                                            std::string error, time_point now) {
+                                                            std::string error, time_point now,
+                                                            bool refused) {
   auto i = peers_.find(broker_id);
   if (i == peers_.end() || i->second.token != token || i->second.state == peer_state::up) {
     return std::nullopt;
@@ -65,7 +67,10 @@ std::optional<peer_table::retry> peer_table::attempt_failed(int32_t broker_id, u
   enter(e, peer_state::down, now);
   e.last_error = std::move(error);
   ++e.failures;
-  return schedule_retry(broker_id, e);
+  auto r = schedule_retry(broker_id, e);
+  if (e.lost && refused) r.gone_incarnation = e.incarnation;
+  e.lost = false;
+  return r;
 }
 
 std::optional<peer_table::retry> peer_table::connection_lost(int32_t broker_id, std::string error,
@@ -76,6 +81,7 @@ std::optional<peer_table::retry> peer_table::connection_lost(int32_t broker_id, 
   enter(e, peer_state::down, now);
   e.last_error = std::move(error);
   e.failures = 1;
+  e.lost = true;
   return schedule_retry(broker_id, e);
 }
 

@@ -49,6 +49,11 @@ class peer_table {
     int32_t broker_id = -1;
     uint64_t token = 0;
     std::chrono::milliseconds delay{0};
+    /// Nonzero once per lost connection: the incarnation of a peer whose
+    /// connection closed and whose port then refused the first attempt, i.e.
+    /// whose process is gone (crashed or killed). The actor reports it so
+    /// that the cluster need not wait for the peer's lease to expire.
+    uint64_t gone_incarnation = 0;
   };
   /// The answer to a new desired set.
   struct changes {
@@ -69,9 +74,10 @@ class peer_table {
 
   /// The attempt with token failed (refused, timed out, wrong broker or
   /// cluster): the peer is down and the timer to arm is returned; nothing for
-  /// a stale token.
+  /// a stale token. refused: the TCP connection itself was refused (nothing
+  /// listens at the peer's address), not timed out or turned away later.
   std::optional<retry> attempt_failed(int32_t broker_id, uint64_t token, std::string error,
-                                      time_point now);
+                                      time_point now, bool refused = false);
 
   /// The connection of an up peer ended (down_msg): the peer is down, retry
   /// after the initial backoff. Nothing when the peer is not up.
@@ -101,6 +107,7 @@ class peer_table {
     uint64_t incarnation = 0;
     uint32_t failures = 0;  ///< consecutive failed attempts since last up
     uint64_t token = 0;     ///< of the attempt in flight or the armed timer
+    bool lost = false;      ///< its connection closed; no attempt has ended since
   };
 
   void enter(entry& e, peer_state s, time_point now);

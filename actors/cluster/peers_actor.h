@@ -11,12 +11,17 @@
 // it is the expected broker of our cluster.
 //
 // Failure detection is CAF's: a closed connection at once, a frozen peer
-// after middleman.connection-timeout (configure_middleman sets it).
+// after middleman.connection-timeout (configure_middleman sets it). A peer
+// whose connection closed and whose port then refuses the first reconnect
+// has lost its process (crash, SIGKILL): on_gone reports it once, and the
+// broker revokes that peer's etcd lease instead of waiting out its TTL
+// (docs/cluster.md, "Failure detection timings").
 
 #include <caf/all.hpp>
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "actors/atoms.h"
@@ -54,6 +59,10 @@ struct peers_settings {
   /// then the node_info request, each.
   caf::timespan connect_timeout = std::chrono::seconds(2);
   backoff_policy backoff{};
+  /// Called on the PEERS actor's thread, once per lost connection, with a
+  /// peer's id and incarnation when its process is gone (see above). Must
+  /// not block; may be empty.
+  std::function<void(int32_t broker_id, uint64_t incarnation)> on_gone{};
 };
 
 /// Spawns the peers actor with an empty desired set. Needs a loaded

@@ -117,7 +117,10 @@ void peers_state::connect(peer_table::attempt a) {
             check_identity(a, caf::actor_cast<node_actor>(std::move(ptr)));
           },
           [this, a](caf::error& err) {
-            attempt_failed(a, "connect: " + self_->system().render(err));
+            // cannot_connect_to_node: the middleman's TCP connect failed at
+            // once (refused; a timeout is request_timeout).
+            attempt_failed(a, "connect: " + self_->system().render(err),
+                           err == caf::sec::cannot_connect_to_node);
           });
 }
 
@@ -144,10 +147,17 @@ void peers_state::check_identity(peer_table::attempt a, node_actor node) {
           });
 }
 
-void peers_state::attempt_failed(peer_table::attempt a, std::string why) {
+void peers_state::attempt_failed(peer_table::attempt a, std::string why, bool refused) {
   auto was = table_->state_of(a.broker_id);
-  auto r = table_->attempt_failed(a.broker_id, a.token, why, now());
+  auto r = table_->attempt_failed(a.broker_id, a.token, why, now(), refused);
   if (!r) return;
+  if (r->gone_incarnation != 0) {
+    actor_log().warn(
+        "peers of {}: broker {} (incarnation {:016x}) is gone: its connection closed and its "
+        "cluster port refuses connections",
+        settings_.broker_id, a.broker_id, r->gone_incarnation);
+    if (settings_.on_gone) settings_.on_gone(a.broker_id, r->gone_incarnation);
+  }
   // One warning when a peer goes down; retries that fail again are debug.
   auto level = was == peer_state::down ? spdlog::level::debug : spdlog::level::warn;
   actor_log().log(level, "peers of {}: broker {} unreachable ({}), retry in {} ms",

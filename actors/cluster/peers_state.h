@@ -36,7 +36,7 @@ class peers_state {
   /// connect_timeout, then checks the interface and asks node_info.
   void connect(peer_table::attempt a);
   void check_identity(peer_table::attempt a, node_actor node);
-  void attempt_failed(peer_table::attempt a, std::string why);
+  void attempt_failed(peer_table::attempt a, std::string why, bool refused = false);
   void arm(const peer_table::retry& r);
   void forget(int32_t broker_id);
   caf::expected<node_actor> up_node(int32_t broker_id) const;

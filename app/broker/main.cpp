@@ -30,6 +30,7 @@
 #include "app/broker/cluster/local_topics.h"
 #include "app/broker/cluster/producer_id_allocator.h"
 #include "app/broker/cluster/replica_manager.h"
+#include "app/broker/kj_handoff.h"
 #include "app/broker/logger.h"
 #include "app/etcd/logger.h"
 #include "storage/logger.h"
@@ -176,6 +177,8 @@ int run(const broker_config& cfg) {
     std::unique_ptr<replica_manager> replicas_here;
     kj::Promise<void> replica_loop = kj::READY_NOW;
     std::unique_ptr<producer_id_allocator> producer_ids;
+    // PEERS reports a crashed peer here; the control plane revokes its lease.
+    auto gone_peers = std::make_shared<kj_handoff<int32_t, uint64_t>>();
     if (cfg.cluster.enabled()) {
       control_plane::settings cs;
       cs.cluster = cfg.cluster;
@@ -195,6 +198,9 @@ int run(const broker_config& cfg) {
       peers_settings ps;
       ps.broker_id = cfg.cluster.broker_id;
       ps.cluster_id = cfg.cluster.cluster_id;
+      ps.on_gone = [gone_peers](int32_t broker, uint64_t incarnation) {
+        gone_peers->post(broker, incarnation);
+      };
       ctx.peers = spawn_peers(sys, ps);
     }
     uint16_t node_port = 0;
@@ -211,6 +217,7 @@ int run(const broker_config& cfg) {
                      ns.cluster_id = cfg.cluster.cluster_id;
                      ns.rpc_address = rpc_address;
                      ns.registry = *registry;
+                     ns.incarnation = cluster->incarnation();
                      ctx.node = spawn_node(sys, ns);
                      server->set_node(ctx.node);
                      auto published = publish_node(sys, ctx.node, cfg.cluster.listen_host,
@@ -243,6 +250,9 @@ int run(const broker_config& cfg) {
                      });
                      topics_here->on_created([&] { replicas_here->sync(); });
                      cluster->on_lease_lost([&] { replicas_here->step_down_all(); });
+                     gone_peers->attach(server->inbox(), [&](int32_t broker, uint64_t inc) {
+                       cluster->peer_gone(broker, inc);
+                     });
                      replica_loop = replicas_here->run().eagerlyEvaluate([](kj::Exception&& e) {
                        broker_log().error("replication: loop ended: {}", e.getDescription().cStr());
                      });
@@ -287,6 +297,7 @@ int run(const broker_config& cfg) {
     }
     // Closing the listeners and connections ends every session first.
     isr_binding->detach();
+    gone_peers->detach();
     replica_loop = kj::READY_NOW;
     if (replicas_here) replicas_here->stop();
     server = nullptr;

@@ -5,6 +5,7 @@
 
 #include <map>
 #include <set>
+#include <thread>
 
 #include "fixtures.h"
 #include "raw_client.h"
@@ -224,6 +225,60 @@ TEST_CASE("a SIGKILLed controller is replaced within the lease TTL plus a second
   auto r = create_topic(c.broker(static_cast<size_t>(next)), "after", 2);
   INFO(r.message);
   CHECK(r.code == rpc::ErrorCode::NONE);
+}
+
+TEST_CASE("a SIGKILLed controller is replaced at once when its port refuses, long before its TTL",
+          "[app][cluster]") {
+  // A 20 s lease: only the crash fast path (the peers see the connection
+  // close and the cluster port refuse, and revoke the dead broker's lease)
+  // can make this quick.
+  test::cluster_process c(20000);
+  require_formed(c, 3);
+  int ctl = controller_index(c);
+  REQUIRE(ctl >= 0);
+  c.broker(static_cast<size_t>(ctl)).stop(true);
+  auto killed = std::chrono::steady_clock::now();
+  int survivor = (ctl + 1) % 3;
+  REQUIRE(test::eventually(
+      [&] {
+        auto m = metadata_of(c.broker(static_cast<size_t>(survivor)));
+        return m.ok && !m.brokers.count(ctl) && m.controller >= 0 && m.controller != ctl;
+      },
+      15s));
+  auto took = std::chrono::steady_clock::now() - killed;
+  CHECK(took <= 5s);  // typically 0.1-0.3 s; the lease alone would take 13-20 s
+  // Restarted on its data dir, it joins again.
+  REQUIRE(c.broker(static_cast<size_t>(ctl)).restart(false));
+  REQUIRE(test::eventually(
+      [&] {
+        auto m = metadata_of(c.broker(static_cast<size_t>(survivor)));
+        return m.ok && m.brokers.count(ctl);
+      },
+      15s));
+}
+
+TEST_CASE("a SIGSTOPped broker keeps its registration until its lease runs out",
+          "[app][cluster]") {
+  // A frozen broker's port still accepts TCP connections (the kernel does),
+  // so the crash fast path must not fire: only the lease declares it dead.
+  test::cluster_process c(6000);
+  require_formed(c, 3);
+  int ctl = controller_index(c);
+  REQUIRE(ctl >= 0);
+  int frozen = (ctl + 1) % 3;
+  c.broker(static_cast<size_t>(frozen)).pause();
+  // Past the CAF connection timeout (1 s) and a few reconnect attempts.
+  std::this_thread::sleep_for(3500ms);
+  auto m = metadata_of(c.broker(static_cast<size_t>(ctl)));
+  CHECK(m.ok);
+  CHECK(m.brokers.count(frozen) == 1);
+  c.broker(static_cast<size_t>(frozen)).resume();
+  REQUIRE(test::eventually(
+      [&] {
+        auto v = metadata_of(c.broker(static_cast<size_t>(ctl)));
+        return v.ok && v.brokers.count(frozen) == 1;
+      },
+      15s));
 }
 
 TEST_CASE(

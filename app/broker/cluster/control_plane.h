@@ -62,6 +62,15 @@ class control_plane : private kj::TaskSet::ErrorHandler {
   /// Leaves the cluster at once (revokes the lease: the controller sees the
   /// broker gone without waiting for the TTL). Bounded by the etcd timeout.
   kj::Promise<void> leave();
+  /// The PEERS actor found broker's process gone (its connection closed and
+  /// its cluster port refused a reconnect). When etcd still holds that
+  /// incarnation's registration, revoke its lease: the controller then sees
+  /// the broker leave now rather than after the TTL. A live broker whose
+  /// lease is revoked by mistake registers again (as after an expiry).
+  void peer_gone(cluster::broker_id broker, uint64_t incarnation);
+  /// This process's incarnation, as registered in etcd; the NODE actor
+  /// announces the same one to its peers.
+  uint64_t incarnation() const { return incarnation_; }
 
   /// The address clients reach this broker at, once its listener is bound
   /// (before start()).

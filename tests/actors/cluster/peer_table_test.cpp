@@ -166,3 +166,53 @@ TEST_CASE("a lost up peer reconnects and reports the incarnation of the restarte
   CHECK_FALSE(t.attempt_succeeded(2, a->token, 333, t0 + 3s));
   CHECK_FALSE(t.retry_due(2, a->token));
 }
+
+TEST_CASE("a lost peer whose port refuses the first reconnect is reported gone once",
+          "[cluster]") {
+  peer_table t(1);
+  auto token = t.set_desired({addr(2)}, t0).start.at(0).token;
+  REQUIRE(t.attempt_succeeded(2, token, 111, t0));
+  auto lost = t.connection_lost(2, "connection lost", t0 + 1s);
+  REQUIRE(lost);
+  CHECK(lost->gone_incarnation == 0);
+  auto a = t.retry_due(2, lost->token);
+  REQUIRE(a);
+  auto r = t.attempt_failed(2, a->token, "connect: cannot_connect_to_node", t0 + 2s, true);
+  REQUIRE(r);
+  CHECK(r->gone_incarnation == 111);
+  // Later refusals are ordinary retries: reported once per lost connection.
+  auto b = t.retry_due(2, r->token);
+  REQUIRE(b);
+  auto r2 = t.attempt_failed(2, b->token, "connect: cannot_connect_to_node", t0 + 3s, true);
+  REQUIRE(r2);
+  CHECK(r2->gone_incarnation == 0);
+}
+
+TEST_CASE("a lost peer is not reported gone when the reconnect times out or succeeds",
+          "[cluster]") {
+  peer_table t(1);
+  auto token = t.set_desired({addr(2)}, t0).start.at(0).token;
+  REQUIRE(t.attempt_succeeded(2, token, 111, t0));
+  // A frozen peer: the handshake times out (not refused), then it refuses.
+  auto lost = t.connection_lost(2, "connection lost", t0 + 1s);
+  auto a = t.retry_due(2, lost->token);
+  auto r = t.attempt_failed(2, a->token, "connect: request_timeout", t0 + 2s, false);
+  REQUIRE(r);
+  CHECK(r->gone_incarnation == 0);
+  auto b = t.retry_due(2, r->token);
+  auto r2 = t.attempt_failed(2, b->token, "connect: cannot_connect_to_node", t0 + 3s, true);
+  REQUIRE(r2);
+  CHECK(r2->gone_incarnation == 0);
+  // Back up, lost again, back at once: nothing to report either.
+  auto c = t.retry_due(2, r2->token);
+  REQUIRE(t.attempt_succeeded(2, c->token, 222, t0 + 4s));
+  auto lost2 = t.connection_lost(2, "connection lost", t0 + 5s);
+  auto d = t.retry_due(2, lost2->token);
+  REQUIRE(t.attempt_succeeded(2, d->token, 222, t0 + 6s));
+  // A peer never up is never reported, refused or not.
+  peer_table u(1);
+  auto first = u.set_desired({addr(3)}, t0).start.at(0).token;
+  auto f = u.attempt_failed(3, first, "connect: cannot_connect_to_node", t0, true);
+  REQUIRE(f);
+  CHECK(f->gone_incarnation == 0);
+}
