@@ -83,7 +83,15 @@ bool alert_hook::run_one(const alert& a) {
   std::string sh = "/bin/sh", dash_c = "-c", cmd = command_;
   char* argv[] = {sh.data(), dash_c.data(), cmd.data(), nullptr};
   pid_t pid = 0;
-  if (int rc = ::posix_spawn(&pid, "/bin/sh", nullptr, nullptr, argv, envp.data()); rc != 0) {
+  // Its own process group, so that a timeout kills the command's children
+  // too (sh -c forks them; killing only sh would leave them running).
+  posix_spawnattr_t attr;
+  ::posix_spawnattr_init(&attr);
+  ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+  ::posix_spawnattr_setpgroup(&attr, 0);
+  int rc = ::posix_spawn(&pid, "/bin/sh", nullptr, &attr, argv, envp.data());
+  ::posix_spawnattr_destroy(&attr);
+  if (rc != 0) {
     actor_log().warn("alerts: cannot run hook '{}': error {}", command_, rc);
     return false;
   }
@@ -94,7 +102,7 @@ bool alert_hook::run_one(const alert& a) {
     if (r == pid) break;
     if (r < 0) return false;
     if (std::chrono::steady_clock::now() >= deadline) {
-      ::kill(pid, SIGKILL);
+      ::kill(-pid, SIGKILL);
       ::waitpid(pid, &status, 0);
       actor_log().warn("alerts: hook '{}' ran longer than {} ms; killed", command_,
                        timeout_.count());

@@ -37,13 +37,30 @@ TEST_CASE("the alert hook runs the command with the fields as environment", "[re
   CHECK(hook.failed() == 0);
 }
 
-TEST_CASE("the alert hook kills a command that runs past its timeout", "[retry][alerts]") {
-  alert_hook hook("sleep 30", 10, 200ms);
+TEST_CASE("the alert hook kills a command that runs past its timeout and its children",
+          "[retry][alerts]") {
+  actormq::test::temp_dir dir("alert-hook");
+  auto pid_file = dir.path() / "child.pid";
+  // The shell's child records its pid and outlives the shell unless the
+  // whole process group is killed.
+  alert_hook hook("sleep 30 & echo $! > " + pid_file.string() + "; wait", 10, 300ms);
   auto start = std::chrono::steady_clock::now();
   REQUIRE(hook.fire({}));
   REQUIRE(wait_for([&] { return hook.ran() == 1; }));
   CHECK(hook.failed() == 1);
   CHECK(std::chrono::steady_clock::now() - start < 5s);
+  std::ifstream in(pid_file);
+  long child = 0;
+  REQUIRE(in >> child);
+  REQUIRE(child > 0);
+  // Gone, or a zombie waiting for its new parent to reap it.
+  auto dead = [&] {
+    std::ifstream stat("/proc/" + std::to_string(child) + "/stat");
+    std::string pid_text, comm, state;
+    if (!(stat >> pid_text >> comm >> state)) return true;
+    return state == "Z";
+  };
+  CHECK(wait_for(dead, 5s));
 }
 
 TEST_CASE("the alert hook drops alerts beyond its queue bound", "[retry][alerts]") {
