@@ -6,8 +6,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 
+# One-shot builds of the whole suite (the README's command and CI): unity
+# builds of the CAF-heavy targets, line-table debug info (-g1: file:line in
+# backtraces and sanitizer reports, no variable info) and the gold linker cut
+# a clean build's CPU time by about a third. Same sources, warnings and
+# tests. For day-to-day work configure your own build dir without them
+# (faster incremental rebuilds; README, "Other builds").
 dir=build
-args=(-DCMAKE_BUILD_TYPE=Debug)
+args=(-DCMAKE_BUILD_TYPE=Debug -DACTORMQ_UNITY_BUILD=ON -DACTORMQ_LINKER=gold
+      -DCMAKE_CXX_FLAGS_DEBUG=-g1)
 if [[ "${1:-}" == "--sanitize" ]]; then
   dir=build-asan
   args+=(-DACTORMQ_SANITIZE=ON)
