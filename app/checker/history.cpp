@@ -26,7 +26,7 @@ void history::acked(const std::string& value, uint32_t partition, int64_t offset
   s.acked_at = at;
   s.partition = partition;
   s.offset = offset;
-  ack_times_.push_back(at);
+  ack_times_.emplace_back(at, partition);
   observe_locked(partition, offset, value);
 }
 
@@ -96,11 +96,12 @@ check_result history::check(const std::vector<observation>& final_read) {
   return r;
 }
 
-history::clock::duration history::longest_gap(clock::time_point from, clock::time_point to) const {
+history::clock::duration history::longest_gap(clock::time_point from, clock::time_point to,
+                                              std::optional<uint32_t> partition) const {
   std::lock_guard lk(mu_);
   std::vector<clock::time_point> times;
-  for (auto t : ack_times_) {
-    if (t >= from && t <= to) times.push_back(t);
+  for (auto [t, p] : ack_times_) {
+    if (t >= from && t <= to && (!partition || *partition == p)) times.push_back(t);
   }
   std::sort(times.begin(), times.end());
   clock::duration longest{0};
@@ -139,7 +140,7 @@ std::vector<int64_t> history::acked_ends(uint32_t partitions) const {
 std::optional<history::clock::time_point> history::last_ack() const {
   std::lock_guard lk(mu_);
   if (ack_times_.empty()) return std::nullopt;
-  return *std::max_element(ack_times_.begin(), ack_times_.end());
+  return std::max_element(ack_times_.begin(), ack_times_.end())->first;
 }
 
 std::map<std::string, int64_t> history::failure_reasons() const {

@@ -62,8 +62,10 @@ class history {
   /// The verdict, with `final_read` the read after healing (also observed).
   check_result check(const std::vector<observation>& final_read);
 
-  /// The longest stretch within [from, to] without an acknowledgement.
-  clock::duration longest_gap(clock::time_point from, clock::time_point to) const;
+  /// The longest stretch within [from, to] without an acknowledgement (of
+  /// one partition when given).
+  clock::duration longest_gap(clock::time_point from, clock::time_point to,
+                              std::optional<uint32_t> partition = std::nullopt) const;
   /// Acknowledgements received in [from, to] of values sent at or after
   /// sent_after (of one partition when given).
   int64_t acks_between(clock::time_point from, clock::time_point to, clock::time_point sent_after,
@@ -89,7 +91,7 @@ class history {
 
   mutable std::mutex mu_;
   std::unordered_map<std::string, send_record> sends_;
-  std::vector<clock::time_point> ack_times_;
+  std::vector<std::pair<clock::time_point, uint32_t>> ack_times_;  ///< (time, partition)
   /// (partition, offset) -> the first value seen there (reads and acks).
   std::map<std::pair<uint32_t, int64_t>, std::string> seen_;
   std::map<std::string, int64_t> failure_reasons_;

@@ -121,7 +121,9 @@ std::vector<std::string> local_cluster::broker_argv(int id) const {
           "--broker-id",
           std::to_string(id),
           "--etcd",
-          etcd_url()};
+          etcd_url(),
+          "--log-level",
+          settings_.broker_log_level};
 }
 
 bool local_cluster::start_broker(int id, bool wait_listening) {

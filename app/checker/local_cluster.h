@@ -37,6 +37,7 @@ struct cluster_settings {
   int64_t lease_ttl_ms = 2000;
   int64_t replica_lag_ms = 2000;
   int64_t etcd_timeout_ms = 1000;
+  std::string broker_log_level = "info";  ///< the brokers' --log-level
   std::chrono::milliseconds start_timeout{20000};
 };
 

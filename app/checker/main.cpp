@@ -50,6 +50,9 @@ int main(int argc, char** argv) {
   app.add_option("--partitions", partitions, "partitions of the topic")->check(CLI::Range(1, 64));
   app.add_option("--producers", producers, "producer threads")->check(CLI::Range(1, 64));
   app.add_option("--lease-ttl-ms", lease_ttl_ms, "[cluster].lease_ttl_ms of the brokers");
+  std::string broker_log_level = "info";
+  app.add_option("--broker-log-level", broker_log_level, "the brokers' --log-level (logs kept with --keep)")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
   app.add_option("--replica-lag-ms", replica_lag_ms, "[cluster].replica_lag_ms of the brokers");
   app.add_option("--bin-dir", bin_dir,
                  "directory with actormq-broker (default: next to this binary, ../broker)");
@@ -77,6 +80,7 @@ int main(int argc, char** argv) {
     s.cluster.bin_dir = bin_dir.empty() ? self_dir() : std::filesystem::path(bin_dir);
     s.cluster.work_dir = root / name;
     s.cluster.lease_ttl_ms = lease_ttl_ms;
+    s.cluster.broker_log_level = broker_log_level;
     s.cluster.replica_lag_ms = replica_lag_ms;
     s.seed = seed;
     s.rounds = rounds;

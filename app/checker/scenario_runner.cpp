@@ -59,13 +59,23 @@ const std::vector<std::string>& scenario_runner::scenario_names() {
 }
 
 std::string scenario_result::summary() const {
-  return fmt::format(
+  auto line = fmt::format(
       "{} seed={} rounds={}: {} acked={} read={} lost={} divergent={} phantom={} "
       "duplicates(acked)={} duplicates(unacked retries)={} unacked={} longest_unavailable={} "
       "replicas={} failures={} ({})",
       name, seed, rounds, ok() ? "PASS" : "FAIL", check.acked, check.read, check.lost,
       check.divergent, check.phantom, check.duplicates_acked, check.duplicates_unacked,
       check.failed, secs(longest_unavailable), replicas, failures.size(), secs(elapsed));
+  if (failovers.empty()) return line;
+  auto sorted = failovers;
+  std::sort(sorted.begin(), sorted.end());
+  std::string each;
+  for (auto f : failovers) each += fmt::format("{}{}", each.empty() ? "" : " ", f.count());
+  // The median of an even count: the mean of the two middle values.
+  auto n = sorted.size();
+  auto median = n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+  return line + fmt::format(" failover median={} ms max={} ms per round=[{}] ms", median.count(),
+                            sorted.back().count(), each);
 }
 
 scenario_runner::scenario_runner(std::string name, scenario_settings s)
@@ -309,6 +319,7 @@ void scenario_runner::kill_leader_round() {
   }
   auto victim = pm->leader;
   log(fmt::format("SIGKILL broker {} (leader of partition {})", victim, p));
+  auto killed_at = clock::now();
   cluster_.stop_broker(victim, true);
   auto bound = milliseconds(settings_.cluster.lease_ttl_ms + 8000);
   auto took = wait_for(
@@ -322,6 +333,14 @@ void scenario_runner::kill_leader_round() {
                      secs(bound), victim));
   } else {
     note(fmt::format("partition {}: new leader after {}", p, secs(*took)));
+  }
+  // The failover window: until the partition acknowledges again (bounded).
+  if (wait_for(
+          [&] { return history_.acks_between(killed_at, clock::now(), clock::time_point{}, p) > 0; },
+          bound)) {
+    auto from = killed_at - seconds(1);
+    result_.failovers.push_back(std::chrono::duration_cast<milliseconds>(
+        history_.longest_gap(from, clock::now(), p)));
   }
   pause_random(200, 1500);
   if (!cluster_.start_broker(victim)) fail("restart: " + cluster_.error());

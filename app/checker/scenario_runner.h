@@ -59,6 +59,10 @@ struct scenario_result {
   int rounds = 0;
   check_result check;
   std::chrono::milliseconds longest_unavailable{0};
+  /// kill-leader: per round, the longest stretch without an acknowledgement
+  /// on the killed leader's partition, from 1 s before the kill until acks
+  /// on it resumed (Jepsen's "unavailability window" of one failover).
+  std::vector<std::chrono::milliseconds> failovers;
   std::chrono::milliseconds elapsed{0};
   std::string replicas = "not compared";
   /// Broken expectations and setup failures, one sentence each.

@@ -96,6 +96,19 @@ TEST_CASE("history measures the longest stretch without an acknowledgement") {
   CHECK(h.longest_gap(t0, t0 + ms(3000)) == ms(1700));
 }
 
+TEST_CASE("history measures the longest gap of one partition") {
+  history h;
+  // Partition 1 acks throughout; partition 0 stops for 900 ms (a failover).
+  h.acked("a", 0, 0, t0 + ms(100));
+  h.acked("b", 1, 0, t0 + ms(400));
+  h.acked("c", 1, 1, t0 + ms(700));
+  h.acked("d", 0, 1, t0 + ms(1000));
+  h.acked("e", 1, 2, t0 + ms(1050));
+  CHECK(h.longest_gap(t0, t0 + ms(1100)) == ms(300));
+  CHECK(h.longest_gap(t0, t0 + ms(1100), 0u) == ms(900));
+  CHECK(h.longest_gap(t0, t0 + ms(1100), 1u) == ms(400));
+}
+
 TEST_CASE("history counts acknowledgements by window send time and partition") {
   history h;
   h.sent("early", t0);
