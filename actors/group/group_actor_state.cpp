@@ -215,7 +215,13 @@ void group_actor_state::tick() {
         "generation {}",
         who(), id, membership_->generation()());
   }
-  if (++ticks_ % 20 == 0 && !membership_->empty()) with_metadata([] {});
+  // Partition counts every 5 s; every 500 ms while a member waits for a
+  // topic this broker does not know yet (just created elsewhere, say).
+  ++ticks_;
+  if (membership_->empty()) return;
+  if (ticks_ % 20 == 0 || (ticks_ % 2 == 0 && membership_->has_unknown_topics())) {
+    with_metadata([] {});
+  }
 }
 
 }  // namespace actormq

@@ -185,6 +185,15 @@ bool group_membership::update_topics(topic_metadata topics) {
   return changed;
 }
 
+bool group_membership::has_unknown_topics() const {
+  for (const auto& [id, m] : members_) {
+    for (const auto& t : m.info.topics) {
+      if (!topics_.count(t)) return true;
+    }
+  }
+  return false;
+}
+
 void group_membership::rebalance() {
   generation_ += 1;
   std::vector<member_subscription> subs;

@@ -167,6 +167,10 @@ class group_membership {
   /// New partition counts (topics created or grown). Rebalances and returns
   /// true when a subscribed topic changed.
   bool update_topics(topic_metadata topics);
+  /// A member subscribes to a topic the metadata does not hold (not created
+  /// yet, or not yet known to this broker): the owner then refreshes the
+  /// metadata often, so that the topic is assigned soon after it appears.
+  bool has_unknown_topics() const;
 
   /// The partitions member owns in the current generation.
   result<std::vector<topic_partition>> assignment(std::string_view member) const;

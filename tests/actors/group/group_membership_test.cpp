@@ -231,6 +231,18 @@ TEST_CASE("more partitions for a subscribed topic rebalance the group") {
   CHECK_FALSE(g.update_topics({{"t", 9}}));
 }
 
+TEST_CASE("a member waiting for a topic not created yet gets it once the metadata has it") {
+  auto g = make_group("range");
+  CHECK_FALSE(g.has_unknown_topics());  // no members
+  auto r = g.join({"", "a", "host", {"later"}, session_ms}, 0);
+  REQUIRE(r);
+  CHECK(r->assignment.assigned.empty());
+  CHECK(g.has_unknown_topics());
+  CHECK(g.update_topics({{"t", 6}, {"later", 2}}));
+  CHECK_FALSE(g.has_unknown_topics());
+  CHECK(*g.assignment(r->id) == tps{{"later", 0}, {"later", 1}});
+}
+
 TEST_CASE("describe lists members assignments generation and protocol") {
   auto g = make_group("roundrobin");
   auto ids = three_members(g);
