@@ -7,11 +7,13 @@
 #include <caf/all.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "actors/atoms.h"
 #include "actors/group/group_membership.h"
+#include "actors/group/topic_counts.h"
 #include "actors/topic/topic_registry_actor.h"
 
 namespace actormq {
@@ -69,6 +71,9 @@ using group_coordinator_actor = caf::typed_actor<
 struct coordinator_settings {
   std::filesystem::path data_dir;
   topic_registry_actor registry;
+  /// In a cluster: every topic's partition count (the registry holds only
+  /// the topics with a replica on this broker). Null alone.
+  std::shared_ptr<const group::topic_counts> cluster_topics;
   int64_t min_session_timeout_ms = 1000;
   int64_t max_session_timeout_ms = 300000;
 };

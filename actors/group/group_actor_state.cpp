@@ -29,11 +29,13 @@ int64_t group_actor_state::now_ms() {
 }
 
 caf::error group_actor_state::init(self_ptr self, std::string group, std::filesystem::path dir,
-                                   topic_registry_actor registry, int64_t min_timeout,
-                                   int64_t max_timeout) {
+                                   topic_registry_actor registry,
+                                   std::shared_ptr<const group::topic_counts> cluster_topics,
+                                   int64_t min_timeout, int64_t max_timeout) {
   self_ = self;
   group_ = std::move(group);
   registry_ = std::move(registry);
+  cluster_topics_ = std::move(cluster_topics);
   config_.group_id = group_;
   config_.min_session_timeout_ms = min_timeout;
   config_.max_session_timeout_ms = max_timeout;
@@ -56,19 +58,28 @@ caf::error group_actor_state::reset_membership(const std::string& protocol) {
   return {};
 }
 
+void group_actor_state::apply_metadata(group::topic_metadata meta) {
+  if (meta == topics_) return;
+  topics_ = std::move(meta);
+  if (membership_->update_topics(topics_)) {
+    actor_log().info("{}: partition counts changed; generation {}", who(),
+                     membership_->generation()());
+  }
+}
+
 void group_actor_state::with_metadata(std::function<void()> k) {
+  if (cluster_topics_) {
+    // The cluster's topics, wherever their partitions live.
+    if (auto counts = cluster_topics_->get()) apply_metadata(std::move(*counts));
+    k();
+    return;
+  }
   self_->request(registry_, std::chrono::seconds(10), list_atom::value)
       .then(
           [this, k](std::vector<topic_handle>& hs) {
             group::topic_metadata meta;
             for (const auto& h : hs) meta[h.name] = static_cast<int32_t>(h.partitions.size());
-            if (meta != topics_) {
-              topics_ = std::move(meta);
-              if (membership_->update_topics(topics_)) {
-                actor_log().info("{}: partition counts changed; generation {}", who(),
-                                 membership_->generation()());
-              }
-            }
+            apply_metadata(std::move(meta));
             k();
           },
           [this, k](caf::error& e) {

@@ -19,7 +19,9 @@ class group_actor_state {
   static constexpr const char* name = "group";
 
   caf::error init(self_ptr self, std::string group, std::filesystem::path dir,
-                  topic_registry_actor registry, int64_t min_timeout, int64_t max_timeout);
+                  topic_registry_actor registry,
+                  std::shared_ptr<const group::topic_counts> cluster_topics, int64_t min_timeout,
+                  int64_t max_timeout);
 
   caf::result<group::join_result> join(group::join_request req, const std::string& strategy);
   caf::result<group::heartbeat_result> heartbeat(const std::string& member, int32_t generation);
@@ -31,8 +33,10 @@ class group_actor_state {
   void tick();
 
  private:
-  /// Refreshes partition counts from the registry, then runs k.
+  /// Fresh partition counts (from the registry alone, or the cluster's),
+  /// then k; a count change rebalances.
   void with_metadata(std::function<void()> k);
+  void apply_metadata(group::topic_metadata meta);
   caf::error reset_membership(const std::string& protocol);
   static int64_t now_ms();
   std::string who() const { return "group " + group_; }
@@ -40,6 +44,7 @@ class group_actor_state {
   self_ptr self_ = nullptr;
   std::string group_;
   topic_registry_actor registry_;
+  std::shared_ptr<const group::topic_counts> cluster_topics_;  ///< null alone
   group::group_config config_;
   group::topic_metadata topics_;
   std::optional<group::group_membership> membership_;

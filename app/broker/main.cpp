@@ -109,9 +109,14 @@ int run(const broker_config& cfg) {
     std::cerr << "actormq-broker: " << text_of(registry.error()) << "\n";
     return 1;
   }
+  // In a cluster the group coordinators assign from every topic's partition
+  // count, which the control plane keeps current (set on every view change).
+  auto cluster_topics =
+      cfg.cluster.enabled() ? std::make_shared<group::topic_counts>() : nullptr;
   coordinator_settings cs;
   cs.data_dir = cfg.data_dir;
   cs.registry = *registry;
+  cs.cluster_topics = cluster_topics;
   cs.min_session_timeout_ms = cfg.min_session_timeout_ms;
   cs.max_session_timeout_ms = cfg.max_session_timeout_ms;
   auto coordinator = spawn_group_coordinator(sys, cs);
@@ -272,7 +277,16 @@ int run(const broker_config& cfg) {
                      replica_loop = replicas_here->run().eagerlyEvaluate([](kj::Exception&& e) {
                        broker_log().error("replication: loop ended: {}", e.getDescription().cStr());
                      });
-                     cluster->on_change([&](cluster::cluster_view::change c) {
+                     auto publish_topics = [&] {
+                       group::topic_metadata counts;
+                       for (const auto& [name, tc] : cluster->view().topics()) {
+                         counts[name] = static_cast<int32_t>(tc.partitions);
+                       }
+                       cluster_topics->set(std::move(counts));
+                     };
+                     publish_topics();
+                     cluster->on_change([&, publish_topics](cluster::cluster_view::change c) {
+                       publish_topics();  // cheap; a resync reports one change for all
                        topics_here->sync();
                        replicas_here->sync();
                        if (c == cluster::cluster_view::change::brokers) {

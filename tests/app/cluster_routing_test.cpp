@@ -185,3 +185,43 @@ TEST_CASE("cli cluster status shows every broker, the controller and the leaders
   CHECK(d.exit_code == 0);
   CHECK(d.out.find("LEADER") != std::string::npos);
 }
+
+TEST_CASE("a group whose coordinator holds no replica of the topic still gets its partitions",
+          "[app][cluster][routing]") {
+  // One partition with one replica lives on one broker; a group's
+  // coordinator is picked by the group's name, so for most names it is
+  // another broker, which must assign from the cluster's topics, not from
+  // the ones it holds. (Before the fix, g1 and g2 got nothing here.)
+  test::cluster_process c;
+  auto m = require_formed(c, 3);
+  auto cfg = test::connection_to(c.broker(not_controller(m)));
+  auto adm = client::admin::create(cfg);
+  REQUIRE(adm);
+  client::topic_config tc;
+  tc.partitions = 1;
+  REQUIRE((*adm)->create_topic("t1", tc));
+  require_led(**adm, "t1", 1);
+
+  client::producer_config pc;
+  pc.connection = cfg;
+  auto p = client::producer::create(pc);
+  REQUIRE(p);
+  for (int i = 0; i < 5; ++i) {
+    client::producer_record rec;
+    rec.topic = "t1";
+    rec.value = "v" + std::to_string(i);
+    REQUIRE((*p)->send_sync(std::move(rec)).ok());
+  }
+  for (std::string group : {"g1", "g2", "g5"}) {
+    INFO("group " << group);
+    client::consumer_config cc;
+    cc.connection = cfg;
+    cc.group_id = group;
+    cc.auto_offset_reset = client::offset_reset::earliest;
+    auto con = client::consumer::create(cc);
+    REQUIRE(con);
+    REQUIRE((*con)->subscribe({"t1"}));
+    auto got = test::consume_n(**con, 5, 20s);
+    CHECK(got.size() == 5);
+  }
+}
