@@ -202,27 +202,47 @@ TEST_CASE("a replication factor above the live brokers is refused", "[app][clust
         rpc::ErrorCode::NONE);
 }
 
+namespace {
+
+/// What kill_controller saw.
+struct controller_kill {
+  int killed = -1;    ///< the controller's index, SIGKILLed
+  int survivor = -1;  ///< the broker asked afterwards
+  int next = -1;      ///< the new controller
+  std::chrono::steady_clock::duration took{};
+};
+
+/// Forms a 3-broker cluster, SIGKILLs its controller and waits (up to
+/// bound) until a survivor's metadata shows the killed broker gone and
+/// another controller.
+controller_kill kill_controller(test::cluster_process& c, std::chrono::seconds bound) {
+  require_formed(c, 3);
+  controller_kill k;
+  k.killed = controller_index(c);
+  REQUIRE(k.killed >= 0);
+  c.broker(static_cast<size_t>(k.killed)).stop(true);
+  auto at = std::chrono::steady_clock::now();
+  k.survivor = (k.killed + 1) % 3;
+  REQUIRE(test::eventually(
+      [&] {
+        auto m = metadata_of(c.broker(static_cast<size_t>(k.survivor)));
+        k.next = m.controller;
+        return m.ok && !m.brokers.count(k.killed) && k.next >= 0 && k.next != k.killed;
+      },
+      bound));
+  k.took = std::chrono::steady_clock::now() - at;
+  return k;
+}
+
+}  // namespace
+
 TEST_CASE("a SIGKILLed controller is replaced within the lease TTL plus a second",
           "[app][cluster]") {
   test::cluster_process c(2000);
-  require_formed(c, 3);
-  int ctl = controller_index(c);
-  REQUIRE(ctl >= 0);
-  c.broker(static_cast<size_t>(ctl)).stop(true);
-  auto killed = std::chrono::steady_clock::now();
-  int survivor = (ctl + 1) % 3;
-  int next = -1;
-  REQUIRE(test::eventually(
-      [&] {
-        auto m = metadata_of(c.broker(static_cast<size_t>(survivor)));
-        next = m.controller;
-        return m.ok && next >= 0 && next != ctl;
-      },
-      10s));
-  auto took = std::chrono::steady_clock::now() - killed;
-  CHECK(took <= 2000ms + 1000ms + 500ms);  // TTL + 1 s, and the polling step
+  auto k = kill_controller(c, 10s);
+  CHECK(k.took <= 2000ms + 1000ms + 500ms);  // TTL + 1 s, and the polling step
   // The new controller creates topics.
-  auto r = create_topic(c.broker(static_cast<size_t>(next)), "after", 2);
+  auto r = create_topic(c.broker(static_cast<size_t>(k.next)), "after", 2);
   INFO(r.message);
   CHECK(r.code == rpc::ErrorCode::NONE);
 }
@@ -233,26 +253,14 @@ TEST_CASE("a SIGKILLed controller is replaced at once when its port refuses, lon
   // close and the cluster port refuse, and revoke the dead broker's lease)
   // can make this quick.
   test::cluster_process c(20000);
-  require_formed(c, 3);
-  int ctl = controller_index(c);
-  REQUIRE(ctl >= 0);
-  c.broker(static_cast<size_t>(ctl)).stop(true);
-  auto killed = std::chrono::steady_clock::now();
-  int survivor = (ctl + 1) % 3;
-  REQUIRE(test::eventually(
-      [&] {
-        auto m = metadata_of(c.broker(static_cast<size_t>(survivor)));
-        return m.ok && !m.brokers.count(ctl) && m.controller >= 0 && m.controller != ctl;
-      },
-      15s));
-  auto took = std::chrono::steady_clock::now() - killed;
-  CHECK(took <= 5s);  // typically 0.1-0.3 s; the lease alone would take 13-20 s
+  auto k = kill_controller(c, 15s);
+  CHECK(k.took <= 5s);  // typically 0.1-0.3 s; the lease alone would take 13-20 s
   // Restarted on its data dir, it joins again.
-  REQUIRE(c.broker(static_cast<size_t>(ctl)).restart(false));
+  REQUIRE(c.broker(static_cast<size_t>(k.killed)).restart(false));
   REQUIRE(test::eventually(
       [&] {
-        auto m = metadata_of(c.broker(static_cast<size_t>(survivor)));
-        return m.ok && m.brokers.count(ctl);
+        auto m = metadata_of(c.broker(static_cast<size_t>(k.survivor)));
+        return m.ok && m.brokers.count(k.killed);
       },
       15s));
 }
