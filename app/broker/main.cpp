@@ -7,8 +7,8 @@
 #include <caf/all.hpp>
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 #include <malloc.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 #include <csignal>
@@ -111,8 +111,7 @@ int run(const broker_config& cfg) {
   }
   // In a cluster the group coordinators assign from every topic's partition
   // count, which the control plane keeps current (set on every view change).
-  auto cluster_topics =
-      cfg.cluster.enabled() ? std::make_shared<group::topic_counts>() : nullptr;
+  auto cluster_topics = cfg.cluster.enabled() ? std::make_shared<group::topic_counts>() : nullptr;
   coordinator_settings cs;
   cs.data_dir = cfg.data_dir;
   cs.registry = *registry;

@@ -51,7 +51,8 @@ int main(int argc, char** argv) {
   app.add_option("--producers", producers, "producer threads")->check(CLI::Range(1, 64));
   app.add_option("--lease-ttl-ms", lease_ttl_ms, "[cluster].lease_ttl_ms of the brokers");
   std::string broker_log_level = "info";
-  app.add_option("--broker-log-level", broker_log_level, "the brokers' --log-level (logs kept with --keep)")
+  app.add_option("--broker-log-level", broker_log_level,
+                 "the brokers' --log-level (logs kept with --keep)")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
   app.add_option("--replica-lag-ms", replica_lag_ms, "[cluster].replica_lag_ms of the brokers");
   app.add_option("--bin-dir", bin_dir,

@@ -336,11 +336,13 @@ void scenario_runner::kill_leader_round() {
   }
   // The failover window: until the partition acknowledges again (bounded).
   if (wait_for(
-          [&] { return history_.acks_between(killed_at, clock::now(), clock::time_point{}, p) > 0; },
+          [&] {
+            return history_.acks_between(killed_at, clock::now(), clock::time_point{}, p) > 0;
+          },
           bound)) {
     auto from = killed_at - seconds(1);
-    result_.failovers.push_back(std::chrono::duration_cast<milliseconds>(
-        history_.longest_gap(from, clock::now(), p)));
+    result_.failovers.push_back(
+        std::chrono::duration_cast<milliseconds>(history_.longest_gap(from, clock::now(), p)));
   }
   pause_random(200, 1500);
   if (!cluster_.start_broker(victim)) fail("restart: " + cluster_.error());

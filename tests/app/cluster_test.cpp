@@ -265,8 +265,7 @@ TEST_CASE("a SIGKILLed controller is replaced at once when its port refuses, lon
       15s));
 }
 
-TEST_CASE("a SIGSTOPped broker keeps its registration until its lease runs out",
-          "[app][cluster]") {
+TEST_CASE("a SIGSTOPped broker keeps its registration until its lease runs out", "[app][cluster]") {
   // A frozen broker's port still accepts TCP connections (the kernel does),
   // so the crash fast path must not fire: only the lease declares it dead.
   test::cluster_process c(6000);

@@ -325,24 +325,24 @@ kj::Promise<void> control_plane::campaign() {
 void control_plane::peer_gone(cluster::broker_id broker, uint64_t incarnation) {
   if (stopping_ || broker == self()) return;
   auto key = view_.keys().broker(broker);
-  tasks_.add(etcd_.get(key).then([this, broker, incarnation](
-                                     etcd::result<etcd::range_result> r) -> kj::Promise<void> {
-    if (!r || r->kvs.empty()) return kj::READY_NOW;  // gone already, or etcd away: the TTL acts
-    const auto& kv = r->kvs[0];
-    auto reg = cluster::broker_registration::decode(kv.value);
-    if (!reg || reg->incarnation != incarnation || kv.lease.value() == 0) return kj::READY_NOW;
-    auto lease = kv.lease;
-    broker_log().warn(
-        "cluster: broker {} crashed (connection closed, cluster port refused): revoking its "
-        "lease {:x} so that its partitions move now, not after the {} ms TTL",
-        broker, lease.value(), settings_.cluster.lease_ttl_ms);
-    return etcd_.lease_revoke(lease).then([broker](etcd::result<etcd::lease_revoke_result> r) {
-      if (!r && r.code() != etcd::errc::lease_not_found) {
-        broker_log().warn("cluster: revoking the lease of broker {}: {} (it expires by itself)",
-                          broker, r.err().to_string());
-      }
-    });
-  }));
+  tasks_.add(etcd_.get(key).then(
+      [this, broker, incarnation](etcd::result<etcd::range_result> r) -> kj::Promise<void> {
+        if (!r || r->kvs.empty()) return kj::READY_NOW;  // gone already, or etcd away: the TTL acts
+        const auto& kv = r->kvs[0];
+        auto reg = cluster::broker_registration::decode(kv.value);
+        if (!reg || reg->incarnation != incarnation || kv.lease.value() == 0) return kj::READY_NOW;
+        auto lease = kv.lease;
+        broker_log().warn(
+            "cluster: broker {} crashed (connection closed, cluster port refused): revoking its "
+            "lease {:x} so that its partitions move now, not after the {} ms TTL",
+            broker, lease.value(), settings_.cluster.lease_ttl_ms);
+        return etcd_.lease_revoke(lease).then([broker](etcd::result<etcd::lease_revoke_result> r) {
+          if (!r && r.code() != etcd::errc::lease_not_found) {
+            broker_log().warn("cluster: revoking the lease of broker {}: {} (it expires by itself)",
+                              broker, r.err().to_string());
+          }
+        });
+      }));
 }
 
 kj::Promise<void> control_plane::leave() {

@@ -167,8 +167,7 @@ TEST_CASE("a lost up peer reconnects and reports the incarnation of the restarte
   CHECK_FALSE(t.retry_due(2, a->token));
 }
 
-TEST_CASE("a lost peer whose port refuses the first reconnect is reported gone once",
-          "[cluster]") {
+TEST_CASE("a lost peer whose port refuses the first reconnect is reported gone once", "[cluster]") {
   peer_table t(1);
   auto token = t.set_desired({addr(2)}, t0).start.at(0).token;
   REQUIRE(t.attempt_succeeded(2, token, 111, t0));
