@@ -5,6 +5,7 @@
 
 #include <map>
 #include <sstream>
+#include <thread>
 
 #include "cluster_fixtures.h"
 #include "subprocess.h"
@@ -81,6 +82,18 @@ TEST_CASE("a frozen broker stays registered while the link to it is reported dow
   auto self_line = status_line(at, 0);
   INFO(self_line);
   CHECK(self_line.find("self") != std::string::npos);
+  // The crash fast path (peers revoke the lease of a broker whose link
+  // closed and whose port refuses) must not fire: a frozen broker's kernel
+  // still accepts the reconnect, whose handshake times out instead. Past the
+  // first reconnect (100 ms backoff + the 2 s connect bound) it is still
+  // registered, at every broker.
+  std::this_thread::sleep_for(2500ms);
+  seen = links_at(at);
+  CHECK(seen.count(2) == 1);
+  CHECK(seen[2].first);
+  auto from_other = links_at(c.broker(1));
+  CHECK(from_other.count(2) == 1);
+  CHECK(from_other[2].first);
 
   c.broker(2).resume();
   CHECK(test::eventually(

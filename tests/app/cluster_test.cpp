@@ -5,7 +5,6 @@
 
 #include <map>
 #include <set>
-#include <thread>
 
 #include "fixtures.h"
 #include "raw_client.h"
@@ -261,29 +260,6 @@ TEST_CASE("a SIGKILLed controller is replaced at once when its port refuses, lon
       [&] {
         auto m = metadata_of(c.broker(static_cast<size_t>(k.survivor)));
         return m.ok && m.brokers.count(k.killed);
-      },
-      15s));
-}
-
-TEST_CASE("a SIGSTOPped broker keeps its registration until its lease runs out", "[app][cluster]") {
-  // A frozen broker's port still accepts TCP connections (the kernel does),
-  // so the crash fast path must not fire: only the lease declares it dead.
-  test::cluster_process c(6000);
-  require_formed(c, 3);
-  int ctl = controller_index(c);
-  REQUIRE(ctl >= 0);
-  int frozen = (ctl + 1) % 3;
-  c.broker(static_cast<size_t>(frozen)).pause();
-  // Past the CAF connection timeout (1 s) and a few reconnect attempts.
-  std::this_thread::sleep_for(3500ms);
-  auto m = metadata_of(c.broker(static_cast<size_t>(ctl)));
-  CHECK(m.ok);
-  CHECK(m.brokers.count(frozen) == 1);
-  c.broker(static_cast<size_t>(frozen)).resume();
-  REQUIRE(test::eventually(
-      [&] {
-        auto v = metadata_of(c.broker(static_cast<size_t>(ctl)));
-        return v.ok && v.brokers.count(frozen) == 1;
       },
       15s));
 }
