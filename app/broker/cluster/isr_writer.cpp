@@ -11,36 +11,24 @@
 namespace actormq::broker {
 
 void isr_writer_binding::attach(std::shared_ptr<kj_inbox> inbox, isr_write_fn write) {
-  std::lock_guard<std::mutex> lock(mu_);
-  inbox_ = std::move(inbox);
-  write_ = std::make_shared<isr_write_fn>(std::move(write));
-}
-
-void isr_writer_binding::detach() {
-  std::lock_guard<std::mutex> lock(mu_);
-  inbox_.reset();
-  write_.reset();
-}
-
-bool isr_writer_binding::post(isr_change change, std::function<void(caf::expected<int64_t>)> done) {
-  std::shared_ptr<kj_inbox> inbox;
-  std::shared_ptr<isr_write_fn> write;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    inbox = inbox_;
-    write = write_;
-  }
-  if (!inbox || !write) return false;
-  // The write function runs on the KJ thread; its promise is detached there
-  // (every etcd call is bounded by the client's timeout).
-  return inbox->post([write, change = std::move(change), done = std::move(done)]() mutable {
-    (*write)(std::move(change))
+  // The write runs on the KJ thread; its promise is detached there (every
+  // etcd call is bounded by the client's timeout).
+  handoff_.attach(std::move(inbox), [write = std::move(write)](isr_change change, done_fn done) {
+    write(std::move(change))
         .then([done](caf::expected<int64_t> r) { done(std::move(r)); })
         .detach([done](kj::Exception&& e) {
           done(make_error(errc::internal,
                           std::string("in-sync set write: ") + e.getDescription().cStr()));
         });
   });
+}
+
+void isr_writer_binding::detach() {
+  handoff_.detach();
+}
+
+bool isr_writer_binding::post(isr_change change, done_fn done) {
+  return handoff_.post(std::move(change), std::move(done));
 }
 
 namespace {

@@ -14,20 +14,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "actors/partition/isr_writer_actor.h"
-
-namespace kj {
-template <typename T>
-class Promise;
-}
+#include "app/broker/kj_handoff.h"
 
 namespace actormq::broker {
-
-class kj_inbox;
 
 /// One in-sync-set change a leader asks for.
 struct isr_change {
@@ -44,16 +37,15 @@ using isr_write_fn = std::function<kj::Promise<caf::expected<int64_t>>(isr_chang
 /// Shared between the actor (CAF threads) and the broker's KJ thread.
 class isr_writer_binding {
  public:
+  using done_fn = std::function<void(caf::expected<int64_t>)>;
   void attach(std::shared_ptr<kj_inbox> inbox, isr_write_fn write);
   void detach();
   /// Any thread: queues the write on the KJ thread; done(result) is called
   /// there. False when not attached.
-  bool post(isr_change change, std::function<void(caf::expected<int64_t>)> done);
+  bool post(isr_change change, done_fn done);
 
  private:
-  std::mutex mu_;
-  std::shared_ptr<kj_inbox> inbox_;
-  std::shared_ptr<isr_write_fn> write_;
+  kj_handoff<isr_change, done_fn> handoff_;
 };
 
 /// The actor's interface plus its own completion message.
