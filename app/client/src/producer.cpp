@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <condition_variable>
 #include <cstdio>
-#include <map>
 #include <mutex>
 #include <thread>
 
@@ -115,8 +114,6 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
   bool closed = false;
   bool stop_sender = false;
   std::thread sender;
-  /// topic -> (partition count, when looked up); see partition_count().
-  std::map<std::string, std::pair<uint32_t, steady::time_point>> recent_counts;
 
   result<init_reply> init_producer() {
     auto r = conn->impl().call_sync<init_reply>([](rpc::Broker::Client& c) {
@@ -143,16 +140,12 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
     const auto now = steady::now();
     if (!fresh) {
       std::lock_guard lk(mu);
-      auto it = recent_counts.find(topic);
-      if (it != recent_counts.end() && now - it->second.second < recent_count_ttl()) {
-        return it->second.first;
-      }
+      if (auto n = acc.recent_partition_count(topic, now, recent_count_ttl())) return *n;
     }
     auto r = router().partition_count(topic, max_age());
     if (!r) return r.err();
     std::lock_guard lk(mu);
-    acc.set_partition_count(topic, *r);
-    recent_counts[topic] = {*r, now};
+    acc.set_partition_count(topic, *r, now);
     return *r;
   }
   steady::duration recent_count_ttl() const {

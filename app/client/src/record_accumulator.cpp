@@ -10,11 +10,23 @@ namespace actormq::client::detail {
 
 namespace L = storage::batch_layout;
 
-void record_accumulator::set_partition_count(const std::string& topic, uint32_t n) {
+void record_accumulator::set_partition_count(const std::string& topic, uint32_t n,
+                                             clock::time_point now) {
   auto& m = meta_[topic];
-  if (m.partitions == n || n == 0) return;
+  if (n == 0) return;
+  m.counted_at = now;
+  if (m.partitions == n) return;
   m.partitions = n;
   m.sticky %= m.partitions;
+}
+
+std::optional<uint32_t> record_accumulator::recent_partition_count(const std::string& topic,
+                                                                   clock::time_point now,
+                                                                   clock::duration max_age) const {
+  auto it = meta_.find(topic);
+  if (it == meta_.end() || it->second.partitions == 0) return std::nullopt;
+  if (now - it->second.counted_at >= max_age) return std::nullopt;
+  return it->second.partitions;
 }
 
 uint32_t record_accumulator::choose_partition(const producer_record& rec) {

@@ -78,8 +78,12 @@ class record_accumulator {
 
   // ---- user side ----
 
-  /// Records the partition count of a topic (from metadata).
-  void set_partition_count(const std::string& topic, uint32_t n);
+  /// Records the partition count of a topic (from metadata), looked up at now.
+  void set_partition_count(const std::string& topic, uint32_t n, clock::time_point now);
+  /// The count recorded less than max_age before now, if any: send() reuses
+  /// it instead of asking the router (three lock round trips) per record.
+  std::optional<uint32_t> recent_partition_count(const std::string& topic, clock::time_point now,
+                                                 clock::duration max_age) const;
   /// The partition of rec: its own, else murmur2 of the key, else sticky
   /// or round robin per the partitioner. The count must be known.
   uint32_t choose_partition(const producer_record& rec);
@@ -154,6 +158,7 @@ class record_accumulator {
   };
   struct topic_meta {
     uint32_t partitions = 0;
+    clock::time_point counted_at{};  ///< when partitions was last looked up
     uint32_t sticky = 0;
     uint32_t round_robin = 0;
   };

@@ -172,3 +172,20 @@ TEST_CASE("a new producer id restamps unsettled batches from sequence zero",
   CHECK(again == c);
   CHECK(sequence_of(*c) == 0);
 }
+
+TEST_CASE("a partition count is reused only while it is younger than the given age") {
+  record_accumulator acc(test_config(), 1 << 20);
+  const auto t0 = std::chrono::steady_clock::now();
+  CHECK_FALSE(acc.recent_partition_count("t", t0, 100ms));  // never looked up
+  acc.set_partition_count("t", 6, t0);
+  CHECK(acc.recent_partition_count("t", t0 + 99ms, 100ms) == 6u);
+  CHECK_FALSE(acc.recent_partition_count("t", t0 + 100ms, 100ms));
+  // Looked up again (same count): fresh again; a new count replaces it.
+  acc.set_partition_count("t", 6, t0 + 150ms);
+  CHECK(acc.recent_partition_count("t", t0 + 200ms, 100ms) == 6u);
+  acc.set_partition_count("t", 9, t0 + 210ms);
+  CHECK(acc.recent_partition_count("t", t0 + 220ms, 100ms) == 9u);
+  // A count of 0 (no metadata) is not recorded.
+  acc.set_partition_count("u", 0, t0);
+  CHECK_FALSE(acc.recent_partition_count("u", t0, 100ms));
+}
