@@ -23,6 +23,7 @@ partition_actor::behavior_type partition_behavior(
       },
       [=](offsets_atom) { return self->state.offsets(); },
       [=](time_atom, int64_t ts) { return self->state.offset_for_time(ts); },
+      [=](delete_atom, int64_t before) { return self->state.delete_records(before); },
       [=](tick_atom) {
         self->state.tick();
         self->delayed_send(self, tick, tick_atom::value);

@@ -47,6 +47,11 @@ struct produce_reply {
 struct fetch_request {
   int64_t offset = 0;
   uint32_t max_bytes = 1 << 20;
+  /// Read up to the log end, past the high watermark. Only for a leader's
+  /// own coordinator replaying its state partition: once it leads, its log
+  /// is the truth, and an acknowledged record may still lie above its high
+  /// watermark (followers learn the watermark one pull late).
+  bool to_log_end = false;
 };
 
 struct fetch_reply {
@@ -59,6 +64,7 @@ struct partition_offsets {
   int64_t log_start_offset = 0;
   int64_t high_watermark = 0;
   uint64_t size_bytes = 0;
+  int64_t log_end_offset = 0;  ///< the next offset appended (>= high_watermark)
 };
 
 /// Shared between the partition and its producers (sessions): bytes of
@@ -101,6 +107,13 @@ using partition_actor = caf::typed_actor<
     caf::replies_to<offsets_atom>::with<partition_offsets>,
     /// First offset with a timestamp >= the given ms (-1 earliest, -2 latest).
     caf::replies_to<time_atom, int64_t>::with<int64_t>,
+    /// Deletes the records below the offset (Kafka's DeleteRecords): the log
+    /// start moves there, never back and never past the high watermark;
+    /// segments wholly below it go at the next housekeeping, and followers
+    /// move their start with the leader's. Replies with the log start.
+    /// not_leader on a replica that does not lead. A compacting coordinator
+    /// (__consumer_offsets) calls it once the live state is rewritten above.
+    caf::replies_to<delete_atom, int64_t>::with<int64_t>,
     /// Periodic timer: time-based flush, retention, producer-state snapshot.
     caf::reacts_to<tick_atom>,
     /// From the flusher: the log is durable up to this offset (or failed).

@@ -381,6 +381,14 @@ caf::result<int64_t> partition_state::replica_append(int32_t leader_epoch, repli
     }
   }
   hw_ = std::max(hw_, std::min(r.high_watermark, end));
+  // The leader deleted records (retention, a compacting coordinator): so
+  // does this replica, up to what it holds.
+  if (r.log_start_offset > log_->log_start_offset()()) {
+    auto to = std::min(r.log_start_offset, end);
+    if (auto st = log_->advance_start(storage::offset(to)); !st) {
+      return from_storage(st.error(), who() + " follow the leader's log start");
+    }
+  }
   return end;
 }
 

@@ -369,7 +369,7 @@ void partition_state::on_flushed(int64_t up_to, const caf::error& err) {
 }
 
 caf::expected<fetch_reply> partition_state::read(const fetch_request& req) const {
-  auto end = readable_end();
+  auto end = req.to_log_end ? log_->next_offset()() : readable_end();
   auto slice = settings_.replicated
                    ? log_->read(storage::offset(req.offset), req.max_bytes, storage::offset(end))
                    : log_->read(storage::offset(req.offset), req.max_bytes);
@@ -378,7 +378,7 @@ caf::expected<fetch_reply> partition_state::read(const fetch_request& req) const
                         fmt::format("{} fetch at {} (log holds [{}, {}))", who(), req.offset,
                                     log_->log_start_offset()(), log_->next_offset()()));
   }
-  return fetch_reply{std::move(*slice), end, log_->log_start_offset()()};
+  return fetch_reply{std::move(*slice), readable_end(), log_->log_start_offset()()};
 }
 
 caf::result<fetch_reply> partition_state::fetch(const fetch_request& req) const {
@@ -476,7 +476,7 @@ void partition_state::answer_fetch(parked_fetch& f) {
 }
 
 partition_offsets partition_state::offsets() const {
-  return {log_->log_start_offset()(), readable_end(), log_->size_bytes()};
+  return {log_->log_start_offset()(), readable_end(), log_->size_bytes(), log_->next_offset()()};
 }
 
 caf::result<int64_t> partition_state::offset_for_time(int64_t ts) const {
@@ -485,6 +485,18 @@ caf::result<int64_t> partition_state::offset_for_time(int64_t ts) const {
   auto o = log_->offset_for_timestamp(storage::timestamp_ms(ts));
   if (!o) return from_storage(o.error(), who() + " offset for timestamp");
   return std::min((*o)(), readable_end());
+}
+
+caf::result<int64_t> partition_state::delete_records(int64_t before) {
+  if (!leads()) return not_leader_error();
+  const int64_t to = std::min(before, readable_end());
+  if (to > log_->log_start_offset()()) {
+    if (auto st = log_->advance_start(storage::offset(to)); !st) {
+      return from_storage(st.error(), who() + " delete records");
+    }
+    actor_log().debug("{}: records below {} deleted", who(), to);
+  }
+  return log_->log_start_offset()();
 }
 
 void partition_state::tick() {

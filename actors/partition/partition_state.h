@@ -34,6 +34,7 @@ class partition_state {
   caf::result<fetch_reply> fetch_wait(const fetch_request& req, caf::timespan max_wait);
   partition_offsets offsets() const;
   caf::result<int64_t> offset_for_time(int64_t ts) const;
+  caf::result<int64_t> delete_records(int64_t before);
   void tick();
   void on_flushed(int64_t up_to, const caf::error& err);
   /// The wait timer fired: answers false to every wait past its deadline.
