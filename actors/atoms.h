@@ -56,5 +56,7 @@ using follow_atom = caf::atom_constant<caf::atom("follow")>;
 using replica_append_atom = caf::atom_constant<caf::atom("rappend")>;
 using truncate_atom = caf::atom_constant<caf::atom("truncate")>;
 using alter_isr_atom = caf::atom_constant<caf::atom("alterisr")>;
+// --- coordinator state (internal topics) ---
+using compact_atom = caf::atom_constant<caf::atom("compact")>;
 
 }  // namespace actormq

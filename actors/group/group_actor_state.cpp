@@ -5,8 +5,16 @@
 #include "actors/errc.h"
 #include "actors/group/lag.h"
 #include "actors/logger.h"
+#include "storage/record_batch_builder.h"
 
 namespace actormq {
+
+namespace {
+/// Bound of one commit's write (acks=all waits for the in-sync replicas).
+constexpr auto commit_timeout = std::chrono::seconds(10);
+/// Longest metadata string a commit may carry.
+constexpr size_t max_metadata_bytes = 4096;
+}  // namespace
 
 caf::error from_group(std::error_code ec, const std::string& what) {
   std::string text = what + ": " + ec.message();
@@ -28,7 +36,7 @@ int64_t group_actor_state::now_ms() {
   return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
 }
 
-caf::error group_actor_state::init(self_ptr self, std::string group, std::filesystem::path dir,
+caf::error group_actor_state::init(self_ptr self, std::string group, group_seed seed,
                                    topic_registry_actor registry,
                                    std::shared_ptr<const group::topic_counts> cluster_topics,
                                    int64_t min_timeout, int64_t max_timeout) {
@@ -41,10 +49,9 @@ caf::error group_actor_state::init(self_ptr self, std::string group, std::filesy
   config_.max_session_timeout_ms = max_timeout;
   config_.member_id_salt =
       std::to_string(caf::make_timestamp().time_since_epoch().count() / 1000000);
-  storage::recovery_report report;
-  auto store = storage::offset_store::open(dir, {}, &report);
-  if (!store) return from_storage(store.error(), who() + ": open offsets");
-  store_ = std::move(*store);
+  offsets_ = std::move(seed.offsets);
+  log_ = std::move(seed.log);
+  acks_ = seed.acks;
   return reset_membership(config_.protocol);
 }
 
@@ -130,30 +137,65 @@ caf::result<bool> group_actor_state::commit(const std::string& member, int32_t g
   }
   auto owned = membership_->assignment(member);
   if (!owned) return from_group(owned.error(), who() + ": commit");
-  std::vector<storage::offset_commit> batch;
+  storage::record_batch_builder batch;
+  auto now = storage::system_now();
+  std::vector<std::pair<std::pair<std::string, int32_t>, group::offset_value>> applied;
   for (const auto& o : offsets) {
     group::topic_partition tp{o.topic, o.partition};
     if (!std::binary_search(owned->begin(), owned->end(), tp)) {
       return make_error(errc::not_assigned, fmt::format("{}: {}-{} is not assigned to member {}",
                                                         who(), o.topic, o.partition, member));
     }
-    batch.push_back({o.topic, o.partition, storage::offset(o.offset), o.metadata});
+    if (o.offset < 0 || o.metadata.size() > max_metadata_bytes) {
+      return make_error(errc::invalid_request,
+                        fmt::format("{}: {}-{}: offset {} or metadata of {} bytes out of range",
+                                    who(), o.topic, o.partition, o.offset, o.metadata.size()));
+    }
+    group::offset_value v{o.offset, now.value(), o.metadata};
+    batch.add(group::encode_offset_key({group_, o.topic, o.partition}),
+              group::encode_offset_value(v), now);
+    applied.push_back({{o.topic, o.partition}, std::move(v)});
   }
-  if (auto st = store_->commit(group_, batch, storage::system_now()); !st) {
-    return from_storage(st.error(), who() + ": commit");
-  }
-  // TODO(groups): the fdatasync runs on this actor's thread; move it to the
-  // flusher with group commit once commit rates make it matter.
-  if (auto st = store_->flush(); !st) return from_storage(st.error(), who() + ": commit flush");
-  return true;
+  if (batch.empty()) return true;
+  for (const auto& [k, v] : applied) pending_[k] = v;
+  auto settle = [this](const decltype(applied)& done) {
+    for (const auto& [k, v] : done) {
+      if (auto it = pending_.find(k); it != pending_.end() && it->second == v) pending_.erase(it);
+    }
+  };
+  // Visible to fetchOffsets once the state partition acknowledged it.
+  auto rp = self_->make_response_promise<bool>();
+  self_
+      ->request(log_, commit_timeout, produce_atom::value,
+                produce_request{std::make_shared<std::string>(batch.build()), acks_})
+      .then(
+          [this, rp, applied, settle](produce_reply&) mutable {
+            settle(applied);
+            for (auto& [k, v] : applied) offsets_[k] = std::move(v);
+            rp.deliver(true);
+          },
+          [this, rp, applied, settle](caf::error& e) mutable {
+            settle(applied);
+            if (code_of(e) == errc::not_leader) {
+              rp.deliver(make_error(errc::not_coordinator,
+                                    who() + ": this broker no longer leads the group's state"));
+              return;
+            }
+            rp.deliver(e);
+          });
+  return rp;
 }
 
 std::vector<committed_offset> group_actor_state::committed(
     const std::vector<group::topic_partition>& tps) const {
   std::vector<committed_offset> out;
   for (const auto& tp : tps) {
-    auto c = store_->fetch(group_, tp.topic, tp.partition);
-    out.push_back({tp.topic, tp.partition, c ? c->next_offset() : -1, c ? c->metadata : ""});
+    auto it = offsets_.find({tp.topic, tp.partition});
+    if (it == offsets_.end()) {
+      out.push_back({tp.topic, tp.partition, -1, ""});
+    } else {
+      out.push_back({tp.topic, tp.partition, it->second.offset, it->second.metadata});
+    }
   }
   return out;
 }
@@ -169,8 +211,7 @@ caf::result<group_info> group_actor_state::describe() {
             std::set<std::string> topics;
             for (const auto& m : info->membership.members)
               topics.insert(m.topics.begin(), m.topics.end());
-            auto commits = store_->fetch_group(group_);
-            for (const auto& [k, v] : commits) topics.insert(k.first);
+            for (const auto& [k, v] : offsets_) topics.insert(k.first);
             std::map<group::topic_partition, std::string> owner;
             for (const auto& m : info->membership.members) {
               for (const auto& tp : m.assigned) owner[tp] = m.id;
@@ -195,8 +236,8 @@ caf::result<group_info> group_actor_state::describe() {
             for (size_t i = 0; i < items.size(); ++i) {
               auto tp = items[i].tp;
               std::optional<storage::offset> committed;
-              if (auto it = commits.find({tp.topic, tp.partition}); it != commits.end()) {
-                committed = it->second.next_offset;
+              if (auto it = offsets_.find({tp.topic, tp.partition}); it != offsets_.end()) {
+                committed = storage::offset(it->second.offset);
               }
               auto owner_id = owner.count(tp) ? owner[tp] : std::string{};
               auto finish = [=](int64_t start, int64_t hw) mutable {
@@ -215,6 +256,25 @@ caf::result<group_info> group_actor_state::describe() {
             }
           },
           [rp](caf::error& e) mutable { rp.deliver(e); });
+  return rp;
+}
+
+caf::result<produce_reply> group_actor_state::snapshot() {
+  auto live = offsets_;
+  for (const auto& [k, v] : pending_) live[k] = v;
+  if (live.empty()) return produce_reply{};
+  storage::record_batch_builder batch;
+  auto now = storage::system_now();
+  for (const auto& [k, v] : live) {
+    batch.add(group::encode_offset_key({group_, k.first, k.second}), group::encode_offset_value(v),
+              now);
+  }
+  auto rp = self_->make_response_promise<produce_reply>();
+  self_
+      ->request(log_, commit_timeout, produce_atom::value,
+                produce_request{std::make_shared<std::string>(batch.build()), acks_})
+      .then([rp](produce_reply& r) mutable { rp.deliver(r); },
+            [rp](caf::error& e) mutable { rp.deliver(e); });
   return rp;
 }
 

@@ -1,7 +1,8 @@
 #pragma once
-// State of a GROUP actor: the membership state machine, the group's offset
-// store (<data>/groups/<group>/offsets.log) and a cache of partition counts.
-// Handlers in group_actor.cpp call one method each.
+// State of a GROUP actor: the membership state machine, the group's
+// committed offsets (written to its __consumer_offsets partition) and a
+// cache of partition counts. Handlers in group_actor.cpp call one method
+// each.
 
 #include <caf/all.hpp>
 
@@ -9,7 +10,6 @@
 #include <optional>
 
 #include "actors/group/group_actor.h"
-#include "storage/offset_store.h"
 
 namespace actormq {
 
@@ -18,8 +18,7 @@ class group_actor_state {
   using self_ptr = group_actor::stateful_pointer<group_actor_state>;
   static constexpr const char* name = "group";
 
-  caf::error init(self_ptr self, std::string group, std::filesystem::path dir,
-                  topic_registry_actor registry,
+  caf::error init(self_ptr self, std::string group, group_seed seed, topic_registry_actor registry,
                   std::shared_ptr<const group::topic_counts> cluster_topics, int64_t min_timeout,
                   int64_t max_timeout);
 
@@ -30,6 +29,7 @@ class group_actor_state {
                            const std::vector<committed_offset>& offsets);
   std::vector<committed_offset> committed(const std::vector<group::topic_partition>& tps) const;
   caf::result<group_info> describe();
+  caf::result<produce_reply> snapshot();
   void tick();
 
  private:
@@ -48,9 +48,18 @@ class group_actor_state {
   group::group_config config_;
   group::topic_metadata topics_;
   std::optional<group::group_membership> membership_;
-  std::unique_ptr<storage::offset_store> store_;
+  /// Durable commits: written and acknowledged by the state partition.
+  std::map<std::pair<std::string, int32_t>, group::offset_value> offsets_;
+  /// Commits sent but not acknowledged yet (the latest per key).
+  std::map<std::pair<std::string, int32_t>, group::offset_value> pending_;
+  partition_actor log_;
+  acks_level acks_ = acks_level::fsync;
   int ticks_ = 0;
 };
+
+/// Spawns the GROUP actor of one group (the coordinator's child).
+group_actor spawn_group_actor(caf::actor_system& sys, std::string name, group_seed seed,
+                              const coordinator_settings& cs);
 
 /// Maps a group-module error to the broker's caf::error.
 caf::error from_group(std::error_code ec, const std::string& what);

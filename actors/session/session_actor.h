@@ -164,6 +164,10 @@ class session_state {
   void with_topic(const std::string& name, uint32_t partition,
                   std::function<void(caf::expected<topic_handle>)> k);
   void with_group(const std::string& name, std::function<void(caf::expected<group_actor>)> k);
+  /// A failed request to group actor g: an errc error as it is; any other
+  /// (the actor is gone) drops the cached handle and becomes
+  /// not_coordinator, so the client finds the group again.
+  caf::error group_error(const std::string& name, const group_actor& g, caf::error e);
   void forget_topic(const std::string& name) { topics_.forget(name); }
   void describe_handles(std::vector<topic_handle> handles,
                         done_fn<std::vector<topic_description>> done);

@@ -89,6 +89,16 @@ void session_state::with_group(const std::string& name,
           [k](caf::error& e) { k(std::move(e)); });
 }
 
+caf::error session_state::group_error(const std::string& name, const group_actor& g, caf::error e) {
+  if (e.category() == errc_category) return e;
+  // The GROUP actor is gone: its coordinator handed the group's state
+  // partition over or reloaded it. The next request looks the group up anew.
+  if (auto it = groups_.find(name); it != groups_.end() && it->second == g) groups_.erase(it);
+  return make_error(
+      errc::not_coordinator,
+      fmt::format("group '{}' moved ({}); find its coordinator again", name, text_of(e)));
+}
+
 // --- admin ---
 
 void session_state::create_topic(const std::string& name, topic_config cfg, done_fn<bool> done) {
@@ -399,7 +409,7 @@ void session_state::join_group(const std::string& group, group::join_request req
               members_.insert({group, r.id});
               done(std::move(r));
             },
-            [done](caf::error& e) { done(std::move(e)); });
+            [=, this](caf::error& e) { done(group_error(group, *g, std::move(e))); });
   });
 }
 
@@ -409,7 +419,7 @@ void session_state::heartbeat(const std::string& group, const std::string& membe
     if (!g) return done(g.error());
     self_->request(*g, group_timeout, heartbeat_atom::value, member, generation)
         .then([done](group::heartbeat_result& r) { done(std::move(r)); },
-              [done](caf::error& e) { done(std::move(e)); });
+              [=, this](caf::error& e) { done(group_error(group, *g, std::move(e))); });
   });
 }
 
@@ -419,7 +429,8 @@ void session_state::leave_group(const std::string& group, const std::string& mem
     if (!g) return done(g.error());
     members_.erase({group, member});
     self_->request(*g, group_timeout, leave_atom::value, member)
-        .then([done](bool ok) { done(ok); }, [done](caf::error& e) { done(std::move(e)); });
+        .then([done](bool ok) { done(ok); },
+              [=, this](caf::error& e) { done(group_error(group, *g, std::move(e))); });
   });
 }
 
@@ -428,7 +439,8 @@ void session_state::commit(const std::string& group, const std::string& member, 
   with_group(group, [=, this](caf::expected<group_actor> g) {
     if (!g) return done(g.error());
     self_->request(*g, group_timeout, commit_atom::value, member, generation, offsets)
-        .then([done](bool ok) { done(ok); }, [done](caf::error& e) { done(std::move(e)); });
+        .then([done](bool ok) { done(ok); },
+              [=, this](caf::error& e) { done(group_error(group, *g, std::move(e))); });
   });
 }
 
@@ -439,7 +451,7 @@ void session_state::committed(const std::string& group,
     if (!g) return done(g.error());
     self_->request(*g, group_timeout, committed_atom::value, partitions)
         .then([done](std::vector<committed_offset>& r) { done(std::move(r)); },
-              [done](caf::error& e) { done(std::move(e)); });
+              [=, this](caf::error& e) { done(group_error(group, *g, std::move(e))); });
   });
 }
 

@@ -103,6 +103,11 @@ std::optional<std::string> load_config_file(const std::filesystem::path& file, b
   check(read_int(t, "topic_defaults", "flush_ms", d.flush_ms, 0, big));
   check(read_int(t, "groups", "min_session_timeout_ms", cfg.min_session_timeout_ms, 1, big));
   check(read_int(t, "groups", "max_session_timeout_ms", cfg.max_session_timeout_ms, 1, big));
+  check(read_int(t, "groups", "offsets_partitions", cfg.offsets_partitions, 1, 1000));
+  check(read_int(t, "groups", "offsets_compact_min_records", cfg.offsets_compact_min_records, 1,
+                 big));
+  check(read_int(t, "groups", "offsets_compact_interval_ms", cfg.offsets_compact_interval_ms, 10,
+                 big));
   if (auto levels = t["delay"]["levels"].value<std::string>()) {
     auto parsed = delay::delay_levels::parse(*levels);
     if (!parsed)
@@ -144,6 +149,10 @@ std::optional<std::string> load_config_file(const std::filesystem::path& file, b
   check(read_int(t, "cluster", "replica_fetch_max_bytes", c.replica_fetch_max_bytes, 1024,
                  256 << 20));
   check(read_int(t, "cluster", "producer_id_block", c.producer_id_block, 1, 1000000000));
+  check(
+      read_int(t, "cluster", "internal_replication_factor", c.internal_replication_factor, 1, 100));
+  check(read_int(t, "cluster", "internal_topic_wait_ms", c.internal_topic_wait_ms, 0, 600000));
+  c.offsets_partitions = cfg.offsets_partitions;
   if (err) return fmt::format("{}: {}", file.string(), *err);
   d.max_batch_bytes = static_cast<int64_t>(cfg.max_batch_bytes);
   return std::nullopt;

@@ -30,7 +30,14 @@ struct cluster_config {
   int64_t replica_lag_ms = 10000;
   int64_t replica_fetch_wait_ms = 500;          ///< a pull at the log end parks this long
   int64_t replica_fetch_max_bytes = 1ll << 20;  ///< bytes per pull (at least one batch)
-  int64_t producer_id_block = 1000;      ///< producer ids claimed from etcd at a time
+  int64_t producer_id_block = 1000;             ///< producer ids claimed from etcd at a time
+  /// Replicas of the internal topics (__consumer_offsets). With fewer live
+  /// brokers the controller waits internal_topic_wait_ms for more, then
+  /// creates them with as many as there are (and warns).
+  uint32_t internal_replication_factor = 3;
+  int64_t internal_topic_wait_ms = 2000;
+  /// [groups].offsets_partitions, copied here for the controller.
+  uint32_t offsets_partitions = 8;
   bool enabled() const { return !cluster_id.empty(); }
 };
 
@@ -53,6 +60,15 @@ struct broker_config {
   topic_config topic_defaults;
   int64_t min_session_timeout_ms = 1000;
   int64_t max_session_timeout_ms = 300000;
+  /// [groups].offsets_partitions: partitions of __consumer_offsets when it
+  /// is created (alone at first start, in a cluster by the controller); a
+  /// group's coordinator is the leader of the partition its name hashes to.
+  uint32_t offsets_partitions = 8;
+  /// [groups].offsets_compact_min_records / offsets_compact_interval_ms:
+  /// a partition of __consumer_offsets is compacted once it holds this many
+  /// records and 4 times its live ones; checked at this interval.
+  int64_t offsets_compact_min_records = 100000;
+  int64_t offsets_compact_interval_ms = 30000;
   delay::delay_levels delay_levels = delay::delay_levels::message_defaults();
   std::chrono::milliseconds max_delay{std::chrono::hours(24 * 90)};
   /// [delay].segment_bytes: segment size of the schedule log (envelopes).

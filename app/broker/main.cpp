@@ -116,6 +116,10 @@ int run(const broker_config& cfg) {
   cs.data_dir = cfg.data_dir;
   cs.registry = *registry;
   cs.cluster_topics = cluster_topics;
+  cs.state_partitions = cfg.offsets_partitions;
+  cs.replicated = cfg.cluster.enabled();
+  cs.compact_min_records = cfg.offsets_compact_min_records;
+  cs.compact_interval = std::chrono::milliseconds(cfg.offsets_compact_interval_ms);
   cs.min_session_timeout_ms = cfg.min_session_timeout_ms;
   cs.max_session_timeout_ms = cfg.max_session_timeout_ms;
   auto coordinator = spawn_group_coordinator(sys, cs);
@@ -269,6 +273,19 @@ int run(const broker_config& cfg) {
                        return replicas_here->write_isr(std::move(c));
                      });
                      topics_here->on_created([&] { replicas_here->sync(); });
+                     // The group coordinator serves the groups of the
+                     // __consumer_offsets partitions led here.
+                     replicas_here->on_role([coord = *coordinator](const std::string& topic,
+                                                                   uint32_t p, uint32_t n,
+                                                                   bool leading, int32_t epoch,
+                                                                   const partition_actor& actor) {
+                       if (topic != group::offsets_topic) return;
+                       if (leading) {
+                         caf::anon_send(coord, lead_atom::value, p, epoch, actor, n);
+                       } else {
+                         caf::anon_send(coord, follow_atom::value, p);
+                       }
+                     });
                      cluster->on_lease_lost([&] { replicas_here->step_down_all(); });
                      gone_peers->attach(server->inbox(), [&](int32_t broker, uint64_t inc) {
                        cluster->peer_gone(broker, inc);

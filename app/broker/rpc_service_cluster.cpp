@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "actors/cluster/replica_assignor.h"
+#include "actors/group/offset_record.h"
 #include "app/broker/actor_call.h"
 #include "app/broker/cluster/control_plane.h"
 #include "app/broker/cluster/controller.h"
@@ -102,14 +103,16 @@ void fill_cluster_metadata(rpc::ClusterMetadata::Builder m, const control_plane&
   }
 }
 
-/// A group's coordinator: a live broker picked by the group name's hash
-/// (docs/cluster.md: it moves when brokers come and go, and the group's
-/// offsets are that broker's until coordinator state is replicated).
+/// A group's coordinator: the leader of the partition of __consumer_offsets
+/// that holds the group's state (no_broker while the topic does not exist
+/// yet or the partition has no leader).
 cluster::broker_id coordinator_of(const cluster::cluster_view& view, const std::string& group) {
-  auto live = view.live_brokers();
-  if (live.empty()) return cluster::no_broker;
-  return *std::next(live.begin(),
-                    static_cast<long>(cluster::replica_assignor::start_of(group) % live.size()));
+  auto t = view.topics().find(group::offsets_topic);
+  if (t == view.topics().end() || t->second.partitions == 0) return cluster::no_broker;
+  auto* s =
+      view.partition(group::offsets_topic, group::state_partition_of(group, t->second.partitions));
+  if (s == nullptr || s->leader < 0 || view.broker(s->leader) == nullptr) return cluster::no_broker;
+  return s->leader;
 }
 
 }  // namespace
@@ -212,14 +215,14 @@ kj::Promise<void> rpc_service::describe_cluster_topic(const std::string& name,
         topic_description d;
         d.name = name;
         d.config = cfg;
-        d.partitions.assign(cfg.partitions, partition_offsets{-1, -1, 0});
+        d.partitions.assign(cfg.partitions, partition_offsets{-1, -1, 0, -1});
         for (auto& list : answers) {
           for (auto& st : list) {
             if (st.error != errc::none || st.partition < 0 ||
                 static_cast<uint32_t>(st.partition) >= cfg.partitions)
               continue;
             d.partitions[static_cast<size_t>(st.partition)] =
-                partition_offsets{st.log_start_offset, st.high_watermark, st.size_bytes};
+                partition_offsets{st.log_start_offset, st.high_watermark, st.size_bytes, -1};
           }
         }
         fill_topic(out, d);
@@ -285,7 +288,10 @@ std::optional<redirect> rpc_service::not_coordinated_here(const std::string& gro
   auto at = coordinator_of(ctx_.cluster->view(), group);
   if (at == ctx_.cluster->self()) return std::nullopt;
   if (at == cluster::no_broker) {
-    return redirect{errc::cluster_unavailable, "no live broker is known to coordinate groups"};
+    return redirect{errc::cluster_unavailable,
+                    fmt::format("group '{}' has no coordinator yet ({} is being created or its "
+                                "partition's leader elected)",
+                                group, group::offsets_topic)};
   }
   auto* reg = ctx_.cluster->view().broker(at);
   return redirect{errc::not_coordinator,
@@ -299,7 +305,10 @@ kj::Promise<void> rpc_service::findCoordinator(FindCoordinatorContext ctx) {
   if (ctx_.cluster != nullptr) {
     auto at = coordinator_of(ctx_.cluster->view(), text(ctx.getParams().getGroup()));
     if (at == cluster::no_broker) {
-      set_error(r.initError(), errc::cluster_unavailable, "no live broker is known");
+      set_error(r.initError(), errc::cluster_unavailable,
+                fmt::format("no coordinator yet ({} is being created or its partition's leader "
+                            "elected)",
+                            group::offsets_topic));
       return kj::READY_NOW;
     }
     r.setBrokerId(at);

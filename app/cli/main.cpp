@@ -98,10 +98,10 @@ int topic_create(const std::string& broker, const std::string& name,
   return 0;
 }
 
-int topic_list(const std::string& broker, bool verbose) {
+int topic_list(const std::string& broker, bool verbose, bool internal) {
   auto adm = client::admin::create(connection_for(broker));
   if (!adm) return fail("", adm.err());
-  auto topics = (*adm)->list_topics();
+  auto topics = (*adm)->list_topics(internal);
   if (!topics) return fail("cannot list topics", topics.err());
   for (const auto& t : *topics) {
     if (verbose) {
@@ -455,6 +455,9 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   auto* t_list = topic->add_subcommand("list", "list topic names");
   t_list->add_flag("--verbose,-v", verbose, "also print partition counts");
+  bool internal_topics = false;
+  t_list->add_flag("--internal", internal_topics,
+                   "also list the broker's own topics (__consumer_offsets, ...)");
   auto* t_describe = topic->add_subcommand(
       "describe", "partitions: log start, high watermark, size, leader, epoch, replicas, isr");
   t_describe->add_option("name", topic_name, "topic name")->required();
@@ -548,7 +551,7 @@ int main(int argc, char** argv) {
     cfg.replication_factor = replication_factor;
     return topic_create(broker, topic_name, cfg);
   }
-  if (t_list->parsed()) return topic_list(broker, verbose);
+  if (t_list->parsed()) return topic_list(broker, verbose, internal_topics);
   if (t_describe->parsed()) return topic_describe(broker, topic_name);
   if (t_delete->parsed()) return topic_delete(broker, topic_name);
   if (t_alter->parsed()) return topic_alter(broker, topic_name, total_partitions);

@@ -402,15 +402,20 @@ TEST_CASE("every broker names the same group coordinator and the others refuse t
   require_formed(c, 3);
   std::set<int32_t> named;
   std::string address;
-  for (size_t i = 0; i < 3; ++i) {
-    test::raw_client rc(c.broker(i).address());
-    auto req = rc.broker().findCoordinatorRequest();
-    req.setGroup("billing");
-    auto resp = req.send().wait(rc.ws());
-    REQUIRE(resp.getError().getCode() == rpc::ErrorCode::NONE);
-    named.insert(resp.getBrokerId());
-    address = resp.getAddress().cStr();
-  }
+  // The controller creates __consumer_offsets once the three are live.
+  REQUIRE(test::eventually([&] {
+    named.clear();
+    for (size_t i = 0; i < 3; ++i) {
+      test::raw_client rc(c.broker(i).address());
+      auto req = rc.broker().findCoordinatorRequest();
+      req.setGroup("billing");
+      auto resp = req.send().wait(rc.ws());
+      if (resp.getError().getCode() != rpc::ErrorCode::NONE) return false;
+      named.insert(resp.getBrokerId());
+      address = resp.getAddress().cStr();
+    }
+    return true;
+  }));
   REQUIRE(named.size() == 1);
   int32_t coord = *named.begin();
   CHECK(address == c.broker(static_cast<size_t>(coord)).address());
@@ -431,7 +436,13 @@ TEST_CASE("every broker names the same group coordinator and the others refuse t
   CHECK(elsewhere.code == rpc::ErrorCode::NOT_COORDINATOR);
   CHECK(elsewhere.leader_id == coord);
   CHECK(elsewhere.leader_address == address);
-  auto here = join_at(static_cast<size_t>(coord));
+  // The coordinator serves the group once its partition of
+  // __consumer_offsets is loaded (right after it was told it leads it).
+  reply here;
+  CHECK(test::eventually([&] {
+    here = join_at(static_cast<size_t>(coord));
+    return here.code == rpc::ErrorCode::NONE;
+  }));
   INFO(here.message);
   CHECK(here.code == rpc::ErrorCode::NONE);
 }

@@ -79,6 +79,7 @@ class control_plane : private kj::TaskSet::ErrorHandler {
   void set_cluster_address(std::string address) { settings_.cluster_address = std::move(address); }
 
   cluster::broker_id self() const { return settings_.cluster.broker_id; }
+  const cluster_config& cluster_settings() const { return settings_.cluster; }
   const std::string& cluster_id() const { return settings_.cluster.cluster_id; }
   const cluster::cluster_view& view() const { return view_; }
   /// False while etcd does not answer (the view may be stale).

@@ -6,6 +6,7 @@
 #include "actors/cluster/leader_election.h"
 #include "actors/cluster/replica_assignor.h"
 #include "actors/errc.h"
+#include "actors/group/group_actor.h"
 #include "app/broker/cluster/control_plane.h"
 #include "app/broker/logger.h"
 
@@ -39,11 +40,12 @@ kj::Promise<caf::error> controller::fenced(std::vector<etcd::compare> extra,
       });
 }
 
-kj::Promise<caf::error> controller::create_topic(std::string name, topic_config cfg) {
+kj::Promise<caf::error> controller::create_topic(std::string name, topic_config cfg,
+                                                 bool internal) {
   if (!cp_.up()) {
     return make_error(errc::cluster_unavailable, "the control plane (etcd) is unreachable");
   }
-  if (auto why = invalid_topic_name(name)) return make_error(errc::invalid_topic, *why);
+  if (auto why = invalid_topic_name(name, internal)) return make_error(errc::invalid_topic, *why);
   auto& view = cp_.view();
   if (view.topics().count(name)) {
     return make_error(errc::topic_exists, fmt::format("topic '{}' exists", name));
@@ -177,8 +179,57 @@ kj::Promise<caf::error> controller::add_partitions(std::string name, uint32_t to
   });
 }
 
+void controller::ensure_internal_topics() {
+  auto& view = cp_.view();
+  if (creating_internal_ || view.topics().count(group::offsets_topic)) return;
+  const auto& c = cp_.cluster_settings();
+  auto live = static_cast<uint32_t>(view.live_brokers().size());
+  if (live == 0) return;
+  auto rf = std::min(c.internal_replication_factor, live);
+  if (live < c.internal_replication_factor) {
+    auto waited = cp_.timer().now() - office_since_;
+    auto wait = c.internal_topic_wait_ms * kj::MILLISECONDS;
+    if (waited < wait) {
+      if (!internal_timer_) {
+        internal_timer_ = true;
+        auto t = cp_.timer().afterDelay(wait - waited).then([this]() {
+          internal_timer_ = false;
+          reconcile();
+        });
+        t.detach([this](kj::Exception&&) { internal_timer_ = false; });
+      }
+      return;
+    }
+    broker_log().warn(
+        "controller: creating {} with {} replica(s): only {} broker(s) are live, fewer than "
+        "internal_replication_factor {}",
+        group::offsets_topic, rf, live, c.internal_replication_factor);
+  }
+  creating_internal_ = true;
+  auto done =
+      create_topic(group::offsets_topic, offsets_topic_config(c.offsets_partitions, rf), true)
+          .then([this](caf::error e) {
+            creating_internal_ = false;
+            if (e && code_of(e) != errc::topic_exists) {
+              broker_log().warn("controller: cannot create {}: {}; retrying", group::offsets_topic,
+                                text_of(e));
+              return cp_.timer().afterDelay(500 * kj::MILLISECONDS).then([this]() { reconcile(); });
+            }
+            return kj::Promise<void>(kj::READY_NOW);
+          });
+  done.detach([this](kj::Exception&&) { creating_internal_ = false; });
+}
+
 void controller::reconcile() {
-  if (!cp_.is_controller()) return;
+  if (!cp_.is_controller()) {
+    in_office_ = false;
+    return;
+  }
+  if (!in_office_) {
+    in_office_ = true;
+    office_since_ = cp_.timer().now();
+  }
+  ensure_internal_topics();
   if (reconciling_) {
     again_ = true;
     return;

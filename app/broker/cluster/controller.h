@@ -13,11 +13,16 @@
 //  - add_partitions: places the new partitions like create_topic does and
 //    writes them with the new partition count.
 //  - reconcile: after a broker came or went (and on taking office), runs
-//    leader_election on every partition and writes the states that change.
+//    leader_election on every partition and writes the states that change,
+//    and creates the internal topics (__consumer_offsets) when missing:
+//    with [cluster].internal_replication_factor replicas once that many
+//    brokers are live, or with every live broker after
+//    internal_topic_wait_ms in office (a smaller cluster; warned).
 //
 // KJ thread only; owned by control_plane.
 
 #include <kj/async.h>
+#include <kj/timer.h>
 #include <caf/error.hpp>
 
 #include <string>
@@ -37,7 +42,9 @@ class controller {
 
   /// Resolves with none on success, or not_controller, topic_exists,
   /// invalid_topic, not_enough_replicas, cluster_unavailable.
-  kj::Promise<caf::error> create_topic(std::string name, topic_config cfg);
+  /// internal: a name starting with "__" is accepted (the broker's own
+  /// topics).
+  kj::Promise<caf::error> create_topic(std::string name, topic_config cfg, bool internal = false);
   /// Resolves with none, or not_controller, unknown_topic, cluster_unavailable.
   kj::Promise<caf::error> delete_topic(std::string name);
   /// Raises a topic's partition count to total: assigns replicas for the
@@ -64,8 +71,14 @@ class controller {
                                                                  "a write precondition failed"));
   /// Writes one round of elections; true when etcd refused and it must be retried.
   kj::Promise<bool> reconcile_round();
+  /// Creates the missing internal topics when due (see above).
+  void ensure_internal_topics();
 
   control_plane& cp_;
+  bool in_office_ = false;
+  kj::TimePoint office_since_ = kj::origin<kj::TimePoint>();
+  bool creating_internal_ = false;
+  bool internal_timer_ = false;
   bool reconciling_ = false;
   bool again_ = false;
 };

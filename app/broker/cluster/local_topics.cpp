@@ -36,7 +36,14 @@ void local_topics::sync() {
     busy_.insert(name);
     auto cfg = view.topics().at(name);
     cfg.replicated = true;  // served where it leads, replicated elsewhere
-    ask<topic_handle>(sys_, registry, registry_timeout, create_atom::value, name, cfg)
+    // Internal topics (__consumer_offsets) through the registry's internal
+    // create, which also returns one that exists.
+    auto created =
+        name.starts_with("__")
+            ? ask<topic_handle>(sys_, registry, registry_timeout, create_atom::value, name, cfg,
+                                internal_atom::value)
+            : ask<topic_handle>(sys_, registry, registry_timeout, create_atom::value, name, cfg);
+    kj::mv(created)
         .then([this, name](caf::expected<topic_handle> r) {
           busy_.erase(name);
           if (r || code_of(r.error()) == errc::topic_exists) {

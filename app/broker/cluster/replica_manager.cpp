@@ -63,6 +63,10 @@ void replica_manager::sync() {
             ++it;
           } else {
             stop_fetcher(it->second);
+            if (role_ && it->second.leading) {
+              role_(it->first.first, it->first.second, 0, false, it->second.epoch,
+                    it->second.actor);
+            }
             it = replicas_.erase(it);
           }
         }
@@ -74,82 +78,94 @@ void replica_manager::sync() {
 }
 
 void replica_manager::apply(const std::string& topic, const topic_handle& h) {
+  for (uint32_t p = 0; p < h.partitions.size(); ++p) {
+    auto& r = replicas_[{topic, p}];
+    const bool was_leading = r.leading;
+    const int32_t was_epoch = r.epoch;
+    const partition_actor was_actor = r.actor;
+    configure(topic, p, r, h.partitions[p]);
+    if (role_ && (r.leading != was_leading ||
+                  (r.leading && (r.epoch != was_epoch || r.actor != was_actor)))) {
+      role_(topic, p, static_cast<uint32_t>(h.partitions.size()), r.leading, r.epoch, r.actor);
+    }
+  }
+}
+
+void replica_manager::configure(const std::string& topic, uint32_t p, replica& r,
+                                const partition_actor& actor) {
   auto& view = cp_.view();
   const auto self = cp_.self();
   auto cfg_it = view.topics().find(topic);
-  for (uint32_t p = 0; p < h.partitions.size(); ++p) {
-    auto* s = view.partition(topic, p);
-    auto& r = replicas_[{topic, p}];
-    const bool restarted = r.actor != h.partitions[p];
-    if (restarted) {
-      auto fenced = r.fenced_revision;
-      r = replica{};
-      r.actor = h.partitions[p];
-      r.fenced_revision = fenced;
-    }
-    if (s == nullptr || !s->has_replica(self)) {
-      // Not a replica here (or not in the view yet): offline, serves nothing.
-      if (r.leading || r.fetcher || restarted) {
-        stop_fetcher(r);
-        r.leading = false;
-        int32_t epoch = s ? s->leader_epoch : std::max(r.epoch, 0);
-        caf::anon_send(r.actor, follow_atom::value, epoch, int32_t{-1});
-        r.epoch = epoch;
-        r.leader = -1;
-      }
-      continue;
-    }
-    if (s->leader == self && s->revision <= r.fenced_revision) {
-      // Led by this broker before its lease expired, per a state the
-      // controller has replaced by now (the watch has not said so yet).
-      continue;
-    }
-    if (s->leader == self) {
+  auto* s = view.partition(topic, p);
+  const bool restarted = r.actor != actor;
+  if (restarted) {
+    auto fenced = r.fenced_revision;
+    r = replica{};
+    r.actor = actor;
+    r.fenced_revision = fenced;
+  }
+  if (s == nullptr || !s->has_replica(self)) {
+    // Not a replica here (or not in the view yet): offline, serves nothing.
+    if (r.leading || r.fetcher || restarted) {
       stop_fetcher(r);
-      if (r.leading && r.epoch == s->leader_epoch && r.revision == s->revision) continue;
-      leadership l;
-      l.self = self;
-      l.leader_epoch = s->leader_epoch;
-      l.replicas = s->replicas;
-      l.isr = s->isr;
-      l.revision = s->revision;
-      l.replica_lag = settings_.replica_lag;
-      l.min_insync_replicas = cfg_it != view.topics().end()
-                                  ? static_cast<int32_t>(cfg_it->second.effective_min_insync())
-                                  : 1;
-      caf::anon_send(r.actor, lead_atom::value, l);
-      r.leading = true;
-      r.leader = self;
-      r.epoch = s->leader_epoch;
-      r.revision = s->revision;
-      continue;
+      r.leading = false;
+      int32_t epoch = s ? s->leader_epoch : std::max(r.epoch, 0);
+      caf::anon_send(r.actor, follow_atom::value, epoch, int32_t{-1});
+      r.epoch = epoch;
+      r.leader = -1;
     }
-    // Following (or offline when there is no leader).
-    if (!r.leading && r.leader == s->leader && r.epoch == s->leader_epoch &&
-        (r.fetcher || s->leader < 0)) {
-      continue;
-    }
+    return;
+  }
+  if (s->leader == self && s->revision <= r.fenced_revision) {
+    // Led by this broker before its lease expired, per a state the
+    // controller has replaced by now (the watch has not said so yet).
+    return;
+  }
+  if (s->leader == self) {
     stop_fetcher(r);
-    r.leading = false;
-    r.leader = s->leader;
+    if (r.leading && r.epoch == s->leader_epoch && r.revision == s->revision) return;
+    leadership l;
+    l.self = self;
+    l.leader_epoch = s->leader_epoch;
+    l.replicas = s->replicas;
+    l.isr = s->isr;
+    l.revision = s->revision;
+    l.replica_lag = settings_.replica_lag;
+    l.min_insync_replicas = cfg_it != view.topics().end()
+                                ? static_cast<int32_t>(cfg_it->second.effective_min_insync())
+                                : 1;
+    caf::anon_send(r.actor, lead_atom::value, l);
+    r.leading = true;
+    r.leader = self;
     r.epoch = s->leader_epoch;
     r.revision = s->revision;
-    if (s->leader < 0) {
-      caf::anon_send(r.actor, follow_atom::value, s->leader_epoch, int32_t{-1});
-      continue;
-    }
-    replica_fetcher_settings fs;
-    fs.topic = topic;
-    fs.partition = static_cast<int32_t>(p);
-    fs.self = self;
-    fs.leader = s->leader;
-    fs.leader_epoch = s->leader_epoch;
-    fs.local = r.actor;
-    fs.peers = peers_;
-    fs.max_bytes = settings_.fetch_max_bytes;
-    fs.max_wait = settings_.fetch_wait;
-    r.fetcher = spawn_replica_fetcher(sys_, fs);
+    return;
   }
+  // Following (or offline when there is no leader).
+  if (!r.leading && r.leader == s->leader && r.epoch == s->leader_epoch &&
+      (r.fetcher || s->leader < 0)) {
+    return;
+  }
+  stop_fetcher(r);
+  r.leading = false;
+  r.leader = s->leader;
+  r.epoch = s->leader_epoch;
+  r.revision = s->revision;
+  if (s->leader < 0) {
+    caf::anon_send(r.actor, follow_atom::value, s->leader_epoch, int32_t{-1});
+    return;
+  }
+  replica_fetcher_settings fs;
+  fs.topic = topic;
+  fs.partition = static_cast<int32_t>(p);
+  fs.self = self;
+  fs.leader = s->leader;
+  fs.leader_epoch = s->leader_epoch;
+  fs.local = r.actor;
+  fs.peers = peers_;
+  fs.max_bytes = settings_.fetch_max_bytes;
+  fs.max_wait = settings_.fetch_wait;
+  r.fetcher = spawn_replica_fetcher(sys_, fs);
 }
 
 void replica_manager::step_down_all() {
@@ -161,6 +177,7 @@ void replica_manager::step_down_all() {
     r.leader = -1;
     r.fenced_revision = r.revision;
     ++n;
+    if (role_) role_(k.first, k.second, 0, false, r.epoch, r.actor);
   }
   if (n > 0) {
     broker_log().warn("replication: this broker's lease expired; stepped down from {} partitions",

@@ -21,6 +21,7 @@
 #include <caf/all.hpp>
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -56,6 +57,14 @@ class replica_manager {
   kj::Promise<void> run();
   /// The ISR WRITER's backend (KJ thread).
   kj::Promise<caf::expected<int64_t>> write_isr(isr_change change);
+  /// Called (KJ thread) when this broker starts or stops leading a local
+  /// partition, or leads it in a new epoch or through a new actor (a
+  /// restart): topic, partition, the topic's partition count (0 when it
+  /// stops leading), leading, epoch, the partition's actor. The group
+  /// coordinator follows __consumer_offsets this way.
+  using role_listener = std::function<void(const std::string&, uint32_t, uint32_t, bool, int32_t,
+                                           const partition_actor&)>;
+  void on_role(role_listener fn) { role_ = std::move(fn); }
   /// Stops every fetcher (shutdown).
   void stop();
   /// This broker's lease expired: every partition it leads steps down at
@@ -79,6 +88,8 @@ class replica_manager {
   };
 
   void apply(const std::string& topic, const topic_handle& h);
+  /// Brings one partition's role in line with the view.
+  void configure(const std::string& topic, uint32_t p, replica& r, const partition_actor& actor);
   void stop_fetcher(replica& r);
 
   control_plane& cp_;
@@ -88,6 +99,7 @@ class replica_manager {
   settings settings_;
   std::map<key, replica> replicas_;
   bool listing_ = false;
+  role_listener role_;
 };
 
 }  // namespace actormq::broker

@@ -172,14 +172,18 @@ result<void> admin::delete_topic(const std::string& name) {
   });
 }
 
-result<std::vector<topic_info>> admin::list_topics() {
-  return conn_->impl().call_sync<std::vector<topic_info>>([](rpc::Broker::Client& c) {
-    return c.listTopicsRequest().send().then([](auto&& resp) {
-      std::vector<topic_info> out;
-      for (auto t : resp.getTopics()) out.push_back(from_rpc(t));
-      return out;
-    });
-  });
+result<std::vector<topic_info>> admin::list_topics(bool include_internal) {
+  return conn_->impl().call_sync<std::vector<topic_info>>(
+      [include_internal](rpc::Broker::Client& c) {
+        return c.listTopicsRequest().send().then([include_internal](auto&& resp) {
+          std::vector<topic_info> out;
+          for (auto t : resp.getTopics()) {
+            if (!include_internal && is_internal_topic(t.getName().cStr())) continue;
+            out.push_back(from_rpc(t));
+          }
+          return out;
+        });
+      });
 }
 
 result<topic_info> admin::describe_topic(const std::string& name) {
@@ -216,6 +220,24 @@ result<std::vector<std::string>> admin::list_groups() {
       return out;
     });
   });
+}
+
+result<coordinator_info> admin::find_coordinator(const std::string& group) {
+  using R = std::pair<coordinator_info, error>;
+  auto r = conn_->impl().call_sync<R>([group](rpc::Broker::Client& c) {
+    auto req = c.findCoordinatorRequest();
+    req.setGroup(group);
+    return req.send().then([](auto&& resp) {
+      R out;
+      out.second = error_from_rpc(resp.getError());
+      out.first.broker_id = resp.getBrokerId();
+      out.first.address = resp.getAddress();
+      return out;
+    });
+  });
+  if (!r) return r.err();
+  if (r->second) return r->second;
+  return std::move(r->first);
 }
 
 result<group_info> admin::describe_group(const std::string& group) {
@@ -301,8 +323,13 @@ result<std::vector<topic_partition_offset>> admin::fetch_offsets(
   return std::move(r->first);
 }
 
-result<cluster_metadata> admin::metadata(const std::vector<std::string>& topics) {
-  return conn_->impl().router().fetch_metadata(topics);
+result<cluster_metadata> admin::metadata(const std::vector<std::string>& topics,
+                                         bool include_internal) {
+  auto m = conn_->impl().router().fetch_metadata(topics);
+  if (m && topics.empty() && !include_internal) {
+    std::erase_if(m->topics, [](const topic_metadata& t) { return is_internal_topic(t.name); });
+  }
+  return m;
 }
 
 }  // namespace actormq::client

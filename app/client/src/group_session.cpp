@@ -11,6 +11,8 @@ namespace actormq::client::detail {
 namespace {
 
 using ms = std::chrono::milliseconds;
+/// How long join() retries a coordinator that moved or is not there yet.
+constexpr auto join_retry_window = std::chrono::seconds(15);
 
 join_state from_rpc(rpc::JoinResult::Reader r) {
   join_state s;
@@ -205,7 +207,10 @@ void group_session::start_heartbeat() {
 
 result<void> group_session::join() {
   error last;
-  for (int attempt = 0; attempt < 20; ++attempt) {
+  // Bounded by time, not attempts: a coordinator failover (a lease TTL and
+  // the state partition's reload) takes seconds.
+  const auto until = std::chrono::steady_clock::now() + join_retry_window;
+  for (int attempt = 0; attempt == 0 || std::chrono::steady_clock::now() < until; ++attempt) {
     auto coordinator = router().coordinator(cfg_.group_id);
     if (!coordinator) {
       last = coordinator.err();

@@ -32,12 +32,18 @@ class admin {
   /// the broker default (1); a single broker refuses more than 1.
   result<void> create_topic(const std::string& name, const topic_config& cfg);
   result<void> delete_topic(const std::string& name);
-  result<std::vector<topic_info>> list_topics();
+  /// Every topic; the broker's own (names starting with "__", such as
+  /// __consumer_offsets) only with include_internal.
+  result<std::vector<topic_info>> list_topics(bool include_internal = false);
   result<topic_info> describe_topic(const std::string& name);
   /// Grows a topic to total_partitions partitions.
   result<void> add_partitions(const std::string& name, uint32_t total_partitions);
   result<std::vector<std::string>> list_groups();
   result<group_info> describe_group(const std::string& group);
+  /// The broker coordinating group, as the bootstrap broker knows it: in a
+  /// cluster the leader of the group's partition of __consumer_offsets
+  /// (cluster_unavailable while it has none); alone the broker itself.
+  result<coordinator_info> find_coordinator(const std::string& group);
   /// Offset for a timestamp; earliest_timestamp / latest_timestamp give the
   /// log start / log end.
   result<int64_t> list_offsets(const topic_partition& tp, int64_t timestamp_ms);
@@ -51,7 +57,9 @@ class admin {
   /// alive), controller, control plane state and, for topics (empty =
   /// every topic), each partition's leader, epoch, replicas and in-sync
   /// set. A name that does not exist comes back with err = unknown_topic.
-  result<cluster_metadata> metadata(const std::vector<std::string>& topics = {});
+  /// With topics empty, internal topics only with include_internal.
+  result<cluster_metadata> metadata(const std::vector<std::string>& topics = {},
+                                    bool include_internal = false);
 
   const std::shared_ptr<connection>& conn() const { return conn_; }
 

@@ -150,6 +150,12 @@ struct group_info {
   std::vector<partition_lag> partitions;
 };
 
+/// Who coordinates a consumer group.
+struct coordinator_info {
+  int32_t broker_id = -1;
+  std::string address;  ///< "HOST:PORT" of its RPC listener
+};
+
 struct broker_info {
   std::string version;
   std::string broker_id;
@@ -206,6 +212,11 @@ struct partition_metadata {
   std::vector<int32_t> replicas;
   std::vector<int32_t> isr;  ///< in-sync replicas
 };
+
+/// The broker's own topics (__consumer_offsets, ...) are named "__...".
+inline bool is_internal_topic(std::string_view name) {
+  return name.starts_with("__");
+}
 
 struct topic_metadata {
   std::string name;

@@ -1,0 +1,131 @@
+// Integration: consumer groups in a real 3-broker cluster whose coordinator
+// is killed. The group's committed offsets live in the replicated internal
+// topic __consumer_offsets; the leader of the group's partition of it
+// coordinates the group (actors/group/group_coordinator_state.h).
+#include <catch2/catch.hpp>
+
+#include <future>
+#include <map>
+#include <set>
+
+#include "actors/group/offset_record.h"
+#include "cluster_fixtures.h"
+
+using namespace actormq;
+using namespace std::chrono_literals;
+
+namespace {
+
+client::connection_config bootstrap(test::cluster_process& c, size_t n) {
+  auto cc = test::connection_to(c.broker(0));
+  cc.broker.clear();
+  for (size_t i = 0; i < n; ++i) {
+    if (!c.broker(i).running()) continue;
+    if (!cc.broker.empty()) cc.broker += ",";
+    cc.broker += c.broker(i).address();
+  }
+  return cc;
+}
+
+/// The broker leading the group's partition of __consumer_offsets.
+int32_t coordinator_of(client::admin& adm, const std::string& group) {
+  int32_t leader = -1;
+  REQUIRE(test::eventually(
+      [&] {
+        auto m = adm.metadata({group::offsets_topic});
+        if (!m || m->topics.size() != 1 || m->topics[0].err) return false;
+        const auto& t = m->topics[0];
+        auto p = group::state_partition_of(group, static_cast<uint32_t>(t.partitions.size()));
+        leader = t.partitions[p].leader;
+        return leader >= 0;
+      },
+      20s));
+  return leader;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a group whose coordinator is SIGKILLed resumes at the new one from its committed offsets",
+    "[app][cluster][group]") {
+  test::cluster_process c;
+  test::require_formed(c, 3);
+  auto adm = client::admin::create(bootstrap(c, 3));
+  REQUIRE(adm);
+  client::topic_config tc;
+  tc.partitions = 2;
+  tc.replication_factor = 3;
+  REQUIRE((*adm)->create_topic("events", tc));
+  test::require_led(**adm, "events", 2);
+  auto produce = [&](int from, int to) {
+    client::producer_config pc;
+    pc.connection = bootstrap(c, 3);
+    pc.acks = client::acks::all;
+    auto p = client::producer::create(pc);
+    REQUIRE(p);
+    std::vector<std::future<client::delivery_report>> acks;
+    for (int i = from; i < to; ++i) {
+      acks.push_back((*p)->send("events", "k" + std::to_string(i % 16), std::to_string(i)));
+    }
+    REQUIRE((*p)->flush());
+    for (auto& a : acks) REQUIRE(a.get().ok());
+  };
+  produce(0, 400);
+
+  const std::string group = "resumers";
+  client::consumer_config cc;
+  cc.connection = bootstrap(c, 3);
+  cc.group_id = group;
+  cc.session_timeout_ms = 3000;
+  cc.auto_offset_reset = client::offset_reset::earliest;
+  cc.fetch_max_wait_ms = 200;
+  cc.max_poll_records = 50;
+  auto consumer = client::consumer::create(cc);
+  REQUIRE(consumer);
+  REQUIRE((*consumer)->subscribe({"events"}));
+  std::set<std::string> seen;
+  auto consume_until = [&](size_t n, std::chrono::seconds bound) {
+    auto deadline = std::chrono::steady_clock::now() + bound;
+    while (seen.size() < n && std::chrono::steady_clock::now() < deadline) {
+      auto r = (*consumer)->poll(200ms);
+      if (!r) continue;
+      for (const auto& m : *r) seen.insert(m.value.value_or(""));
+      (void)(*consumer)->commit_sync();  // fails while the coordinator moves
+    }
+    return seen.size() >= n;
+  };
+  REQUIRE(consume_until(150, 30s));
+  REQUIRE((*consumer)->commit_sync());
+  const std::vector<client::topic_partition> tps{{"events", 0}, {"events", 1}};
+  auto before = (*adm)->fetch_offsets(group, tps);
+  REQUIRE(before);
+  REQUIRE(before->size() == 2);
+  CHECK((*before)[0].offset + (*before)[1].offset >= 150);
+
+  auto coord = coordinator_of(**adm, group);
+  INFO("coordinator " << coord);
+  c.broker(static_cast<size_t>(coord)).stop(true);  // SIGKILL
+
+  // More messages after the kill; the member carries on at the new
+  // coordinator and misses none.
+  produce(400, 600);
+  CHECK(consume_until(600, 60s));
+  CHECK(seen.size() == 600);
+  auto after_kill = client::admin::create(bootstrap(c, 3));
+  REQUIRE(after_kill);
+  CHECK(test::eventually([&] { return coordinator_of(**after_kill, group) != coord; }, 20s));
+  std::vector<client::topic_partition_offset> after;
+  REQUIRE(test::eventually(
+      [&] {
+        if (!(*consumer)->commit_sync()) return false;
+        auto r = (*after_kill)->fetch_offsets(group, tps);
+        if (!r || r->size() != 2) return false;
+        after = *r;
+        return after[0].offset + after[1].offset == 600;
+      },
+      30s));
+  // No committed offset went back.
+  CHECK(after[0].offset >= (*before)[0].offset);
+  CHECK(after[1].offset >= (*before)[1].offset);
+  (void)(*consumer)->close();
+}
