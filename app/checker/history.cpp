@@ -126,6 +126,15 @@ int64_t history::acks_between(clock::time_point from, clock::time_point to,
   return n;
 }
 
+std::vector<std::string> history::acked_values() const {
+  std::lock_guard lk(mu_);
+  std::vector<std::string> out;
+  for (const auto& [value, r] : sends_) {
+    if (r.acked_at) out.push_back(value);
+  }
+  return out;
+}
+
 std::vector<int64_t> history::acked_ends(uint32_t partitions) const {
   std::lock_guard lk(mu_);
   std::vector<int64_t> ends(partitions, 0);

@@ -73,6 +73,8 @@ class history {
   /// Per partition (0..partitions-1): the offset after the highest one
   /// acknowledged (0 when none), where a full read must at least end.
   std::vector<int64_t> acked_ends(uint32_t partitions) const;
+  /// Every acknowledged value.
+  std::vector<std::string> acked_values() const;
   /// The last acknowledgement's time (nullopt before the first).
   std::optional<clock::time_point> last_ack() const;
   /// Final failures by reason ("delivery timeout: ..." -> count).

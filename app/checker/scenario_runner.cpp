@@ -53,8 +53,9 @@ std::string log_bytes(const std::filesystem::path& dir) {
 }  // namespace
 
 const std::vector<std::string>& scenario_runner::scenario_names() {
-  static const std::vector<std::string> names = {"kill-leader", "pause-follower", "pause-leader",
-                                                 "kill-two",    "etcd-down",      "restart-all"};
+  static const std::vector<std::string> names = {
+      "kill-leader", "pause-follower", "pause-leader",    "kill-two",
+      "etcd-down",   "restart-all",    "kill-coordinator"};
   return names;
 }
 
@@ -213,7 +214,112 @@ bool scenario_runner::setup() {
     fail("no acknowledgement within 20 s of starting the producers");
     return false;
   }
+  if (name_ == "kill-coordinator") {
+    group_workload_settings gs;
+    gs.bootstrap = cluster_.bootstrap();
+    gs.topic = topic_;
+    gs.partitions = settings_.partitions;
+    group_ = std::make_unique<group_workload>(gs);
+    group_->start();
+    if (!wait_for([&] { return group_->commits_ok() > 0; }, seconds(30))) {
+      fail("the group committed nothing within 30 s of starting its consumers");
+      return false;
+    }
+  }
   return true;
+}
+
+std::optional<int32_t> scenario_runner::coordinator() {
+  for (int id = 0; id < cluster_.size(); ++id) {
+    if (!cluster_.broker_running(id) || cluster_.broker_paused(id)) continue;
+    auto* a = cluster_.admin_at(id);
+    if (!a) continue;
+    auto c = a->find_coordinator(group_workload_settings{}.group);
+    if (c && c->broker_id >= 0) return c->broker_id;
+  }
+  return std::nullopt;
+}
+
+void scenario_runner::kill_coordinator_round() {
+  pause_random(300, 1500);
+  auto victim = coordinator();
+  if (!victim) {
+    fail("the group has no coordinator before the kill");
+    return;
+  }
+  auto commits_before = group_->commits_ok();
+  log(fmt::format("SIGKILL broker {} (coordinator of the group)", *victim));
+  cluster_.stop_broker(*victim, true);
+  auto bound = milliseconds(settings_.cluster.lease_ttl_ms + 8000);
+  auto took = wait_for(
+      [&] {
+        auto now = coordinator();
+        return now && *now != *victim;
+      },
+      bound);
+  if (!took) {
+    fail(fmt::format("no new coordinator within {} of killing broker {}", secs(bound), *victim));
+  } else {
+    note(fmt::format("new coordinator after {}", secs(*took)));
+  }
+  auto resumed = wait_for([&] { return group_->commits_ok() > commits_before; }, seconds(30));
+  if (!resumed) {
+    fail(fmt::format("no commit succeeded within 30 s of killing broker {}", *victim));
+  } else {
+    note(fmt::format("commits resumed after {}", secs(*resumed)));
+  }
+  pause_random(200, 1500);
+  if (!cluster_.start_broker(*victim)) fail("restart: " + cluster_.error());
+  if (!wait_for([&] { return isr_full(); }, seconds(30))) {
+    fail(fmt::format("broker {} did not rejoin every in-sync set within 30 s", *victim));
+  }
+}
+
+void scenario_runner::check_group() {
+  auto acked = history_.acked_values();
+  auto all_consumed = [&] {
+    for (const auto& v : acked) {
+      if (!group_->consumed(v)) return false;
+    }
+    return true;
+  };
+  wait_for(all_consumed, seconds(60));
+  auto ends = history_.acked_ends(settings_.partitions);
+  // The consumers commit after every poll: the sampled offsets reach the
+  // acknowledged ends once they have read everything.
+  wait_for(
+      [&] {
+        auto c = group_->last_committed();
+        for (uint32_t p = 0; p < settings_.partitions; ++p) {
+          if (c[p] < ends[p]) return false;
+        }
+        return true;
+      },
+      seconds(30));
+  group_->stop();
+  int64_t skipped = 0;
+  std::string first;
+  for (const auto& v : acked) {
+    if (group_->consumed(v)) continue;
+    if (++skipped == 1) first = v;
+  }
+  if (skipped > 0) {
+    fail(fmt::format("the group never consumed {} acknowledged value(s), {} the first", skipped,
+                     first));
+  }
+  for (const auto& r : group_->regressions()) fail(r);
+  for (const auto& e : group_->errors()) fail(e);
+  auto c = group_->last_committed();
+  for (uint32_t p = 0; p < settings_.partitions; ++p) {
+    if (c[p] < ends[p]) {
+      fail(
+          fmt::format("partition {}: the group's committed offset {} is below the acknowledged "
+                      "end {} after the drain",
+                      p, c[p], ends[p]));
+    }
+  }
+  note(fmt::format("group: {} values consumed, {} commits ({} refused while it moved)",
+                   group_->consumed_count(), group_->commits_ok(), group_->commits_failed()));
 }
 
 scenario_result scenario_runner::run() {
@@ -235,6 +341,8 @@ scenario_result scenario_runner::run() {
         etcd_down_round(r);
       else if (name_ == "restart-all")
         restart_all_round(r);
+      else if (name_ == "kill-coordinator")
+        kill_coordinator_round();
       else {
         fail("unknown scenario " + name_);
         break;
@@ -245,6 +353,7 @@ scenario_result scenario_runner::run() {
     finish();
   }
   if (workload_) workload_->stop();
+  if (group_) group_->stop();
   cluster_.shutdown();
   result_.elapsed = since(started_);
   return result_;
@@ -265,6 +374,7 @@ void scenario_runner::finish() {
     return;
   }
   result_.check = history_.check(final_read);
+  if (group_) check_group();
   for (const auto& [why, n] : history_.failure_reasons()) {
     note(fmt::format("{} sends finally failed: {}", n, why));
   }

@@ -23,6 +23,12 @@
 //   etcd-down       SIGSTOP or kill etcd: acks and reads go on while the
 //                   ISR is full; after it returns a leader kill is healed
 //   restart-all     SIGKILL (or SIGTERM) every broker at once and restart
+//   kill-coordinator  a consumer group reads the topic throughout; SIGKILL
+//                   the broker coordinating it (the leader of its partition
+//                   of __consumer_offsets), restart it, R times: another
+//                   broker coordinates within the lease TTL + a bound, its
+//                   commits resume, no committed offset goes back and every
+//                   acknowledged value is consumed (group_workload.h)
 //
 // Besides the history's verdict a scenario fails on a broken expectation
 // of its own (a bound not met), each named in the result.
@@ -36,6 +42,7 @@
 #include <string>
 #include <vector>
 
+#include "group_workload.h"
 #include "history.h"
 #include "local_cluster.h"
 #include "workload.h"
@@ -92,6 +99,11 @@ class scenario_runner {
   void kill_two_round();
   void etcd_down_round(int round);
   void restart_all_round(int round);
+  void kill_coordinator_round();
+  /// kill-coordinator's verdict after the drain.
+  void check_group();
+  /// The broker coordinating the checked group, asked at a live broker.
+  std::optional<int32_t> coordinator();
   /// Sends through a just-thawed deposed leader only (pause-leader).
   void probe_deposed_leader(int32_t old_leader, uint32_t p);
 
@@ -119,6 +131,7 @@ class scenario_runner {
   local_cluster cluster_;
   history history_;
   std::unique_ptr<workload> workload_;
+  std::unique_ptr<group_workload> group_;  ///< kill-coordinator only
   scenario_result result_;
   clock::time_point started_{};
   int probes_ = 0;

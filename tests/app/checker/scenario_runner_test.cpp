@@ -5,8 +5,8 @@
 
 #include "scenario_runner.h"
 
-#include <catch2/catch.hpp>
 #include <fmt/format.h>
+#include <catch2/catch.hpp>
 
 #include <random>
 
@@ -52,8 +52,7 @@ TEST_CASE("pause-leader: a leader frozen past its lease is replaced and loses no
   run_scenario("pause-leader");
 }
 
-TEST_CASE("kill-two: with one broker of three nothing is acknowledged and nothing lost",
-          "[long]") {
+TEST_CASE("kill-two: with one broker of three nothing is acknowledged and nothing lost", "[long]") {
   run_scenario("kill-two");
 }
 
@@ -63,4 +62,10 @@ TEST_CASE("etcd-down: produce and consume go on without etcd and elections resum
 
 TEST_CASE("restart-all: a full cluster restart keeps every acknowledged message", "[long]") {
   run_scenario("restart-all");
+}
+
+TEST_CASE(
+    "kill-coordinator: a group whose coordinator is SIGKILLed skips nothing and never goes back",
+    "[long]") {
+  run_scenario("kill-coordinator");
 }

@@ -1,0 +1,130 @@
+#include "group_workload.h"
+
+#include <actormq/client/admin.h>
+#include <actormq/client/consumer.h>
+#include <fmt/format.h>
+
+namespace actormq::checker {
+
+using std::chrono::milliseconds;
+
+group_workload::~group_workload() {
+  stop();
+}
+
+void group_workload::start() {
+  stopping_ = false;
+  for (int i = 0; i < settings_.consumers; ++i) threads_.emplace_back([this, i] { consume(i); });
+  threads_.emplace_back([this] { sample(); });
+}
+
+void group_workload::stop() {
+  stopping_ = true;
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+}
+
+void group_workload::consume(int index) {
+  client::consumer_config cfg;
+  cfg.connection.broker = settings_.bootstrap;
+  cfg.connection.client_id = fmt::format("checker-c{}", index);
+  cfg.connection.connect_timeout_ms = 1000;
+  cfg.connection.request_timeout_ms = 5000;
+  cfg.group_id = settings_.group;
+  cfg.session_timeout_ms = 6000;
+  cfg.auto_offset_reset = client::offset_reset::earliest;
+  cfg.fetch_max_wait_ms = 200;
+  auto c = client::consumer::create(cfg);
+  if (!c || !(*c)->subscribe({settings_.topic})) {
+    std::lock_guard lk(mu_);
+    errors_.push_back(
+        fmt::format("consumer {}: {}", index, c ? "cannot subscribe" : c.err().to_string()));
+    return;
+  }
+  bool uncommitted = false;  // polled records whose commit has not succeeded yet
+  while (!stopping_) {
+    auto r = (*c)->poll(milliseconds(200));
+    if (r && !r->empty()) {
+      uncommitted = true;
+      std::lock_guard lk(mu_);
+      for (const auto& m : *r) {
+        if (m.value) consumed_.insert(*m.value);
+      }
+    }
+    if (!uncommitted) continue;
+    if ((*c)->commit_sync()) {
+      ++commits_ok_;
+      uncommitted = false;
+    } else {
+      ++commits_failed_;  // retried after the next poll
+      std::this_thread::sleep_for(milliseconds(50));
+    }
+  }
+  (void)(*c)->commit_sync();
+  (void)(*c)->close();
+}
+
+void group_workload::sample() {
+  client::connection_config cc;
+  cc.broker = settings_.bootstrap;
+  cc.connect_timeout_ms = 1000;
+  cc.request_timeout_ms = 2000;
+  std::unique_ptr<client::admin> adm;
+  std::vector<client::topic_partition> tps;
+  for (uint32_t p = 0; p < settings_.partitions; ++p) tps.push_back({settings_.topic, p});
+  while (!stopping_) {
+    std::this_thread::sleep_for(milliseconds(200));
+    if (!adm) {
+      auto made = client::admin::create(cc);
+      if (!made) continue;
+      adm = std::move(*made);
+    }
+    auto r = adm->fetch_offsets(settings_.group, tps);
+    if (!r) {
+      adm.reset();  // its broker may have died: connect afresh next time
+      continue;
+    }
+    std::lock_guard lk(mu_);
+    for (const auto& o : *r) {
+      if (o.offset < 0) continue;
+      auto [it, fresh] = committed_.emplace(o.partition, o.offset);
+      if (fresh) continue;
+      if (o.offset < it->second) {
+        regressions_.push_back(fmt::format("partition {}: committed offset went back from {} to {}",
+                                           o.partition, it->second, o.offset));
+      }
+      it->second = o.offset;  // a regression is reported once
+    }
+  }
+}
+
+size_t group_workload::consumed_count() const {
+  std::lock_guard lk(mu_);
+  return consumed_.size();
+}
+
+bool group_workload::consumed(const std::string& value) const {
+  std::lock_guard lk(mu_);
+  return consumed_.count(value) > 0;
+}
+
+std::vector<std::string> group_workload::regressions() const {
+  std::lock_guard lk(mu_);
+  return regressions_;
+}
+
+std::vector<int64_t> group_workload::last_committed() const {
+  std::lock_guard lk(mu_);
+  std::vector<int64_t> out(settings_.partitions, -1);
+  for (const auto& [p, o] : committed_) {
+    if (p < out.size()) out[p] = o;
+  }
+  return out;
+}
+
+std::vector<std::string> group_workload::errors() const {
+  std::lock_guard lk(mu_);
+  return errors_;
+}
+
+}  // namespace actormq::checker
