@@ -13,6 +13,8 @@
 
 #include <caf/all.hpp>
 
+#include <chrono>
+
 #include <functional>
 #include <map>
 #include <memory>
@@ -86,6 +88,8 @@ using checker_hook = std::function<void(txn_check_request,
 class session_state {
  public:
   static constexpr const char* name = "session";
+  /// Bound of a request to the GROUP COORDINATOR or a GROUP actor.
+  static constexpr auto group_timeout = std::chrono::seconds(15);
   void init(caf::event_based_actor* self, session_settings settings);
   ~session_state();
 

@@ -12,7 +12,6 @@ namespace actormq {
 
 namespace {
 
-constexpr auto group_timeout = std::chrono::seconds(15);
 /// A nack may read and write many records, each durably.
 constexpr auto retry_timeout = std::chrono::seconds(60);
 /// A re-drive moves a whole DLQ.

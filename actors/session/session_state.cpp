@@ -22,7 +22,6 @@ struct gather {
   }
 };
 
-constexpr auto group_timeout = std::chrono::seconds(15);
 /// How often outstanding requests are checked against their deadline.
 constexpr auto deadline_tick = std::chrono::milliseconds(500);
 
