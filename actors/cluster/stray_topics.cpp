@@ -15,10 +15,15 @@ bool stray_topics::belongs_to(const std::string& name, const std::set<std::strin
 }
 
 std::vector<std::string> stray_topics::find(const std::vector<std::string>& local,
-                                            const std::set<std::string>& cluster) {
+                                            const std::set<std::string>& cluster,
+                                            const std::set<std::string>& unreplicated) {
   std::vector<std::string> out;
   for (const auto& name : local) {
-    if (cluster.count(name) || name.starts_with("__") || belongs_to(name, cluster)) continue;
+    if (cluster.count(name)) {
+      if (unreplicated.count(name)) out.push_back(name);  // left by a run alone
+      continue;
+    }
+    if (name.starts_with("__") || belongs_to(name, cluster)) continue;
     out.push_back(name);
   }
   return out;

@@ -12,6 +12,13 @@
 //     T.<group>.retry, T.<group>.dlq; actors/retry/retry_topics.h), which
 //     live on the broker and are not in etcd.
 // Those of a topic that is itself gone are stray with it.
+//
+// A local topic the cluster has is stray too when its local copy is not
+// marked replicated: the cluster did not place it here; a run of this data
+// dir alone created it (a lone broker creates __consumer_offsets for
+// itself). Served as it is it would never lead nor follow, and a partition
+// the cluster gave this broker to lead would stay dark; set aside, the
+// cluster's replica is created in its place.
 
 #include <set>
 #include <string>
@@ -23,8 +30,10 @@ class stray_topics {
  public:
   /// The names in local that are stray given the cluster's topic names, in
   /// the order of local.
+  /// unreplicated: the local topics not marked replicated.
   static std::vector<std::string> find(const std::vector<std::string>& local,
-                                       const std::set<std::string>& cluster);
+                                       const std::set<std::string>& cluster,
+                                       const std::set<std::string>& unreplicated = {});
   /// True when name is T.dlq, T.<group>.retry or T.<group>.dlq of a T in cluster.
   static bool belongs_to(const std::string& name, const std::set<std::string>& cluster);
 };

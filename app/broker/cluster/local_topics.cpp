@@ -122,11 +122,15 @@ kj::Promise<void> local_topics::set_aside_strays() {
           return kj::READY_NOW;
         }
         std::vector<std::string> local;
-        for (auto& h : *r) local.push_back(h.name);
+        std::set<std::string> unreplicated;
+        for (auto& h : *r) {
+          local.push_back(h.name);
+          if (!h.config.replicated) unreplicated.insert(h.name);
+        }
         std::set<std::string> known;
         for (auto& [name, _] : cp_.view().topics()) known.insert(name);
         kj::Vector<kj::Promise<void>> moves;
-        for (auto& name : cluster::stray_topics::find(local, known)) {
+        for (auto& name : cluster::stray_topics::find(local, known, unreplicated)) {
           if (held_.count(name) || busy_.count(name)) continue;
           busy_.insert(name);
           moves.add(ask<std::string>(sys_, registry, registry_timeout, stray_atom::value, name)
@@ -139,8 +143,8 @@ kj::Promise<void> local_topics::set_aside_strays() {
                           }
                           broker_log().warn(
                               "cluster: topic {} is not in the cluster (deleted while this "
-                              "broker was away, or the control plane lost it); not served, its "
-                              "data moved to {}",
+                              "broker was away, or the control plane lost it), or its copy here "
+                              "was made by a run alone; not served, its data moved to {}",
                               name, *to);
                         }));
         }

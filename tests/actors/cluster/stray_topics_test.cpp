@@ -40,3 +40,15 @@ TEST_CASE("a name that only starts like a cluster topic is stray", "[cluster][st
   CHECK(stray_topics::find({"orders.archive", "ordersdlq"}, {"orders"}) ==
         names{"orders.archive", "ordersdlq"});
 }
+
+TEST_CASE("a cluster topic whose local copy a run alone made is stray", "[cluster][stray]") {
+  // A lone broker created __consumer_offsets (and orders) for itself; the
+  // cluster has both. The copies here are not replicated: set aside, so the
+  // cluster's replicas are created in their place.
+  CHECK(stray_topics::find(
+            {"__consumer_offsets", "orders", "kept"}, {"__consumer_offsets", "orders", "kept"},
+            {"__consumer_offsets", "orders"}) == names{"__consumer_offsets", "orders"});
+  // Internal topics the cluster does not place stay, replicated or not.
+  CHECK(
+      stray_topics::find({"__unresolved_transactions"}, {}, {"__unresolved_transactions"}).empty());
+}
