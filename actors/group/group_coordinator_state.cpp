@@ -21,6 +21,10 @@ namespace {
 
 constexpr auto registry_timeout = std::chrono::seconds(10);
 constexpr auto retry_after = std::chrono::seconds(1);
+/// How long a request for a partition not (yet) led here waits for its lead.
+constexpr auto unled_wait = std::chrono::seconds(2);
+/// The tick while such requests wait.
+constexpr auto tick_every = std::chrono::milliseconds(100);
 /// Bound of the upgrade's write (acks=all waits for the in-sync replicas).
 constexpr auto migrate_timeout = std::chrono::seconds(10);
 
@@ -118,20 +122,25 @@ void group_coordinator_state::route(const std::string& name,
     rp.deliver(it->second.first);
     return;
   }
-  if (slots_.empty()) {
-    if (settings_.replicated) {
-      rp.deliver(not_led(name));
-    } else {
-      early_.emplace_back(name, std::move(rp));
-    }
+  if (slots_.empty() && !settings_.replicated) {
+    early_.emplace_back(name, std::move(rp));
+    return;
+  }
+  if (slots_.empty() ||
+      slots_[group::state_partition_of(name, static_cast<uint32_t>(slots_.size()))].state ==
+          status::idle) {
+    // In a cluster the RPC layer let the request in because its view names
+    // this broker as the leader; the replica manager's lead may be a few
+    // milliseconds behind that view. Wait for it, briefly.
+    unled_.push_back({name, std::move(rp), std::chrono::steady_clock::now() + unled_wait});
+    arm_tick();
     return;
   }
   auto p = group::state_partition_of(name, static_cast<uint32_t>(slots_.size()));
   auto& s = slots_[p];
   switch (s.state) {
     case status::idle:
-      rp.deliver(not_led(name));
-      return;
+      break;  // handled above
     case status::loading:
       s.waiting.emplace_back(name, std::move(rp));
       return;
@@ -151,6 +160,22 @@ void group_coordinator_state::lead(uint32_t partition, int32_t epoch, partition_
   s.epoch = epoch;
   s.log = std::move(log);
   start_load(partition);
+  // Requests that arrived before this lead wait for the load now.
+  auto n = static_cast<uint32_t>(slots_.size());
+  for (auto it = unled_.begin(); it != unled_.end();) {
+    if (group::state_partition_of(it->name, n) == partition) {
+      s.waiting.emplace_back(it->name, std::move(it->rp));
+      it = unled_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void group_coordinator_state::arm_tick() {
+  if (tick_armed_) return;
+  tick_armed_ = true;
+  self_->delayed_send(self_, tick_every, tick_atom::value);
 }
 
 void group_coordinator_state::resign(uint32_t partition) {
@@ -298,6 +323,16 @@ void group_coordinator_state::retry_load(uint32_t p, uint64_t load, const caf::e
 
 void group_coordinator_state::tick() {
   tick_armed_ = false;
+  auto now = std::chrono::steady_clock::now();
+  for (auto it = unled_.begin(); it != unled_.end();) {
+    if (it->until <= now) {
+      it->rp.deliver(not_led(it->name));
+      it = unled_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (!unled_.empty()) arm_tick();
   if (slots_.empty() && !settings_.replicated) return lead_all_alone();
   for (uint32_t p = 0; p < slots_.size(); ++p) {
     if (slots_[p].retry && slots_[p].state == status::loading) start_load(p);
@@ -494,6 +529,8 @@ void group_coordinator_state::close() {
   early_.clear();
   for (auto& rp : list_waiting_) rp.deliver(make_error(errc::shutting_down, "closing"));
   list_waiting_.clear();
+  for (auto& u : unled_) u.rp.deliver(make_error(errc::shutting_down, "closing"));
+  unled_.clear();
   self_->quit();
 }
 

@@ -3,8 +3,9 @@
 // __consumer_offsets this broker leads, their loads, and the GROUP actors of
 // the groups they hold. Handlers in group_actor.cpp call one method each.
 //
-// A partition is idle (not led here: its groups' requests get
-// not_coordinator), loading (its log is being replayed: requests wait) or
+// A partition is idle (not led here: its groups' requests wait up to 2 s
+// for a lead, since the RPC layer's view can be ahead of the replica
+// manager, then get not_coordinator), loading (its log is being replayed: requests wait) or
 // ready (groups spawn on first use, seeded with their replayed offsets). A
 // lead with a new epoch or partition actor reloads; a follow stops the
 // partition's groups (their members rejoin at the new coordinator).
@@ -16,6 +17,7 @@
 
 #include <caf/all.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -86,6 +88,15 @@ class group_coordinator_state {
   /// Alone, before __consumer_offsets is open: requests wait here.
   std::vector<waiter> early_;
   std::vector<caf::typed_response_promise<std::vector<std::string>>> list_waiting_;
+  /// In a cluster: requests for a partition not led here (yet), until the
+  /// lead comes or their wait ends (then not_coordinator).
+  struct unled_request {
+    std::string name;
+    caf::typed_response_promise<group_actor> rp;
+    std::chrono::steady_clock::time_point until;
+  };
+  std::vector<unled_request> unled_;
+  void arm_tick();
   bool loading() const;
   std::vector<std::string> names() const;
   void answer_lists();
