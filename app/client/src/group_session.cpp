@@ -96,6 +96,16 @@ void group_session::forget_member() {
   group_.member_id.clear();
 }
 
+void group_session::rejoin_now(bool forget) {
+  if (forget) forget_member();
+  std::weak_ptr<group_session> weak = shared_from_this();
+  conn_->impl().post([weak] {
+    auto self = weak.lock();
+    if (!self || !self->loop_ || self->is_closed()) return;
+    self->loop_->tasks.add(self->heartbeat_once());
+  });
+}
+
 // ---- loop thread ----
 
 kj::Promise<void> group_session::join_on_loop(rpc::Broker::Client c) {
@@ -278,6 +288,9 @@ void group_session::commit(const std::vector<topic_partition_offset>& offsets,
     auto err = r ? r->err : r.err();
     if (coordinator_lost(err)) {
       if (auto self = weak.lock()) self->router().forget_coordinator(group_id);
+    }
+    if (err.is(errc::unknown_member) || err.is(errc::stale_generation)) {
+      if (auto self = weak.lock()) self->rejoin_now(err.is(errc::unknown_member));
     }
     done(std::move(r));
   };

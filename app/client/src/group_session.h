@@ -57,8 +57,8 @@ class group_session : public std::enable_shared_from_this<group_session> {
   /// Sets the topics to join for and marks the session subscribed; fails
   /// with closed after close().
   result<void> subscribe(std::vector<std::string> topics);
-  /// Joins (retrying rebalances, lost members and a moved coordinator up
-  /// to 20 times, 100 ms apart); on failure the session is unsubscribed.
+  /// Joins (retrying rebalances, lost members and a moved coordinator for
+  /// up to 15 s, 100 ms apart); on failure the session is unsubscribed.
   result<void> join();
   /// Starts the heartbeat on the loop (once).
   void start_heartbeat();
@@ -89,6 +89,10 @@ class group_session : public std::enable_shared_from_this<group_session> {
   /// picked up by the consumer's next poll().
   void adopt(const join_state& s);
   void forget_member();
+  /// A commit was refused because the group no longer knows this member or
+  /// its generation (a new coordinator, a rebalance): heartbeat now, which
+  /// rejoins, instead of at the next beat.
+  void rejoin_now(bool forget);
   kj::Promise<void> join_on_loop(rpc::Broker::Client c);
   kj::Promise<void> heartbeat_once();
   kj::Promise<void> heartbeat_loop();
