@@ -52,7 +52,11 @@
 // store refuses further calls (log_closed): after a failed fsync the page
 // cache cannot be trusted. Reopen to recover.
 //
-// Not thread-safe: one owner (the group coordinator / group actor) calls it.
+// Users: the RETRY actor's re-drive cursors, and the GROUP COORDINATOR,
+// which reads a previous release's groups/<group>/offsets.log once to move
+// it into __consumer_offsets (group offsets no longer use this file).
+//
+// Not thread-safe: one owner calls it.
 
 #include <cstdint>
 #include <filesystem>
