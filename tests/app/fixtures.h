@@ -24,6 +24,18 @@ inline client::connection_config connection_to(const broker_process& b) {
   return c;
 }
 
+/// A consumer of group at b: earliest when nothing is committed, 3 s
+/// session, 200 ms long polls.
+inline client::consumer_config group_config(const broker_process& b, const std::string& group) {
+  client::consumer_config cc;
+  cc.connection = connection_to(b);
+  cc.group_id = group;
+  cc.session_timeout_ms = 3000;
+  cc.auto_offset_reset = client::offset_reset::earliest;
+  cc.fetch_max_wait_ms = 200;
+  return cc;
+}
+
 /// Starts a broker; the test fails with its output if it does not come up.
 inline void require_started(broker_process& b, const std::string& listen = "127.0.0.1:0") {
   INFO(b.error());

@@ -10,20 +10,6 @@
 using namespace actormq;
 using namespace std::chrono_literals;
 
-namespace {
-
-client::consumer_config group_config(const test::broker_process& b, const std::string& group) {
-  client::consumer_config cc;
-  cc.connection = test::connection_to(b);
-  cc.group_id = group;
-  cc.session_timeout_ms = 3000;
-  cc.auto_offset_reset = client::offset_reset::earliest;
-  cc.fetch_max_wait_ms = 200;
-  return cc;
-}
-
-}  // namespace
-
 TEST_CASE("per key order holds across 8 partitions with 2 group members", "[app][group]") {
   test::broker_process broker;
   test::require_started(broker);
@@ -65,7 +51,7 @@ TEST_CASE("per key order holds across 8 partitions with 2 group members", "[app]
   std::vector<std::string> problems;
   std::atomic<bool> done{false};
   auto member = [&](int id) {
-    auto c = client::consumer::create(group_config(broker, "order-group"));
+    auto c = client::consumer::create(test::group_config(broker, "order-group"));
     if (!c) {
       std::lock_guard lk(mu);
       problems.push_back("member " + std::to_string(id) + ": " + c.err().to_string());
@@ -127,7 +113,7 @@ TEST_CASE("a restarted consumer resumes from the committed offset", "[app][group
   REQUIRE((*prod)->flush(30s));
 
   {
-    auto c = client::consumer::create(group_config(broker, "resumers"));
+    auto c = client::consumer::create(test::group_config(broker, "resumers"));
     REQUIRE(c);
     REQUIRE((*c)->subscribe({"resume"}));
     std::vector<client::message> got;
@@ -141,7 +127,7 @@ TEST_CASE("a restarted consumer resumes from the committed offset", "[app][group
     REQUIRE((*c)->commit_sync({{"resume", 0, got[39].offset + 1}}));
     REQUIRE((*c)->close());
   }
-  auto c = client::consumer::create(group_config(broker, "resumers"));
+  auto c = client::consumer::create(test::group_config(broker, "resumers"));
   REQUIRE(c);
   REQUIRE((*c)->subscribe({"resume"}));
   auto rest = test::consume_n(**c, 60);

@@ -18,16 +18,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-client::consumer_config group_config(const test::broker_process& b, const std::string& group) {
-  client::consumer_config cc;
-  cc.connection = test::connection_to(b);
-  cc.group_id = group;
-  cc.session_timeout_ms = 3000;
-  cc.auto_offset_reset = client::offset_reset::earliest;
-  cc.fetch_max_wait_ms = 200;
-  return cc;
-}
-
 std::vector<int64_t> committed(const test::broker_process& b, const std::string& group,
                                const std::vector<client::topic_partition>& tps) {
   auto adm = client::admin::create(test::connection_to(b));
@@ -66,7 +56,7 @@ TEST_CASE("a data dir of the previous release keeps its group offsets and pendin
   // The group resumes where it was: 7..10 on orders/0, then the delayed
   // message (due 2026-12-02T02:00:00Z, long past) wherever it landed.
   {
-    auto c = client::consumer::create(group_config(broker, "billing"));
+    auto c = client::consumer::create(test::group_config(broker, "billing"));
     REQUIRE(c);
     REQUIRE((*c)->subscribe({"orders"}));
     std::vector<std::string> seen;
