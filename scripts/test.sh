@@ -18,10 +18,10 @@ args=(-DCMAKE_BUILD_TYPE=Debug -DACTORMQ_UNITY_BUILD=ON -DACTORMQ_LINKER=gold
 ctest_args=()
 if [[ "${1:-}" == "--sanitize" ]]; then
   dir=build-asan
-  # The checker's scenarios (label "long": real 3-broker clusters under
+  # The checker's scenarios (label "checker": real 3-broker clusters under
   # faults, minutes of wall time) run in the plain build only, which keeps
   # CI (both runs) within its 30 minutes; everything else runs sanitized.
-  ctest_args+=(-LE long)
+  ctest_args+=(-LE checker)
   args+=(-DACTORMQ_SANITIZE=ON)
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
   export LSAN_OPTIONS="suppressions=$(pwd)/tests/lsan.supp"
