@@ -4,6 +4,7 @@
 // coordinates the group (actors/group/group_coordinator_state.h).
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <future>
 #include <map>
 #include <set>
@@ -128,4 +129,47 @@ TEST_CASE(
   CHECK(after[0].offset >= (*before)[0].offset);
   CHECK(after[1].offset >= (*before)[1].offset);
   (void)(*consumer)->close();
+}
+
+TEST_CASE("group list at one broker shows the groups every coordinator holds",
+          "[app][cluster][group]") {
+  test::cluster_process c;
+  test::require_formed(c, 3);
+  auto adm = client::admin::create(test::connection_to(c.broker(0)));
+  REQUIRE(adm);
+  client::topic_config tc;
+  tc.partitions = 1;
+  REQUIRE((*adm)->create_topic("listed", tc));
+  test::require_led(**adm, "listed", 1);
+  // Groups until two coordinators hold some (the names hash to partitions
+  // of __consumer_offsets, whose leaders are spread over the brokers).
+  std::set<int32_t> coordinators;
+  std::vector<std::string> names;
+  for (int i = 0; i < 40 && coordinators.size() < 2; ++i) {
+    auto name = "listed-" + std::to_string(i);
+    names.push_back(name);
+    coordinators.insert(coordinator_of(**adm, name));
+  }
+  REQUIRE(coordinators.size() >= 2);
+  std::vector<std::unique_ptr<client::consumer>> members;
+  for (const auto& name : names) {
+    auto cc = test::group_config(c.broker(1), name);
+    cc.connection = bootstrap(c, 3);
+    auto m = client::consumer::create(cc);
+    REQUIRE(m);
+    REQUIRE((*m)->subscribe({"listed"}));
+    (void)(*m)->poll(100ms);  // joins
+    members.push_back(std::move(*m));
+  }
+  std::sort(names.begin(), names.end());
+  std::vector<std::string> listed;
+  CHECK(test::eventually([&] {
+    auto r = (*adm)->list_groups();
+    if (!r) return false;
+    listed = *r;
+    return std::includes(listed.begin(), listed.end(), names.begin(), names.end());
+  }));
+  INFO(listed.size() << " groups listed");
+  CHECK(listed.size() >= names.size());
+  for (auto& m : members) (void)m->close();
 }

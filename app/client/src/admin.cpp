@@ -1,5 +1,6 @@
 #include "actormq/client/admin.h"
 
+#include <set>
 #include <thread>
 
 #include "cluster_router.h"
@@ -127,6 +128,11 @@ result<T> on_coordinator(detail::connection_impl& ci, const std::string& group, 
   }
 }
 
+/// A metadata request needs a topic list; an empty one means every topic.
+/// list_groups only wants the brokers, so it names one topic (that need not
+/// exist: it comes back as unknown).
+constexpr const char* group_list_probe_topic = "__consumer_offsets";
+
 }  // namespace
 
 result<std::unique_ptr<admin>> admin::create(const connection_config& cfg) {
@@ -213,13 +219,28 @@ result<void> admin::add_partitions(const std::string& name, uint32_t total_parti
 }
 
 result<std::vector<std::string>> admin::list_groups() {
-  return conn_->impl().call_sync<std::vector<std::string>>([](rpc::Broker::Client& c) {
+  auto make = [](rpc::Broker::Client& c) {
     return c.listGroupsRequest().send().then([](auto&& resp) {
       std::vector<std::string> out;
       for (auto g : resp.getGroups()) out.emplace_back(g.cStr());
       return out;
     });
-  });
+  };
+  // Each broker lists the groups it coordinates: in a cluster ask every
+  // live one (a broker that does not answer fails the call rather than
+  // giving a partial list).
+  auto md = conn_->impl().router().fetch_metadata({group_list_probe_topic});
+  if (!md || md->cluster_id.empty() || md->brokers.size() <= 1) {
+    return conn_->impl().call_sync<std::vector<std::string>>(make);
+  }
+  std::set<std::string> all;
+  for (const auto& b : md->brokers) {
+    if (!b.alive) continue;
+    auto r = conn_->impl().call_sync_at<std::vector<std::string>>(b.address, make);
+    if (!r) return r.err();
+    all.insert(r->begin(), r->end());
+  }
+  return std::vector<std::string>(all.begin(), all.end());
 }
 
 result<coordinator_info> admin::find_coordinator(const std::string& group) {

@@ -38,6 +38,8 @@ class admin {
   result<topic_info> describe_topic(const std::string& name);
   /// Grows a topic to total_partitions partitions.
   result<void> add_partitions(const std::string& name, uint32_t total_partitions);
+  /// Every group some broker coordinates (in a cluster each live broker is
+  /// asked and the lists merged), sorted.
   result<std::vector<std::string>> list_groups();
   result<group_info> describe_group(const std::string& group);
   /// The broker coordinating group, as the bootstrap broker knows it: in a
