@@ -152,8 +152,7 @@ caf::result<bool> group_actor_state::commit(const std::string& member, int32_t g
                                     who(), o.topic, o.partition, o.offset, o.metadata.size()));
     }
     group::offset_value v{o.offset, now.value(), o.metadata};
-    batch.add(group::encode_offset_key({group_, o.topic, o.partition}),
-              group::encode_offset_value(v), now);
+    group::add_offset_record(batch, {group_, o.topic, o.partition}, v, now);
     applied.push_back({{o.topic, o.partition}, std::move(v)});
   }
   if (batch.empty()) return true;
@@ -266,8 +265,7 @@ caf::result<produce_reply> group_actor_state::snapshot() {
   storage::record_batch_builder batch;
   auto now = storage::system_now();
   for (const auto& [k, v] : live) {
-    batch.add(group::encode_offset_key({group_, k.first, k.second}), group::encode_offset_value(v),
-              now);
+    group::add_offset_record(batch, {group_, k.first, k.second}, v, now);
   }
   auto rp = self_->make_response_promise<produce_reply>();
   self_

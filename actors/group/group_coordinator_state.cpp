@@ -233,7 +233,6 @@ void group_coordinator_state::start_load(uint32_t p) {
           it = it->second.empty() ? loaded->erase(it) : std::next(it);
         }
         s.loaded = std::move(*loaded);
-        s.replayed_records = r->records;
         s.live_records = 0;
         for (const auto& [g, o] : s.loaded) s.live_records += static_cast<int64_t>(o.size());
         auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -263,8 +262,7 @@ void group_coordinator_state::migrate_legacy(uint32_t p, uint64_t load) {
     auto& have = s.loaded[name];
     for (const auto& [k, v] : offsets) {
       if (have.count(k)) continue;  // committed since the upgrade: newer
-      batch.add(group::encode_offset_key({name, k.first, k.second}), group::encode_offset_value(v),
-                now);
+      group::add_offset_record(batch, {name, k.first, k.second}, v, now);
       added[name][k] = v;
     }
     if (have.empty()) s.loaded.erase(name);
@@ -446,8 +444,7 @@ void group_coordinator_state::compact(uint32_t p) {
   auto now = storage::system_now();
   for (const auto& [name, offsets] : s.loaded) {
     for (const auto& [k, v] : offsets) {
-      b.add(group::encode_offset_key({name, k.first, k.second}), group::encode_offset_value(v),
-            now);
+      group::add_offset_record(b, {name, k.first, k.second}, v, now);
       if (b.size_bytes() >= (1u << 20)) batches.push_back(b.build());
     }
   }

@@ -54,7 +54,6 @@ class group_coordinator_state {
     uint64_t load = 0;  ///< id of the load under way (a newer lead replaces it)
     std::map<std::string, offsets_map> loaded;  ///< replayed, by group (until spawned)
     std::vector<std::pair<std::string, caf::typed_response_promise<group_actor>>> waiting;
-    uint64_t replayed_records = 0;
     bool retry = false;  ///< the load failed; tick() starts it again
     bool compacting = false;
     /// Live records as of the last load or compaction: the log may grow to

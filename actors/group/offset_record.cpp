@@ -79,6 +79,11 @@ std::optional<offset_value> decode_offset_value(std::string_view bytes) {
   return v;
 }
 
+void add_offset_record(storage::record_batch_builder& batch, const offset_key& k,
+                       const offset_value& v, storage::timestamp_ms now) {
+  batch.add(encode_offset_key(k), encode_offset_value(v), now);
+}
+
 uint32_t state_partition_of(std::string_view group, uint32_t count) {
   uint32_t h = 2166136261u;
   for (unsigned char c : group) {

@@ -33,6 +33,8 @@
 #include <string>
 #include <string_view>
 
+#include "storage/record_batch_builder.h"
+
 namespace actormq::group {
 
 /// Name of the internal topic holding every group's committed offsets.
@@ -56,6 +58,11 @@ std::string encode_offset_key(const offset_key& k);
 std::string encode_offset_value(const offset_value& v);
 std::optional<offset_key> decode_offset_key(std::string_view bytes);
 std::optional<offset_value> decode_offset_value(std::string_view bytes);
+
+/// Adds the record of one committed offset to a batch (the one way every
+/// writer of __consumer_offsets builds them).
+void add_offset_record(storage::record_batch_builder& batch, const offset_key& k,
+                       const offset_value& v, storage::timestamp_ms now);
 
 /// The partition of __consumer_offsets that holds group's state: FNV-1a
 /// (32 bit) of the name modulo count (count > 0). Stable across releases:

@@ -369,7 +369,8 @@ void partition_state::on_flushed(int64_t up_to, const caf::error& err) {
 }
 
 caf::expected<fetch_reply> partition_state::read(const fetch_request& req) const {
-  auto end = req.to_log_end ? log_->next_offset()() : readable_end();
+  const int64_t hw = readable_end();
+  auto end = req.to_log_end ? log_->next_offset()() : hw;
   auto slice = settings_.replicated
                    ? log_->read(storage::offset(req.offset), req.max_bytes, storage::offset(end))
                    : log_->read(storage::offset(req.offset), req.max_bytes);
@@ -378,7 +379,7 @@ caf::expected<fetch_reply> partition_state::read(const fetch_request& req) const
                         fmt::format("{} fetch at {} (log holds [{}, {}))", who(), req.offset,
                                     log_->log_start_offset()(), log_->next_offset()()));
   }
-  return fetch_reply{std::move(*slice), readable_end(), log_->log_start_offset()()};
+  return fetch_reply{std::move(*slice), hw, log_->log_start_offset()()};
 }
 
 caf::result<fetch_reply> partition_state::fetch(const fetch_request& req) const {
