@@ -31,6 +31,8 @@ void add_cluster_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<replica_fetch_request>("actormq.replica_fetch_request");
   cfg.add_message_type<replica_fetch_reply>("actormq.replica_fetch_reply");
   cfg.add_message_type<epoch_end>("actormq.epoch_end");
+  cfg.add_message_type<remote_produce>("actormq.remote_produce");
+  cfg.add_message_type<remote_produce_reply>("actormq.remote_produce_reply");
 }
 
 std::string app_identifier(const std::string& cluster_id) {

@@ -20,6 +20,7 @@ node_actor::behavior_type node_behavior(node_actor::stateful_pointer<node_state>
       [=](epoch_end_atom, const topic_partition& tp, int32_t leader_epoch, int32_t epoch) {
         return self->state.end_of_epoch(tp, leader_epoch, epoch);
       },
+      [=](produce_atom, remote_produce& req) { return self->state.produce(req); },
   };
 }
 

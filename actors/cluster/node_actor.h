@@ -37,7 +37,13 @@ using node_actor = caf::typed_actor<
                     caf::timespan>::with<replica_fetch_reply>,
     /// Where an epoch ended in the local leader's log: the partition's
     /// epoch_end_atom (the follower's leader epoch, the epoch asked).
-    caf::replies_to<epoch_end_atom, topic_partition, int32_t, int32_t>::with<epoch_end>>;
+    caf::replies_to<epoch_end_atom, topic_partition, int32_t, int32_t>::with<epoch_end>,
+    /// A produce to a partition this broker leads, from another broker's
+    /// coordinator (actors/state/partition_writer.h): handed to the local
+    /// PARTITION actor, errors as there (not_leader when it does not lead,
+    /// not_enough_replicas, ...) plus unknown_topic / unknown_partition.
+    /// The requester's timeout must exceed the node's local timeout.
+    caf::replies_to<produce_atom, remote_produce>::with<remote_produce_reply>>;
 
 struct node_settings {
   int32_t broker_id = -1;

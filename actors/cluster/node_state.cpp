@@ -159,6 +159,33 @@ caf::result<replica_fetch_reply> node_state::replica_fetch(const topic_partition
   return rp;
 }
 
+caf::result<remote_produce_reply> node_state::produce(remote_produce& req) {
+  auto rp = self_->make_response_promise<remote_produce_reply>();
+  if (req.acks > static_cast<uint8_t>(acks_level::all)) {
+    rp.deliver(make_error(errc::invalid_request, "unknown acks level"));
+    return rp;
+  }
+  auto batch = std::make_shared<std::string>(std::move(req.batches));
+  auto acks = static_cast<acks_level>(req.acks);
+  auto tp = req.target;
+  with_partition(
+      tp,
+      [this, rp, batch, acks, topic = tp.topic](const partition_actor& p) mutable {
+        self_
+            ->request(p, settings_.local_timeout, produce_atom::value, produce_request{batch, acks})
+            .then(
+                [rp](produce_reply& r) mutable {
+                  rp.deliver(remote_produce_reply{r.base_offset, r.last_offset, r.duplicate});
+                },
+                [this, rp, topic](caf::error& err) mutable {
+                  if (err == caf::sec::request_receiver_down) forget(topic);
+                  rp.deliver(std::move(err));
+                });
+      },
+      [rp](const caf::error& err) mutable { rp.deliver(err); });
+  return rp;
+}
+
 caf::result<epoch_end> node_state::end_of_epoch(const topic_partition& tp, int32_t leader_epoch,
                                                 int32_t epoch) {
   auto rp = self_->make_response_promise<epoch_end>();

@@ -27,6 +27,8 @@ class node_state {
   caf::result<replica_fetch_reply> replica_fetch(const topic_partition& tp,
                                                  const replica_fetch_request& req,
                                                  caf::timespan wait);
+  /// A coordinator's produce from another broker: to the local partition.
+  caf::result<remote_produce_reply> produce(remote_produce& req);
   caf::result<epoch_end> end_of_epoch(const topic_partition& tp, int32_t leader_epoch,
                                       int32_t epoch);
 

@@ -98,6 +98,33 @@ typename Inspector::result_type inspect(Inspector& f, peer_status& x) {
            x.last_error, x.incarnation);
 }
 
+/// A produce that another broker forwards to a partition led here (crosses
+/// nodes): a coordinator (transactions, later delays and retries) writing
+/// to a partition its own broker does not lead. The bytes are whole record
+/// batches (storage format); acks is an acks_level.
+struct remote_produce {
+  topic_partition target;
+  std::string batches;
+  uint8_t acks = 2;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, remote_produce& x) {
+  return f(caf::meta::type_name("remote_produce"), x.target, x.batches, x.acks);
+}
+
+/// Where a remote_produce landed (crosses nodes): produce_reply's fields.
+struct remote_produce_reply {
+  int64_t base_offset = -1;
+  int64_t last_offset = -1;
+  bool duplicate = false;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, remote_produce_reply& x) {
+  return f(caf::meta::type_name("remote_produce_reply"), x.base_offset, x.last_offset, x.duplicate);
+}
+
 }  // namespace actormq
 
 namespace actormq::cluster {

@@ -100,3 +100,39 @@ TEST_CASE("a node of another cluster is refused at the handshake in both directi
   CHECK(code_of(stats) == errc::shutting_down);
   CHECK(text_of(stats.error()).find("unavailable") != std::string::npos);
 }
+
+TEST_CASE("a produce forwarded through the peers reaches the partition of the other node",
+          "[cluster]") {
+  temp_dir dir;
+  test_node b({.broker_id = 2, .data_dir = dir.path()});
+  auto orders = b.create_topic("orders", 2);
+  test_node a({.broker_id = 1});
+  caf::anon_send(a.peers, set_peers_atom::value, std::vector<peer_address>{b.address()});
+  REQUIRE(wait_for_state(a.sys(), a.peers, 2, peer_state::up));
+  caf::scoped_actor self{a.sys()};
+  auto node = ask<node_actor>(self, a.peers, node_atom::value, int32_t{2});
+  REQUIRE(node);
+  auto batch = make_produce({"x", "y"});
+  remote_produce req{{"orders", 1}, *batch.batches, static_cast<uint8_t>(acks_level::fsync)};
+  auto r = ask<remote_produce_reply>(self, *node, produce_atom::value, req);
+  REQUIRE(r);
+  CHECK(r->base_offset == 0);
+  CHECK(r->last_offset == 1);
+  // Written to b's partition: its offsets moved.
+  caf::scoped_actor local{b.sys()};
+  auto o = ask<partition_offsets>(local, orders.partitions.at(1), offsets_atom::value);
+  REQUIRE(o);
+  CHECK(o->high_watermark == 2);
+  // Unknown names and a bad acks level come back as errors.
+  remote_produce bad = req;
+  bad.target = {"nosuch", 0};
+  CHECK(code_of(ask<remote_produce_reply>(self, *node, produce_atom::value, bad)) ==
+        errc::unknown_topic);
+  bad.target = {"orders", 7};
+  CHECK(code_of(ask<remote_produce_reply>(self, *node, produce_atom::value, bad)) ==
+        errc::unknown_partition);
+  bad = req;
+  bad.acks = 9;
+  CHECK(code_of(ask<remote_produce_reply>(self, *node, produce_atom::value, bad)) ==
+        errc::invalid_request);
+}
