@@ -316,8 +316,17 @@ interface Broker {
   # ask again after notLeader.
   metadata @26 (topics :List(Text)) -> (metadata :ClusterMetadata);
   # The broker that coordinates a consumer group (joinGroup, heartbeat,
-  # commits and fetchOffsets go there; others answer notCoordinator).
-  findCoordinator @27 (group :Text) -> (brokerId :Int32, address :Text, error :Error);
+  # commits and fetchOffsets go there; others answer notCoordinator), or,
+  # with kind transaction, the transactions of the producer group named by
+  # `group` (sendHalf, registerChecker) or, when txnId is set, of that
+  # transaction (endTransaction).
+  findCoordinator @27 (group :Text, kind :CoordinatorKind = group, txnId :Text)
+      -> (brokerId :Int32, address :Text, error :Error);
+}
+
+enum CoordinatorKind {
+  group @0;        # consumer groups: the leader of the group's __consumer_offsets partition
+  transaction @1;  # transactions: the leader of the __transaction_state partition
 }
 
 # --- cluster metadata (docs/cluster.md) ---

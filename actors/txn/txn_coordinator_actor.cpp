@@ -7,10 +7,8 @@ namespace actormq {
 namespace {
 
 txn_coordinator_actor::behavior_type coordinator_behavior(
-    txn_coordinator_actor::stateful_pointer<txn_coordinator_state> self,
-    std::shared_ptr<txn_coordinator_state> opened) {
-  self->state = std::move(*opened);
-  self->state.attach(self);
+    txn_coordinator_actor::stateful_pointer<txn_coordinator_state> self, txn_settings settings) {
+  self->state.init(self, std::move(settings));
   self->set_down_handler([self](caf::down_msg& dm) { self->state.on_down(dm); });
   self->delayed_send(self, self->state.tick_interval(), tick_atom::value);
   return {
@@ -26,7 +24,11 @@ txn_coordinator_actor::behavior_type coordinator_behavior(
         self->state.tick();
         self->delayed_send(self, self->state.tick_interval(), tick_atom::value);
       },
-      [=](flush_atom) { self->state.flush(); },
+      [=](lead_atom, uint32_t p, int32_t epoch, const partition_actor& log, uint32_t n) {
+        self->state.lead(p, epoch, log, n);
+      },
+      [=](follow_atom, uint32_t p) { self->state.resign(p); },
+      [=](compact_atom) { self->state.compact_due(); },
       [=](close_atom) {
         self->state.close();
         self->quit();
@@ -36,12 +38,8 @@ txn_coordinator_actor::behavior_type coordinator_behavior(
 
 }  // namespace
 
-caf::expected<txn_coordinator_actor> spawn_txn_coordinator(caf::actor_system& sys,
-                                                           txn_settings settings) {
-  auto state = std::make_shared<txn_coordinator_state>();
-  if (auto err = state->open(std::move(settings))) return err;
-  // Detached: the transaction log's fdatasync blocks this actor's own thread only.
-  return sys.spawn<caf::detached>(coordinator_behavior, std::move(state));
+txn_coordinator_actor spawn_txn_coordinator(caf::actor_system& sys, txn_settings settings) {
+  return sys.spawn(coordinator_behavior, std::move(settings));
 }
 
 }  // namespace actormq

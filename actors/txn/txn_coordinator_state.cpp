@@ -3,10 +3,15 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <limits>
 
 #include "actors/delay/schedule_envelope.h"
 #include "actors/errc.h"
+#include "actors/group/group_actor.h"
+#include "actors/group/offset_record.h"
 #include "actors/logger.h"
+#include "actors/state/partition_replay.h"
 #include "storage/log_config.h"
 #include "storage/record_batch.h"
 #include "storage/record_batch_builder.h"
@@ -29,6 +34,19 @@ constexpr int64_t retry_delay_ms = 1000;
 constexpr auto request_timeout = std::chrono::seconds(30);
 /// Finished transactions listed for operators: the newest this many.
 constexpr size_t listed_finished = 1000;
+constexpr auto registry_timeout = std::chrono::seconds(10);
+/// Bound of one write to __transaction_state (acks all waits for the ISR).
+constexpr auto write_timeout = std::chrono::seconds(10);
+/// How long a request for a partition not (yet) led here waits for its lead.
+constexpr auto unled_wait = std::chrono::seconds(2);
+/// Bytes per batch when many events are written at once.
+constexpr size_t batch_target = 1u << 20;
+
+caf::error not_led(uint32_t p) {
+  return make_error(errc::not_coordinator,
+                    fmt::format("this broker does not coordinate the transactions of {}-{}",
+                                txn::state_topic, p));
+}
 
 txn_state state_of(txn_decision d) {
   switch (d) {
@@ -75,50 +93,463 @@ std::shared_ptr<std::string> unresolved_batch(const storage::txn_record& r) {
 }
 
 }  // namespace
+topic_config txn_state_topic_config(uint32_t partitions, uint32_t replication_factor) {
+  return offsets_topic_config(partitions, replication_factor);
+}
 
-caf::error txn_coordinator_state::open(txn_settings settings) {
+// --- partitions ---
+
+void txn_coordinator_state::init(self_ptr self, txn_settings settings) {
+  self_ = self;
   settings_ = std::move(settings);
-  storage::txn_log_config lc;
-  lc.max_batch_bytes = settings_.max_batch_bytes;
-  storage::recovery_report report;
-  auto l = storage::txn_log::open(settings_.dir, lc, &report);
-  if (!l) return from_storage(l.error(), "open transaction log");
-  log_ = std::move(*l);
+  writer_ = partition_writer(settings_.writer);
   delay::timing_wheel_config wc;
   wc.tick = std::chrono::milliseconds(10);  // check times need no finer grain
   auto w = delay::timing_wheel::make(wc, timestamp_ms(now_ms()));
-  if (!w) return from_storage(w.error(), "transaction timing wheel");
-  wheel_.emplace(std::move(*w));
-  for (const auto& [id, r] : log_->records()) {
-    if (r.finished()) continue;
-    live_.emplace(id(), runtime{txn::txn_state_machine(r.created(), state_of(r.decision), r.checks,
-                                                       r.next_check()),
-                                false,
-                                {}});
+  if (!w) {
+    // The config is a constant: this is a bug, reported rather than thrown.
+    auto err = from_storage(w.error(), "transaction timing wheel");
+    actor_log().critical("txn-coordinator: {}", text_of(err));
+    self_->quit(err);
+    return;
   }
-  return {};
+  wheel_.emplace(std::move(*w));
+  read_legacy();
+  if (!settings_.replicated) lead_all_alone();
+  self_->delayed_send(self_, settings_.compact_interval, compact_atom::value);
 }
 
-void txn_coordinator_state::attach(self_ptr self) {
-  self_ = self;
+void txn_coordinator_state::read_legacy() {
+  auto dir = settings_.data_dir / "txn";
+  std::error_code ec;
+  if (!std::filesystem::exists(dir / "txn.log", ec)) return;
+  storage::recovery_report report;
+  auto log = storage::txn_log::open(dir, {}, &report);
+  if (!log) {
+    actor_log().error(
+        "txn-coordinator: cannot read {} of the previous release: {}; its transactions stay "
+        "there until it can be read",
+        (dir / "txn.log").string(), log.error().message());
+    return;
+  }
+  txn::txn_event_record floor;
+  floor.type = txn::event_type::id_floor;
+  floor.id = (*log)->next_id()();
+  floor.time_ms = now_ms();
+  legacy_.push_back(floor);
+  for (const auto& [id, r] : (*log)->records()) txn::txn_table::events_of(r, legacy_);
+  actor_log().info(
+      "txn-coordinator: {} transaction(s) ({} unfinished) in the previous release's {}; they "
+      "move to {}-0 when it loads",
+      (*log)->records().size(), (*log)->unfinished(), (dir / "txn.log").string(), txn::state_topic);
+  (void)(*log)->close();
+}
+
+void txn_coordinator_state::lead_all_alone() {
+  opening_ = true;
+  auto cfg = txn_state_topic_config(settings_.state_partitions, 1);
+  self_
+      ->request(settings_.registry, registry_timeout, create_atom::value,
+                std::string(txn::state_topic), cfg, internal_atom::value)
+      .then(
+          [this](topic_handle& h) {
+            opening_ = false;
+            auto n = static_cast<uint32_t>(h.partitions.size());
+            for (uint32_t p = 0; p < n; ++p) lead(p, 0, h.partitions[p], n);
+            auto early = std::move(early_);
+            early_.clear();
+            for (auto& [of, k] : early) with_slot(std::move(of), std::move(k));
+          },
+          [this](caf::error& e) {
+            opening_ = false;
+            retry_open_at_ = now_ms() + retry_delay_ms;
+            actor_log().error("txn-coordinator: cannot open {}: {}; retrying", txn::state_topic,
+                              text_of(e));
+          });
+}
+
+void txn_coordinator_state::with_slot(std::function<uint32_t(uint32_t)> partition_of, done_fn k) {
+  if (slots_.empty() && !settings_.replicated) {
+    early_.emplace_back(std::move(partition_of), std::move(k));
+    return;
+  }
+  auto n = static_cast<uint32_t>(slots_.size());
+  uint32_t p = n == 0 ? 0 : partition_of(n);
+  if (n > 0 && p >= n) {
+    return k(make_error(errc::unknown_transaction,
+                        fmt::format("{} has no partition {}", txn::state_topic, p)));
+  }
+  if (n == 0 || slots_[p].state == status::idle) {
+    if (!settings_.replicated) return k(not_led(p));
+    // The RPC layer let the request in because its view names this broker
+    // as the leader; the replica manager's lead may be a few ms behind.
+    unled_.push_back(
+        {std::move(partition_of), std::move(k), std::chrono::steady_clock::now() + unled_wait});
+    return;
+  }
+  auto& s = slots_[p];
+  if (s.state == status::loading) {
+    s.waiting.push_back(std::move(k));
+    return;
+  }
+  k({});
+}
+
+void txn_coordinator_state::lead(uint32_t partition, int32_t epoch, partition_actor log,
+                                 uint32_t partitions) {
+  if (partitions > slots_.size()) slots_.resize(partitions);
+  if (partition >= slots_.size() || !log) return;
+  auto& s = slots_[partition];
+  if (s.state != status::idle && s.epoch == epoch && s.log == log) return;
+  if (s.state != status::idle) drop_runtimes(partition, not_led(partition));
+  s.epoch = epoch;
+  s.log = std::move(log);
+  start_load(partition);
+  auto n = static_cast<uint32_t>(slots_.size());
+  for (auto it = unled_.begin(); it != unled_.end();) {
+    if (it->partition_of(n) == partition) {
+      s.waiting.push_back(std::move(it->k));
+      it = unled_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void txn_coordinator_state::resign(uint32_t partition) {
+  if (partition >= slots_.size()) return;
+  auto& s = slots_[partition];
+  if (s.state == status::idle) return;
+  actor_log().info("txn-coordinator: no longer coordinating the transactions of {}-{}",
+                   txn::state_topic, partition);
+  drop_runtimes(partition, not_led(partition));
+  s.state = status::idle;
+  s.epoch = -1;
+  s.log = nullptr;
+  s.load = 0;
+  s.table.reset();
+  s.compacting = false;
+  s.retry = false;
+  auto waiting = std::move(s.waiting);
+  s.waiting.clear();
+  for (auto& k : waiting) k(not_led(partition));
+  answer_lists();
+}
+
+void txn_coordinator_state::drop_runtimes(uint32_t p, const caf::error& why) {
+  for (auto it = live_.begin(); it != live_.end();) {
+    if (txn::txn_partition_of(it->first) != p) {
+      ++it;
+      continue;
+    }
+    auto id = it->first;
+    wheel_->cancel(timer_of(id));
+    in_flight_.erase(id);
+    for (auto& w : it->second.waiters) w.deliver(why);
+    it = live_.erase(it);
+  }
+  for (auto& [g, ids] : waiting_) {
+    for (auto it = ids.begin(); it != ids.end();) {
+      it = txn::txn_partition_of(*it) == p ? ids.erase(it) : std::next(it);
+    }
+  }
+  for (auto it = retries_.begin(); it != retries_.end();) {
+    it = txn::txn_partition_of(it->second) == p ? retries_.erase(it) : std::next(it);
+  }
+}
+
+void txn_coordinator_state::start_load(uint32_t p) {
+  auto& s = slots_[p];
+  s.state = status::loading;
+  s.retry = false;
+  s.load = next_load_++;
+  s.table.reset();
+  auto load = s.load;
+  auto started = std::chrono::steady_clock::now();
+  auto table = std::make_shared<txn::txn_table>(p, settings_.keep_finished);
+  auto skipped = std::make_shared<uint64_t>(0);
+  replay_partition(
+      self_, s.log,
+      [table, skipped](const storage::record_view& rec) {
+        auto e = rec.key && rec.value ? txn::decode_txn_record(*rec.key, *rec.value) : std::nullopt;
+        if (!e) {
+          ++*skipped;
+          return;
+        }
+        table->apply(*e);
+      },
+      [this, p, load, table, skipped, started](caf::expected<replay_result> r) {
+        if (!current(p, load)) return;
+        if (!r) return retry_load(p, load, r.error());
+        auto& s = slots_[p];
+        s.table.emplace(std::move(*table));
+        s.live_records = s.table->live_records();
+        auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - started)
+                      .count();
+        actor_log().info(
+            "txn-coordinator: loaded {}-{} (epoch {}): {} transaction(s), {} unfinished, from "
+            "{} record(s), {} bytes, in {} ms",
+            txn::state_topic, p, s.epoch, s.table->records().size(), s.table->unfinished(),
+            r->records, r->bytes, ms);
+        if (*skipped > 0) {
+          actor_log().warn(
+              "txn-coordinator: {}-{}: skipped {} record(s) of an unknown kind or version",
+              txn::state_topic, p, *skipped);
+        }
+        migrate_legacy(p, load);
+      });
+}
+
+void txn_coordinator_state::migrate_legacy(uint32_t p, uint64_t load) {
+  if (p != 0 || legacy_.empty()) return finish_load(p, load);
+  write(p, legacy_, [this, p, load](caf::expected<produce_reply> w) {
+    if (!current(p, load)) return;
+    if (!w) return retry_load(p, load, w.error());
+    auto& s = slots_[p];
+    size_t added = 0;
+    for (const auto& e : legacy_) added += s.table->apply(e) ? 1 : 0;
+    s.live_records = s.table->live_records();
+    std::error_code ec;
+    std::filesystem::remove_all(settings_.data_dir / "txn", ec);
+    if (ec) {
+      actor_log().warn(
+          "txn-coordinator: moved the previous release's transactions to {}-0 but cannot remove "
+          "{}: {}",
+          txn::state_topic, (settings_.data_dir / "txn").string(), ec.message());
+    }
+    actor_log().info(
+        "txn-coordinator: moved the previous release's transactions to {}-0 ({} of {} event(s) "
+        "were new)",
+        txn::state_topic, added, legacy_.size());
+    legacy_.clear();
+    finish_load(p, load);
+  });
+}
+
+void txn_coordinator_state::finish_load(uint32_t p, uint64_t load) {
+  if (!current(p, load)) return;
+  auto& s = slots_[p];
+  s.state = status::ready;
+  resume(p);
+  auto waiting = std::move(s.waiting);
+  s.waiting.clear();
+  for (auto& k : waiting) k({});
+  answer_lists();
+}
+
+void txn_coordinator_state::resume(uint32_t p) {
+  auto& t = *slots_[p].table;
   size_t open = 0, undelivered = 0;
-  for (auto& [id, rt] : live_) {
+  std::vector<uint64_t> to_deliver;
+  for (const auto& [id, r] : t.records()) {
+    if (r.finished()) continue;
+    auto& rt = live_
+                   .emplace(id, runtime{txn::txn_state_machine(r.created(), state_of(r.decision),
+                                                               r.checks, r.next_check()),
+                                        false,
+                                        false,
+                                        {}})
+                   .first->second;
     if (rt.machine.is_open()) {
       ++open;
       schedule(id, rt.machine.next_check_ms(settings_.policy));
     } else {
-      // A synced decision whose delivery was not recorded: deliver again.
+      // A decision whose delivery was not recorded: deliver again.
       ++undelivered;
       rt.delivering = true;
-      deliver(id);
+      to_deliver.push_back(id);
     }
   }
-  actor_log().info("txn-coordinator: {} open transactions resumed, {} decided ones to deliver",
-                   open, undelivered);
+  for (auto id : to_deliver) deliver(id);
+  if (open + undelivered > 0) {
+    actor_log().info(
+        "txn-coordinator: {}-{}: {} open transaction(s) resumed, {} decided one(s) to deliver",
+        txn::state_topic, p, open, undelivered);
+  }
+}
+
+void txn_coordinator_state::retry_load(uint32_t p, uint64_t load, const caf::error& why) {
+  if (!current(p, load)) return;
+  actor_log().warn("txn-coordinator: cannot load {}-{}: {}; retrying in 1 s", txn::state_topic, p,
+                   text_of(why));
+  slots_[p].retry = true;
+  slots_[p].retry_at = now_ms() + retry_delay_ms;
+}
+
+void txn_coordinator_state::write(uint32_t p, const std::vector<txn::txn_event_record>& events,
+                                  write_fn k) {
+  std::vector<std::string> batches;
+  storage::record_batch_builder b;
+  for (const auto& e : events) {
+    txn::add_txn_record(b, e);
+    if (b.size_bytes() >= batch_target) batches.push_back(b.build());
+  }
+  if (!b.empty()) batches.push_back(b.build());
+  if (batches.empty()) return k(produce_reply{});
+  // One answer for all: the lowest and highest offsets, or the first error.
+  struct run {
+    size_t pending = 0;
+    produce_reply reply{std::numeric_limits<int64_t>::max(), -1, false};
+    caf::error error;
+    write_fn k;
+  };
+  auto r = std::make_shared<run>();
+  r->pending = batches.size();
+  r->k = std::move(k);
+  for (auto& bytes : batches) {
+    self_
+        ->request(slots_[p].log, write_timeout, produce_atom::value,
+                  produce_request{std::make_shared<std::string>(std::move(bytes)), acks()})
+        .then(
+            [r](produce_reply& w) {
+              r->reply.base_offset = std::min(r->reply.base_offset, w.base_offset);
+              r->reply.last_offset = std::max(r->reply.last_offset, w.last_offset);
+              if (--r->pending > 0) return;
+              if (r->error) return r->k(r->error);
+              r->k(r->reply);
+            },
+            [r](caf::error& e) {
+              if (!r->error) r->error = e;
+              if (--r->pending == 0) r->k(r->error);
+            });
+  }
+}
+
+void txn_coordinator_state::tick() {
+  auto now = now_ms();
+  for (auto it = in_flight_.begin(); it != in_flight_.end();) {
+    if (it->second.deadline_ms > now) {
+      ++it;
+      continue;
+    }
+    txn_check_answer timed_out{it->first, it->second.count, txn_check_status::unknown,
+                               "no answer in time"};
+    ++it;
+    on_answer(timed_out);
+  }
+  while (!retries_.empty() && retries_.begin()->first <= now) {
+    auto id = retries_.begin()->second;
+    retries_.erase(retries_.begin());
+    deliver(id);
+  }
+  auto steady = std::chrono::steady_clock::now();
+  for (auto it = unled_.begin(); it != unled_.end();) {
+    if (it->until <= steady) {
+      auto n = static_cast<uint32_t>(slots_.size());
+      auto k = std::move(it->k);
+      auto p = n == 0 ? 0 : it->partition_of(n);
+      it = unled_.erase(it);
+      k(not_led(p));
+    } else {
+      ++it;
+    }
+  }
+  if (slots_.empty() && !settings_.replicated && !opening_ && now >= retry_open_at_) {
+    lead_all_alone();
+  }
+  for (uint32_t p = 0; p < slots_.size(); ++p) {
+    auto& s = slots_[p];
+    if (s.retry && s.state == status::loading && now >= s.retry_at) start_load(p);
+  }
+  size_t room = settings_.max_checks_in_flight > in_flight_.size()
+                    ? settings_.max_checks_in_flight - in_flight_.size()
+                    : 0;
+  if (room == 0) return;  // due checks wait in the wheel
+  for (const auto& e : wheel_->advance(timestamp_ms(now), room)) fire(e.id(), now);
+}
+
+void txn_coordinator_state::compact_due() {
+  for (uint32_t p = 0; p < slots_.size(); ++p) maybe_compact(p);
+  self_->delayed_send(self_, settings_.compact_interval, compact_atom::value);
+}
+
+void txn_coordinator_state::maybe_compact(uint32_t p) {
+  auto& s = slots_[p];
+  if (s.state != status::ready || s.compacting) return;
+  s.compacting = true;
+  auto load = s.load;
+  self_->request(s.log, registry_timeout, offsets_atom::value)
+      .then(
+          [this, p, load](partition_offsets& o) {
+            if (!current(p, load) || slots_[p].state != status::ready) return;
+            auto& s = slots_[p];
+            const int64_t records = o.log_end_offset - o.log_start_offset;
+            const auto due = std::max<int64_t>(
+                settings_.compact_min_records,
+                static_cast<int64_t>(settings_.compact_ratio *
+                                     static_cast<double>(s.table->live_records())));
+            if (records < due) {
+              s.compacting = false;
+              return;
+            }
+            compact(p, load);
+          },
+          [this, p, load](caf::error&) {
+            if (current(p, load)) slots_[p].compacting = false;
+          });
+}
+
+void txn_coordinator_state::compact(uint32_t p, uint64_t load) {
+  // This actor is the partition's only writer and the partition appends its
+  // writes in the order sent: every record after the snapshot's first one
+  // is newer than the snapshot, and nothing before it is needed any more.
+  auto events = slots_[p].table->snapshot(now_ms());
+  auto live = events.size();
+  write(p, events, [this, p, load, live](caf::expected<produce_reply> w) {
+    if (!current(p, load)) return;
+    if (!w || w->base_offset < 0) {
+      slots_[p].compacting = false;
+      if (!w) {
+        actor_log().warn("txn-coordinator: compaction of {}-{} abandoned: {}", txn::state_topic, p,
+                         text_of(w.error()));
+      }
+      return;
+    }
+    self_->request(slots_[p].log, registry_timeout, delete_atom::value, w->base_offset)
+        .then(
+            [this, p, load, live](int64_t start) {
+              if (!current(p, load)) return;
+              slots_[p].compacting = false;
+              slots_[p].live_records = live;
+              actor_log().info("txn-coordinator: compacted {}-{}: {} live record(s), log start {}",
+                               txn::state_topic, p, live, start);
+            },
+            [this, p, load](caf::error& e) {
+              if (!current(p, load)) return;
+              slots_[p].compacting = false;
+              actor_log().warn("txn-coordinator: compaction of {}-{}: delete records: {}",
+                               txn::state_topic, p, text_of(e));
+            });
+  });
+}
+
+bool txn_coordinator_state::loading() const {
+  if (!settings_.replicated && slots_.empty()) return true;
+  for (const auto& s : slots_) {
+    if (s.state == status::loading) return true;
+  }
+  return false;
+}
+
+void txn_coordinator_state::answer_lists() {
+  if (loading() || list_waiting_.empty()) return;
+  auto out = summaries();
+  auto waiting = std::move(list_waiting_);
+  list_waiting_.clear();
+  for (auto& rp : waiting) rp.deliver(out);
+}
+
+txn::txn_table* txn_coordinator_state::table_of(uint64_t id) {
+  auto p = txn::txn_partition_of(id);
+  if (p >= slots_.size() || !slots_[p].table) return nullptr;
+  return &*slots_[p].table;
 }
 
 const storage::txn_record* txn_coordinator_state::record(uint64_t id) const {
-  return log_->find(txn_id(id));
+  auto p = txn::txn_partition_of(id);
+  if (p >= slots_.size() || !slots_[p].table) return nullptr;
+  return slots_[p].table->find(id);
 }
 
 // --- half messages ---
@@ -136,135 +567,174 @@ caf::result<uint64_t> txn_coordinator_state::half(txn_half_request& req) {
   if (auto why = invalid_topic_name(req.group, true)) {
     return make_error(errc::invalid_request, "producer group: " + *why);
   }
-  if (log_->unfinished() >= settings_.max_open_transactions) {
-    return make_error(errc::busy, fmt::format("{} transactions are open (max_open); retry later",
-                                              log_->unfinished()));
+  if (req.topic.empty() || req.topic.size() > 255) {
+    return make_error(errc::unknown_topic, "no topic named '" + req.topic + "'");
   }
   auto rp = self_->make_response_promise<uint64_t>();
+  auto group = req.group;
+  with_slot([group](uint32_t n) { return group::state_partition_of(group, n); },
+            [this, req, rp](const caf::error& err) mutable {
+              if (err) return rp.deliver(err), void();
+              auto p = group::state_partition_of(req.group, static_cast<uint32_t>(slots_.size()));
+              check_target(p, std::move(req), rp);
+            });
+  return rp;
+}
+
+void txn_coordinator_state::check_target(uint32_t p, txn_half_request req,
+                                         caf::typed_response_promise<uint64_t> rp) {
+  // In a cluster the target may be led anywhere (the writer finds it); the
+  // RPC layer checked it against the cluster's topics. Alone it is here.
+  if (settings_.replicated) return do_half(p, std::move(req), rp);
+  auto topic = req.topic;
   topics_.with(
-      self_, settings_.registry, req.topic,
-      [this, req, rp](caf::expected<topic_handle> th) mutable {
+      self_, settings_.registry, topic, [this, p, req, rp](caf::expected<topic_handle> th) mutable {
         if (!th) return rp.deliver(th.error()), void();
         if (req.partition >= th->partitions.size()) {
           rp.deliver(make_error(errc::unknown_partition,
                                 fmt::format("{} has no partition {}", req.topic, req.partition)));
           return;
         }
-        append_half(std::move(req), rp);
+        do_half(p, std::move(req), rp);
       });
-  return rp;
 }
 
-void txn_coordinator_state::append_half(txn_half_request req,
-                                        caf::typed_response_promise<uint64_t> rp) {
-  auto now = now_ms();
-  storage::txn_half h{req.group,         req.topic,    req.partition,
-                      req.deliver_at_ms, req.delay_ms, *req.batch};
-  auto id = log_->append_half(std::move(h), timestamp_ms(now));
-  if (!id) {
-    rp.deliver(from_storage(id.error(), "append to transaction log"));
+void txn_coordinator_state::do_half(uint32_t p, txn_half_request req,
+                                    caf::typed_response_promise<uint64_t> rp) {
+  if (p >= slots_.size() || slots_[p].state != status::ready) {
+    rp.deliver(not_led(p));
     return;
   }
-  uint64_t n = (*id)();
-  auto& rt = live_.emplace(n, runtime{txn::txn_state_machine(now), false, {}}).first->second;
-  schedule(n, rt.machine.next_check_ms(settings_.policy));
-  after_sync([rp, n](const caf::error& err) mutable {
-    if (err) return rp.deliver(err), void();
-    rp.deliver(n);
-  });
-}
-
-void txn_coordinator_state::after_sync(std::function<void(const caf::error&)> k) {
-  sync_waiters_.push_back(std::move(k));
-  if (!flush_queued_) {
-    // Behind every request already queued: one sync covers them all.
-    flush_queued_ = true;
-    self_->send(self_, flush_atom::value);
+  size_t open = 0;
+  for (const auto& s : slots_) open += s.table ? s.table->unfinished() : 0;
+  if (open >= settings_.max_open_transactions) {
+    rp.deliver(make_error(errc::busy,
+                          fmt::format("{} transactions are open (max_open); retry later", open)));
+    return;
   }
-}
-
-void txn_coordinator_state::flush() {
-  flush_queued_ = false;
-  caf::error err;
-  if (auto st = log_->flush(); !st) err = from_storage(st.error(), "sync transaction log");
-  auto waiters = std::move(sync_waiters_);
-  sync_waiters_.clear();
-  for (auto& w : waiters) w(err);
+  auto& s = slots_[p];
+  auto now = now_ms();
+  txn::txn_event_record e;
+  e.type = txn::event_type::half;
+  e.id = s.table->next_id();
+  e.time_ms = now;
+  e.half = storage::txn_half{req.group,         req.topic,    req.partition,
+                             req.deliver_at_ms, req.delay_ms, *req.batch};
+  auto id = e.id;
+  s.table->apply(e);
+  auto& rt =
+      live_.emplace(id, runtime{txn::txn_state_machine(now), false, false, {}}).first->second;
+  schedule(id, rt.machine.next_check_ms(settings_.policy));
+  auto load = s.load;
+  write(p, {e}, [this, p, load, id, rp](caf::expected<produce_reply> w) mutable {
+    if (w) return rp.deliver(id), void();
+    // Never acknowledged: forget it, so it is never checked nor delivered.
+    if (current(p, load)) {
+      slots_[p].table->drop(id);
+      wheel_->cancel(timer_of(id));
+      in_flight_.erase(id);
+      live_.erase(id);
+    }
+    rp.deliver(w.error());
+  });
 }
 
 // --- decisions ---
 
 caf::result<bool> txn_coordinator_state::end(uint64_t id, bool commit) {
+  auto rp = self_->make_response_promise<bool>();
+  with_slot([id](uint32_t) { return txn::txn_partition_of(id); },
+            [this, id, commit, rp](const caf::error& err) mutable {
+              if (err) return rp.deliver(err), void();
+              do_end(id, commit, rp);
+            });
+  return rp;
+}
+
+void txn_coordinator_state::do_end(uint64_t id, bool commit, caf::typed_response_promise<bool> rp) {
   auto ev = commit ? txn_event::commit : txn_event::rollback;
   auto it = live_.find(id);
   if (it == live_.end()) {
     const auto* r = record(id);
     if (r == nullptr) {
-      return make_error(errc::unknown_transaction,
-                        fmt::format("no transaction {} (unknown or long finished)", id));
+      rp.deliver(make_error(errc::unknown_transaction,
+                            fmt::format("no transaction {} (unknown or long finished)", id)));
+      return;
     }
     txn::txn_state_machine m(r->created(), state_of(r->decision));
     auto t = m.on(ev);
     if (t.outcome == txn_outcome::refused) {
-      return make_error(t.reason, fmt::format("transaction {} is {}", id, to_string(m.state())));
+      rp.deliver(
+          make_error(t.reason, fmt::format("transaction {} is {}", id, to_string(m.state()))));
+      return;
     }
-    return true;
+    rp.deliver(true);
+    return;
   }
   auto& rt = it->second;
   auto t = rt.machine.on(ev);
   if (t.outcome == txn_outcome::refused) {
-    return make_error(t.reason, fmt::format("transaction {} is {}", id, to_string(t.state)));
+    rp.deliver(make_error(t.reason, fmt::format("transaction {} is {}", id, to_string(t.state))));
+    return;
   }
-  auto rp = self_->make_response_promise<bool>();
+  rt.waiters.push_back(rp);
   if (t.outcome == txn_outcome::no_op) {
-    // A repeated commit answers once the first one is delivered.
-    if (commit && rt.delivering) {
-      rt.waiters.push_back(rp);
-    } else {
-      rp.deliver(true);
+    // A repeated decision answers with the first one.
+    if (!rt.deciding && !rt.delivering) {
+      auto waiters = std::move(rt.waiters);
+      rt.waiters.clear();
+      for (auto& w : waiters) w.deliver(true);
     }
-    return rp;
+    return;
   }
-  if (commit) {
-    rt.waiters.push_back(rp);
-    decide(id, rt, txn_decision::commit);
-  } else {
-    decide(id, rt, txn_decision::rollback);  // rt is gone now
-    after_sync([rp](const caf::error& err) mutable {
-      if (err) return rp.deliver(err), void();
-      rp.deliver(true);
-    });
-  }
-  return rp;
+  decide(id, rt, commit ? txn_decision::commit : txn_decision::rollback);
 }
 
 void txn_coordinator_state::decide(uint64_t id, runtime& rt, txn_decision d) {
-  auto now = now_ms();
-  const auto* r = record(id);
-  if (r != nullptr) {
+  if (const auto* r = record(id)) {
     if (auto w = waiting_.find(r->half.group); w != waiting_.end()) w->second.erase(id);
   }
   wheel_->cancel(timer_of(id));
   in_flight_.erase(id);
-  if (auto st = log_->append_decision(txn_id(id), d, timestamp_ms(now)); !st) {
-    auto err = from_storage(st.error(), "record transaction decision");
-    actor_log().error("txn-coordinator: transaction {}: {}", id, text_of(err));
-    for (auto& w : rt.waiters) w.deliver(err);
-    rt.waiters.clear();
-    return;
-  }
-  if (d == txn_decision::rollback) {
-    ++stats_.rolled_back;
-    live_.erase(id);
-    return;
-  }
-  rt.delivering = true;
-  after_sync([this, id](const caf::error& err) {
-    if (!err) return deliver(id);
-    auto it = live_.find(id);
+  rt.deciding = true;
+  txn::txn_event_record e;
+  e.type = txn::event_type::decision;
+  e.id = id;
+  e.time_ms = now_ms();
+  e.decision = d;
+  auto p = txn::txn_partition_of(id);
+  auto load = slots_[p].load;
+  write(p, {e}, [this, p, load, e](caf::expected<produce_reply> w) {
+    if (!current(p, load)) return;  // resigned: its waiters were answered
+    auto it = live_.find(e.id);
     if (it == live_.end()) return;
-    for (auto& w : it->second.waiters) w.deliver(err);
-    it->second.waiters.clear();
+    auto& rt = it->second;
+    rt.deciding = false;
+    if (!w) {
+      // The decision did not happen: the transaction is open again and is
+      // checked as before; the caller may decide again.
+      actor_log().warn("txn-coordinator: transaction {}: cannot record {}: {}", e.id,
+                       to_string(e.decision), text_of(w.error()));
+      if (const auto* r = record(e.id)) {
+        rt.machine =
+            txn::txn_state_machine(r->created(), txn_state::open, r->checks, r->next_check());
+        schedule(e.id, rt.machine.next_check_ms(settings_.policy));
+      }
+      auto waiters = std::move(rt.waiters);
+      rt.waiters.clear();
+      for (auto& x : waiters) x.deliver(w.error());
+      return;
+    }
+    slots_[p].table->apply(e);
+    if (e.decision == txn_decision::rollback) {
+      ++stats_.rolled_back;
+      auto waiters = std::move(rt.waiters);
+      live_.erase(it);
+      for (auto& x : waiters) x.deliver(true);
+      return;
+    }
+    rt.delivering = true;
+    deliver(e.id);
   });
 }
 
@@ -297,21 +767,9 @@ void txn_coordinator_state::deliver(uint64_t id) {
               [this, id](caf::error& e) { delivered(id, e); });
     return;
   }
-  topics_.with(self_, settings_.registry, topic,
-               [this, id, batch, topic, partition](caf::expected<topic_handle> th) {
-                 if (!th) return delivered(id, th.error());
-                 if (partition >= th->partitions.size()) {
-                   return delivered(id, make_error(errc::unknown_partition));
-                 }
-                 self_
-                     ->request(th->partitions[partition], request_timeout, produce_atom::value,
-                               produce_request{batch, acks_level::fsync})
-                     .then([this, id](produce_reply&) { delivered(id, {}); },
-                           [this, id, topic](caf::error& e) {
-                             if (e.category() != errc_category) topics_.forget(topic);
-                             delivered(id, e);
-                           });
-               });
+  writer_.produce(
+      self_, topic, partition, batch, acks(), request_timeout,
+      [this, id](caf::expected<produce_reply> w) { delivered(id, w ? caf::error{} : w.error()); });
 }
 
 void txn_coordinator_state::delivered(uint64_t id, const caf::error& err) {
@@ -336,11 +794,19 @@ void txn_coordinator_state::delivered(uint64_t id, const caf::error& err) {
   }
   const auto* r = record(id);
   bool unresolved = r != nullptr && r->decision == txn_decision::unresolved;
-  if (auto st = log_->append_applied(txn_id(id), timestamp_ms(now_ms())); !st) {
-    actor_log().error("txn-coordinator: transaction {}: cannot record delivery: {}", id,
-                      st.error().message());
-  }
-  after_sync([](const caf::error&) {});
+  txn::txn_event_record e;
+  e.type = txn::event_type::applied;
+  e.id = id;
+  e.time_ms = now_ms();
+  if (auto* t = table_of(id)) t->apply(e);
+  // Not waited for: a lost "applied" only means that a new coordinator
+  // delivers the batch again (at-least-once).
+  write(txn::txn_partition_of(id), {e}, [id](caf::expected<produce_reply> w) {
+    if (!w) {
+      actor_log().warn("txn-coordinator: transaction {}: cannot record its delivery: {}", id,
+                       text_of(w.error()));
+    }
+  });
   if (!unresolved) ++stats_.committed;
   auto waiters = std::move(it->second.waiters);
   live_.erase(it);
@@ -372,30 +838,6 @@ void txn_coordinator_state::schedule(uint64_t id, int64_t due_ms) {
     e.due = wheel_->window_end() - 1;
     (void)wheel_->add(e);
   }
-}
-
-void txn_coordinator_state::tick() {
-  auto now = now_ms();
-  for (auto it = in_flight_.begin(); it != in_flight_.end();) {
-    if (it->second.deadline_ms > now) {
-      ++it;
-      continue;
-    }
-    txn_check_answer timed_out{it->first, it->second.count, txn_check_status::unknown,
-                               "no answer in time"};
-    ++it;
-    on_answer(timed_out);
-  }
-  while (!retries_.empty() && retries_.begin()->first <= now) {
-    auto id = retries_.begin()->second;
-    retries_.erase(retries_.begin());
-    deliver(id);
-  }
-  size_t room = settings_.max_checks_in_flight > in_flight_.size()
-                    ? settings_.max_checks_in_flight - in_flight_.size()
-                    : 0;
-  if (room == 0) return;  // due checks wait in the wheel
-  for (const auto& e : wheel_->advance(timestamp_ms(now), room)) fire(e.id(), now);
 }
 
 void txn_coordinator_state::fire(uint64_t id, int64_t now) {
@@ -430,19 +872,37 @@ void txn_coordinator_state::send_check(uint64_t id, runtime& rt, int64_t now) {
   rt.machine.start_check(now, settings_.policy);
   auto count = rt.machine.checks();
   auto next = rt.machine.next_check_ms(settings_.policy);
-  if (auto st = log_->append_check(txn_id(id), count, timestamp_ms(next), timestamp_ms(now)); !st) {
-    actor_log().error("txn-coordinator: transaction {}: cannot record check: {}", id,
-                      st.error().message());
-  }
-  after_sync([](const caf::error&) {});
+  txn::txn_event_record e;
+  e.type = txn::event_type::check;
+  e.id = id;
+  e.time_ms = now;
+  e.count = count;
+  e.next_check_ms = next;
+  table_of(id)->apply(e);
   in_flight_[id] = {now + settings_.check_timeout.count(), count};
   ++stats_.checks_sent;
   schedule(id, next);
   actor_log().debug("txn-coordinator: check {} of {} for transaction {} (group {})", count,
                     settings_.policy.max_checks, id, r->half.group);
-  caf::anon_send(session, check_atom::value,
-                 txn_check_request{id, r->half.group, r->half.topic, r->half.partition,
-                                   std::make_shared<const std::string>(r->half.batch), count});
+  // The check goes out once its record is acknowledged: a failover never
+  // lets a transaction be checked more often than the maximum.
+  txn_check_request req{id,
+                        r->half.group,
+                        r->half.topic,
+                        r->half.partition,
+                        std::make_shared<const std::string>(r->half.batch),
+                        count};
+  auto p = txn::txn_partition_of(id);
+  auto load = slots_[p].load;
+  write(p, {e}, [this, p, load, session, req](caf::expected<produce_reply> w) {
+    if (!w) {
+      actor_log().warn("txn-coordinator: transaction {}: cannot record check {}: {}", req.id,
+                       req.check_count, text_of(w.error()));
+      return;  // its timeout counts it; the next check is scheduled
+    }
+    if (!current(p, load) || !live_.count(req.id)) return;
+    caf::anon_send(session, check_atom::value, req);
+  });
 }
 
 void txn_coordinator_state::on_answer(const txn_check_answer& a) {
@@ -514,25 +974,38 @@ void txn_coordinator_state::on_down(const caf::down_msg& dm) {
 
 // --- operators ---
 
-std::vector<txn_summary> txn_coordinator_state::list() const {
+caf::result<std::vector<txn_summary>> txn_coordinator_state::list() {
+  if (!loading()) return summaries();
+  auto rp = self_->make_response_promise<std::vector<txn_summary>>();
+  list_waiting_.push_back(rp);
+  return rp;
+}
+
+std::vector<txn_summary> txn_coordinator_state::summaries() const {
   auto now = now_ms();
   std::vector<txn_summary> out;
   std::vector<txn_summary> finished;
-  for (const auto& [id, r] : log_->records()) {
-    txn_summary s;
-    s.id = id();
-    s.group = r.half.group;
-    s.topic = r.half.topic;
-    s.partition = r.half.partition;
-    auto it = live_.find(id());
-    s.state = it != live_.end() ? to_string(it->second.machine.state()) : to_string(r.decision);
-    s.age_ms = now - r.created();
-    s.checks = r.checks;
-    s.deliver_at_ms = r.half.deliver_at_ms;
-    (r.finished() ? finished : out).push_back(std::move(s));
+  for (const auto& s : slots_) {
+    if (s.state != status::ready || !s.table) continue;
+    for (const auto& [id, r] : s.table->records()) {
+      txn_summary x;
+      x.id = id;
+      x.group = r.half.group;
+      x.topic = r.half.topic;
+      x.partition = r.half.partition;
+      auto it = live_.find(id);
+      x.state = it != live_.end() ? to_string(it->second.machine.state()) : to_string(r.decision);
+      x.age_ms = now - r.created();
+      x.checks = r.checks;
+      x.deliver_at_ms = r.half.deliver_at_ms;
+      (r.finished() ? finished : out).push_back(std::move(x));
+    }
   }
   if (finished.size() > listed_finished) {
-    finished.erase(finished.begin(), finished.end() - static_cast<ptrdiff_t>(listed_finished));
+    // The newest ones: the smallest ages.
+    std::sort(finished.begin(), finished.end(),
+              [](const auto& a, const auto& b) { return a.age_ms < b.age_ms; });
+    finished.resize(listed_finished);
   }
   out.insert(out.end(), finished.begin(), finished.end());
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
@@ -550,15 +1023,21 @@ txn_stats txn_coordinator_state::stats() const {
 }
 
 void txn_coordinator_state::close() {
-  flush();
-  if (auto st = log_->close(); !st) {
-    actor_log().error("txn-coordinator: closing the transaction log failed: {}",
-                      st.error().message());
-  }
+  auto down = make_error(errc::shutting_down);
   for (auto& [id, rt] : live_) {
-    for (auto& w : rt.waiters) w.deliver(make_error(errc::shutting_down));
+    for (auto& w : rt.waiters) w.deliver(down);
     rt.waiters.clear();
   }
+  for (auto& s : slots_) {
+    for (auto& k : s.waiting) k(down);
+    s.waiting.clear();
+  }
+  for (auto& u : unled_) u.k(down);
+  unled_.clear();
+  for (auto& [of, k] : early_) k(down);
+  early_.clear();
+  for (auto& rp : list_waiting_) rp.deliver(down);
+  list_waiting_.clear();
 }
 
 }  // namespace actormq

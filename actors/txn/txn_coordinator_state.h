@@ -4,17 +4,18 @@
 
 #include <caf/all.hpp>
 
+#include <chrono>
 #include <functional>
 #include <map>
-#include <memory>
 #include <optional>
 #include <set>
+#include <string>
 #include <vector>
 
 #include "actors/delay/timing_wheel.h"
-#include "actors/topic/topic_cache.h"
+#include "actors/state/partition_writer.h"
 #include "actors/txn/txn_coordinator_actor.h"
-#include "storage/txn_log.h"
+#include "actors/txn/txn_table.h"
 
 namespace actormq {
 
@@ -23,39 +24,84 @@ class txn_coordinator_state {
   using self_ptr = txn_coordinator_actor::stateful_pointer<txn_coordinator_state>;
   static constexpr const char* name = "txn-coordinator";
 
-  /// Opens and replays the transaction log (before the actor runs).
-  caf::error open(txn_settings settings);
-  /// Binds the actor; resumes replayed transactions (checks, deliveries).
-  void attach(self_ptr self);
+  void init(self_ptr self, txn_settings settings);
 
   caf::result<uint64_t> half(txn_half_request& req);
   caf::result<bool> end(uint64_t id, bool commit);
-  std::vector<txn_summary> list() const;
+  caf::result<std::vector<txn_summary>> list();
   txn_stats stats() const;
   void add_checker(const std::string& group, caf::actor session);
   void on_answer(const txn_check_answer& a);
   void on_down(const caf::down_msg& dm);
+  void lead(uint32_t partition, int32_t epoch, partition_actor log, uint32_t partitions);
+  void resign(uint32_t partition);
   void tick();
-  void flush();
+  void compact_due();
   void close();
   caf::timespan tick_interval() const { return settings_.tick; }
 
  private:
+  using done_fn = std::function<void(const caf::error&)>;
+  using write_fn = std::function<void(caf::expected<produce_reply>)>;
+  enum class status { idle, loading, ready };
+  struct slot {
+    status state = status::idle;
+    int32_t epoch = -1;
+    partition_actor log;
+    uint64_t load = 0;  ///< id of the current load (a newer lead replaces it)
+    std::optional<txn::txn_table> table;
+    std::vector<done_fn> waiting;  ///< requests parked while loading
+    bool retry = false;            ///< the load failed; tick() starts it again
+    int64_t retry_at = 0;          ///< ms since epoch
+    bool compacting = false;
+    size_t live_records = 0;  ///< as of the last load or compaction
+  };
   /// A transaction not finished yet.
   struct runtime {
     txn::txn_state_machine machine;
-    bool delivering = false;
-    /// commit requests waiting for the delivery.
+    bool deciding = false;    ///< a decision's record is being written
+    bool delivering = false;  ///< decided; the batch is on its way
+    /// Requests answered when the transaction finishes (delivered commit,
+    /// recorded rollback) or the decision's write fails.
     std::vector<caf::typed_response_promise<bool>> waiters;
   };
   struct in_flight_check {
     int64_t deadline_ms;
     uint32_t count;
   };
+  /// A request for a partition not led here (yet): waits for a lead.
+  struct unled_request {
+    std::function<uint32_t(uint32_t)> partition_of;  ///< of the partition count
+    done_fn k;
+    std::chrono::steady_clock::time_point until;
+  };
 
-  void append_half(txn_half_request req, caf::typed_response_promise<uint64_t> rp);
-  /// Runs k after the next sync of the log (with its error, if any).
-  void after_sync(std::function<void(const caf::error&)> k);
+  // --- partitions ---
+  /// Runs k once partition p is ready here, or with not_coordinator.
+  void with_slot(std::function<uint32_t(uint32_t)> partition_of, done_fn k);
+  void lead_all_alone();
+  void start_load(uint32_t p);
+  void migrate_legacy(uint32_t p, uint64_t load);
+  void finish_load(uint32_t p, uint64_t load);
+  void retry_load(uint32_t p, uint64_t load, const caf::error& why);
+  void resume(uint32_t p);
+  void maybe_compact(uint32_t p);
+  void compact(uint32_t p, uint64_t load);
+  bool current(uint32_t p, uint64_t load) const {
+    return p < slots_.size() && slots_[p].load == load && slots_[p].state != status::idle;
+  }
+  void read_legacy();
+  /// Produces events to partition p's log; k gets the produce's outcome.
+  void write(uint32_t p, const std::vector<txn::txn_event_record>& events, write_fn k);
+  acks_level acks() const { return settings_.replicated ? acks_level::all : acks_level::fsync; }
+  bool loading() const;
+  void answer_lists();
+  std::vector<txn_summary> summaries() const;
+
+  // --- transactions ---
+  void check_target(uint32_t p, txn_half_request req, caf::typed_response_promise<uint64_t> rp);
+  void do_half(uint32_t p, txn_half_request req, caf::typed_response_promise<uint64_t> rp);
+  void do_end(uint64_t id, bool commit, caf::typed_response_promise<bool> rp);
   void schedule(uint64_t id, int64_t due_ms);
   void fire(uint64_t id, int64_t now);
   void send_check(uint64_t id, runtime& rt, int64_t now);
@@ -65,13 +111,24 @@ class txn_coordinator_state {
   void give_up(uint64_t id, runtime& rt);
   void with_unresolved_topic(std::function<void(caf::expected<topic_handle>)> k);
   void retry_later(uint64_t id);
-  storage::txn_record const* record(uint64_t id) const;
+  /// Forgets every runtime of partition p (it is no longer led here).
+  void drop_runtimes(uint32_t p, const caf::error& why);
+  const storage::txn_record* record(uint64_t id) const;
+  txn::txn_table* table_of(uint64_t id);
 
   self_ptr self_ = nullptr;
   txn_settings settings_;
-  std::unique_ptr<storage::txn_log> log_;
+  partition_writer writer_;
+  std::vector<slot> slots_;
+  uint64_t next_load_ = 1;
+  bool opening_ = false;       ///< alone: __transaction_state is being opened
+  int64_t retry_open_at_ = 0;  ///< alone: when to try opening it again
+  std::vector<unled_request> unled_;
+  /// Alone, before __transaction_state is open: requests wait here.
+  std::vector<std::pair<std::function<uint32_t(uint32_t)>, done_fn>> early_;
+  std::vector<caf::typed_response_promise<std::vector<txn_summary>>> list_waiting_;
   std::optional<delay::timing_wheel> wheel_;
-  topic_cache topics_;
+  topic_cache topics_;  ///< local topics (the unresolved topic)
   std::map<uint64_t, runtime> live_;
   std::map<uint64_t, in_flight_check> in_flight_;
   /// Sessions reaching a checker, per producer group (round robin).
@@ -81,8 +138,8 @@ class txn_coordinator_state {
   std::map<std::string, std::set<uint64_t>> waiting_;
   /// Deliveries to retry, due time -> ids.
   std::multimap<int64_t, uint64_t> retries_;
-  std::vector<std::function<void(const caf::error&)>> sync_waiters_;
-  bool flush_queued_ = false;
+  /// The previous release's transactions, until partition 0 has them.
+  std::vector<txn::txn_event_record> legacy_;
   txn_stats stats_;
 };
 

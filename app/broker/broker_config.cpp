@@ -133,6 +133,9 @@ std::optional<std::string> load_config_file(const std::filesystem::path& file, b
                  1000000));
   check(read_int(t, "transactions", "check_timeout_ms", cfg.txn_check_timeout_ms, 1, big));
   check(read_int(t, "transactions", "max_open", cfg.txn_max_open, 1, big));
+  check(read_int(t, "transactions", "state_partitions", cfg.txn_state_partitions, 1, 1000));
+  check(read_int(t, "transactions", "compact_min_records", cfg.txn_compact_min_records, 1, big));
+  check(read_int(t, "transactions", "compact_interval_ms", cfg.txn_compact_interval_ms, 10, big));
   auto& c = cfg.cluster;
   if (auto v = t["cluster"]["cluster_id"].value<std::string>()) c.cluster_id = *v;
   if (auto v = t["cluster"]["etcd"].value<std::string>()) c.etcd = *v;
@@ -153,6 +156,7 @@ std::optional<std::string> load_config_file(const std::filesystem::path& file, b
       read_int(t, "cluster", "internal_replication_factor", c.internal_replication_factor, 1, 100));
   check(read_int(t, "cluster", "internal_topic_wait_ms", c.internal_topic_wait_ms, 0, 600000));
   c.offsets_partitions = cfg.offsets_partitions;
+  c.txn_state_partitions = cfg.txn_state_partitions;
   if (err) return fmt::format("{}: {}", file.string(), *err);
   d.max_batch_bytes = static_cast<int64_t>(cfg.max_batch_bytes);
   return std::nullopt;

@@ -38,6 +38,8 @@ struct cluster_config {
   int64_t internal_topic_wait_ms = 2000;
   /// [groups].offsets_partitions, copied here for the controller.
   uint32_t offsets_partitions = 8;
+  /// [transactions].state_partitions, copied here for the controller.
+  uint32_t txn_state_partitions = 8;
   bool enabled() const { return !cluster_id.empty(); }
 };
 
@@ -84,7 +86,14 @@ struct broker_config {
   uint32_t txn_max_checks_in_flight = 64;
   int64_t txn_check_timeout_ms = 10000;  ///< a check unanswered this long counts as unknown
   uint64_t txn_max_open = 100000;        ///< open transactions before sendHalf is "busy"
-  cluster_config cluster;                ///< [cluster]
+  /// Partitions of __transaction_state when it is created; a producer
+  /// group's transactions live in the partition its name hashes to.
+  uint32_t txn_state_partitions = 8;
+  /// A partition of __transaction_state is compacted once it holds this many
+  /// records and 4 times its live ones; checked at this interval.
+  int64_t txn_compact_min_records = 100000;
+  int64_t txn_compact_interval_ms = 30000;
+  cluster_config cluster;  ///< [cluster]
 };
 
 /// Checks the cluster settings as a whole (all of cluster_id, broker_id

@@ -16,6 +16,7 @@
 #include <iostream>
 
 #include "actors/cluster/cluster_node.h"
+#include "actors/cluster/leader_table.h"
 #include "actors/cluster/peers_actor.h"
 #include "actors/delay/delay_actor.h"
 #include "actors/errc.h"
@@ -24,6 +25,7 @@
 #include "actors/retry/retry_actor.h"
 #include "actors/topic/topic_registry_actor.h"
 #include "actors/txn/txn_coordinator_actor.h"
+#include "actors/txn/txn_state_record.h"
 #include "app/broker/broker_config.h"
 #include "app/broker/broker_server.h"
 #include "app/broker/cluster/control_plane.h"
@@ -165,27 +167,10 @@ int run(const broker_config& cfg) {
     return 1;
   }
 
-  txn_settings ts;
-  ts.dir = cfg.data_dir / "txn";
-  ts.registry = *registry;
-  ts.delay = *delay;
-  ts.policy = {std::chrono::milliseconds(cfg.txn_timeout_ms),
-               std::chrono::milliseconds(cfg.txn_check_interval_ms), cfg.txn_max_checks};
-  ts.max_checks_in_flight = cfg.txn_max_checks_in_flight;
-  ts.check_timeout = std::chrono::milliseconds(cfg.txn_check_timeout_ms);
-  ts.max_open_transactions = cfg.txn_max_open;
-  ts.max_batch_bytes = cfg.max_batch_bytes;
-  auto txn = spawn_txn_coordinator(sys, ts);
-  if (!txn) {
-    caf::anon_send(*retry, close_atom::value);
-    caf::anon_send(*delay, close_atom::value);
-    caf::anon_send(*coordinator, close_atom::value);
-    caf::anon_send(*registry, close_atom::value);
-    std::cerr << "actormq-broker: " << text_of(txn.error()) << "\n";
-    return 1;
-  }
-
   int rc = 0;
+  txn_coordinator_actor txn_coord;
+  // In a cluster: who leads each partition, for the coordinators' writes.
+  auto leaders = cfg.cluster.enabled() ? std::make_shared<cluster::leader_table>() : nullptr;
   {
     auto io = kj::setupAsyncIo();
     service_context ctx;
@@ -195,7 +180,6 @@ int run(const broker_config& cfg) {
     ctx.coordinator = caf::actor_cast<caf::actor>(*coordinator);
     ctx.delay = caf::actor_cast<caf::actor>(*delay);
     ctx.retry = caf::actor_cast<caf::actor>(*retry);
-    ctx.txn = caf::actor_cast<caf::actor>(*txn);
     std::unique_ptr<control_plane> cluster;
     std::unique_ptr<local_topics> topics_here;
     std::unique_ptr<replica_manager> replicas_here;
@@ -227,6 +211,30 @@ int run(const broker_config& cfg) {
       };
       ctx.peers = spawn_peers(sys, ps);
     }
+    // The TRANSACTION COORDINATOR writes committed batches wherever their
+    // partition is led: in a cluster through the peers' NODE actors.
+    txn_settings ts;
+    ts.data_dir = cfg.data_dir;
+    ts.registry = *registry;
+    ts.delay = *delay;
+    ts.writer.registry = *registry;
+    if (cfg.cluster.enabled()) {
+      ts.writer.leaders = leaders;
+      ts.writer.peers = ctx.peers;
+      ts.writer.broker_id = cfg.cluster.broker_id;
+    }
+    ts.replicated = cfg.cluster.enabled();
+    ts.state_partitions = cfg.txn_state_partitions;
+    ts.policy = {std::chrono::milliseconds(cfg.txn_timeout_ms),
+                 std::chrono::milliseconds(cfg.txn_check_interval_ms), cfg.txn_max_checks};
+    ts.max_checks_in_flight = cfg.txn_max_checks_in_flight;
+    ts.check_timeout = std::chrono::milliseconds(cfg.txn_check_timeout_ms);
+    ts.max_open_transactions = cfg.txn_max_open;
+    ts.max_batch_bytes = cfg.max_batch_bytes;
+    ts.compact_min_records = cfg.txn_compact_min_records;
+    ts.compact_interval = std::chrono::milliseconds(cfg.txn_compact_interval_ms);
+    txn_coord = spawn_txn_coordinator(sys, ts);
+    ctx.txn = caf::actor_cast<caf::actor>(txn_coord);
     uint16_t node_port = 0;
     auto server = kj::heap<broker_server>(io, ctx);
     KJ_IF_MAYBE (e, kj::runCatchingExceptions([&]() {
@@ -275,17 +283,24 @@ int run(const broker_config& cfg) {
                      topics_here->on_created([&] { replicas_here->sync(); });
                      // The group coordinator serves the groups of the
                      // __consumer_offsets partitions led here.
-                     replicas_here->on_role([coord = *coordinator](const std::string& topic,
-                                                                   uint32_t p, uint32_t n,
-                                                                   bool leading, int32_t epoch,
-                                                                   const partition_actor& actor) {
-                       if (topic != group::offsets_topic) return;
-                       if (leading) {
-                         caf::anon_send(coord, lead_atom::value, p, epoch, actor, n);
-                       } else {
-                         caf::anon_send(coord, follow_atom::value, p);
-                       }
-                     });
+                     replicas_here->on_role(
+                         [coord = *coordinator, txn_coord](const std::string& topic, uint32_t p,
+                                                           uint32_t n, bool leading, int32_t epoch,
+                                                           const partition_actor& actor) {
+                           caf::actor to;
+                           if (topic == group::offsets_topic) {
+                             to = caf::actor_cast<caf::actor>(coord);
+                           } else if (topic == txn::state_topic) {
+                             to = caf::actor_cast<caf::actor>(txn_coord);
+                           } else {
+                             return;
+                           }
+                           if (leading) {
+                             caf::anon_send(to, lead_atom::value, p, epoch, actor, n);
+                           } else {
+                             caf::anon_send(to, follow_atom::value, p);
+                           }
+                         });
                      cluster->on_lease_lost([&] { replicas_here->step_down_all(); });
                      gone_peers->attach(server->inbox(), [&](int32_t broker, uint64_t inc) {
                        cluster->peer_gone(broker, inc);
@@ -299,6 +314,11 @@ int run(const broker_config& cfg) {
                          counts[name] = static_cast<int32_t>(tc.partitions);
                        }
                        cluster_topics->set(std::move(counts));
+                       std::map<cluster::leader_table::key, cluster::broker_id> led;
+                       for (const auto& [key, st] : cluster->view().partitions()) {
+                         led[key] = st.leader;
+                       }
+                       leaders->set(std::move(led));
                      };
                      publish_topics();
                      cluster->on_change([&, publish_topics](cluster::cluster_view::change c) {
@@ -358,7 +378,7 @@ int run(const broker_config& cfg) {
     if (ctx.peers) caf::anon_send_exit(ctx.peers, caf::exit_reason::user_shutdown);
   }
   if (isr_writer) caf::anon_send_exit(isr_writer, caf::exit_reason::user_shutdown);
-  caf::anon_send(*txn, close_atom::value);
+  caf::anon_send(txn_coord, close_atom::value);
   caf::anon_send(*retry, close_atom::value);
   caf::anon_send(*delay, close_atom::value);
   caf::anon_send(*coordinator, close_atom::value);

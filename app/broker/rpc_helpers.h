@@ -6,6 +6,7 @@
 #include <kj/async.h>
 #include <caf/all.hpp>
 
+#include <charconv>
 #include <memory>
 #include <string>
 
@@ -68,6 +69,12 @@ void fill_topic(rpc::TopicInfo::Builder b, const topic_description& t);
 
 inline std::string text(capnp::Text::Reader t) {
   return std::string(t.cStr(), t.size());
+}
+
+/// A transaction id's text (decimal) as its number; false if it is none.
+inline bool parse_txn_id(const std::string& s, uint64_t& id) {
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), id);
+  return ec == std::errc() && p == s.data() + s.size() && !s.empty();
 }
 
 }  // namespace actormq::broker

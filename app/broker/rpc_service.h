@@ -140,6 +140,15 @@ class rpc_service final : public rpc::Broker::Server {
   /// In a cluster: not_coordinator with the group's coordinator when it is
   /// another broker; nullopt here (and always for a single broker).
   std::optional<redirect> not_coordinated_here(const std::string& group) const;
+  /// The partition of __transaction_state holding the transactions of
+  /// producer group (or transaction id when given); nullopt in a cluster
+  /// whose topic does not exist yet. Alone: always a value.
+  std::optional<uint32_t> txn_partition(const std::string& group,
+                                        const std::optional<uint64_t>& id) const;
+  /// In a cluster: not_coordinator with the transaction coordinator when it
+  /// is another broker (cluster_unavailable when there is none yet).
+  std::optional<redirect> not_txn_coordinated_here(const std::string& group,
+                                                   const std::optional<uint64_t>& id) const;
   /// Runs a controller duty here when this broker is the controller;
   /// otherwise resolves at once with not_controller and the controller's
   /// address. Resolves with what to report (nullopt: done). Cluster only.

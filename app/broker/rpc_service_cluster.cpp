@@ -4,6 +4,7 @@
 
 #include "actors/cluster/replica_assignor.h"
 #include "actors/group/offset_record.h"
+#include "actors/txn/txn_state_record.h"
 #include "app/broker/actor_call.h"
 #include "app/broker/cluster/control_plane.h"
 #include "app/broker/cluster/controller.h"
@@ -103,16 +104,27 @@ void fill_cluster_metadata(rpc::ClusterMetadata::Builder m, const control_plane&
   }
 }
 
-/// A group's coordinator: the leader of the partition of __consumer_offsets
-/// that holds the group's state (no_broker while the topic does not exist
-/// yet or the partition has no leader).
-cluster::broker_id coordinator_of(const cluster::cluster_view& view, const std::string& group) {
-  auto t = view.topics().find(group::offsets_topic);
-  if (t == view.topics().end() || t->second.partitions == 0) return cluster::no_broker;
-  auto* s =
-      view.partition(group::offsets_topic, group::state_partition_of(group, t->second.partitions));
+/// The live leader of partition p of an internal state topic (no_broker
+/// while the topic does not exist yet or the partition has no leader).
+cluster::broker_id state_leader_of(const cluster::cluster_view& view, const char* topic,
+                                   uint32_t p) {
+  auto* s = view.partition(topic, p);
   if (s == nullptr || s->leader < 0 || view.broker(s->leader) == nullptr) return cluster::no_broker;
   return s->leader;
+}
+
+/// Partitions of an internal state topic (0: not created yet).
+uint32_t state_partitions(const cluster::cluster_view& view, const char* topic) {
+  auto t = view.topics().find(topic);
+  return t == view.topics().end() ? 0 : t->second.partitions;
+}
+
+/// A group's coordinator: the leader of the partition of __consumer_offsets
+/// that holds the group's state.
+cluster::broker_id coordinator_of(const cluster::cluster_view& view, const std::string& group) {
+  auto n = state_partitions(view, group::offsets_topic);
+  if (n == 0) return cluster::no_broker;
+  return state_leader_of(view, group::offsets_topic, group::state_partition_of(group, n));
 }
 
 }  // namespace
@@ -300,19 +312,69 @@ std::optional<redirect> rpc_service::not_coordinated_here(const std::string& gro
                   at, reg ? reg->rpc_address : std::string()};
 }
 
+std::optional<uint32_t> rpc_service::txn_partition(const std::string& group,
+                                                   const std::optional<uint64_t>& id) const {
+  if (id) return txn::txn_partition_of(*id);
+  if (ctx_.cluster == nullptr) return 0;
+  auto n = state_partitions(ctx_.cluster->view(), txn::state_topic);
+  if (n == 0) return std::nullopt;
+  return group::state_partition_of(group, n);
+}
+
+std::optional<redirect> rpc_service::not_txn_coordinated_here(
+    const std::string& group, const std::optional<uint64_t>& id) const {
+  if (ctx_.cluster == nullptr) return std::nullopt;
+  auto& view = ctx_.cluster->view();
+  auto p = txn_partition(group, id);
+  auto at = p ? state_leader_of(view, txn::state_topic, *p) : cluster::no_broker;
+  if (at == ctx_.cluster->self()) return std::nullopt;
+  if (at == cluster::no_broker) {
+    return redirect{errc::cluster_unavailable,
+                    fmt::format("no transaction coordinator yet ({} is being created or its "
+                                "partition's leader elected)",
+                                txn::state_topic)};
+  }
+  auto* reg = view.broker(at);
+  return redirect{errc::not_coordinator,
+                  fmt::format("broker {} does not coordinate these transactions ({}-{}); broker "
+                              "{} does",
+                              ctx_.cluster->self(), txn::state_topic, *p, at),
+                  at, reg ? reg->rpc_address : std::string()};
+}
+
 kj::Promise<void> rpc_service::findCoordinator(FindCoordinatorContext ctx) {
   auto r = ctx.getResults();
+  auto params = ctx.getParams();
   if (ctx_.cluster != nullptr) {
-    auto at = coordinator_of(ctx_.cluster->view(), text(ctx.getParams().getGroup()));
+    auto& view = ctx_.cluster->view();
+    cluster::broker_id at = cluster::no_broker;
+    const char* topic = group::offsets_topic;
+    if (params.getKind() == rpc::CoordinatorKind::TRANSACTION) {
+      topic = txn::state_topic;
+      std::optional<uint64_t> id;
+      if (params.hasTxnId() && params.getTxnId().size() > 0) {
+        uint64_t v = 0;
+        if (!parse_txn_id(text(params.getTxnId()), v)) {
+          set_error(r.initError(), errc::unknown_transaction,
+                    fmt::format("'{}' is not a transaction id", text(params.getTxnId())));
+          return kj::READY_NOW;
+        }
+        id = v;
+      }
+      auto p = txn_partition(text(params.getGroup()), id);
+      if (p) at = state_leader_of(view, txn::state_topic, *p);
+    } else {
+      at = coordinator_of(view, text(params.getGroup()));
+    }
     if (at == cluster::no_broker) {
       set_error(r.initError(), errc::cluster_unavailable,
                 fmt::format("no coordinator yet ({} is being created or its partition's leader "
                             "elected)",
-                            group::offsets_topic));
+                            topic));
       return kj::READY_NOW;
     }
     r.setBrokerId(at);
-    r.setAddress(ctx_.cluster->view().broker(at)->rpc_address);
+    r.setAddress(view.broker(at)->rpc_address);
     return kj::READY_NOW;
   }
   r.setBrokerId(single_broker_id);

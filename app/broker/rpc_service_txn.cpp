@@ -12,6 +12,7 @@
 #include "actors/errc.h"
 #include "actors/session/session_actor.h"
 #include "actors/txn/txn_coordinator_actor.h"
+#include "app/broker/cluster/control_plane.h"
 #include "app/broker/kj_inbox.h"
 #include "app/broker/logger.h"
 #include "app/broker/rpc_helpers.h"
@@ -62,11 +63,6 @@ void call_checker(const std::weak_ptr<checker_slot>& weak, const txn_check_reque
       }));
 }
 
-bool parse_txn_id(const std::string& s, uint64_t& id) {
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), id);
-  return ec == std::errc() && p == s.data() + s.size() && !s.empty();
-}
-
 }  // namespace
 
 kj::Promise<void> rpc_service::registerChecker(RegisterCheckerContext ctx) {
@@ -74,6 +70,11 @@ kj::Promise<void> rpc_service::registerChecker(RegisterCheckerContext ctx) {
   auto group = text(p.getProducerGroup());
   if (auto why = invalid_topic_name(group, true)) {
     set_error(ctx.getResults().initError(), errc::invalid_request, "producer group: " + *why);
+    return kj::READY_NOW;
+  }
+  // Checks come from the group's coordinator: register there.
+  if (auto r = not_txn_coordinated_here(group, std::nullopt)) {
+    fill_redirect(ctx.getResults().initError(), *r);
     return kj::READY_NOW;
   }
   auto slot = std::make_shared<checker_slot>(p.getChecker());
@@ -114,6 +115,25 @@ kj::Promise<void> rpc_service::sendHalf(SendHalfContext ctx) {
   req.group = text(p.getProducerGroup());
   req.topic = text(p.getTopic());
   req.partition = p.getPartition();
+  if (auto r = not_txn_coordinated_here(req.group, std::nullopt)) {
+    fill_redirect(res.initError(), *r);
+    return kj::READY_NOW;
+  }
+  if (ctx_.cluster != nullptr) {
+    // The coordinator delivers the commit wherever the partition is led:
+    // the target is checked against the cluster's topics here.
+    auto& topics = ctx_.cluster->view().topics();
+    auto t = topics.find(req.topic);
+    if (t == topics.end()) {
+      set_error(res.initError(), errc::unknown_topic, "no topic named '" + req.topic + "'");
+      return kj::READY_NOW;
+    }
+    if (req.partition >= t->second.partitions) {
+      set_error(res.initError(), errc::unknown_partition,
+                fmt::format("topic '{}' has no partition {}", req.topic, req.partition));
+      return kj::READY_NOW;
+    }
+  }
   req.deliver_at_ms = std::max<int64_t>(p.getDeliverAtMs(), 0);
   if (p.getDelayLevel() > 0) {
     auto d = cfg.delay_levels.delay_of(p.getDelayLevel());
@@ -147,6 +167,10 @@ kj::Promise<void> rpc_service::endTransaction(EndTransactionContext ctx) {
     return kj::READY_NOW;
   }
   bool commit = p.getCommit();
+  if (auto r = not_txn_coordinated_here({}, id)) {
+    fill_redirect(ctx.getResults().initError(), *r);
+    return kj::READY_NOW;
+  }
   return call<bool>(session_, [id, commit](session_state& s,
                                            done_fn<bool> d) { s.end_transaction(id, commit, d); })
       .then([ctx](caf::expected<bool> r) mutable {

@@ -1,12 +1,17 @@
 // Integration: today's broker started on a data dir written by the previous
 // release (tests/fixtures/README.md) keeps its committed group offsets
-// (moved into __consumer_offsets on start) and its pending delayed message.
+// (moved into __consumer_offsets on start), its pending delayed message and
+// its transactions (moved into __transaction_state on start).
 #include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 
+#include "actormq/client/transaction_producer.h"
 #include "fixtures.h"
+#include "storage/record_batch_builder.h"
+#include "storage/txn_log.h"
 #include "subprocess.h"
 
 #ifndef ACTORMQ_FIXTURES_DIR
@@ -52,6 +57,8 @@ TEST_CASE("a data dir of the previous release keeps its group offsets and pendin
   // Moved: the old files are gone once __consumer_offsets has them.
   CHECK_FALSE(std::filesystem::exists(data / "groups" / "billing"));
   CHECK_FALSE(std::filesystem::exists(data / "groups" / "auditors"));
+  // Its (empty) transaction log moves too, once __transaction_state-0 loads.
+  CHECK(test::eventually([&] { return !std::filesystem::exists(data / "txn"); }, 10s));
 
   // The group resumes where it was: 7..10 on orders/0, then the delayed
   // message (due 2026-12-02T02:00:00Z, long past) wherever it landed.
@@ -79,4 +86,114 @@ TEST_CASE("a data dir of the previous release keeps its group offsets and pendin
   // orders/0 held 10 messages; the delayed one landed on one of the two.
   CHECK(after[0] + std::max<int64_t>(after[1], 0) == 11);
   CHECK(committed(broker, "auditors", {{"audit", 0}}) == std::vector<int64_t>{5});
+}
+
+TEST_CASE("transactions of the previous release keep their ids and outcomes after the upgrade",
+          "[app][upgrade][txn]") {
+  test::temp_dir dir;
+  auto data = dir.path() / "data";
+  std::filesystem::create_directories(data);
+  // A previous release's transaction log, written by its own writer
+  // (storage::txn_log, which today's broker only reads): an open
+  // transaction, a commit whose delivery was never recorded (the broker
+  // stopped in between), a rollback, and a delivered commit.
+  uint64_t open_id = 0, undelivered_id = 0, rolled_id = 0, done_id = 0;
+  {
+    auto log = storage::txn_log::open(data / "txn");
+    REQUIRE(log);
+    auto& l = **log;
+    auto half = [&](const std::string& value) {
+      storage::record_batch_builder b;
+      b.add(std::string_view("k"), std::string_view(value), storage::timestamp_ms(1), {});
+      storage::txn_half h{"shop", "orders", 0, 0, 0, b.build()};
+      auto id = l.append_half(std::move(h), storage::timestamp_ms(1000));
+      REQUIRE(id);
+      return (*id)();
+    };
+    open_id = half("open");
+    undelivered_id = half("undelivered");
+    rolled_id = half("rolled");
+    done_id = half("done");
+    auto now = storage::timestamp_ms(2000);
+    REQUIRE(l.append_decision(storage::txn_id(undelivered_id), storage::txn_decision::commit, now));
+    REQUIRE(l.append_decision(storage::txn_id(rolled_id), storage::txn_decision::rollback, now));
+    REQUIRE(l.append_decision(storage::txn_id(done_id), storage::txn_decision::commit, now));
+    REQUIRE(l.append_applied(storage::txn_id(done_id), now));
+    REQUIRE(l.close());
+  }
+
+  test::broker_process broker(data, {});
+  test::require_started(broker);
+  auto adm = client::admin::create(test::connection_to(broker));
+  REQUIRE(adm);
+  client::topic_config tc;
+  tc.partitions = 1;
+  REQUIRE((*adm)->create_topic("orders", tc));
+  auto conn = client::connection::connect(test::connection_to(broker));
+  REQUIRE(conn);
+  client::transaction_admin txns(*conn);
+
+  // The undelivered commit is delivered now.
+  auto read_orders = [&](size_t want) {
+    client::consumer_config cc = test::group_config(broker, "verify-" + std::to_string(want));
+    cc.auto_offset_reset = client::offset_reset::earliest;
+    cc.retry_topics = false;
+    auto c = client::consumer::create(cc);
+    REQUIRE(c);
+    REQUIRE((*c)->subscribe({"orders"}));
+    std::vector<std::string> seen;
+    auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (seen.size() < want && std::chrono::steady_clock::now() < deadline) {
+      auto r = (*c)->poll(200ms);
+      if (!r) continue;
+      for (const auto& m : *r) seen.push_back(m.value.value_or(""));
+    }
+    (void)(*c)->close();
+    return seen;
+  };
+  CHECK(read_orders(1) == std::vector<std::string>{"undelivered"});
+  // Every transaction kept its id and its state.
+  auto list = txns.list();
+  REQUIRE(list);
+  std::map<std::string, std::string> states;
+  for (const auto& t : *list) states[t.txn_id] = t.state;
+  CHECK(states[std::to_string(open_id)] == "open");
+  CHECK(states[std::to_string(rolled_id)] == "rolled_back");
+  CHECK(states[std::to_string(done_id)] == "committed");
+  // Moved: the old directory is gone once __transaction_state has them
+  // (the list above waited for every partition to load).
+  CHECK_FALSE(std::filesystem::exists(data / "txn"));
+
+  // The rollback stands; the open one commits by its old id.
+  auto late = txns.resolve(std::to_string(rolled_id), true);
+  REQUIRE_FALSE(late);
+  CHECK(late.err().is(client::errc::txn_already_rolled_back));
+  REQUIRE(txns.resolve(std::to_string(open_id), true));
+  auto seen = read_orders(2);
+  std::sort(seen.begin(), seen.end());
+  CHECK(seen == std::vector<std::string>{"open", "undelivered"});
+
+  // A restart reads them back from __transaction_state alone, and new ids
+  // never reuse old ones.
+  REQUIRE(broker.restart());
+  auto conn2 = client::connection::connect(test::connection_to(broker));
+  REQUIRE(conn2);
+  auto again = client::transaction_admin(*conn2).list();
+  REQUIRE(again);
+  std::map<std::string, std::string> after;
+  for (const auto& t : *again) after[t.txn_id] = t.state;
+  CHECK(after[std::to_string(open_id)] == "committed");
+  CHECK(after[std::to_string(rolled_id)] == "rolled_back");
+  client::transaction_producer_config pc;
+  pc.connection = test::connection_to(broker);
+  pc.producer_group = "shop";
+  auto tp = client::transaction_producer::create(pc, {});
+  REQUIRE(tp);
+  client::producer_record rec;
+  rec.topic = "orders";
+  rec.value = "new";
+  rec.partition = 0;
+  auto id = (*tp)->send_half(rec);
+  REQUIRE(id);
+  for (auto old : {open_id, undelivered_id, rolled_id, done_id}) CHECK(*id != std::to_string(old));
 }

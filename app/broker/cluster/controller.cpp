@@ -7,6 +7,7 @@
 #include "actors/cluster/replica_assignor.h"
 #include "actors/errc.h"
 #include "actors/group/group_actor.h"
+#include "actors/txn/txn_state_record.h"
 #include "app/broker/cluster/control_plane.h"
 #include "app/broker/logger.h"
 
@@ -181,43 +182,52 @@ kj::Promise<caf::error> controller::add_partitions(std::string name, uint32_t to
 
 void controller::ensure_internal_topics() {
   auto& view = cp_.view();
-  if (creating_internal_ || view.topics().count(group::offsets_topic)) return;
   const auto& c = cp_.cluster_settings();
+  // The coordinators' state topics: created once, replicated like any topic.
+  const std::pair<const char*, uint32_t> wanted[] = {
+      {group::offsets_topic, c.offsets_partitions},
+      {txn::state_topic, c.txn_state_partitions},
+  };
   auto live = static_cast<uint32_t>(view.live_brokers().size());
   if (live == 0) return;
-  auto rf = std::min(c.internal_replication_factor, live);
-  if (live < c.internal_replication_factor) {
-    auto waited = cp_.timer().now() - office_since_;
-    auto wait = c.internal_topic_wait_ms * kj::MILLISECONDS;
-    if (waited < wait) {
-      if (!internal_timer_) {
-        internal_timer_ = true;
-        auto t = cp_.timer().afterDelay(wait - waited).then([this]() {
-          internal_timer_ = false;
-          reconcile();
-        });
-        t.detach([this](kj::Exception&&) { internal_timer_ = false; });
-      }
-      return;
-    }
-    broker_log().warn(
-        "controller: creating {} with {} replica(s): only {} broker(s) are live, fewer than "
-        "internal_replication_factor {}",
-        group::offsets_topic, rf, live, c.internal_replication_factor);
-  }
-  creating_internal_ = true;
-  auto done =
-      create_topic(group::offsets_topic, offsets_topic_config(c.offsets_partitions, rf), true)
-          .then([this](caf::error e) {
-            creating_internal_ = false;
-            if (e && code_of(e) != errc::topic_exists) {
-              broker_log().warn("controller: cannot create {}: {}; retrying", group::offsets_topic,
-                                text_of(e));
-              return cp_.timer().afterDelay(500 * kj::MILLISECONDS).then([this]() { reconcile(); });
-            }
-            return kj::Promise<void>(kj::READY_NOW);
+  for (const auto& [name, partitions] : wanted) {
+    std::string topic = name;
+    if (creating_internal_.count(topic) || view.topics().count(topic)) continue;
+    auto rf = std::min(c.internal_replication_factor, live);
+    if (live < c.internal_replication_factor) {
+      auto waited = cp_.timer().now() - office_since_;
+      auto wait = c.internal_topic_wait_ms * kj::MILLISECONDS;
+      if (waited < wait) {
+        if (!internal_timer_) {
+          internal_timer_ = true;
+          auto t = cp_.timer().afterDelay(wait - waited).then([this]() {
+            internal_timer_ = false;
+            reconcile();
           });
-  done.detach([this](kj::Exception&&) { creating_internal_ = false; });
+          t.detach([this](kj::Exception&&) { internal_timer_ = false; });
+        }
+        return;
+      }
+      broker_log().warn(
+          "controller: creating {} with {} replica(s): only {} broker(s) are live, fewer than "
+          "internal_replication_factor {}",
+          topic, rf, live, c.internal_replication_factor);
+    }
+    creating_internal_.insert(topic);
+    auto done =
+        create_topic(topic, offsets_topic_config(partitions, rf), true)
+            .then([this, topic](caf::error e) {
+              creating_internal_.erase(topic);
+              if (e && code_of(e) != errc::topic_exists) {
+                broker_log().warn("controller: cannot create {}: {}; retrying", topic, text_of(e));
+                return cp_.timer().afterDelay(500 * kj::MILLISECONDS).then([this]() {
+                  reconcile();
+                });
+              }
+              return kj::Promise<void>(kj::READY_NOW);
+            });
+    done.detach([this, topic](kj::Exception&&) { creating_internal_.erase(topic); });
+  }
 }
 
 void controller::reconcile() {

@@ -25,6 +25,7 @@
 #include <kj/timer.h>
 #include <caf/error.hpp>
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -77,7 +78,7 @@ class controller {
   control_plane& cp_;
   bool in_office_ = false;
   kj::TimePoint office_since_ = kj::origin<kj::TimePoint>();
-  bool creating_internal_ = false;
+  std::set<std::string> creating_internal_;  ///< internal topics being created
   bool internal_timer_ = false;
   bool reconciling_ = false;
   bool again_ = false;

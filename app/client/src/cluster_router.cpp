@@ -1,5 +1,7 @@
 #include "cluster_router.h"
 
+#include <charconv>
+
 #include "connection_impl.h"
 
 namespace actormq::client::detail {
@@ -180,16 +182,58 @@ result<std::string> cluster_router::controller_address() {
   return result<std::string>(errc::broker_unreachable, "the cluster has no controller now");
 }
 
+namespace {
+
+/// Cache keys of transaction coordinators: never a group name (which cannot
+/// hold a control character). Ids of one partition share their entry.
+std::string txn_key(const std::string& group, const std::string& id) {
+  if (id.empty()) return std::string("\x01t") + group;
+  uint64_t v = 0;
+  auto [p, ec] = std::from_chars(id.data(), id.data() + id.size(), v);
+  if (ec != std::errc() || p != id.data() + id.size()) return std::string("\x01i") + id;
+  return std::string("\x01p") + std::to_string(v >> 48);
+}
+
+}  // namespace
+
 result<std::string> cluster_router::coordinator(const std::string& group) {
+  return find_coordinator(group, group, false, {});
+}
+
+result<std::string> cluster_router::txn_coordinator(const std::string& group,
+                                                    const std::string& id) {
+  return find_coordinator(txn_key(group, id), group, true, id);
+}
+
+std::optional<std::string> cluster_router::cached_txn_coordinator(const std::string& group) const {
+  std::lock_guard lk(mu_);
+  if (auto it = coordinators_.find(txn_key(group, {})); it != coordinators_.end()) {
+    return it->second;
+  }
+  return std::nullopt;
+}
+
+void cluster_router::forget_txn_coordinator(const std::string& group, const std::string& id) {
+  std::lock_guard lk(mu_);
+  coordinators_.erase(txn_key(group, id));
+}
+
+result<std::string> cluster_router::find_coordinator(const std::string& key,
+                                                     const std::string& group, bool transaction,
+                                                     const std::string& id) {
   {
     std::lock_guard lk(mu_);
-    if (auto it = coordinators_.find(group); it != coordinators_.end()) return it->second;
+    if (auto it = coordinators_.find(key); it != coordinators_.end()) return it->second;
   }
   using R = std::pair<std::string, error>;
   auto* c = &conn_;
-  auto r = conn_.call_sync<R>([group, c](rpc::Broker::Client& b) {
+  auto r = conn_.call_sync<R>([group, transaction, id, c](rpc::Broker::Client& b) {
     auto req = b.findCoordinatorRequest();
     req.setGroup(group);
+    if (transaction) {
+      req.setKind(rpc::CoordinatorKind::TRANSACTION);
+      req.setTxnId(id);
+    }
     return req.send().then([c](auto&& resp) {
       auto err = error_from_rpc(resp.getError());
       std::string address = resp.getAddress();
@@ -201,7 +245,7 @@ result<std::string> cluster_router::coordinator(const std::string& group) {
   if (!r) return r.err();
   if (r->second) return r->second;
   std::lock_guard lk(mu_);
-  coordinators_[group] = r->first;
+  coordinators_[key] = r->first;
   return r->first;
 }
 

@@ -74,6 +74,9 @@ class cluster_router {
   result<std::string> controller_address();
   /// The coordinator's address of group (cached; findCoordinator first).
   result<std::string> coordinator(const std::string& group);
+  /// The transaction coordinator's address of a producer group, or (id not
+  /// empty) of a transaction (cached; findCoordinator kind transaction).
+  result<std::string> txn_coordinator(const std::string& group, const std::string& id = {});
 
   // ---- non-blocking (any thread) ----
 
@@ -85,6 +88,9 @@ class cluster_router {
   void invalidate_all();
   bool refresh_due(std::chrono::milliseconds max_age) const;
   void forget_coordinator(const std::string& group);
+  void forget_txn_coordinator(const std::string& group, const std::string& id = {});
+  /// The cached transaction coordinator of a producer group (no request).
+  std::optional<std::string> cached_txn_coordinator(const std::string& group) const;
   /// After notController with a hint: the controller is there now.
   void apply_controller_hint(const leader_hint& h);
 
@@ -96,6 +102,9 @@ class cluster_router {
 
  private:
   result<void> refresh_locked(const std::vector<std::string>& topics);
+  /// findCoordinator on the bootstrap session, cached under key.
+  result<std::string> find_coordinator(const std::string& key, const std::string& group,
+                                       bool transaction, const std::string& id);
 
   connection_impl& conn_;
   std::mutex refresh_mu_;  ///< one metadata request at a time

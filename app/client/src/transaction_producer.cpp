@@ -3,12 +3,14 @@
 #include <kj/debug.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <thread>
 
 #include "actormq/client/admin.h"
 #include "actormq/client/partitioner.h"
+#include "cluster_router.h"
 #include "connection_impl.h"
 #include "storage/record_batch.h"
 #include "storage/record_batch_builder.h"
@@ -25,8 +27,49 @@ struct half_reply {
 };
 
 /// How often the loop makes sure the checker is registered on the current
-/// session (a reconnect opens a new session that knows no checker).
+/// coordinator's session (a reconnect opens a new session that knows no
+/// checker; a failover moves the coordinator).
 constexpr auto register_every = std::chrono::milliseconds(500);
+/// Every this many rounds the coordinator is looked up afresh, so a move
+/// is noticed even by a producer that sends nothing.
+constexpr int refind_every = 4;
+/// How long a call follows a coordinator that moved or is being elected.
+constexpr auto route_window = std::chrono::seconds(15);
+
+/// Calls make on the transaction coordinator of group (or of transaction
+/// id), following moves: notCoordinator and clusterUnavailable are retried
+/// with a backoff for up to route_window, a lost connection too when
+/// resend_on_io is set (only for calls that may be repeated: a decision).
+/// err_of reads the error carried in a reply.
+template <class T, class Make, class ErrOf>
+result<T> on_txn_coordinator(detail::connection_impl& c, const std::string& group,
+                             const std::string& id, bool resend_on_io, Make make, ErrOf err_of) {
+  using detail::is_connection_error;
+  using detail::is_not_coordinator;
+  const auto until = std::chrono::steady_clock::now() + route_window;
+  auto backoff = std::chrono::milliseconds(50);
+  for (;;) {
+    error e;
+    auto at = c.router().txn_coordinator(group, id);
+    if (!at) {
+      e = at.err();
+    } else {
+      auto r = c.call_sync_at<T>(*at, make);
+      if (r && !err_of(*r)) return r;
+      e = r ? err_of(*r) : r.err();
+      if (is_not_coordinator(e) || is_connection_error(e)) {
+        c.router().forget_txn_coordinator(group, id);
+      }
+      bool again = is_not_coordinator(e) || e.is(errc::cluster_unavailable) ||
+                   (resend_on_io && is_connection_error(e));
+      if (!again || std::chrono::steady_clock::now() >= until) return r;
+    }
+    bool again = e.is(errc::cluster_unavailable) || is_not_coordinator(e) || is_connection_error(e);
+    if (!again || std::chrono::steady_clock::now() >= until) return e;
+    std::this_thread::sleep_for(backoff);
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(1000));
+  }
+}
 
 std::vector<message> decode_records(const std::string& topic, uint32_t partition,
                                     capnp::Data::Reader bytes) {
@@ -115,30 +158,63 @@ struct transaction_producer::impl {
   // Loop thread only: the session the checker is registered on.
   uint64_t registered_session = 0;
   bool registering = false;
+  int rounds = 0;
 
   detail::connection_impl& loop() { return conn->impl(); }
 
-  /// Loop thread: registers the checker unless this session has it.
+  /// Loop thread: registers the checker at the group's transaction
+  /// coordinator unless that session has it.
   kj::Promise<void> ensure_registered() {
     auto& l = loop();
     if (registering) return kj::READY_NOW;
     registering = true;
-    return l.broker()
-        .then([this](rpc::Broker::Client c) {
-          uint64_t session = loop().session_id();
-          if (session == registered_session) return kj::Promise<void>(kj::READY_NOW);
-          auto rq = c.registerCheckerRequest();
-          rq.setProducerGroup(cfg.producer_group);
-          rq.setChecker(kj::heap<checker_server>(checker));
-          return rq.send().then(
-              [this, session](capnp::Response<rpc::Broker::RegisterCheckerResults>&& r) {
-                if (r.getError().getCode() == rpc::ErrorCode::NONE) registered_session = session;
-              });
+    if (++rounds % refind_every == 0) l.router().forget_txn_coordinator(cfg.producer_group);
+    // The lookup blocks (findCoordinator on the bootstrap session): never on
+    // the loop thread; a helper thread resolves it and posts back.
+    kj::Promise<std::string> where = nullptr;
+    if (auto cached = l.router().cached_txn_coordinator(cfg.producer_group)) {
+      where = kj::Promise<std::string>(std::string(*cached));
+    } else {
+      auto paf = kj::newPromiseAndCrossThreadFulfiller<std::string>();
+      auto owner = std::make_shared<kj::Own<kj::CrossThreadPromiseFulfiller<std::string>>>(
+          kj::mv(paf.fulfiller));
+      std::thread([conn = conn, group = cfg.producer_group, owner]() {
+        auto at = conn->impl().router().txn_coordinator(group);
+        (*owner)->fulfill(at ? std::string(*at) : std::string());
+      }).detach();
+      where = kj::mv(paf.promise);
+    }
+    return where
+        .then([this](std::string address) -> kj::Promise<void> {
+          if (address.empty()) return kj::READY_NOW;  // none yet: next round
+          return loop().broker_at(address).then([this, address](rpc::Broker::Client c) {
+            uint64_t session = loop().session_id_at(address);
+            if (session != 0 && session == registered_session) {
+              return kj::Promise<void>(kj::READY_NOW);
+            }
+            auto rq = c.registerCheckerRequest();
+            rq.setProducerGroup(cfg.producer_group);
+            rq.setChecker(kj::heap<checker_server>(checker));
+            return rq.send().then(
+                [this, address](capnp::Response<rpc::Broker::RegisterCheckerResults>&& r) {
+                  auto err = error_from_rpc(r.getError());
+                  if (!err) {
+                    registered_session = loop().session_id_at(address);
+                  } else if (detail::is_not_coordinator(err)) {
+                    loop().router().forget_txn_coordinator(cfg.producer_group);
+                  }
+                });
+          });
         })
-        .then([this]() { registering = false; }, [this](kj::Exception&&) { registering = false; });
+        .then([this]() { registering = false; },
+              [this](kj::Exception&&) {
+                registering = false;
+                loop().router().forget_txn_coordinator(cfg.producer_group);
+              });
   }
 
-  /// Loop thread: re-registers after reconnects until the producer closes.
+  /// Loop thread: re-registers after reconnects and moves until the
+  /// producer closes.
   kj::Promise<void> keep_registered(std::shared_ptr<impl> self) {
     if (!alive) return kj::READY_NOW;
     return ensure_registered()
@@ -173,17 +249,23 @@ result<std::unique_ptr<transaction_producer>> transaction_producer::create(
   i->conn = std::move(*c);
   i->checker = std::make_shared<txn_checker>(std::move(checker));
   // Register once now, so checks can come as soon as create() returns.
-  auto r = i->loop().call_sync<detail::status_reply>([i](rpc::Broker::Client& b) {
-    auto rq = b.registerCheckerRequest();
-    rq.setProducerGroup(i->cfg.producer_group);
-    rq.setChecker(kj::heap<checker_server>(i->checker));
-    return rq.send().then([i](capnp::Response<rpc::Broker::RegisterCheckerResults>&& r) {
-      auto err = error_from_rpc(r.getError());
-      if (!err) i->registered_session = i->loop().session_id();
-      return detail::status_reply{err};
-    });
-  });
+  std::string at;
+  auto r = on_txn_coordinator<detail::status_reply>(
+      i->loop(), cfg.producer_group, {}, true,
+      [i](rpc::Broker::Client& b) {
+        auto rq = b.registerCheckerRequest();
+        rq.setProducerGroup(i->cfg.producer_group);
+        rq.setChecker(kj::heap<checker_server>(i->checker));
+        return rq.send().then([](capnp::Response<rpc::Broker::RegisterCheckerResults>&& r) {
+          return detail::status_reply{error_from_rpc(r.getError())};
+        });
+      },
+      [](const detail::status_reply& s) { return s.err; });
   if (auto v = to_void(std::move(r)); !v) return v.err();
+  if (auto addr = i->loop().router().txn_coordinator(cfg.producer_group)) {
+    auto session = i->loop().session_id_at(*addr);
+    i->loop().post([i, session] { i->registered_session = session; });
+  }
   i->loop().post([i] { i->loop().add_task(i->keep_registered(i)); });
   return std::unique_ptr<transaction_producer>(new transaction_producer(i));
 }
@@ -236,7 +318,9 @@ result<std::string> transaction_producer::send_half_batch(const std::vector<prod
   auto bytes = std::make_shared<std::string>(b.build());
   auto group = impl_->cfg.producer_group;
   auto topic = recs.front().topic;
-  auto r = impl_->loop().call_sync<half_reply>([=](rpc::Broker::Client& c) {
+  // Not resent after a lost connection: the broker may have stored it (the
+  // producer group's checker then resolves that copy).
+  auto make = [=](rpc::Broker::Client& c) {
     auto rq = c.sendHalfRequest();
     rq.setProducerGroup(group);
     rq.setTopic(topic);
@@ -248,7 +332,9 @@ result<std::string> transaction_producer::send_half_batch(const std::vector<prod
     return rq.send().then([](capnp::Response<rpc::Broker::SendHalfResults>&& res) {
       return half_reply{error_from_rpc(res.getError()), std::string(res.getTxnId().cStr())};
     });
-  });
+  };
+  auto r = on_txn_coordinator<half_reply>(impl_->loop(), group, {}, false, make,
+                                          [](const half_reply& h) { return h.err; });
   if (!r) return r.err();
   if (r->err) return r->err;
   return r->txn_id;
@@ -263,18 +349,23 @@ result<void> transaction_producer::rollback(const std::string& txn_id) {
 }
 
 result<void> transaction_admin::resolve(const std::string& txn_id, bool commit) {
-  return to_void(conn_->impl().call_sync<detail::status_reply>([=](rpc::Broker::Client& c) {
-    auto rq = c.endTransactionRequest();
-    rq.setTxnId(txn_id);
-    rq.setCommit(commit);
-    return rq.send().then([](capnp::Response<rpc::Broker::EndTransactionResults>&& r) {
-      return detail::status_reply{error_from_rpc(r.getError())};
-    });
-  }));
+  // A decision may be repeated (the same one is a no-op): resent after a
+  // lost connection too.
+  return to_void(on_txn_coordinator<detail::status_reply>(
+      conn_->impl(), {}, txn_id, true,
+      [=](rpc::Broker::Client& c) {
+        auto rq = c.endTransactionRequest();
+        rq.setTxnId(txn_id);
+        rq.setCommit(commit);
+        return rq.send().then([](capnp::Response<rpc::Broker::EndTransactionResults>&& r) {
+          return detail::status_reply{error_from_rpc(r.getError())};
+        });
+      },
+      [](const detail::status_reply& s) { return s.err; }));
 }
 
 result<std::vector<transaction_info>> transaction_admin::list() {
-  return conn_->impl().call_sync<std::vector<transaction_info>>([](rpc::Broker::Client& c) {
+  auto make = [](rpc::Broker::Client& c) {
     return c.listTransactionsRequest().send().then(
         [](capnp::Response<rpc::Broker::ListTransactionsResults>&& r) {
           std::vector<transaction_info> out;
@@ -284,7 +375,25 @@ result<std::vector<transaction_info>> transaction_admin::list() {
           }
           return out;
         });
-  });
+  };
+  // Each broker lists the transactions of the partitions it leads: in a
+  // cluster ask every live one (one that does not answer fails the call
+  // rather than giving a partial list).
+  auto& c = conn_->impl();
+  auto md = c.router().fetch_metadata({"__transaction_state"});
+  if (!md || md->cluster_id.empty() || md->brokers.size() <= 1) {
+    return c.call_sync<std::vector<transaction_info>>(make);
+  }
+  std::map<uint64_t, transaction_info> all;
+  for (const auto& b : md->brokers) {
+    if (!b.alive) continue;
+    auto r = c.call_sync_at<std::vector<transaction_info>>(b.address, make);
+    if (!r) return r.err();
+    for (auto& t : *r) all[std::strtoull(t.txn_id.c_str(), nullptr, 10)] = std::move(t);
+  }
+  std::vector<transaction_info> out;
+  for (auto& [id, t] : all) out.push_back(std::move(t));
+  return out;
 }
 
 }  // namespace actormq::client
