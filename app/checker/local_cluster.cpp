@@ -90,7 +90,8 @@ bool local_cluster::start() {
   config_ = (settings_.work_dir / "broker.toml").string();
   std::ofstream(config_) << "[cluster]\nlease_ttl_ms = " << settings_.lease_ttl_ms
                          << "\netcd_timeout_ms = " << settings_.etcd_timeout_ms
-                         << "\nreplica_lag_ms = " << settings_.replica_lag_ms << "\n";
+                         << "\nreplica_lag_ms = " << settings_.replica_lag_ms << "\n"
+                         << settings_.extra_config;
   if (!start_etcd()) return false;
   for (int id = 0; id < size(); ++id) {
     if (!start_broker(id)) return false;

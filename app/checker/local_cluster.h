@@ -38,6 +38,8 @@ struct cluster_settings {
   int64_t replica_lag_ms = 2000;
   int64_t etcd_timeout_ms = 1000;
   std::string broker_log_level = "info";  ///< the brokers' --log-level
+  /// More sections for broker.toml (e.g. "[transactions]\ntimeout_ms = 1000\n").
+  std::string extra_config;
   std::chrono::milliseconds start_timeout{20000};
 };
 

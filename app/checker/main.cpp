@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
   bool verbose = false;
   app.add_option("scenario", scenarios,
                  "kill-leader pause-follower pause-leader kill-two "
-                 "etcd-down restart-all kill-coordinator (default: all)");
+                 "etcd-down restart-all kill-coordinator kill-txn-coordinator (default: all)");
   app.add_option("--seed", seed, "RNG seed (default: from the clock, printed)");
   app.add_option("--rounds", rounds, "fault rounds per scenario")->check(CLI::Range(1, 1000));
   app.add_option("--partitions", partitions, "partitions of the topic")->check(CLI::Range(1, 64));

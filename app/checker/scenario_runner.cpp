@@ -8,6 +8,8 @@
 #include <future>
 #include <iostream>
 #include <iterator>
+#include <map>
+#include <set>
 #include <thread>
 
 #include "log_reader.h"
@@ -54,8 +56,8 @@ std::string log_bytes(const std::filesystem::path& dir) {
 
 const std::vector<std::string>& scenario_runner::scenario_names() {
   static const std::vector<std::string> names = {
-      "kill-leader", "pause-follower", "pause-leader",    "kill-two",
-      "etcd-down",   "restart-all",    "kill-coordinator"};
+      "kill-leader", "pause-follower", "pause-leader",     "kill-two",
+      "etcd-down",   "restart-all",    "kill-coordinator", "kill-txn-coordinator"};
   return names;
 }
 
@@ -79,11 +81,26 @@ std::string scenario_result::summary() const {
                             sorted.back().count(), each);
 }
 
+namespace {
+
+/// The brokers' config for a scenario: kill-txn-coordinator wants check-backs
+/// within a second or two, not the default 6 s + 30 s.
+cluster_settings cluster_for(const std::string& name, cluster_settings c) {
+  if (name == "kill-txn-coordinator") {
+    c.extra_config +=
+        "[transactions]\ntimeout_ms = 1000\ncheck_interval_ms = 1000\ncheck_timeout_ms = 2000\n"
+        "max_checks = 1000\n";
+  }
+  return c;
+}
+
+}  // namespace
+
 scenario_runner::scenario_runner(std::string name, scenario_settings s)
     : name_(std::move(name)),
       settings_(std::move(s)),
       rng_(settings_.seed),
-      cluster_(settings_.cluster) {
+      cluster_(cluster_for(name_, settings_.cluster)) {
   result_.name = name_;
   result_.seed = settings_.seed;
   result_.rounds = settings_.rounds;
@@ -214,6 +231,34 @@ bool scenario_runner::setup() {
     fail("no acknowledgement within 20 s of starting the producers");
     return false;
   }
+  if (name_ == "kill-txn-coordinator") {
+    bool made = false;
+    wait_for(
+        [&] {
+          auto* a = cluster_.admin_at(0);
+          if (!a) return false;
+          auto st = a->create_topic(txn_topic_, tc);
+          made = st || st.err().is(client::errc::topic_exists);
+          if (!st) why = st.err().to_string();
+          return made;
+        },
+        seconds(20));
+    if (!made) {
+      fail("transactional topic not created: " + why);
+      return false;
+    }
+    txn_workload_settings ts;
+    ts.bootstrap = cluster_.bootstrap();
+    ts.topic = txn_topic_;
+    ts.partitions = settings_.partitions;
+    ts.seed = settings_.seed;
+    txns_ = std::make_unique<txn_workload>(ts);
+    txns_->start();
+    if (!wait_for([&] { return txns_->decided_by_call() > 0; }, seconds(30))) {
+      fail("no transaction was decided within 30 s of starting the producers");
+      return false;
+    }
+  }
   if (name_ == "kill-coordinator") {
     group_workload_settings gs;
     gs.bootstrap = cluster_.bootstrap();
@@ -227,6 +272,124 @@ bool scenario_runner::setup() {
     }
   }
   return true;
+}
+
+std::optional<int32_t> scenario_runner::txn_coordinator() {
+  for (int id = 0; id < cluster_.size(); ++id) {
+    if (!cluster_.broker_running(id) || cluster_.broker_paused(id)) continue;
+    auto* a = cluster_.admin_at(id);
+    if (!a) continue;
+    auto c = a->find_txn_coordinator(txn_workload_settings{}.producer_group);
+    if (c && c->broker_id >= 0) return c->broker_id;
+  }
+  return std::nullopt;
+}
+
+void scenario_runner::kill_txn_coordinator_round() {
+  pause_random(300, 1500);
+  auto victim = txn_coordinator();
+  if (!victim) {
+    fail("the producer group has no transaction coordinator before the kill");
+    return;
+  }
+  auto decided_before = txns_->decided_by_call();
+  auto checks_before = txns_->checks_answered();
+  log(fmt::format("SIGKILL broker {} (transaction coordinator of the producer group)", *victim));
+  cluster_.stop_broker(*victim, true);
+  auto bound = milliseconds(settings_.cluster.lease_ttl_ms + 8000);
+  auto took = wait_for(
+      [&] {
+        auto now = txn_coordinator();
+        return now && *now != *victim;
+      },
+      bound);
+  if (!took) {
+    fail(fmt::format("no new transaction coordinator within {} of killing broker {}", secs(bound),
+                     *victim));
+  } else {
+    note(fmt::format("new transaction coordinator after {}", secs(*took)));
+  }
+  auto resumed = wait_for([&] { return txns_->decided_by_call() > decided_before; }, seconds(30));
+  if (!resumed) {
+    fail(fmt::format("no commit or rollback succeeded within 30 s of killing broker {}", *victim));
+  } else {
+    note(fmt::format("decisions resumed after {}", secs(*resumed)));
+  }
+  // Abandoned transactions (15 %) are checked back, by the new coordinator too.
+  if (!wait_for([&] { return txns_->checks_answered() > checks_before; }, seconds(30))) {
+    fail(fmt::format("no check-back within 30 s of killing broker {}", *victim));
+  }
+  pause_random(200, 1500);
+  if (!cluster_.start_broker(*victim)) fail("restart: " + cluster_.error());
+  if (!wait_for([&] { return isr_full(); }, seconds(30))) {
+    fail(fmt::format("broker {} did not rejoin every in-sync set within 30 s", *victim));
+  }
+}
+
+void scenario_runner::check_txns() {
+  txns_->stop();
+  txns_->decide_rest();
+  auto fates = txns_->fates();
+  std::set<std::string> committed;
+  for (const auto& [v, f] : fates) {
+    if (f == txn_fate::commit) committed.insert(v);
+  }
+  // Until every committed value is readable (check-backs resolve the
+  // abandoned ones within a few check intervals), bounded.
+  std::map<std::string, int> seen;
+  std::string error;
+  auto read = [&] {
+    seen.clear();
+    std::vector<observation> records;
+    log_reader reader(cluster_.bootstrap(), txn_topic_, settings_.partitions);
+    if (!reader.read_all(seconds(30), records, error)) return false;
+    for (const auto& r : records) ++seen[r.value];
+    for (const auto& v : committed) {
+      if (!seen.count(v)) return false;
+    }
+    return true;
+  };
+  wait_for(read, seconds(90));
+  // Rollbacks are checked once the commits are in: give late deliveries
+  // (there should be none) a moment, then read once more.
+  std::this_thread::sleep_for(seconds(2));
+  if (!read() && !error.empty()) fail("final read of the transactional topic: " + error);
+  txns_->close();
+  int64_t missing = 0, resurrected = 0, foreign = 0, duplicated = 0;
+  std::string first_missing, first_resurrected, first_foreign;
+  for (const auto& v : committed) {
+    if (seen.count(v)) continue;
+    if (++missing == 1) first_missing = v;
+  }
+  for (const auto& [v, n] : seen) {
+    auto it = fates.find(v);
+    if (it == fates.end()) {
+      // A half whose acknowledgement was lost: never decided by anyone, so
+      // it must never become visible.
+      if (++foreign == 1) first_foreign = v;
+    } else if (it->second == txn_fate::rollback) {
+      if (++resurrected == 1) first_resurrected = v;
+    }
+    if (n > 1) ++duplicated;
+  }
+  if (missing > 0) {
+    fail(fmt::format("{} committed transaction(s) never became visible, {} the first", missing,
+                     first_missing));
+  }
+  if (resurrected > 0) {
+    fail(fmt::format("{} rolled back transaction(s) became visible, {} the first", resurrected,
+                     first_resurrected));
+  }
+  if (foreign > 0) {
+    fail(fmt::format("{} value(s) nobody decided became visible, {} the first", foreign,
+                     first_foreign));
+  }
+  for (const auto& e : txns_->errors()) fail(e);
+  note(fmt::format(
+      "transactions: {} halves ({} refused), {} committed, {} decided by call ({} calls failed), "
+      "{} checks answered, {} delivered more than once",
+      txns_->halves(), txns_->halves_failed(), committed.size(), txns_->decided_by_call(),
+      txns_->calls_failed(), txns_->checks_answered(), duplicated));
 }
 
 std::optional<int32_t> scenario_runner::coordinator() {
@@ -343,6 +506,8 @@ scenario_result scenario_runner::run() {
         restart_all_round(r);
       else if (name_ == "kill-coordinator")
         kill_coordinator_round();
+      else if (name_ == "kill-txn-coordinator")
+        kill_txn_coordinator_round();
       else {
         fail("unknown scenario " + name_);
         break;
@@ -354,6 +519,7 @@ scenario_result scenario_runner::run() {
   }
   if (workload_) workload_->stop();
   if (group_) group_->stop();
+  if (txns_) txns_->close();
   cluster_.shutdown();
   result_.elapsed = since(started_);
   return result_;
@@ -375,6 +541,7 @@ void scenario_runner::finish() {
   }
   result_.check = history_.check(final_read);
   if (group_) check_group();
+  if (txns_) check_txns();
   for (const auto& [why, n] : history_.failure_reasons()) {
     note(fmt::format("{} sends finally failed: {}", n, why));
   }

@@ -29,6 +29,15 @@
 //                   broker coordinates within the lease TTL + a bound, its
 //                   commits resume, no committed offset goes back and every
 //                   acknowledged value is consumed (group_workload.h)
+//   kill-txn-coordinator  transactional producers commit, roll back or
+//                   abandon half messages on their own topic throughout;
+//                   SIGKILL the broker coordinating their transactions
+//                   (the leader of the group's partition of
+//                   __transaction_state), restart it, R times: another
+//                   broker coordinates within the lease TTL + a bound, its
+//                   check-backs resolve what the producers left open, and
+//                   each transaction has exactly its one outcome: every
+//                   commit read, no rollback ever (txn_workload.h)
 //
 // Besides the history's verdict a scenario fails on a broken expectation
 // of its own (a bound not met), each named in the result.
@@ -45,6 +54,7 @@
 #include "group_workload.h"
 #include "history.h"
 #include "local_cluster.h"
+#include "txn_workload.h"
 #include "workload.h"
 
 namespace actormq::checker {
@@ -104,6 +114,11 @@ class scenario_runner {
   void check_group();
   /// The broker coordinating the checked group, asked at a live broker.
   std::optional<int32_t> coordinator();
+  void kill_txn_coordinator_round();
+  /// kill-txn-coordinator's verdict after the drain.
+  void check_txns();
+  /// The broker coordinating the checked producer group's transactions.
+  std::optional<int32_t> txn_coordinator();
   /// Sends through a just-thawed deposed leader only (pause-leader).
   void probe_deposed_leader(int32_t old_leader, uint32_t p);
 
@@ -132,6 +147,8 @@ class scenario_runner {
   history history_;
   std::unique_ptr<workload> workload_;
   std::unique_ptr<group_workload> group_;  ///< kill-coordinator only
+  std::unique_ptr<txn_workload> txns_;     ///< kill-txn-coordinator only
+  std::string txn_topic_ = "checked-txn";
   scenario_result result_;
   clock::time_point started_{};
   int probes_ = 0;

@@ -244,10 +244,19 @@ result<std::vector<std::string>> admin::list_groups() {
 }
 
 result<coordinator_info> admin::find_coordinator(const std::string& group) {
+  return find(group, false);
+}
+
+result<coordinator_info> admin::find_txn_coordinator(const std::string& producer_group) {
+  return find(producer_group, true);
+}
+
+result<coordinator_info> admin::find(const std::string& group, bool transaction) {
   using R = std::pair<coordinator_info, error>;
-  auto r = conn_->impl().call_sync<R>([group](rpc::Broker::Client& c) {
+  auto r = conn_->impl().call_sync<R>([group, transaction](rpc::Broker::Client& c) {
     auto req = c.findCoordinatorRequest();
     req.setGroup(group);
+    if (transaction) req.setKind(rpc::CoordinatorKind::TRANSACTION);
     return req.send().then([](auto&& resp) {
       R out;
       out.second = error_from_rpc(resp.getError());

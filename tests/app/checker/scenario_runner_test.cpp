@@ -69,3 +69,10 @@ TEST_CASE(
     "[long]") {
   run_scenario("kill-coordinator");
 }
+
+TEST_CASE(
+    "kill-txn-coordinator: transactions whose coordinator is SIGKILLed keep exactly their one "
+    "outcome",
+    "[long]") {
+  run_scenario("kill-txn-coordinator");
+}

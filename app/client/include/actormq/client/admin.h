@@ -46,6 +46,10 @@ class admin {
   /// cluster the leader of the group's partition of __consumer_offsets
   /// (cluster_unavailable while it has none); alone the broker itself.
   result<coordinator_info> find_coordinator(const std::string& group);
+  /// The broker coordinating the transactions of a producer group (the
+  /// leader of its partition of __transaction_state; cluster_unavailable
+  /// while it has none); alone the broker itself.
+  result<coordinator_info> find_txn_coordinator(const std::string& producer_group);
   /// Offset for a timestamp; earliest_timestamp / latest_timestamp give the
   /// log start / log end.
   result<int64_t> list_offsets(const topic_partition& tp, int64_t timestamp_ms);
@@ -66,6 +70,7 @@ class admin {
   const std::shared_ptr<connection>& conn() const { return conn_; }
 
  private:
+  result<coordinator_info> find(const std::string& group, bool transaction);
   std::shared_ptr<connection> conn_;
 };
 
