@@ -225,3 +225,64 @@ TEST_CASE("a group whose coordinator holds no replica of the topic still gets it
     CHECK(got.size() == 5);
   }
 }
+
+TEST_CASE("a poll returns one leader's records without waiting out another leader's idle long poll",
+          "[app][cluster][routing]") {
+  // Two topics led by two different brokers, one consumer of both with a
+  // 10 s long poll. A record on one of them must come back at once, not
+  // when the other broker's long poll (empty) ends. (Before the fix a poll
+  // waited for every leader's answer: 100-200 ms with the default wait, as
+  // a consumer's retry topic is usually led by another broker.)
+  test::cluster_process c;
+  auto m = require_formed(c, 3);
+  auto cfg = test::connection_to(c.broker(not_controller(m)));
+  auto adm = client::admin::create(cfg);
+  REQUIRE(adm);
+  client::topic_config tc;
+  tc.partitions = 1;
+  std::map<int32_t, std::string> by_leader;
+  for (int i = 0; i < 12 && by_leader.size() < 2; ++i) {
+    auto name = "lp" + std::to_string(i);
+    REQUIRE((*adm)->create_topic(name, tc));
+    auto t = require_led(**adm, name, 1);
+    by_leader.emplace(t.partitions[0].leader, name);
+  }
+  REQUIRE(by_leader.size() == 2);
+  auto busy = by_leader.begin()->second;
+  auto idle = std::next(by_leader.begin())->second;
+
+  client::consumer_config cc;
+  cc.connection = cfg;
+  cc.group_id = "long-pollers";
+  cc.auto_offset_reset = client::offset_reset::earliest;
+  cc.retry_topics = false;
+  cc.fetch_max_wait_ms = 10000;
+  auto con = client::consumer::create(cc);
+  REQUIRE(con);
+  REQUIRE((*con)->subscribe({busy, idle}));
+  REQUIRE(test::eventually([&] { return (*con)->poll(100ms) && (*con)->assignment().size() == 2; },
+                           20s));
+
+  client::producer_config pc;
+  pc.connection = cfg;
+  auto p = client::producer::create(pc);
+  REQUIRE(p);
+  for (int round = 0; round < 3; ++round) {
+    client::producer_record rec;
+    rec.topic = busy;
+    rec.value = "r" + std::to_string(round);
+    REQUIRE((*p)->send_sync(std::move(rec)).ok());
+    auto start = std::chrono::steady_clock::now();
+    std::vector<std::string> got;
+    while (got.empty() && std::chrono::steady_clock::now() - start < 30s) {
+      auto r = (*con)->poll(30s);
+      REQUIRE(r);
+      for (const auto& msg : *r) got.push_back(msg.value.value_or(""));
+    }
+    auto took = std::chrono::steady_clock::now() - start;
+    CHECK(got == std::vector<std::string>{"r" + std::to_string(round)});
+    // Far below the idle broker's 10 s long poll.
+    CHECK(took < 5s);
+  }
+  (void)(*con)->close();
+}

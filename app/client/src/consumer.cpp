@@ -139,6 +139,8 @@ struct consumer::impl {
   error decode(fetched& f) {
     auto it = positions.find(f.tp);
     if (it == positions.end()) return {};  // revoked meanwhile
+    // Asked for before the position moved (an answer taken a poll later).
+    if (f.requested_offset >= 0 && f.requested_offset != it->second) return {};
     auto out = decoder.decode(f, it->second, buffered, expired);
     if (out.no_whole_batch) {
       // Not even one whole batch fit: ask for more next time.

@@ -26,6 +26,9 @@ struct fetched {
   int64_t high_watermark = -1;
   int64_t log_start_offset = -1;
   std::string bytes;
+  /// The offset this answer was asked from: an answer that arrives after the
+  /// consumer moved (seek, reset) is dropped rather than decoded.
+  int64_t requested_offset = -1;
 };
 
 /// One partition's fetched bytes once decoded: the message_views of it

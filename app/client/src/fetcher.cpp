@@ -2,8 +2,12 @@
 
 #include <kj/debug.h>
 
-#include <future>
+#include <atomic>
+#include <condition_variable>
 #include <map>
+#include <mutex>
+#include <optional>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -37,8 +41,20 @@ struct fetcher::impl {
 
   std::shared_ptr<connection> conn;
   consumer_config cfg;
-  bool stream_failed = false;
+  std::atomic<bool> stream_failed{false};
   kj::Own<loop_state> loop;
+
+  /// A fetch from one broker in flight on a thread of its own. With several
+  /// leaders a poll returns with the first answers and takes the others at
+  /// a later poll, so an idle broker's long poll never holds back another
+  /// broker's records (Kafka's consumer does the same).
+  struct call {
+    std::vector<fetch_request> part;
+    std::optional<result<std::vector<fetched>>> res;  ///< guarded by calls_mu
+  };
+  std::mutex calls_mu;
+  std::condition_variable calls_cv;
+  std::vector<std::shared_ptr<call>> in_flight;  ///< the user thread's
 
   /// Opens the session's fetch stream if needed: openStream, connect to the
   /// stream port, send the token. Fails when the broker has no stream.
@@ -139,12 +155,50 @@ struct fetcher::impl {
   /// results merged. Partitions without a known leader wait for the next
   /// poll (metadata is asked for again); a leader that fails gives its
   /// partitions that error.
-  result<std::vector<fetched>> fetch(const std::vector<fetch_request>& reqs, uint32_t wait_ms) {
+  /// Moves the answers of finished calls into out (a failed call gives each
+  /// of its partitions the error). Caller holds calls_mu.
+  void harvest(std::vector<fetched>& out) {
+    for (auto it = in_flight.begin(); it != in_flight.end();) {
+      auto& c = **it;
+      if (!c.res) {
+        ++it;
+        continue;
+      }
+      if (*c.res) {
+        for (auto& f : **c.res) out.push_back(std::move(f));
+      } else {
+        const auto& err = c.res->err();
+        for (const auto& f : c.part) {
+          if (is_connection_error(err)) router().invalidate(f.tp.topic);
+          out.push_back(fetched{f.tp, err, {}, -1, -1, {}, f.offset});
+        }
+      }
+      it = in_flight.erase(it);
+    }
+  }
+
+  result<std::vector<fetched>> fetch(const std::shared_ptr<impl>& self,
+                                     const std::vector<fetch_request>& all, uint32_t wait_ms) {
+    std::vector<fetched> out;
+    std::vector<fetch_request> reqs;
+    {
+      std::lock_guard lk(calls_mu);
+      harvest(out);
+      if (!out.empty()) return out;
+      // Partitions asked for by a call still in flight wait for its answer.
+      std::set<topic_partition> asked;
+      for (const auto& c : in_flight) {
+        for (const auto& f : c->part) asked.insert(f.tp);
+      }
+      for (const auto& r : all) {
+        if (!asked.count(r.tp)) reqs.push_back(r);
+      }
+    }
     auto max_age = ms(cfg.metadata_max_age_ms);
     bool want_metadata = false;
     for (const auto& r : reqs) router().track(r.tp.topic);
     std::map<std::string, std::vector<fetch_request>> by_leader;
-    for (int round = 0; round < 2; ++round) {
+    for (int round = 0; round < 2 && !reqs.empty(); ++round) {
       if (want_metadata || router().refresh_due(max_age)) {
         (void)router().refresh(max_age, want_metadata);
       }
@@ -163,11 +217,16 @@ struct fetcher::impl {
       }
       if (!want_metadata) break;
     }
-    if (by_leader.empty()) {
+    bool none_in_flight;
+    {
+      std::lock_guard lk(calls_mu);
+      none_in_flight = in_flight.empty();
+    }
+    if (by_leader.empty() && none_in_flight) {
       return result<std::vector<fetched>>(errc::broker_unreachable,
                                           "no leader known for the assigned partitions");
     }
-    if (by_leader.size() == 1) {
+    if (by_leader.size() == 1 && none_in_flight) {
       auto& [address, part] = *by_leader.begin();
       auto r = fetch_from(address, part, wait_ms);
       if (!r && is_connection_error(r.err())) {
@@ -175,33 +234,52 @@ struct fetcher::impl {
       }
       return r;
     }
-    std::vector<
-        std::pair<const std::vector<fetch_request>*, std::future<result<std::vector<fetched>>>>>
-        calls;
     for (auto& [address, part] : by_leader) {
-      calls.emplace_back(&part, std::async(std::launch::async, [this, &address, &part, wait_ms] {
-        return fetch_from(address, part, wait_ms);
-      }));
-    }
-    std::vector<fetched> out;
-    for (auto& [part, fut] : calls) {
-      auto r = fut.get();
-      if (r) {
-        for (auto& f : *r) out.push_back(std::move(f));
-        continue;
+      auto c = std::make_shared<call>();
+      c->part = part;
+      {
+        std::lock_guard lk(calls_mu);
+        in_flight.push_back(c);
       }
-      for (const auto& f : *part) {
-        if (is_connection_error(r.err())) router().invalidate(f.tp.topic);
-        out.push_back(fetched{f.tp, r.err(), {}, -1, -1, {}});
-      }
+      std::thread([self, c, address = address, wait_ms] {
+        auto r = self->fetch_from(address, c->part, wait_ms);
+        std::lock_guard lk(self->calls_mu);
+        c->res = std::move(r);
+        self->calls_cv.notify_all();
+      }).detach();
     }
+    // Until the first answer; the others are taken by a later poll. Every
+    // call ends by its wait plus the request timeout.
+    auto until = std::chrono::steady_clock::now() + ms(wait_ms) +
+                 ms(conn->config().request_timeout_ms) + ms(1000);
+    std::unique_lock lk(calls_mu);
+    calls_cv.wait_until(lk, until, [&] {
+      for (const auto& c : in_flight) {
+        if (c->res) return true;
+      }
+      return false;
+    });
+    harvest(out);
     return out;
   }
 
-  /// One fetch from the broker at address ("" = bootstrap).
+  /// One fetch from the broker at address ("" = bootstrap), each answer
+  /// stamped with the offset it was asked from.
   result<std::vector<fetched>> fetch_from(const std::string& address,
                                           const std::vector<fetch_request>& reqs,
                                           uint32_t wait_ms) {
+    auto r = fetch_raw(address, reqs, wait_ms);
+    if (!r) return r;
+    for (auto& f : *r) {
+      for (const auto& q : reqs) {
+        if (q.tp == f.tp) f.requested_offset = q.offset;
+      }
+    }
+    return r;
+  }
+
+  result<std::vector<fetched>> fetch_raw(const std::string& address,
+                                         const std::vector<fetch_request>& reqs, uint32_t wait_ms) {
     auto timeout = ms(wait_ms) + ms(conn->config().request_timeout_ms);
     uint32_t min_bytes = cfg.fetch_min_bytes;
     // The broker binds the stream socket when it has read the token, which
@@ -251,7 +329,7 @@ fetcher::fetcher(std::shared_ptr<connection> conn, const consumer_config& cfg)
 
 result<std::vector<fetched>> fetcher::fetch(const std::vector<fetch_request>& reqs,
                                             uint32_t wait_ms) {
-  return impl_->fetch(reqs, wait_ms);
+  return impl_->fetch(impl_, reqs, wait_ms);
 }
 
 bool fetcher::stream_active() const {

@@ -2,8 +2,11 @@
 // fetcher: a consumer's fetch requests. Each poll's partitions are grouped
 // by leader (the connection's cluster_router, asked for metadata again
 // when a leader is unknown or the data is old) and fetched with one long
-// poll per leader broker, in parallel when there are several; the answers
-// are merged. With use_fetch_stream the batch bytes come over each
+// poll per leader broker, in parallel when there are several: fetch()
+// returns with the first answers, and the others (still in flight) come
+// back from a later fetch(); their partitions are not asked for again
+// meanwhile. Each answer carries the offset it was asked from, so the
+// consumer drops one that arrives after its position moved. With use_fetch_stream the batch bytes come over each
 // broker's zero-copy fetch stream (openStream, a plain TCP connection per
 // broker session) instead of inside the reply; a broker that refuses the
 // stream makes the fetcher copy from then on.
