@@ -14,8 +14,7 @@ constexpr auto group_tick = std::chrono::milliseconds(250);
 group_actor::behavior_type group_behavior(group_actor::stateful_pointer<group_actor_state> self,
                                           std::string name, group_seed seed,
                                           coordinator_settings cs) {
-  if (auto err = self->state.init(self, name, std::move(seed), cs.registry, cs.cluster_topics,
-                                  cs.min_session_timeout_ms, cs.max_session_timeout_ms)) {
+  if (auto err = self->state.init(self, name, std::move(seed), cs)) {
     actor_log().error("group {}: cannot start: {}", name, text_of(err));
     self->quit(err);
   } else {

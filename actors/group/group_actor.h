@@ -17,6 +17,8 @@
 #include <vector>
 
 #include "actors/atoms.h"
+#include "actors/cluster/leader_table.h"
+#include "actors/cluster/peers_actor.h"
 #include "actors/group/group_membership.h"
 #include "actors/group/offset_record.h"
 #include "actors/group/topic_counts.h"
@@ -128,6 +130,11 @@ struct coordinator_settings {
   /// In a cluster: every topic's partition count (the registry holds only
   /// the topics with a replica on this broker). Null alone.
   std::shared_ptr<const group::topic_counts> cluster_topics;
+  /// In a cluster: each partition's leader and the way to the other brokers,
+  /// so a group's lag covers partitions led elsewhere. Null alone.
+  std::shared_ptr<const cluster::leader_table> leaders;
+  peers_actor peers;
+  int32_t broker_id = -1;
   int64_t min_session_timeout_ms = 1000;
   int64_t max_session_timeout_ms = 300000;
 };

@@ -37,16 +37,17 @@ int64_t group_actor_state::now_ms() {
 }
 
 caf::error group_actor_state::init(self_ptr self, std::string group, group_seed seed,
-                                   topic_registry_actor registry,
-                                   std::shared_ptr<const group::topic_counts> cluster_topics,
-                                   int64_t min_timeout, int64_t max_timeout) {
+                                   const coordinator_settings& cs) {
   self_ = self;
   group_ = std::move(group);
-  registry_ = std::move(registry);
-  cluster_topics_ = std::move(cluster_topics);
+  registry_ = cs.registry;
+  cluster_topics_ = cs.cluster_topics;
+  leaders_ = cs.leaders;
+  peers_ = cs.peers;
+  broker_id_ = cs.broker_id;
   config_.group_id = group_;
-  config_.min_session_timeout_ms = min_timeout;
-  config_.max_session_timeout_ms = max_timeout;
+  config_.min_session_timeout_ms = cs.min_session_timeout_ms;
+  config_.max_session_timeout_ms = cs.max_session_timeout_ms;
   config_.member_id_salt =
       std::to_string(caf::make_timestamp().time_since_epoch().count() / 1000000);
   offsets_ = std::move(seed.offsets);
@@ -201,61 +202,121 @@ std::vector<committed_offset> group_actor_state::committed(
 
 caf::result<group_info> group_actor_state::describe() {
   auto rp = self_->make_response_promise<group_info>();
-  self_->request(registry_, std::chrono::seconds(10), list_atom::value)
-      .then(
-          [this, rp](std::vector<topic_handle>& hs) mutable {
-            auto info = std::make_shared<group_info>();
-            info->membership = membership_->describe();
-            // Partitions of interest: subscribed topics and committed ones.
-            std::set<std::string> topics;
-            for (const auto& m : info->membership.members)
-              topics.insert(m.topics.begin(), m.topics.end());
-            for (const auto& [k, v] : offsets_) topics.insert(k.first);
-            std::map<group::topic_partition, std::string> owner;
-            for (const auto& m : info->membership.members) {
-              for (const auto& tp : m.assigned) owner[tp] = m.id;
-            }
-            struct item {
-              group::topic_partition tp;
-              partition_actor actor;
-            };
-            std::vector<item> items;
-            for (const auto& h : hs) {
-              if (!topics.count(h.name)) continue;
-              for (size_t p = 0; p < h.partitions.size(); ++p) {
-                items.push_back({{h.name, static_cast<int32_t>(p)}, h.partitions[p]});
+  auto info = std::make_shared<group_info>();
+  info->membership = membership_->describe();
+  // Partitions of interest: subscribed topics and committed ones.
+  std::set<std::string> topics;
+  for (const auto& m : info->membership.members) topics.insert(m.topics.begin(), m.topics.end());
+  for (const auto& [k, v] : offsets_) topics.insert(k.first);
+  auto owner = std::make_shared<std::map<group::topic_partition, std::string>>();
+  for (const auto& m : info->membership.members) {
+    for (const auto& tp : m.assigned) (*owner)[tp] = m.id;
+  }
+  auto answer = [this, rp, info, owner](std::vector<group::topic_partition> tps,
+                                        std::function<void(offsets_fn)> ask) mutable {
+    info->partitions.resize(tps.size());
+    if (tps.empty()) return rp.deliver(std::move(*info)), void();
+    auto pending = std::make_shared<size_t>(tps.size());
+    auto all = std::make_shared<std::vector<group::topic_partition>>(std::move(tps));
+    ask([this, rp, info, owner, pending, all](size_t i, int64_t start, int64_t hw) mutable {
+      const auto& tp = (*all)[i];
+      std::optional<storage::offset> committed;
+      if (auto it = offsets_.find({tp.topic, tp.partition}); it != offsets_.end()) {
+        committed = storage::offset(it->second.offset);
+      }
+      auto lag = group::compute_lag(tp, committed, storage::offset(start), storage::offset(hw));
+      auto o = owner->find(tp);
+      info->partitions[i] = {tp.topic, tp.partition, committed ? (*committed)() : -1,
+                             hw,       lag.lag,      o == owner->end() ? std::string{} : o->second};
+      if (--*pending == 0) rp.deliver(std::move(*info));
+    });
+  };
+  if (!cluster_topics_ || !leaders_) {
+    // Alone: every partition is here.
+    self_->request(registry_, std::chrono::seconds(10), list_atom::value)
+        .then(
+            [this, topics, answer](std::vector<topic_handle>& hs) mutable {
+              std::vector<group::topic_partition> tps;
+              for (const auto& h : hs) {
+                if (!topics.count(h.name)) continue;
+                for (size_t p = 0; p < h.partitions.size(); ++p) {
+                  tps.push_back({h.name, static_cast<int32_t>(p)});
+                }
               }
-            }
-            info->partitions.resize(items.size());
-            if (items.empty()) {
-              rp.deliver(std::move(*info));
-              return;
-            }
-            auto pending = std::make_shared<size_t>(items.size());
-            for (size_t i = 0; i < items.size(); ++i) {
-              auto tp = items[i].tp;
-              std::optional<storage::offset> committed;
-              if (auto it = offsets_.find({tp.topic, tp.partition}); it != offsets_.end()) {
-                committed = storage::offset(it->second.offset);
+              std::vector<size_t> which(tps.size());
+              for (size_t i = 0; i < which.size(); ++i) which[i] = i;
+              answer(tps, [this, tps, which](offsets_fn k) { offsets_here(tps, which, k); });
+            },
+            [rp](caf::error& e) mutable { rp.deliver(e); });
+    return rp;
+  }
+  // In a cluster: each partition's offsets from its leader, wherever it is.
+  std::vector<group::topic_partition> tps;
+  auto counts = cluster_topics_->get().value_or(group::topic_metadata{});
+  for (const auto& t : topics) {
+    auto it = counts.find(t);
+    if (it == counts.end()) continue;
+    for (int32_t p = 0; p < it->second; ++p) tps.push_back({t, p});
+  }
+  std::map<int32_t, std::vector<size_t>> by_leader;
+  for (size_t i = 0; i < tps.size(); ++i) {
+    by_leader[leaders_->leader(tps[i].topic, static_cast<uint32_t>(tps[i].partition))].push_back(i);
+  }
+  answer(tps, [this, tps, by_leader](offsets_fn k) {
+    for (const auto& [leader, which] : by_leader) {
+      if (leader == broker_id_) {
+        offsets_here(tps, which, k);
+      } else if (leader == cluster::no_broker) {
+        for (auto i : which) k(i, 0, -1);  // offline: no high watermark to compare
+      } else {
+        offsets_at(leader, tps, which, k);
+      }
+    }
+  });
+  return rp;
+}
+
+void group_actor_state::offsets_here(const std::vector<group::topic_partition>& tps,
+                                     const std::vector<size_t>& which, offsets_fn k) {
+  for (auto i : which) {
+    auto tp = tps[i];
+    self_->request(registry_, std::chrono::seconds(10), lookup_atom::value, tp.topic)
+        .then(
+            [this, tp, i, k](topic_handle& h) {
+              if (tp.partition < 0 || static_cast<size_t>(tp.partition) >= h.partitions.size()) {
+                return k(i, 0, 0);
               }
-              auto owner_id = owner.count(tp) ? owner[tp] : std::string{};
-              auto finish = [=](int64_t start, int64_t hw) mutable {
-                auto lag =
-                    group::compute_lag(tp, committed, storage::offset(start), storage::offset(hw));
-                info->partitions[i] = {tp.topic, tp.partition, committed ? (*committed)() : -1,
-                                       hw,       lag.lag,      owner_id};
-                if (--*pending == 0) rp.deliver(std::move(*info));
-              };
-              self_->request(items[i].actor, std::chrono::seconds(10), offsets_atom::value)
+              self_
+                  ->request(h.partitions[static_cast<size_t>(tp.partition)],
+                            std::chrono::seconds(10), offsets_atom::value)
                   .then(
-                      [=](partition_offsets& o) mutable {
-                        finish(o.log_start_offset, o.high_watermark);
-                      },
-                      [=](caf::error&) mutable { finish(0, 0); });
+                      [i, k](partition_offsets& o) { k(i, o.log_start_offset, o.high_watermark); },
+                      [i, k](caf::error&) { k(i, 0, 0); });
+            },
+            [i, k](caf::error&) { k(i, 0, 0); });
+  }
+}
+
+void group_actor_state::offsets_at(int32_t broker, const std::vector<group::topic_partition>& tps,
+                                   const std::vector<size_t>& which, offsets_fn k) {
+  std::vector<topic_partition> ask;
+  for (auto i : which) ask.push_back(tps[i]);
+  self_
+      ->request(peers_, std::chrono::seconds(10), partition_stats_atom::value, broker, ask,
+                caf::timespan{std::chrono::seconds(5)})
+      .then(
+          [which, k](std::vector<partition_stats>& st) {
+            for (size_t j = 0; j < which.size(); ++j) {
+              if (j < st.size() && st[j].error == errc::none) {
+                k(which[j], st[j].log_start_offset, st[j].high_watermark);
+              } else {
+                k(which[j], 0, -1);
+              }
             }
           },
-          [rp](caf::error& e) mutable { rp.deliver(e); });
-  return rp;
+          [which, k](caf::error&) {
+            for (auto i : which) k(i, 0, -1);  // its broker is down or slow
+          });
 }
 
 caf::result<produce_reply> group_actor_state::snapshot() {

@@ -18,9 +18,8 @@ class group_actor_state {
   using self_ptr = group_actor::stateful_pointer<group_actor_state>;
   static constexpr const char* name = "group";
 
-  caf::error init(self_ptr self, std::string group, group_seed seed, topic_registry_actor registry,
-                  std::shared_ptr<const group::topic_counts> cluster_topics, int64_t min_timeout,
-                  int64_t max_timeout);
+  caf::error init(self_ptr self, std::string group, group_seed seed,
+                  const coordinator_settings& cs);
 
   caf::result<group::join_result> join(group::join_request req, const std::string& strategy);
   caf::result<group::heartbeat_result> heartbeat(const std::string& member, int32_t generation);
@@ -39,12 +38,22 @@ class group_actor_state {
   void apply_metadata(group::topic_metadata meta);
   caf::error reset_membership(const std::string& protocol);
   static int64_t now_ms();
+  /// describe(): the offsets of each partition of interest, from its
+  /// leader (here, or a peer's NODE in a cluster), then k.
+  using offsets_fn = std::function<void(size_t, int64_t log_start, int64_t high_watermark)>;
+  void offsets_here(const std::vector<group::topic_partition>& tps,
+                    const std::vector<size_t>& which, offsets_fn k);
+  void offsets_at(int32_t broker, const std::vector<group::topic_partition>& tps,
+                  const std::vector<size_t>& which, offsets_fn k);
   std::string who() const { return "group " + group_; }
 
   self_ptr self_ = nullptr;
   std::string group_;
   topic_registry_actor registry_;
   std::shared_ptr<const group::topic_counts> cluster_topics_;  ///< null alone
+  std::shared_ptr<const cluster::leader_table> leaders_;       ///< null alone
+  peers_actor peers_;
+  int32_t broker_id_ = -1;
   group::group_config config_;
   group::topic_metadata topics_;
   std::optional<group::group_membership> membership_;

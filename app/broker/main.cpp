@@ -111,6 +111,30 @@ int run(const broker_config& cfg) {
     std::cerr << "actormq-broker: " << text_of(registry.error()) << "\n";
     return 1;
   }
+  // In a cluster: who leads each partition (the KJ thread sets it on every
+  // view change), for the coordinators' writes and the groups' lag, and the
+  // PEERS actor that reaches the other brokers; it crash-reports a peer to
+  // the control plane through gone_peers, which revokes its lease.
+  auto leaders = cfg.cluster.enabled() ? std::make_shared<cluster::leader_table>() : nullptr;
+  auto gone_peers = std::make_shared<kj_handoff<int32_t, uint64_t>>();
+  peers_actor peers;
+  if (cfg.cluster.enabled()) {
+    peers_settings ps;
+    ps.broker_id = cfg.cluster.broker_id;
+    ps.cluster_id = cfg.cluster.cluster_id;
+    ps.on_gone = [gone_peers](int32_t broker, uint64_t incarnation) {
+      gone_peers->post(broker, incarnation);
+    };
+    peers = spawn_peers(sys, ps);
+  }
+  // ~actor_system waits for every actor: PEERS must be told to go on every
+  // way out of main, early errors included.
+  struct stop_on_exit {
+    peers_actor p;
+    ~stop_on_exit() {
+      if (p) caf::anon_send_exit(p, caf::exit_reason::user_shutdown);
+    }
+  } peers_exit{peers};
   // In a cluster the group coordinators assign from every topic's partition
   // count, which the control plane keeps current (set on every view change).
   auto cluster_topics = cfg.cluster.enabled() ? std::make_shared<group::topic_counts>() : nullptr;
@@ -118,6 +142,9 @@ int run(const broker_config& cfg) {
   cs.data_dir = cfg.data_dir;
   cs.registry = *registry;
   cs.cluster_topics = cluster_topics;
+  cs.leaders = leaders;
+  cs.peers = peers;
+  cs.broker_id = cfg.cluster.broker_id;
   cs.state_partitions = cfg.offsets_partitions;
   cs.replicated = cfg.cluster.enabled();
   cs.compact_min_records = cfg.offsets_compact_min_records;
@@ -169,8 +196,6 @@ int run(const broker_config& cfg) {
 
   int rc = 0;
   txn_coordinator_actor txn_coord;
-  // In a cluster: who leads each partition, for the coordinators' writes.
-  auto leaders = cfg.cluster.enabled() ? std::make_shared<cluster::leader_table>() : nullptr;
   {
     auto io = kj::setupAsyncIo();
     service_context ctx;
@@ -185,8 +210,6 @@ int run(const broker_config& cfg) {
     std::unique_ptr<replica_manager> replicas_here;
     kj::Promise<void> replica_loop = kj::READY_NOW;
     std::unique_ptr<producer_id_allocator> producer_ids;
-    // PEERS reports a crashed peer here; the control plane revokes its lease.
-    auto gone_peers = std::make_shared<kj_handoff<int32_t, uint64_t>>();
     if (cfg.cluster.enabled()) {
       control_plane::settings cs;
       cs.cluster = cfg.cluster;
@@ -203,13 +226,7 @@ int run(const broker_config& cfg) {
       producer_ids =
           std::make_unique<producer_id_allocator>(cluster->etcd(), cluster->timer(), pis);
       ctx.producer_ids = producer_ids.get();
-      peers_settings ps;
-      ps.broker_id = cfg.cluster.broker_id;
-      ps.cluster_id = cfg.cluster.cluster_id;
-      ps.on_gone = [gone_peers](int32_t broker, uint64_t incarnation) {
-        gone_peers->post(broker, incarnation);
-      };
-      ctx.peers = spawn_peers(sys, ps);
+      ctx.peers = peers;
     }
     // The TRANSACTION COORDINATOR writes committed batches wherever their
     // partition is led: in a cluster through the peers' NODE actors.

@@ -173,3 +173,65 @@ TEST_CASE("group list at one broker shows the groups every coordinator holds",
   CHECK(listed.size() >= names.size());
   for (auto& m : members) (void)m->close();
 }
+
+TEST_CASE("group describe shows the lag of partitions led by every broker",
+          "[app][cluster][group]") {
+  // Three partitions with one replica each, led by three brokers: the
+  // group's coordinator holds at most one of them, and must still report
+  // the high watermark and lag of all three (it asks their leaders).
+  test::cluster_process c;
+  test::require_formed(c, 3);
+  auto adm = client::admin::create(bootstrap(c, 3));
+  REQUIRE(adm);
+  client::topic_config tc;
+  tc.partitions = 3;
+  tc.replication_factor = 1;
+  REQUIRE((*adm)->create_topic("spread", tc));
+  auto t = test::require_led(**adm, "spread", 3);
+  std::set<int32_t> leaders;
+  for (const auto& p : t.partitions) leaders.insert(p.leader);
+  REQUIRE(leaders.size() == 3);
+
+  client::producer_config pc;
+  pc.connection = bootstrap(c, 3);
+  auto p = client::producer::create(pc);
+  REQUIRE(p);
+  for (uint32_t part = 0; part < 3; ++part) {
+    for (int i = 0; i < 10; ++i) {
+      client::producer_record rec;
+      rec.topic = "spread";
+      rec.partition = part;
+      rec.value = std::to_string(i);
+      REQUIRE((*p)->send_sync(std::move(rec)).ok());
+    }
+  }
+  client::consumer_config cc;
+  cc.connection = bootstrap(c, 3);
+  cc.group_id = "laggards";
+  cc.auto_offset_reset = client::offset_reset::earliest;
+  cc.retry_topics = false;
+  auto consumer = client::consumer::create(cc);
+  REQUIRE(consumer);
+  REQUIRE((*consumer)->subscribe({"spread"}));
+  REQUIRE(test::eventually([&] {
+    (void)(*consumer)->poll(100ms);
+    return (*consumer)->assignment().size() == 3;
+  }));
+  REQUIRE((*consumer)->commit_sync({{"spread", 0, 4}, {"spread", 1, 4}, {"spread", 2, 4}}));
+
+  auto g = (*adm)->describe_group("laggards");
+  INFO(g.err().to_string());
+  REQUIRE(g);
+  std::map<uint32_t, client::partition_lag> by_partition;
+  for (const auto& pl : g->partitions) {
+    if (pl.topic == "spread") by_partition[pl.partition] = pl;
+  }
+  REQUIRE(by_partition.size() == 3);
+  for (const auto& [part, pl] : by_partition) {
+    INFO("partition " << part);
+    CHECK(pl.committed == 4);
+    CHECK(pl.high_watermark == 10);
+    CHECK(pl.lag == 6);
+  }
+  (void)(*consumer)->close();
+}
