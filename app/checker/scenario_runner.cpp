@@ -381,8 +381,10 @@ void scenario_runner::check_txns() {
                      first_resurrected));
   }
   if (foreign > 0) {
-    fail(fmt::format("{} value(s) nobody decided became visible, {} the first", foreign,
-                     first_foreign));
+    fail(
+        fmt::format("{} value(s) nobody decided became visible, {} the first ({} values in the "
+                    "producers' database, {} halves acknowledged)",
+                    foreign, first_foreign, fates.size(), txns_->halves()));
   }
   for (const auto& e : txns_->errors()) fail(e);
   note(fmt::format(

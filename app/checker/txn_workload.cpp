@@ -15,11 +15,20 @@ txn_workload::~txn_workload() {
 void txn_workload::start() {
   stopping_ = false;
   closing_ = false;
+  done_sending_ = 0;
   for (int i = 0; i < settings_.producers; ++i) threads_.emplace_back([this, i] { produce(i); });
 }
 
 void txn_workload::stop() {
   stopping_ = true;
+  // Until every producer finished the transaction it was in (its half may
+  // still be on its way, and its fate must be in the database before anyone
+  // reads it); each call ends within its timeouts.
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (done_sending_ < static_cast<int>(threads_.size()) &&
+         std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
 }
 
 void txn_workload::close() {
@@ -70,6 +79,7 @@ void txn_workload::produce(int index) {
   if (!tp) {
     std::lock_guard lk(mu_);
     errors_.push_back(fmt::format("transactional producer {}: {}", index, why));
+    ++done_sending_;
     return;
   }
   std::mt19937_64 rng(settings_.seed * 1000003 + static_cast<uint64_t>(index));
@@ -102,6 +112,7 @@ void txn_workload::produce(int index) {
     }
     std::this_thread::sleep_for(settings_.interval);
   }
+  ++done_sending_;
   // Stay connected: the checker answers until the scenario closes.
   while (!closing_) std::this_thread::sleep_for(milliseconds(50));
 }

@@ -50,8 +50,9 @@ class txn_workload {
   txn_workload& operator=(const txn_workload&) = delete;
 
   void start();
-  /// Stops sending; the producers stay (their checkers keep answering)
-  /// until close().
+  /// Stops sending and waits (bounded) until every producer has finished
+  /// the transaction it was in; the producers stay (their checkers keep
+  /// answering) until close().
   void stop();
   /// Decides every undecided value (commit or rollback, seeded), so the
   /// broker's check-backs can resolve them.
@@ -84,7 +85,7 @@ class txn_workload {
   std::atomic<int64_t> decided_by_call_{0};
   std::atomic<int64_t> calls_failed_{0};
   std::atomic<int64_t> checks_{0};
-  std::atomic<int> running_{0};
+  std::atomic<int> done_sending_{0};  ///< producers out of their send loop
 };
 
 }  // namespace actormq::checker

@@ -31,8 +31,12 @@ void run_scenario(const std::string& name) {
   s.send_interval = std::chrono::milliseconds(10);
   auto r = scenario_runner(name, s).run();
   INFO(r.summary());
-  for (const auto& f : r.failures) UNSCOPED_INFO("failure: " << f);
-  for (const auto& p : r.check.problems) UNSCOPED_INFO("problem: " << p);
+  // Every failure and problem with every assertion below (UNSCOPED_INFO
+  // would go with the first one only).
+  std::string why;
+  for (const auto& f : r.failures) why += "\nfailure: " + f;
+  for (const auto& p : r.check.problems) why += "\nproblem: " + p;
+  INFO(why);
   CHECK(r.check.acked > 0);
   CHECK(r.check.read >= r.check.acked);
   CHECK(r.ok());
