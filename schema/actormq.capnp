@@ -279,9 +279,11 @@ interface Broker {
   # group (again every check interval, up to the maximum count).
   registerChecker @18 (producerGroup :Text, checker :TransactionChecker) -> (error :Error);
   # Stores a half message (one batch, storage format) durably; consumers do
-  # not see it until commit. A delay applies from the commit on.
+  # not see it until commit. A delay applies from the commit on. requestId
+  # (up to 64 bytes, unique per producer group, e.g. random): a resend with
+  # the same one gets the first call's txnId instead of a second transaction.
   sendHalf @19 (producerGroup :Text, topic :Text, partition :UInt32, batch :Data,
-                deliverAtMs :Int64 = 0, delayLevel :UInt8 = 0)
+                deliverAtMs :Int64 = 0, delayLevel :UInt8 = 0, requestId :Text)
       -> (txnId :Text, error :Error);
   # Commit makes the message visible (appended to its partition now, or
   # scheduled when it carries a delay); rollback discards it. Repeating the

@@ -80,6 +80,9 @@ struct txn_half_request {
   int64_t deliver_at_ms = 0;  ///< 0 = none
   int64_t delay_ms = 0;       ///< counted from the commit; 0 = none
   std::shared_ptr<std::string> batch;
+  /// The producer's id for this call (empty: none): a resend with the same
+  /// one answers the first call's transaction id.
+  std::string request_id;
 };
 
 /// What a checker answers.
@@ -127,10 +130,11 @@ struct txn_stats {
 
 using txn_coordinator_actor = caf::typed_actor<
     /// Stores a half message; replies its transaction id once its record is
-    /// acknowledged. Errors: unknown_topic, unknown_partition,
-    /// invalid_batch, busy (too many open transactions), not_coordinator
-    /// (the group's partition is not led here), the state partition's
-    /// produce errors.
+    /// acknowledged. A request id the group used before (while the
+    /// transaction is remembered) answers that transaction's id, once its
+    /// half is acknowledged, instead of storing a second one. Errors: unknown_topic,
+    /// unknown_partition, invalid_batch, busy (too many open transactions), not_coordinator (the
+    /// group's partition is not led here), the state partition's produce errors.
     caf::replies_to<half_atom, txn_half_request>::with<uint64_t>,
     /// Commit (true) or rollback (false); replies once the decision's record
     /// is acknowledged and, for a commit, the batch delivered. Repeating a

@@ -246,6 +246,7 @@ void txn_coordinator_state::drop_runtimes(uint32_t p, const caf::error& why) {
     wheel_->cancel(timer_of(id));
     in_flight_.erase(id);
     for (auto& w : it->second.waiters) w.deliver(why);
+    for (auto& w : it->second.half_waiters) w.deliver(why);
     it = live_.erase(it);
   }
   for (auto& [g, ids] : waiting_) {
@@ -346,10 +347,7 @@ void txn_coordinator_state::resume(uint32_t p) {
     if (r.finished()) continue;
     auto& rt = live_
                    .emplace(id, runtime{txn::txn_state_machine(r.created(), state_of(r.decision),
-                                                               r.checks, r.next_check()),
-                                        false,
-                                        false,
-                                        {}})
+                                                               r.checks, r.next_check())})
                    .first->second;
     if (rt.machine.is_open()) {
       ++open;
@@ -567,6 +565,9 @@ caf::result<uint64_t> txn_coordinator_state::half(txn_half_request& req) {
   if (auto why = invalid_topic_name(req.group, true)) {
     return make_error(errc::invalid_request, "producer group: " + *why);
   }
+  if (req.request_id.size() > 64) {
+    return make_error(errc::invalid_request, "a request id has at most 64 bytes");
+  }
   if (req.topic.empty() || req.topic.size() > 255) {
     return make_error(errc::unknown_topic, "no topic named '" + req.topic + "'");
   }
@@ -613,6 +614,18 @@ void txn_coordinator_state::do_half(uint32_t p, txn_half_request req,
     return;
   }
   auto& s = slots_[p];
+  if (!req.request_id.empty()) {
+    if (auto first = s.table->find_request(req.group, req.request_id)) {
+      // A resend (the first call's reply was lost): the same transaction.
+      auto it = live_.find(*first);
+      if (it != live_.end() && it->second.half_pending) {
+        it->second.half_waiters.push_back(rp);
+      } else {
+        rp.deliver(*first);
+      }
+      return;
+    }
+  }
   auto now = now_ms();
   txn::txn_event_record e;
   e.type = txn::event_type::half;
@@ -620,14 +633,25 @@ void txn_coordinator_state::do_half(uint32_t p, txn_half_request req,
   e.time_ms = now;
   e.half = storage::txn_half{req.group,         req.topic,    req.partition,
                              req.deliver_at_ms, req.delay_ms, *req.batch};
+  e.request_id = req.request_id;
   auto id = e.id;
   s.table->apply(e);
-  auto& rt =
-      live_.emplace(id, runtime{txn::txn_state_machine(now), false, false, {}}).first->second;
+  auto& rt = live_.emplace(id, runtime{txn::txn_state_machine(now)}).first->second;
+  rt.half_pending = true;
   schedule(id, rt.machine.next_check_ms(settings_.policy));
   auto load = s.load;
   write(p, {e}, [this, p, load, id, rp](caf::expected<produce_reply> w) mutable {
-    if (w) return rp.deliver(id), void();
+    std::vector<caf::typed_response_promise<uint64_t>> resent;
+    if (auto it = live_.find(id); it != live_.end()) {
+      it->second.half_pending = false;
+      resent = std::move(it->second.half_waiters);
+      it->second.half_waiters.clear();
+    }
+    if (w) {
+      rp.deliver(id);
+      for (auto& x : resent) x.deliver(id);
+      return;
+    }
     // Never acknowledged: forget it, so it is never checked nor delivered.
     if (current(p, load)) {
       slots_[p].table->drop(id);
@@ -636,6 +660,7 @@ void txn_coordinator_state::do_half(uint32_t p, txn_half_request req,
       live_.erase(id);
     }
     rp.deliver(w.error());
+    for (auto& x : resent) x.deliver(w.error());
   });
 }
 
@@ -1027,6 +1052,8 @@ void txn_coordinator_state::close() {
   for (auto& [id, rt] : live_) {
     for (auto& w : rt.waiters) w.deliver(down);
     rt.waiters.clear();
+    for (auto& w : rt.half_waiters) w.deliver(down);
+    rt.half_waiters.clear();
   }
   for (auto& s : slots_) {
     for (auto& k : s.waiting) k(down);

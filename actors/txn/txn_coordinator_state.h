@@ -58,9 +58,14 @@ class txn_coordinator_state {
   };
   /// A transaction not finished yet.
   struct runtime {
+    explicit runtime(txn::txn_state_machine m) : machine(m) {}
     txn::txn_state_machine machine;
     bool deciding = false;    ///< a decision's record is being written
     bool delivering = false;  ///< decided; the batch is on its way
+    /// The half's record is not acknowledged yet; resends of its sendHalf
+    /// (same request id) wait here for it.
+    bool half_pending = false;
+    std::vector<caf::typed_response_promise<uint64_t>> half_waiters;
     /// Requests answered when the transaction finishes (delivered commit,
     /// recorded rollback) or the decision's write fails.
     std::vector<caf::typed_response_promise<bool>> waiters;

@@ -10,6 +10,8 @@ namespace actormq::txn {
 namespace {
 
 constexpr uint8_t record_version = 1;
+/// A half that carries the producer's request id.
+constexpr uint8_t half_with_request = 2;
 constexpr uint8_t kind_event = 1;
 constexpr uint8_t kind_id_floor = 2;
 
@@ -41,7 +43,8 @@ std::string encode_txn_key(const txn_event_record& e) {
 std::string encode_txn_value(const txn_event_record& e) {
   std::vector<uint8_t> out;
   storage::byte_writer w(out);
-  w.put<uint8_t>(record_version);
+  const bool with_request = e.type == event_type::half && !e.request_id.empty();
+  w.put<uint8_t>(with_request ? half_with_request : record_version);
   if (e.type == event_type::id_floor) {
     w.put<uint64_t>(e.id);
     return text_of(out);
@@ -59,6 +62,10 @@ std::string encode_txn_value(const txn_event_record& e) {
       w.put<int64_t>(e.half.delay_ms);
       w.put<uint32_t>(static_cast<uint32_t>(e.half.batch.size()));
       w.put_bytes(e.half.batch);
+      if (with_request) {
+        w.put<uint16_t>(static_cast<uint16_t>(e.request_id.size()));
+        w.put_bytes(e.request_id);
+      }
       break;
     case event_type::decision:
       w.put<uint8_t>(static_cast<uint8_t>(e.decision));
@@ -82,8 +89,11 @@ std::optional<txn_event_record> decode_txn_record(std::string_view key, std::str
     return std::nullopt;
   }
   storage::byte_reader r(bytes_of(value));
-  if (!r.get(version) || version != record_version) return std::nullopt;
+  if (!r.get(version) || (version != record_version && version != half_with_request)) {
+    return std::nullopt;
+  }
   if (kind == kind_id_floor) {
+    if (version != record_version) return std::nullopt;
     e.type = event_type::id_floor;
     if (!r.get(e.id) || !r.at_end()) return std::nullopt;
     return e;
@@ -91,6 +101,9 @@ std::optional<txn_event_record> decode_txn_record(std::string_view key, std::str
   if (kind != kind_event) return std::nullopt;
   uint8_t type = 0;
   if (!r.get(type) || !r.get(e.time_ms)) return std::nullopt;
+  if (version == half_with_request && type != static_cast<uint8_t>(event_type::half)) {
+    return std::nullopt;
+  }
   switch (type) {
     case static_cast<uint8_t>(event_type::half): {
       e.type = event_type::half;
@@ -101,6 +114,10 @@ std::optional<txn_event_record> decode_txn_record(std::string_view key, std::str
         return std::nullopt;
       }
       if (e.half.group.empty() || e.half.topic.empty()) return std::nullopt;
+      if (version == half_with_request &&
+          (!get_string16(r, e.request_id) || e.request_id.empty())) {
+        return std::nullopt;
+      }
       break;
     }
     case static_cast<uint8_t>(event_type::decision): {

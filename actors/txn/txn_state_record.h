@@ -18,7 +18,7 @@
 //     1    1   kind       1 = transaction event, 2 = id floor
 //     2    8   id         uint64: the transaction id (id floor: 0)
 // value of kind 1:
-//     0    1   version    1
+//     0    1   version    1 (2: a half with a request id)
 //     1    1   type       1 half, 2 decision, 3 check, 4 applied
 //     2    8   time       int64 ms since epoch when the event happened
 //   half goes on:
@@ -29,6 +29,8 @@
 //     .    8   delay      int64 ms counted from the commit; 0 = none
 //     .    4   batch_len  uint32, then the record batch (storage format);
 //                         0 in the snapshot of a finished transaction
+//     .    2   req_len    version 2 only: uint16, then the producer's request
+//                         id (1..64 bytes): a resent sendHalf finds its half
 //   decision goes on:
 //     .    1   decision   1 commit, 2 rollback, 3 unresolved
 //   check goes on:
@@ -88,6 +90,7 @@ struct txn_event_record {
   uint64_t id = 0;  ///< the transaction (id floor: the next id)
   int64_t time_ms = 0;
   storage::txn_half half;  ///< half only
+  std::string request_id;  ///< half only: the producer's id of its sendHalf (may be empty)
   storage::txn_decision decision = storage::txn_decision::none;
   uint32_t count = 0;         ///< check only
   int64_t next_check_ms = 0;  ///< check only

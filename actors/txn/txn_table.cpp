@@ -24,6 +24,10 @@ bool txn_table::apply(const txn_event_record& e) {
     r.half = e.half;
     r.created = timestamp_ms(e.time_ms);
     records_.emplace(e.id, std::move(r));
+    if (!e.request_id.empty()) {
+      by_request_[request_key(e.half.group, e.request_id)] = e.id;
+      request_of_[e.id] = e.request_id;
+    }
     ++unfinished_;
     return true;
   }
@@ -59,15 +63,30 @@ void txn_table::finish(storage::txn_record& r) {
   --unfinished_;
   finished_order_.push_back(r.id());
   while (finished_order_.size() > keep_finished_) {
-    records_.erase(finished_order_.front());
+    if (auto it = records_.find(finished_order_.front()); it != records_.end()) forget(it);
     finished_order_.pop_front();
   }
+}
+
+void txn_table::forget(std::map<uint64_t, storage::txn_record>::iterator it) {
+  if (auto r = request_of_.find(it->first); r != request_of_.end()) {
+    by_request_.erase(request_key(it->second.half.group, r->second));
+    request_of_.erase(r);
+  }
+  records_.erase(it);
+}
+
+std::optional<uint64_t> txn_table::find_request(const std::string& group,
+                                                const std::string& request_id) const {
+  auto it = by_request_.find(request_key(group, request_id));
+  if (it == by_request_.end()) return std::nullopt;
+  return it->second;
 }
 
 void txn_table::drop(uint64_t id) {
   auto it = records_.find(id);
   if (it == records_.end() || it->second.finished()) return;
-  records_.erase(it);
+  forget(it);
   --unfinished_;
 }
 
@@ -84,7 +103,11 @@ std::vector<txn_event_record> txn_table::snapshot(int64_t now_ms) const {
   floor.id = next_id();
   floor.time_ms = now_ms;
   out.push_back(floor);
-  for (const auto& [id, r] : records_) events_of(r, out);
+  for (const auto& [id, r] : records_) {
+    auto first = out.size();
+    events_of(r, out);
+    if (auto q = request_of_.find(id); q != request_of_.end()) out[first].request_id = q->second;
+  }
   return out;
 }
 

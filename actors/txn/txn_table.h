@@ -21,6 +21,8 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "actors/txn/txn_state_record.h"
@@ -41,6 +43,10 @@ class txn_table {
   void drop(uint64_t id);
 
   const storage::txn_record* find(uint64_t id) const;
+  /// The transaction a producer group's sendHalf with this request id made,
+  /// while the table remembers it; nullopt otherwise.
+  std::optional<uint64_t> find_request(const std::string& group,
+                                       const std::string& request_id) const;
   const std::map<uint64_t, storage::txn_record>& records() const { return records_; }
   size_t unfinished() const { return unfinished_; }
   uint32_t partition() const { return partition_; }
@@ -56,11 +62,19 @@ class txn_table {
 
  private:
   void finish(storage::txn_record& r);
+  void forget(std::map<uint64_t, storage::txn_record>::iterator it);
+  static std::string request_key(const std::string& group, const std::string& request_id) {
+    return group + '\0' + request_id;
+  }
 
   uint32_t partition_;
   size_t keep_finished_;
   uint64_t next_sequence_ = 1;
   std::map<uint64_t, storage::txn_record> records_;
+  /// group + NUL + request id -> transaction id, for halves that had one,
+  /// and back.
+  std::map<std::string, uint64_t> by_request_;
+  std::map<uint64_t, std::string> request_of_;
   std::deque<uint64_t> finished_order_;
   size_t unfinished_ = 0;
 };

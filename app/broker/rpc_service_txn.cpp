@@ -115,6 +115,7 @@ kj::Promise<void> rpc_service::sendHalf(SendHalfContext ctx) {
   req.group = text(p.getProducerGroup());
   req.topic = text(p.getTopic());
   req.partition = p.getPartition();
+  if (p.hasRequestId()) req.request_id = text(p.getRequestId());
   if (auto r = not_txn_coordinated_here(req.group, std::nullopt)) {
     fill_redirect(res.initError(), *r);
     return kj::READY_NOW;

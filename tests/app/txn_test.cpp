@@ -2,6 +2,7 @@
 // (half message, commit/rollback, check-back, restart, delay).
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <map>
@@ -10,6 +11,8 @@
 
 #include "actormq/client/transaction_producer.h"
 #include "fixtures.h"
+#include "raw_client.h"
+#include "storage/record_batch_builder.h"
 #include "support/temp_dir.h"
 
 using namespace actormq;
@@ -283,4 +286,56 @@ TEST_CASE("a transactional delayed message appears at its time only after commit
   REQUIRE(got.size() == 1);
   CHECK(got[0].value == "later");
   CHECK(arrived >= later_at);
+}
+
+TEST_CASE("a resent sendHalf with the same request id gets the first transaction", "[app][txn]") {
+  // A producer whose reply was lost resends its sendHalf; the request id
+  // makes it the same transaction, so one commit makes it visible once and
+  // no orphan half is left to be checked back.
+  test::broker_process broker;
+  test::require_started(broker);
+  test::create_topic(broker, "orders", 1);
+  test::raw_client rc(broker.address());
+  storage::record_batch_builder b;
+  b.add(std::string_view("k"), std::string_view("once"), storage::timestamp_ms(1));
+  auto batch = b.build();
+  auto send = [&](const std::string& request_id) {
+    auto req = rc.broker().sendHalfRequest();
+    req.setProducerGroup("resenders");
+    req.setTopic("orders");
+    req.setPartition(0);
+    req.setBatch(
+        capnp::Data::Reader(reinterpret_cast<const kj::byte*>(batch.data()), batch.size()));
+    req.setRequestId(request_id);
+    auto resp = req.send().wait(rc.ws());
+    INFO(resp.getError().getMessage().cStr());
+    REQUIRE(resp.getError().getCode() == rpc::ErrorCode::NONE);
+    return std::string(resp.getTxnId().cStr());
+  };
+  auto first = send("req-1");
+  CHECK(send("req-1") == first);
+  auto other = send("req-2");
+  CHECK(other != first);
+  auto conn = client::connection::connect(test::connection_to(broker));
+  REQUIRE(conn);
+  client::transaction_admin admin(*conn);
+  REQUIRE(admin.resolve(first, true));
+  REQUIRE(admin.resolve(other, false));
+  // Still the same one after the commit (a late resend must not start over).
+  CHECK(send("req-1") == first);
+  // A request id longer than 64 bytes is refused.
+  auto req = rc.broker().sendHalfRequest();
+  req.setProducerGroup("resenders");
+  req.setTopic("orders");
+  req.setBatch(capnp::Data::Reader(reinterpret_cast<const kj::byte*>(batch.data()), batch.size()));
+  req.setRequestId(std::string(65, 'x'));
+  CHECK(req.send().wait(rc.ws()).getError().getCode() == rpc::ErrorCode::INVALID_REQUEST);
+
+  produce_plain(broker, "orders", "end");
+  auto consumer = make_consumer(broker, "orders");
+  auto seen = values_until(*consumer, "end");
+  CHECK(std::count(seen.begin(), seen.end(), "once") == 1);
+  auto listed = admin.list();
+  REQUIRE(listed);
+  CHECK(listed->size() == 2);  // first (committed) and other (rolled back), nothing else
 }

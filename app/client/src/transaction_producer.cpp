@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <map>
 #include <mutex>
+#include <random>
 #include <thread>
 
 #include "actormq/client/admin.h"
@@ -155,6 +156,8 @@ struct transaction_producer::impl {
   std::mutex mu;
   std::map<std::string, uint32_t> partition_counts;
   uint32_t next_partition = 0;
+  std::mt19937_64 rng;  ///< request ids (under mu)
+  bool rng_seeded = false;
   // Loop thread only: the session the checker is registered on.
   uint64_t registered_session = 0;
   bool registering = false;
@@ -222,6 +225,25 @@ struct transaction_producer::impl {
           return loop().timer().afterDelay(register_every.count() * kj::MILLISECONDS);
         })
         .then([this, self]() { return keep_registered(self); });
+  }
+
+  /// A fresh id for one send_half: 128 random bits, hex (unique across the
+  /// group's producers without coordination).
+  std::string next_request_id() {
+    std::lock_guard lk(mu);
+    if (!rng_seeded) {
+      std::random_device rd;
+      rng.seed((uint64_t{rd()} << 32) ^ rd() ^
+               static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
+      rng_seeded = true;
+    }
+    return fmt_hex(rng()) + fmt_hex(rng());
+  }
+  static std::string fmt_hex(uint64_t v) {
+    static const char* digits = "0123456789abcdef";
+    std::string out(16, '0');
+    for (int i = 15; i >= 0; --i, v >>= 4) out[static_cast<size_t>(i)] = digits[v & 15];
+    return out;
   }
 
   result<uint32_t> pick_partition(const producer_record& rec) {
@@ -318,10 +340,12 @@ result<std::string> transaction_producer::send_half_batch(const std::vector<prod
   auto bytes = std::make_shared<std::string>(b.build());
   auto group = impl_->cfg.producer_group;
   auto topic = recs.front().topic;
-  // Not resent after a lost connection: the broker may have stored it (the
-  // producer group's checker then resolves that copy).
+  // Resent after a lost connection too: the request id makes the broker
+  // answer a resend with the transaction the first call made, if it did.
+  auto request_id = impl_->next_request_id();
   auto make = [=](rpc::Broker::Client& c) {
     auto rq = c.sendHalfRequest();
+    rq.setRequestId(request_id);
     rq.setProducerGroup(group);
     rq.setTopic(topic);
     rq.setPartition(p);
@@ -333,7 +357,7 @@ result<std::string> transaction_producer::send_half_batch(const std::vector<prod
       return half_reply{error_from_rpc(res.getError()), std::string(res.getTxnId().cStr())};
     });
   };
-  auto r = on_txn_coordinator<half_reply>(impl_->loop(), group, {}, false, make,
+  auto r = on_txn_coordinator<half_reply>(impl_->loop(), group, {}, true, make,
                                           [](const half_reply& h) { return h.err; });
   if (!r) return r.err();
   if (r->err) return r->err;

@@ -90,3 +90,29 @@ TEST_CASE("malformed txn state records decode as nothing", "[txn]") {
   empty_group.half.group.clear();
   CHECK_FALSE(decode_txn_record(encode_txn_key(empty_group), encode_txn_value(empty_group)));
 }
+
+TEST_CASE("a half with the producer's request id round-trips as version 2", "[txn]") {
+  auto h = half_event(make_txn_id(1, 7));
+  h.request_id = "0123456789abcdef";
+  auto value = encode_txn_value(h);
+  CHECK(static_cast<uint8_t>(value[0]) == 2);
+  auto d = decode_txn_record(encode_txn_key(h), value);
+  REQUIRE(d);
+  CHECK(d->request_id == "0123456789abcdef");
+  CHECK(d->half.batch == h.half.batch);
+  // Without one it stays version 1, the format of the first release.
+  h.request_id.clear();
+  CHECK(static_cast<uint8_t>(encode_txn_value(h)[0]) == 1);
+  // Version 2 is for halves only, and its request id is never empty.
+  txn_event_record dec;
+  dec.type = event_type::decision;
+  dec.decision = storage::txn_decision::commit;
+  auto v = encode_txn_value(dec);
+  v[0] = 2;
+  CHECK_FALSE(decode_txn_record(encode_txn_key(dec), v));
+  auto empty = half_event(1);
+  auto ev = encode_txn_value(empty);
+  ev[0] = 2;
+  ev += std::string("\0\0", 2);  // a request id of length 0
+  CHECK_FALSE(decode_txn_record(encode_txn_key(empty), ev));
+}

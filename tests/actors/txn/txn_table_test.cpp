@@ -118,3 +118,37 @@ TEST_CASE("replaying a txn table's snapshot rebuilds it", "[txn]") {
   CHECK(u.unfinished() == t.unfinished());
   CHECK(u.next_id() == t.next_id());
 }
+
+TEST_CASE("txn table finds a half by its producer group and request id", "[txn]") {
+  txn_table t(0, 1);
+  auto first = t.next_id();
+  auto h = half(first);
+  h.request_id = "r1";
+  t.apply(h);
+  CHECK(t.find_request("g", "r1") == first);
+  CHECK_FALSE(t.find_request("other-group", "r1"));
+  CHECK_FALSE(t.find_request("g", "r2"));
+  // A snapshot keeps it (compaction must not lose the dedupe).
+  txn_table u(0, 1);
+  for (const auto& e : t.snapshot(1)) {
+    auto d = decode_txn_record(encode_txn_key(e), encode_txn_value(e));
+    REQUIRE(d);
+    u.apply(*d);
+  }
+  CHECK(u.find_request("g", "r1") == first);
+  // Forgotten with its transaction (finished beyond the bound, or dropped).
+  t.apply(event(event_type::decision, first, txn_decision::rollback));
+  auto second = t.next_id();
+  auto h2 = half(second);
+  h2.request_id = "r2";
+  t.apply(h2);
+  t.apply(event(event_type::decision, second, txn_decision::rollback));
+  CHECK_FALSE(t.find_request("g", "r1"));  // evicted: keep_finished is 1
+  CHECK(t.find_request("g", "r2") == second);
+  auto third = t.next_id();
+  auto h3 = half(third);
+  h3.request_id = "r3";
+  t.apply(h3);
+  t.drop(third);
+  CHECK_FALSE(t.find_request("g", "r3"));
+}
