@@ -150,7 +150,9 @@ TEST_CASE(
   REQUIRE_FALSE(again);
   CHECK(again.err().is(client::errc::txn_already_rolled_back));
   // A commit by id alone reaches the new coordinator.
-  REQUIRE(tp.commit(*open_by_id));
+  auto by_id = tp.commit(*open_by_id);
+  INFO(by_id.err().to_string());
+  REQUIRE(by_id);
   // The other open one is checked back by the new coordinator.
   CHECK(test::eventually(
       [&] {

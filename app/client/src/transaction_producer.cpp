@@ -34,14 +34,18 @@ constexpr auto register_every = std::chrono::milliseconds(500);
 /// Every this many rounds the coordinator is looked up afresh, so a move
 /// is noticed even by a producer that sends nothing.
 constexpr int refind_every = 4;
-/// How long a call follows a coordinator that moved or is being elected.
-constexpr auto route_window = std::chrono::seconds(15);
+/// How long a call follows a coordinator that moved or is being elected (a
+/// failover: the lease TTL, then an in-sync set that shrinks past the dead
+/// broker within replica_lag_ms).
+constexpr auto route_window = std::chrono::seconds(30);
 
 /// Calls make on the transaction coordinator of group (or of transaction
 /// id), following moves: notCoordinator and clusterUnavailable are retried
-/// with a backoff for up to route_window, a lost connection too when
-/// resend_on_io is set (only for calls that may be repeated: a decision).
-/// err_of reads the error carried in a reply.
+/// with a backoff for up to route_window, and so is every other retriable
+/// error (a lost connection, a timeout while the in-sync set shrinks) when
+/// resend_on_io is set: for calls that may be repeated (a decision, a half
+/// with its request id, a registration). err_of reads the error carried in a
+/// reply.
 template <class T, class Make, class ErrOf>
 result<T> on_txn_coordinator(detail::connection_impl& c, const std::string& group,
                              const std::string& id, bool resend_on_io, Make make, ErrOf err_of) {
@@ -62,10 +66,11 @@ result<T> on_txn_coordinator(detail::connection_impl& c, const std::string& grou
         c.router().forget_txn_coordinator(group, id);
       }
       bool again = is_not_coordinator(e) || e.is(errc::cluster_unavailable) ||
-                   (resend_on_io && is_connection_error(e));
+                   (resend_on_io && is_retriable(e.value()));
       if (!again || std::chrono::steady_clock::now() >= until) return r;
     }
-    bool again = e.is(errc::cluster_unavailable) || is_not_coordinator(e) || is_connection_error(e);
+    bool again = e.is(errc::cluster_unavailable) || is_not_coordinator(e) ||
+                 is_connection_error(e) || (resend_on_io && is_retriable(e.value()));
     if (!again || std::chrono::steady_clock::now() >= until) return e;
     std::this_thread::sleep_for(backoff);
     backoff = std::min(backoff * 2, std::chrono::milliseconds(1000));
