@@ -11,6 +11,7 @@
 #include "actors/errc.h"
 #include "actors/group/group_actor_state.h"
 #include "actors/logger.h"
+#include "actors/state/compaction_policy.h"
 #include "actors/state/partition_replay.h"
 #include "storage/offset_store.h"
 #include "storage/record_batch_builder.h"
@@ -364,12 +365,8 @@ void group_coordinator_state::maybe_compact(uint32_t p) {
           [this, p, load](partition_offsets& o) {
             auto& s = slots_[p];
             if (s.load != load || s.state != status::ready) return;
-            const int64_t records = o.high_watermark - o.log_start_offset;
-            const auto due =
-                std::max<int64_t>(settings_.compact_min_records,
-                                  static_cast<int64_t>(settings_.compact_ratio *
-                                                       static_cast<double>(s.live_records)));
-            if (records < due) {
+            if (!compaction_due(o.log_end_offset - o.log_start_offset, s.live_records,
+                                settings_.compact_min_records, settings_.compact_ratio)) {
               s.compacting = false;
               return;
             }

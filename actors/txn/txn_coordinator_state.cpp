@@ -11,6 +11,7 @@
 #include "actors/group/group_actor.h"
 #include "actors/group/offset_record.h"
 #include "actors/logger.h"
+#include "actors/state/compaction_policy.h"
 #include "actors/state/partition_replay.h"
 #include "storage/log_config.h"
 #include "storage/record_batch.h"
@@ -284,7 +285,6 @@ void txn_coordinator_state::start_load(uint32_t p) {
         if (!r) return retry_load(p, load, r.error());
         auto& s = slots_[p];
         s.table.emplace(std::move(*table));
-        s.live_records = s.table->live_records();
         auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::steady_clock::now() - started)
                       .count();
@@ -310,7 +310,6 @@ void txn_coordinator_state::migrate_legacy(uint32_t p, uint64_t load) {
     auto& s = slots_[p];
     size_t added = 0;
     for (const auto& e : legacy_) added += s.table->apply(e) ? 1 : 0;
-    s.live_records = s.table->live_records();
     std::error_code ec;
     std::filesystem::remove_all(settings_.data_dir / "txn", ec);
     if (ec) {
@@ -472,12 +471,9 @@ void txn_coordinator_state::maybe_compact(uint32_t p) {
           [this, p, load](partition_offsets& o) {
             if (!current(p, load) || slots_[p].state != status::ready) return;
             auto& s = slots_[p];
-            const int64_t records = o.log_end_offset - o.log_start_offset;
-            const auto due = std::max<int64_t>(
-                settings_.compact_min_records,
-                static_cast<int64_t>(settings_.compact_ratio *
-                                     static_cast<double>(s.table->live_records())));
-            if (records < due) {
+            auto live = static_cast<int64_t>(s.table->live_records());
+            if (!compaction_due(o.log_end_offset - o.log_start_offset, live,
+                                settings_.compact_min_records, settings_.compact_ratio)) {
               s.compacting = false;
               return;
             }
@@ -509,7 +505,6 @@ void txn_coordinator_state::compact(uint32_t p, uint64_t load) {
             [this, p, load, live](int64_t start) {
               if (!current(p, load)) return;
               slots_[p].compacting = false;
-              slots_[p].live_records = live;
               actor_log().info("txn-coordinator: compacted {}-{}: {} live record(s), log start {}",
                                txn::state_topic, p, live, start);
             },

@@ -54,7 +54,6 @@ class txn_coordinator_state {
     bool retry = false;            ///< the load failed; tick() starts it again
     int64_t retry_at = 0;          ///< ms since epoch
     bool compacting = false;
-    size_t live_records = 0;  ///< as of the last load or compaction
   };
   /// A transaction not finished yet.
   struct runtime {

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <string>
 
+#include "actors/group/offset_record.h"
 #include "fixtures.h"
 #include "support/cluster_process.h"
 
@@ -53,6 +54,40 @@ inline client::topic_metadata require_led(client::admin& adm, const std::string&
     return true;
   }));
   return t;
+}
+
+/// A bootstrap list naming the running ones of the first n brokers, so a
+/// client survives the loss of any of them.
+inline client::connection_config bootstrap(cluster_process& c, size_t n) {
+  auto cc = connection_to(c.broker(0));
+  cc.broker.clear();
+  for (size_t i = 0; i < n; ++i) {
+    if (!c.broker(i).running()) continue;
+    if (!cc.broker.empty()) cc.broker += ",";
+    cc.broker += c.broker(i).address();
+  }
+  return cc;
+}
+
+/// The broker leading the partition of an internal state topic
+/// (__consumer_offsets, __transaction_state) that holds name's state:
+/// fnv1a32(name) % partitions (group::state_partition_of). Waits (bounded)
+/// until the topic exists and that partition has a leader.
+inline int32_t state_leader_of(client::admin& adm, const std::string& topic,
+                               const std::string& name) {
+  int32_t leader = -1;
+  REQUIRE(eventually(
+      [&] {
+        auto m = adm.metadata({topic}, true);
+        if (!m || m->topics.size() != 1 || m->topics[0].err) return false;
+        const auto& t = m->topics[0];
+        if (t.partitions.empty()) return false;
+        auto p = group::state_partition_of(name, static_cast<uint32_t>(t.partitions.size()));
+        leader = t.partitions[p].leader;
+        return leader >= 0;
+      },
+      std::chrono::seconds(20)));
+  return leader;
 }
 
 }  // namespace actormq::test

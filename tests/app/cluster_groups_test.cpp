@@ -17,31 +17,11 @@ using namespace std::chrono_literals;
 
 namespace {
 
-client::connection_config bootstrap(test::cluster_process& c, size_t n) {
-  auto cc = test::connection_to(c.broker(0));
-  cc.broker.clear();
-  for (size_t i = 0; i < n; ++i) {
-    if (!c.broker(i).running()) continue;
-    if (!cc.broker.empty()) cc.broker += ",";
-    cc.broker += c.broker(i).address();
-  }
-  return cc;
-}
+using test::bootstrap;
 
 /// The broker leading the group's partition of __consumer_offsets.
 int32_t coordinator_of(client::admin& adm, const std::string& group) {
-  int32_t leader = -1;
-  REQUIRE(test::eventually(
-      [&] {
-        auto m = adm.metadata({group::offsets_topic});
-        if (!m || m->topics.size() != 1 || m->topics[0].err) return false;
-        const auto& t = m->topics[0];
-        auto p = group::state_partition_of(group, static_cast<uint32_t>(t.partitions.size()));
-        leader = t.partitions[p].leader;
-        return leader >= 0;
-      },
-      20s));
-  return leader;
+  return test::state_leader_of(adm, group::offsets_topic, group);
 }
 
 }  // namespace

@@ -20,33 +20,12 @@ using namespace std::chrono_literals;
 
 namespace {
 
-client::connection_config bootstrap(test::cluster_process& c, size_t n) {
-  auto cc = test::connection_to(c.broker(0));
-  cc.broker.clear();
-  for (size_t i = 0; i < n; ++i) {
-    if (!c.broker(i).running()) continue;
-    if (!cc.broker.empty()) cc.broker += ",";
-    cc.broker += c.broker(i).address();
-  }
-  return cc;
-}
+using test::bootstrap;
 
 /// The broker leading the partition of __transaction_state that holds
 /// producer group's transactions.
 int32_t txn_coordinator_of(client::admin& adm, const std::string& group) {
-  int32_t leader = -1;
-  REQUIRE(test::eventually(
-      [&] {
-        auto m = adm.metadata({txn::state_topic}, true);
-        if (!m || m->topics.size() != 1 || m->topics[0].err) return false;
-        const auto& t = m->topics[0];
-        if (t.partitions.empty()) return false;
-        auto p = group::state_partition_of(group, static_cast<uint32_t>(t.partitions.size()));
-        leader = t.partitions[p].leader;
-        return leader >= 0;
-      },
-      20s));
-  return leader;
+  return test::state_leader_of(adm, txn::state_topic, group);
 }
 
 /// Every value of topic until `count` are read or the bound.
