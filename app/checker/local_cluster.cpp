@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <thread>
 
@@ -88,10 +89,16 @@ bool local_cluster::start() {
   std::filesystem::create_directories(settings_.work_dir, ec);
   if (ec) return fail("cannot create " + settings_.work_dir.string() + ": " + ec.message());
   config_ = (settings_.work_dir / "broker.toml").string();
-  std::ofstream(config_) << "[cluster]\nlease_ttl_ms = " << settings_.lease_ttl_ms
-                         << "\netcd_timeout_ms = " << settings_.etcd_timeout_ms
-                         << "\nreplica_lag_ms = " << settings_.replica_lag_ms << "\n"
-                         << settings_.extra_config;
+  std::ofstream(config_)
+      << "[cluster]\nlease_ttl_ms = " << settings_.lease_ttl_ms
+      << "\netcd_timeout_ms = " << settings_.etcd_timeout_ms << "\nreplica_lag_ms = "
+      << settings_.replica_lag_ms
+      // The coordinators' topics on every broker (up to 3),
+      // however late the last one registers.
+      << "\ninternal_replication_factor = " << std::min(size(), 3) << "\ninternal_topic_wait_ms = "
+      << std::chrono::duration_cast<std::chrono::milliseconds>(settings_.start_timeout).count()
+      << "\n"
+      << settings_.extra_config;
   if (!start_etcd()) return false;
   for (int id = 0; id < size(); ++id) {
     if (!start_broker(id)) return false;
