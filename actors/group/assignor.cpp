@@ -10,13 +10,6 @@
 namespace actormq::group {
 
 namespace {
-std::vector<topic_partition> sorted_minus(const std::vector<topic_partition>& a,
-                                          const std::vector<topic_partition>& b) {
-  std::vector<topic_partition> out;
-  std::set_difference(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out));
-  return out;
-}
-
 template <typename T>
 void sort_unique(std::vector<T>& v) {
   std::sort(v.begin(), v.end());

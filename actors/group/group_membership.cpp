@@ -5,17 +5,6 @@
 
 namespace actormq::group {
 
-namespace {
-
-std::vector<topic_partition> sorted_minus(const std::vector<topic_partition>& a,
-                                          const std::vector<topic_partition>& b) {
-  std::vector<topic_partition> out;
-  std::set_difference(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out));
-  return out;
-}
-
-}  // namespace
-
 std::string_view to_string(group_state s) {
   switch (s) {
     case group_state::empty:

@@ -2,8 +2,10 @@
 // Value types shared by the consumer-group logic: partitions, generations,
 // assignments. Plain C++, no CAF.
 
+#include <algorithm>
 #include <compare>
 #include <cstdint>
+#include <iterator>
 #include <map>
 #include <ostream>
 #include <string>
@@ -41,6 +43,14 @@ struct topic_partition {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, topic_partition& x) {
   return f(x.topic, x.partition);
+}
+
+/// The partitions of a that are not in b (both sorted).
+inline std::vector<topic_partition> sorted_minus(const std::vector<topic_partition>& a,
+                                                 const std::vector<topic_partition>& b) {
+  std::vector<topic_partition> out;
+  std::set_difference(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out));
+  return out;
 }
 
 /// Topic name -> partition count, as the group sees the cluster metadata.
