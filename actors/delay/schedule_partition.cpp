@@ -364,7 +364,7 @@ std::optional<progress_record> schedule_partition::progress_due(int64_t now_ms, 
   for (auto& [start, b] : open_) {
     if (start + store_->bucket_width().count() > now_ms) break;
     if (b.closed_at_log_end < 0) b.closed_at_log_end = log_end;
-    if (b.entries == 0 && fired_.empty() && applied_ >= b.closed_at_log_end) {
+    if (b.entries == 0 && !repeats_into(start) && applied_ >= b.closed_at_log_end) {
       p.bucket = start;
       break;
     }
@@ -372,6 +372,20 @@ std::optional<progress_record> schedule_partition::progress_due(int64_t now_ms, 
   if (p.bucket < 0 && completed_ == reported_completed_) return std::nullopt;
   reported_completed_ = completed_;
   return p;
+}
+
+bool schedule_partition::repeats_into(int64_t bucket) const {
+  // A dispatch of a previous leader still to repeat: its entries are not
+  // counted in open_ (they were never in this leader's wheel).
+  for (const auto& [n, d] : recent_) {
+    if (planned_.count(n)) continue;
+    for (const auto& t : d.targets) {
+      for (const auto& e : t.entries) {
+        if (bucket_of(e.due_ms) == bucket) return true;
+      }
+    }
+  }
+  return false;
 }
 
 sequences_record schedule_partition::sequences() const {

@@ -161,6 +161,7 @@ class schedule_partition {
   int64_t bucket_of(int64_t due_ms) const;
   storage::status write_applied() const;
   void advance_completed();
+  bool repeats_into(int64_t bucket) const;
 
   schedule_partition_config cfg_;
   std::unique_ptr<storage::schedule_store> store_;

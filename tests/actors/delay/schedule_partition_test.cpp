@@ -269,6 +269,30 @@ TEST_CASE(
   CHECK(leader->bucket_files() == 1);
 }
 
+TEST_CASE("a bucket is not reported delivered while a dispatch into it is to be repeated",
+          "[delay][schedule]") {
+  temp_dir dir("sched");
+  fake_log log;
+  log.envelope(t0 + 10, "orders", 0, {"one"});
+  auto old_leader = open_replica(dir.path() / "a");
+  log.replay_into(*old_leader);
+  REQUIRE(old_leader->lead(t0));
+  auto plan = old_leader->plan(log.envelopes_of(old_leader->due(t0 + 10, 10)));
+  REQUIRE(plan);
+  log.add(plan->record);
+  auto next = open_replica(dir.path() / "b");
+  log.replay_into(*next);
+  const int64_t bucket_end = t0 - t0 % 60000 + 60000;
+  REQUIRE(next->lead(bucket_end + 1));
+  REQUIRE(next->unfinished().size() == 1);
+  CHECK_FALSE(next->progress_due(bucket_end + 2, log.end()));
+  next->completed(plan->record.number);
+  auto p = next->progress_due(bucket_end + 3, log.end());
+  REQUIRE(p);
+  CHECK(p->completed == 1);
+  CHECK(p->bucket == t0 - t0 % 60000);
+}
+
 TEST_CASE("a replica's index survives a restart at its checkpoint and is rebuilt without one",
           "[delay][schedule]") {
   temp_dir dir("sched");
