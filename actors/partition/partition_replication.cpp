@@ -92,10 +92,13 @@ caf::result<bool> partition_state::lead(const leadership& l) {
   }
   const bool new_term = role_ != role::leader || l.leader_epoch != leader_epoch_;
   if (!new_term) {
-    // The same term: a newer in-sync set or revision (an older one, racing
-    // this leader's own committed write, is ignored).
+    // The same term: a newer in-sync set, replica list or revision (an
+    // older one, racing this leader's own committed write, is ignored). A
+    // replica the controller added (an internal topic grown to its
+    // replication factor) becomes a follower whose pulls count.
     if (l.revision < leadership_.revision) return true;
     leadership_ = l;
+    tracker_.set_replicas(l.replicas, std::chrono::steady_clock::now());
     tracker_.set_isr(l.isr);
     advance_high_watermark();
     return true;

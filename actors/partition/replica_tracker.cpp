@@ -23,6 +23,19 @@ void replica_tracker::set_isr(std::vector<int32_t> isr) {
   isr_ = std::move(isr);
 }
 
+void replica_tracker::set_replicas(const std::vector<int32_t>& replicas, clock::time_point now) {
+  std::erase_if(followers_, [&](const auto& f) {
+    return std::find(replicas.begin(), replicas.end(), f.first) == replicas.end();
+  });
+  for (auto r : replicas) {
+    if (r == self_ || followers_.count(r)) continue;
+    follower f;
+    f.last_caught_up = now;
+    f.last_fetch = now;
+    followers_[r] = f;
+  }
+}
+
 bool replica_tracker::in_isr(int32_t replica) const {
   return std::find(isr_.begin(), isr_.end(), replica) != isr_.end();
 }

@@ -37,6 +37,11 @@ class replica_tracker {
              int64_t hw, clock::time_point now);
   /// The committed in-sync set (after a write, or a controller change).
   void set_isr(std::vector<int32_t> isr);
+  /// The controller changed the replica list within the term (an internal
+  /// topic grown to its replication factor): a new follower starts unknown
+  /// and caught up now, as at reset(); one no longer listed is forgotten.
+  /// Followers kept keep what is known of them.
+  void set_replicas(const std::vector<int32_t>& replicas, clock::time_point now);
   /// A follower fetched at fetch_offset while the leader's log ended at
   /// leader_end.
   void on_fetch(int32_t replica, int64_t fetch_offset, int64_t leader_end, clock::time_point now);

@@ -79,3 +79,24 @@ TEST_CASE("a follower rejoins once it reaches the high watermark and the epoch s
   CHECK_FALSE(t.expanded(1, 20));  // already in
   CHECK_FALSE(t.expanded(7, 0));   // not a replica
 }
+
+TEST_CASE("a replica added within the term is tracked and rejoins once caught up",
+          "[actors][partition][replica_tracker]") {
+  replica_tracker t;
+  t.reset(0, {0, 1}, {0, 1}, 0, t0);
+  t.on_fetch(1, 30, 30, t0);
+  CHECK(t.update_high_watermark(30) == 30);
+  t.on_fetch(2, 0, 30, t0);  // not a replica yet: ignored
+  CHECK_FALSE(t.expanded(2, 0));
+  t.set_replicas({0, 1, 2}, t0 + 1s);
+  CHECK(t.log_end_of(1) == 30);  // kept
+  CHECK(t.log_end_of(2) == -1);  // new, unknown
+  t.on_fetch(2, 10, 30, t0 + 2s);
+  CHECK_FALSE(t.expanded(2, 0));  // below the high watermark
+  t.on_fetch(2, 30, 30, t0 + 2s);
+  auto e = t.expanded(2, 0);
+  REQUIRE(e);
+  CHECK(*e == std::vector<int32_t>{0, 1, 2});
+  t.set_replicas({0, 1}, t0 + 3s);
+  CHECK(t.log_end_of(2) == -1);  // forgotten
+}
