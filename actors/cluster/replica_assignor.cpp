@@ -31,4 +31,19 @@ std::vector<std::vector<broker_id>> replica_assignor::assign(std::string_view to
   return out;
 }
 
+std::vector<broker_id> replica_assignor::grow(std::string_view topic, uint32_t partition,
+                                              std::vector<broker_id> current, uint32_t target,
+                                              std::vector<broker_id> live) {
+  std::sort(live.begin(), live.end());
+  live.erase(std::unique(live.begin(), live.end()), live.end());
+  const size_t n = live.size();
+  if (n == 0) return current;
+  const size_t start = start_of(topic) % n;
+  for (size_t r = 0; r < n && current.size() < target; ++r) {
+    auto b = live[(start + partition + r) % n];
+    if (std::find(current.begin(), current.end(), b) == current.end()) current.push_back(b);
+  }
+  return current;
+}
+
 }  // namespace actormq::cluster

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
+
 #include "actors/cluster/leader_election.h"
 #include "actors/cluster/replica_assignor.h"
 #include "actors/errc.h"
@@ -180,18 +182,20 @@ kj::Promise<caf::error> controller::add_partitions(std::string name, uint32_t to
   });
 }
 
-void controller::ensure_internal_topics() {
-  auto& view = cp_.view();
-  const auto& c = cp_.cluster_settings();
+std::vector<controller::internal_topic> controller::internal_topics(const cluster_config& c) {
   // The coordinators' state topics: created once, replicated like any topic.
-  const std::pair<const char*, uint32_t> wanted[] = {
+  return {
       {group::offsets_topic, c.offsets_partitions},
       {txn::state_topic, c.txn_state_partitions},
   };
+}
+
+void controller::ensure_internal_topics() {
+  auto& view = cp_.view();
+  const auto& c = cp_.cluster_settings();
   auto live = static_cast<uint32_t>(view.live_brokers().size());
   if (live == 0) return;
-  for (const auto& [name, partitions] : wanted) {
-    std::string topic = name;
+  for (const auto& [topic, partitions] : internal_topics(c)) {
     if (creating_internal_.count(topic) || view.topics().count(topic)) continue;
     auto rf = std::min(c.internal_replication_factor, live);
     if (live < c.internal_replication_factor) {
@@ -216,7 +220,7 @@ void controller::ensure_internal_topics() {
     creating_internal_.insert(topic);
     auto done =
         create_topic(topic, offsets_topic_config(partitions, rf), true)
-            .then([this, topic](caf::error e) {
+            .then([this, topic = topic](caf::error e) {
               creating_internal_.erase(topic);
               if (e && code_of(e) != errc::topic_exists) {
                 broker_log().warn("controller: cannot create {}: {}; retrying", topic, text_of(e));
@@ -226,7 +230,7 @@ void controller::ensure_internal_topics() {
               }
               return kj::Promise<void>(kj::READY_NOW);
             });
-    done.detach([this, topic](kj::Exception&&) { creating_internal_.erase(topic); });
+    done.detach([this, topic = topic](kj::Exception&&) { creating_internal_.erase(topic); });
   }
 }
 
@@ -265,37 +269,76 @@ void controller::reconcile() {
   });
 }
 
-kj::Promise<bool> controller::reconcile_round() {
+std::vector<cluster::broker_id> controller::grow_internal(
+    const std::string& topic, uint32_t partition, cluster::partition_state& next,
+    const std::set<cluster::broker_id>& live) const {
+  const auto& c = cp_.cluster_settings();
+  auto internal = internal_topics(c);
+  if (std::none_of(internal.begin(), internal.end(),
+                   [&](const internal_topic& t) { return t.name == topic; })) {
+    return {};
+  }
+  auto target = std::min<size_t>(c.internal_replication_factor, live.size());
+  if (next.replicas.size() >= target) return {};
+  auto grown = cluster::replica_assignor::grow(
+      topic, partition, next.replicas, static_cast<uint32_t>(target),
+      std::vector<cluster::broker_id>(live.begin(), live.end()));
+  std::vector<cluster::broker_id> added(grown.begin() + next.replicas.size(), grown.end());
+  next.replicas = std::move(grown);
+  return added;
+}
+
+std::vector<controller::write_batch> controller::plan_round() const {
   auto& view = cp_.view();
   auto live = view.live_brokers();
-  // Each put compares the key's mod revision with the state it was computed
-  // from: a leader's in-sync-set change written meanwhile is never overwritten.
-  struct batch {
-    std::vector<etcd::compare> compares;
-    std::vector<etcd::txn_op> ops;
-  };
-  std::vector<batch> batches(1);
-  size_t changes = 0;
+  const auto target =
+      std::min<size_t>(cp_.cluster_settings().internal_replication_factor, live.size());
+  std::vector<write_batch> batches(1);
   for (auto& [key, state] : view.partitions()) {
-    auto next = cluster::leader_election::on_live_brokers(state, live);
-    if (!next) continue;
-    ++changes;
-    broker_log().info("controller: {}-{} leader {} -> {} (epoch {}), isr [{}]", key.first,
-                      key.second, state.leader, next->leader, next->leader_epoch,
-                      fmt::join(next->isr, ","));
+    auto elected = cluster::leader_election::on_live_brokers(state, live);
+    auto next = elected ? *elected : state;
+    auto added = grow_internal(key.first, key.second, next, live);
+    if (!elected && added.empty()) continue;
+    if (elected) {
+      broker_log().info("controller: {}-{} leader {} -> {} (epoch {}), isr [{}]", key.first,
+                        key.second, state.leader, next.leader, next.leader_epoch,
+                        fmt::join(next.isr, ","));
+    }
     if (batches.back().ops.size() >= max_ops_per_txn) batches.emplace_back();
+    auto& b = batches.back();
+    if (!added.empty()) {
+      b.grown.push_back(fmt::format("controller: {}-{} gets replica{} {} (now {} of {})", key.first,
+                                    key.second, added.size() > 1 ? "s" : "", fmt::join(added, ","),
+                                    next.replicas.size(), target));
+    }
+    // Each put compares the key's mod revision with the state it was
+    // computed from: a leader's in-sync-set change written meanwhile is
+    // never overwritten, nor is this write by the leader's (the loser
+    // retries on its next round).
     auto pkey = view.keys().partition(key.first, key.second);
-    batches.back().compares.push_back(etcd::compare::mod_revision_is(
-        pkey, etcd::compare::op::equal, etcd::revision{state.revision}));
-    batches.back().ops.push_back(etcd::txn_op::put(pkey, next->encode()));
+    b.compares.push_back(etcd::compare::mod_revision_is(pkey, etcd::compare::op::equal,
+                                                        etcd::revision{state.revision}));
+    b.ops.push_back(etcd::txn_op::put(pkey, next.encode()));
   }
-  if (changes == 0) return false;
+  if (batches.back().ops.empty()) batches.pop_back();
+  return batches;
+}
+
+kj::Promise<bool> controller::reconcile_round() {
+  auto batches = plan_round();
+  if (batches.empty()) return false;
   kj::Promise<caf::error> chain = caf::error{};
   for (auto& b : batches) {
     chain = chain.then([this, b = std::move(b)](caf::error e) mutable -> kj::Promise<caf::error> {
       if (e) return kj::mv(e);
       return fenced(std::move(b.compares), std::move(b.ops),
-                    make_error(errc::stale_leader_epoch, "a partition state changed meanwhile"));
+                    make_error(errc::stale_leader_epoch, "a partition state changed meanwhile"))
+          .then([grown = std::move(b.grown)](caf::error written) {
+            if (!written) {
+              for (const auto& line : grown) broker_log().info("{}", line);
+            }
+            return written;
+          });
     });
   }
   return chain.then([this](caf::error e) {
@@ -304,10 +347,10 @@ kj::Promise<bool> controller::reconcile_round() {
     // A state changed under the round: the watch brings it, and the next
     // round starts from it.
     if (code == errc::stale_leader_epoch) {
-      broker_log().info("controller: leader election round raced a partition update; again");
+      broker_log().info("controller: a reconcile round raced a partition update; again");
       return cp_.is_controller();
     }
-    broker_log().warn("controller: leader election not written: {}", text_of(e));
+    broker_log().warn("controller: reconcile round not written: {}", text_of(e));
     return cp_.is_controller() && code == errc::cluster_unavailable;
   });
 }

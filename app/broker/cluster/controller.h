@@ -14,10 +14,15 @@
 //    writes them with the new partition count.
 //  - reconcile: after a broker came or went (and on taking office), runs
 //    leader_election on every partition and writes the states that change,
-//    and creates the internal topics (__consumer_offsets) when missing:
+//    and creates the internal topics (internal_topics()) when missing:
 //    with [cluster].internal_replication_factor replicas once that many
 //    brokers are live, or with every live broker after
-//    internal_topic_wait_ms in office (a smaller cluster; warned).
+//    internal_topic_wait_ms in office (a smaller cluster; warned). An
+//    internal topic's partition with fewer replicas than
+//    min(internal_replication_factor, live brokers) gets live brokers added
+//    to its replica list (replica_assignor::grow), not to its in-sync set:
+//    its leader then tracks them, they follow and catch up, and the leader
+//    writes them into the in-sync set as it does any follower.
 //
 // KJ thread only; owned by control_plane.
 
@@ -29,6 +34,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/cluster/partition_state.h"
 #include "actors/errc.h"
 #include "actors/topic/topic_config.h"
 #include "app/etcd/etcd_types.h"
@@ -36,6 +42,7 @@
 namespace actormq::broker {
 
 class control_plane;
+struct cluster_config;
 
 class controller {
  public:
@@ -63,6 +70,16 @@ class controller {
   /// the view changed while a round was being written.
   void reconcile();
 
+  /// A topic the controller creates for the broker's own coordinators and
+  /// keeps at internal_replication_factor replicas.
+  struct internal_topic {
+    std::string name;
+    uint32_t partitions;
+  };
+  /// Every internal topic (the one list: a new coordinator's topic goes
+  /// here).
+  static std::vector<internal_topic> internal_topics(const cluster_config& c);
+
  private:
   /// One fenced txn of puts and erases; resolves with the error, if any:
   /// not_controller when the fence no longer holds, `refused` when it holds
@@ -70,10 +87,25 @@ class controller {
   kj::Promise<caf::error> fenced(std::vector<etcd::compare> extra, std::vector<etcd::txn_op> ops,
                                  caf::error refused = make_error(errc::internal,
                                                                  "a write precondition failed"));
-  /// Writes one round of elections; true when etcd refused and it must be retried.
+  /// One fenced txn of a reconcile round; `grown` is logged once written.
+  struct write_batch {
+    std::vector<etcd::compare> compares;
+    std::vector<etcd::txn_op> ops;
+    std::vector<std::string> grown;
+  };
+  /// The partition states a round changes (elections, internal topics'
+  /// grown replica lists), in batches of at most max_ops_per_txn.
+  std::vector<write_batch> plan_round() const;
+  /// Writes one round of elections and growths; true when etcd refused and
+  /// it must be retried.
   kj::Promise<bool> reconcile_round();
   /// Creates the missing internal topics when due (see above).
   void ensure_internal_topics();
+  /// Adds live brokers to next's replicas when it is a partition of an
+  /// internal topic short of its replication factor; returns those added.
+  std::vector<cluster::broker_id> grow_internal(const std::string& topic, uint32_t partition,
+                                                cluster::partition_state& next,
+                                                const std::set<cluster::broker_id>& live) const;
 
   control_plane& cp_;
   bool in_office_ = false;
