@@ -31,9 +31,10 @@ struct cluster_config {
   int64_t replica_fetch_wait_ms = 500;          ///< a pull at the log end parks this long
   int64_t replica_fetch_max_bytes = 1ll << 20;  ///< bytes per pull (at least one batch)
   int64_t producer_id_block = 1000;             ///< producer ids claimed from etcd at a time
-  /// Replicas of the internal topics (__consumer_offsets). With fewer live
-  /// brokers the controller waits internal_topic_wait_ms for more, then
-  /// creates them with as many as there are (and warns).
+  /// Replicas of the internal topics (__consumer_offsets, ...). With fewer
+  /// live brokers the controller waits internal_topic_wait_ms for more, then
+  /// creates them with as many as there are (and warns), and adds replicas
+  /// as brokers join, up to this many (controller.h).
   uint32_t internal_replication_factor = 3;
   int64_t internal_topic_wait_ms = 2000;
   /// [groups].offsets_partitions, copied here for the controller.
