@@ -2,8 +2,10 @@
 
 #include <algorithm>
 
+#include "storage/byte_codec.h"
+#include "storage/crc32c.h"
 #include "storage/errc.h"
-#include "storage/offset_checkpoint.h"
+#include "storage/file_handle.h"
 #include "storage/record_batch.h"
 #include "storage/record_batch_builder.h"
 
@@ -26,8 +28,11 @@ int32_t record_count(const std::string& bytes) {
   return n;
 }
 
-storage::offset_checkpoint applied_file(const std::filesystem::path& dir) {
-  return storage::offset_checkpoint(dir / "applied");
+constexpr uint32_t state_magic = 0x44514D41;  // "AMQD" read as a little-endian uint32
+constexpr uint16_t state_version = 1;
+
+std::filesystem::path state_file(const std::filesystem::path& dir) {
+  return dir / "state";
 }
 
 }  // namespace
@@ -37,9 +42,11 @@ storage::result<std::unique_ptr<schedule_partition>> schedule_partition::open(
   std::error_code ec;
   std::filesystem::create_directories(cfg.dir, ec);
   if (ec) return ec;
-  auto applied = applied_file(cfg.dir).read();
-  if (!applied) return applied.error();
-  if (!*applied) {
+  const bool fresh = !std::filesystem::exists(state_file(cfg.dir), ec);
+  storage::result<std::string> state = std::string();
+  if (!fresh) state = storage::read_file(state_file(cfg.dir));
+  if (!state) return state.error();
+  if (fresh) {
     // No checkpoint: whatever index files exist were never vouched for.
     std::filesystem::remove_all(cfg.dir / "index", ec);
     if (ec) return ec;
@@ -49,8 +56,62 @@ storage::result<std::unique_ptr<schedule_partition>> schedule_partition::open(
   auto store = storage::schedule_store::open(cfg.dir / "index", sc, report);
   if (!store) return store.error();
   std::unique_ptr<schedule_partition> p(new schedule_partition(std::move(cfg), std::move(*store)));
-  p->applied_ = *applied ? (**applied)() : 0;
+  if (!fresh) {
+    if (auto st = p->decode_state(*state); !st) return st.error();
+  }
   return p;
+}
+
+std::string schedule_partition::encode_state() const {
+  std::vector<uint8_t> out;
+  storage::byte_writer w(out);
+  w.put<uint32_t>(state_magic);
+  w.put<uint16_t>(state_version);
+  w.put<int64_t>(applied_);
+  sequences_record s;
+  s.next_dispatch = next_dispatch_;
+  s.completed = completed_;
+  s.next_seq = next_seq_;
+  auto seq = encode_value(s);
+  w.put<uint32_t>(static_cast<uint32_t>(seq.size()));
+  w.put_bytes(seq);
+  w.put<uint32_t>(static_cast<uint32_t>(recent_.size()));
+  for (const auto& [n, d] : recent_) {
+    auto v = encode_value(d);
+    w.put<uint32_t>(static_cast<uint32_t>(v.size()));
+    w.put_bytes(v);
+  }
+  w.put<uint32_t>(storage::crc32c(out.data(), out.size()));
+  return {reinterpret_cast<const char*>(out.data()), out.size()};
+}
+
+storage::status schedule_partition::decode_state(const std::string& bytes) {
+  auto corrupt = [] { return storage::make_error_code(storage::errc::corrupt_checkpoint); };
+  if (bytes.size() < 4) return corrupt();
+  uint32_t crc =
+      storage::load_le<uint32_t>(reinterpret_cast<const uint8_t*>(bytes.data()) + bytes.size() - 4);
+  if (crc != storage::crc32c(bytes.data(), bytes.size() - 4)) return corrupt();
+  storage::byte_reader r({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size() - 4});
+  uint32_t magic = 0, n = 0;
+  uint16_t version = 0;
+  std::string v;
+  if (!r.get(magic) || magic != state_magic || !r.get(version) || version != state_version ||
+      !r.get(applied_) || !r.get(n) || !r.get_bytes(n, v)) {
+    return corrupt();
+  }
+  auto seq = decode_schedule_record(encode_key(schedule_kind::sequences), v);
+  if (!seq) return corrupt();
+  apply_sequences(seq->sequences);
+  uint32_t count = 0;
+  if (!r.get(count)) return corrupt();
+  for (uint32_t i = 0; i < count; ++i) {
+    if (!r.get(n) || !r.get_bytes(n, v)) return corrupt();
+    auto d = decode_schedule_record(encode_key(schedule_kind::dispatch), v);
+    if (!d) return corrupt();
+    recent_[d->dispatch.number] = d->dispatch;
+  }
+  if (!r.at_end()) return corrupt();
+  return {};
 }
 
 schedule_partition::schedule_partition(schedule_partition_config cfg,
@@ -145,7 +206,9 @@ void schedule_partition::apply_sequences(const sequences_record& s) {
 }
 
 storage::status schedule_partition::write_applied() const {
-  return applied_file(cfg_.dir).write(storage::offset(applied_));
+  auto bytes = encode_state();
+  return storage::write_file_atomic(state_file(cfg_.dir),
+                                    {reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
 }
 
 storage::status schedule_partition::checkpoint() {

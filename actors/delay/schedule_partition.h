@@ -6,9 +6,18 @@
 // them in, and produces what this class plans.
 //
 // Every replica (leader or follower) applies the partition's records in log
-// order into an index of its own, a storage::schedule_store in `dir`
-// (entries (due, offset) bucketed by due time) plus the file `applied`
-// naming the first offset not yet applied. So a broker that takes the
+// order into an index of its own, a storage::schedule_store in `dir/index`
+// (entries (due, offset) bucketed by due time) plus the checkpoint file
+// `dir/state`: what the records applied so far left besides the index.
+//
+// state (written atomically; integers little-endian):
+//   magic u32 "AMQD" | version u16 = 1 | applied i64 (the first offset not
+//   applied) | len u32 | a sequences record's value (next dispatch,
+//   completed, every target's next sequence) | count u32 | per dispatch
+//   above completed: len u32 | its dispatch record's value | crc32c u32 of
+//   every byte before it.
+// Missing: the index is started afresh; corrupt: open() fails with
+// corrupt_checkpoint (the owner starts over with reset()). So a broker that takes the
 // partition over holds the schedule already and needs to apply only the
 // tail; memory does not grow with the number of pending messages.
 //
@@ -160,6 +169,8 @@ class schedule_partition {
   void count_in(int64_t due_ms);
   int64_t bucket_of(int64_t due_ms) const;
   storage::status write_applied() const;
+  std::string encode_state() const;
+  storage::status decode_state(const std::string& bytes);
   void advance_completed();
   bool repeats_into(int64_t bucket) const;
 

@@ -52,6 +52,10 @@ struct fetch_request {
   /// is the truth, and an acknowledged record may still lie above its high
   /// watermark (followers learn the watermark one pull late).
   bool to_log_end = false;
+  /// Read this replica up to its high watermark even while it follows.
+  /// Only for the broker's own DELAY actor, which keeps an index of every
+  /// replica of __delay_schedule it holds; never set from a client request.
+  bool local_replica = false;
 };
 
 struct fetch_reply {

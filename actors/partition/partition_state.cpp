@@ -383,7 +383,7 @@ caf::expected<fetch_reply> partition_state::read(const fetch_request& req) const
 }
 
 caf::result<fetch_reply> partition_state::fetch(const fetch_request& req) const {
-  if (!leads()) return not_leader_error();
+  if (!leads() && !(req.local_replica && !req.to_log_end)) return not_leader_error();
   auto r = read(req);
   if (!r) return r.error();
   return std::move(*r);

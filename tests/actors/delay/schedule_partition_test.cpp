@@ -5,10 +5,13 @@
 
 #include <catch2/catch.hpp>
 
+#include <fstream>
 #include <string>
 #include <vector>
 
 #include "actors/delay/schedule_partition.h"
+#include "storage/errc.h"
+#include "storage/file_handle.h"
 #include "storage/record_batch.h"
 #include "storage/record_batch_builder.h"
 #include "support/temp_dir.h"
@@ -308,6 +311,7 @@ TEST_CASE("a replica's index survives a restart at its checkpoint and is rebuilt
   }
   auto s = open_replica(dir.path() / "a");
   CHECK(s->applied_offset() == 2);
+  CHECK(s->sequences().next_dispatch == 1);
   REQUIRE(s->lead(t0));
   CHECK(s->due(t0 + 2000, 10).size() == 2);
   auto b = open_replica(dir.path() / "b");
@@ -325,4 +329,26 @@ TEST_CASE("an envelope whose batch does not parse cannot be planned", "[delay][s
   REQUIRE(s->lead(t0));
   auto p = s->plan(log.envelopes_of(s->due(t0, 10)));
   CHECK_FALSE(p);
+}
+
+TEST_CASE("a corrupt index checkpoint is refused, never trusted", "[delay][schedule]") {
+  temp_dir dir("sched");
+  fake_log log;
+  log.envelope(t0 + 1000, "orders", 0, {"one"});
+  {
+    auto s = open_replica(dir.path());
+    log.replay_into(*s);
+    REQUIRE(s->checkpoint());
+  }
+  auto path = dir.path() / "state";
+  auto bytes = storage::read_file(path);
+  REQUIRE(bytes);
+  std::string flipped = *bytes;
+  flipped[8] ^= 0x01;  // inside the applied offset
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << flipped;
+  schedule_partition_config c;
+  c.dir = dir.path();
+  auto reopened = schedule_partition::open(c);
+  REQUIRE_FALSE(reopened);
+  CHECK(reopened.error() == storage::errc::corrupt_checkpoint);
 }

@@ -390,3 +390,35 @@ TEST_CASE("a parked acks=all produce is answered once the in-sync set holds it",
   REQUIRE(answer);
   CHECK(answer->base_offset == 0);
 }
+
+TEST_CASE("a follower serves its own broker's local read up to its high watermark, nothing else",
+          "[actors][partition][replication]") {
+  temp_dir dir;
+  partition_env env;
+  auto leader = env.spawn_replicated(dir.path() / "leader");
+  auto follower = env.spawn_replicated(dir.path() / "follower");
+  caf::scoped_actor self{env.sys()};
+  REQUIRE(ask<bool>(self, leader, lead_atom::value, lead_of(0, {leader_id, follower_id})));
+  REQUIRE(ask<replica_position>(self, follower, follow_atom::value, int32_t{0}, leader_id));
+  REQUIRE(ask<produce_reply>(self, leader, produce_atom::value, make_produce({"a", "b"})));
+  auto end = replicate_once(self, leader, follower, 0, 0);
+  REQUIRE(end == 2);
+  // Held by the follower, but the follower has not learnt that it is
+  // committed: not readable yet.
+  fetch_request local{0, 1 << 20};
+  local.local_replica = true;
+  auto before = ask<fetch_reply>(self, follower, fetch_atom::value, local);
+  REQUIRE(before);
+  CHECK(before->slice.length == 0);
+  replicate_once(self, leader, follower, 0, end);  // the leader's watermark moves to 2
+  replicate_once(self, leader, follower, 0, end);  // and the follower learns it
+  auto after = ask<fetch_reply>(self, follower, fetch_atom::value, local);
+  REQUIRE(after);
+  CHECK(values_of(records_of(after->slice)) == std::vector<std::string>{"a", "b"});
+  // Clients still get not_leader, and a local read never goes past the
+  // watermark on a follower.
+  CHECK(code_of(ask<fetch_reply>(self, follower, fetch_atom::value, fetch_request{0, 1 << 20})) ==
+        errc::not_leader);
+  local.to_log_end = true;
+  CHECK(code_of(ask<fetch_reply>(self, follower, fetch_atom::value, local)) == errc::not_leader);
+}

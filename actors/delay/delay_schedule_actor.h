@@ -1,0 +1,74 @@
+#pragma once
+// The DELAY SCHEDULE actor: delayed messages on the replicated internal
+// topic __delay_schedule (docs/delay-scheduler.md, "In a cluster"). It
+// replaces the DELAY actor's own files once wired into the broker.
+//
+// Scheduling: any broker's DELAY SCHEDULE actor takes a delayed produce,
+// wraps it in an envelope record and appends it to the schedule partition of
+// its target (delay::schedule_partition_of) wherever that partition is led
+// (partition_writer); the reply comes once the partition acknowledged it.
+//
+// Delivery: for each schedule partition led here, one
+// delay::schedule_partition. On lead the actor applies the partition up to
+// the log end it had then (its high watermark must reach it), repeats the
+// unfinished dispatches, and then delivers due envelopes in dispatches: the
+// dispatch record first (acks=all), then one batch per target through
+// partition_writer, a target's batches one at a time in sequence order.
+// Progress records follow; every gc_interval a sequences record is written
+// and the records below what is still needed are deleted.
+//
+// Alone (not replicated) it creates __delay_schedule with `partitions`
+// partitions at start and leads them all.
+
+#include <caf/all.hpp>
+
+#include <chrono>
+#include <filesystem>
+
+#include "actors/atoms.h"
+#include "actors/delay/delay_actor.h"
+#include "actors/delay/delay_levels.h"
+#include "actors/partition/partition_actor.h"
+#include "actors/state/partition_writer.h"
+#include "actors/topic/topic_registry_actor.h"
+
+namespace actormq {
+
+using delay_schedule_actor = caf::typed_actor<
+    /// Schedules a delayed batch; replies once its envelope is acknowledged.
+    /// Errors: unknown_topic, unknown_partition (alone: checked here; in a
+    /// cluster the RPC layer checked), invalid_request (deliver-at too far
+    /// ahead, no batch), cluster_unavailable, not_enough_replicas, timeout.
+    caf::replies_to<produce_atom, delayed_produce>::with<schedule_reply>,
+    /// Counters for operators and tests.
+    caf::replies_to<describe_atom>::with<delay_stats>,
+    /// This broker leads partition p (of n) of __delay_schedule at epoch.
+    caf::reacts_to<lead_atom, uint32_t, int32_t, partition_actor, uint32_t>,
+    /// This broker no longer leads partition p: stop delivering it.
+    caf::reacts_to<follow_atom, uint32_t>,
+    /// Timer: apply new records, deliver, record progress, collect.
+    caf::reacts_to<tick_atom>,
+    /// Shutdown: checkpoint the indexes and quit.
+    caf::reacts_to<close_atom>>;
+
+struct delay_schedule_settings {
+  std::filesystem::path dir;  ///< <data>/delay-schedule: an index per partition
+  topic_registry_actor registry;
+  partition_writer_settings writer;
+  bool replicated = false;
+  uint32_t partitions = 8;  ///< alone: partitions of __delay_schedule
+  std::chrono::milliseconds bucket_width{std::chrono::minutes(1)};
+  std::chrono::milliseconds load_ahead{std::chrono::minutes(2)};
+  std::chrono::milliseconds tick{5};
+  std::chrono::milliseconds checkpoint_interval{200};
+  std::chrono::milliseconds gc_interval{std::chrono::seconds(5)};
+  std::chrono::milliseconds max_delay = delay::max_delay;
+  /// Partition p delivers as producer producer_id_base + p (far above the
+  /// ids the cluster hands out).
+  int64_t producer_id_base = int64_t{1} << 62;
+};
+
+delay_schedule_actor spawn_delay_schedule_actor(caf::actor_system& sys,
+                                                delay_schedule_settings settings);
+
+}  // namespace actormq

@@ -1,0 +1,631 @@
+#include "actors/delay/delay_schedule_state.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <set>
+
+#include "actors/delay/delay_schedule_record.h"
+#include "actors/errc.h"
+#include "actors/group/group_actor.h"
+#include "actors/logger.h"
+#include "storage/record_batch.h"
+#include "storage/record_batch_builder.h"
+
+namespace actormq {
+
+// Names unlike the other delay files' helpers: a unity build puts them in
+// one translation unit.
+namespace {
+
+using delay::schedule_kind;
+using delay::schedule_topic;
+
+constexpr auto schedule_timeout = std::chrono::seconds(30);
+constexpr uint32_t envelope_read_bytes = 1u << 20;
+constexpr size_t max_due_per_plan = 512;
+constexpr int64_t record_retry_ms = 100;
+
+template <class Record>
+std::shared_ptr<std::string> record_batch_of(schedule_kind kind, const Record& r, int64_t now) {
+  storage::record_batch_builder b;
+  delay::add_schedule_record(b, kind, r, now);
+  return std::make_shared<std::string>(b.build());
+}
+
+/// Calls fn(offset, key, value) for each record at or after `from` in a
+/// fetched slice; the offset after the slice, or the error text.
+template <class Fn>
+caf::expected<int64_t> records_in(const fetch_reply& r, int64_t from, Fn fn) {
+  std::vector<uint8_t> buf(r.slice.length);
+  if (auto st = r.slice.file->read_at(r.slice.position, {buf.data(), buf.size()}); !st) {
+    return make_error(errc::storage_error, st.error().message());
+  }
+  bool bad = false;
+  storage::for_each_batch(buf, [&](const storage::batch_header&, std::span<const uint8_t> b) {
+    auto st = storage::for_each_record(b, [&](const storage::record_view& rec) {
+      if (rec.record_offset() >= from) {
+        fn(rec.record_offset(), rec.key.value_or(""), rec.value.value_or(""));
+      }
+    });
+    if (!st) bad = true;
+  });
+  if (bad) return make_error(errc::invalid_batch, "a batch of the schedule does not parse");
+  return r.slice.next_offset();
+}
+
+bool holds_records(const std::string& batch) {
+  size_t records = 0;
+  storage::for_each_batch(
+      {reinterpret_cast<const uint8_t*>(batch.data()), batch.size()},
+      [&](const storage::batch_header& h, std::span<const uint8_t>) { records += h.record_count; });
+  return records > 0;
+}
+
+}  // namespace
+
+int64_t delay_schedule_state::now_ms() const {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void delay_schedule_state::init(self_ptr self, delay_schedule_settings settings) {
+  self_ = self;
+  settings_ = std::move(settings);
+  writer_ = partition_writer(settings_.writer);
+  if (!settings_.replicated) open_alone();
+}
+
+void delay_schedule_state::open_alone() {
+  auto cfg = offsets_topic_config(settings_.partitions, 1);
+  self_
+      ->request(settings_.registry, schedule_timeout, create_atom::value,
+                std::string(schedule_topic), cfg, internal_atom::value)
+      .then(
+          [this](topic_handle& h) {
+            auto n = static_cast<uint32_t>(h.partitions.size());
+            for (uint32_t p = 0; p < n; ++p) lead(p, 0, h.partitions[p], n);
+          },
+          [this](caf::error& e) {
+            actor_log().error("delay-schedule: cannot open {}: {}; retrying", schedule_topic,
+                              text_of(e));
+            self_->delayed_send(self_, std::chrono::seconds(1), lead_atom::value, uint32_t{0},
+                                int32_t{-1}, partition_actor{}, uint32_t{0});
+          });
+}
+
+// --- scheduling ---
+
+caf::result<schedule_reply> delay_schedule_state::schedule(delayed_produce& req) {
+  if (!req.batch || req.batch->empty()) return make_error(errc::invalid_request, "no batch");
+  const int64_t now = now_ms();
+  if (req.deliver_at_ms > now + settings_.max_delay.count()) {
+    return make_error(errc::invalid_request, fmt::format("deliver-at is more than {} ms ahead",
+                                                         settings_.max_delay.count()));
+  }
+  req.deliver_at_ms = std::max(req.deliver_at_ms, now);
+  auto sp = delay::schedule_partition_of(req.topic, req.partition, settings_.partitions);
+  auto rp = self_->make_response_promise<schedule_reply>();
+  if (settings_.replicated) {
+    append(sp, std::move(req), rp);  // the RPC layer checked the target
+    return rp;
+  }
+  auto topic = req.topic;
+  topics_.with(
+      self_, settings_.registry, topic,
+      [this, sp, req, rp](caf::expected<topic_handle> th) mutable {
+        if (!th) return rp.deliver(th.error()), void();
+        if (req.partition >= th->partitions.size()) {
+          rp.deliver(make_error(errc::unknown_partition,
+                                fmt::format("{} has no partition {}", req.topic, req.partition)));
+          return;
+        }
+        append(sp, std::move(req), rp);
+      });
+  return rp;
+}
+
+void delay_schedule_state::append(uint32_t sp, delayed_produce req,
+                                  caf::typed_response_promise<schedule_reply> rp) {
+  delay::envelope_record e{req.deliver_at_ms, req.topic, req.partition, *req.batch};
+  auto acks = settings_.replicated ? acks_level::all : req.acks;
+  auto due = req.deliver_at_ms;
+  writer_.produce(self_, schedule_topic, sp, record_batch_of(schedule_kind::envelope, e, now_ms()),
+                  acks, schedule_timeout, [this, rp, due](caf::expected<produce_reply> w) mutable {
+                    if (!w) return rp.deliver(w.error()), void();
+                    ++stats_.scheduled;
+                    rp.deliver(schedule_reply{w->base_offset, due});
+                  });
+}
+
+// --- roles ---
+
+bool delay_schedule_state::current(uint32_t p, uint64_t load) const {
+  return p < slots_.size() && slots_[p].load == load;
+}
+
+void delay_schedule_state::lead(uint32_t p, int32_t epoch, partition_actor log, uint32_t n) {
+  if (!log) {
+    // open_alone's retry timer (no partition yet, epoch -1).
+    if (epoch < 0 && !settings_.replicated) open_alone();
+    return;
+  }
+  if (slots_.size() < n) slots_.resize(n);
+  if (p >= slots_.size()) return;
+  auto& s = slots_[p];
+  if (!s.sp) {
+    delay::schedule_partition_config c;
+    c.dir = settings_.dir / std::to_string(p);
+    c.producer_id = settings_.producer_id_base + p;
+    c.bucket_width = settings_.bucket_width;
+    c.load_ahead = settings_.load_ahead;
+    auto opened = delay::schedule_partition::open(c);
+    if (!opened && opened.error() == storage::errc::corrupt_checkpoint) {
+      // Derived state: rebuilt from the partition.
+      actor_log().warn("delay-schedule: the index of {}-{} has a corrupt checkpoint; rebuilding it",
+                       schedule_topic, p);
+      std::error_code ec;
+      std::filesystem::remove_all(c.dir, ec);
+      opened = delay::schedule_partition::open(c);
+    }
+    if (!opened) {
+      actor_log().error("delay-schedule: cannot open the index of {}-{}: {}", schedule_topic, p,
+                        opened.error().message());
+      return;
+    }
+    s.sp = std::move(*opened);
+  }
+  follow(p);
+  s.log = std::move(log);
+  s.leading = true;
+  const auto load = s.load;
+  self_->request(s.log, schedule_timeout, offsets_atom::value)
+      .then(
+          [this, p, load, epoch](partition_offsets& o) {
+            if (!current(p, load)) return;
+            slots_[p].catch_up_to = o.log_end_offset;
+            actor_log().info("delay-schedule: leads {}-{} (epoch {}); applying up to {}",
+                             schedule_topic, p, epoch, o.log_end_offset);
+          },
+          [this, p, load](caf::error& e) {
+            if (!current(p, load)) return;
+            actor_log().warn("delay-schedule: {}-{}: no offsets: {}", schedule_topic, p,
+                             text_of(e));
+            slots_[p].leading = false;
+          });
+}
+
+void delay_schedule_state::follow(uint32_t p) {
+  if (p >= slots_.size()) return;
+  auto& s = slots_[p];
+  s.load = next_load_++;
+  s.leading = false;
+  s.ready = false;
+  s.catch_up_to = -1;
+  s.tailing = s.planning = s.record_in_flight = s.collecting = false;
+  s.recording.reset();
+  s.queues.clear();
+  s.targets_left.clear();
+  if (s.sp) {
+    s.sp->follow();
+    checkpoint(s, true);
+  }
+}
+
+// --- the timer ---
+
+void delay_schedule_state::tick() {
+  const int64_t now = now_ms();
+  for (uint32_t p = 0; p < slots_.size(); ++p) {
+    auto& s = slots_[p];
+    if (!s.sp || !s.leading) continue;
+    if (!s.tailing) tail(p);
+    if (!s.ready) {
+      if (s.catch_up_to >= 0 && s.sp->applied_offset() >= s.catch_up_to && !s.planning) {
+        become_ready(p);
+      }
+      continue;
+    }
+    if (s.recording && !s.record_in_flight && now >= s.retry_record_at) record_dispatch(p);
+    for (auto& [t, q] : s.queues) {
+      if (!q.empty() && !q.front().in_flight) pump(p, t);
+    }
+    plan(p);
+    write_progress(p);
+    collect(p);
+    checkpoint(s, false);
+  }
+}
+
+void delay_schedule_state::tail(uint32_t p) {
+  auto& s = slots_[p];
+  s.tailing = true;
+  const auto load = s.load;
+  fetch_request fr{s.sp->applied_offset(), envelope_read_bytes, false, true};
+  self_->request(s.log, schedule_timeout, fetch_atom::value, fr)
+      .then(
+          [this, p, load](fetch_reply& r) {
+            if (!current(p, load)) return;
+            slots_[p].tailing = false;
+            apply_slice(p, r);
+          },
+          [this, p, load](caf::error& e) {
+            if (!current(p, load)) return;
+            auto& s = slots_[p];
+            s.tailing = false;
+            if (code_of(e) == errc::offset_out_of_range) {
+              // Below the log start: what the index lacks was collected; an
+              // index started over at the log start holds every pending entry.
+              self_->request(s.log, schedule_timeout, offsets_atom::value)
+                  .then([this, p, load](partition_offsets& o) {
+                    if (!current(p, load) || o.log_start_offset <= slots_[p].sp->applied_offset())
+                      return;
+                    actor_log().warn(
+                        "delay-schedule: {}-{}: index behind the log start {}; "
+                        "rebuilding it from there",
+                        schedule_topic, p, o.log_start_offset);
+                    (void)slots_[p].sp->reset(o.log_start_offset);
+                    if (slots_[p].leading) slots_[p].ready = false;
+                  });
+            }
+          });
+}
+
+void delay_schedule_state::apply_slice(uint32_t p, const fetch_reply& r) {
+  auto& s = slots_[p];
+  s.high_watermark = r.high_watermark;
+  s.log_start = r.log_start_offset;
+  if (r.slice.length == 0) return;
+  auto& sp = *s.sp;
+  auto next = records_in(r, sp.applied_offset(),
+                         [&](int64_t offset, std::string_view key, std::string_view value) {
+                           auto rec = delay::decode_schedule_record(key, value);
+                           if (!rec) {
+                             actor_log().warn(
+                                 "delay-schedule: {}-{}: record {} skipped: not a "
+                                 "schedule record",
+                                 schedule_topic, p, offset);
+                             sp.skip_to(offset + 1);
+                             return;
+                           }
+                           if (auto st = sp.apply(offset, *rec); !st) {
+                             actor_log().error("delay-schedule: {}-{}: record {}: {}",
+                                               schedule_topic, p, offset, st.error().message());
+                             sp.skip_to(offset + 1);
+                           }
+                         });
+  if (!next) {
+    actor_log().error("delay-schedule: {}-{}: {}", schedule_topic, p, text_of(next.error()));
+    return;
+  }
+  sp.skip_to(*next);
+  if (s.sp->applied_offset() < s.high_watermark) tail(p);  // more to read now
+}
+
+// --- taking over ---
+
+void delay_schedule_state::become_ready(uint32_t p) {
+  auto& s = slots_[p];
+  if (auto st = s.sp->lead(now_ms()); !st) {
+    actor_log().error("delay-schedule: {}-{}: cannot load its index: {}", schedule_topic, p,
+                      st.error().message());
+    return;
+  }
+  auto redo = s.sp->unfinished();
+  actor_log().debug(
+      "delay-schedule: {}-{}: ready at {}: {} in the wheel, {} to repeat, completed {}",
+      schedule_topic, p, s.sp->applied_offset(), s.sp->in_wheel(), redo.size(),
+      s.sp->completed_through());
+  if (redo.empty()) {
+    s.ready = true;
+    return;
+  }
+  std::vector<int64_t> offsets;
+  for (const auto& d : redo) {
+    for (const auto& t : d.targets) {
+      for (const auto& e : t.entries) offsets.push_back(e.offset);
+    }
+  }
+  s.planning = true;
+  const auto load = s.load;
+  read_envelopes(p, offsets, [this, p, load, redo](std::vector<delay::fired_envelope> envs) {
+    if (!current(p, load)) return;
+    auto& s = slots_[p];
+    s.planning = false;
+    std::map<int64_t, const delay::envelope_record*> by_offset;
+    for (const auto& f : envs) by_offset[f.offset] = &f.envelope;
+    for (const auto& d : redo) {
+      std::vector<std::string> batches;
+      for (const auto& t : d.targets) {
+        std::vector<const delay::envelope_record*> parts;
+        for (const auto& e : t.entries) {
+          if (auto it = by_offset.find(e.offset); it != by_offset.end())
+            parts.push_back(it->second);
+        }
+        auto b = parts.size() == t.entries.size()
+                     ? delay::schedule_partition::build_batch(t, parts, s.sp->producer_id())
+                     : storage::result<std::string>(
+                           storage::make_error_code(storage::errc::invalid_batch));
+        if (!b) {
+          actor_log().error(
+              "delay-schedule: {}-{}: dispatch {} to {}-{} cannot be repeated (its envelopes "
+              "are gone); its messages may be missing there",
+              schedule_topic, p, d.number, t.topic, t.partition);
+          batches.emplace_back();
+          continue;
+        }
+        batches.push_back(std::move(*b));
+      }
+      enqueue(p, d, std::move(batches));
+    }
+    actor_log().info("delay-schedule: {}-{}: {} unfinished dispatch(es) produced again",
+                     schedule_topic, p, redo.size());
+    s.ready = true;
+  });
+}
+
+void delay_schedule_state::read_envelopes(uint32_t p, std::vector<int64_t> offsets,
+                                          envelopes_fn done) {
+  struct run {
+    std::vector<std::optional<delay::fired_envelope>> got;
+    size_t left = 0;
+    envelopes_fn done;
+  };
+  auto r = std::make_shared<run>();
+  r->got.resize(offsets.size());
+  r->left = offsets.size();
+  r->done = std::move(done);
+  auto finish = [r] {
+    if (--r->left > 0) return;
+    std::vector<delay::fired_envelope> out;
+    for (auto& g : r->got) {
+      if (g) out.push_back(std::move(*g));
+    }
+    r->done(std::move(out));
+  };
+  if (offsets.empty()) return r->done({});
+  for (size_t i = 0; i < offsets.size(); ++i) {
+    const int64_t off = offsets[i];
+    fetch_request fr{off, envelope_read_bytes, false, true};
+    self_->request(slots_[p].log, schedule_timeout, fetch_atom::value, fr)
+        .then(
+            [r, i, off, finish, p](fetch_reply& reply) {
+              auto next =
+                  records_in(reply, off, [&](int64_t o, std::string_view k, std::string_view v) {
+                    if (o != off) return;
+                    auto rec = delay::decode_schedule_record(k, v);
+                    if (rec && rec->kind == schedule_kind::envelope) {
+                      r->got[i] = delay::fired_envelope{o, rec->envelope};
+                    }
+                  });
+              if (!next || !r->got[i]) {
+                actor_log().error("delay-schedule: {}-{}: no envelope at offset {}", schedule_topic,
+                                  p, off);
+              }
+              finish();
+            },
+            [finish, p, off](caf::error& e) {
+              actor_log().warn("delay-schedule: {}-{}: reading envelope {}: {}", schedule_topic, p,
+                               off, text_of(e));
+              finish();
+            });
+  }
+}
+
+// --- delivering ---
+
+void delay_schedule_state::plan(uint32_t p) {
+  auto& s = slots_[p];
+  if (s.planning || s.recording || !s.sp->can_plan()) return;
+  auto due = s.sp->due(now_ms(), max_due_per_plan);
+  if (due.empty()) return;
+  std::vector<int64_t> offsets;
+  for (const auto& e : due) offsets.push_back(static_cast<int64_t>(e.id()));
+  s.planning = true;
+  const auto load = s.load;
+  read_envelopes(p, offsets, [this, p, load, due](std::vector<delay::fired_envelope> envs) {
+    if (!current(p, load)) return;
+    auto& s = slots_[p];
+    s.planning = false;
+    std::set<int64_t> read;
+    std::vector<delay::fired_envelope> good;
+    for (auto& f : envs) {
+      read.insert(f.offset);
+      if (holds_records(f.envelope.batch)) {
+        good.push_back(std::move(f));
+      } else {
+        actor_log().error("delay-schedule: {}-{}: envelope {} holds no batch; dropped",
+                          schedule_topic, p, f.offset);
+      }
+    }
+    std::vector<delay::timer_entry> unread;
+    for (const auto& e : due) {
+      if (!read.count(static_cast<int64_t>(e.id()))) unread.push_back(e);
+    }
+    s.sp->unfire(unread);  // read again on a later tick
+    if (good.empty()) return;
+    auto planned = s.sp->plan(good);
+    if (!planned) {
+      actor_log().error("delay-schedule: {}-{}: cannot plan: {}", schedule_topic, p,
+                        planned.error().message());
+      return;
+    }
+    s.recording = std::move(*planned);
+    record_dispatch(p);
+  });
+}
+
+void delay_schedule_state::record_dispatch(uint32_t p) {
+  auto& s = slots_[p];
+  if (!s.recording || s.record_in_flight) return;
+  s.record_in_flight = true;
+  const auto load = s.load;
+  writer_.produce(self_, schedule_topic, p,
+                  record_batch_of(schedule_kind::dispatch, s.recording->record, now_ms()),
+                  acks_level::all, schedule_timeout,
+                  [this, p, load](caf::expected<produce_reply> w) {
+                    if (!current(p, load)) return;
+                    auto& s = slots_[p];
+                    s.record_in_flight = false;
+                    if (!w) {
+                      // The same record again (same number and sequences):
+                      // a gap would strand every later dispatch.
+                      actor_log().warn(
+                          "delay-schedule: {}-{}: dispatch {} not recorded: {}; "
+                          "retrying",
+                          schedule_topic, p, s.recording->record.number, text_of(w.error()));
+                      s.retry_record_at = now_ms() + record_retry_ms;
+                      return;
+                    }
+                    auto planned = std::move(*s.recording);
+                    s.recording.reset();
+                    enqueue(p, planned.record, std::move(planned.batches));
+                  });
+}
+
+void delay_schedule_state::enqueue(uint32_t p, const delay::dispatch_record& d,
+                                   std::vector<std::string> batches) {
+  auto& s = slots_[p];
+  size_t targets = 0;
+  for (size_t i = 0; i < d.targets.size(); ++i) {
+    if (batches[i].empty()) continue;  // cannot be repeated (logged)
+    const auto& t = d.targets[i];
+    delay::target key{t.topic, t.partition};
+    s.queues[key].push_back(
+        {d.number, std::make_shared<std::string>(std::move(batches[i])), false});
+    ++targets;
+  }
+  if (targets == 0) {
+    s.sp->completed(d.number);
+    return;
+  }
+  s.targets_left[d.number] = targets;
+  for (const auto& t : d.targets) pump(p, {t.topic, t.partition});
+}
+
+void delay_schedule_state::pump(uint32_t p, const delay::target& t) {
+  auto& s = slots_[p];
+  auto it = s.queues.find(t);
+  if (it == s.queues.end() || it->second.empty() || it->second.front().in_flight) return;
+  auto& b = it->second.front();
+  b.in_flight = true;
+  const auto load = s.load;
+  writer_.produce(self_, t.first, t.second, b.bytes, acks_level::all, schedule_timeout,
+                  [this, p, load, t](caf::expected<produce_reply> w) {
+                    if (!current(p, load)) return;
+                    produced(p, t, w ? caf::error{} : w.error());
+                  });
+}
+
+void delay_schedule_state::produced(uint32_t p, const delay::target& t, const caf::error& err) {
+  auto& s = slots_[p];
+  auto& q = s.queues[t];
+  if (q.empty()) return;
+  auto& b = q.front();
+  if (err) {
+    auto code = code_of(err);
+    if (code != errc::unknown_topic && code != errc::unknown_partition) {
+      // Retried by the timer, the same batch: its sequences make a repeat
+      // harmless, and the target's order waits for it.
+      actor_log().warn("delay-schedule: {}-{}: delivery to {}-{} failed: {}; retrying",
+                       schedule_topic, p, t.first, t.second, text_of(err));
+      b.in_flight = false;
+      return;
+    }
+    actor_log().error("delay-schedule: {}-{}: {}-{} is gone; its delayed messages are dropped",
+                      schedule_topic, p, t.first, t.second);
+  } else {
+    std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(b.bytes->data()),
+                                   b.bytes->size());
+    storage::for_each_batch(bytes, [&](const storage::batch_header& h, std::span<const uint8_t>) {
+      stats_.delivered += static_cast<uint64_t>(h.record_count);
+    });
+  }
+  const auto number = b.dispatch;
+  q.pop_front();
+  if (auto left = s.targets_left.find(number);
+      left != s.targets_left.end() && --left->second == 0) {
+    s.targets_left.erase(left);
+    s.sp->completed(number);
+  }
+  pump(p, t);
+}
+
+void delay_schedule_state::write_progress(uint32_t p) {
+  auto& s = slots_[p];
+  auto pr = s.sp->progress_due(now_ms(), s.high_watermark);
+  if (!pr) return;
+  writer_.produce(self_, schedule_topic, p, record_batch_of(schedule_kind::progress, *pr, now_ms()),
+                  acks_level::all, schedule_timeout, [p](caf::expected<produce_reply> w) {
+                    // A lost one is only late: the next change reports again.
+                    if (!w) {
+                      actor_log().warn("delay-schedule: {}-{}: progress not recorded: {}",
+                                       schedule_topic, p, text_of(w.error()));
+                    }
+                  });
+}
+
+void delay_schedule_state::collect(uint32_t p) {
+  auto& s = slots_[p];
+  const int64_t now = now_ms();
+  if (s.collecting || now - s.last_gc_ms < settings_.gc_interval.count()) return;
+  s.last_gc_ms = now;
+  const int64_t lowest = s.sp->lowest_needed();
+  if (lowest <= s.log_start) return;
+  s.collecting = true;
+  const auto load = s.load;
+  // The sequences record first: the records below `lowest` held the last
+  // dispatch numbers and sequences.
+  writer_.produce(
+      self_, schedule_topic, p, record_batch_of(schedule_kind::sequences, s.sp->sequences(), now),
+      acks_level::all, schedule_timeout, [this, p, load, lowest](caf::expected<produce_reply> w) {
+        if (!current(p, load)) return;
+        if (!w) {
+          slots_[p].collecting = false;
+          return;
+        }
+        self_->request(slots_[p].log, schedule_timeout, delete_atom::value, lowest)
+            .then(
+                [this, p, load](int64_t start) {
+                  if (!current(p, load)) return;
+                  slots_[p].collecting = false;
+                  slots_[p].log_start = start;
+                },
+                [this, p, load](caf::error& e) {
+                  if (!current(p, load)) return;
+                  slots_[p].collecting = false;
+                  actor_log().warn("delay-schedule: {}-{}: cannot delete below {}: {}",
+                                   schedule_topic, p, slots_[p].log_start, text_of(e));
+                });
+      });
+}
+
+void delay_schedule_state::checkpoint(slot& s, bool force) {
+  const int64_t now = now_ms();
+  if (!force && now - s.last_checkpoint_ms < settings_.checkpoint_interval.count()) return;
+  s.last_checkpoint_ms = now;
+  if (auto st = s.sp->checkpoint(); !st) {
+    actor_log().warn("delay-schedule: index checkpoint failed: {}", st.error().message());
+  }
+}
+
+delay_stats delay_schedule_state::stats() const {
+  auto out = stats_;
+  for (const auto& s : slots_) {
+    if (!s.sp) continue;
+    out.in_wheel += s.sp->in_wheel();
+    out.store_buckets += s.sp->bucket_files();
+    out.in_flight += s.targets_left.size();
+    out.log_start = std::max(out.log_start, s.log_start);
+  }
+  return out;
+}
+
+void delay_schedule_state::close() {
+  for (auto& s : slots_) {
+    if (s.sp) checkpoint(s, true);
+  }
+}
+
+}  // namespace actormq

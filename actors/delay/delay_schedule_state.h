@@ -1,0 +1,92 @@
+#pragma once
+// State of the DELAY SCHEDULE actor (delay_schedule_actor.h): one slot per
+// partition of __delay_schedule led here, each a delay::schedule_partition
+// plus what is in flight for it.
+
+#include <caf/all.hpp>
+
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "actors/delay/delay_schedule_actor.h"
+#include "actors/delay/schedule_partition.h"
+#include "actors/state/partition_writer.h"
+#include "actors/topic/topic_cache.h"
+
+namespace actormq {
+
+class delay_schedule_state {
+ public:
+  using self_ptr = delay_schedule_actor::stateful_pointer<delay_schedule_state>;
+  static constexpr const char* name = "delay-schedule";
+
+  void init(self_ptr self, delay_schedule_settings settings);
+  caf::result<schedule_reply> schedule(delayed_produce& req);
+  delay_stats stats() const;
+  void lead(uint32_t p, int32_t epoch, partition_actor log, uint32_t n);
+  void follow(uint32_t p);
+  void tick();
+  void close();
+  caf::timespan tick_interval() const { return settings_.tick; }
+
+ private:
+  /// A target's batch of one dispatch, produced once its turn comes.
+  struct target_batch {
+    uint64_t dispatch = 0;
+    std::shared_ptr<std::string> bytes;
+    bool in_flight = false;
+  };
+  struct slot {
+    partition_actor log;
+    uint64_t load = 0;  ///< bumped on lead and follow: stale callbacks see it
+    std::unique_ptr<delay::schedule_partition> sp;
+    bool leading = false;
+    bool ready = false;                                ///< caught up, unfinished dispatches queued
+    int64_t catch_up_to = -1;                          ///< the log end when this broker took over
+    bool tailing = false;                              ///< a read of new records in flight
+    bool planning = false;                             ///< envelopes of a dispatch being read
+    std::optional<delay::planned_dispatch> recording;  ///< its record being written
+    bool record_in_flight = false;
+    int64_t retry_record_at = 0;
+    std::map<delay::target, std::deque<target_batch>> queues;
+    std::map<uint64_t, size_t> targets_left;  ///< dispatch -> targets not acknowledged
+    int64_t high_watermark = 0;
+    int64_t log_start = 0;
+    int64_t last_checkpoint_ms = 0;
+    int64_t last_gc_ms = 0;
+    bool collecting = false;
+  };
+  using envelopes_fn = std::function<void(std::vector<delay::fired_envelope>)>;
+
+  void open_alone();
+  void append(uint32_t sp, delayed_produce req, caf::typed_response_promise<schedule_reply> rp);
+  bool current(uint32_t p, uint64_t load) const;
+  void tail(uint32_t p);
+  void apply_slice(uint32_t p, const fetch_reply& r);
+  void become_ready(uint32_t p);
+  void plan(uint32_t p);
+  void read_envelopes(uint32_t p, std::vector<int64_t> offsets, envelopes_fn done);
+  void record_dispatch(uint32_t p);
+  void enqueue(uint32_t p, const delay::dispatch_record& d, std::vector<std::string> batches);
+  void pump(uint32_t p, const delay::target& t);
+  void produced(uint32_t p, const delay::target& t, const caf::error& err);
+  void write_progress(uint32_t p);
+  void collect(uint32_t p);
+  void checkpoint(slot& s, bool force);
+  int64_t now_ms() const;
+
+  self_ptr self_ = nullptr;
+  delay_schedule_settings settings_;
+  partition_writer writer_;
+  topic_cache topics_;
+  std::vector<slot> slots_;
+  uint32_t count_ = 0;  ///< partitions of __delay_schedule (0: not known yet)
+  uint64_t next_load_ = 1;
+  delay_stats stats_;
+};
+
+}  // namespace actormq
