@@ -125,6 +125,7 @@ std::optional<std::string> load_config_file(const std::filesystem::path& file, b
   check(read_int(t, "delay", "segment_bytes", cfg.delay_segment_bytes, 4096, int64_t{1} << 40));
   // The wheel loads a bucket once it lies inside its 2-minute window.
   check(read_int(t, "delay", "bucket_ms", cfg.delay_bucket_ms, 100, 60000));
+  check(read_int(t, "delay", "schedule_partitions", cfg.delay_schedule_partitions, 1, 1000));
   check(load_retry_config(t, cfg.retry, cfg.alerts));
   check(read_int(t, "transactions", "timeout_ms", cfg.txn_timeout_ms, 1, big));
   check(read_int(t, "transactions", "check_interval_ms", cfg.txn_check_interval_ms, 1, big));
@@ -157,6 +158,7 @@ std::optional<std::string> load_config_file(const std::filesystem::path& file, b
   check(read_int(t, "cluster", "internal_topic_wait_ms", c.internal_topic_wait_ms, 0, 600000));
   c.offsets_partitions = cfg.offsets_partitions;
   c.txn_state_partitions = cfg.txn_state_partitions;
+  c.delay_schedule_partitions = cfg.delay_schedule_partitions;
   if (err) return fmt::format("{}: {}", file.string(), *err);
   d.max_batch_bytes = static_cast<int64_t>(cfg.max_batch_bytes);
   return std::nullopt;

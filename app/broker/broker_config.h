@@ -41,6 +41,8 @@ struct cluster_config {
   uint32_t offsets_partitions = 8;
   /// [transactions].state_partitions, copied here for the controller.
   uint32_t txn_state_partitions = 8;
+  /// [delay].schedule_partitions, copied here for the controller.
+  uint32_t delay_schedule_partitions = 8;
   bool enabled() const { return !cluster_id.empty(); }
 };
 
@@ -78,6 +80,9 @@ struct broker_config {
   uint64_t delay_segment_bytes = 64ull << 20;
   /// [delay].bucket_ms: width of a schedule-store bucket file.
   int64_t delay_bucket_ms = 60000;
+  /// In a cluster: partitions of __delay_schedule when it is created; a
+  /// target partition's delayed messages live in the one it hashes to.
+  uint32_t delay_schedule_partitions = 8;
   retry::retry_settings retry;  ///< [retry], see retry_config.h
   alert_config alerts;          ///< [alerts]
   /// [transactions]: check-back of half messages with no decision.

@@ -19,6 +19,8 @@
 #include "actors/cluster/leader_table.h"
 #include "actors/cluster/peers_actor.h"
 #include "actors/delay/delay_actor.h"
+#include "actors/delay/delay_schedule_actor.h"
+#include "actors/delay/delay_schedule_record.h"
 #include "actors/errc.h"
 #include "actors/group/group_actor.h"
 #include "actors/logger.h"
@@ -194,6 +196,27 @@ int run(const broker_config& cfg) {
     return 1;
   }
 
+  // In a cluster delayed messages go to the replicated __delay_schedule
+  // (DELAY SCHEDULE); the DELAY actor keeps serving retries and delivers
+  // what a previous release left pending in <data>/delay.
+  delay_schedule_actor schedule;
+  if (cfg.cluster.enabled()) {
+    delay_schedule_settings dss;
+    dss.dir = cfg.data_dir / "delay-schedule";
+    dss.registry = *registry;
+    dss.writer.registry = *registry;
+    dss.writer.leaders = leaders;
+    dss.writer.peers = peers;
+    dss.writer.broker_id = cfg.cluster.broker_id;
+    dss.replicated = true;
+    dss.partitions = cfg.delay_schedule_partitions;
+    dss.bucket_width = std::chrono::milliseconds(cfg.delay_bucket_ms);
+    dss.max_delay = cfg.max_delay;
+    schedule = spawn_delay_schedule_actor(sys, dss);
+  }
+  auto delayed_by =
+      schedule ? caf::actor_cast<caf::actor>(schedule) : caf::actor_cast<caf::actor>(*delay);
+
   int rc = 0;
   txn_coordinator_actor txn_coord;
   {
@@ -203,7 +226,7 @@ int run(const broker_config& cfg) {
     ctx.config = &cfg;
     ctx.registry = caf::actor_cast<caf::actor>(*registry);
     ctx.coordinator = caf::actor_cast<caf::actor>(*coordinator);
-    ctx.delay = caf::actor_cast<caf::actor>(*delay);
+    ctx.delay = delayed_by;
     ctx.retry = caf::actor_cast<caf::actor>(*retry);
     std::unique_ptr<control_plane> cluster;
     std::unique_ptr<local_topics> topics_here;
@@ -233,7 +256,7 @@ int run(const broker_config& cfg) {
     txn_settings ts;
     ts.data_dir = cfg.data_dir;
     ts.registry = *registry;
-    ts.delay = *delay;
+    ts.delay = caf::actor_cast<delay_actor>(delayed_by);
     ts.writer.registry = *registry;
     if (cfg.cluster.enabled()) {
       ts.writer.leaders = leaders;
@@ -300,24 +323,26 @@ int run(const broker_config& cfg) {
                      topics_here->on_created([&] { replicas_here->sync(); });
                      // The group coordinator serves the groups of the
                      // __consumer_offsets partitions led here.
-                     replicas_here->on_role(
-                         [coord = *coordinator, txn_coord](const std::string& topic, uint32_t p,
-                                                           uint32_t n, bool leading, int32_t epoch,
-                                                           const partition_actor& actor) {
-                           caf::actor to;
-                           if (topic == group::offsets_topic) {
-                             to = caf::actor_cast<caf::actor>(coord);
-                           } else if (topic == txn::state_topic) {
-                             to = caf::actor_cast<caf::actor>(txn_coord);
-                           } else {
-                             return;
-                           }
-                           if (leading) {
-                             caf::anon_send(to, lead_atom::value, p, epoch, actor, n);
-                           } else {
-                             caf::anon_send(to, follow_atom::value, p);
-                           }
-                         });
+                     replicas_here->on_role([coord = *coordinator, txn_coord, schedule](
+                                                const std::string& topic, uint32_t p, uint32_t n,
+                                                bool leading, int32_t epoch,
+                                                const partition_actor& actor) {
+                       caf::actor to;
+                       if (topic == group::offsets_topic) {
+                         to = caf::actor_cast<caf::actor>(coord);
+                       } else if (topic == txn::state_topic) {
+                         to = caf::actor_cast<caf::actor>(txn_coord);
+                       } else if (topic == delay::schedule_topic) {
+                         to = caf::actor_cast<caf::actor>(schedule);
+                       } else {
+                         return;
+                       }
+                       if (leading) {
+                         caf::anon_send(to, lead_atom::value, p, epoch, actor, n);
+                       } else {
+                         caf::anon_send(to, follow_atom::value, p);
+                       }
+                     });
                      cluster->on_lease_lost([&] { replicas_here->step_down_all(); });
                      gone_peers->attach(server->inbox(), [&](int32_t broker, uint64_t inc) {
                        cluster->peer_gone(broker, inc);
@@ -396,6 +421,7 @@ int run(const broker_config& cfg) {
   }
   if (isr_writer) caf::anon_send_exit(isr_writer, caf::exit_reason::user_shutdown);
   caf::anon_send(txn_coord, close_atom::value);
+  if (schedule) caf::anon_send(schedule, close_atom::value);
   caf::anon_send(*retry, close_atom::value);
   caf::anon_send(*delay, close_atom::value);
   caf::anon_send(*coordinator, close_atom::value);

@@ -7,6 +7,7 @@
 
 #include "actors/cluster/leader_election.h"
 #include "actors/cluster/replica_assignor.h"
+#include "actors/delay/delay_schedule_record.h"
 #include "actors/errc.h"
 #include "actors/group/group_actor.h"
 #include "actors/txn/txn_state_record.h"
@@ -187,6 +188,7 @@ std::vector<controller::internal_topic> controller::internal_topics(const cluste
   return {
       {group::offsets_topic, c.offsets_partitions},
       {txn::state_topic, c.txn_state_partitions},
+      {delay::schedule_topic, c.delay_schedule_partitions},
   };
 }
 
