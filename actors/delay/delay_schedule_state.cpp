@@ -179,20 +179,28 @@ void delay_schedule_state::lead(uint32_t p, int32_t epoch, partition_actor log, 
   follow(p);
   s.log = std::move(log);
   s.leading = true;
+  ask_log_end(p, epoch);
+}
+
+void delay_schedule_state::ask_log_end(uint32_t p, int32_t epoch) {
+  auto& s = slots_[p];
+  s.asking_offsets = true;
   const auto load = s.load;
   self_->request(s.log, schedule_timeout, offsets_atom::value)
       .then(
           [this, p, load, epoch](partition_offsets& o) {
             if (!current(p, load)) return;
+            slots_[p].asking_offsets = false;
             slots_[p].catch_up_to = o.log_end_offset;
             actor_log().info("delay-schedule: leads {}-{} (epoch {}); applying up to {}",
                              schedule_topic, p, epoch, o.log_end_offset);
           },
           [this, p, load](caf::error& e) {
             if (!current(p, load)) return;
+            // Asked again by the next tick: this broker still leads it.
+            slots_[p].asking_offsets = false;
             actor_log().warn("delay-schedule: {}-{}: no offsets: {}", schedule_topic, p,
                              text_of(e));
-            slots_[p].leading = false;
           });
 }
 
@@ -203,7 +211,7 @@ void delay_schedule_state::follow(uint32_t p) {
   s.leading = false;
   s.ready = false;
   s.catch_up_to = -1;
-  s.tailing = s.planning = s.record_in_flight = s.collecting = false;
+  s.tailing = s.planning = s.record_in_flight = s.collecting = s.asking_offsets = false;
   s.recording.reset();
   s.queues.clear();
   s.targets_left.clear();
@@ -222,6 +230,7 @@ void delay_schedule_state::tick() {
     if (!s.sp || !s.leading) continue;
     if (!s.tailing) tail(p);
     if (!s.ready) {
+      if (s.catch_up_to < 0 && !s.asking_offsets) ask_log_end(p, -1);
       if (s.catch_up_to >= 0 && s.sp->applied_offset() >= s.catch_up_to && !s.planning) {
         become_ready(p);
       }
@@ -229,7 +238,7 @@ void delay_schedule_state::tick() {
     }
     if (s.recording && !s.record_in_flight && now >= s.retry_record_at) record_dispatch(p);
     for (auto& [t, q] : s.queues) {
-      if (!q.empty() && !q.front().in_flight) pump(p, t);
+      if (!q.empty() && !q.front().in_flight && now >= q.front().retry_at) pump(p, t);
     }
     plan(p);
     write_progress(p);
@@ -527,10 +536,16 @@ void delay_schedule_state::produced(uint32_t p, const delay::target& t, const ca
     auto code = code_of(err);
     if (code != errc::unknown_topic && code != errc::unknown_partition) {
       // Retried by the timer, the same batch: its sequences make a repeat
-      // harmless, and the target's order waits for it.
-      actor_log().warn("delay-schedule: {}-{}: delivery to {}-{} failed: {}; retrying",
-                       schedule_topic, p, t.first, t.second, text_of(err));
+      // harmless, and the target's order waits for it. Backoff 100 ms
+      // doubling to 2 s; logged on the first failure and every 20th.
+      if (b.failures++ % 20 == 0) {
+        actor_log().warn(
+            "delay-schedule: {}-{}: delivery to {}-{} failed ({} time(s)): {}; retrying",
+            schedule_topic, p, t.first, t.second, b.failures, text_of(err));
+      }
       b.in_flight = false;
+      const int64_t backoff = record_retry_ms << std::min<uint32_t>(b.failures - 1, 5);
+      b.retry_at = now_ms() + std::min<int64_t>(backoff, 2000);
       return;
     }
     actor_log().error("delay-schedule: {}-{}: {}-{} is gone; its delayed messages are dropped",

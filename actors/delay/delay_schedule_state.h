@@ -39,14 +39,17 @@ class delay_schedule_state {
     uint64_t dispatch = 0;
     std::shared_ptr<std::string> bytes;
     bool in_flight = false;
+    int64_t retry_at = 0;  ///< after a failed try: not before this
+    uint32_t failures = 0;
   };
   struct slot {
     partition_actor log;
     uint64_t load = 0;  ///< bumped on lead and follow: stale callbacks see it
     std::unique_ptr<delay::schedule_partition> sp;
     bool leading = false;
-    bool ready = false;                                ///< caught up, unfinished dispatches queued
-    int64_t catch_up_to = -1;                          ///< the log end when this broker took over
+    bool ready = false;        ///< caught up, unfinished dispatches queued
+    int64_t catch_up_to = -1;  ///< the log end when this broker took over
+    bool asking_offsets = false;
     bool tailing = false;                              ///< a read of new records in flight
     bool planning = false;                             ///< envelopes of a dispatch being read
     std::optional<delay::planned_dispatch> recording;  ///< its record being written
@@ -63,6 +66,7 @@ class delay_schedule_state {
   using envelopes_fn = std::function<void(std::vector<delay::fired_envelope>)>;
 
   void open_alone();
+  void ask_log_end(uint32_t p, int32_t epoch);
   void append(uint32_t sp, delayed_produce req, caf::typed_response_promise<schedule_reply> rp);
   bool current(uint32_t p, uint64_t load) const;
   void tail(uint32_t p);
