@@ -152,30 +152,8 @@ void delay_schedule_state::lead(uint32_t p, int32_t epoch, partition_actor log, 
     return;
   }
   if (slots_.size() < n) slots_.resize(n);
-  if (p >= slots_.size()) return;
+  if (p >= slots_.size() || !open_slot(p)) return;
   auto& s = slots_[p];
-  if (!s.sp) {
-    delay::schedule_partition_config c;
-    c.dir = settings_.dir / std::to_string(p);
-    c.producer_id = settings_.producer_id_base + p;
-    c.bucket_width = settings_.bucket_width;
-    c.load_ahead = settings_.load_ahead;
-    auto opened = delay::schedule_partition::open(c);
-    if (!opened && opened.error() == storage::errc::corrupt_checkpoint) {
-      // Derived state: rebuilt from the partition.
-      actor_log().warn("delay-schedule: the index of {}-{} has a corrupt checkpoint; rebuilding it",
-                       schedule_topic, p);
-      std::error_code ec;
-      std::filesystem::remove_all(c.dir, ec);
-      opened = delay::schedule_partition::open(c);
-    }
-    if (!opened) {
-      actor_log().error("delay-schedule: cannot open the index of {}-{}: {}", schedule_topic, p,
-                        opened.error().message());
-      return;
-    }
-    s.sp = std::move(*opened);
-  }
   follow(p);
   s.log = std::move(log);
   s.leading = true;
@@ -204,6 +182,53 @@ void delay_schedule_state::ask_log_end(uint32_t p, int32_t epoch) {
           });
 }
 
+bool delay_schedule_state::open_slot(uint32_t p) {
+  auto& s = slots_[p];
+  if (s.sp) return true;
+  delay::schedule_partition_config c;
+  c.dir = settings_.dir / std::to_string(p);
+  c.producer_id = settings_.producer_id_base + p;
+  c.bucket_width = settings_.bucket_width;
+  c.load_ahead = settings_.load_ahead;
+  auto opened = delay::schedule_partition::open(c);
+  if (!opened && opened.error() == storage::errc::corrupt_checkpoint) {
+    // Derived state: rebuilt from the partition.
+    actor_log().warn("delay-schedule: the index of {}-{} has a corrupt checkpoint; rebuilding it",
+                     schedule_topic, p);
+    std::error_code ec;
+    std::filesystem::remove_all(c.dir, ec);
+    opened = delay::schedule_partition::open(c);
+  }
+  if (!opened) {
+    actor_log().error("delay-schedule: cannot open the index of {}-{}: {}", schedule_topic, p,
+                      opened.error().message());
+    return false;
+  }
+  s.sp = std::move(*opened);
+  return true;
+}
+
+void delay_schedule_state::find_replicas() {
+  looking_up_ = true;
+  self_
+      ->request(settings_.registry, schedule_timeout, lookup_atom::value,
+                std::string(schedule_topic))
+      .then(
+          [this](topic_handle& h) {
+            looking_up_ = false;
+            if (slots_.size() < h.partitions.size()) slots_.resize(h.partitions.size());
+            for (uint32_t p = 0; p < h.partitions.size(); ++p) {
+              auto& s = slots_[p];
+              if (s.leading || s.log == h.partitions[p]) continue;
+              if (!open_slot(p)) continue;
+              s.log = h.partitions[p];  // a follower (or a restarted partition actor)
+              s.load = next_load_++;
+              s.tailing = false;
+            }
+          },
+          [this](caf::error&) { looking_up_ = false; });  // not created yet
+}
+
 void delay_schedule_state::follow(uint32_t p) {
   if (p >= slots_.size()) return;
   auto& s = slots_[p];
@@ -225,10 +250,18 @@ void delay_schedule_state::follow(uint32_t p) {
 
 void delay_schedule_state::tick() {
   const int64_t now = now_ms();
+  if (settings_.replicated && !looking_up_ && now >= next_lookup_ms_) {
+    next_lookup_ms_ = now + 2000;
+    find_replicas();
+  }
   for (uint32_t p = 0; p < slots_.size(); ++p) {
     auto& s = slots_[p];
-    if (!s.sp || !s.leading) continue;
-    if (!s.tailing) tail(p);
+    if (!s.sp || !s.log) continue;
+    if (!s.tailing && (s.leading || now >= s.next_tail_ms)) tail(p);
+    if (!s.leading) {
+      checkpoint(s, false);
+      continue;
+    }
     if (!s.ready) {
       if (s.catch_up_to < 0 && !s.asking_offsets) ask_log_end(p, -1);
       if (s.catch_up_to >= 0 && s.sp->applied_offset() >= s.catch_up_to && !s.planning) {
@@ -285,7 +318,10 @@ void delay_schedule_state::apply_slice(uint32_t p, const fetch_reply& r) {
   auto& s = slots_[p];
   s.high_watermark = r.high_watermark;
   s.log_start = r.log_start_offset;
-  if (r.slice.length == 0) return;
+  if (r.slice.length == 0) {
+    s.next_tail_ms = now_ms() + 50;  // a caught-up follower looks again in 50 ms
+    return;
+  }
   auto& sp = *s.sp;
   auto next = records_in(r, sp.applied_offset(),
                          [&](int64_t offset, std::string_view key, std::string_view value) {
@@ -620,6 +656,8 @@ void delay_schedule_state::checkpoint(slot& s, bool force) {
   const int64_t now = now_ms();
   if (!force && now - s.last_checkpoint_ms < settings_.checkpoint_interval.count()) return;
   s.last_checkpoint_ms = now;
+  if (!force && s.checkpointed == s.sp->applied_offset()) return;  // nothing new to sync
+  s.checkpointed = s.sp->applied_offset();
   if (auto st = s.sp->checkpoint(); !st) {
     actor_log().warn("delay-schedule: index checkpoint failed: {}", st.error().message());
   }

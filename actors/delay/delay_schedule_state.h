@@ -60,12 +60,18 @@ class delay_schedule_state {
     int64_t high_watermark = 0;
     int64_t log_start = 0;
     int64_t last_checkpoint_ms = 0;
+    int64_t checkpointed = -1;  ///< applied offset at the last checkpoint
+    int64_t next_tail_ms = 0;   ///< a caught-up follower reads again from then
     int64_t last_gc_ms = 0;
     bool collecting = false;
   };
   using envelopes_fn = std::function<void(std::vector<delay::fired_envelope>)>;
 
   void open_alone();
+  /// Cluster: the local replicas of __delay_schedule (followers too), so
+  /// every replica keeps its index current.
+  void find_replicas();
+  bool open_slot(uint32_t p);
   void ask_log_end(uint32_t p, int32_t epoch);
   void append(uint32_t sp, delayed_produce req, caf::typed_response_promise<schedule_reply> rp);
   bool current(uint32_t p, uint64_t load) const;
@@ -90,6 +96,8 @@ class delay_schedule_state {
   std::vector<slot> slots_;
   uint32_t count_ = 0;  ///< partitions of __delay_schedule (0: not known yet)
   uint64_t next_load_ = 1;
+  int64_t next_lookup_ms_ = 0;
+  bool looking_up_ = false;
   delay_stats stats_;
 };
 

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <thread>
 
 #include "actors/delay/delay_schedule_record.h"
@@ -84,6 +85,16 @@ TEST_CASE("delayed messages survive the SIGKILL of their schedule's leader and e
   const int32_t owner =
       test::state_leader_of(**adm, delay::schedule_topic, std::string("orders\n0"));
   INFO("schedule leader " << owner);
+  // The followers keep their index of the partition current: each has
+  // checkpointed what it applied, before any takeover.
+  const auto sp = delay::schedule_partition_of("orders", 0, 8);
+  for (size_t b = 0; b < 3; ++b) {
+    if (static_cast<int32_t>(b) == owner) continue;
+    auto state =
+        c.dir() / ("broker-" + std::to_string(b)) / "delay-schedule" / std::to_string(sp) / "state";
+    INFO(state.string());
+    CHECK(test::eventually([&] { return std::filesystem::exists(state); }, 10s));
+  }
   c.broker(static_cast<size_t>(owner)).stop(true);  // SIGKILL before anything is due
 
   auto seen = read_all(c, "orders", sent.size(), 60s);
@@ -92,7 +103,6 @@ TEST_CASE("delayed messages survive the SIGKILL of their schedule's leader and e
   CHECK(seen == sent);
   CHECK(wall_ms() >= start + 3000);  // not before their time
   // A surviving broker took the schedule partition over.
-  const auto sp = delay::schedule_partition_of("orders", 0, 8);
   const auto took_over = "delay-schedule: leads " + std::string(delay::schedule_topic) + "-" +
                          std::to_string(sp) + " ";
   bool found = false;
