@@ -26,29 +26,6 @@ int64_t wall_ms() {
       .count();
 }
 
-/// Every value of topic until `count` are read or the bound.
-std::vector<std::string> read_all(test::cluster_process& c, const std::string& topic, size_t count,
-                                  std::chrono::seconds bound) {
-  client::consumer_config cc;
-  cc.connection = bootstrap(c, 3);
-  cc.group_id = "verify-" + topic + "-" + std::to_string(count);
-  cc.auto_offset_reset = client::offset_reset::earliest;
-  cc.fetch_max_wait_ms = 200;
-  cc.retry_topics = false;
-  auto consumer = client::consumer::create(cc);
-  REQUIRE(consumer);
-  REQUIRE((*consumer)->subscribe({topic}));
-  std::vector<std::string> seen;
-  auto deadline = std::chrono::steady_clock::now() + bound;
-  while (seen.size() < count && std::chrono::steady_clock::now() < deadline) {
-    auto r = (*consumer)->poll(200ms);
-    if (!r) continue;
-    for (const auto& m : *r) seen.push_back(m.value.value_or(""));
-  }
-  (void)(*consumer)->close();
-  return seen;
-}
-
 }  // namespace
 
 TEST_CASE("delayed messages survive the SIGKILL of their schedule's leader and each arrives once",
@@ -97,7 +74,7 @@ TEST_CASE("delayed messages survive the SIGKILL of their schedule's leader and e
   }
   c.broker(static_cast<size_t>(owner)).stop(true);  // SIGKILL before anything is due
 
-  auto seen = read_all(c, "orders", sent.size(), 60s);
+  auto seen = test::read_values(c, "orders", sent.size(), 60s);
   std::sort(seen.begin(), seen.end());
   std::sort(sent.begin(), sent.end());
   CHECK(seen == sent);
@@ -114,6 +91,6 @@ TEST_CASE("delayed messages survive the SIGKILL of their schedule's leader and e
   }
   CHECK(found);
   // Exactly once: nothing else arrives.
-  auto later = read_all(c, "orders", sent.size() + 1, 3s);
+  auto later = test::read_values(c, "orders", sent.size() + 1, 3s);
   CHECK(later.size() == sent.size());
 }

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include "actors/group/offset_record.h"
 #include "fixtures.h"
@@ -67,6 +68,30 @@ inline client::connection_config bootstrap(cluster_process& c, size_t n) {
     cc.broker += c.broker(i).address();
   }
   return cc;
+}
+
+/// Every value of topic, read from its earliest offset by a fresh group
+/// through the first three brokers, until count are read or bound passes.
+inline std::vector<std::string> read_values(cluster_process& c, const std::string& topic,
+                                            size_t count, std::chrono::seconds bound) {
+  client::consumer_config cc;
+  cc.connection = bootstrap(c, 3);
+  cc.group_id = "verify-" + topic + "-" + std::to_string(count);
+  cc.auto_offset_reset = client::offset_reset::earliest;
+  cc.fetch_max_wait_ms = 200;
+  cc.retry_topics = false;
+  auto consumer = client::consumer::create(cc);
+  REQUIRE(consumer);
+  REQUIRE((*consumer)->subscribe({topic}));
+  std::vector<std::string> seen;
+  auto deadline = std::chrono::steady_clock::now() + bound;
+  while (seen.size() < count && std::chrono::steady_clock::now() < deadline) {
+    auto r = (*consumer)->poll(std::chrono::milliseconds(200));
+    if (!r) continue;
+    for (const auto& m : *r) seen.push_back(m.value.value_or(""));
+  }
+  (void)(*consumer)->close();
+  return seen;
 }
 
 /// The broker leading the partition of an internal state topic

@@ -28,29 +28,6 @@ int32_t txn_coordinator_of(client::admin& adm, const std::string& group) {
   return test::state_leader_of(adm, txn::state_topic, group);
 }
 
-/// Every value of topic until `count` are read or the bound.
-std::vector<std::string> read_all(test::cluster_process& c, const std::string& topic, size_t count,
-                                  std::chrono::seconds bound) {
-  client::consumer_config cc;
-  cc.connection = bootstrap(c, 3);
-  cc.group_id = "verify-" + topic + "-" + std::to_string(count);
-  cc.auto_offset_reset = client::offset_reset::earliest;
-  cc.fetch_max_wait_ms = 200;
-  cc.retry_topics = false;
-  auto consumer = client::consumer::create(cc);
-  REQUIRE(consumer);
-  REQUIRE((*consumer)->subscribe({topic}));
-  std::vector<std::string> seen;
-  auto deadline = std::chrono::steady_clock::now() + bound;
-  while (seen.size() < count && std::chrono::steady_clock::now() < deadline) {
-    auto r = (*consumer)->poll(200ms);
-    if (!r) continue;
-    for (const auto& m : *r) seen.push_back(m.value.value_or(""));
-  }
-  (void)(*consumer)->close();
-  return seen;
-}
-
 client::producer_record record(const std::string& topic, const std::string& value,
                                uint32_t partition = 0) {
   client::producer_record r;
@@ -143,11 +120,11 @@ TEST_CASE(
       },
       30s));
 
-  auto seen = read_all(c, "orders", 3, 30s);
+  auto seen = test::read_values(c, "orders", 3, 30s);
   std::sort(seen.begin(), seen.end());
   CHECK(seen == std::vector<std::string>{"committed-before", "open-by-id", "open-checked"});
   // Exactly once: nothing else arrives.
-  auto later = read_all(c, "orders", 4, 3s);
+  auto later = test::read_values(c, "orders", 4, 3s);
   CHECK(later.size() == 3);
   std::lock_guard lk(mu);
   CHECK(asked["committed-before"] == 0);  // a decided transaction is never checked
