@@ -9,6 +9,7 @@
 #include "actors/errc.h"
 #include "actors/group/group_actor.h"
 #include "actors/logger.h"
+#include "actors/state/partition_replay.h"
 #include "storage/record_batch.h"
 #include "storage/record_batch_builder.h"
 
@@ -33,35 +34,6 @@ std::shared_ptr<std::string> record_batch_of(schedule_kind kind, const Record& r
   return std::make_shared<std::string>(b.build());
 }
 
-/// Calls fn(offset, key, value) for each record at or after `from` in a
-/// fetched slice; the offset after the slice, or the error text.
-template <class Fn>
-caf::expected<int64_t> records_in(const fetch_reply& r, int64_t from, Fn fn) {
-  std::vector<uint8_t> buf(r.slice.length);
-  if (auto st = r.slice.file->read_at(r.slice.position, {buf.data(), buf.size()}); !st) {
-    return make_error(errc::storage_error, st.error().message());
-  }
-  bool bad = false;
-  storage::for_each_batch(buf, [&](const storage::batch_header&, std::span<const uint8_t> b) {
-    auto st = storage::for_each_record(b, [&](const storage::record_view& rec) {
-      if (rec.record_offset() >= from) {
-        fn(rec.record_offset(), rec.key.value_or(""), rec.value.value_or(""));
-      }
-    });
-    if (!st) bad = true;
-  });
-  if (bad) return make_error(errc::invalid_batch, "a batch of the schedule does not parse");
-  return r.slice.next_offset();
-}
-
-bool holds_records(const std::string& batch) {
-  size_t records = 0;
-  storage::for_each_batch(
-      {reinterpret_cast<const uint8_t*>(batch.data()), batch.size()},
-      [&](const storage::batch_header& h, std::span<const uint8_t>) { records += h.record_count; });
-  return records > 0;
-}
-
 }  // namespace
 
 int64_t delay_schedule_state::now_ms() const {
@@ -78,20 +50,22 @@ void delay_schedule_state::init(self_ptr self, delay_schedule_settings settings)
 }
 
 void delay_schedule_state::open_alone() {
+  opening_ = true;
   auto cfg = offsets_topic_config(settings_.partitions, 1);
   self_
       ->request(settings_.registry, schedule_timeout, create_atom::value,
                 std::string(schedule_topic), cfg, internal_atom::value)
       .then(
           [this](topic_handle& h) {
+            opening_ = false;
             auto n = static_cast<uint32_t>(h.partitions.size());
             for (uint32_t p = 0; p < n; ++p) lead(p, 0, h.partitions[p], n);
           },
           [this](caf::error& e) {
             actor_log().error("delay-schedule: cannot open {}: {}; retrying", schedule_topic,
                               text_of(e));
-            self_->delayed_send(self_, std::chrono::seconds(1), lead_atom::value, uint32_t{0},
-                                int32_t{-1}, partition_actor{}, uint32_t{0});
+            opening_ = false;
+            reopen_at_ms_ = now_ms() + 1000;  // the tick tries again
           });
 }
 
@@ -146,11 +120,7 @@ bool delay_schedule_state::current(uint32_t p, uint64_t load) const {
 }
 
 void delay_schedule_state::lead(uint32_t p, int32_t epoch, partition_actor log, uint32_t n) {
-  if (!log) {
-    // open_alone's retry timer (no partition yet, epoch -1).
-    if (epoch < 0 && !settings_.replicated) open_alone();
-    return;
-  }
+  if (!log) return;
   if (slots_.size() < n) slots_.resize(n);
   if (p >= slots_.size() || !open_slot(p)) return;
   auto& s = slots_[p];
@@ -250,6 +220,7 @@ void delay_schedule_state::follow(uint32_t p) {
 
 void delay_schedule_state::tick() {
   const int64_t now = now_ms();
+  if (!settings_.replicated && slots_.empty() && !opening_ && now >= reopen_at_ms_) open_alone();
   if (settings_.replicated && !looking_up_ && now >= next_lookup_ms_) {
     next_lookup_ms_ = now + 2000;
     find_replicas();
@@ -323,23 +294,21 @@ void delay_schedule_state::apply_slice(uint32_t p, const fetch_reply& r) {
     return;
   }
   auto& sp = *s.sp;
-  auto next = records_in(r, sp.applied_offset(),
-                         [&](int64_t offset, std::string_view key, std::string_view value) {
-                           auto rec = delay::decode_schedule_record(key, value);
-                           if (!rec) {
-                             actor_log().warn(
-                                 "delay-schedule: {}-{}: record {} skipped: not a "
-                                 "schedule record",
-                                 schedule_topic, p, offset);
-                             sp.skip_to(offset + 1);
-                             return;
-                           }
-                           if (auto st = sp.apply(offset, *rec); !st) {
-                             actor_log().error("delay-schedule: {}-{}: record {}: {}",
-                                               schedule_topic, p, offset, st.error().message());
-                             sp.skip_to(offset + 1);
-                           }
-                         });
+  auto next = for_each_fetched(r, sp.applied_offset(), [&](const storage::record_view& rv) {
+    const int64_t offset = rv.record_offset();
+    auto rec = delay::decode_schedule_record(rv.key.value_or(""), rv.value.value_or(""));
+    if (!rec) {
+      actor_log().warn("delay-schedule: {}-{}: record {} skipped: not a schedule record",
+                       schedule_topic, p, offset);
+      sp.skip_to(offset + 1);
+      return;
+    }
+    if (auto st = sp.apply(offset, *rec); !st) {
+      actor_log().error("delay-schedule: {}-{}: record {}: {}", schedule_topic, p, offset,
+                        st.error().message());
+      sp.skip_to(offset + 1);
+    }
+  });
   if (!next) {
     actor_log().error("delay-schedule: {}-{}: {}", schedule_topic, p, text_of(next.error()));
     return;
@@ -436,14 +405,16 @@ void delay_schedule_state::read_envelopes(uint32_t p, std::vector<int64_t> offse
     self_->request(slots_[p].log, schedule_timeout, fetch_atom::value, fr)
         .then(
             [r, i, off, finish, p](fetch_reply& reply) {
-              auto next =
-                  records_in(reply, off, [&](int64_t o, std::string_view k, std::string_view v) {
-                    if (o != off) return;
-                    auto rec = delay::decode_schedule_record(k, v);
-                    if (rec && rec->kind == schedule_kind::envelope) {
-                      r->got[i] = delay::fired_envelope{o, rec->envelope};
-                    }
-                  });
+              auto next = for_each_fetched(reply, off, [&](const storage::record_view& rv) {
+                const int64_t o = rv.record_offset();
+                std::string_view k = rv.key.value_or("");
+                std::string_view v = rv.value.value_or("");
+                if (o != off) return;
+                auto rec = delay::decode_schedule_record(k, v);
+                if (rec && rec->kind == schedule_kind::envelope) {
+                  r->got[i] = delay::fired_envelope{o, rec->envelope};
+                }
+              });
               if (!next || !r->got[i]) {
                 actor_log().error("delay-schedule: {}-{}: no envelope at offset {}", schedule_topic,
                                   p, off);
@@ -477,7 +448,7 @@ void delay_schedule_state::plan(uint32_t p) {
     std::vector<delay::fired_envelope> good;
     for (auto& f : envs) {
       read.insert(f.offset);
-      if (holds_records(f.envelope.batch)) {
+      if (delay::record_count(f.envelope.batch) > 0) {
         good.push_back(std::move(f));
       } else {
         actor_log().error("delay-schedule: {}-{}: envelope {} holds no batch; dropped",
@@ -587,11 +558,7 @@ void delay_schedule_state::produced(uint32_t p, const delay::target& t, const ca
     actor_log().error("delay-schedule: {}-{}: {}-{} is gone; its delayed messages are dropped",
                       schedule_topic, p, t.first, t.second);
   } else {
-    std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(b.bytes->data()),
-                                   b.bytes->size());
-    storage::for_each_batch(bytes, [&](const storage::batch_header& h, std::span<const uint8_t>) {
-      stats_.delivered += static_cast<uint64_t>(h.record_count);
-    });
+    stats_.delivered += static_cast<uint64_t>(delay::record_count(*b.bytes));
   }
   const auto number = b.dispatch;
   q.pop_front();

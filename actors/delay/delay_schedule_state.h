@@ -94,7 +94,8 @@ class delay_schedule_state {
   partition_writer writer_;
   topic_cache topics_;
   std::vector<slot> slots_;
-  uint32_t count_ = 0;  ///< partitions of __delay_schedule (0: not known yet)
+  bool opening_ = false;      ///< alone: __delay_schedule is being created
+  int64_t reopen_at_ms_ = 0;  ///< alone: after a failed create, not before this
   uint64_t next_load_ = 1;
   int64_t next_lookup_ms_ = 0;
   bool looking_up_ = false;

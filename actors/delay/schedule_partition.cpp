@@ -19,15 +19,6 @@ storage::schedule_entry entry_of(int64_t offset, int64_t due_ms) {
   return {storage::timestamp_ms(due_ms), kind_byte, static_cast<uint64_t>(offset)};
 }
 
-/// Records in a buffer of whole batches; 0 when it holds none.
-int32_t record_count(const std::string& bytes) {
-  int32_t n = 0;
-  storage::for_each_batch(
-      {reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()},
-      [&](const storage::batch_header& h, std::span<const uint8_t>) { n += h.record_count; });
-  return n;
-}
-
 constexpr uint32_t state_magic = 0x44514D41;  // "AMQD" read as a little-endian uint32
 constexpr uint16_t state_version = 1;
 
@@ -36,6 +27,14 @@ std::filesystem::path state_file(const std::filesystem::path& dir) {
 }
 
 }  // namespace
+
+int32_t record_count(const std::string& batches) {
+  int32_t n = 0;
+  storage::for_each_batch(
+      {reinterpret_cast<const uint8_t*>(batches.data()), batches.size()},
+      [&](const storage::batch_header& h, std::span<const uint8_t>) { n += h.record_count; });
+  return n;
+}
 
 storage::result<std::unique_ptr<schedule_partition>> schedule_partition::open(
     schedule_partition_config cfg, storage::recovery_report* report) {

@@ -78,6 +78,9 @@ struct schedule_partition_config {
   size_t max_target_entries = 512;
 };
 
+/// Records in a buffer of whole batches (0 when it holds none).
+int32_t record_count(const std::string& batches);
+
 /// A fired entry with its envelope, read back from the partition.
 struct fired_envelope {
   int64_t offset = 0;

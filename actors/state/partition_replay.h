@@ -33,6 +33,13 @@ struct replay_result {
   uint64_t bytes = 0;
 };
 
+/// Reads the whole batches of a fetch reply's slice (pread on the calling
+/// thread) and calls fn for every record at or after `from`; returns the
+/// offset after the slice, or what is wrong (storage_error, invalid_batch).
+/// The one way coordinators read their state partitions.
+caf::expected<int64_t> for_each_fetched(const fetch_reply& r, int64_t from,
+                                        const std::function<void(const storage::record_view&)>& fn);
+
 namespace detail {
 
 struct replay_run {
