@@ -18,7 +18,12 @@
 // and the records below what is still needed are deleted.
 //
 // Alone (not replicated) it creates __delay_schedule with `partitions`
-// partitions at start and leads them all.
+// partitions at start and leads them all; delayed produces that come
+// before that are held (up to 10000, then refused with busy).
+//
+// Upgrade: a previous release's pending delayed messages under legacy_dir
+// are appended to __delay_schedule, a chunk at a time, once it can take
+// them; then legacy_dir is removed.
 
 #include <caf/all.hpp>
 
@@ -34,29 +39,31 @@
 
 namespace actormq {
 
-using delay_schedule_actor = caf::typed_actor<
-    /// Schedules a delayed batch; replies once its envelope is acknowledged.
-    /// Errors: unknown_topic, unknown_partition (alone: checked here; in a
-    /// cluster the RPC layer checked), invalid_request (deliver-at too far
-    /// ahead, no batch), cluster_unavailable, not_enough_replicas, timeout.
-    caf::replies_to<produce_atom, delayed_produce>::with<schedule_reply>,
-    /// Counters for operators and tests.
-    caf::replies_to<describe_atom>::with<delay_stats>,
+/// The scheduler's interface (delay_actor.h: produce, describe) and its own
+/// messages.
+using delay_schedule_actor = delay_actor::extend<
     /// This broker leads partition p (of n) of __delay_schedule at epoch.
     caf::reacts_to<lead_atom, uint32_t, int32_t, partition_actor, uint32_t>,
     /// This broker no longer leads partition p: stop delivering it.
     caf::reacts_to<follow_atom, uint32_t>,
-    /// Timer: apply new records, deliver, record progress, collect.
+    /// Timer: apply new records, deliver, record progress, collect, move
+    /// the previous release's schedule.
     caf::reacts_to<tick_atom>,
     /// Shutdown: checkpoint the indexes and quit.
     caf::reacts_to<close_atom>>;
 
 struct delay_schedule_settings {
   std::filesystem::path dir;  ///< <data>/delay-schedule: an index per partition
+  /// <data>/delay: a previous release's schedule, moved onto
+  /// __delay_schedule on start and then removed (legacy_schedule.h); empty:
+  /// none.
+  std::filesystem::path legacy_dir;
   topic_registry_actor registry;
   partition_writer_settings writer;
   bool replicated = false;
   uint32_t partitions = 8;  ///< alone: partitions of __delay_schedule
+  /// Alone: segment size of __delay_schedule's partitions.
+  int64_t segment_bytes = 64ll << 20;
   std::chrono::milliseconds bucket_width{std::chrono::minutes(1)};
   std::chrono::milliseconds load_ahead{std::chrono::minutes(2)};
   std::chrono::milliseconds tick{5};

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "actors/delay/delay_schedule_record.h"
+#include "actors/delay/legacy_schedule.h"
 #include "actors/errc.h"
 #include "actors/group/group_actor.h"
 #include "actors/logger.h"
@@ -26,6 +27,8 @@ constexpr auto schedule_timeout = std::chrono::seconds(30);
 constexpr uint32_t envelope_read_bytes = 1u << 20;
 constexpr size_t max_due_per_plan = 512;
 constexpr int64_t record_retry_ms = 100;
+/// Alone: delayed produces held while __delay_schedule opens.
+constexpr size_t max_early = 10000;
 
 template <class Record>
 std::shared_ptr<std::string> record_batch_of(schedule_kind kind, const Record& r, int64_t now) {
@@ -46,12 +49,14 @@ void delay_schedule_state::init(self_ptr self, delay_schedule_settings settings)
   self_ = self;
   settings_ = std::move(settings);
   writer_ = partition_writer(settings_.writer);
+  open_legacy();
   if (!settings_.replicated) open_alone();
 }
 
 void delay_schedule_state::open_alone() {
   opening_ = true;
   auto cfg = offsets_topic_config(settings_.partitions, 1);
+  cfg.segment_bytes = settings_.segment_bytes;
   self_
       ->request(settings_.registry, schedule_timeout, create_atom::value,
                 std::string(schedule_topic), cfg, internal_atom::value)
@@ -60,6 +65,9 @@ void delay_schedule_state::open_alone() {
             opening_ = false;
             auto n = static_cast<uint32_t>(h.partitions.size());
             for (uint32_t p = 0; p < n; ++p) lead(p, 0, h.partitions[p], n);
+            auto early = std::move(early_);
+            early_.clear();
+            for (auto& [req, k] : early) append(std::move(req), std::move(k));
           },
           [this](caf::error& e) {
             actor_log().error("delay-schedule: cannot open {}: {}; retrying", schedule_topic,
@@ -79,38 +87,116 @@ caf::result<schedule_reply> delay_schedule_state::schedule(delayed_produce& req)
                                                          settings_.max_delay.count()));
   }
   req.deliver_at_ms = std::max(req.deliver_at_ms, now);
-  auto sp = delay::schedule_partition_of(req.topic, req.partition, settings_.partitions);
   auto rp = self_->make_response_promise<schedule_reply>();
+  auto reply = [rp](caf::expected<schedule_reply> r) mutable {
+    if (r)
+      rp.deliver(*r);
+    else
+      rp.deliver(r.error());
+  };
   if (settings_.replicated) {
-    append(sp, std::move(req), rp);  // the RPC layer checked the target
+    append(std::move(req), std::move(reply));  // the RPC layer checked the target
     return rp;
   }
   auto topic = req.topic;
   topics_.with(
-      self_, settings_.registry, topic,
-      [this, sp, req, rp](caf::expected<topic_handle> th) mutable {
-        if (!th) return rp.deliver(th.error()), void();
+      self_, settings_.registry, topic, [this, req, reply](caf::expected<topic_handle> th) mutable {
+        if (!th) return reply(th.error());
         if (req.partition >= th->partitions.size()) {
-          rp.deliver(make_error(errc::unknown_partition,
-                                fmt::format("{} has no partition {}", req.topic, req.partition)));
-          return;
+          return reply(make_error(errc::unknown_partition,
+                                  fmt::format("{} has no partition {}", req.topic, req.partition)));
         }
-        append(sp, std::move(req), rp);
+        append(std::move(req), std::move(reply));
       });
   return rp;
 }
 
-void delay_schedule_state::append(uint32_t sp, delayed_produce req,
-                                  caf::typed_response_promise<schedule_reply> rp) {
+void delay_schedule_state::append(delayed_produce req, appended_fn k) {
+  if (!settings_.replicated && slots_.empty()) {
+    // Alone, __delay_schedule is still being opened: wait for it (bounded).
+    if (early_.size() >= max_early) {
+      return k(make_error(errc::busy, fmt::format("{} is not open yet", schedule_topic)));
+    }
+    early_.emplace_back(std::move(req), std::move(k));
+    return;
+  }
+  auto sp = delay::schedule_partition_of(req.topic, req.partition, settings_.partitions);
   delay::envelope_record e{req.deliver_at_ms, req.topic, req.partition, *req.batch};
   auto acks = settings_.replicated ? acks_level::all : req.acks;
   auto due = req.deliver_at_ms;
   writer_.produce(self_, schedule_topic, sp, record_batch_of(schedule_kind::envelope, e, now_ms()),
-                  acks, schedule_timeout, [this, rp, due](caf::expected<produce_reply> w) mutable {
-                    if (!w) return rp.deliver(w.error()), void();
+                  acks, schedule_timeout, [this, k, due](caf::expected<produce_reply> w) {
+                    if (!w) return k(w.error());
                     ++stats_.scheduled;
-                    rp.deliver(schedule_reply{w->base_offset, due});
+                    k(schedule_reply{w->base_offset, due});
                   });
+}
+
+// --- the previous release's schedule ---
+
+void delay_schedule_state::open_legacy() {
+  if (settings_.legacy_dir.empty()) return;
+  auto l = delay::legacy_schedule::open(settings_.legacy_dir, settings_.bucket_width);
+  if (!l) {
+    actor_log().error("delay-schedule: cannot read the previous release's schedule in {}: {}",
+                      settings_.legacy_dir.string(), l.error().message());
+    return;
+  }
+  legacy_ = std::move(*l);
+  if (legacy_) {
+    actor_log().info(
+        "delay-schedule: {} bucket file(s) of pending delayed messages in the previous release's "
+        "format under {}; moving them to {}",
+        legacy_->buckets_left(), settings_.legacy_dir.string(), schedule_topic);
+  }
+}
+
+void delay_schedule_state::migrate() {
+  auto chunk = legacy_->next_chunk();
+  if (!chunk) {
+    actor_log().error("delay-schedule: reading {}: {}; trying again in 5 s",
+                      settings_.legacy_dir.string(), chunk.error().message());
+    migrate_at_ms_ = now_ms() + 5000;
+    return;
+  }
+  if (chunk->empty()) {
+    auto moved = legacy_->moved(), lost = legacy_->lost();
+    if (auto st = legacy_->finish(); !st) {
+      actor_log().error("delay-schedule: cannot remove {}: {}", settings_.legacy_dir.string(),
+                        st.message());
+    }
+    legacy_.reset();
+    auto level = lost ? spdlog::level::err : spdlog::level::info;
+    actor_log().log(level,
+                    "delay-schedule: moved {} pending delayed message(s) of the previous release "
+                    "to {} ({} unreadable)",
+                    moved, schedule_topic, lost);
+    return;
+  }
+  migrating_ = true;
+  auto left = std::make_shared<size_t>(chunk->size());
+  auto failed = std::make_shared<caf::error>();
+  for (auto& env : *chunk) {
+    delayed_produce req{env.topic, env.partition, env.deliver_at_ms,
+                        std::make_shared<std::string>(std::move(env.batch)), acks_level::fsync};
+    append(std::move(req), [this, left, failed](caf::expected<schedule_reply> r) {
+      if (!r && !*failed) *failed = r.error();
+      if (--*left > 0) return;
+      migrating_ = false;
+      if (*failed) {
+        // The whole chunk again: its acknowledged envelopes are delivered twice.
+        actor_log().warn("delay-schedule: moving the previous release's schedule: {}; retrying",
+                         text_of(*failed));
+        migrate_at_ms_ = now_ms() + 1000;
+        return;
+      }
+      if (auto st = legacy_->done(); !st) {
+        actor_log().error("delay-schedule: cannot record the move in {}: {}",
+                          settings_.legacy_dir.string(), st.message());
+        migrate_at_ms_ = now_ms() + 5000;
+      }
+    });
+  }
 }
 
 // --- roles ---
@@ -121,6 +207,7 @@ bool delay_schedule_state::current(uint32_t p, uint64_t load) const {
 
 void delay_schedule_state::lead(uint32_t p, int32_t epoch, partition_actor log, uint32_t n) {
   if (!log) return;
+  if (n > 0) settings_.partitions = n;  // the topic's count, whatever the config says
   if (slots_.size() < n) slots_.resize(n);
   if (p >= slots_.size() || !open_slot(p)) return;
   auto& s = slots_[p];
@@ -225,6 +312,8 @@ void delay_schedule_state::tick() {
     next_lookup_ms_ = now + 2000;
     find_replicas();
   }
+  if (legacy_ && !migrating_ && now >= migrate_at_ms_ && (settings_.replicated || !slots_.empty()))
+    migrate();
   for (uint32_t p = 0; p < slots_.size(); ++p) {
     auto& s = slots_[p];
     if (!s.sp || !s.log) continue;

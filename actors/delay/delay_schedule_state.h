@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "actors/delay/delay_schedule_actor.h"
+#include "actors/delay/legacy_schedule.h"
 #include "actors/delay/schedule_partition.h"
 #include "actors/state/partition_writer.h"
 #include "actors/topic/topic_cache.h"
@@ -66,6 +67,7 @@ class delay_schedule_state {
     bool collecting = false;
   };
   using envelopes_fn = std::function<void(std::vector<delay::fired_envelope>)>;
+  using appended_fn = std::function<void(caf::expected<schedule_reply>)>;
 
   void open_alone();
   /// Cluster: the local replicas of __delay_schedule (followers too), so
@@ -73,7 +75,12 @@ class delay_schedule_state {
   void find_replicas();
   bool open_slot(uint32_t p);
   void ask_log_end(uint32_t p, int32_t epoch);
-  void append(uint32_t sp, delayed_produce req, caf::typed_response_promise<schedule_reply> rp);
+  /// Appends req's envelope to its schedule partition; k once acknowledged.
+  void append(delayed_produce req, appended_fn k);
+  /// The previous release's <data>/delay, if it left messages pending.
+  void open_legacy();
+  /// Moves its next chunk onto __delay_schedule (see legacy_schedule.h).
+  void migrate();
   bool current(uint32_t p, uint64_t load) const;
   void tail(uint32_t p);
   void apply_slice(uint32_t p, const fetch_reply& r);
@@ -100,6 +107,11 @@ class delay_schedule_state {
   int64_t next_lookup_ms_ = 0;
   bool looking_up_ = false;
   delay_stats stats_;
+  /// Alone: produces that came before __delay_schedule was open.
+  std::vector<std::pair<delayed_produce, appended_fn>> early_;
+  std::unique_ptr<delay::legacy_schedule> legacy_;
+  bool migrating_ = false;
+  int64_t migrate_at_ms_ = 0;
 };
 
 }  // namespace actormq

@@ -9,7 +9,8 @@
 //           robin), deliver-at uniform in [send time + --far-from, send time
 //           + --far-to] (default 1 min .. 61 min). Reports scheduled msgs/s,
 //           the broker's VmRSS and VmHWM (/proc/<pid>/status), its CPU
-//           seconds, and the disk use of <data-dir>/delay.
+//           seconds, and the disk use of the schedule (<data-dir>/topics/
+//           __delay_schedule and the indexes in <data-dir>/delay-schedule).
 //   due     --due requests to topic "delay-due" (1 partition), deliver-at
 //           uniform in [now + --due-from, now + --due-to] (default 10..40 s),
 //           while everything of the ingest phase is still pending. It then
@@ -356,7 +357,10 @@ int run(const options& o) {
   });
   auto cpu1 = cpu_secs(pid);
   auto delivered_far = high_watermark_sum(client, broker, "delay-far");
-  auto [bytes, alloc] = disk_use(o.data_dir / "delay");
+  // The schedule (__delay_schedule's partitions) and its indexes.
+  auto [log_bytes, log_alloc] = disk_use(o.data_dir / "topics" / "__delay_schedule");
+  auto [index_bytes, index_alloc] = disk_use(o.data_dir / "delay-schedule");
+  auto bytes = log_bytes + index_bytes, alloc = log_alloc + index_alloc;
   std::printf(
       "peer=actormq workload=delay_ingest msgs=%llu scheduled=%llu errors=%llu secs=%.1f "
       "msgs_per_s=%.0f window=%u size=%u acks=%s partitions=%u delivered_meanwhile=%lld "

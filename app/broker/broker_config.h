@@ -76,11 +76,11 @@ struct broker_config {
   int64_t offsets_compact_interval_ms = 30000;
   delay::delay_levels delay_levels = delay::delay_levels::message_defaults();
   std::chrono::milliseconds max_delay{std::chrono::hours(24 * 90)};
-  /// [delay].segment_bytes: segment size of the schedule log (envelopes).
+  /// [delay].segment_bytes: alone, segment size of __delay_schedule.
   uint64_t delay_segment_bytes = 64ull << 20;
-  /// [delay].bucket_ms: width of a schedule-store bucket file.
+  /// [delay].bucket_ms: width of a bucket file of the schedule indexes.
   int64_t delay_bucket_ms = 60000;
-  /// In a cluster: partitions of __delay_schedule when it is created; a
+  /// Partitions of __delay_schedule when it is created; a
   /// target partition's delayed messages live in the one it hashes to.
   uint32_t delay_schedule_partitions = 8;
   retry::retry_settings retry;  ///< [retry], see retry_config.h

@@ -160,25 +160,33 @@ int run(const broker_config& cfg) {
     return 1;
   }
 
-  delay_settings ds;
-  ds.dir = cfg.data_dir / "delay";
-  ds.registry = *registry;
-  ds.max_delay = cfg.max_delay;
-  ds.segment_bytes = cfg.delay_segment_bytes;
-  ds.bucket_width = std::chrono::milliseconds(cfg.delay_bucket_ms);
-  auto delay = spawn_delay_actor(sys, ds);
-  if (!delay) {
-    caf::anon_send(*coordinator, close_atom::value);
-    caf::anon_send(*registry, close_atom::value);
-    std::cerr << "actormq-broker: " << text_of(delay.error()) << "\n";
-    return 1;
+  // Delayed messages (and retries' backoff) go to the internal topic
+  // __delay_schedule: replicated in a cluster, one replica alone. The DELAY
+  // SCHEDULE actor also moves what a previous release left pending in
+  // <data>/delay onto it.
+  delay_schedule_settings dss;
+  dss.dir = cfg.data_dir / "delay-schedule";
+  dss.legacy_dir = cfg.data_dir / "delay";
+  dss.registry = *registry;
+  dss.writer.registry = *registry;
+  if (cfg.cluster.enabled()) {
+    dss.writer.leaders = leaders;
+    dss.writer.peers = peers;
+    dss.writer.broker_id = cfg.cluster.broker_id;
   }
+  dss.replicated = cfg.cluster.enabled();
+  dss.partitions = cfg.delay_schedule_partitions;
+  dss.segment_bytes = static_cast<int64_t>(cfg.delay_segment_bytes);
+  dss.bucket_width = std::chrono::milliseconds(cfg.delay_bucket_ms);
+  dss.max_delay = cfg.max_delay;
+  auto schedule = spawn_delay_schedule_actor(sys, dss);
+  delay_actor delay = schedule;
 
   // Retries, dead letters and re-drive; the alert hook runs on its own thread.
   retry_actor_settings rts;
   rts.dir = cfg.data_dir / "retry";
   rts.registry = *registry;
-  rts.delay = *delay;
+  rts.delay = delay;
   rts.topic_defaults = cfg.topic_defaults;
   rts.retry = cfg.retry;
   rts.metrics = metrics;
@@ -189,33 +197,12 @@ int run(const broker_config& cfg) {
   }
   auto retry = spawn_retry_actor(sys, rts);
   if (!retry) {
-    caf::anon_send(*delay, close_atom::value);
+    caf::anon_send(schedule, close_atom::value);
     caf::anon_send(*coordinator, close_atom::value);
     caf::anon_send(*registry, close_atom::value);
     std::cerr << "actormq-broker: " << text_of(retry.error()) << "\n";
     return 1;
   }
-
-  // In a cluster delayed messages go to the replicated __delay_schedule
-  // (DELAY SCHEDULE); the DELAY actor keeps serving retries and delivers
-  // what a previous release left pending in <data>/delay.
-  delay_schedule_actor schedule;
-  if (cfg.cluster.enabled()) {
-    delay_schedule_settings dss;
-    dss.dir = cfg.data_dir / "delay-schedule";
-    dss.registry = *registry;
-    dss.writer.registry = *registry;
-    dss.writer.leaders = leaders;
-    dss.writer.peers = peers;
-    dss.writer.broker_id = cfg.cluster.broker_id;
-    dss.replicated = true;
-    dss.partitions = cfg.delay_schedule_partitions;
-    dss.bucket_width = std::chrono::milliseconds(cfg.delay_bucket_ms);
-    dss.max_delay = cfg.max_delay;
-    schedule = spawn_delay_schedule_actor(sys, dss);
-  }
-  auto delayed_by =
-      schedule ? caf::actor_cast<caf::actor>(schedule) : caf::actor_cast<caf::actor>(*delay);
 
   int rc = 0;
   txn_coordinator_actor txn_coord;
@@ -226,7 +213,7 @@ int run(const broker_config& cfg) {
     ctx.config = &cfg;
     ctx.registry = caf::actor_cast<caf::actor>(*registry);
     ctx.coordinator = caf::actor_cast<caf::actor>(*coordinator);
-    ctx.delay = delayed_by;
+    ctx.delay = caf::actor_cast<caf::actor>(delay);
     ctx.retry = caf::actor_cast<caf::actor>(*retry);
     std::unique_ptr<control_plane> cluster;
     std::unique_ptr<local_topics> topics_here;
@@ -256,7 +243,7 @@ int run(const broker_config& cfg) {
     txn_settings ts;
     ts.data_dir = cfg.data_dir;
     ts.registry = *registry;
-    ts.delay = caf::actor_cast<delay_actor>(delayed_by);
+    ts.delay = delay;
     ts.writer.registry = *registry;
     if (cfg.cluster.enabled()) {
       ts.writer.leaders = leaders;
@@ -421,9 +408,8 @@ int run(const broker_config& cfg) {
   }
   if (isr_writer) caf::anon_send_exit(isr_writer, caf::exit_reason::user_shutdown);
   caf::anon_send(txn_coord, close_atom::value);
-  if (schedule) caf::anon_send(schedule, close_atom::value);
+  caf::anon_send(schedule, close_atom::value);
   caf::anon_send(*retry, close_atom::value);
-  caf::anon_send(*delay, close_atom::value);
   caf::anon_send(*coordinator, close_atom::value);
   caf::anon_send(*registry, close_atom::value);
   // ~actor_system waits until every partition has flushed and closed its log.

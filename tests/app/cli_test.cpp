@@ -33,7 +33,7 @@ TEST_CASE("cli manages topics", "[app][cli]") {
   CHECK(r.out == "clicks\n");  // the broker's own topics stay out of the way
   r = cli(broker, {"topic", "list", "--internal"});
   REQUIRE(r.exit_code == 0);
-  CHECK(r.out == "__consumer_offsets\n__transaction_state\nclicks\n");
+  CHECK(r.out == "__consumer_offsets\n__delay_schedule\n__transaction_state\nclicks\n");
   r = cli(broker, {"topic", "describe", "clicks"});
   REQUIRE(r.exit_code == 0);
   CHECK(r.out.find("Partitions: 3") != std::string::npos);

@@ -1,7 +1,8 @@
 // Integration: today's broker started on a data dir written by the previous
 // release (tests/fixtures/README.md) keeps its committed group offsets
-// (moved into __consumer_offsets on start), its pending delayed message and
-// its transactions (moved into __transaction_state on start).
+// (moved into __consumer_offsets on start), its pending delayed message
+// (moved onto __delay_schedule) and its transactions (moved into
+// __transaction_state on start).
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -59,6 +60,8 @@ TEST_CASE("a data dir of the previous release keeps its group offsets and pendin
   CHECK_FALSE(std::filesystem::exists(data / "groups" / "auditors"));
   // Its (empty) transaction log moves too, once __transaction_state-0 loads.
   CHECK(test::eventually([&] { return !std::filesystem::exists(data / "txn"); }, 10s));
+  // And its pending delayed message, onto __delay_schedule.
+  CHECK(test::eventually([&] { return !std::filesystem::exists(data / "delay"); }, 10s));
 
   // The group resumes where it was: 7..10 on orders/0, then the delayed
   // message (due 2026-12-02T02:00:00Z, long past) wherever it landed.
