@@ -11,6 +11,7 @@
 #include "actors/group/group_actor.h"
 #include "actors/logger.h"
 #include "actors/state/partition_replay.h"
+#include "storage/errc.h"
 #include "storage/record_batch.h"
 #include "storage/record_batch_builder.h"
 
@@ -24,6 +25,10 @@ using delay::schedule_kind;
 using delay::schedule_topic;
 
 constexpr auto schedule_timeout = std::chrono::seconds(30);
+/// A target's batch not acknowledged by then is sent again (same sequences:
+/// the target keeps one copy). A SIGKILLed leader never answers, and every
+/// later batch to that target waits behind this one.
+constexpr auto delivery_timeout = std::chrono::seconds(2);
 constexpr uint32_t envelope_read_bytes = 1u << 20;
 constexpr size_t max_due_per_plan = 512;
 constexpr int64_t record_retry_ms = 100;
@@ -294,6 +299,9 @@ void delay_schedule_state::follow(uint32_t p) {
   s.ready = false;
   s.catch_up_to = -1;
   s.tailing = s.planning = s.record_in_flight = s.collecting = s.asking_offsets = false;
+  s.progress_in_flight = false;
+  s.retry_progress_at = 0;
+  s.progress_failures = 0;
   s.recording.reset();
   s.queues.clear();
   s.targets_left.clear();
@@ -331,7 +339,12 @@ void delay_schedule_state::tick() {
     }
     if (s.recording && !s.record_in_flight && now >= s.retry_record_at) record_dispatch(p);
     for (auto& [t, q] : s.queues) {
-      if (!q.empty() && !q.front().in_flight && now >= q.front().retry_at) pump(p, t);
+      if (q.empty()) continue;
+      if (q.front().in_flight) {
+        resend_if_moved(p, t);
+      } else if (now >= q.front().retry_at) {
+        pump(p, t);
+      }
     }
     plan(p);
     write_progress(p);
@@ -615,12 +628,33 @@ void delay_schedule_state::pump(uint32_t p, const delay::target& t) {
   if (it == s.queues.end() || it->second.empty() || it->second.front().in_flight) return;
   auto& b = it->second.front();
   b.in_flight = true;
+  b.sent_to = leader_of(t);
+  const auto attempt = ++b.attempt;
   const auto load = s.load;
-  writer_.produce(self_, t.first, t.second, b.bytes, acks_level::all, schedule_timeout,
-                  [this, p, load, t](caf::expected<produce_reply> w) {
+  writer_.produce(self_, t.first, t.second, b.bytes, acks_level::all, delivery_timeout,
+                  [this, p, load, t, attempt](caf::expected<produce_reply> w) {
                     if (!current(p, load)) return;
+                    auto& q = slots_[p].queues[t];
+                    // An answer to an attempt given up on (the leader moved).
+                    if (q.empty() || q.front().attempt != attempt) return;
                     produced(p, t, w ? caf::error{} : w.error());
                   });
+}
+
+int32_t delay_schedule_state::leader_of(const delay::target& t) const {
+  const auto& leaders = settings_.writer.leaders;
+  return leaders ? leaders->leader(t.first, t.second) : -1;
+}
+
+void delay_schedule_state::resend_if_moved(uint32_t p, const delay::target& t) {
+  auto& b = slots_[p].queues[t].front();
+  auto now_at = leader_of(t);
+  if (now_at < 0 || now_at == b.sent_to) return;
+  // The target's leader changed while this batch was out: the old one may
+  // never answer (SIGKILLed). Send it to the new one now.
+  b.in_flight = false;
+  b.retry_at = 0;
+  pump(p, t);
 }
 
 void delay_schedule_state::produced(uint32_t p, const delay::target& t, const caf::error& err) {
@@ -661,16 +695,32 @@ void delay_schedule_state::produced(uint32_t p, const delay::target& t, const ca
 
 void delay_schedule_state::write_progress(uint32_t p) {
   auto& s = slots_[p];
-  auto pr = s.sp->progress_due(now_ms(), s.high_watermark);
+  const int64_t now = now_ms();
+  if (s.progress_in_flight || now < s.retry_progress_at) return;
+  auto pr = s.sp->progress_due(now, s.high_watermark);
   if (!pr) return;
-  writer_.produce(self_, schedule_topic, p, record_batch_of(schedule_kind::progress, *pr, now_ms()),
-                  acks_level::all, schedule_timeout, [p](caf::expected<produce_reply> w) {
-                    // A lost one is only late: the next change reports again.
-                    if (!w) {
-                      actor_log().warn("delay-schedule: {}-{}: progress not recorded: {}",
-                                       schedule_topic, p, text_of(w.error()));
-                    }
-                  });
+  s.progress_in_flight = true;
+  const auto load = s.load;
+  writer_.produce(
+      self_, schedule_topic, p, record_batch_of(schedule_kind::progress, *pr, now), acks_level::all,
+      schedule_timeout, [this, p, load](caf::expected<produce_reply> w) {
+        if (!current(p, load)) return;
+        auto& sl = slots_[p];
+        sl.progress_in_flight = false;
+        if (w) {
+          sl.progress_failures = 0;
+          return;
+        }
+        // Only late: reported again after a backoff (1 s doubling to 8 s),
+        // logged on the first failure and every 20th.
+        sl.sp->progress_lost();
+        if (sl.progress_failures++ % 20 == 0) {
+          actor_log().warn("delay-schedule: {}-{}: progress not recorded ({} time(s)): {}",
+                           schedule_topic, p, sl.progress_failures, text_of(w.error()));
+        }
+        sl.retry_progress_at =
+            now_ms() + (1000ll << std::min<uint32_t>(sl.progress_failures - 1, 3));
+      });
 }
 
 void delay_schedule_state::collect(uint32_t p) {

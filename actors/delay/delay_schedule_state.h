@@ -42,6 +42,8 @@ class delay_schedule_state {
     bool in_flight = false;
     int64_t retry_at = 0;  ///< after a failed try: not before this
     uint32_t failures = 0;
+    uint32_t attempt = 0;  ///< bumped per send; a late answer to an older one is ignored
+    int32_t sent_to = -1;  ///< the target's leader when it was sent (-1 alone)
   };
   struct slot {
     partition_actor log;
@@ -65,6 +67,9 @@ class delay_schedule_state {
     int64_t next_tail_ms = 0;   ///< a caught-up follower reads again from then
     int64_t last_gc_ms = 0;
     bool collecting = false;
+    bool progress_in_flight = false;
+    int64_t retry_progress_at = 0;
+    uint32_t progress_failures = 0;
   };
   using envelopes_fn = std::function<void(std::vector<delay::fired_envelope>)>;
   using appended_fn = std::function<void(caf::expected<schedule_reply>)>;
@@ -91,6 +96,11 @@ class delay_schedule_state {
   void enqueue(uint32_t p, const delay::dispatch_record& d, std::vector<std::string> batches);
   void pump(uint32_t p, const delay::target& t);
   void produced(uint32_t p, const delay::target& t, const caf::error& err);
+  /// Cluster: the target's leader now (-1 alone or none).
+  int32_t leader_of(const delay::target& t) const;
+  /// The target's front batch is in flight to a broker that no longer leads
+  /// it: give that attempt up and send again.
+  void resend_if_moved(uint32_t p, const delay::target& t);
   void write_progress(uint32_t p);
   void collect(uint32_t p);
   void checkpoint(slot& s, bool force);

@@ -149,6 +149,8 @@ class schedule_partition {
   /// bucket that ended before now_ms (and before the log end seen then,
   /// log_end, was applied) has no entry left.
   std::optional<progress_record> progress_due(int64_t now_ms, int64_t log_end);
+  /// The record progress_due() gave was not written: report it again.
+  void progress_lost() { reported_completed_ = UINT64_MAX; }
   /// The sequences record that keeps what old records held.
   sequences_record sequences() const;
   /// When the wheel next has something due (or a bucket is to be loaded).
