@@ -21,6 +21,9 @@ node_actor::behavior_type node_behavior(node_actor::stateful_pointer<node_state>
         return self->state.end_of_epoch(tp, leader_epoch, epoch);
       },
       [=](produce_atom, remote_produce& req) { return self->state.produce(req); },
+      [=](fetch_atom, const topic_partition& tp, int64_t offset, uint32_t max_bytes) {
+        return self->state.fetch(tp, offset, max_bytes);
+      },
   };
 }
 

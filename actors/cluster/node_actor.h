@@ -43,7 +43,15 @@ using node_actor = caf::typed_actor<
     /// PARTITION actor, errors as there (not_leader when it does not lead,
     /// not_enough_replicas, ...) plus unknown_topic / unknown_partition.
     /// The requester's timeout must exceed the node's local timeout.
-    caf::replies_to<produce_atom, remote_produce>::with<remote_produce_reply>>;
+    caf::replies_to<produce_atom, remote_produce>::with<remote_produce_reply>,
+    /// A consumer's read for another broker's coordinator (the RETRY actor
+    /// reading a nacked record, a re-drive reading its DLQ;
+    /// actors/state/partition_reader.h): whole record batches from the
+    /// offset, at most max_bytes (at least one batch), below the high
+    /// watermark of a partition led here. Errors as the local PARTITION's
+    /// fetch (not_leader, offset_out_of_range, ...) plus unknown_topic /
+    /// unknown_partition. An empty string: nothing at the offset yet.
+    caf::replies_to<fetch_atom, topic_partition, int64_t, uint32_t>::with<std::string>>;
 
 struct node_settings {
   int32_t broker_id = -1;

@@ -186,6 +186,37 @@ caf::result<remote_produce_reply> node_state::produce(remote_produce& req) {
   return rp;
 }
 
+caf::result<std::string> node_state::fetch(const topic_partition& tp, int64_t offset,
+                                           uint32_t max_bytes) {
+  auto rp = self_->make_response_promise<std::string>();
+  with_partition(
+      tp,
+      [this, rp, offset, max_bytes, topic = tp.topic](const partition_actor& p) mutable {
+        self_
+            ->request(p, settings_.local_timeout, fetch_atom::value,
+                      fetch_request{offset, max_bytes})
+            .then(
+                [rp](fetch_reply& r) mutable {
+                  std::string bytes(r.slice.length, '\0');
+                  if (r.slice.length > 0) {
+                    auto st = r.slice.file->read_at(
+                        r.slice.position, {reinterpret_cast<uint8_t*>(bytes.data()), bytes.size()});
+                    if (!st) {
+                      rp.deliver(from_storage(st.error(), "read for a remote fetch"));
+                      return;
+                    }
+                  }
+                  rp.deliver(std::move(bytes));
+                },
+                [this, rp, topic](caf::error& err) mutable {
+                  if (err == caf::sec::request_receiver_down) forget(topic);
+                  rp.deliver(std::move(err));
+                });
+      },
+      [rp](const caf::error& err) mutable { rp.deliver(err); });
+  return rp;
+}
+
 caf::result<epoch_end> node_state::end_of_epoch(const topic_partition& tp, int32_t leader_epoch,
                                                 int32_t epoch) {
   auto rp = self_->make_response_promise<epoch_end>();

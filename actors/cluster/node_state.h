@@ -29,6 +29,8 @@ class node_state {
                                                  caf::timespan wait);
   /// A coordinator's produce from another broker: to the local partition.
   caf::result<remote_produce_reply> produce(remote_produce& req);
+  /// A coordinator's read from another broker: from the local partition.
+  caf::result<std::string> fetch(const topic_partition& tp, int64_t offset, uint32_t max_bytes);
   caf::result<epoch_end> end_of_epoch(const topic_partition& tp, int32_t leader_epoch,
                                       int32_t epoch);
 

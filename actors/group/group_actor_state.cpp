@@ -133,17 +133,30 @@ caf::result<bool> group_actor_state::leave(const std::string& member) {
 
 caf::result<bool> group_actor_state::commit(const std::string& member, int32_t generation,
                                             const std::vector<committed_offset>& offsets) {
-  if (auto st = membership_->authorize_commit(member, group::generation_id(generation)); !st) {
-    return from_group(st.error(), who() + ": commit");
+  // A standalone commit (no member id, generation -1: an admin tool, the
+  // RETRY actor's re-drive cursor) is taken only while the group has no
+  // members, as Kafka does.
+  const bool standalone = member.empty() && generation < 0;
+  std::vector<group::topic_partition> owned;
+  if (standalone) {
+    if (!membership_->empty()) {
+      return make_error(errc::unknown_member,
+                        who() + ": the group has members; only they commit its offsets");
+    }
+  } else {
+    if (auto st = membership_->authorize_commit(member, group::generation_id(generation)); !st) {
+      return from_group(st.error(), who() + ": commit");
+    }
+    auto a = membership_->assignment(member);
+    if (!a) return from_group(a.error(), who() + ": commit");
+    owned = *a;
   }
-  auto owned = membership_->assignment(member);
-  if (!owned) return from_group(owned.error(), who() + ": commit");
   storage::record_batch_builder batch;
   auto now = storage::system_now();
   std::vector<std::pair<std::pair<std::string, int32_t>, group::offset_value>> applied;
   for (const auto& o : offsets) {
     group::topic_partition tp{o.topic, o.partition};
-    if (!std::binary_search(owned->begin(), owned->end(), tp)) {
+    if (!standalone && !std::binary_search(owned.begin(), owned.end(), tp)) {
       return make_error(errc::not_assigned, fmt::format("{}: {}-{} is not assigned to member {}",
                                                         who(), o.topic, o.partition, member));
     }

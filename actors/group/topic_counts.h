@@ -11,6 +11,7 @@
 
 #include <mutex>
 #include <optional>
+#include <string>
 
 #include "actors/group/types.h"
 
@@ -27,6 +28,15 @@ class topic_counts {
   std::optional<topic_metadata> get() const {
     std::lock_guard lk(mu_);
     return counts_;
+  }
+  /// One topic's partition count; nullopt when the cluster has no such
+  /// topic (or nothing was set yet).
+  std::optional<int32_t> count(const std::string& topic) const {
+    std::lock_guard lk(mu_);
+    if (!counts_) return std::nullopt;
+    auto it = counts_->find(topic);
+    if (it == counts_->end()) return std::nullopt;
+    return it->second;
   }
 
  private:

@@ -30,9 +30,6 @@ retry_actor::behavior_type retry_behavior(retry_actor::stateful_pointer<retry_st
 
 caf::expected<retry_actor> spawn_retry_actor(caf::actor_system& sys,
                                              retry_actor_settings settings) {
-  std::error_code ec;
-  std::filesystem::create_directories(settings.dir, ec);
-  if (ec) return make_error(errc::storage_error, "create retry dir: " + ec.message());
   if (!settings.metrics) settings.metrics = std::make_shared<metrics_registry>();
   return sys.spawn(retry_behavior, std::move(settings));
 }

@@ -3,19 +3,23 @@
 // rejects, dead-letters, alerts, and re-drives dead letters back.
 //
 // A nack of record (topic, partition, offset) by group G reads the record
-// from its partition, then either schedules a copy with retry headers to
-// T.G.retry through the DELAY actor (persistent, acks fsync) at now + the
-// group's backoff, or produces a dead letter to T.G.dlq (acks fsync) and
-// raises an alert (WARN line, counter, optional hook). It replies once every
+// from its partition (in a cluster wherever that is led), then either
+// schedules a copy with retry headers to T.G.retry through the delay
+// scheduler (an envelope on __delay_schedule) at now + the group's backoff,
+// or produces a dead letter to T.G.dlq and raises an alert (WARN line,
+// counter, optional hook). Writes are acks fsync alone, all in a cluster. It replies once every
 // record of the request is durable, so the consumer may then commit past
 // them. Topic naming: retry_topics.h; headers: retry_headers.h.
 //
 // A re-drive consumes a DLQ from its cursor, the committed offset of the
-// internal group "__redrive" on the DLQ (<data>/retry/offsets.log): each
+// internal group "__redrive" on the DLQ in __consumer_offsets (a standalone
+// commit through the local GROUP COORDINATOR, so re-drives run on the
+// broker that coordinates __redrive; a previous release's
+// <data>/retry/offsets.log is moved there): each
 // selected dead letter goes back to its original topic and partition
 // (redrive count + 1; refused at the limit), every other one is appended to
 // the DLQ again, and the cursor moves past a chunk only after all of its
-// produces were acknowledged with fsync. Dead letters pending in a DLQ are
+// produces were acknowledged (fsync alone, all in a cluster). Dead letters pending in a DLQ are
 // those from its cursor on. Interrupted, a re-drive repeats at most one
 // chunk: at-least-once.
 
@@ -29,9 +33,12 @@
 
 #include "actors/atoms.h"
 #include "actors/delay/delay_actor.h"
+#include "actors/group/group_actor.h"
+#include "actors/group/topic_counts.h"
 #include "actors/metrics/metrics_registry.h"
 #include "actors/retry/alert_hook.h"
 #include "actors/retry/retry_policy.h"
+#include "actors/state/partition_writer.h"
 #include "actors/topic/topic_registry_actor.h"
 
 namespace actormq {
@@ -77,19 +84,32 @@ using retry_actor = caf::typed_actor<
     /// Errors: unknown_topic, offset_out_of_range (record gone),
     /// invalid_request (bad reason), storage errors of the targets.
     caf::replies_to<nack_atom, nack_request>::with<nack_reply>,
-    /// Re-drives a DLQ (see above). Errors: unknown_topic, invalid_request.
+    /// Re-drives a DLQ (see above). Errors: unknown_topic, invalid_request,
+    /// not_coordinator (ask the coordinator of group __redrive).
     caf::replies_to<redrive_atom, redrive_request>::with<redrive_reply>,
-    /// The re-drive cursor of a DLQ: the first pending dead letter.
+    /// The re-drive cursor of a DLQ: the first pending dead letter. Errors:
+    /// not_coordinator (ask the coordinator of group __redrive).
     caf::replies_to<offsets_atom, std::string>::with<int64_t>,
     /// Counters of the metrics registry (dead letters per topic/group/reason).
     caf::replies_to<describe_atom>::with<std::vector<metrics_registry::sample>>,
-    /// Shutdown: flush the cursor store and quit.
+    /// Shutdown: quit.
     caf::reacts_to<close_atom>>;
 
 struct retry_actor_settings {
-  std::filesystem::path dir;  ///< <data>/retry
+  /// <data>/retry: where a previous release kept its re-drive cursors.
+  std::filesystem::path dir;
   topic_registry_actor registry;
+  /// Where records are read and dead letters written: alone the local
+  /// partitions; in a cluster wherever each partition is led (leader table
+  /// and PEERS set).
+  partition_writer_settings cluster;
+  /// Cluster only (null alone): every topic's partition count. In a cluster
+  /// the RETRY actor creates no topic: the consumer creates its retry and
+  /// dead-letter topics when it subscribes.
+  std::shared_ptr<const group::topic_counts> cluster_topics;
   delay_actor delay;
+  /// Holds the re-drive cursors (group __redrive in __consumer_offsets).
+  group_coordinator_actor coordinator;
   topic_config topic_defaults;  ///< for auto-created retry and DLQ topics
   retry::retry_settings retry;
   std::shared_ptr<metrics_registry> metrics;

@@ -53,62 +53,149 @@ int64_t retry_state::now_ms() {
 caf::error retry_state::init(self_ptr self, retry_actor_settings settings) {
   self_ = self;
   settings_ = std::move(settings);
-  auto store = storage::offset_store::open(settings_.dir);
-  if (!store) return from_storage(store.error(), "retry: open re-drive cursors");
-  cursors_ = std::move(*store);
+  settings_.cluster.registry = settings_.registry;
+  reader_ = partition_reader(settings_.cluster);
+  writer_ = partition_writer(settings_.cluster);
+  read_legacy_cursors();
   return {};
 }
 
-void retry_state::close() {
-  if (cursors_) (void)cursors_->close();
+void retry_state::read_legacy_cursors() {
+  std::error_code ec;
+  if (!std::filesystem::exists(settings_.dir / "offsets.log", ec)) return;
+  storage::recovery_report report;
+  auto store = storage::offset_store::open(settings_.dir, {}, &report);
+  if (!store) {
+    actor_log().error("retry: cannot read the previous release's re-drive cursors in {}: {}",
+                      settings_.dir.string(), store.error().message());
+    return;
+  }
+  for (auto& [k, v] : (*store)->fetch_group(std::string(redrive_group))) {
+    legacy_cursors_[k.first] = v.next_offset.value();
+  }
+  (void)(*store)->close();
+  if (legacy_cursors_.empty()) return drop_legacy_cursors();
+  actor_log().info(
+      "retry: {} re-drive cursor(s) in the previous release's format under {}; each moves to "
+      "{} (group {}) with its next re-drive",
+      legacy_cursors_.size(), settings_.dir.string(), "__consumer_offsets", redrive_group);
+  // Alone this broker coordinates every group: move them now.
+  for (const auto& [dlq, next] : legacy_cursors_) {
+    commit_cursor(dlq, next, [dlq](caf::error e) {
+      if (e) {
+        actor_log().warn("retry: the re-drive cursor of {} stays in the old file for now: {}", dlq,
+                         text_of(e));
+      }
+    });
+  }
+}
+
+void retry_state::drop_legacy_cursors() {
+  std::error_code ec;
+  std::filesystem::remove_all(settings_.dir, ec);
+  if (ec) actor_log().warn("retry: cannot remove {}: {}", settings_.dir.string(), ec.message());
+}
+
+void retry_state::close() {}
+
+void retry_state::with_redrive_group(std::function<void(caf::expected<group_actor>)> k) {
+  self_
+      ->request(settings_.coordinator, request_timeout, group_atom::value,
+                std::string(redrive_group))
+      .then([k](group_actor& g) { k(std::move(g)); }, [k](caf::error& e) { k(std::move(e)); });
+}
+
+void retry_state::cursor(const std::string& dlq, std::function<void(caf::expected<int64_t>)> k) {
+  with_redrive_group([=, this](caf::expected<group_actor> g) {
+    if (!g) return k(g.error());
+    std::vector<group::topic_partition> tps{{dlq, 0}};
+    self_->request(*g, request_timeout, committed_atom::value, tps)
+        .then(
+            [=, this](std::vector<committed_offset>& c) {
+              int64_t at = c.empty() ? -1 : c[0].offset;
+              if (auto it = legacy_cursors_.find(dlq); it != legacy_cursors_.end()) {
+                at = std::max(at, it->second);
+              }
+              k(std::max<int64_t>(at, 0));
+            },
+            [k](caf::error& e) { k(std::move(e)); });
+  });
+}
+
+void retry_state::commit_cursor(const std::string& dlq, int64_t next, done k) {
+  with_redrive_group([=, this](caf::expected<group_actor> g) {
+    if (!g) return k(g.error());
+    std::vector<committed_offset> offsets{{dlq, 0, next, ""}};
+    self_->request(*g, request_timeout, commit_atom::value, std::string(), int32_t{-1}, offsets)
+        .then(
+            [=, this](bool) {
+              if (legacy_cursors_.erase(dlq) > 0 && legacy_cursors_.empty()) {
+                actor_log().info("retry: the previous release's re-drive cursors are in {}",
+                                 "__consumer_offsets");
+                drop_legacy_cursors();
+              }
+              k({});
+            },
+            [k](caf::error& e) { k(std::move(e)); });
+  });
 }
 
 std::vector<metrics_registry::sample> retry_state::stats() const {
   return settings_.metrics->snapshot();
 }
 
-int64_t retry_state::cursor(const std::string& dlq) const {
-  auto c = cursors_->fetch(redrive_group, dlq, 0);
-  return c ? c->next_offset() : 0;
+caf::result<int64_t> retry_state::cursor(const std::string& dlq) {
+  auto rp = self_->make_response_promise<int64_t>();
+  cursor(dlq, [rp](caf::expected<int64_t> c) mutable {
+    if (c)
+      rp.deliver(*c);
+    else
+      rp.deliver(c.error());
+  });
+  return rp;
 }
 
 // --- topics and partitions ---
 
 void retry_state::read_batch(const std::string& topic, uint32_t partition, int64_t offset,
                              std::function<void(caf::expected<std::shared_ptr<std::string>>)> k) {
-  topics_.with(self_, settings_.registry, topic, [=, this](caf::expected<topic_handle> h) {
-    if (!h) return k(h.error());
-    if (partition >= h->partitions.size()) {
-      return k(make_error(errc::unknown_partition,
-                          fmt::format("{} has no partition {}", topic, partition)));
+  reader_.read(self_, topic, partition, offset, redrive_chunk_bytes, request_timeout,
+               [=](caf::expected<std::shared_ptr<std::string>> r) {
+                 if (r && (*r)->empty()) {
+                   return k(make_error(
+                       errc::offset_out_of_range,
+                       fmt::format("{}/{} has no record at offset {}", topic, partition, offset)));
+                 }
+                 k(std::move(r));
+               });
+}
+
+void retry_state::partition_count(const std::string& topic, count_fn k) {
+  if (replicated()) {
+    auto n = settings_.cluster_topics->count(topic);
+    if (!n || *n <= 0) {
+      return k(make_error(errc::unknown_topic, fmt::format("no topic named '{}'", topic)));
     }
-    self_
-        ->request(h->partitions[partition], request_timeout, fetch_atom::value,
-                  fetch_request{offset, redrive_chunk_bytes})
-        .then(
-            [=](fetch_reply& r) {
-              if (r.slice.length == 0) {
-                return k(make_error(
-                    errc::offset_out_of_range,
-                    fmt::format("{}/{} has no record at offset {}", topic, partition, offset)));
-              }
-              auto buf = std::make_shared<std::string>(r.slice.length, '\0');
-              auto st = r.slice.file->read_at(
-                  r.slice.position, {reinterpret_cast<uint8_t*>(buf->data()), buf->size()});
-              if (!st) return k(from_storage(st.error(), "retry: read " + topic));
-              k(std::move(buf));
-            },
-            [=, this](caf::error& e) {
-              if (e.category() != errc_category) topics_.forget(topic);
-              k(std::move(e));
-            });
+    return k(static_cast<uint32_t>(*n));
+  }
+  topics_.with(self_, settings_.registry, topic, [k](caf::expected<topic_handle> h) {
+    if (!h) return k(h.error());
+    k(static_cast<uint32_t>(h->partitions.size()));
   });
 }
 
-void retry_state::ensure_topic(const std::string& topic, uint32_t partitions,
-                               std::function<void(caf::expected<topic_handle>)> k) {
-  topics_.with(self_, settings_.registry, topic, [=, this](caf::expected<topic_handle> h) {
-    if (h || code_of(h.error()) != errc::unknown_topic) return k(std::move(h));
+void retry_state::ensure_topic(const std::string& topic, uint32_t partitions, count_fn k) {
+  partition_count(topic, [=, this](caf::expected<uint32_t> n) {
+    if (n || code_of(n.error()) != errc::unknown_topic) return k(std::move(n));
+    if (replicated()) {
+      // Topics of a cluster are the controller's to create; the consumer
+      // creates its retry and dead-letter topics when it subscribes.
+      return k(make_error(errc::unknown_topic,
+                          fmt::format("no topic named '{}': in a cluster the consumer creates its "
+                                      "retry and dead-letter topics when it subscribes (or create "
+                                      "it with `actormq topic create`)",
+                                      topic)));
+    }
     auto cfg = settings_.topic_defaults;
     cfg.partitions = std::max<uint32_t>(partitions, 1);
     self_->request(settings_.registry, request_timeout, create_atom::value, topic, cfg)
@@ -116,28 +203,28 @@ void retry_state::ensure_topic(const std::string& topic, uint32_t partitions,
             [=, this](topic_handle& created) {
               actor_log().info("retry: created topic {} ({} partitions)", topic,
                                created.partitions.size());
-              topics_.put(topic, created);
-              k(std::move(created));
+              auto count = static_cast<uint32_t>(created.partitions.size());
+              topics_.put(topic, std::move(created));
+              k(count);
             },
             [=, this](caf::error& e) {
               if (code_of(e) != errc::topic_exists) return k(std::move(e));
-              topics_.with(self_, settings_.registry, topic, k);  // created meanwhile
+              partition_count(topic, k);  // created meanwhile
             });
   });
 }
 
 void retry_state::produce(const std::string& topic, uint32_t partition, std::string batch, done k) {
-  topics_.with(self_, settings_.registry, topic, [=, this](caf::expected<topic_handle> h) {
-    if (!h) return k(h.error());
-    auto p = partition % static_cast<uint32_t>(h->partitions.size());
-    self_
-        ->request(h->partitions[p], request_timeout, produce_atom::value,
-                  produce_request{std::make_shared<std::string>(batch), acks_level::fsync})
-        .then([k](produce_reply&) { k({}); },
-              [=, this](caf::error& e) {
-                if (e.category() != errc_category) topics_.forget(topic);
-                k(std::move(e));
-              });
+  partition_count(topic, [=, this](caf::expected<uint32_t> n) mutable {
+    if (!n) return k(n.error());
+    auto acks = replicated() ? acks_level::all : acks_level::fsync;
+    writer_.produce(self_, topic, partition % std::max<uint32_t>(*n, 1),
+                    std::make_shared<std::string>(std::move(batch)), acks, request_timeout,
+                    [=, this](caf::expected<produce_reply> r) {
+                      if (r) return k({});
+                      if (r.error().category() != errc_category) topics_.forget(topic);
+                      k(r.error());
+                    });
   });
 }
 
@@ -251,7 +338,7 @@ void retry_state::handle_record(std::shared_ptr<nack_job> job, std::shared_ptr<s
   const auto& base = info.origin.topic;
   if (reason) {
     auto dlq = retry::dlq_topic(base, group);
-    ensure_topic(dlq, 1, [=, this, out = std::move(out)](caf::expected<topic_handle> h) mutable {
+    ensure_topic(dlq, 1, [=, this, out = std::move(out)](caf::expected<uint32_t> h) mutable {
       if (!h) return advance(h.error());
       produce(dlq, 0, std::move(out), [=, this](caf::error e) {
         if (!e) {
@@ -267,28 +354,25 @@ void retry_state::handle_record(std::shared_ptr<nack_job> job, std::shared_ptr<s
   auto target = retry::retry_topic(base, group);
   auto partition = static_cast<uint32_t>(info.origin.partition);
   // The retry topic gets the partition count of its topic.
-  topics_.with(
-      self_, settings_.registry, base,
-      [=, this, out = std::move(out)](caf::expected<topic_handle> bh) mutable {
-        uint32_t n = bh ? static_cast<uint32_t>(bh->partitions.size()) : 1;
-        ensure_topic(
-            target, n, [=, this, out = std::move(out)](caf::expected<topic_handle> h) mutable {
-              if (!h) return advance(h.error());
-              auto p = partition % static_cast<uint32_t>(h->partitions.size());
-              auto at = now + delay.count();
-              self_
-                  ->request(
-                      settings_.delay, request_timeout, produce_atom::value,
-                      delayed_produce{target, p, at, std::make_shared<std::string>(std::move(out)),
-                                      acks_level::fsync})
-                  .then(
-                      [=](schedule_reply&) {
-                        ++job->reply.retried;
-                        advance({});
-                      },
-                      [=](caf::error& e) { advance(std::move(e)); });
-            });
-      });
+  partition_count(base, [=, this, out = std::move(out)](caf::expected<uint32_t> bn) mutable {
+    uint32_t n = bn ? *bn : 1;
+    ensure_topic(target, n, [=, this, out = std::move(out)](caf::expected<uint32_t> tn) mutable {
+      if (!tn) return advance(tn.error());
+      auto p = partition % std::max<uint32_t>(*tn, 1);
+      auto at = now + delay.count();
+      auto acks = replicated() ? acks_level::all : acks_level::fsync;
+      self_
+          ->request(
+              settings_.delay, request_timeout, produce_atom::value,
+              delayed_produce{target, p, at, std::make_shared<std::string>(std::move(out)), acks})
+          .then(
+              [=](schedule_reply&) {
+                ++job->reply.retried;
+                advance({});
+              },
+              [=](caf::error& e) { advance(std::move(e)); });
+    });
+  });
 }
 
 // --- re-drive ---
@@ -301,21 +385,24 @@ caf::result<redrive_reply> retry_state::redrive(redrive_request req) {
   job->req = std::move(req);
   job->rp = self_->make_response_promise<redrive_reply>();
   auto dlq = job->req.dlq_topic;
-  topics_.with(self_, settings_.registry, dlq, [=, this](caf::expected<topic_handle> h) {
-    if (!h) return deliver(job->rp, h.error());
-    self_->request(h->partitions[0], request_timeout, offsets_atom::value)
-        .then(
-            [=, this](partition_offsets& o) {
-              job->pos = std::max(cursor(dlq), o.log_start_offset);
-              job->end = job->req.to_offset < 0 ? o.high_watermark
-                                                : std::min(job->req.to_offset, o.high_watermark);
-              actor_log().info("retry: re-drive of {} from {} to {} (reason '{}', from offset {})",
-                               dlq, job->pos, job->end, job->req.reason, job->req.from_offset);
-              next_redrive(job);
-            },
-            [=](caf::error& e) { job->rp.deliver(std::move(e)); });
+  cursor(dlq, [=, this](caf::expected<int64_t> at) {
+    if (!at) return deliver(job->rp, at.error());
+    redrive_from(job, *at);
   });
   return job->rp;
+}
+
+void retry_state::redrive_from(std::shared_ptr<redrive_job> job, int64_t cursor_at) {
+  const auto& dlq = job->req.dlq_topic;
+  reader_.offsets(self_, dlq, 0, request_timeout, [=, this](caf::expected<partition_offsets> o) {
+    if (!o) return deliver(job->rp, o.error());
+    job->pos = std::max(cursor_at, o->log_start_offset);
+    job->end = job->req.to_offset < 0 ? o->high_watermark
+                                      : std::min(job->req.to_offset, o->high_watermark);
+    actor_log().info("retry: re-drive of {} from {} to {} (reason '{}', from offset {})", dlq,
+                     job->pos, job->end, job->req.reason, job->req.from_offset);
+    next_redrive(job);
+  });
 }
 
 void retry_state::next_redrive(std::shared_ptr<redrive_job> job) {
@@ -369,14 +456,13 @@ void retry_state::redrive_chunk(std::shared_ptr<redrive_job> job,
   }
   produce_all(outs, 0, [=, this](caf::error e) {
     if (e) return deliver(job->rp, std::move(e));
-    storage::offset_commit c{dlq, 0, storage::offset(next), {}};
-    auto st = cursors_->commit(redrive_group, std::span(&c, 1), storage::system_now());
-    if (st) st = cursors_->flush();
-    if (!st) return deliver(job->rp, from_storage(st.error(), "retry: commit re-drive cursor"));
-    job->reply.moved += moved;
-    job->reply.refused += refused;
-    job->pos = next;
-    next_redrive(job);
+    commit_cursor(dlq, next, [=, this](caf::error ce) {
+      if (ce) return deliver(job->rp, std::move(ce));
+      job->reply.moved += moved;
+      job->reply.refused += refused;
+      job->pos = next;
+      next_redrive(job);
+    });
   });
 }
 

@@ -1,15 +1,20 @@
 #pragma once
-// State of the RETRY actor: topic handles, the re-drive cursor store and the
-// running nack and re-drive jobs. Each job walks its records one step per
-// continuation; the actor never blocks on a reply.
+// State of the RETRY actor: topic handles, the re-drive cursors of a
+// previous release not yet moved, and the running nack and re-drive jobs.
+// Each job walks its records one step per continuation; the actor never
+// blocks on a reply.
 
 #include <caf/all.hpp>
 
 #include <functional>
+#include <map>
 #include <memory>
+#include <string>
 
 #include "actors/retry/retry_actor.h"
 #include "actors/retry/retry_headers.h"
+#include "actors/state/partition_reader.h"
+#include "actors/state/partition_writer.h"
 #include "actors/topic/topic_cache.h"
 #include "storage/offset_store.h"
 
@@ -23,7 +28,7 @@ class retry_state {
   caf::error init(self_ptr self, retry_actor_settings settings);
   caf::result<nack_reply> nack(nack_request req);
   caf::result<redrive_reply> redrive(redrive_request req);
-  int64_t cursor(const std::string& dlq) const;
+  caf::result<int64_t> cursor(const std::string& dlq);
   std::vector<metrics_registry::sample> stats() const;
   void close();
 
@@ -39,16 +44,36 @@ class retry_state {
 
   void next_nack(std::shared_ptr<nack_job> job);
   void handle_record(std::shared_ptr<nack_job> job, std::shared_ptr<std::string> batch);
+  void redrive_from(std::shared_ptr<redrive_job> job, int64_t cursor_at);
   void next_redrive(std::shared_ptr<redrive_job> job);
+
+  /// The group __redrive, from the local GROUP COORDINATOR (not_coordinator
+  /// when this broker does not lead its partition of __consumer_offsets).
+  void with_redrive_group(std::function<void(caf::expected<group_actor>)> k);
+  /// The re-drive cursor of dlq: __redrive's committed offset on dlq/0 (0
+  /// when none), or a previous release's cursor when that is higher.
+  void cursor(const std::string& dlq, std::function<void(caf::expected<int64_t>)> k);
+  /// Commits next as dlq's cursor (a standalone commit of __redrive).
+  void commit_cursor(const std::string& dlq, int64_t next, done k);
+  /// A previous release's <data>/retry/offsets.log: its cursors, moved
+  /// with their next commit (alone: at once).
+  void read_legacy_cursors();
+  void drop_legacy_cursors();
   void redrive_chunk(std::shared_ptr<redrive_job> job, std::shared_ptr<std::string> bytes);
+
+  using count_fn = std::function<void(caf::expected<uint32_t>)>;
 
   /// The whole batch holding (topic, partition, offset).
   void read_batch(const std::string& topic, uint32_t partition, int64_t offset,
                   std::function<void(caf::expected<std::shared_ptr<std::string>>)> k);
-  /// The handle of topic, created with partitions when it does not exist.
-  void ensure_topic(const std::string& topic, uint32_t partitions,
-                    std::function<void(caf::expected<topic_handle>)> k);
-  /// Appends batch to topic/partition (modulo its partition count), acks fsync.
+  /// The partition count of topic: alone from the registry, in a cluster
+  /// from the cluster's counts. unknown_topic when there is no such topic.
+  void partition_count(const std::string& topic, count_fn k);
+  /// The partition count of topic; alone it is created with `partitions`
+  /// when it does not exist (in a cluster the consumer creates it).
+  void ensure_topic(const std::string& topic, uint32_t partitions, count_fn k);
+  /// Appends batch to topic/partition (modulo its partition count): acks
+  /// fsync alone, all in a cluster.
   void produce(const std::string& topic, uint32_t partition, std::string batch, done k);
   void produce_all(std::shared_ptr<std::vector<output>> outs, size_t i, done k);
   void raise_alert(const std::string& dlq, const std::string& group,
@@ -56,10 +81,14 @@ class retry_state {
                    const std::string& error);
   static int64_t now_ms();
 
+  bool replicated() const { return settings_.cluster_topics != nullptr; }
+
   self_ptr self_ = nullptr;
   retry_actor_settings settings_;
   topic_cache topics_;
-  std::unique_ptr<storage::offset_store> cursors_;
+  partition_reader reader_;
+  partition_writer writer_;
+  std::map<std::string, int64_t> legacy_cursors_;  ///< DLQ -> cursor, not moved yet
 };
 
 }  // namespace actormq

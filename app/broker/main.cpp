@@ -187,6 +187,13 @@ int run(const broker_config& cfg) {
   rts.dir = cfg.data_dir / "retry";
   rts.registry = *registry;
   rts.delay = delay;
+  rts.coordinator = *coordinator;
+  if (cfg.cluster.enabled()) {
+    rts.cluster.leaders = leaders;
+    rts.cluster.peers = peers;
+    rts.cluster.broker_id = cfg.cluster.broker_id;
+    rts.cluster_topics = cluster_topics;
+  }
   rts.topic_defaults = cfg.topic_defaults;
   rts.retry = cfg.retry;
   rts.metrics = metrics;

@@ -325,8 +325,9 @@ TEST_CASE("a previous release's pending delayed messages move to __delay_schedul
   auto visible = [&] { return high_watermark(b, "later", 0) + high_watermark(b, "later", 1); };
   // The 50 overdue ones come at once; the others not before their time.
   REQUIRE(test::eventually([&] { return visible() >= 50; }, 20s));
-  if (wall_ms() < base + 7900) {
-    CHECK(visible() == 50);
+  auto seen_early = visible();
+  if (wall_ms() < base + 8000) {  // read before the first due time
+    CHECK(seen_early == 50);
   } else {
     WARN("the broker took past the first due time to start; early delivery not checked");
   }

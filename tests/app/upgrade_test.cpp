@@ -1,16 +1,19 @@
 // Integration: today's broker started on a data dir written by the previous
 // release (tests/fixtures/README.md) keeps its committed group offsets
 // (moved into __consumer_offsets on start), its pending delayed message
-// (moved onto __delay_schedule) and its transactions (moved into
-// __transaction_state on start).
+// (moved onto __delay_schedule), its transactions (moved into
+// __transaction_state on start) and its re-drive cursors (moved into
+// __consumer_offsets).
 #include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <filesystem>
 #include <map>
 
+#include "actormq/client/dead_letters.h"
 #include "actormq/client/transaction_producer.h"
 #include "fixtures.h"
+#include "storage/offset_store.h"
 #include "storage/record_batch_builder.h"
 #include "storage/txn_log.h"
 #include "subprocess.h"
@@ -199,4 +202,41 @@ TEST_CASE("transactions of the previous release keep their ids and outcomes afte
   auto id = (*tp)->send_half(rec);
   REQUIRE(id);
   for (auto old : {open_id, undelivered_id, rolled_id, done_id}) CHECK(*id != std::to_string(old));
+}
+
+TEST_CASE("re-drive cursors of the previous release move to __consumer_offsets",
+          "[app][upgrade][retry]") {
+  test::temp_dir dir;
+  auto data = dir.path() / "data";
+  // The previous release's cursor file, written by its own writer
+  // (storage::offset_store, which today's broker only reads): group
+  // __redrive committed 7 on orders.billing.dlq.
+  {
+    auto store = storage::offset_store::open(data / "retry");
+    REQUIRE(store);
+    storage::offset_commit c{"orders.billing.dlq", 0, storage::offset(7), {}};
+    REQUIRE((*store)->commit("__redrive", std::span(&c, 1), storage::timestamp_ms(1000)));
+    REQUIRE((*store)->flush());
+    REQUIRE((*store)->close());
+  }
+  test::broker_process broker(data, {});
+  test::require_started(broker);
+  auto dlq = client::dlq_admin::create(test::connection_to(broker));
+  REQUIRE(dlq);
+  auto at = (*dlq)->cursor("orders.billing.dlq");
+  INFO(at.err().to_string());
+  REQUIRE(at);
+  CHECK(*at == 7);
+  // Moved: the old file goes once __consumer_offsets has the cursor.
+  CHECK(test::eventually([&] { return !std::filesystem::exists(data / "retry"); }, 10s));
+  REQUIRE(broker.restart());
+  auto again = client::dlq_admin::create(test::connection_to(broker));
+  REQUIRE(again);
+  auto after = (*again)->cursor("orders.billing.dlq");
+  REQUIRE(after);
+  CHECK(*after == 7);
+  // A DLQ without a cursor starts at 0.
+  auto none = (*again)->cursor("other.billing.dlq");
+  REQUIRE(none);
+  CHECK(*none == 0);
 }

@@ -5,6 +5,7 @@
 
 #include "cluster_router.h"
 #include "connection_impl.h"
+#include "coordinator_call.h"
 
 namespace actormq::client {
 
@@ -111,22 +112,7 @@ result<void> on_controller(detail::connection_impl& ci, Make make) {
   return last;
 }
 
-/// Runs a group call on the group's coordinator, finding it again once
-/// after notCoordinator or a lost coordinator.
-template <typename T, typename Make, typename ErrorOf>
-result<T> on_coordinator(detail::connection_impl& ci, const std::string& group, Make make,
-                         ErrorOf error_of) {
-  auto& router = ci.router();
-  for (int attempt = 0;; ++attempt) {
-    auto where = router.coordinator(group);
-    if (!where) return where.err();
-    auto r = ci.call_sync_at<T>(*where, make);
-    auto err = r ? error_of(*r) : r.err();
-    bool moved = detail::is_not_coordinator(err) || detail::is_connection_error(err);
-    if (moved) router.forget_coordinator(group);
-    if (!moved || attempt >= 1) return r;
-  }
-}
+using detail::on_coordinator;
 
 /// A metadata request needs a topic list; an empty one means every topic.
 /// list_groups only wants the brokers, so it names one topic (that need not

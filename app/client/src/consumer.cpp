@@ -336,11 +336,21 @@ result<void> consumer::subscribe(const std::vector<std::string>& topics) {
     }
     if (info->config.ttl_ms > 0) ttls[t] = ttls[rt] = info->config.ttl_ms;
     if (with_retry) {
-      // The broker creates a retry topic on the first nack too; creating it
-      // here lets the group assign it from the start.
+      // The group's retry topic (as many partitions as its topic) and its
+      // dead-letter topic (one). A single broker would create them on the
+      // first nack too; a cluster's are the controller's to create, so the
+      // consumer does it here. The retry topic is assigned from the start.
       topic_config tc;
       tc.partitions = static_cast<uint32_t>(info->partitions.size());
+      tc.replication_factor = info->config.replication_factor;
       if (auto r = impl_->adm.create_topic(rt, tc); !r && !r.err().is(errc::topic_exists)) {
+        return r.err();
+      }
+      topic_config dc;
+      dc.partitions = 1;
+      dc.replication_factor = info->config.replication_factor;
+      auto dlq = dlq_topic_name(t, impl_->cfg.group_id);
+      if (auto r = impl_->adm.create_topic(dlq, dc); !r && !r.err().is(errc::topic_exists)) {
         return r.err();
       }
       if (std::find(all.begin(), all.end(), rt) == all.end()) all.push_back(rt);

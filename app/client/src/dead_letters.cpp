@@ -1,13 +1,20 @@
 #include "actormq/client/dead_letters.h"
 
 #include <charconv>
+#include <map>
+#include <tuple>
 
 #include "connection_impl.h"
+#include "coordinator_call.h"
 #include "storage/record_batch.h"
 
 namespace actormq::client {
 
 namespace {
+
+/// The broker's internal group whose committed offsets are the DLQs'
+/// re-drive cursors: re-drives run on its coordinator.
+constexpr const char* redrive_cursor_group = "__redrive";
 
 template <typename T>
 T number(const std::optional<std::string>& v, T fallback) {
@@ -83,13 +90,16 @@ dlq_admin::dlq_admin(std::shared_ptr<connection> conn) : conn_(std::move(conn)) 
 
 result<int64_t> dlq_admin::cursor(const std::string& dlq_topic) {
   using R = std::pair<int64_t, error>;
-  auto r = conn_->impl().call_sync<R>([dlq_topic](rpc::Broker::Client& c) {
-    auto req = c.redriveCursorRequest();
-    req.setDlqTopic(dlq_topic);
-    return req.send().then([](auto&& resp) {
-      return R{resp.getOffset(), detail::error_from_rpc(resp.getError())};
-    });
-  });
+  auto r = detail::on_coordinator<R>(
+      conn_->impl(), redrive_cursor_group,
+      [dlq_topic](rpc::Broker::Client& c) {
+        auto req = c.redriveCursorRequest();
+        req.setDlqTopic(dlq_topic);
+        return req.send().then([](auto&& resp) {
+          return R{resp.getOffset(), detail::error_from_rpc(resp.getError())};
+        });
+      },
+      [](const R& v) { return v.second; });
   if (!r) return r.err();
   if (r->second) return r->second;
   return r->first;
@@ -104,6 +114,7 @@ result<std::vector<dead_letter>> dlq_admin::list(const std::string& dlq_topic, s
   }
   std::vector<message> msgs;
   int64_t pos = from;
+  int moved = 0;
   for (;;) {
     struct fetched {
       error err;
@@ -111,7 +122,11 @@ result<std::vector<dead_letter>> dlq_admin::list(const std::string& dlq_topic, s
       int64_t log_start = 0;
       std::string bytes;
     };
-    auto r = conn_->impl().call_sync<fetched>([dlq_topic, pos](rpc::Broker::Client& c) {
+    // From the DLQ's leader (in a cluster any broker may lead it).
+    topic_partition tp{dlq_topic, 0};
+    auto where = conn_->impl().router().leader_address(tp, std::chrono::milliseconds(30000));
+    if (!where) return where.err();
+    auto r = conn_->impl().call_sync_at<fetched>(*where, [dlq_topic, pos](rpc::Broker::Client& c) {
       auto req = c.fetchRequest();
       auto ps = req.initPartitions(1);
       ps[0].setTopic(dlq_topic);
@@ -131,7 +146,12 @@ result<std::vector<dead_letter>> dlq_admin::list(const std::string& dlq_topic, s
         return f;
       });
     });
-    if (!r) return r.err();
+    if (!r || detail::is_not_leader(r->err) || (r->err && detail::is_connection_error(r->err))) {
+      // The leader moved: ask again (bounded by the caller's patience).
+      conn_->impl().router().invalidate(dlq_topic);
+      if (++moved > 3) return r ? r->err : r.err();
+      continue;
+    }
     if (r->err) {
       if (r->err.is(errc::offset_out_of_range) && pos < r->log_start) {
         pos = r->log_start;  // the oldest dead letters fell to retention
@@ -154,7 +174,8 @@ result<redrive_result> dlq_admin::redrive(const std::string& dlq_topic, const st
                                           int64_t from, int64_t to) {
   using R = std::pair<redrive_result, error>;
   auto timeout = std::chrono::minutes(10);
-  auto r = conn_->impl().call_sync<R>(
+  auto r = detail::on_coordinator<R>(
+      conn_->impl(), redrive_cursor_group,
       [dlq_topic, reason, from, to](rpc::Broker::Client& c) {
         auto req = c.redriveRequest();
         req.setDlqTopic(dlq_topic);
@@ -166,14 +187,14 @@ result<redrive_result> dlq_admin::redrive(const std::string& dlq_topic, const st
                    detail::error_from_rpc(resp.getError())};
         });
       },
-      timeout);
+      [](const R& v) { return v.second; }, timeout);
   if (!r) return r.err();
   if (r->second) return r->second;
   return r->first;
 }
 
 result<std::vector<dead_letter_count>> dlq_admin::stats() {
-  auto r = conn_->impl().call_sync<std::vector<dead_letter_count>>([](rpc::Broker::Client& c) {
+  auto make = [](rpc::Broker::Client& c) {
     return c.deadLetterStatsRequest().send().then([](auto&& resp) {
       std::vector<dead_letter_count> out;
       for (auto d : resp.getCounts()) {
@@ -181,9 +202,27 @@ result<std::vector<dead_letter_count>> dlq_admin::stats() {
       }
       return out;
     });
-  });
-  if (!r) return r.err();
-  return std::move(*r);
+  };
+  // Each broker counts the dead letters its RETRY actor wrote (those of the
+  // groups it coordinates): in a cluster ask every live one and add up.
+  auto md = conn_->impl().router().fetch_metadata({"__consumer_offsets"});
+  if (!md || md->cluster_id.empty() || md->brokers.size() <= 1) {
+    auto r = conn_->impl().call_sync<std::vector<dead_letter_count>>(make);
+    if (!r) return r.err();
+    return std::move(*r);
+  }
+  std::map<std::tuple<std::string, std::string, std::string>, uint64_t> sums;
+  for (const auto& b : md->brokers) {
+    if (!b.alive) continue;
+    auto r = conn_->impl().call_sync_at<std::vector<dead_letter_count>>(b.address, make);
+    if (!r) return r.err();
+    for (const auto& d : *r) sums[{d.topic, d.group, d.reason}] += d.count;
+  }
+  std::vector<dead_letter_count> out;
+  for (const auto& [k, count] : sums) {
+    out.push_back({std::get<0>(k), std::get<1>(k), std::get<2>(k), count});
+  }
+  return out;
 }
 
 }  // namespace actormq::client
