@@ -8,6 +8,16 @@ namespace actormq::checker {
 
 using std::chrono::milliseconds;
 
+namespace {
+
+int64_t group_wall_ms() {
+  return std::chrono::duration_cast<milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
 group_workload::~group_workload() {
   stop();
 }
@@ -46,9 +56,12 @@ void group_workload::consume(int index) {
     auto r = (*c)->poll(milliseconds(200));
     if (r && !r->empty()) {
       uncommitted = true;
+      auto now = group_wall_ms();
       std::lock_guard lk(mu_);
       for (const auto& m : *r) {
-        if (m.value) consumed_.insert(*m.value);
+        if (!m.value) continue;
+        auto it = consumed_.try_emplace(*m.value, consumption{now, 0}).first;
+        ++it->second.times;
       }
     }
     if (!uncommitted) continue;
@@ -106,6 +119,20 @@ size_t group_workload::consumed_count() const {
 bool group_workload::consumed(const std::string& value) const {
   std::lock_guard lk(mu_);
   return consumed_.count(value) > 0;
+}
+
+int64_t group_workload::redelivered() const {
+  std::lock_guard lk(mu_);
+  int64_t n = 0;
+  for (const auto& [v, c] : consumed_) n += c.times > 1 ? 1 : 0;
+  return n;
+}
+
+std::optional<int64_t> group_workload::first_consumed_ms(const std::string& value) const {
+  std::lock_guard lk(mu_);
+  auto it = consumed_.find(value);
+  if (it == consumed_.end()) return std::nullopt;
+  return it->second.first_ms;
 }
 
 std::vector<std::string> group_workload::regressions() const {

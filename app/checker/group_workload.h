@@ -5,6 +5,8 @@
 // commit refused while the coordinator moves is counted, not fatal). A
 // sampler thread reads the group's committed offsets every 200 ms through
 // the brokers (admin fetch_offsets), so an offset that goes back is seen.
+// Per value it keeps how often the group got it and when first (wall clock,
+// for kill-delay-owner's lateness).
 //
 // The verdict (scenario_runner): every acknowledged value was consumed at
 // least once (nothing skipped), no sampled committed offset went back, and
@@ -15,9 +17,10 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
-#include <set>
+#include <optional>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 namespace actormq::checker {
@@ -45,6 +48,11 @@ class group_workload {
   /// Values consumed at least once so far.
   size_t consumed_count() const;
   bool consumed(const std::string& value) const;
+  /// Values the group got more than once (redelivered after a rebalance:
+  /// polled, then the commit did not reach the coordinator).
+  int64_t redelivered() const;
+  /// When value first came out of a poll (ms since the epoch).
+  std::optional<int64_t> first_consumed_ms(const std::string& value) const;
   int64_t commits_ok() const { return commits_ok_; }
   int64_t commits_failed() const { return commits_failed_; }
   /// Samples where a partition's committed offset was below an earlier
@@ -63,7 +71,11 @@ class group_workload {
   std::atomic<bool> stopping_{false};
   std::vector<std::thread> threads_;
   mutable std::mutex mu_;
-  std::set<std::string> consumed_;
+  struct consumption {
+    int64_t first_ms = 0;  ///< wall clock, ms since the epoch
+    int64_t times = 0;
+  };
+  std::unordered_map<std::string, consumption> consumed_;
   std::map<uint32_t, int64_t> committed_;  ///< highest sample per partition
   std::vector<std::string> regressions_;
   std::vector<std::string> errors_;
