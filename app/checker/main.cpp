@@ -2,6 +2,7 @@
 // cluster it starts itself (docs/replication.md, "Checker").
 //
 //   actormq-checker [SCENARIO...] [--seed N] [--rounds R] [--bin-dir DIR]
+//                   [--delayed N --delay-window-s S ...]   (kill-delay-owner)
 //
 // No scenario: all of them. One summary line per scenario on stdout; exit
 // status 1 when any scenario lost, diverged or broke a bound, 2 on bad
@@ -44,12 +45,34 @@ int main(int argc, char** argv) {
   bool verbose = false;
   app.add_option("scenario", scenarios,
                  "kill-leader pause-follower pause-leader kill-two "
-                 "etcd-down restart-all kill-coordinator kill-txn-coordinator (default: all)");
+                 "etcd-down restart-all kill-coordinator kill-txn-coordinator kill-delay-owner "
+                 "(default: all)");
   app.add_option("--seed", seed, "RNG seed (default: from the clock, printed)");
   app.add_option("--rounds", rounds, "fault rounds per scenario")->check(CLI::Range(1, 1000));
   app.add_option("--partitions", partitions, "partitions of the topic")->check(CLI::Range(1, 64));
   app.add_option("--producers", producers, "producer threads")->check(CLI::Range(1, 64));
   app.add_option("--lease-ttl-ms", lease_ttl_ms, "[cluster].lease_ttl_ms of the brokers");
+  actormq::checker::scenario_settings defaults;
+  int64_t delayed = defaults.delayed;
+  double delay_window_s = defaults.delay_window.count() / 1000.0;
+  double delay_lead_s = defaults.delay_lead.count() / 1000.0;
+  uint32_t delay_partitions = defaults.delay_partitions;
+  int64_t delay_bound_ms = defaults.delay_bound_ms;
+  app.add_option("--delayed", delayed, "kill-delay-owner: delayed messages")
+      ->check(CLI::Range(int64_t{1}, int64_t{10'000'000}));
+  app.add_option("--delay-window-s", delay_window_s,
+                 "kill-delay-owner: their due times spread over this window (rounds split it)")
+      ->check(CLI::Range(1.0, 3600.0));
+  app.add_option("--delay-lead-s", delay_lead_s,
+                 "kill-delay-owner: the window starts this long after the first send (time to "
+                 "send them all)")
+      ->check(CLI::Range(1.0, 3600.0));
+  app.add_option("--delay-partitions", delay_partitions,
+                 "kill-delay-owner: partitions of the delayed messages' topic")
+      ->check(CLI::Range(1, 64));
+  app.add_option("--delay-bound-ms", delay_bound_ms,
+                 "kill-delay-owner: lateness p99 bound outside failovers and margin over one")
+      ->check(CLI::Range(int64_t{1}, int64_t{60000}));
   std::string broker_log_level = "info";
   app.add_option("--broker-log-level", broker_log_level,
                  "the brokers' --log-level (logs kept with --keep)")
@@ -88,6 +111,11 @@ int main(int argc, char** argv) {
     s.partitions = partitions;
     s.producers = producers;
     s.verbose = verbose;
+    s.delayed = delayed;
+    s.delay_window = std::chrono::milliseconds(static_cast<int64_t>(delay_window_s * 1000));
+    s.delay_lead = std::chrono::milliseconds(static_cast<int64_t>(delay_lead_s * 1000));
+    s.delay_partitions = delay_partitions;
+    s.delay_bound_ms = delay_bound_ms;
     std::error_code ec;
     std::filesystem::remove_all(s.cluster.work_dir, ec);
     auto result = scenario_runner(name, s).run();

@@ -12,6 +12,7 @@
 #include <set>
 #include <thread>
 
+#include "actors/delay/delay_schedule_record.h"
 #include "log_reader.h"
 
 namespace actormq::checker {
@@ -56,8 +57,8 @@ std::string log_bytes(const std::filesystem::path& dir) {
 
 const std::vector<std::string>& scenario_runner::scenario_names() {
   static const std::vector<std::string> names = {
-      "kill-leader", "pause-follower", "pause-leader",     "kill-two",
-      "etcd-down",   "restart-all",    "kill-coordinator", "kill-txn-coordinator"};
+      "kill-leader", "pause-follower",   "pause-leader",         "kill-two",        "etcd-down",
+      "restart-all", "kill-coordinator", "kill-txn-coordinator", "kill-delay-owner"};
   return names;
 }
 
@@ -259,6 +260,58 @@ bool scenario_runner::setup() {
       return false;
     }
   }
+  if (name_ == "kill-delay-owner") {
+    client::topic_config dc = tc;
+    dc.partitions = settings_.delay_partitions;
+    bool made = false;
+    wait_for(
+        [&] {
+          auto* a = cluster_.admin_at(0);
+          if (!a) return false;
+          auto st = a->create_topic(delay_topic_, dc);
+          made = st || st.err().is(client::errc::topic_exists);
+          if (!st) why = st.err().to_string();
+          return made;
+        },
+        seconds(20));
+    if (!made) {
+      fail("delayed messages' topic not created: " + why);
+      return false;
+    }
+    // Every partition of the target topic and of __delay_schedule led.
+    auto led = [&](const std::string& topic, uint32_t n) {
+      auto md = cluster_.metadata(topic);
+      if (!md || md->topics.empty() || md->topics.front().partitions.size() < n) return false;
+      for (const auto& pm : md->topics.front().partitions) {
+        if (pm.leader < 0) return false;
+      }
+      return true;
+    };
+    if (!wait_for(
+            [&] {
+              return led(delay_topic_, settings_.delay_partitions) && led(delay::schedule_topic, 1);
+            },
+            seconds(30))) {
+      fail("the delayed messages' topic or __delay_schedule had no leaders within 30 s");
+      return false;
+    }
+    delay_workload_settings ds;
+    ds.bootstrap = cluster_.bootstrap();
+    ds.topic = delay_topic_;
+    ds.partitions = settings_.delay_partitions;
+    ds.messages = settings_.delayed;
+    ds.window = settings_.delay_window;
+    ds.lead = settings_.delay_lead;
+    ds.seed = settings_.seed;
+    delays_ = std::make_unique<delay_workload>(ds);
+    delays_->start();
+    if (!wait_for([&] { return delays_->acked() > 0; }, seconds(30))) {
+      fail("no delayed message was acknowledged within 30 s of starting the producers");
+      return false;
+    }
+    log(fmt::format("delayed messages: window {} .. {} (wall ms)", delays_->window_start_ms(),
+                    delays_->window_end_ms()));
+  }
   if (name_ == "kill-coordinator") {
     group_workload_settings gs;
     gs.bootstrap = cluster_.bootstrap();
@@ -394,6 +447,233 @@ void scenario_runner::check_txns() {
       txns_->calls_failed(), txns_->checks_answered(), duplicated));
 }
 
+void scenario_runner::kill_delay_owner_round(int round) {
+  // Round r strikes in the first half of its share of the window, so
+  // messages due after the kill remain to show when deliveries resumed.
+  const int64_t share = settings_.delay_window.count() / settings_.rounds;
+  std::uniform_int_distribution<int64_t> at(share / 10, std::max(share / 10, share / 2));
+  const int64_t kill_at = delays_->window_start_ms() + share * round + at(rng_);
+  if (auto wait = kill_at - wall_ms(); wait > 0) std::this_thread::sleep_for(milliseconds(wait));
+  if (wall_ms() > delays_->window_end_ms() - 1000) {
+    fail(fmt::format("round {}: the window of due times was over before its kill", round + 1));
+    return;
+  }
+  auto sched = cluster_.metadata(delay::schedule_topic);
+  auto target = cluster_.metadata(delay_topic_);
+  if (!sched || sched->topics.empty() || !target || target->topics.empty()) {
+    fail("no metadata of __delay_schedule or the delayed messages' topic before the kill");
+    return;
+  }
+  const auto& sps = sched->topics.front().partitions;
+  const auto& tps = target->topics.front().partitions;
+  const auto n = static_cast<uint32_t>(sps.size());
+  auto schedule_leader = [&](uint32_t q) {
+    auto sp = delay::schedule_partition_of(delay_topic_, q, n);
+    return sp < sps.size() ? sps[sp].leader : -1;
+  };
+  // A victim among the leaders of the schedule partitions that hold the
+  // checked messages.
+  std::vector<int32_t> owners;
+  for (uint32_t q = 0; q < settings_.delay_partitions; ++q) {
+    auto l = schedule_leader(q);
+    if (l >= 0 && !contains(owners, l)) owners.push_back(l);
+  }
+  if (owners.empty()) {
+    fail("the schedule partitions of the delayed messages have no leader before the kill");
+    return;
+  }
+  std::sort(owners.begin(), owners.end());
+  auto victim = owners[std::uniform_int_distribution<size_t>(0, owners.size() - 1)(rng_)];
+  // Partitions whose deliveries stop with it: their schedule partition's
+  // leader or their own leader.
+  std::vector<uint32_t> affected;
+  std::string owned, hit;
+  for (uint32_t q = 0; q < settings_.delay_partitions; ++q) {
+    bool leads_target = q < tps.size() && tps[q].leader == victim;
+    if (schedule_leader(q) == victim || leads_target) {
+      affected.push_back(q);
+      hit += fmt::format("{}{}{}", hit.empty() ? "" : " ", q, leads_target ? "*" : "");
+    }
+  }
+  std::vector<uint32_t> led_by_victim;
+  for (const auto& pm : sps) {
+    if (pm.leader != victim) continue;
+    led_by_victim.push_back(pm.partition);
+    owned += fmt::format("{}{}", owned.empty() ? "" : " ", pm.partition);
+  }
+  auto pending = delays_->pending();
+  log(
+      fmt::format("SIGKILL broker {} (leads __delay_schedule partitions [{}]; {} delayed messages "
+                  "pending)",
+                  victim, owned, pending));
+  const int64_t killed_ms = wall_ms();
+  cluster_.stop_broker(victim, true);
+  auto bound = milliseconds(settings_.cluster.lease_ttl_ms + 8000);
+  auto moved = wait_for(
+      [&] {
+        auto now = cluster_.metadata(delay::schedule_topic);
+        if (!now || now->topics.empty()) return false;
+        for (auto p : led_by_victim) {
+          const auto& parts = now->topics.front().partitions;
+          if (p >= parts.size() || parts[p].leader < 0 || parts[p].leader == victim) return false;
+        }
+        return true;
+      },
+      bound);
+  if (!moved) {
+    fail(
+        fmt::format("__delay_schedule partitions [{}] had no new leader within {} of killing "
+                    "broker {}",
+                    owned, secs(bound), victim));
+  }
+  // Deliveries resumed: the first read of a message due at or after the
+  // kill, on every partition the kill touched (the resolution is the gap
+  // between due times of one partition).
+  auto resume_bound = milliseconds(settings_.cluster.lease_ttl_ms + 15000);
+  auto resumed = wait_for(
+      [&] {
+        for (auto q : affected) {
+          if (!delays_->first_seen_due_from(q, killed_ms)) return false;
+        }
+        return true;
+      },
+      resume_bound);
+  if (!resumed) {
+    std::string stuck;
+    for (auto q : affected) {
+      if (!delays_->first_seen_due_from(q, killed_ms)) stuck += fmt::format(" {}", q);
+    }
+    fail(
+        fmt::format("deliveries to partitions [{} ] of {} did not resume within {} of killing "
+                    "broker {}",
+                    stuck, delay_topic_, secs(resume_bound), victim));
+  } else {
+    int64_t failover = 0;
+    for (auto q : affected) {
+      failover = std::max(failover, *delays_->first_seen_due_from(q, killed_ms) - killed_ms);
+    }
+    delay_faults_.push_back({killed_ms, failover});
+    result_.failovers.push_back(milliseconds(failover));
+    note(fmt::format(
+        "round {}: broker {} (__delay_schedule [{}], {} pending) killed; schedule leaders moved "
+        "after {}; deliveries to partitions [{}] (* led by it) resumed after {} ms",
+        round + 1, victim, owned, pending, moved ? secs(*moved) : "-", hit, failover));
+  }
+  pause_random(200, 1000);
+  if (!cluster_.start_broker(victim)) fail("restart: " + cluster_.error());
+  if (!wait_for([&] { return isr_full(); }, seconds(30))) {
+    fail(fmt::format("broker {} did not rejoin every in-sync set within 30 s", victim));
+  }
+}
+
+void scenario_runner::check_delays() {
+  auto& d = *delays_;
+  if (!d.wait_sent(seconds(60))) fail("the delay producers did not finish within 60 s");
+  // Every acknowledged message due and read by the observer (bounded).
+  auto left = std::max<int64_t>(0, d.window_end_ms() - wall_ms());
+  if (!wait_for([&] { return d.all_seen(); }, milliseconds(left + 60000))) {
+    fail(fmt::format("{} acknowledged delayed message(s) still unread 60 s after the window",
+                     d.pending()));
+  }
+  // Late duplicates get a moment to show before the read.
+  std::this_thread::sleep_for(seconds(1));
+  std::vector<observation> records;
+  std::string error;
+  log_reader reader(cluster_.bootstrap(), delay_topic_, settings_.delay_partitions);
+  if (!reader.read_all(seconds(60), records, error)) {
+    fail("final read of the delayed messages' topic: " + error);
+    return;
+  }
+  std::map<std::string, int> counts;
+  std::vector<int64_t> ends(settings_.delay_partitions, 0);
+  for (const auto& r : records) {
+    ++counts[r.value];
+    if (r.partition < ends.size()) ends[r.partition] = std::max(ends[r.partition], r.offset + 1);
+  }
+  // The group commits after each poll: its offsets reach the ends once it
+  // read everything.
+  auto& g = d.group();
+  wait_for(
+      [&] {
+        auto c = g.last_committed();
+        for (uint32_t p = 0; p < settings_.delay_partitions; ++p) {
+          if (c[p] < ends[p]) return false;
+        }
+        return true;
+      },
+      seconds(30));
+  d.stop();
+  auto msgs = d.messages();
+  {
+    // Per message, for a look at a failure (kept with the logs).
+    std::ofstream csv(settings_.cluster.work_dir / "delayed.csv");
+    csv << "value,partition,level,deliver_at_ms,acked_ms,seen_ms,group_ms,stored\n";
+    for (const auto& m : msgs) {
+      auto at = d.group().first_consumed_ms(m.value);
+      auto it = counts.find(m.value);
+      csv << fmt::format("{},{},{},{},{},{},{},{}\n", m.value, m.partition, m.level ? *m.level : 0,
+                         m.deliver_at_ms, m.acked_ms, m.seen_ms, at ? *at : -1,
+                         it == counts.end() ? 0 : it->second);
+    }
+  }
+  auto v = delay_lateness(msgs, counts, delay_faults_, settings_.delay_bound_ms, 5);
+  for (const auto& p : v.problems) log("problem: " + p);
+  if (v.missing > 0) {
+    fail(fmt::format("{} acknowledged delayed message(s) never delivered: {}", v.missing,
+                     v.problems.empty() ? "" : v.problems.front()));
+  }
+  if (v.duplicates > 0) {
+    fail(fmt::format("{} delayed message(s) delivered more than once", v.duplicates));
+  }
+  if (v.early > 0) fail(fmt::format("{} delayed message(s) read before their deliver-at", v.early));
+  if (d.foreign() > 0 || counts.size() > static_cast<size_t>(v.delivered + v.maybe_delivered)) {
+    fail("the delayed messages' topic holds values that were never sent");
+  }
+  int64_t longest = 0;
+  for (const auto& f : delay_faults_) longest = std::max(longest, f.failover_ms);
+  if (v.during.count > 0 && v.during.p99 > longest + settings_.delay_bound_ms) {
+    fail(
+        fmt::format("lateness p99 of messages due during a failover is {} ms, over the longest "
+                    "failover {} ms + {} ms",
+                    v.during.p99, longest, settings_.delay_bound_ms));
+  }
+  if (v.rest.p99 > settings_.delay_bound_ms) {
+    fail(fmt::format("lateness p99 of messages due outside failovers is {} ms, over {} ms",
+                     v.rest.p99, settings_.delay_bound_ms));
+  }
+  int64_t skipped = 0;
+  std::vector<int64_t> group_late;
+  for (const auto& m : msgs) {
+    if (m.st != delayed_message::state::acked || !counts.count(m.value)) continue;
+    auto at = g.first_consumed_ms(m.value);
+    if (!at) {
+      ++skipped;
+    } else if (!m.sent_late) {
+      group_late.push_back(*at - m.deliver_at_ms);
+    }
+  }
+  if (skipped > 0) fail(fmt::format("the group never consumed {} delivered message(s)", skipped));
+  for (const auto& r : g.regressions()) fail(r);
+  for (const auto& e : g.errors()) fail(e);
+  for (const auto& e : d.errors()) fail(e);
+  auto c = g.last_committed();
+  for (uint32_t p = 0; p < settings_.delay_partitions; ++p) {
+    if (c[p] < ends[p]) {
+      fail(fmt::format("partition {} of {}: the group's committed offset {} is below the end {}", p,
+                       delay_topic_, c[p], ends[p]));
+    }
+  }
+  auto gl = lateness_of(std::move(group_late));
+  note(fmt::format(
+      "delayed: {} acked, {} delivered, {} duplicates, {} not acked ({} of them delivered), {} "
+      "acked after their due time; lateness (observer read - deliver-at) p50/p99/max: all "
+      "{}/{}/{} ms (n={}), due during a failover {}/{}/{} ms (n={}), rest {}/{}/{} ms (n={}); "
+      "group: p99 {} ms, {} redelivered, {} commits",
+      v.acked, v.delivered, v.duplicates, v.maybe, v.maybe_delivered, v.sent_late, v.all.p50,
+      v.all.p99, v.all.max, v.all.count, v.during.p50, v.during.p99, v.during.max, v.during.count,
+      v.rest.p50, v.rest.p99, v.rest.max, v.rest.count, gl.p99, g.redelivered(), g.commits_ok()));
+}
+
 std::optional<int32_t> scenario_runner::coordinator() {
   for (int id = 0; id < cluster_.size(); ++id) {
     if (!cluster_.broker_running(id) || cluster_.broker_paused(id)) continue;
@@ -510,6 +790,8 @@ scenario_result scenario_runner::run() {
         kill_coordinator_round();
       else if (name_ == "kill-txn-coordinator")
         kill_txn_coordinator_round();
+      else if (name_ == "kill-delay-owner")
+        kill_delay_owner_round(r);
       else {
         fail("unknown scenario " + name_);
         break;
@@ -522,6 +804,7 @@ scenario_result scenario_runner::run() {
   if (workload_) workload_->stop();
   if (group_) group_->stop();
   if (txns_) txns_->close();
+  if (delays_) delays_->stop();
   cluster_.shutdown();
   result_.elapsed = since(started_);
   return result_;
@@ -544,6 +827,7 @@ void scenario_runner::finish() {
   result_.check = history_.check(final_read);
   if (group_) check_group();
   if (txns_) check_txns();
+  if (delays_) check_delays();
   for (const auto& [why, n] : history_.failure_reasons()) {
     note(fmt::format("{} sends finally failed: {}", n, why));
   }

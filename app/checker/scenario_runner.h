@@ -38,6 +38,17 @@
 //                   check-backs resolve what the producers left open, and
 //                   each transaction has exactly its one outcome: every
 //                   commit read, no rollback ever (txn_workload.h)
+//   kill-delay-owner  delayed messages (deliver-at spread over a window,
+//                   some by delay level) to a topic of their own, read by
+//                   an observer and a committing group; while many are
+//                   pending, SIGKILL a broker leading partitions of
+//                   __delay_schedule that hold them, restart it, R times
+//                   across the window: deliveries resume within the lease
+//                   TTL + a bound, every acknowledged message is stored
+//                   exactly once, none is read before its deliver-at,
+//                   lateness p99 <= failover + delay_bound for messages due
+//                   during a failover and <= delay_bound for the rest, no
+//                   committed offset goes back (delay_workload.h)
 //
 // Besides the history's verdict a scenario fails on a broken expectation
 // of its own (a bound not met), each named in the result.
@@ -51,6 +62,7 @@
 #include <string>
 #include <vector>
 
+#include "delay_workload.h"
 #include "group_workload.h"
 #include "history.h"
 #include "local_cluster.h"
@@ -66,6 +78,15 @@ struct scenario_settings {
   uint32_t partitions = 3;
   int producers = 3;
   std::chrono::milliseconds send_interval{5};
+  // kill-delay-owner
+  int64_t delayed = 3000;  ///< delayed messages
+  std::chrono::milliseconds delay_window{15000};
+  /// The window starts this long after the producers do (all are sent by
+  /// then on a machine that keeps up).
+  std::chrono::milliseconds delay_lead{4000};
+  uint32_t delay_partitions = 6;  ///< of the delayed messages' topic
+  /// Lateness p99 bound outside failovers, and the margin over a failover.
+  int64_t delay_bound_ms = 50;
   /// Progress lines on stderr.
   bool verbose = false;
 };
@@ -119,6 +140,9 @@ class scenario_runner {
   void check_txns();
   /// The broker coordinating the checked producer group's transactions.
   std::optional<int32_t> txn_coordinator();
+  void kill_delay_owner_round(int round);
+  /// kill-delay-owner's verdict after the window.
+  void check_delays();
   /// Sends through a just-thawed deposed leader only (pause-leader).
   void probe_deposed_leader(int32_t old_leader, uint32_t p);
 
@@ -149,6 +173,9 @@ class scenario_runner {
   std::unique_ptr<group_workload> group_;  ///< kill-coordinator only
   std::unique_ptr<txn_workload> txns_;     ///< kill-txn-coordinator only
   std::string txn_topic_ = "checked-txn";
+  std::unique_ptr<delay_workload> delays_;  ///< kill-delay-owner only
+  std::string delay_topic_ = "checked-delay";
+  std::vector<delay_fault> delay_faults_;
   scenario_result result_;
   clock::time_point started_{};
   int probes_ = 0;
