@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <catch2/catch.hpp>
 
+#include <functional>
 #include <random>
 
 #include "support/temp_dir.h"
@@ -17,7 +18,8 @@ namespace {
 using actormq::checker::scenario_runner;
 using actormq::checker::scenario_settings;
 
-void run_scenario(const std::string& name) {
+void run_scenario(const std::string& name,
+                  const std::function<void(scenario_settings&)>& adjust = {}) {
   actormq::test::temp_dir dir("actormq-checker-test");
   scenario_settings s;
   s.cluster.bin_dir = ACTORMQ_BROKER_DIR;
@@ -29,6 +31,7 @@ void run_scenario(const std::string& name) {
   s.partitions = 2;
   s.producers = 2;
   s.send_interval = std::chrono::milliseconds(10);
+  if (adjust) adjust(s);
   auto r = scenario_runner(name, s).run();
   INFO(r.summary());
   // Every failure and problem with every assertion below (UNSCOPED_INFO
@@ -79,4 +82,27 @@ TEST_CASE(
     "outcome",
     "[long]") {
   run_scenario("kill-txn-coordinator");
+}
+
+// 2000 delayed messages over 15 s, one kill. The suite runs under ASan on 2
+// cores, where one delivery cycle (the dispatch record acks=all, then the
+// target's batch acks=all) takes tens of ms and messages due meanwhile wait
+// for the next: a Debug build measured p99 0.3-0.4 s outside failovers, so
+// the bound here is 2 s (the tool's default, 50 ms, is for Release). 2 s
+// still catches a delivery that is stuck.
+// [!mayfail] until the DELAY SCHEDULE actor stops waiting out its 30 s
+// request timeout for a batch in flight to a target leader that was
+// SIGKILLed (its later batches to that partition wait behind it, 30 s late;
+// found by this scenario, reported on issue 14): remove the tag with the fix.
+TEST_CASE(
+    "kill-delay-owner: delayed messages whose schedule owner is SIGKILLed each arrive once, not "
+    "early and late by at most the failover",
+    "[long][!mayfail]") {
+  run_scenario("kill-delay-owner", [](scenario_settings& s) {
+    s.delayed = 2000;
+    s.delay_window = std::chrono::seconds(15);
+    s.delay_lead = std::chrono::seconds(4);
+    s.delay_partitions = 4;
+    s.delay_bound_ms = 2000;
+  });
 }
