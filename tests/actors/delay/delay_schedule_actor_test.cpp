@@ -75,13 +75,20 @@ TEST_CASE("a message scheduled on __delay_schedule arrives at its time and once"
 
   SECTION("refused: an unknown topic or partition, a time too far ahead") {
     delayed_produce bad{"nope", 0, at, make_batch({"x"}), acks_level::leader};
-    CHECK_FALSE(ask<schedule_reply>(self, a, produce_atom::value, bad));
+    CHECK(code_of(ask<schedule_reply>(self, a, produce_atom::value, bad)) == errc::unknown_topic);
     bad.topic = "orders";
     bad.partition = 3;
-    CHECK_FALSE(ask<schedule_reply>(self, a, produce_atom::value, bad));
+    CHECK(code_of(ask<schedule_reply>(self, a, produce_atom::value, bad)) ==
+          errc::unknown_partition);
     bad.partition = 0;
     bad.deliver_at_ms = wall_ms() + std::chrono::milliseconds(delay::max_delay).count() + 60'000;
-    CHECK_FALSE(ask<schedule_reply>(self, a, produce_atom::value, bad));
+    CHECK(code_of(ask<schedule_reply>(self, a, produce_atom::value, bad)) == errc::invalid_request);
+    bad.deliver_at_ms = at;
+    bad.batch = nullptr;
+    CHECK(code_of(ask<schedule_reply>(self, a, produce_atom::value, bad)) == errc::invalid_request);
+    // Nothing of it was scheduled: only "hello" ever arrives.
+    std::this_thread::sleep_for(300ms);
+    CHECK(delivered(self, orders) == std::vector<std::string>{"hello"});
   }
   stop(env, a);
 }
