@@ -20,6 +20,11 @@ using detail::completion;
 using detail::producer_batch;
 namespace L = storage::batch_layout;
 
+/// The batches per producer a partition remembers to recognise a retry as
+/// a duplicate (producer_state_table::batches_kept on the broker): an
+/// idempotent producer keeps at most that many in flight per partition.
+constexpr uint32_t broker_batches_kept = 5;
+
 /// Set while this thread runs delivery callbacks: flush() and close() from
 /// a callback would wait for themselves.
 thread_local bool in_delivery_callback = false;
@@ -92,6 +97,12 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
   /// The batch size limit: batch_bytes, capped at the broker's max.
   static size_t limit_of(producer_config& cfg, const connection& conn) {
     cfg.max_in_flight_per_partition = std::max<uint32_t>(cfg.max_in_flight_per_partition, 1);
+    if (cfg.idempotent) {
+      // More in flight and a stored batch's retry could be answered
+      // out_of_order_sequence instead of duplicate.
+      cfg.max_in_flight_per_partition =
+          std::min(cfg.max_in_flight_per_partition, broker_batches_kept);
+    }
     size_t limit = cfg.batch_bytes;
     auto broker_max = conn.broker_info().max_batch_bytes;
     if (broker_max > 0) limit = std::min<size_t>(limit, broker_max);
@@ -278,7 +289,9 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
         lk.lock();
         continue;
       }
-      if (need_reinit && acc.in_flight() == 0) {
+      // A batch that may be stored keeps its old stamp until it is settled
+      // or proven absent: restamped, the broker would store it again.
+      if (need_reinit && acc.in_flight() == 0 && !acc.awaiting_outcome()) {
         lk.unlock();
         auto r = init_producer();
         lk.lock();
@@ -372,13 +385,23 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
         bool retriable = is_retriable(code);
         if (code == errc::unknown_producer_id || code == errc::invalid_producer_epoch) {
           // The broker lost or superseded our producer state: start a new
-          // producer id and restamp everything unsettled.
+          // producer id. A batch that may be stored keeps its stamp until
+          // its fate is known (record_accumulator.h, "a new producer id").
           if (cfg.idempotent) {
             need_reinit = true;
             retriable = code == errc::unknown_producer_id;
           }
         } else if (code == errc::out_of_order_sequence) {
-          retriable = earlier_unsettled || need_reinit;
+          if (!earlier_unsettled && cfg.idempotent) {
+            // No earlier batch can fill the gap: this one is not stored
+            // (stored, it would be among the broker's last batches_kept of
+            // this producer, max_in_flight_per_partition <= 5, and be
+            // answered duplicate). It waits for a new producer id and is
+            // stamped again under it.
+            acc.mark_absent(b);
+            need_reinit = true;
+          }
+          retriable = true;
         }
         bool in_time = steady::now() < b.deadline;
         if (detail::is_not_leader(err)) {

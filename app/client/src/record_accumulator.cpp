@@ -142,8 +142,11 @@ record_accumulator::drained record_accumulator::drain(const drain_context& ctx) 
       }
     }
     for (auto& b : ps.batches) {
-      if (ps.in_flight >= max_in_flight || ctx.hold) break;
+      if (ps.in_flight >= max_in_flight) break;
       if (b->st == producer_batch::state::in_flight) continue;
+      // Waiting for a new producer id: only a batch that may be stored is
+      // resent, under its old stamp, to learn its fate (class comment).
+      if (ctx.hold && !may_be_stored(*b)) continue;
       if (b->retry_at > now) {
         out.next_wake = std::min(out.next_wake, b->retry_at);
         break;  // later batches wait behind it: order
@@ -207,8 +210,12 @@ void record_accumulator::returned(producer_batch& b) {
 bool record_accumulator::earlier_unsettled(const producer_batch& b) const {
   if (b.delay.delayed()) return false;
   auto it = parts_.find(b.tp);
-  return it != parts_.end() && !it->second.batches.empty() &&
-         it->second.batches.front().get() != &b;
+  if (it == parts_.end()) return false;
+  for (const auto& e : it->second.batches) {
+    if (e.get() == &b) return false;
+    if (!e->absent) return true;
+  }
+  return false;
 }
 
 void record_accumulator::settle(producer_batch& b, const error& err, int64_t base_offset,
@@ -263,8 +270,20 @@ std::vector<completion> record_accumulator::fail_unsent(const error& err) {
 void record_accumulator::restart_sequences() {
   for (auto& [tp, ps] : parts_) {
     ps.next_sequence = 0;
-    for (auto& b : ps.batches) b->stamped = false;
+    for (auto& b : ps.batches) {
+      b->stamped = false;
+      b->absent = false;
+    }
   }
+}
+
+bool record_accumulator::awaiting_outcome() const {
+  for (const auto& [tp, ps] : parts_) {
+    for (const auto& b : ps.batches) {
+      if (may_be_stored(*b)) return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace actormq::client::detail

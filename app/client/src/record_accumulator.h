@@ -11,6 +11,15 @@
 // and turns its records into delivery reports; expire() settles batches
 // still queued past their delivery deadline.
 //
+// A new producer id (after a sequence gap) gives a batch a new identity:
+// the broker cannot tell its resend from a new batch. So a batch that was
+// sent under the old id and may be stored (its reply was lost, timed out
+// or an error that does not prove it absent) is never restamped: while
+// the new id waits (drain_context::hold), it alone is resent under its old
+// stamp until the broker settles it (stored: duplicate, with its offsets),
+// proves it absent (out_of_order_sequence: mark_absent) or its delivery
+// timeout fails it. awaiting_outcome() says when none is left.
+//
 // Plain C++ over the storage format; no I/O, time passed in. Not
 // thread-safe: the producer calls it under its mutex.
 
@@ -55,6 +64,11 @@ struct producer_batch {
   size_t record_bytes = 0;
   int32_t record_count = 0;
   bool stamped = false;
+  /// The broker answered out_of_order_sequence to this stamp: the batch is
+  /// not in the log (the broker keeps the last producer_state_table::
+  /// batches_kept batches, at least max_in_flight_per_partition), so a new
+  /// producer id may restamp it.
+  bool absent = false;
   state st = state::queued;
   uint32_t attempts = 0;
   /// The partition leader this attempt goes to ("" = bootstrap broker).
@@ -101,7 +115,10 @@ class record_accumulator {
   struct drain_context {
     clock::time_point now;
     bool flush = false;  ///< seal every open batch now (flush, close)
-    bool hold = false;   ///< send nothing (a new producer id is on its way)
+    /// A new producer id is on its way: send only retries of batches sent
+    /// under the old one whose fate is unknown (awaiting_outcome), with
+    /// their old stamp; nothing is stamped.
+    bool hold = false;
     int64_t producer_id = -1;
     int16_t epoch = -1;
     /// Picks the leader of a batch; false while there is none to send to.
@@ -129,9 +146,16 @@ class record_accumulator {
   /// Seals every open batch and settles everything not in flight with err.
   std::vector<completion> fail_unsent(const error& err);
   /// A new producer id: sequences start again at 0 and every unsettled
-  /// batch is stamped again before it is sent.
+  /// batch is stamped again before it is sent. Only once
+  /// awaiting_outcome() is false: no batch that may be stored is left.
   void restart_sequences();
-  /// True when an earlier batch of b's partition is still unsettled.
+  /// True while a batch sent under the current stamp may be stored and is
+  /// not settled: a new producer id must wait for it.
+  bool awaiting_outcome() const;
+  /// The broker proved b absent (out_of_order_sequence under its stamp).
+  void mark_absent(producer_batch& b) { b.absent = true; }
+  /// True when an earlier batch of b's partition is still unsettled and
+  /// may fill the gap before b (not proven absent).
   bool earlier_unsettled(const producer_batch& b) const;
   /// Batches in flight over all partitions.
   uint32_t in_flight() const { return in_flight_total_; }
@@ -167,6 +191,10 @@ class record_accumulator {
   void seal(const topic_partition& tp, partition_state& ps);
   void seal_delayed(const topic_partition& tp, partition_state& ps);
   static void stamp(producer_batch& b, int64_t producer_id, int16_t epoch, int32_t sequence);
+  /// Sent under its stamp, not settled, not proven absent.
+  static bool may_be_stored(const producer_batch& b) {
+    return b.stamped && b.attempts > 0 && !b.absent;
+  }
 
   producer_config cfg_;
   size_t batch_limit_;

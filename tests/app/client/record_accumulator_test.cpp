@@ -57,6 +57,23 @@ record_accumulator::drained drain(record_accumulator& acc, const std::string& le
   return acc.drain(ctx);
 }
 
+/// drain() while a new producer id is on its way (drain_context::hold).
+record_accumulator::drained drain_holding(record_accumulator& acc, const std::string& leader,
+                                          std::chrono::steady_clock::time_point now) {
+  record_accumulator::drain_context ctx;
+  ctx.now = now;
+  ctx.flush = true;  // seals the open batch: sealed, it still waits
+  ctx.hold = true;
+  ctx.producer_id = 43;  // would be the new id: must not be stamped
+  ctx.epoch = 0;
+  ctx.route = [leader](producer_batch& b) {
+    b.leader_address = leader;
+    return true;
+  };
+  ctx.backoff = [](uint32_t) { return std::chrono::steady_clock::duration(100ms); };
+  return acc.drain(ctx);
+}
+
 }  // namespace
 
 TEST_CASE("a batch goes to its partition's leader stamped with the producer id and sequence",
@@ -153,7 +170,7 @@ TEST_CASE("only max in flight batches of a partition are sent at once", "[client
   CHECK(drain(acc, "h:2", now).ready.size() == 1);
 }
 
-TEST_CASE("a new producer id restamps unsettled batches from sequence zero",
+TEST_CASE("a new producer id restamps from sequence zero a batch proven absent",
           "[client][accumulator]") {
   record_accumulator acc(test_config(), 1 << 20);
   topic_partition tp{"t", 0};
@@ -167,10 +184,111 @@ TEST_CASE("a new producer id restamps unsettled batches from sequence zero",
   auto c = drain(acc, "h:1", now).ready.at(0);
   CHECK(sequence_of(*c) == 1);
   acc.returned(*c);
+  CHECK(acc.awaiting_outcome());  // sent: it may be stored
+  acc.mark_absent(*c);            // the broker answered out_of_order_sequence
+  CHECK_FALSE(acc.awaiting_outcome());
+  CHECK(drain_holding(acc, "h:1", now).ready.empty());  // absent: not resent under the old id
   acc.restart_sequences();
   auto again = drain(acc, "h:1", now).ready.at(0);
   CHECK(again == c);
   CHECK(sequence_of(*c) == 0);
+}
+
+TEST_CASE("a new producer id stamps a batch never sent from sequence zero",
+          "[client][accumulator]") {
+  record_accumulator acc(test_config(), 1 << 20);
+  topic_partition tp{"t", 0};
+  add(acc, tp, "a");
+  auto now = std::chrono::steady_clock::now();
+  auto a = drain(acc, "h:1", now).ready.at(0);
+  std::vector<detail::completion> done;
+  acc.returned(*a);
+  acc.settle(*a, {}, 0, done);
+  add(acc, tp, "b");
+  CHECK_FALSE(acc.awaiting_outcome());
+  CHECK(drain_holding(acc, "h:1", now).ready.empty());  // nothing stamped while the id waits
+  acc.restart_sequences();
+  auto b = drain(acc, "h:1", now).ready.at(0);
+  CHECK(sequence_of(*b) == 0);
+}
+
+TEST_CASE("a batch sent before a new producer id keeps its stamp until its fate is known",
+          "[client][accumulator]") {
+  // kill-delay-owner, 100k: a batch stored at offset 15845 (producer 1001,
+  // sequence 5284) lost its reply; a gap elsewhere brought producer id 3,
+  // and the restamped resend (producer 3, sequence 0) was stored again.
+  auto cfg = test_config();
+  cfg.max_in_flight_per_partition = 2;  // b is held by the new id, not the limit
+  record_accumulator acc(cfg, 1 << 20);
+  topic_partition tp{"t", 0};
+  add(acc, tp, "a");
+  auto now = std::chrono::steady_clock::now();
+  auto a = drain(acc, "h:1", now).ready.at(0);
+  acc.returned(*a);  // request timed out: stored or not, nobody knows
+  a->retry_at = now;
+  add(acc, tp, "b");
+  CHECK(acc.awaiting_outcome());
+  auto held = drain_holding(acc, "h:1", now);
+  REQUIRE(held.ready.size() == 1);  // a, resent under its old stamp; b waits
+  CHECK(held.ready[0] == a);
+  CHECK(producer_id_of(*a) == 42);
+  CHECK(sequence_of(*a) == 0);
+  CHECK(acc.awaiting_outcome());  // in flight again, still unknown
+  std::vector<detail::completion> done;
+  acc.returned(*a);
+  acc.settle(*a, {}, 15845, done);  // answered as a duplicate: stored once
+  REQUIRE(done.size() == 1);
+  CHECK(done[0].second.offset == 15845);
+  CHECK_FALSE(acc.awaiting_outcome());
+  acc.restart_sequences();
+  auto b = drain(acc, "h:1", now).ready.at(0);  // only now under a new id
+  CHECK(sequence_of(*b) == 0);
+}
+
+TEST_CASE("a batch of unknown fate that times out is reported and never sent again",
+          "[client][accumulator]") {
+  auto cfg = test_config();
+  cfg.delivery_timeout_ms = 1000;
+  record_accumulator acc(cfg, 1 << 20);
+  topic_partition tp{"t", 0};
+  add(acc, tp, "a");
+  auto now = std::chrono::steady_clock::now();
+  auto a = drain(acc, "h:1", now).ready.at(0);
+  acc.returned(*a);  // request timed out
+  REQUIRE(acc.awaiting_outcome());
+  bool gap = false;
+  auto done = acc.expire(now + 2s, gap);
+  REQUIRE(done.size() == 1);
+  CHECK(done[0].second.err.is(errc::delivery_timeout));
+  CHECK(done[0].second.offset == -1);
+  CHECK(gap);
+  CHECK_FALSE(acc.awaiting_outcome());
+  add(acc, tp, "c");
+  CHECK(drain_holding(acc, "h:1", now + 2s).ready.empty());
+  acc.restart_sequences();
+  auto ready = drain(acc, "h:1", now + 2s).ready;
+  REQUIRE(ready.size() == 1);  // c alone: a is gone
+  CHECK(ready[0] != a);
+  CHECK(sequence_of(*ready[0]) == 0);
+}
+
+TEST_CASE("a batch proven absent cannot fill a later batch's sequence gap",
+          "[client][accumulator]") {
+  auto cfg = test_config();
+  cfg.max_in_flight_per_partition = 2;
+  record_accumulator acc(cfg, 1 << 20);
+  topic_partition tp{"t", 0};
+  add(acc, tp, "a");
+  auto now = std::chrono::steady_clock::now();
+  auto a = drain(acc, "h:1", now).ready.at(0);
+  add(acc, tp, "b");
+  auto b = drain(acc, "h:1", now).ready.at(0);
+  acc.returned(*a);
+  acc.returned(*b);
+  CHECK_FALSE(acc.earlier_unsettled(*a));
+  CHECK(acc.earlier_unsettled(*b));  // a may still be stored before b
+  acc.mark_absent(*a);
+  CHECK_FALSE(acc.earlier_unsettled(*b));  // so b's out_of_order proves b absent too
 }
 
 TEST_CASE("a partition count is reused only while it is younger than the given age") {

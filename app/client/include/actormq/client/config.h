@@ -48,13 +48,16 @@ struct producer_config {
   /// batch; on one broker or a topic of replication factor 1 it is leader.
   enum acks acks = acks::all;
   /// Idempotent producer: initProducer id/epoch and per-partition sequence
-  /// numbers, so retries never store a batch twice.
+  /// numbers, so retries never store a batch twice, even across a new
+  /// producer id (producer.h).
   bool idempotent = true;
   uint32_t linger_ms = 5;
   /// A batch is sent once it reaches this size (capped at the broker's max).
   size_t batch_bytes = 1u << 20;
   /// Batches in flight per partition. 1 keeps order without relying on the
   /// broker's sequence check; more needs idempotent = true to stay ordered.
+  /// An idempotent producer sends at most 5 (the batches the broker keeps
+  /// per producer to recognise a retry).
   uint32_t max_in_flight_per_partition = 1;
   uint32_t retries = 100;
   uint32_t retry_backoff_ms = 50;

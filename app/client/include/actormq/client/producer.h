@@ -13,6 +13,10 @@
 //   broker (initProducer) and stamps each batch with the partition's next
 //   sequence number when first sent. A retry resends the same bytes with the
 //   same sequence, so the broker answers a duplicate with the original offsets.
+//   A batch that fails (delivery timeout, retries spent) leaves a sequence
+//   gap, and the producer takes a new id; a batch already sent whose fate
+//   is unknown is first resent under its old stamp until it is acknowledged,
+//   proven absent (out_of_order_sequence) or fails, and only then restamped.
 // - Retries: busy, timeout, disk_full, shutting_down and connection loss are
 //   retried with exponential backoff (retry_backoff_ms doubling up to
 //   retry_backoff_max_ms) until retries or delivery_timeout_ms run out.
