@@ -12,6 +12,17 @@ namespace actormq::storage {
 
 namespace L = batch_layout;
 
+result<std::string> copy_bytes(const read_slice& slice) {
+  std::string out(slice.length, '\0');
+  if (slice.length == 0) return out;
+  if (auto st =
+          slice.file->read_at(slice.position, {reinterpret_cast<uint8_t*>(out.data()), out.size()});
+      !st) {
+    return st.error();
+  }
+  return out;
+}
+
 std::string segment::file_name(offset base, std::string_view ext) {
   return fmt::format("{:020}.{}", base(), ext);
 }

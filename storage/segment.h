@@ -33,6 +33,9 @@ struct read_slice {
   offset next_offset{0};   ///< offset after the last record in the slice
 };
 
+/// The slice's bytes, copied out of its file (empty for an empty slice).
+result<std::string> copy_bytes(const read_slice& slice);
+
 /// What a recovery scan of a segment found.
 struct segment_scan {
   uint64_t valid_bytes = 0;     ///< bytes of whole, valid batches from the start

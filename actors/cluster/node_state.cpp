@@ -197,16 +197,12 @@ caf::result<std::string> node_state::fetch(const topic_partition& tp, int64_t of
                       fetch_request{offset, max_bytes})
             .then(
                 [rp](fetch_reply& r) mutable {
-                  std::string bytes(r.slice.length, '\0');
-                  if (r.slice.length > 0) {
-                    auto st = r.slice.file->read_at(
-                        r.slice.position, {reinterpret_cast<uint8_t*>(bytes.data()), bytes.size()});
-                    if (!st) {
-                      rp.deliver(from_storage(st.error(), "read for a remote fetch"));
-                      return;
-                    }
+                  auto bytes = storage::copy_bytes(r.slice);
+                  if (!bytes) {
+                    rp.deliver(from_storage(bytes.error(), "read for a remote fetch"));
+                    return;
                   }
-                  rp.deliver(std::move(bytes));
+                  rp.deliver(std::move(*bytes));
                 },
                 [this, rp, topic](caf::error& err) mutable {
                   if (err == caf::sec::request_receiver_down) forget(topic);

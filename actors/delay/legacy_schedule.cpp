@@ -89,19 +89,11 @@ std::vector<schedule_envelope> legacy_schedule::read_chunk() {
   for (size_t i = chunk_begin_; i < end; ++i) {
     const auto& e = entries_[i];
     auto slice = log_->read(storage::offset(static_cast<int64_t>(e.id)), 1);
-    std::string buf;
-    if (slice && slice->length > 0) {
-      buf.resize(slice->length);
-      if (auto st = slice->file->read_at(slice->position,
-                                         {reinterpret_cast<uint8_t*>(buf.data()), buf.size()});
-          !st) {
-        slice = st.error();
-      }
-    }
+    auto bytes = slice ? storage::copy_bytes(*slice) : storage::result<std::string>(slice.error());
     std::optional<schedule_envelope> env;
-    if (slice && slice->length > 0) {
-      auto d =
-          schedule_envelope::decode({reinterpret_cast<const uint8_t*>(buf.data()), buf.size()});
+    if (bytes && !bytes->empty()) {
+      auto d = schedule_envelope::decode(
+          {reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size()});
       if (d) env = std::move(*d);
     }
     if (!env) {
@@ -109,7 +101,7 @@ std::vector<schedule_envelope> legacy_schedule::read_chunk() {
       actor_log().error(
           "delay-schedule: the previous release's delayed message at {} (due {}) is unreadable "
           "({}); not moved",
-          e.id, e.due(), slice ? "no such envelope" : slice.error().message());
+          e.id, e.due(), bytes ? "no such envelope" : bytes.error().message());
       continue;
     }
     out.push_back(std::move(*env));

@@ -236,12 +236,9 @@ void partition_state::trim() {
   if (!settings_.dead_letters) return trim_failed("no dead-letter topic");
   auto slice = log_->read(storage::offset(start), trim_read_bytes);
   if (!slice) return trim_failed("read oldest: " + slice.error().message());
-  std::string buf(slice->length, '\0');
-  if (auto st = slice->file->read_at(slice->position,
-                                     {reinterpret_cast<uint8_t*>(buf.data()), buf.size()});
-      !st) {
-    return trim_failed("read oldest: " + st.error().message());
-  }
+  auto bytes = storage::copy_bytes(*slice);
+  if (!bytes) return trim_failed("read oldest: " + bytes.error().message());
+  const std::string& buf = *bytes;
   // The same record the RETRY actor's dead letters carry, group "".
   auto out = std::make_shared<std::string>();
   int64_t next = start;

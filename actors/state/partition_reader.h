@@ -49,13 +49,9 @@ class partition_reader {
         self->request(p, timeout, fetch_atom::value, fetch_request{offset, max_bytes})
             .then(
                 [done, topic](fetch_reply& r) {
-                  auto buf = std::make_shared<std::string>(r.slice.length, '\0');
-                  if (r.slice.length > 0) {
-                    auto st = r.slice.file->read_at(
-                        r.slice.position, {reinterpret_cast<uint8_t*>(buf->data()), buf->size()});
-                    if (!st) return done(from_storage(st.error(), "read " + topic));
-                  }
-                  done(std::move(buf));
+                  auto bytes = storage::copy_bytes(r.slice);
+                  if (!bytes) return done(from_storage(bytes.error(), "read " + topic));
+                  done(std::make_shared<std::string>(std::move(*bytes)));
                 },
                 [this, topic, done](caf::error& e) { failed(topic, e, done); });
       });

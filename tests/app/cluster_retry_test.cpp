@@ -174,5 +174,7 @@ TEST_CASE(
   auto at = (*dlq)->cursor("work.workers.dlq");
   REQUIRE(at);
   CHECK(*at == moved->next_offset);
-  CHECK((*dlq)->list("work.workers.dlq")->empty());  // nothing pending past the cursor
+  auto pending = (*dlq)->list("work.workers.dlq");
+  REQUIRE(pending);
+  CHECK(pending->empty());  // nothing pending past the cursor
 }
