@@ -20,7 +20,7 @@ delay_schedule_actor::behavior_type schedule_behavior(
       [=](follow_atom, uint32_t p) { self->state.follow(p); },
       [=](tick_atom) {
         self->state.tick();
-        self->delayed_send(self, self->state.tick_interval(), tick_atom::value);
+        self->delayed_send(self, self->state.next_tick(), tick_atom::value);
       },
       [=](close_atom) {
         self->state.close();

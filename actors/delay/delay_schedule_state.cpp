@@ -29,8 +29,19 @@ constexpr auto schedule_timeout = std::chrono::seconds(30);
 /// the target keeps one copy). A SIGKILLed leader never answers, and every
 /// later batch to that target waits behind this one.
 constexpr auto delivery_timeout = std::chrono::seconds(2);
-constexpr uint32_t envelope_read_bytes = 1u << 20;
+/// One read of envelopes: whole batches from the first offset wanted, so
+/// envelopes appended together (due together) come in one read.
+constexpr uint32_t envelope_read_bytes = 128u << 10;
 constexpr size_t max_due_per_plan = 512;
+/// Entries due within this are read ahead (the wheel fires them early into
+/// the slot's `soon`), so a dispatch is planned the moment they are due.
+constexpr auto prefetch_ahead = std::chrono::milliseconds(50);
+/// A dispatch is planned at most this long before its first entry is due
+/// (about what recording it takes: delay_schedule_state.cpp, plan()).
+constexpr int64_t max_plan_ahead_ms = 40;
+/// Bounds on what is read ahead per partition.
+constexpr size_t max_soon_entries = 4096;
+constexpr size_t max_soon_bytes = 16u << 20;
 constexpr int64_t record_retry_ms = 100;
 /// Alone: delayed produces held while __delay_schedule opens.
 constexpr size_t max_early = 10000;
@@ -301,8 +312,12 @@ void delay_schedule_state::follow(uint32_t p) {
   s.tailing = s.planning = s.record_in_flight = s.collecting = s.asking_offsets = false;
   s.progress_in_flight = false;
   s.retry_progress_at = 0;
+  s.read_retry_at = 0;
+  s.next_tail_ms = 0;
   s.progress_failures = 0;
   s.recording.reset();
+  s.soon.clear();
+  s.soon_bytes = 0;
   s.queues.clear();
   s.targets_left.clear();
   if (s.sp) {
@@ -325,14 +340,15 @@ void delay_schedule_state::tick() {
   for (uint32_t p = 0; p < slots_.size(); ++p) {
     auto& s = slots_[p];
     if (!s.sp || !s.log) continue;
-    if (!s.tailing && (s.leading || now >= s.next_tail_ms)) tail(p);
+    if (!s.tailing && now >= s.next_tail_ms) tail(p);
     if (!s.leading) {
       checkpoint(s, false);
       continue;
     }
     if (!s.ready) {
       if (s.catch_up_to < 0 && !s.asking_offsets) ask_log_end(p, -1);
-      if (s.catch_up_to >= 0 && s.sp->applied_offset() >= s.catch_up_to && !s.planning) {
+      if (s.catch_up_to >= 0 && s.sp->applied_offset() >= s.catch_up_to && !s.planning &&
+          now >= s.read_retry_at) {
         become_ready(p);
       }
       continue;
@@ -346,11 +362,35 @@ void delay_schedule_state::tick() {
         pump(p, t);
       }
     }
+    prefetch(p);
     plan(p);
     write_progress(p);
     collect(p);
     checkpoint(s, false);
   }
+}
+
+caf::timespan delay_schedule_state::next_tick() const {
+  const int64_t now = now_ms();
+  int64_t at = now + settings_.tick.count();
+  for (const auto& s : slots_) {
+    if (!s.leading || !s.ready || !s.sp) continue;
+    if (!s.soon.empty() && !s.recording && s.sp->can_plan()) {
+      at =
+          std::min(at, s.soon.front().envelope.due_ms -
+                           std::min<int64_t>(static_cast<int64_t>(s.record_ms), max_plan_ahead_ms));
+    }
+    for (const auto& [t, q] : s.queues) {
+      if (!q.empty() && !q.front().in_flight) {
+        at = std::min(at, std::max(q.front().not_before, q.front().retry_at));
+      }
+    }
+    if (!s.planning && s.soon.size() < max_soon_entries && s.soon_bytes < max_soon_bytes) {
+      if (auto w = s.sp->next_wake()) at = std::min(at, *w - prefetch_ahead.count());
+    }
+  }
+  // At the due millisecond (never a busy loop on something that cannot move).
+  return std::chrono::milliseconds(std::max<int64_t>(at - now, 1));
 }
 
 void delay_schedule_state::tail(uint32_t p) {
@@ -392,7 +432,9 @@ void delay_schedule_state::apply_slice(uint32_t p, const fetch_reply& r) {
   s.high_watermark = r.high_watermark;
   s.log_start = r.log_start_offset;
   if (r.slice.length == 0) {
-    s.next_tail_ms = now_ms() + 50;  // a caught-up follower looks again in 50 ms
+    // Caught up: a leader looks again after a tick (not at every wake for a
+    // due entry), a follower after 50 ms.
+    s.next_tail_ms = now_ms() + (s.leading ? settings_.tick.count() : 50);
     return;
   }
   auto& sp = *s.sp;
@@ -445,139 +487,205 @@ void delay_schedule_state::become_ready(uint32_t p) {
   }
   s.planning = true;
   const auto load = s.load;
-  read_envelopes(p, offsets, [this, p, load, redo](std::vector<delay::fired_envelope> envs) {
-    if (!current(p, load)) return;
-    auto& s = slots_[p];
-    s.planning = false;
-    std::map<int64_t, const delay::envelope_record*> by_offset;
-    for (const auto& f : envs) by_offset[f.offset] = &f.envelope;
-    for (const auto& d : redo) {
-      std::vector<std::string> batches;
-      for (const auto& t : d.targets) {
-        std::vector<const delay::envelope_record*> parts;
-        for (const auto& e : t.entries) {
-          if (auto it = by_offset.find(e.offset); it != by_offset.end())
-            parts.push_back(it->second);
-        }
-        auto b = parts.size() == t.entries.size()
-                     ? delay::schedule_partition::build_batch(t, parts, s.sp->producer_id())
-                     : storage::result<std::string>(
-                           storage::make_error_code(storage::errc::invalid_batch));
-        if (!b) {
-          actor_log().error(
-              "delay-schedule: {}-{}: dispatch {} to {}-{} cannot be repeated (its envelopes "
-              "are gone); its messages may be missing there",
-              schedule_topic, p, d.number, t.topic, t.partition);
-          batches.emplace_back();
-          continue;
-        }
-        batches.push_back(std::move(*b));
+  read_envelopes(p, offsets,
+                 [this, p, load, redo](std::vector<delay::fired_envelope> envs, bool complete) {
+                   if (!current(p, load)) return;
+                   slots_[p].planning = false;
+                   repeat(p, redo, envs, complete);
+                 });
+}
+
+void delay_schedule_state::repeat(uint32_t p, const std::vector<delay::dispatch_record>& redo,
+                                  const std::vector<delay::fired_envelope>& envs, bool complete) {
+  auto& s = slots_[p];
+  // A failed read: a later tick takes over again (a missing envelope
+  // would make its dispatch impossible to repeat).
+  if (!complete) {
+    s.read_retry_at = now_ms() + record_retry_ms;
+    return;
+  }
+  std::map<int64_t, const delay::envelope_record*> by_offset;
+  for (const auto& f : envs) by_offset[f.offset] = &f.envelope;
+  for (const auto& d : redo) {
+    std::vector<std::string> batches;
+    for (const auto& t : d.targets) {
+      std::vector<const delay::envelope_record*> parts;
+      for (const auto& e : t.entries) {
+        if (auto it = by_offset.find(e.offset); it != by_offset.end()) parts.push_back(it->second);
       }
-      enqueue(p, d, std::move(batches));
+      auto b = parts.size() == t.entries.size()
+                   ? delay::schedule_partition::build_batch(t, parts, s.sp->producer_id())
+                   : storage::result<std::string>(
+                         storage::make_error_code(storage::errc::invalid_batch));
+      if (!b) {
+        actor_log().error(
+            "delay-schedule: {}-{}: dispatch {} to {}-{} cannot be repeated (its envelopes "
+            "are gone); its messages may be missing there",
+            schedule_topic, p, d.number, t.topic, t.partition);
+        batches.emplace_back();
+        continue;
+      }
+      batches.push_back(std::move(*b));
     }
-    actor_log().info("delay-schedule: {}-{}: {} unfinished dispatch(es) produced again",
-                     schedule_topic, p, redo.size());
-    s.ready = true;
-  });
+    enqueue(p, d, std::move(batches));
+  }
+  actor_log().info("delay-schedule: {}-{}: {} unfinished dispatch(es) produced again",
+                   schedule_topic, p, redo.size());
+  s.ready = true;
 }
 
 void delay_schedule_state::read_envelopes(uint32_t p, std::vector<int64_t> offsets,
                                           envelopes_fn done) {
-  struct run {
-    std::vector<std::optional<delay::fired_envelope>> got;
-    size_t left = 0;
-    envelopes_fn done;
-  };
-  auto r = std::make_shared<run>();
-  r->got.resize(offsets.size());
-  r->left = offsets.size();
+  auto r = std::make_shared<envelope_read>();
+  std::sort(offsets.begin(), offsets.end());
+  offsets.erase(std::unique(offsets.begin(), offsets.end()), offsets.end());
+  r->wanted = std::move(offsets);
+  r->load = slots_[p].load;
   r->done = std::move(done);
-  auto finish = [r] {
-    if (--r->left > 0) return;
-    std::vector<delay::fired_envelope> out;
-    for (auto& g : r->got) {
-      if (g) out.push_back(std::move(*g));
-    }
-    r->done(std::move(out));
-  };
-  if (offsets.empty()) return r->done({});
-  for (size_t i = 0; i < offsets.size(); ++i) {
-    const int64_t off = offsets[i];
-    fetch_request fr{off, envelope_read_bytes, false, true};
-    self_->request(slots_[p].log, schedule_timeout, fetch_atom::value, fr)
-        .then(
-            [r, i, off, finish, p](fetch_reply& reply) {
+  read_step(p, std::move(r));
+}
+
+void delay_schedule_state::read_step(uint32_t p, std::shared_ptr<envelope_read> r) {
+  if (!current(p, r->load)) return;  // the slot changed role: nobody waits for this
+  if (r->next == r->wanted.size()) return r->done(std::move(r->got), true);
+  const int64_t off = r->wanted[r->next];
+  // Whole batches from the first wanted offset on: envelopes due together
+  // were mostly appended together, so one read serves many.
+  fetch_request fr{off, envelope_read_bytes, false, true};
+  self_->request(slots_[p].log, schedule_timeout, fetch_atom::value, fr)
+      .then(
+          [this, p, r, off](fetch_reply& reply) {
+            if (!current(p, r->load)) return;
+            auto missing = [&](int64_t below) {
+              for (; r->next < r->wanted.size() && r->wanted[r->next] < below; ++r->next) {
+                actor_log().error("delay-schedule: {}-{}: no envelope at offset {}", schedule_topic,
+                                  p, r->wanted[r->next]);
+              }
+            };
+            int64_t end = off + 1;
+            if (reply.slice.length > 0) {
               auto next = for_each_fetched(reply, off, [&](const storage::record_view& rv) {
                 const int64_t o = rv.record_offset();
-                std::string_view k = rv.key.value_or("");
-                std::string_view v = rv.value.value_or("");
-                if (o != off) return;
-                auto rec = delay::decode_schedule_record(k, v);
+                missing(o);
+                if (r->next == r->wanted.size() || r->wanted[r->next] != o) return;
+                auto rec =
+                    delay::decode_schedule_record(rv.key.value_or(""), rv.value.value_or(""));
                 if (rec && rec->kind == schedule_kind::envelope) {
-                  r->got[i] = delay::fired_envelope{o, rec->envelope};
-                }
+                  r->got.push_back({o, std::move(rec->envelope)});
+                  ++r->next;
+                }  // else: reported missing by the next call
               });
-              if (!next || !r->got[i]) {
-                actor_log().error("delay-schedule: {}-{}: no envelope at offset {}", schedule_topic,
-                                  p, off);
+              if (next) {
+                end = std::max(end, *next);
+              } else {
+                actor_log().error("delay-schedule: {}-{}: reading envelopes at {}: {}",
+                                  schedule_topic, p, off, text_of(next.error()));
               }
-              finish();
-            },
-            [finish, p, off](caf::error& e) {
-              actor_log().warn("delay-schedule: {}-{}: reading envelope {}: {}", schedule_topic, p,
-                               off, text_of(e));
-              finish();
-            });
-  }
+            }
+            missing(end);
+            read_step(p, r);
+          },
+          [this, p, r, off](caf::error& e) {
+            if (!current(p, r->load)) return;
+            // Not known to be gone: the caller tries these again later.
+            actor_log().warn("delay-schedule: {}-{}: reading envelope {}: {}", schedule_topic, p,
+                             off, text_of(e));
+            r->done(std::move(r->got), false);
+          });
 }
 
 // --- delivering ---
 
-void delay_schedule_state::plan(uint32_t p) {
+void delay_schedule_state::prefetch(uint32_t p) {
   auto& s = slots_[p];
-  if (s.planning || s.recording || !s.sp->can_plan()) return;
-  auto due = s.sp->due(now_ms(), max_due_per_plan);
+  if (s.planning || now_ms() < s.read_retry_at || s.soon.size() >= max_soon_entries ||
+      s.soon_bytes >= max_soon_bytes) {
+    return;
+  }
+  auto due = s.sp->due(now_ms() + prefetch_ahead.count(), max_due_per_plan);
   if (due.empty()) return;
   std::vector<int64_t> offsets;
   for (const auto& e : due) offsets.push_back(static_cast<int64_t>(e.id()));
   s.planning = true;
   const auto load = s.load;
-  read_envelopes(p, offsets, [this, p, load, due](std::vector<delay::fired_envelope> envs) {
-    if (!current(p, load)) return;
-    auto& s = slots_[p];
-    s.planning = false;
-    std::set<int64_t> read;
-    std::vector<delay::fired_envelope> good;
-    for (auto& f : envs) {
-      read.insert(f.offset);
-      if (delay::record_count(f.envelope.batch) > 0) {
-        good.push_back(std::move(f));
+  read_envelopes(p, offsets,
+                 [this, p, load, due](std::vector<delay::fired_envelope> envs, bool complete) {
+                   if (!current(p, load)) return;
+                   slots_[p].planning = false;
+                   read_ahead(p, due, envs, complete);
+                   plan(p);
+                 });
+}
+
+void delay_schedule_state::read_ahead(uint32_t p, const std::vector<delay::timer_entry>& due,
+                                      std::vector<delay::fired_envelope>& envs, bool complete) {
+  auto& s = slots_[p];
+  std::map<int64_t, delay::fired_envelope*> by_offset;
+  for (auto& f : envs) by_offset[f.offset] = &f;
+  std::vector<delay::timer_entry> unread;
+  std::vector<int64_t> dropped;
+  for (const auto& e : due) {
+    const auto off = static_cast<int64_t>(e.id());
+    auto it = by_offset.find(off);
+    if (it == by_offset.end()) {
+      // Not in the log (logged) or not tried after a failed read.
+      if (complete) {
+        dropped.push_back(off);
       } else {
-        actor_log().error("delay-schedule: {}-{}: envelope {} holds no batch; dropped",
-                          schedule_topic, p, f.offset);
+        unread.push_back(e);
       }
+    } else if (delay::record_count(it->second->envelope.batch) > 0) {
+      s.soon_bytes += it->second->envelope.batch.size();
+      s.soon.push_back(std::move(*it->second));
+    } else {
+      actor_log().error("delay-schedule: {}-{}: envelope {} holds no batch; dropped",
+                        schedule_topic, p, off);
+      dropped.push_back(off);
     }
-    std::vector<delay::timer_entry> unread;
-    for (const auto& e : due) {
-      if (!read.count(static_cast<int64_t>(e.id()))) unread.push_back(e);
-    }
-    s.sp->unfire(unread);  // read again on a later tick
-    if (good.empty()) return;
-    auto planned = s.sp->plan(good);
-    if (!planned) {
-      actor_log().error("delay-schedule: {}-{}: cannot plan: {}", schedule_topic, p,
-                        planned.error().message());
-      return;
-    }
-    s.recording = std::move(*planned);
-    record_dispatch(p);
+  }
+  if (!complete) s.read_retry_at = now_ms() + record_retry_ms;
+  s.sp->unfire(unread);  // read again on a later tick
+  s.sp->drop(dropped);
+  // Due order, equal due times in log order. An envelope applied after the
+  // wheel passed its time fires late and sorts in among the rest.
+  std::stable_sort(s.soon.begin(), s.soon.end(), [](const auto& x, const auto& y) {
+    return std::tie(x.envelope.due_ms, x.offset) < std::tie(y.envelope.due_ms, y.offset);
   });
+}
+
+void delay_schedule_state::plan(uint32_t p) {
+  auto& s = slots_[p];
+  if (s.recording || s.soon.empty() || !s.sp->can_plan()) return;
+  // Planned ahead by about what recording a dispatch takes, so the record
+  // is written by the time its entries are due; each target's batch then
+  // waits for its last entry's due time (a dispatch spans about that much).
+  const int64_t now = now_ms();
+  const int64_t ahead = std::min<int64_t>(static_cast<int64_t>(s.record_ms), max_plan_ahead_ms);
+  std::vector<delay::fired_envelope> fired;
+  while (!s.soon.empty() && s.soon.front().envelope.due_ms <= now + ahead &&
+         fired.size() < max_due_per_plan) {
+    s.soon_bytes -= s.soon.front().envelope.batch.size();
+    fired.push_back(std::move(s.soon.front()));
+    s.soon.pop_front();
+  }
+  if (fired.empty()) return;
+  auto planned = s.sp->plan(fired);
+  if (!planned) {
+    // Envelopes parsed when read: a bug. Their entries stay fired (not
+    // delivered, their bucket kept) until another broker takes over.
+    actor_log().error("delay-schedule: {}-{}: cannot plan: {}", schedule_topic, p,
+                      planned.error().message());
+    return;
+  }
+  s.recording = std::move(*planned);
+  record_dispatch(p);
 }
 
 void delay_schedule_state::record_dispatch(uint32_t p) {
   auto& s = slots_[p];
   if (!s.recording || s.record_in_flight) return;
   s.record_in_flight = true;
+  s.record_sent_ms = now_ms();
   const auto load = s.load;
   writer_.produce(self_, schedule_topic, p,
                   record_batch_of(schedule_kind::dispatch, s.recording->record, now_ms()),
@@ -596,9 +704,12 @@ void delay_schedule_state::record_dispatch(uint32_t p) {
                       s.retry_record_at = now_ms() + record_retry_ms;
                       return;
                     }
+                    const auto took = static_cast<double>(now_ms() - s.record_sent_ms);
+                    s.record_ms = 0.75 * s.record_ms + 0.25 * took;
                     auto planned = std::move(*s.recording);
                     s.recording.reset();
                     enqueue(p, planned.record, std::move(planned.batches));
+                    plan(p);  // what came due meanwhile
                   });
 }
 
@@ -610,8 +721,13 @@ void delay_schedule_state::enqueue(uint32_t p, const delay::dispatch_record& d,
     if (batches[i].empty()) continue;  // cannot be repeated (logged)
     const auto& t = d.targets[i];
     delay::target key{t.topic, t.partition};
-    s.queues[key].push_back(
-        {d.number, std::make_shared<std::string>(std::move(batches[i])), false});
+    int64_t last_due = 0;
+    for (const auto& e : t.entries) last_due = std::max(last_due, e.due_ms);
+    target_batch b;
+    b.dispatch = d.number;
+    b.bytes = std::make_shared<std::string>(std::move(batches[i]));
+    b.not_before = last_due;
+    s.queues[key].push_back(std::move(b));
     ++targets;
   }
   if (targets == 0) {
@@ -627,6 +743,7 @@ void delay_schedule_state::pump(uint32_t p, const delay::target& t) {
   auto it = s.queues.find(t);
   if (it == s.queues.end() || it->second.empty() || it->second.front().in_flight) return;
   auto& b = it->second.front();
+  if (now_ms() < b.not_before) return;  // the timer sends it at its time
   b.in_flight = true;
   b.sent_to = leader_of(t);
   const auto attempt = ++b.attempt;
@@ -689,6 +806,7 @@ void delay_schedule_state::produced(uint32_t p, const delay::target& t, const ca
       left != s.targets_left.end() && --left->second == 0) {
     s.targets_left.erase(left);
     s.sp->completed(number);
+    plan(p);  // a dispatch may have waited for this one
   }
   pump(p, t);
 }
@@ -773,7 +891,7 @@ delay_stats delay_schedule_state::stats() const {
   auto out = stats_;
   for (const auto& s : slots_) {
     if (!s.sp) continue;
-    out.in_wheel += s.sp->in_wheel();
+    out.in_wheel += s.sp->in_wheel() + s.soon.size();
     out.store_buckets += s.sp->bucket_files();
     out.in_flight += s.targets_left.size();
     out.log_start = std::max(out.log_start, s.log_start);

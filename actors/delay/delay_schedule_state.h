@@ -33,6 +33,9 @@ class delay_schedule_state {
   void tick();
   void close();
   caf::timespan tick_interval() const { return settings_.tick; }
+  /// When the timer should tick next: at most tick_interval(), sooner when
+  /// an entry is due (or to be read ahead) before that.
+  caf::timespan next_tick() const;
 
  private:
   /// A target's batch of one dispatch, produced once its turn comes.
@@ -42,8 +45,9 @@ class delay_schedule_state {
     bool in_flight = false;
     int64_t retry_at = 0;  ///< after a failed try: not before this
     uint32_t failures = 0;
-    uint32_t attempt = 0;  ///< bumped per send; a late answer to an older one is ignored
-    int32_t sent_to = -1;  ///< the target's leader when it was sent (-1 alone)
+    uint32_t attempt = 0;    ///< bumped per send; a late answer to an older one is ignored
+    int32_t sent_to = -1;    ///< the target's leader when it was sent (-1 alone)
+    int64_t not_before = 0;  ///< its last entry's due time: never produced before it
   };
   struct slot {
     partition_actor log;
@@ -53,10 +57,19 @@ class delay_schedule_state {
     bool ready = false;        ///< caught up, unfinished dispatches queued
     int64_t catch_up_to = -1;  ///< the log end when this broker took over
     bool asking_offsets = false;
-    bool tailing = false;                              ///< a read of new records in flight
-    bool planning = false;                             ///< envelopes of a dispatch being read
+    bool tailing = false;   ///< a read of new records in flight
+    bool planning = false;  ///< envelopes being read ahead
+    /// Fired (the wheel runs prefetch_ahead early) and read, not planned
+    /// yet: in due order, equal dues in offset order.
+    std::deque<delay::fired_envelope> soon;
+    size_t soon_bytes = 0;
+    int64_t read_retry_at = 0;  ///< after a failed envelope read: not before this
     std::optional<delay::planned_dispatch> recording;  ///< its record being written
     bool record_in_flight = false;
+    int64_t record_sent_ms = 0;
+    /// How long recording a dispatch takes (moving average, ms): how far
+    /// ahead of their due time dispatches are planned.
+    double record_ms = 5;
     int64_t retry_record_at = 0;
     std::map<delay::target, std::deque<target_batch>> queues;
     std::map<uint64_t, size_t> targets_left;  ///< dispatch -> targets not acknowledged
@@ -64,14 +77,26 @@ class delay_schedule_state {
     int64_t log_start = 0;
     int64_t last_checkpoint_ms = 0;
     int64_t checkpointed = -1;  ///< applied offset at the last checkpoint
-    int64_t next_tail_ms = 0;   ///< a caught-up follower reads again from then
+    int64_t next_tail_ms = 0;   ///< caught up: reads again from then
     int64_t last_gc_ms = 0;
     bool collecting = false;
     bool progress_in_flight = false;
     int64_t retry_progress_at = 0;
     uint32_t progress_failures = 0;
   };
-  using envelopes_fn = std::function<void(std::vector<delay::fired_envelope>)>;
+  /// The envelopes read (in offset order; those not in the log are logged
+  /// and left out) and whether every offset was looked at (false: a read
+  /// failed, the rest were not tried).
+  using envelopes_fn = std::function<void(std::vector<delay::fired_envelope>, bool complete)>;
+  /// A read_envelopes() in progress: one fetch at a time from the lowest
+  /// offset not read yet.
+  struct envelope_read {
+    std::vector<int64_t> wanted;  ///< sorted, unique
+    size_t next = 0;              ///< wanted[next] is the next to read
+    std::vector<delay::fired_envelope> got;
+    uint64_t load = 0;
+    envelopes_fn done;
+  };
   using appended_fn = std::function<void(caf::expected<schedule_reply>)>;
 
   void open_alone();
@@ -90,8 +115,21 @@ class delay_schedule_state {
   void tail(uint32_t p);
   void apply_slice(uint32_t p, const fetch_reply& r);
   void become_ready(uint32_t p);
+  /// A new leader's unfinished dispatches, produced again from their envelopes.
+  void repeat(uint32_t p, const std::vector<delay::dispatch_record>& redo,
+              const std::vector<delay::fired_envelope>& envs, bool complete);
+  /// Fires what is due within prefetch_ahead and reads its envelopes.
+  void prefetch(uint32_t p);
+  /// The envelopes of what prefetch() fired go to `soon` (unread ones back
+  /// to the wheel, missing ones dropped).
+  void read_ahead(uint32_t p, const std::vector<delay::timer_entry>& due,
+                  std::vector<delay::fired_envelope>& envs, bool complete);
+  /// Plans and records a dispatch of what in `soon` is due now.
   void plan(uint32_t p);
+  /// Reads the envelopes at offsets of partition p; done is not called
+  /// once the slot changed role.
   void read_envelopes(uint32_t p, std::vector<int64_t> offsets, envelopes_fn done);
+  void read_step(uint32_t p, std::shared_ptr<envelope_read> r);
   void record_dispatch(uint32_t p);
   void enqueue(uint32_t p, const delay::dispatch_record& d, std::vector<std::string> batches);
   void pump(uint32_t p, const delay::target& t);

@@ -317,6 +317,16 @@ void schedule_partition::unfire(const std::vector<timer_entry>& entries) {
   }
 }
 
+void schedule_partition::drop(const std::vector<int64_t>& offsets) {
+  for (auto off : offsets) {
+    auto it = fired_.find(off);
+    if (it == fired_.end()) continue;
+    auto b = open_.find(bucket_of(it->second));
+    if (b != open_.end() && b->second.entries > 0) --b->second.entries;
+    fired_.erase(it);
+  }
+}
+
 storage::result<std::string> schedule_partition::build_batch(
     const dispatch_target& t, const std::vector<const envelope_record*>& envs,
     int64_t producer_id) {

@@ -133,6 +133,10 @@ class schedule_partition {
   /// envelopes cannot be read now).
   std::vector<timer_entry> due(int64_t now_ms, size_t max);
   void unfire(const std::vector<timer_entry>& entries);
+  /// Fired entries that can never be delivered (their envelope is not in
+  /// the log or holds no batch; the caller logged it): counted as done, so
+  /// their bucket is removed once it ends.
+  void drop(const std::vector<int64_t>& offsets);
   /// The dispatch for fired envelopes (in due order): per target one batch
   /// (at most max_target_entries envelopes; those left over go to the
   /// next dispatch), sequences assigned. invalid_batch when an envelope's

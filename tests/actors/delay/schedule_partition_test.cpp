@@ -352,3 +352,31 @@ TEST_CASE("a corrupt index checkpoint is refused, never trusted", "[delay][sched
   REQUIRE_FALSE(reopened);
   CHECK(reopened.error() == storage::errc::corrupt_checkpoint);
 }
+
+TEST_CASE("a fired entry that can never be delivered is dropped and does not keep its bucket",
+          "[delay][schedule]") {
+  temp_dir dir("sched");
+  fake_log log;
+  const auto gone = log.envelope(t0 + 10, "orders", 0, {"unreadable"});
+  log.envelope(t0 + 20, "orders", 0, {"fine"});
+  auto leader = open_replica(dir.path());
+  log.replay_into(*leader);
+  REQUIRE(leader->lead(t0));
+  auto due = leader->due(t0 + 20, 10);
+  REQUIRE(due.size() == 2);
+  // The actor found no envelope at `gone`: dropped, the other delivered.
+  leader->drop({gone});
+  auto envs = log.envelopes_of(due);
+  envs.erase(envs.begin());
+  auto plan = leader->plan(envs);
+  REQUIRE(plan);
+  CHECK(values_in(plan->batches.at(0)) == std::vector<std::string>{"fine"});
+  log.add(plan->record);
+  log.replay_into(*leader);
+  leader->completed(plan->record.number);
+  CHECK(leader->due(t0 + 60000, 10).empty());  // never fired again
+  const int64_t bucket = t0 - t0 % 60000;
+  auto p = leader->progress_due(bucket + 60000, log.end());
+  REQUIRE(p);
+  CHECK(p->bucket == bucket);  // nothing left in it
+}
