@@ -40,6 +40,7 @@
 #include <thread>
 #include <vector>
 
+#include "process_stats.h"
 #include "schema/actormq.capnp.h"
 #include "storage/record_batch.h"
 #include "storage/record_batch_builder.h"
@@ -49,6 +50,11 @@ namespace {
 namespace fs = std::filesystem;
 using namespace actormq;
 using steady = std::chrono::steady_clock;
+using bench::cpu_secs;
+using bench::disk_use;
+using bench::percentile;
+using bench::status_mib;
+using bench::wall_ms;
 
 struct options {
   std::string broker_bin;
@@ -66,12 +72,6 @@ struct options {
   double max_secs = 900;
   uint64_t seed = 42;
 };
-
-int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 double secs_since(steady::time_point t) {
   return std::chrono::duration<double>(steady::now() - t).count();
@@ -130,53 +130,6 @@ class broker_child {
  private:
   pid_t pid_ = -1;
 };
-
-/// A "Key:   value kB" line of /proc/<pid>/status, in MiB.
-double status_mib(pid_t pid, const std::string& key) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(key + ":", 0) == 0) return std::stod(line.substr(key.size() + 1)) / 1024.0;
-  }
-  return -1;
-}
-
-/// utime + stime of a process, seconds.
-double cpu_secs(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  auto close = s.rfind(')');
-  if (close == std::string::npos) return -1;
-  std::vector<std::string> f;
-  std::string cur;
-  for (size_t i = close + 2; i < s.size(); ++i) {
-    if (s[i] == ' ') {
-      f.push_back(cur);
-      cur.clear();
-    } else {
-      cur += s[i];
-    }
-  }
-  if (f.size() < 13) return -1;
-  // Fields after the name start at state (3): utime is 14, stime 15.
-  return static_cast<double>(std::stoull(f[11]) + std::stoull(f[12])) /
-         static_cast<double>(::sysconf(_SC_CLK_TCK));
-}
-
-/// Bytes and allocated bytes (st_blocks) of every file below dir.
-std::pair<uint64_t, uint64_t> disk_use(const fs::path& dir) {
-  uint64_t bytes = 0, alloc = 0;
-  std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
-       it.increment(ec)) {
-    struct stat st {};
-    if (it->is_regular_file() && ::stat(it->path().c_str(), &st) == 0) {
-      bytes += static_cast<uint64_t>(st.st_size);
-      alloc += static_cast<uint64_t>(st.st_blocks) * 512;
-    }
-  }
-  return {bytes, alloc};
-}
 
 std::string one_record_batch(int64_t deliver_at, uint64_t i, uint32_t value_bytes) {
   // The value starts with the due time so the consumer can compute lateness.
@@ -258,13 +211,6 @@ pipeline_stats pipeline(capnp::EzRpcClient& client, rpc::Broker::Client& broker,
   }
   st.secs = secs_since(start);
   return st;
-}
-
-double percentile(std::vector<int64_t>& v, double p) {
-  if (v.empty()) return -1;
-  size_t k = std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())));
-  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
-  return static_cast<double>(v[k]);
 }
 
 void create_topic(capnp::EzRpcClient& client, rpc::Broker::Client& broker, const std::string& name,
