@@ -1,6 +1,5 @@
 #include "group_workload.h"
 
-#include <actormq/client/admin.h>
 #include <actormq/client/consumer.h>
 #include <fmt/format.h>
 
@@ -24,14 +23,18 @@ group_workload::~group_workload() {
 
 void group_workload::start() {
   stopping_ = false;
+  std::vector<client::topic_partition> tps;
+  for (uint32_t p = 0; p < settings_.partitions; ++p) tps.push_back({settings_.topic, p});
+  sampler_ = std::make_unique<offset_sampler>(settings_.bootstrap, settings_.group, std::move(tps));
+  sampler_->start();
   for (int i = 0; i < settings_.consumers; ++i) threads_.emplace_back([this, i] { consume(i); });
-  threads_.emplace_back([this] { sample(); });
 }
 
 void group_workload::stop() {
   stopping_ = true;
   for (auto& t : threads_) t.join();
   threads_.clear();
+  if (sampler_) sampler_->stop();
 }
 
 void group_workload::consume(int index) {
@@ -77,40 +80,6 @@ void group_workload::consume(int index) {
   (void)(*c)->close();
 }
 
-void group_workload::sample() {
-  client::connection_config cc;
-  cc.broker = settings_.bootstrap;
-  cc.connect_timeout_ms = 1000;
-  cc.request_timeout_ms = 2000;
-  std::unique_ptr<client::admin> adm;
-  std::vector<client::topic_partition> tps;
-  for (uint32_t p = 0; p < settings_.partitions; ++p) tps.push_back({settings_.topic, p});
-  while (!stopping_) {
-    std::this_thread::sleep_for(milliseconds(200));
-    if (!adm) {
-      auto made = client::admin::create(cc);
-      if (!made) continue;
-      adm = std::move(*made);
-    }
-    auto r = adm->fetch_offsets(settings_.group, tps);
-    if (!r) {
-      adm.reset();  // its broker may have died: connect afresh next time
-      continue;
-    }
-    std::lock_guard lk(mu_);
-    for (const auto& o : *r) {
-      if (o.offset < 0) continue;
-      auto [it, fresh] = committed_.emplace(o.partition, o.offset);
-      if (fresh) continue;
-      if (o.offset < it->second) {
-        regressions_.push_back(fmt::format("partition {}: committed offset went back from {} to {}",
-                                           o.partition, it->second, o.offset));
-      }
-      it->second = o.offset;  // a regression is reported once
-    }
-  }
-}
-
 size_t group_workload::consumed_count() const {
   std::lock_guard lk(mu_);
   return consumed_.size();
@@ -136,15 +105,14 @@ std::optional<int64_t> group_workload::first_consumed_ms(const std::string& valu
 }
 
 std::vector<std::string> group_workload::regressions() const {
-  std::lock_guard lk(mu_);
-  return regressions_;
+  return sampler_ ? sampler_->regressions() : std::vector<std::string>{};
 }
 
 std::vector<int64_t> group_workload::last_committed() const {
-  std::lock_guard lk(mu_);
   std::vector<int64_t> out(settings_.partitions, -1);
-  for (const auto& [p, o] : committed_) {
-    if (p < out.size()) out[p] = o;
+  if (!sampler_) return out;
+  for (uint32_t p = 0; p < settings_.partitions; ++p) {
+    out[p] = sampler_->last_committed({settings_.topic, p});
   }
   return out;
 }

@@ -2,9 +2,9 @@
 // group_workload: the consumers of one group reading the checked topic for
 // the whole run (the kill-coordinator scenario). Each consumer thread polls,
 // records every value it got, and commits after each poll (commit_sync; a
-// commit refused while the coordinator moves is counted, not fatal). A
-// sampler thread reads the group's committed offsets every 200 ms through
-// the brokers (admin fetch_offsets), so an offset that goes back is seen.
+// commit refused while the coordinator moves is counted, not fatal). An
+// offset_sampler reads the group's committed offsets every 200 ms, so an
+// offset that goes back is seen.
 // Per value it keeps how often the group got it and when first (wall clock,
 // for kill-delay-owner's lateness).
 //
@@ -15,13 +15,15 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
 #include <vector>
+
+#include "offset_sampler.h"
 
 namespace actormq::checker {
 
@@ -65,7 +67,6 @@ class group_workload {
 
  private:
   void consume(int index);
-  void sample();
 
   group_workload_settings settings_;
   std::atomic<bool> stopping_{false};
@@ -76,8 +77,7 @@ class group_workload {
     int64_t times = 0;
   };
   std::unordered_map<std::string, consumption> consumed_;
-  std::map<uint32_t, int64_t> committed_;  ///< highest sample per partition
-  std::vector<std::string> regressions_;
+  std::unique_ptr<offset_sampler> sampler_;
   std::vector<std::string> errors_;
   std::atomic<int64_t> commits_ok_{0};
   std::atomic<int64_t> commits_failed_{0};
