@@ -3,6 +3,7 @@
 //
 //   actormq-checker [SCENARIO...] [--seed N] [--rounds R] [--bin-dir DIR]
 //                   [--delayed N --delay-window-s S ...]   (kill-delay-owner)
+//                   [--retry-messages N --retry-window-s S] (kill-retry-owner)
 //
 // No scenario: all of them. One summary line per scenario on stdout; exit
 // status 1 when any scenario lost, diverged or broke a bound, 2 on bad
@@ -46,6 +47,7 @@ int main(int argc, char** argv) {
   app.add_option("scenario", scenarios,
                  "kill-leader pause-follower pause-leader kill-two "
                  "etcd-down restart-all kill-coordinator kill-txn-coordinator kill-delay-owner "
+                 "kill-retry-owner "
                  "(default: all)");
   app.add_option("--seed", seed, "RNG seed (default: from the clock, printed)");
   app.add_option("--rounds", rounds, "fault rounds per scenario")->check(CLI::Range(1, 1000));
@@ -73,6 +75,14 @@ int main(int argc, char** argv) {
   app.add_option("--delay-bound-ms", delay_bound_ms,
                  "kill-delay-owner: lateness p99 bound outside failovers and margin over one")
       ->check(CLI::Range(int64_t{1}, int64_t{60000}));
+  int64_t retry_messages = defaults.retry_messages;
+  double retry_window_s = defaults.retry_window.count() / 1000.0;
+  app.add_option("--retry-messages", retry_messages,
+                 "kill-retry-owner: values nacked by plan (some until dead-lettered)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1'000'000}));
+  app.add_option("--retry-window-s", retry_window_s,
+                 "kill-retry-owner: the values are sent over this window (rounds split it)")
+      ->check(CLI::Range(1.0, 3600.0));
   std::string broker_log_level = "info";
   app.add_option("--broker-log-level", broker_log_level,
                  "the brokers' --log-level (logs kept with --keep)")
@@ -116,6 +126,8 @@ int main(int argc, char** argv) {
     s.delay_lead = std::chrono::milliseconds(static_cast<int64_t>(delay_lead_s * 1000));
     s.delay_partitions = delay_partitions;
     s.delay_bound_ms = delay_bound_ms;
+    s.retry_messages = retry_messages;
+    s.retry_window = std::chrono::milliseconds(static_cast<int64_t>(retry_window_s * 1000));
     std::error_code ec;
     std::filesystem::remove_all(s.cluster.work_dir, ec);
     auto result = scenario_runner(name, s).run();

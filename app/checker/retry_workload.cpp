@@ -305,6 +305,9 @@ void retry_workload::consume() {
   cfg.session_timeout_ms = 6000;
   cfg.auto_offset_reset = client::offset_reset::earliest;
   cfg.fetch_max_wait_ms = 100;
+  // A nack is a durable write (some 30 ms in Debug): 50 of them keep one
+  // poll's work, and so a retry's wait behind it, around a second or two.
+  cfg.max_poll_records = 50;
   cfg.retry_topics = true;
   std::unique_ptr<client::consumer> c;
   std::string why;

@@ -57,8 +57,9 @@ std::string log_bytes(const std::filesystem::path& dir) {
 
 const std::vector<std::string>& scenario_runner::scenario_names() {
   static const std::vector<std::string> names = {
-      "kill-leader", "pause-follower",   "pause-leader",         "kill-two",        "etcd-down",
-      "restart-all", "kill-coordinator", "kill-txn-coordinator", "kill-delay-owner"};
+      "kill-leader",      "pause-follower",  "pause-leader",     "kill-two",
+      "etcd-down",        "restart-all",     "kill-coordinator", "kill-txn-coordinator",
+      "kill-delay-owner", "kill-retry-owner"};
   return names;
 }
 
@@ -84,13 +85,24 @@ std::string scenario_result::summary() const {
 
 namespace {
 
+/// kill-retry-owner: the retried values' topic, and the brokers' retry
+/// policy (short backoffs, so each value's chain of retries takes 1.4 s and
+/// many are pending at any moment).
+constexpr uint32_t retry_scenario_partitions = 2;
+constexpr uint32_t retry_scenario_max_retries = 3;
+
 /// The brokers' config for a scenario: kill-txn-coordinator wants check-backs
-/// within a second or two, not the default 6 s + 30 s.
+/// within a second or two, not the default 6 s + 30 s; kill-retry-owner
+/// retries after 200 ms, not 1 s, and gives up after 3, not 16.
 cluster_settings cluster_for(const std::string& name, cluster_settings c) {
   if (name == "kill-txn-coordinator") {
     c.extra_config +=
         "[transactions]\ntimeout_ms = 1000\ncheck_interval_ms = 1000\ncheck_timeout_ms = 2000\n"
         "max_checks = 1000\n";
+  }
+  if (name == "kill-retry-owner") {
+    c.extra_config += fmt::format("[retry]\nbackoff = \"200ms 400ms 800ms\"\nmax_retries = {}\n",
+                                  retry_scenario_max_retries);
   }
   return c;
 }
@@ -311,6 +323,41 @@ bool scenario_runner::setup() {
     }
     log(fmt::format("delayed messages: window {} .. {} (wall ms)", delays_->window_start_ms(),
                     delays_->window_end_ms()));
+  }
+  if (name_ == "kill-retry-owner") {
+    client::topic_config rc = tc;
+    rc.partitions = retry_scenario_partitions;
+    bool made = false;
+    wait_for(
+        [&] {
+          auto* a = cluster_.admin_at(0);
+          if (!a) return false;
+          auto st = a->create_topic(retried_topic_, rc);
+          made = st || st.err().is(client::errc::topic_exists);
+          if (!st) why = st.err().to_string();
+          return made;
+        },
+        seconds(20));
+    if (!made) {
+      fail("the retried values' topic not created: " + why);
+      return false;
+    }
+    retry_workload_settings rs;
+    rs.bootstrap = cluster_.bootstrap();
+    rs.topic = retried_topic_;
+    rs.partitions = retry_scenario_partitions;
+    rs.messages = settings_.retry_messages;
+    rs.window = settings_.retry_window;
+    rs.max_retries = retry_scenario_max_retries;
+    rs.seed = settings_.seed;
+    retries_ = std::make_unique<retry_workload>(rs);
+    retries_->start();
+    if (!wait_for([&] { return retries_->ready(); }, seconds(30)) || !retries_->errors().empty()) {
+      auto errors = retries_->errors();
+      fail("the retry consumer did not subscribe within 30 s" +
+           (errors.empty() ? std::string() : ": " + errors.front()));
+      return false;
+    }
   }
   if (name_ == "kill-coordinator") {
     group_workload_settings gs;
@@ -674,12 +721,245 @@ void scenario_runner::check_delays() {
       v.rest.p50, v.rest.p99, v.rest.max, v.rest.count, gl.p99, g.redelivered(), g.commits_ok()));
 }
 
-std::optional<int32_t> scenario_runner::coordinator() {
+void scenario_runner::kill_retry_owner_round(int round) {
+  auto& w = *retries_;
+  // Round r sends its share of the values and strikes at a seeded moment in
+  // the middle half of the time that takes, so values sent after the kill
+  // show nacks resuming.
+  const auto share = settings_.retry_window / settings_.rounds;
+  w.release(settings_.retry_messages * (round + 1) / settings_.rounds);
+  std::uniform_int_distribution<int64_t> at(share.count() / 4,
+                                            std::max(share.count() / 4, share.count() * 3 / 4));
+  std::this_thread::sleep_for(milliseconds(at(rng_)));
+  // Retries pending: nacked and stored, not delivered again yet.
+  if (!wait_for([&] { return w.pending_retries() > 0; }, seconds(10))) {
+    fail(fmt::format("round {}: no retry pending within 10 s of its moment", round + 1));
+    return;
+  }
+  const auto group = w.settings().group;
+  auto victim = coordinator(group);
+  if (!victim) {
+    fail("the retry consumer's group has no coordinator before the kill");
+    return;
+  }
+  auto pending = w.pending_retries();
+  auto nacks_before = w.nacks_ok();
+  log(
+      fmt::format("SIGKILL broker {} (coordinator of the retry consumer's group; {} retries "
+                  "pending)",
+                  *victim, pending));
+  const int64_t killed_ms = wall_ms();
+  cluster_.stop_broker(*victim, true);
+  auto bound = milliseconds(settings_.cluster.lease_ttl_ms + 8000);
+  auto took = wait_for(
+      [&] {
+        auto now = coordinator(group);
+        return now && *now != *victim;
+      },
+      bound);
+  if (!took) {
+    fail(
+        fmt::format("no new coordinator of the retry consumer's group within {} of killing "
+                    "broker {}",
+                    secs(bound), *victim));
+  }
+  // The failover: until a nack is stored again (the new coordinator's RETRY
+  // actor answers).
+  auto nacking = wait_for([&] { return w.nacks_ok() > nacks_before; }, seconds(30));
+  if (!nacking) {
+    fail(fmt::format("no nack succeeded within 30 s of killing broker {}", *victim));
+  } else {
+    result_.failovers.push_back(*nacking);
+  }
+  // A retry stored since the kill comes back (the first backoff is 200 ms).
+  auto redelivered =
+      wait_for([&] { return w.first_retry_nacked_since(killed_ms).has_value(); }, seconds(30));
+  if (!redelivered) {
+    fail(fmt::format("no retry nacked since killing broker {} was delivered within 30 s", *victim));
+  }
+  auto back = w.first_retry_nacked_since(killed_ms);
+  note(fmt::format(
+      "round {}: broker {} (group coordinator, {} retries pending) killed; new coordinator "
+      "after {}, nacks stored again after {}, the first retry stored since delivered after {}",
+      round + 1, *victim, pending, took ? secs(*took) : "-", nacking ? secs(*nacking) : "-",
+      back ? secs(milliseconds(*back - killed_ms)) : "-"));
+  pause_random(200, 1000);
+  if (!cluster_.start_broker(*victim)) fail("restart: " + cluster_.error());
+  if (!wait_for([&] { return isr_full(); }, seconds(30))) {
+    fail(fmt::format("broker {} did not rejoin every in-sync set within 30 s", *victim));
+  }
+}
+
+void scenario_runner::check_retries() {
+  auto& w = *retries_;
+  w.release(settings_.retry_messages);
+  if (!w.wait_sent(settings_.retry_window + seconds(60))) {
+    fail("the retry producer did not finish within its window + 60 s");
+  }
+  // A value's chain of retries takes 1.4 s; the consumer nacks one at a time.
+  auto drained = wait_for([&] { return w.settled(); }, seconds(60));
+  if (!drained) {
+    std::string first;
+    auto n = w.unsettled(first);
+    fail(
+        fmt::format("{} acknowledged value(s) still neither acked nor dead-lettered 60 s after "
+                    "the last send, {} the first",
+                    n, first));
+  } else {
+    log(fmt::format("retries drained {} after the last send", secs(*drained)));
+  }
+  // A nack stored twice (its reply lost) runs a second chain: let late
+  // copies show before the reads.
+  std::this_thread::sleep_for(seconds(2));
+  // The consumer commits after each poll: its committed offsets reach the
+  // ends of the topic and of the retry topic once it has read everything.
+  std::vector<client::topic_partition> tps;
+  for (uint32_t p = 0; p < retry_scenario_partitions; ++p) {
+    tps.push_back({retried_topic_, p});
+    tps.push_back({w.retry_topic(), p});
+  }
+  std::map<client::topic_partition, int64_t> ends;
+  auto reached = wait_for(
+      [&] {
+        for (const auto& tp : tps) {
+          if (!ends.count(tp)) {
+            client::admin* a = nullptr;
+            for (int id = 0; id < cluster_.size() && !a; ++id) {
+              if (cluster_.broker_running(id)) a = cluster_.admin_at(id);
+            }
+            if (!a) return false;
+            auto end = a->list_offsets(tp, client::admin::latest_timestamp);
+            if (!end) return false;
+            ends[tp] = *end;
+          }
+          if (w.sampler().last_committed(tp) < ends[tp]) return false;
+        }
+        return true;
+      },
+      seconds(30));
+  if (!reached) {
+    for (const auto& tp : tps) {
+      auto c = w.sampler().last_committed(tp);
+      if (!ends.count(tp)) {
+        fail(fmt::format("{} partition {}: no end offset after the drain", tp.topic, tp.partition));
+      } else if (c < ends[tp]) {
+        fail(
+            fmt::format("{} partition {}: the group's committed offset {} is below the end {} "
+                        "after the drain",
+                        tp.topic, tp.partition, c, ends[tp]));
+      }
+    }
+  }
+  w.stop();
+  // The whole DLQ, every copy (bounded: the leader may still be moving).
+  std::vector<client::dead_letter> dead;
+  std::string why;
+  auto read = wait_for(
+      [&] {
+        auto r = w.read_dead_letters();
+        if (!r) {
+          why = r.err().to_string();
+          return false;
+        }
+        dead = std::move(*r);
+        return true;
+      },
+      seconds(30));
+  if (!read) {
+    fail(fmt::format("reading {} back failed: {}", w.dlq_topic(), why));
+    return;
+  }
+  auto msgs = w.messages();
+  {
+    // Per value, for a look at a failure (kept with the logs).
+    std::map<std::string, int> dead_count;
+    for (const auto& d : dead) ++dead_count[d.msg.value.value_or("")];
+    std::ofstream csv(settings_.cluster.work_dir / "retries.csv");
+    csv << "value,x_id,partition,acked_send,deliveries,dead_letters\n";
+    for (const auto& m : msgs) {
+      std::string ds;
+      for (const auto& d : m.deliveries) {
+        ds += fmt::format("{}{}{}@{}", ds.empty() ? "" : " ", d.number,
+                          d.outcome == retry_outcome::acked    ? "a"
+                          : d.outcome == retry_outcome::nacked ? "n"
+                                                               : "f",
+                          d.at_ms);
+      }
+      csv << fmt::format("{},{},{},{},{},{}\n", m.value, m.x_id, m.partition,
+                         m.st == retry_message::state::acked ? 1 : 0, ds, dead_count[m.value]);
+    }
+  }
+  auto v = retry_verdict_of(msgs, w.foreign(), dead, retried_topic_, w.settings().group,
+                            retry_scenario_max_retries);
+  // A retry's turnaround: from its nack to its delivery, the backoff (200,
+  // 400, 800 ms) plus the consumer's backlog; for the reader to see whether
+  // the consumer kept up.
+  std::vector<int64_t> turnaround;
+  for (const auto& m : msgs) {
+    for (size_t j = 1; j < m.deliveries.size(); ++j) {
+      const auto& nacked = m.deliveries[j - 1];
+      if (nacked.outcome != retry_outcome::nacked || m.deliveries[j].number <= nacked.number) {
+        continue;
+      }
+      turnaround.push_back(m.deliveries[j].at_ms - nacked.at_ms);
+    }
+  }
+  auto ta = lateness_of(std::move(turnaround));
+  for (const auto& p : v.problems) log("problem: " + p);
+  // The first problem of a kind (only the first few are kept).
+  auto first = [&](const std::string& kind) {
+    for (const auto& p : v.problems) {
+      if (p.find(kind) != std::string::npos) return p;
+    }
+    return std::string("see retries.csv");
+  };
+  if (v.never_acked > 0) {
+    fail(fmt::format("{} acknowledged r value(s) never acked by the consumer: {}", v.never_acked,
+                     first("never acked")));
+  }
+  if (v.acked_early > 0) {
+    fail(fmt::format("{} r value(s) acked before their planned nacks: {}", v.acked_early,
+                     first("acked before")));
+  }
+  if (v.not_dead > 0) {
+    fail(fmt::format("{} acknowledged d value(s) not in {}: {}", v.not_dead, w.dlq_topic(),
+                     first("not in the DLQ")));
+  }
+  if (v.bad_dead_letters > 0) {
+    fail(fmt::format("{} dead letter(s) without their own headers: {}", v.bad_dead_letters,
+                     first("the dead letter of")));
+  }
+  if (v.wrongly_dead > 0) {
+    fail(
+        fmt::format("{} r value(s) dead-lettered: {}", v.wrongly_dead, first("was dead-lettered")));
+  }
+  if (v.past_max > 0) {
+    fail(fmt::format("{} deliveries numbered past max_retries + 1: {}", v.past_max,
+                     first("past max_retries")));
+  }
+  if (v.phantom > 0) {
+    fail(fmt::format("{} value(s) delivered or dead-lettered that were never planned: {}",
+                     v.phantom, first("never planned")));
+  }
+  for (const auto& r : w.sampler().regressions()) fail(r);
+  for (const auto& e : w.errors()) fail(e);
+  note(fmt::format(
+      "retries: {} acked sends ({} not acked), {} r acked after their nacks, {} d in the DLQ "
+      "({} dead letters); {} deliveries, {} nacks ({} failed and fetched again), {} commits ({} "
+      "refused); retry turnaround (nack to delivery) p50/p99/max {}/{}/{} ms; duplicates: {} "
+      "values delivered twice with one number ({} deliveries), {} r acked twice, {} d "
+      "dead-lettered twice",
+      v.acked, v.maybe, v.retried_ok, v.dead, v.dead_letters, v.deliveries, v.nacks, v.nacks_failed,
+      w.commits_ok(), w.commits_failed(), ta.p50, ta.p99, ta.max, v.duplicated_values,
+      v.duplicate_deliveries, v.acked_twice, v.dead_twice));
+}
+
+std::optional<int32_t> scenario_runner::coordinator(const std::string& group) {
   for (int id = 0; id < cluster_.size(); ++id) {
     if (!cluster_.broker_running(id) || cluster_.broker_paused(id)) continue;
     auto* a = cluster_.admin_at(id);
     if (!a) continue;
-    auto c = a->find_coordinator(group_workload_settings{}.group);
+    auto c = a->find_coordinator(group);
     if (c && c->broker_id >= 0) return c->broker_id;
   }
   return std::nullopt;
@@ -687,7 +967,8 @@ std::optional<int32_t> scenario_runner::coordinator() {
 
 void scenario_runner::kill_coordinator_round() {
   pause_random(300, 1500);
-  auto victim = coordinator();
+  const auto group = group_workload_settings{}.group;
+  auto victim = coordinator(group);
   if (!victim) {
     fail("the group has no coordinator before the kill");
     return;
@@ -698,7 +979,7 @@ void scenario_runner::kill_coordinator_round() {
   auto bound = milliseconds(settings_.cluster.lease_ttl_ms + 8000);
   auto took = wait_for(
       [&] {
-        auto now = coordinator();
+        auto now = coordinator(group);
         return now && *now != *victim;
       },
       bound);
@@ -792,6 +1073,8 @@ scenario_result scenario_runner::run() {
         kill_txn_coordinator_round();
       else if (name_ == "kill-delay-owner")
         kill_delay_owner_round(r);
+      else if (name_ == "kill-retry-owner")
+        kill_retry_owner_round(r);
       else {
         fail("unknown scenario " + name_);
         break;
@@ -805,6 +1088,7 @@ scenario_result scenario_runner::run() {
   if (group_) group_->stop();
   if (txns_) txns_->close();
   if (delays_) delays_->stop();
+  if (retries_) retries_->stop();
   cluster_.shutdown();
   result_.elapsed = since(started_);
   return result_;
@@ -828,6 +1112,7 @@ void scenario_runner::finish() {
   if (group_) check_group();
   if (txns_) check_txns();
   if (delays_) check_delays();
+  if (retries_) check_retries();
   for (const auto& [why, n] : history_.failure_reasons()) {
     note(fmt::format("{} sends finally failed: {}", n, why));
   }

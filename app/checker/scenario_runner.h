@@ -49,6 +49,17 @@
 //                   lateness p99 <= failover + delay_bound for messages due
 //                   during a failover and <= delay_bound for the rest, no
 //                   committed offset goes back (delay_workload.h)
+//   kill-retry-owner  a group consumer nacks values of a topic of its own
+//                   by their plan (nacked k times then acked, or nacked
+//                   until dead-lettered) all along; while retries are
+//                   pending, SIGKILL the broker coordinating the group
+//                   (whose RETRY actor takes its nacks), restart it, R
+//                   times: another broker coordinates within the lease TTL
+//                   + a bound and nacks resume; after the drain every
+//                   acknowledged r<k> value was acked after k nacks, every
+//                   acknowledged d value is in the DLQ with its own header,
+//                   nothing unplanned appears and no committed offset goes
+//                   back (retry_workload.h)
 //
 // Besides the history's verdict a scenario fails on a broken expectation
 // of its own (a bound not met), each named in the result.
@@ -66,6 +77,7 @@
 #include "group_workload.h"
 #include "history.h"
 #include "local_cluster.h"
+#include "retry_workload.h"
 #include "txn_workload.h"
 #include "workload.h"
 
@@ -87,6 +99,16 @@ struct scenario_settings {
   uint32_t delay_partitions = 6;  ///< of the delayed messages' topic
   /// Lateness p99 bound outside failovers, and the margin over a failover.
   int64_t delay_bound_ms = 50;
+  // kill-retry-owner
+  /// The consumer nacks one at a time, some 28 a second at most in Debug on
+  /// 2 cores, and a value needs 1.6 nacks on average. With 1000 values over
+  /// 60 s it keeps up (a retry came back 0.9 s after its nack at the median,
+  /// 2.6 s at p99); 2000 over 60 s left it behind (7 s and 33 s: its backlog,
+  /// not the brokers').
+  int64_t retry_messages = 1000;
+  /// Sending all the values takes this long; each round releases its share
+  /// and strikes while that is sent.
+  std::chrono::milliseconds retry_window{60000};
   /// Progress lines on stderr.
   bool verbose = false;
 };
@@ -133,8 +155,8 @@ class scenario_runner {
   void kill_coordinator_round();
   /// kill-coordinator's verdict after the drain.
   void check_group();
-  /// The broker coordinating the checked group, asked at a live broker.
-  std::optional<int32_t> coordinator();
+  /// The broker coordinating a consumer group, asked at a live broker.
+  std::optional<int32_t> coordinator(const std::string& group);
   void kill_txn_coordinator_round();
   /// kill-txn-coordinator's verdict after the drain.
   void check_txns();
@@ -143,6 +165,9 @@ class scenario_runner {
   void kill_delay_owner_round(int round);
   /// kill-delay-owner's verdict after the window.
   void check_delays();
+  void kill_retry_owner_round(int round);
+  /// kill-retry-owner's verdict after the drain.
+  void check_retries();
   /// Sends through a just-thawed deposed leader only (pause-leader).
   void probe_deposed_leader(int32_t old_leader, uint32_t p);
 
@@ -176,6 +201,8 @@ class scenario_runner {
   std::unique_ptr<delay_workload> delays_;  ///< kill-delay-owner only
   std::string delay_topic_ = "checked-delay";
   std::vector<delay_fault> delay_faults_;
+  std::unique_ptr<retry_workload> retries_;  ///< kill-retry-owner only
+  std::string retried_topic_ = "checked-retry";
   scenario_result result_;
   clock::time_point started_{};
   int probes_ = 0;
