@@ -743,13 +743,15 @@ void scenario_runner::kill_retry_owner_round(int round) {
     return;
   }
   auto pending = w.pending_retries();
-  auto nacks_before = w.nacks_ok();
   log(
       fmt::format("SIGKILL broker {} (coordinator of the retry consumer's group; {} retries "
                   "pending)",
                   *victim, pending));
   const int64_t killed_ms = wall_ms();
   cluster_.stop_broker(*victim, true);
+  // Counted from here: a nack the victim answered before it died says
+  // nothing about the failover.
+  auto nacks_before = w.nacks_ok();
   auto bound = milliseconds(settings_.cluster.lease_ttl_ms + 8000);
   auto took = wait_for(
       [&] {
