@@ -782,7 +782,7 @@ void scenario_runner::kill_retry_owner_round(int round) {
   auto back = w.first_retry_nacked_since(killed_ms);
   note(fmt::format(
       "round {}: broker {} (group coordinator, {} retries pending) killed; new coordinator "
-      "after {}, nacks stored again after {}, the first retry stored since delivered after {}",
+      "after {}, nacks stored again after {}, the first retry nacked since delivered after {}",
       round + 1, *victim, pending, took ? secs(*took) : "-", nacking ? secs(*nacking) : "-",
       back ? secs(milliseconds(*back - killed_ms)) : "-"));
   pause_random(200, 1000);
@@ -853,6 +853,8 @@ void scenario_runner::check_retries() {
     }
   }
   w.stop();
+  for (const auto& r : w.sampler().regressions()) fail(r);
+  for (const auto& e : w.errors()) fail(e);
   // The whole DLQ, every copy (bounded: the leader may still be moving).
   std::vector<client::dead_letter> dead;
   std::string why;
@@ -943,8 +945,6 @@ void scenario_runner::check_retries() {
     fail(fmt::format("{} value(s) delivered or dead-lettered that were never planned: {}",
                      v.phantom, first("never planned")));
   }
-  for (const auto& r : w.sampler().regressions()) fail(r);
-  for (const auto& e : w.errors()) fail(e);
   note(fmt::format(
       "retries: {} acked sends ({} not acked), {} r acked after their nacks, {} d in the DLQ "
       "({} dead letters); {} deliveries, {} nacks ({} failed and fetched again), {} commits ({} "
