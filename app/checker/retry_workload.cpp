@@ -363,6 +363,8 @@ void retry_workload::consume() {
           if (!st) {
             again.insert(tp);
             (void)c->seek(tp, m.offset);
+            std::lock_guard lk(mu_);
+            ++nack_failures_[st.err().to_string()];
           }
         } else {
           ++consumer_acks_;
@@ -456,6 +458,11 @@ std::vector<retry_message> retry_workload::messages() const {
 std::map<std::string, int64_t> retry_workload::foreign() const {
   std::lock_guard lk(mu_);
   return foreign_;
+}
+
+std::map<std::string, int64_t> retry_workload::nack_failures() const {
+  std::lock_guard lk(mu_);
+  return nack_failures_;
 }
 
 std::vector<std::string> retry_workload::errors() const {

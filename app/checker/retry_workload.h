@@ -188,6 +188,8 @@ class retry_workload {
 
   std::vector<retry_message> messages() const;
   std::map<std::string, int64_t> foreign() const;
+  /// Why nacks failed: the error text and how often.
+  std::map<std::string, int64_t> nack_failures() const;
   const offset_sampler& sampler() const { return *sampler_; }
   /// A producer or consumer that could not be created, one sentence each.
   std::vector<std::string> errors() const;
@@ -210,6 +212,7 @@ class retry_workload {
   std::vector<retry_message> msgs_;
   std::unordered_map<std::string, size_t> index_;
   std::map<std::string, int64_t> foreign_;
+  std::map<std::string, int64_t> nack_failures_;
   std::vector<std::string> errors_;
   std::atomic<int64_t> acked_{0};
   std::atomic<int64_t> nacks_ok_{0};

@@ -954,6 +954,7 @@ void scenario_runner::check_retries() {
       v.acked, v.maybe, v.retried_ok, v.dead, v.dead_letters, v.deliveries, v.nacks, v.nacks_failed,
       w.commits_ok(), w.commits_failed(), ta.p50, ta.p99, ta.max, v.duplicated_values,
       v.duplicate_deliveries, v.acked_twice, v.dead_twice));
+  for (const auto& [why, n] : w.nack_failures()) note(fmt::format("{} nacks failed: {}", n, why));
 }
 
 std::optional<int32_t> scenario_runner::coordinator(const std::string& group) {
