@@ -157,6 +157,24 @@ std::optional<std::chrono::milliseconds> scenario_runner::wait_for(
   return std::nullopt;
 }
 
+bool scenario_runner::create_topic(const std::string& name, const client::topic_config& cfg,
+                                   const std::string& what) {
+  bool created = false;
+  std::string why;
+  wait_for(
+      [&] {
+        auto* a = cluster_.admin_at(0);
+        if (!a) return false;
+        auto st = a->create_topic(name, cfg);
+        created = st || st.err().is(client::errc::topic_exists);
+        if (!st) why = st.err().to_string();
+        return created;
+      },
+      std::chrono::seconds(20));
+  if (!created) fail(what + " not created: " + why);
+  return created;
+}
+
 std::optional<client::partition_metadata> scenario_runner::partition(uint32_t p) {
   auto md = cluster_.metadata(topic_);
   if (!md || md->topics.empty()) return std::nullopt;
@@ -210,22 +228,7 @@ bool scenario_runner::setup() {
   tc.replication_factor = replication_factor;
   tc.retention_ms = -1;
   tc.retention_bytes = -1;
-  bool created = false;
-  std::string why;
-  wait_for(
-      [&] {
-        auto* a = cluster_.admin_at(0);
-        if (!a) return false;
-        auto st = a->create_topic(topic_, tc);
-        created = st || st.err().is(client::errc::topic_exists);
-        if (!st) why = st.err().to_string();
-        return created;
-      },
-      seconds(20));
-  if (!created) {
-    fail("topic not created: " + why);
-    return false;
-  }
+  if (!create_topic(topic_, tc, "topic")) return false;
   if (!wait_for([&] { return isr_full(); }, seconds(20))) {
     fail("the new topic's partitions never had a leader and a full in-sync set");
     return false;
@@ -245,21 +248,7 @@ bool scenario_runner::setup() {
     return false;
   }
   if (name_ == "kill-txn-coordinator") {
-    bool made = false;
-    wait_for(
-        [&] {
-          auto* a = cluster_.admin_at(0);
-          if (!a) return false;
-          auto st = a->create_topic(txn_topic_, tc);
-          made = st || st.err().is(client::errc::topic_exists);
-          if (!st) why = st.err().to_string();
-          return made;
-        },
-        seconds(20));
-    if (!made) {
-      fail("transactional topic not created: " + why);
-      return false;
-    }
+    if (!create_topic(txn_topic_, tc, "transactional topic")) return false;
     txn_workload_settings ts;
     ts.bootstrap = cluster_.bootstrap();
     ts.topic = txn_topic_;
@@ -275,21 +264,7 @@ bool scenario_runner::setup() {
   if (name_ == "kill-delay-owner") {
     client::topic_config dc = tc;
     dc.partitions = settings_.delay_partitions;
-    bool made = false;
-    wait_for(
-        [&] {
-          auto* a = cluster_.admin_at(0);
-          if (!a) return false;
-          auto st = a->create_topic(delay_topic_, dc);
-          made = st || st.err().is(client::errc::topic_exists);
-          if (!st) why = st.err().to_string();
-          return made;
-        },
-        seconds(20));
-    if (!made) {
-      fail("delayed messages' topic not created: " + why);
-      return false;
-    }
+    if (!create_topic(delay_topic_, dc, "delayed messages' topic")) return false;
     // Every partition of the target topic and of __delay_schedule led.
     auto led = [&](const std::string& topic, uint32_t n) {
       auto md = cluster_.metadata(topic);
@@ -327,21 +302,7 @@ bool scenario_runner::setup() {
   if (name_ == "kill-retry-owner") {
     client::topic_config rc = tc;
     rc.partitions = retry_scenario_partitions;
-    bool made = false;
-    wait_for(
-        [&] {
-          auto* a = cluster_.admin_at(0);
-          if (!a) return false;
-          auto st = a->create_topic(retried_topic_, rc);
-          made = st || st.err().is(client::errc::topic_exists);
-          if (!st) why = st.err().to_string();
-          return made;
-        },
-        seconds(20));
-    if (!made) {
-      fail("the retried values' topic not created: " + why);
-      return false;
-    }
+    if (!create_topic(retried_topic_, rc, "retried values' topic")) return false;
     retry_workload_settings rs;
     rs.bootstrap = cluster_.bootstrap();
     rs.topic = retried_topic_;

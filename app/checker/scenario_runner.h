@@ -182,6 +182,10 @@ class scenario_runner {
   /// Polls pred every 100 ms until true or `bound`; the time it took.
   std::optional<std::chrono::milliseconds> wait_for(const std::function<bool()>& pred,
                                                     std::chrono::milliseconds bound);
+  /// Creates a topic at broker 0 (an existing one counts), retrying for
+  /// 20 s; fails the scenario ("<what> not created: ...") if it cannot.
+  bool create_topic(const std::string& name, const client::topic_config& cfg,
+                    const std::string& what);
   void pause_random(int min_ms, int max_ms);
   uint32_t pick_partition();
   void fail(std::string why);
