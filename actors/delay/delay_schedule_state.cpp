@@ -806,7 +806,8 @@ void delay_schedule_state::produced(uint32_t p, const delay::target& t, const ca
       left != s.targets_left.end() && --left->second == 0) {
     s.targets_left.erase(left);
     s.sp->completed(number);
-    plan(p);  // a dispatch may have waited for this one
+    write_progress(p);  // planning waits for the log to hold the completion
+    plan(p);
   }
   pump(p, t);
 }
@@ -827,6 +828,7 @@ void delay_schedule_state::write_progress(uint32_t p) {
         sl.progress_in_flight = false;
         if (w) {
           sl.progress_failures = 0;
+          if (!sl.tailing) tail(p);  // applied: planning may go on
           return;
         }
         // Only late: reported again after a backoff (1 s doubling to 8 s),

@@ -180,6 +180,7 @@ storage::status schedule_partition::apply_dispatch(const dispatch_record& d) {
 }
 
 storage::status schedule_partition::apply_progress(const progress_record& p) {
+  logged_completed_ = std::max(logged_completed_, p.completed);
   if (p.completed > completed_) {
     completed_ = p.completed;
     advance_completed();
@@ -194,6 +195,7 @@ storage::status schedule_partition::apply_progress(const progress_record& p) {
 
 void schedule_partition::apply_sequences(const sequences_record& s) {
   next_dispatch_ = std::max(next_dispatch_, s.next_dispatch);
+  logged_completed_ = std::max(logged_completed_, s.completed);
   if (s.completed > completed_) {
     completed_ = s.completed;
     advance_completed();
@@ -230,6 +232,7 @@ storage::status schedule_partition::reset(int64_t offset) {
   applied_ = offset;
   next_dispatch_ = 1;
   completed_ = 0;
+  logged_completed_ = 0;
   next_seq_.clear();
   recent_.clear();
   return write_applied();
@@ -245,6 +248,9 @@ storage::status schedule_partition::lead(int64_t now_ms) {
   wheel_.emplace(std::move(*w));
   loaded_until_ = 0;
   reported_completed_ = completed_;
+  // What this replica knows completed (its log, or its own deliveries
+  // before a restart): a leader after it repeats no more than the rest.
+  logged_completed_ = completed_;
   // Dispatches are recorded one after another, so the log has no gap: what
   // it names is all that was ever produced.
   plan_next_dispatch_ = next_dispatch_;
@@ -296,7 +302,10 @@ std::vector<dispatch_record> schedule_partition::unfinished() const {
 }
 
 bool schedule_partition::can_plan() const {
-  return leading() && plan_next_dispatch_ - 1 - completed_ < cfg_.max_in_flight;
+  // Counted from the completion the log holds, not the one this leader
+  // knows: a new leader repeats every dispatch above the log's, and a target
+  // recognises a repeat only among its last 5 batches per producer.
+  return leading() && plan_next_dispatch_ - 1 - logged_completed_ < cfg_.max_in_flight;
 }
 
 std::vector<timer_entry> schedule_partition::due(int64_t now_ms, size_t max) {

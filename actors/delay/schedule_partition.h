@@ -41,8 +41,9 @@
 //      bucket whose every entry was delivered).
 // A new leader first produces unfinished() again: the same batches, same
 // sequence numbers; the targets answer the ones they have as duplicates.
-// At most max_in_flight dispatches are unfinished, fewer than the 5
-// batches a partition remembers per producer, so a repeat is always found.
+// At most max_in_flight dispatches are above the completion the log holds
+// (a progress record applied), fewer than the 5 batches a partition
+// remembers per producer, so a repeat is always found.
 //
 // Not thread-safe: the DELAY actor owns it.
 
@@ -189,6 +190,9 @@ class schedule_partition {
 
   uint64_t next_dispatch_ = 1;
   uint64_t completed_ = 0;
+  /// The highest completion a progress or sequences record applied here
+  /// carried (completed_ also moves on this leader's own completions).
+  uint64_t logged_completed_ = 0;
   std::map<target, int32_t> next_seq_;
   /// Dispatch records above completed_, by number.
   std::map<uint64_t, dispatch_record> recent_;

@@ -207,8 +207,10 @@ TEST_CASE("a dispatch record written twice is applied once", "[delay][schedule]"
   CHECK(replica->unfinished().empty());
 }
 
-TEST_CASE("at most max_in_flight dispatches are unfinished, completed in number order",
-          "[delay][schedule]") {
+TEST_CASE(
+    "at most max_in_flight dispatches are above the completion the log holds, completed in "
+    "number order",
+    "[delay][schedule]") {
   temp_dir dir("sched");
   fake_log log;
   for (int i = 0; i < 6; ++i) log.envelope(t0 + i, "orders", 0, {std::to_string(i)});
@@ -228,6 +230,19 @@ TEST_CASE("at most max_in_flight dispatches are unfinished, completed in number 
   CHECK_FALSE(s->can_plan());
   s->completed(numbers[0]);
   CHECK(s->completed_through() == 2);
+  // Not before a progress record says so: a leader taking over now would
+  // repeat all four, and a target recognises a repeat among its last 5.
+  CHECK_FALSE(s->can_plan());
+  for (auto n : numbers) {
+    dispatch_record d;
+    d.number = n;
+    log.add(d);
+  }
+  auto p = s->progress_due(t0 + 10, log.end());
+  REQUIRE(p);
+  CHECK(p->completed == 2);
+  log.add(*p);
+  log.replay_into(*s);
   CHECK(s->can_plan());
 }
 
