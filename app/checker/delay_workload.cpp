@@ -32,12 +32,6 @@ std::optional<uint8_t> delay_level_within(int64_t now, int64_t from_ms, int64_t 
 
 }  // namespace
 
-int64_t wall_ms() {
-  return std::chrono::duration_cast<milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 delay_workload::delay_workload(delay_workload_settings s) : settings_(std::move(s)) {}
 
 delay_workload::~delay_workload() {

@@ -40,6 +40,7 @@
 #include <vector>
 
 #include "group_workload.h"
+#include "wall_clock.h"
 
 namespace actormq::checker {
 
@@ -75,9 +76,6 @@ struct delayed_message {
   bool sent_late = false;
   int64_t seen_ms = -1;  ///< the observer's first read (wall clock)
 };
-
-/// ms since the epoch, the clock deliver-at times are in.
-int64_t wall_ms();
 
 class delay_workload {
  public:

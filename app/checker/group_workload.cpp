@@ -1,4 +1,5 @@
 #include "group_workload.h"
+#include "wall_clock.h"
 
 #include <actormq/client/consumer.h>
 #include <fmt/format.h>
@@ -6,16 +7,6 @@
 namespace actormq::checker {
 
 using std::chrono::milliseconds;
-
-namespace {
-
-int64_t group_wall_ms() {
-  return std::chrono::duration_cast<milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
 
 group_workload::~group_workload() {
   stop();
@@ -59,7 +50,7 @@ void group_workload::consume(int index) {
     auto r = (*c)->poll(milliseconds(200));
     if (r && !r->empty()) {
       uncommitted = true;
-      auto now = group_wall_ms();
+      auto now = wall_ms();
       std::lock_guard lk(mu_);
       for (const auto& m : *r) {
         if (!m.value) continue;

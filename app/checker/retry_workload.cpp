@@ -1,4 +1,5 @@
 #include "retry_workload.h"
+#include "wall_clock.h"
 
 #include <actormq/client/consumer.h>
 #include <actormq/client/producer.h>
@@ -13,12 +14,6 @@ namespace actormq::checker {
 namespace {
 
 using std::chrono::milliseconds;
-
-int64_t retry_wall_ms() {
-  return std::chrono::duration_cast<milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 }  // namespace
 
@@ -370,7 +365,7 @@ void retry_workload::consume() {
           ++consumer_acks_;
         }
         std::lock_guard lk(mu_);
-        msgs_[i].deliveries.push_back({number, retry_wall_ms(), outcome});
+        msgs_[i].deliveries.push_back({number, wall_ms(), outcome});
       }
     }
     if (!uncommitted) continue;
