@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "storage/errc.h"
+#include "storage/header_reader.h"
 #include "storage/logger.h"
 
 namespace actormq::storage {
@@ -229,8 +230,9 @@ status segment::load_indexes() {
   offset expect = base_ + int64_t{last_entry->rel()};
   if (last_time) max_ts_ = last_time->ts;
   force_index_ = false;
+  header_reader headers(*file_, size_);
   while (pos < size_) {
-    auto h = header_at(file_position(pos));
+    auto h = headers.at(pos);
     if (!h) return h.error();
     if (!*h) return unusable(fmt::format("torn batch header at position {}", pos));
     if (auto why = header_problem(**h, expect, pos); !why.empty()) return unusable(why);
@@ -270,6 +272,12 @@ status segment::append(std::span<const uint8_t> batch, const batch_header& h) {
 }
 
 result<std::optional<std::pair<file_position, batch_header>>> segment::locate(offset target) const {
+  header_reader headers(*file_, size_);
+  return locate(target, headers);
+}
+
+result<std::optional<std::pair<file_position, batch_header>>> segment::locate(
+    offset target, header_reader& headers) const {
   using found = std::optional<std::pair<file_position, batch_header>>;
   uint64_t pos = 0;
   std::optional<offset> indexed;  // the base offset the index promises at pos
@@ -282,7 +290,7 @@ result<std::optional<std::pair<file_position, batch_header>>> segment::locate(of
     }
   }
   while (pos < size_) {
-    auto h = header_at(file_position(pos));
+    auto h = headers.at(pos);
     if (!h) return h.error();
     if (indexed) {
       // A wrong entry must not send a read into the middle of a batch: fall
@@ -309,7 +317,13 @@ result<read_slice> segment::read(offset start, uint64_t max_bytes, offset end) c
   out.file = file_;
   out.first_offset = out.next_offset = start;
   if (start >= next_ || start >= end) return out;
-  auto first = locate(start);
+  // One buffer for the walk from the index entry to start and on to
+  // max_bytes.
+  header_reader headers(*file_, size_,
+                        static_cast<size_t>(std::min<uint64_t>(
+                            header_reader::default_window,
+                            std::max<uint64_t>(max_bytes, index_interval_) + L::header_size)));
+  auto first = locate(start, headers);
   if (!first) return first.error();
   if (!*first) return out;
   auto [pos, h] = **first;
@@ -326,7 +340,7 @@ result<read_slice> segment::read(offset start, uint64_t max_bytes, offset end) c
     out.next_offset = h.next_offset();
     p += h.size_bytes();
     if (p >= size_ || out.next_offset >= end) break;
-    auto nh = header_at(file_position(p));
+    auto nh = headers.at(p);
     if (!nh) return nh.error();
     if (!*nh || out.length + (*nh)->size_bytes() > max_bytes || (*nh)->last_offset() >= end) break;
     h = **nh;
@@ -336,13 +350,14 @@ result<read_slice> segment::read(offset start, uint64_t max_bytes, offset end) c
 
 result<std::optional<offset>> segment::offset_for_timestamp(timestamp_ms ts) const {
   uint64_t pos = 0;
+  header_reader headers(*file_, size_);
   if (auto e = time_index_.lookup_before(ts)) {
-    auto loc = locate(base_ + int64_t{e->rel()});
+    auto loc = locate(base_ + int64_t{e->rel()}, headers);
     if (!loc) return loc.error();
     if (*loc) pos = (*loc)->first();
   }
   while (pos < size_) {
-    auto h = header_at(file_position(pos));
+    auto h = headers.at(pos);
     if (!h) return h.error();
     if (!*h) break;
     if ((*h)->max_timestamp >= ts) return std::optional<offset>((*h)->base_offset);

@@ -49,6 +49,8 @@ struct segment_scan {
   uint32_t batches = 0;
 };
 
+class header_reader;
+
 class segment {
  public:
   static std::string file_name(offset base, std::string_view ext);
@@ -116,6 +118,9 @@ class segment {
   result<std::optional<batch_header>> header_at(file_position pos) const;
   /// Position and header of the first batch whose last offset >= target.
   result<std::optional<std::pair<file_position, batch_header>>> locate(offset target) const;
+  /// The same, reading headers through headers (which a caller walks on).
+  result<std::optional<std::pair<file_position, batch_header>>> locate(
+      offset target, header_reader& headers) const;
   void index_batch(const batch_header& h, file_position pos);
 
   std::shared_ptr<file_handle> file_;
