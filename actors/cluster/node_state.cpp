@@ -142,12 +142,14 @@ caf::result<replica_fetch_reply> node_state::replica_fetch(const topic_partition
                                                            const replica_fetch_request& req,
                                                            caf::timespan wait) {
   auto rp = self_->make_response_promise<replica_fetch_reply>();
-  // The partition may park the pull for `wait`: the local bound covers it.
-  auto timeout = settings_.local_timeout + wait;
+  // No CAF timeout (a wake of its clock thread per pull, the most frequent
+  // request of a cluster): the partition answers a parked pull after
+  // `wait` itself, a stopped partition is answered by CAF with
+  // request_receiver_down, and the remote fetcher keeps its own deadline.
   with_partition(
       tp,
-      [this, rp, req, wait, timeout, topic = tp.topic](const partition_actor& p) mutable {
-        self_->request(p, timeout, replica_fetch_atom::value, req, wait)
+      [this, rp, req, wait, topic = tp.topic](const partition_actor& p) mutable {
+        self_->request(p, caf::infinite, replica_fetch_atom::value, req, wait)
             .then([rp](replica_fetch_reply& r) mutable { rp.deliver(std::move(r)); },
                   [this, rp, topic](caf::error& err) mutable {
                     // A restarted partition is a new actor: look it up again next time.

@@ -12,6 +12,7 @@ replica_fetcher_actor::behavior_type replica_fetcher_behavior(
   self->state.init(self, std::move(settings));
   return {
       [=](retry_atom, bool from_top) { self->state.resume(from_top); },
+      [=](tick_atom) { self->state.tick(); },
   };
 }
 

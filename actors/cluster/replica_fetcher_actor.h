@@ -24,7 +24,11 @@ namespace actormq {
 using replica_fetcher_actor = caf::typed_actor<
     /// Own step: (re)start from the follow/truncate phase (after an error
     /// that may mean the histories diverged) or just pull again.
-    caf::reacts_to<retry_atom, bool>>;
+    caf::reacts_to<retry_atom, bool>,
+    /// Own timer while a request is out: one past its deadline fails (and
+    /// is retried). Requests go without CAF timeouts, which cost its clock
+    /// thread a wake per request (request_deadlines.h).
+    caf::reacts_to<tick_atom>>;
 
 struct replica_fetcher_settings {
   std::string topic;
@@ -39,6 +43,9 @@ struct replica_fetcher_settings {
   caf::timespan max_wait = std::chrono::milliseconds(500);
   /// Bound of each request beyond the park time.
   caf::timespan request_timeout = std::chrono::seconds(3);
+  /// How often deadlines are checked while a request is out (a request
+  /// fails at most this long after its deadline).
+  caf::timespan deadline_check = std::chrono::milliseconds(250);
   caf::timespan backoff_min = std::chrono::milliseconds(50);
   caf::timespan backoff_max = std::chrono::seconds(1);
 };

@@ -29,6 +29,27 @@ void replica_fetcher_state::resume(bool from_top) {
   }
 }
 
+void replica_fetcher_state::tick() {
+  ticking_ = false;
+  deadlines_.expire(request_deadlines::clock::now());
+  if (!deadlines_.empty()) {
+    ticking_ = true;
+    self_->delayed_send(self_, settings_.deadline_check, tick_atom::value);
+  }
+}
+
+request_deadlines::ticket replica_fetcher_state::deadline(caf::timespan timeout, const char* step,
+                                                          bool from_top) {
+  auto t = deadlines_.add(request_deadlines::clock::now() + timeout, [this, step, from_top] {
+    failed(step, caf::make_error(caf::sec::request_timeout), from_top);
+  });
+  if (!ticking_) {
+    ticking_ = true;
+    self_->delayed_send(self_, settings_.deadline_check, tick_atom::value);
+  }
+  return t;
+}
+
 void replica_fetcher_state::failed(const char* step, const caf::error& err, bool from_top) {
   ++failures_;
   auto text = text_of(err);
@@ -43,27 +64,35 @@ void replica_fetcher_state::failed(const char* step, const caf::error& err, bool
 }
 
 void replica_fetcher_state::follow() {
+  auto t = deadline(settings_.request_timeout, "follow", true);
   self_
-      ->request(settings_.local, settings_.request_timeout, follow_atom::value,
-                settings_.leader_epoch, settings_.leader)
+      ->request(settings_.local, caf::infinite, follow_atom::value, settings_.leader_epoch,
+                settings_.leader)
       .then(
-          [this](const replica_position& p) {
+          [this, t](const replica_position& p) {
+            if (!t.settle()) return;
             log_end_ = p.log_end_offset;
             ask_epoch_ = p.ask_epoch;
             find_leader([this] { truncate(); });
           },
-          [this](caf::error& e) { failed("follow", e, true); });
+          [this, t](caf::error& e) {
+            if (t.settle()) failed("follow", e, true);
+          });
 }
 
 void replica_fetcher_state::find_leader(std::function<void()> then) {
   if (leader_node_) return then();
-  self_->request(settings_.peers, settings_.request_timeout, node_atom::value, settings_.leader)
+  auto t = deadline(settings_.request_timeout, "finding the leader's node", true);
+  self_->request(settings_.peers, caf::infinite, node_atom::value, settings_.leader)
       .then(
-          [this, then](const node_actor& n) {
+          [this, t, then](const node_actor& n) {
+            if (!t.settle()) return;
             leader_node_ = n;
             then();
           },
-          [this](caf::error& e) { failed("finding the leader's node", e, true); });
+          [this, t](caf::error& e) {
+            if (t.settle()) failed("finding the leader's node", e, true);
+          });
 }
 
 void replica_fetcher_state::truncate() {
@@ -73,23 +102,31 @@ void replica_fetcher_state::truncate() {
   }
   topic_partition tp{settings_.topic, settings_.partition};
   const int32_t asked = ask_epoch_;
+  auto t = deadline(settings_.request_timeout, "asking where the epoch ended", true);
   self_
-      ->request(leader_node_, settings_.request_timeout, epoch_end_atom::value, tp,
-                settings_.leader_epoch, asked)
+      ->request(leader_node_, caf::infinite, epoch_end_atom::value, tp, settings_.leader_epoch,
+                asked)
       .then(
-          [this, asked](const epoch_end& answer) {
+          [this, t, asked](const epoch_end& answer) {
+            if (!t.settle()) return;
+            auto t2 = deadline(settings_.request_timeout, "truncation", true);
             self_
-                ->request(settings_.local, settings_.request_timeout, truncate_atom::value,
+                ->request(settings_.local, caf::infinite, truncate_atom::value,
                           settings_.leader_epoch, asked, answer)
                 .then(
-                    [this](const replica_position& p) {
+                    [this, t2](const replica_position& p) {
+                      if (!t2.settle()) return;
                       log_end_ = p.log_end_offset;
                       ask_epoch_ = p.ask_epoch;
                       truncate();  // the next question (KIP-279), or the pulls
                     },
-                    [this](caf::error& e) { failed("truncation", e, true); });
+                    [this, t2](caf::error& e) {
+                      if (t2.settle()) failed("truncation", e, true);
+                    });
           },
-          [this](caf::error& e) { failed("asking where the epoch ended", e, true); });
+          [this, t](caf::error& e) {
+            if (t.settle()) failed("asking where the epoch ended", e, true);
+          });
 }
 
 void replica_fetcher_state::pull() {
@@ -100,16 +137,20 @@ void replica_fetcher_state::pull() {
   req.leader_epoch = settings_.leader_epoch;
   req.fetch_offset = log_end_;
   req.max_bytes = settings_.max_bytes;
+  // A timed-out pull may mean the leader's node is gone: find it again.
+  auto t = deadline(settings_.max_wait + settings_.request_timeout, "pull", true);
   self_
-      ->request(leader_node_, settings_.max_wait + settings_.request_timeout,
-                replica_fetch_atom::value, tp, req, settings_.max_wait)
+      ->request(leader_node_, caf::infinite, replica_fetch_atom::value, tp, req, settings_.max_wait)
       .then(
-          [this](replica_fetch_reply& r) {
+          [this, t](replica_fetch_reply& r) {
+            if (!t.settle()) return;
+            auto t2 = deadline(settings_.request_timeout, "append", true);
             self_
-                ->request(settings_.local, settings_.request_timeout, replica_append_atom::value,
+                ->request(settings_.local, caf::infinite, replica_append_atom::value,
                           settings_.leader_epoch, std::move(r))
                 .then(
-                    [this](int64_t end) {
+                    [this, t2](int64_t end) {
+                      if (!t2.settle()) return;
                       log_end_ = end;
                       if (failures_ > 0) {
                         actor_log().info("{}: pulling again at {} after {} failures", who(), end,
@@ -122,9 +163,12 @@ void replica_fetcher_state::pull() {
                     },
                     // The local append failed (disk, or a batch that does not
                     // continue the log): start over with a truncation check.
-                    [this](caf::error& e) { failed("append", e, true); });
+                    [this, t2](caf::error& e) {
+                      if (t2.settle()) failed("append", e, true);
+                    });
           },
-          [this](caf::error& e) {
+          [this, t](caf::error& e) {
+            if (!t.settle()) return;
             // The leader's log does not hold our position: the histories
             // diverged or it truncated; ask again where our epoch ended.
             bool diverged = code_of(e) == errc::offset_out_of_range;

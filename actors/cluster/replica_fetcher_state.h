@@ -7,6 +7,7 @@
 #include <string>
 
 #include "actors/cluster/replica_fetcher_actor.h"
+#include "actors/request_deadlines.h"
 
 namespace actormq {
 
@@ -18,6 +19,8 @@ class replica_fetcher_state {
   void init(self_ptr self, replica_fetcher_settings settings);
   /// retry_atom: from the top (follow, truncate) or just the next pull.
   void resume(bool from_top);
+  /// tick_atom: fails the requests past their deadline.
+  void tick();
 
  private:
   void follow();
@@ -28,6 +31,9 @@ class replica_fetcher_state {
   /// have diverged or the leader's node must be found again.
   void failed(const char* step, const caf::error& err, bool from_top);
   std::string who() const;
+  /// The deadline of a request of `step` sent now: past it, the step fails
+  /// as failed(step, request_timeout, from_top) does.
+  request_deadlines::ticket deadline(caf::timespan timeout, const char* step, bool from_top);
 
   self_ptr self_ = nullptr;
   replica_fetcher_settings settings_;
@@ -37,6 +43,8 @@ class replica_fetcher_state {
   caf::timespan backoff_{};
   uint64_t failures_ = 0;
   std::string last_error_;
+  request_deadlines deadlines_;
+  bool ticking_ = false;  ///< a tick_atom is on its way
 };
 
 }  // namespace actormq

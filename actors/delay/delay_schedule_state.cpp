@@ -55,6 +55,10 @@ std::shared_ptr<std::string> record_batch_of(schedule_kind kind, const Record& r
 
 }  // namespace
 
+request_deadlines::ticket delay_schedule_state::deadline(std::function<void()> on_timeout) {
+  return deadlines_.add(request_deadlines::clock::now() + schedule_timeout, std::move(on_timeout));
+}
+
 int64_t delay_schedule_state::now_ms() const {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -65,6 +69,7 @@ void delay_schedule_state::init(self_ptr self, delay_schedule_settings settings)
   self_ = self;
   settings_ = std::move(settings);
   writer_ = partition_writer(settings_.writer);
+  writer_.bound_by_owner();  // tick() expires its requests
   open_legacy();
   if (!settings_.replicated) open_alone();
 }
@@ -330,6 +335,9 @@ void delay_schedule_state::follow(uint32_t p) {
 
 void delay_schedule_state::tick() {
   const int64_t now = now_ms();
+  const auto steady_now = request_deadlines::clock::now();
+  deadlines_.expire(steady_now);
+  writer_.expire(steady_now);
   if (!settings_.replicated && slots_.empty() && !opening_ && now >= reopen_at_ms_) open_alone();
   if (settings_.replicated && !looking_up_ && now >= next_lookup_ms_) {
     next_lookup_ms_ = now + 2000;
@@ -398,23 +406,28 @@ void delay_schedule_state::tail(uint32_t p) {
   s.tailing = true;
   const auto load = s.load;
   fetch_request fr{s.sp->applied_offset(), envelope_read_bytes, false, true};
-  self_->request(s.log, schedule_timeout, fetch_atom::value, fr)
+  auto t = deadline([this, p, load] {
+    if (current(p, load)) slots_[p].tailing = false;
+  });
+  self_->request(s.log, caf::infinite, fetch_atom::value, fr)
       .then(
-          [this, p, load](fetch_reply& r) {
-            if (!current(p, load)) return;
+          [this, p, load, t](fetch_reply& r) {
+            if (!t.settle() || !current(p, load)) return;
             slots_[p].tailing = false;
             apply_slice(p, r);
           },
-          [this, p, load](caf::error& e) {
-            if (!current(p, load)) return;
+          [this, p, load, t](caf::error& e) {
+            if (!t.settle() || !current(p, load)) return;
             auto& s = slots_[p];
             s.tailing = false;
             if (code_of(e) == errc::offset_out_of_range) {
               // Below the log start: what the index lacks was collected; an
               // index started over at the log start holds every pending entry.
-              self_->request(s.log, schedule_timeout, offsets_atom::value)
-                  .then([this, p, load](partition_offsets& o) {
-                    if (!current(p, load) || o.log_start_offset <= slots_[p].sp->applied_offset())
+              auto t2 = deadline([] {});
+              self_->request(s.log, caf::infinite, offsets_atom::value)
+                  .then([this, p, load, t2](partition_offsets& o) {
+                    if (!t2.settle() || !current(p, load) ||
+                        o.log_start_offset <= slots_[p].sp->applied_offset())
                       return;
                     actor_log().warn(
                         "delay-schedule: {}-{}: index behind the log start {}; "
@@ -458,7 +471,14 @@ void delay_schedule_state::apply_slice(uint32_t p, const fetch_reply& r) {
     return;
   }
   sp.skip_to(*next);
-  if (s.sp->applied_offset() < s.high_watermark) tail(p);  // more to read now
+  if (s.sp->applied_offset() < s.high_watermark) {
+    tail(p);  // more to read now
+  } else if (!s.leading) {
+    // A follower's index only has to be near the log end when it takes
+    // over (it then reads up to the log end first): read in 50 ms runs, not
+    // a fetch per tick under a steady stream of envelopes.
+    s.next_tail_ms = now_ms() + 50;
+  }
 }
 
 // --- taking over ---
@@ -549,13 +569,35 @@ void delay_schedule_state::read_step(uint32_t p, std::shared_ptr<envelope_read> 
   if (!current(p, r->load)) return;  // the slot changed role: nobody waits for this
   if (r->next == r->wanted.size()) return r->done(std::move(r->got), true);
   const int64_t off = r->wanted[r->next];
-  // Whole batches from the first wanted offset on: envelopes due together
-  // were mostly appended together, so one read serves many.
-  fetch_request fr{off, envelope_read_bytes, false, true};
-  self_->request(slots_[p].log, schedule_timeout, fetch_atom::value, fr)
+  // Whole batches from the first wanted offset on, as far as the wanted
+  // offsets that fit in envelope_read_bytes reach: envelopes due together
+  // were mostly appended together, so one read serves many; a lone one
+  // (due times spread over a long window) costs a read of about its own
+  // size, not 128 KiB parsed for one record.
+  const double per_offset = std::max(1.0, slots_[p].bytes_per_offset);
+  const auto reach = static_cast<int64_t>(envelope_read_bytes / per_offset);
+  auto last = std::upper_bound(r->wanted.begin() + static_cast<std::ptrdiff_t>(r->next),
+                               r->wanted.end(), off + std::max<int64_t>(reach - 1, 0));
+  const int64_t span = *std::prev(last) - off + 1;
+  const auto max_bytes = static_cast<uint32_t>(
+      std::min<double>(envelope_read_bytes, static_cast<double>(span) * per_offset * 1.25 + 1024));
+  fetch_request fr{off, max_bytes, false, true};
+  auto t = deadline([this, p, r, off] {
+    if (!current(p, r->load)) return;
+    actor_log().warn("delay-schedule: {}-{}: reading envelope {}: timed out", schedule_topic, p,
+                     off);
+    r->done(std::move(r->got), false);
+  });
+  self_->request(slots_[p].log, caf::infinite, fetch_atom::value, fr)
       .then(
-          [this, p, r, off](fetch_reply& reply) {
-            if (!current(p, r->load)) return;
+          [this, p, r, off, t](fetch_reply& reply) {
+            if (!t.settle() || !current(p, r->load)) return;
+            if (reply.slice.length > 0 && reply.slice.next_offset > reply.slice.first_offset) {
+              auto& avg = slots_[p].bytes_per_offset;
+              avg = 0.8 * avg +
+                    0.2 * static_cast<double>(reply.slice.length) /
+                        static_cast<double>(reply.slice.next_offset() - reply.slice.first_offset());
+            }
             auto missing = [&](int64_t below) {
               for (; r->next < r->wanted.size() && r->wanted[r->next] < below; ++r->next) {
                 actor_log().error("delay-schedule: {}-{}: no envelope at offset {}", schedule_topic,
@@ -585,8 +627,8 @@ void delay_schedule_state::read_step(uint32_t p, std::shared_ptr<envelope_read> 
             missing(end);
             read_step(p, r);
           },
-          [this, p, r, off](caf::error& e) {
-            if (!current(p, r->load)) return;
+          [this, p, r, off, t](caf::error& e) {
+            if (!t.settle() || !current(p, r->load)) return;
             // Not known to be gone: the caller tries these again later.
             actor_log().warn("delay-schedule: {}-{}: reading envelope {}: {}", schedule_topic, p,
                              off, text_of(e));

@@ -15,6 +15,7 @@
 #include "actors/delay/delay_schedule_actor.h"
 #include "actors/delay/legacy_schedule.h"
 #include "actors/delay/schedule_partition.h"
+#include "actors/request_deadlines.h"
 #include "actors/state/partition_writer.h"
 #include "actors/topic/topic_cache.h"
 
@@ -70,6 +71,9 @@ class delay_schedule_state {
     /// How long recording a dispatch takes (moving average, ms): how far
     /// ahead of their due time dispatches are planned.
     double record_ms = 5;
+    /// Bytes of __delay_schedule per offset (moving average): how much an
+    /// envelope read asks for to reach the offsets it wants.
+    double bytes_per_offset = 256;
     int64_t retry_record_at = 0;
     std::map<delay::target, std::deque<target_batch>> queues;
     std::map<uint64_t, size_t> targets_left;  ///< dispatch -> targets not acknowledged
@@ -143,10 +147,14 @@ class delay_schedule_state {
   void collect(uint32_t p);
   void checkpoint(slot& s, bool force);
   int64_t now_ms() const;
+  /// The deadline (schedule_timeout) of a request sent now; tick() expires
+  /// it. Requests go with caf::infinite (request_deadlines.h).
+  request_deadlines::ticket deadline(std::function<void()> on_timeout);
 
   self_ptr self_ = nullptr;
   delay_schedule_settings settings_;
   partition_writer writer_;
+  request_deadlines deadlines_;
   topic_cache topics_;
   std::vector<slot> slots_;
   bool opening_ = false;      ///< alone: __delay_schedule is being created

@@ -12,6 +12,12 @@
 // retries, as a producer would.
 //
 // One per actor; call it only from that actor's handlers.
+//
+// Timeouts: by default each request carries a CAF timeout. An owner with a
+// frequent timer calls bound_by_owner() once and expire() from the timer:
+// requests then go without CAF timeouts (each of which wakes CAF's clock
+// thread; request_deadlines.h) and fail with request_timeout once expire()
+// sees them past their deadline.
 
 #include <caf/all.hpp>
 
@@ -25,6 +31,7 @@
 #include "actors/cluster/peers_actor.h"
 #include "actors/errc.h"
 #include "actors/partition/partition_actor.h"
+#include "actors/request_deadlines.h"
 #include "actors/topic/topic_cache.h"
 
 namespace actormq {
@@ -44,6 +51,11 @@ class partition_writer {
   partition_writer() = default;
   explicit partition_writer(partition_writer_settings s) : settings_(std::move(s)) {}
 
+  /// From now on the owner calls expire() at least every few milliseconds.
+  void bound_by_owner() { by_owner_ = true; }
+  /// Fails the requests past their deadline (bound_by_owner only).
+  size_t expire(request_deadlines::clock::time_point now) { return deadlines_.expire(now); }
+
   /// Appends batch to topic/partition with acks; done gets the reply or the
   /// error, on the calling actor.
   template <class Self>
@@ -61,17 +73,26 @@ class partition_writer {
     }
     remote_produce req{
         {topic, static_cast<int32_t>(partition)}, *batch, static_cast<uint8_t>(acks)};
-    self->request(settings_.peers, timeout, node_atom::value, leader)
+    // One deadline for both steps.
+    auto t = guard(timeout, done);
+    auto bound = caf_timeout(timeout);
+    self->request(settings_.peers, bound, node_atom::value, leader)
         .then(
-            [self, req, timeout, done](node_actor& node) mutable {
-              self->request(node, timeout, produce_atom::value, std::move(req))
+            [self, req, bound, done, t](node_actor& node) mutable {
+              if (t.settled()) return;
+              self->request(node, bound, produce_atom::value, std::move(req))
                   .then(
-                      [done](remote_produce_reply& r) {
-                        done(produce_reply{r.base_offset, r.last_offset, r.duplicate});
+                      [done, t](remote_produce_reply& r) {
+                        if (t.settle())
+                          done(produce_reply{r.base_offset, r.last_offset, r.duplicate});
                       },
-                      [done](caf::error& e) { done(std::move(e)); });
+                      [done, t](caf::error& e) {
+                        if (t.settle()) done(std::move(e));
+                      });
             },
-            [done](caf::error& e) { done(std::move(e)); });
+            [done, t](caf::error& e) {
+              if (t.settle()) done(std::move(e));
+            });
   }
 
  private:
@@ -88,20 +109,41 @@ class partition_writer {
             return done(make_error(errc::unknown_partition,
                                    topic + " has no partition " + std::to_string(partition)));
           }
-          self->request(th->partitions[partition], timeout, produce_atom::value,
+          auto t = guard(timeout, done);
+          self->request(th->partitions[partition], caf_timeout(timeout), produce_atom::value,
                         produce_request{batch, acks})
-              .then([done](produce_reply& r) { done(r); },
-                    [this, topic, done](caf::error& e) {
-                      // A partition actor that went away: look it up again.
-                      if (e.category() != errc_category) topics_.forget(topic);
-                      done(std::move(e));
-                    });
+              .then(
+                  [done, t](produce_reply& r) {
+                    if (t.settle()) done(r);
+                  },
+                  [this, topic, done, t](caf::error& e) {
+                    if (!t.settle()) return;
+                    // A partition actor that went away: look it up again.
+                    if (e.category() != errc_category) topics_.forget(topic);
+                    done(std::move(e));
+                  });
         },
         partition);
   }
 
+  /// Bound by owner: a deadline that answers done with request_timeout;
+  /// else an unbounded ticket (CAF's timeout answers instead).
+  request_deadlines::ticket guard(caf::timespan timeout, const done_fn& done) {
+    if (!by_owner_) return unbounded_.add(request_deadlines::clock::time_point::max(), nullptr);
+    return deadlines_.add(request_deadlines::clock::now() + timeout,
+                          [done] { done(caf::make_error(caf::sec::request_timeout)); });
+  }
+  caf::duration caf_timeout(caf::timespan timeout) const {
+    return by_owner_ ? caf::infinite : caf::duration{timeout};
+  }
+
   partition_writer_settings settings_;
   topic_cache topics_;
+  bool by_owner_ = false;
+  request_deadlines deadlines_;
+  /// Tickets of requests bounded by CAF (never expired: settled by the
+  /// answer, which CAF always gives).
+  request_deadlines unbounded_;
 };
 
 }  // namespace actormq
