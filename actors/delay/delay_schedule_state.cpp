@@ -45,6 +45,12 @@ constexpr size_t max_soon_bytes = 16u << 20;
 constexpr int64_t record_retry_ms = 100;
 /// Alone: delayed produces held while __delay_schedule opens.
 constexpr size_t max_early = 10000;
+/// Envelope appends: one batch per schedule partition unacknowledged; what
+/// comes meanwhile waits (up to max_waiting_bytes, then busy) and goes in
+/// the next batch.
+constexpr size_t max_waiting_bytes = 64u << 20;
+constexpr size_t max_append_bytes = 1u << 20;
+constexpr size_t max_append_records = 4096;
 
 template <class Record>
 std::shared_ptr<std::string> record_batch_of(schedule_kind kind, const Record& r, int64_t now) {
@@ -142,15 +148,86 @@ void delay_schedule_state::append(delayed_produce req, appended_fn k) {
     return;
   }
   auto sp = delay::schedule_partition_of(req.topic, req.partition, settings_.partitions);
-  delay::envelope_record e{req.deliver_at_ms, req.topic, req.partition, *req.batch};
+  auto& q = appends_[sp];
+  if (q.bytes + req.batch->size() > max_waiting_bytes) {
+    return k(make_error(errc::busy, fmt::format("{}-{}: {} bytes of envelopes wait already",
+                                                schedule_topic, sp, q.bytes)));
+  }
   auto acks = settings_.replicated ? acks_level::all : req.acks;
-  auto due = req.deliver_at_ms;
-  writer_.produce(self_, schedule_topic, sp, record_batch_of(schedule_kind::envelope, e, now_ms()),
-                  acks, schedule_timeout, [this, k, due](caf::expected<produce_reply> w) {
-                    if (!w) return k(w.error());
-                    ++stats_.scheduled;
-                    k(schedule_reply{w->base_offset, due});
-                  });
+  if (q.waiting.empty() || acks > q.acks) q.acks = acks;
+  q.bytes += req.batch->size();
+  q.waiting.push_back({delay::envelope_record{req.deliver_at_ms, std::move(req.topic),
+                                              req.partition, std::move(*req.batch)},
+                       std::move(k)});
+  send_appends(sp);
+}
+
+void delay_schedule_state::send_appends(uint32_t sp) {
+  auto& q = appends_[sp];
+  if (q.waiting.empty() || q.in_flight) return;
+  // One batch of envelopes, each its own record (offset base + i): under
+  // load a replicated append per delayed message was most of the cost of
+  // scheduling it.
+  storage::record_batch_builder b;
+  const int64_t now = now_ms();
+  size_t bytes = 0;
+  auto sent = std::make_shared<std::vector<std::pair<int64_t, appended_fn>>>();
+  while (!q.waiting.empty() &&
+         (sent->empty() || (bytes + q.waiting.front().envelope.batch.size() <= max_append_bytes &&
+                            sent->size() < max_append_records))) {
+    auto& w = q.waiting.front();
+    bytes += w.envelope.batch.size();
+    delay::add_schedule_record(b, schedule_kind::envelope, w.envelope, now);
+    sent->emplace_back(w.envelope.due_ms, std::move(w.k));
+    q.waiting.pop_front();
+  }
+  q.bytes -= std::min(q.bytes, bytes);
+  q.in_flight = true;
+  q.sent = sent;
+  q.sent_to = leader_of({schedule_topic, sp});
+  const uint64_t attempt = ++q.attempt;
+  writer_.produce(
+      self_, schedule_topic, sp, std::make_shared<std::string>(b.build()), q.acks, schedule_timeout,
+      [this, sp, attempt](caf::expected<produce_reply> w) {
+        auto& q = appends_[sp];
+        if (!q.in_flight || q.attempt != attempt) return;  // given up (moved)
+        if (w && w->last_offset - w->base_offset + 1 != static_cast<int64_t>(q.sent->size())) {
+          w = make_error(errc::internal,
+                         fmt::format("{}-{}: {} envelopes appended as {} records", schedule_topic,
+                                     sp, q.sent->size(), w->last_offset - w->base_offset + 1));
+        }
+        appended(sp, w);
+      });
+}
+
+void delay_schedule_state::appended(uint32_t sp, const caf::expected<produce_reply>& w) {
+  auto& q = appends_[sp];
+  auto sent = std::move(q.sent);
+  q.sent = nullptr;
+  q.in_flight = false;
+  for (size_t i = 0; i < sent->size(); ++i) {
+    auto& [due, k] = (*sent)[i];
+    if (!w) {
+      k(w.error());
+      continue;
+    }
+    ++stats_.scheduled;
+    k(schedule_reply{w->base_offset + static_cast<int64_t>(i), due});
+  }
+  send_appends(sp);
+}
+
+void delay_schedule_state::abandon_moved_appends() {
+  for (auto& [sp, q] : appends_) {
+    if (!q.in_flight || q.sent_to < 0 || leader_of({schedule_topic, sp}) == q.sent_to) continue;
+    // Sent to a broker that no longer leads sp (a SIGKILLed one never
+    // answers): fail the batch now rather than after schedule_timeout,
+    // which would hold every envelope behind it. The producers retry; one
+    // that was written after all is delivered twice at worst.
+    appended(sp, make_error(errc::not_leader,
+                            fmt::format("{}-{} moved while its envelopes were being appended",
+                                        schedule_topic, sp)));
+  }
 }
 
 // --- the previous release's schedule ---
@@ -338,6 +415,7 @@ void delay_schedule_state::tick() {
   const auto steady_now = request_deadlines::clock::now();
   deadlines_.expire(steady_now);
   writer_.expire(steady_now);
+  if (settings_.replicated) abandon_moved_appends();
   if (!settings_.replicated && slots_.empty() && !opening_ && now >= reopen_at_ms_) open_alone();
   if (settings_.replicated && !looking_up_ && now >= next_lookup_ms_) {
     next_lookup_ms_ = now + 2000;

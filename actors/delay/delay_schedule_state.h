@@ -111,6 +111,12 @@ class delay_schedule_state {
   void ask_log_end(uint32_t p, int32_t epoch);
   /// Appends req's envelope to its schedule partition; k once acknowledged.
   void append(delayed_produce req, appended_fn k);
+  /// Appends what waits for schedule partition sp as one batch.
+  void send_appends(uint32_t sp);
+  /// Answers the batch out to sp (w: its reply) and sends the next.
+  void appended(uint32_t sp, const caf::expected<produce_reply>& w);
+  /// Cluster: gives up batches out to a broker that no longer leads.
+  void abandon_moved_appends();
   /// The previous release's <data>/delay, if it left messages pending.
   void open_legacy();
   /// Moves its next chunk onto __delay_schedule (see legacy_schedule.h).
@@ -165,6 +171,22 @@ class delay_schedule_state {
   delay_stats stats_;
   /// Alone: produces that came before __delay_schedule was open.
   std::vector<std::pair<delayed_produce, appended_fn>> early_;
+  /// Envelopes on their way to one schedule partition.
+  struct append_queue {
+    struct waiting_envelope {
+      delay::envelope_record envelope;
+      appended_fn k;
+    };
+    std::deque<waiting_envelope> waiting;
+    size_t bytes = 0;                    ///< of the waiting producers' batches
+    acks_level acks = acks_level::none;  ///< the strongest the waiting ones asked for
+    bool in_flight = false;
+    uint64_t attempt = 0;  ///< bumped per batch: a late answer to an abandoned one is ignored
+    int32_t sent_to = -1;  ///< sp's leader when the batch went out (-1 alone)
+    /// The batch out: each envelope's due time and whom to answer.
+    std::shared_ptr<std::vector<std::pair<int64_t, appended_fn>>> sent;
+  };
+  std::map<uint32_t, append_queue> appends_;
   std::unique_ptr<delay::legacy_schedule> legacy_;
   bool migrating_ = false;
   int64_t migrate_at_ms_ = 0;

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "actors/delay/delay_schedule_actor.h"
 #include "actors/delay/delay_schedule_record.h"
@@ -206,5 +207,70 @@ TEST_CASE(
   schedule(self, a, "next", wall_ms());
   REQUIRE(eventually([&] { return delivered(self, orders).size() == 2; }, 5s));
   CHECK(delivered(self, orders) == std::vector<std::string>{"once", "next"});
+  stop(env, a);
+}
+
+TEST_CASE(
+    "delayed produces that come together share an append, each answered with its own offset "
+    "and delivered once",
+    "[actors][delay][schedule]") {
+  temp_dir dir;
+  broker_env env(dir.path());
+  auto orders = env.create_topic("orders", 1);
+  auto a = spawn_schedule(env, dir.path());
+  caf::scoped_actor self{env.sys()};
+  schedule(self, a, "first", wall_ms() + 2000);  // __delay_schedule is open
+  // n produces sent at once: while the first append is out, the rest wait
+  // and go together.
+  constexpr int n = 200;
+  const int64_t at = wall_ms() + 2000;
+  for (int i = 0; i < n; ++i) {
+    self->send(a, produce_atom::value,
+               delayed_produce{"orders", 0, at, make_batch({"m" + std::to_string(i)}),
+                               acks_level::leader});
+  }
+  std::set<int64_t> offsets;
+  int received = 0;
+  self->receive_for(received, n)(
+      [&](schedule_reply& r) { offsets.insert(r.schedule_offset); },
+      [&](caf::error& e) { FAIL_CHECK(text_of(e)); },
+      caf::after(request_timeout) >>
+          [&] {
+            FAIL_CHECK("no answer within " << request_timeout.count() << " s");
+            received = n;
+          });
+  REQUIRE(offsets.size() == n);  // each its own offset
+
+  // The envelope batches of its schedule partition: far fewer than n.
+  auto sched =
+      ask<topic_handle>(self, env.registry, lookup_atom::value, std::string(delay::schedule_topic));
+  REQUIRE(sched);
+  const uint32_t sp = delay::schedule_partition_of("orders", 0, 2);
+  auto recs = read_partition(self, sched->partitions[sp]);
+  std::map<int64_t, std::string> envelope_at;
+  for (const auto& r : recs) {
+    auto rec = delay::decode_schedule_record(r.key.value_or(""), r.value);
+    if (rec && rec->kind == delay::schedule_kind::envelope) envelope_at[r.offset] = r.value;
+  }
+  for (int64_t o : offsets) CHECK(envelope_at.count(o) == 1);  // the answer names its envelope
+  auto offs = ask<partition_offsets>(self, sched->partitions[sp], offsets_atom::value);
+  REQUIRE(offs);
+  size_t batches = 0;
+  for (int64_t at_offset = 0; at_offset < offs->high_watermark;) {
+    auto r = ask<fetch_reply>(self, sched->partitions[sp], fetch_atom::value,
+                              fetch_request{at_offset, 1});  // one batch per fetch
+    REQUIRE(r);
+    REQUIRE(r->slice.length > 0);
+    ++batches;
+    at_offset = r->slice.next_offset();
+  }
+  CHECK(batches <= n / 4);
+
+  REQUIRE(eventually([&] { return delivered(self, orders).size() == n + 1; }, 10s));
+  CHECK(wall_ms() >= at);
+  std::this_thread::sleep_for(300ms);
+  auto got = delivered(self, orders);
+  CHECK(got.size() == n + 1);
+  CHECK(std::set<std::string>(got.begin(), got.end()).size() == n + 1);  // each once
   stop(env, a);
 }
