@@ -9,6 +9,7 @@
 #include <random>
 
 #include "actors/delay/delay_levels.h"
+#include "client_connect.h"
 
 namespace actormq::checker {
 
@@ -114,17 +115,8 @@ void delay_workload::produce(int index) {
   cfg.delivery_timeout_ms = settings_.request_timeout_ms + 5000;
   cfg.max_block_ms = 5000;
   cfg.metadata_max_age_ms = 2000;
-  std::unique_ptr<client::producer> p;
   std::string why;
-  for (int attempt = 0; attempt < 20 && !p && !stopping_; ++attempt) {
-    auto made = client::producer::create(cfg);
-    if (made) {
-      p = std::move(*made);
-    } else {
-      why = made.err().to_string();
-      std::this_thread::sleep_for(milliseconds(200));
-    }
-  }
+  auto p = connect_client([&] { return client::producer::create(cfg); }, stopping_, 20, why);
   if (!p) {
     error(fmt::format("delay producer {} never connected: {}", index, why));
     ++producers_done_;
@@ -192,17 +184,8 @@ void delay_workload::observe() {
   cfg.auto_offset_reset = client::offset_reset::earliest;
   cfg.fetch_max_wait_ms = 100;
   cfg.retry_topics = false;
-  std::unique_ptr<client::consumer> c;
   std::string why;
-  for (int attempt = 0; attempt < 20 && !c && !stopping_; ++attempt) {
-    auto made = client::consumer::create(cfg);
-    if (made && (*made)->subscribe({settings_.topic})) {
-      c = std::move(*made);
-    } else {
-      why = made ? "cannot subscribe" : made.err().to_string();
-      std::this_thread::sleep_for(milliseconds(200));
-    }
-  }
+  auto c = connect_consumer(cfg, settings_.topic, stopping_, 20, why);
   if (!c) {
     error("delay observer: " + why);
     return;

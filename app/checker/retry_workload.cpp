@@ -1,4 +1,6 @@
 #include "retry_workload.h"
+
+#include "client_connect.h"
 #include "wall_clock.h"
 
 #include <actormq/client/consumer.h>
@@ -238,17 +240,8 @@ void retry_workload::produce() {
   cfg.delivery_timeout_ms = 30000;
   cfg.max_block_ms = 5000;
   cfg.metadata_max_age_ms = 2000;
-  std::unique_ptr<client::producer> p;
   std::string why;
-  for (int attempt = 0; attempt < 20 && !p && !stopping_; ++attempt) {
-    auto made = client::producer::create(cfg);
-    if (made) {
-      p = std::move(*made);
-    } else {
-      why = made.err().to_string();
-      std::this_thread::sleep_for(milliseconds(200));
-    }
-  }
+  auto p = connect_client([&] { return client::producer::create(cfg); }, stopping_, 20, why);
   if (!p) {
     error("retry producer never connected: " + why);
     sent_ = true;
@@ -304,20 +297,8 @@ void retry_workload::consume() {
   // poll's work, and so a retry's wait behind it, around a second or two.
   cfg.max_poll_records = 50;
   cfg.retry_topics = true;
-  std::unique_ptr<client::consumer> c;
   std::string why;
-  for (int attempt = 0; attempt < 20 && !c && !stopping_; ++attempt) {
-    auto made = client::consumer::create(cfg);
-    if (!made) {
-      why = made.err().to_string();
-    } else if (auto st = (*made)->subscribe({settings_.topic}); !st) {
-      why = "subscribe: " + st.err().to_string();
-    } else {
-      c = std::move(*made);
-      break;
-    }
-    std::this_thread::sleep_for(milliseconds(200));
-  }
+  auto c = connect_consumer(cfg, settings_.topic, stopping_, 20, why);
   if (!c) {
     error("retry consumer: " + why);
     ready_ = true;

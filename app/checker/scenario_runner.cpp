@@ -140,6 +140,21 @@ void scenario_runner::pause_random(int min_ms, int max_ms) {
   std::this_thread::sleep_for(milliseconds(d(rng_)));
 }
 
+void scenario_runner::await_new_leader(uint32_t p, int32_t victim, const std::string& after) {
+  auto bound = milliseconds(settings_.cluster.lease_ttl_ms + 8000);
+  auto took = wait_for(
+      [&] {
+        auto now = partition(p);
+        return now && now->leader >= 0 && now->leader != victim;
+      },
+      bound);
+  if (!took) {
+    fail(fmt::format("no new leader for partition {} within {} of {}", p, secs(bound), after));
+  } else {
+    note(fmt::format("partition {}: new leader after {}", p, secs(*took)));
+  }
+}
+
 uint32_t scenario_runner::pick_partition() {
   std::uniform_int_distribution<uint32_t> d(0, settings_.partitions - 1);
   return d(rng_);
@@ -1133,20 +1148,9 @@ void scenario_runner::kill_leader_round() {
   log(fmt::format("SIGKILL broker {} (leader of partition {})", victim, p));
   auto killed_at = clock::now();
   cluster_.stop_broker(victim, true);
-  auto bound = milliseconds(settings_.cluster.lease_ttl_ms + 8000);
-  auto took = wait_for(
-      [&] {
-        auto now = partition(p);
-        return now && now->leader >= 0 && now->leader != victim;
-      },
-      bound);
-  if (!took) {
-    fail(fmt::format("no new leader for partition {} within {} of killing broker {}", p,
-                     secs(bound), victim));
-  } else {
-    note(fmt::format("partition {}: new leader after {}", p, secs(*took)));
-  }
+  await_new_leader(p, victim, fmt::format("killing broker {}", victim));
   // The failover window: until the partition acknowledges again (bounded).
+  auto bound = milliseconds(settings_.cluster.lease_ttl_ms + 8000);
   if (wait_for(
           [&] {
             return history_.acks_between(killed_at, clock::now(), clock::time_point{}, p) > 0;
@@ -1224,19 +1228,7 @@ void scenario_runner::pause_leader_round() {
   auto victim = pm->leader;
   log(fmt::format("SIGSTOP broker {} (leader of partition {})", victim, p));
   cluster_.pause_broker(victim);
-  auto bound = milliseconds(settings_.cluster.lease_ttl_ms + 8000);
-  auto took = wait_for(
-      [&] {
-        auto now = partition(p);
-        return now && now->leader >= 0 && now->leader != victim;
-      },
-      bound);
-  if (!took) {
-    fail(fmt::format("no new leader for partition {} within {} of pausing its leader {}", p,
-                     secs(bound), victim));
-  } else {
-    note(fmt::format("partition {}: new leader after {}", p, secs(*took)));
-  }
+  await_new_leader(p, victim, fmt::format("pausing its leader {}", victim));
   pause_random(500, 1500);
   log(fmt::format("SIGCONT broker {}", victim));
   cluster_.resume_broker(victim);

@@ -188,6 +188,10 @@ class scenario_runner {
                     const std::string& what);
   void pause_random(int min_ms, int max_ms);
   uint32_t pick_partition();
+  /// Waits (lease TTL + 8 s) until partition p is led by a broker other
+  /// than victim; notes how long that took, or fails naming what came
+  /// before (`after`: "killing broker 2").
+  void await_new_leader(uint32_t p, int32_t victim, const std::string& after);
   void fail(std::string why);
   void note(std::string what);
   void log(const std::string& line) const;

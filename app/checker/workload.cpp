@@ -5,6 +5,8 @@
 
 #include <memory>
 
+#include "client_connect.h"
+
 namespace actormq::checker {
 
 workload::workload(workload_settings s, history& h) : settings_(std::move(s)), history_(h) {}
@@ -41,19 +43,12 @@ void workload::run(size_t index) {
   cfg.max_block_ms = 2000;
   cfg.metadata_max_age_ms = 2000;
 
-  std::unique_ptr<client::producer> p;
   // The cluster may be in the middle of a fault when the workload starts.
-  while (!p && !stopping_) {
-    auto made = client::producer::create(cfg);
-    if (made) {
-      p = std::move(*made);
-    } else {
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    }
-  }
+  std::string why;
+  auto p = connect_client([&] { return client::producer::create(cfg); }, stopping_, 0, why);
   if (!p) {
     std::lock_guard lk(errors_mu_);
-    errors_.push_back(fmt::format("producer {} never connected", index));
+    errors_.push_back(fmt::format("producer {} never connected: {}", index, why));
     return;
   }
   auto outstanding = std::make_shared<std::atomic<int64_t>>(0);
