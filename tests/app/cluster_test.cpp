@@ -373,8 +373,15 @@ TEST_CASE("with etcd down brokers keep serving their partitions and refuse topic
   auto leader_of = [&](uint32_t p) {
     return c.broker(static_cast<size_t>(m.topics["steady"][p].leader)).address();
   };
-  REQUIRE(test::eventually(
-      [&] { return produce(leader_of(0), "steady", 0, "a").code == rpc::ErrorCode::NONE; }));
+  // Both partitions led and taking writes before etcd goes (re-reading
+  // the metadata: a leader named right after the create may still move).
+  REQUIRE(test::eventually([&] {
+    m = metadata_of(cb);
+    return m.topics["steady"].size() == 2 && m.topics["steady"][0].leader >= 0 &&
+           m.topics["steady"][1].leader >= 0 &&
+           produce(leader_of(0), "steady", 0, "a").code == rpc::ErrorCode::NONE &&
+           produce(leader_of(1), "steady", 1, "a").code == rpc::ErrorCode::NONE;
+  }));
 
   c.etcd().stop();
   REQUIRE(test::eventually([&] { return !metadata_of(cb).up; }, 10s));
