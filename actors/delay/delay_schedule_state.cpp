@@ -45,9 +45,10 @@ constexpr size_t max_soon_bytes = 16u << 20;
 constexpr int64_t record_retry_ms = 100;
 /// Alone: delayed produces held while __delay_schedule opens.
 constexpr size_t max_early = 10000;
-/// Envelope appends: one batch per schedule partition unacknowledged; what
-/// comes meanwhile waits (up to max_waiting_bytes, then busy) and goes in
-/// the next batch.
+/// Envelope appends: at most this many batches per schedule partition
+/// unacknowledged; what comes meanwhile waits (up to max_waiting_bytes,
+/// then busy) and goes in the next batch.
+constexpr size_t max_appends_in_flight = 4;
 constexpr size_t max_waiting_bytes = 64u << 20;
 constexpr size_t max_append_bytes = 1u << 20;
 constexpr size_t max_append_records = 4096;
@@ -164,47 +165,50 @@ void delay_schedule_state::append(delayed_produce req, appended_fn k) {
 
 void delay_schedule_state::send_appends(uint32_t sp) {
   auto& q = appends_[sp];
-  if (q.waiting.empty() || q.in_flight) return;
-  // One batch of envelopes, each its own record (offset base + i): under
-  // load a replicated append per delayed message was most of the cost of
-  // scheduling it.
-  storage::record_batch_builder b;
-  const int64_t now = now_ms();
-  size_t bytes = 0;
-  auto sent = std::make_shared<std::vector<std::pair<int64_t, appended_fn>>>();
-  while (!q.waiting.empty() &&
-         (sent->empty() || (bytes + q.waiting.front().envelope.batch.size() <= max_append_bytes &&
-                            sent->size() < max_append_records))) {
-    auto& w = q.waiting.front();
-    bytes += w.envelope.batch.size();
-    delay::add_schedule_record(b, schedule_kind::envelope, w.envelope, now);
-    sent->emplace_back(w.envelope.due_ms, std::move(w.k));
-    q.waiting.pop_front();
+  while (!q.waiting.empty() && q.out.size() < max_appends_in_flight) {
+    // One batch of envelopes, each its own record (offset base + i): under
+    // load a replicated append per delayed message was most of the cost of
+    // scheduling it.
+    storage::record_batch_builder b;
+    const int64_t now = now_ms();
+    size_t bytes = 0;
+    auto sent = std::make_shared<std::vector<std::pair<int64_t, appended_fn>>>();
+    while (!q.waiting.empty() &&
+           (sent->empty() || (bytes + q.waiting.front().envelope.batch.size() <= max_append_bytes &&
+                              sent->size() < max_append_records))) {
+      auto& w = q.waiting.front();
+      bytes += w.envelope.batch.size();
+      delay::add_schedule_record(b, schedule_kind::envelope, w.envelope, now);
+      sent->emplace_back(w.envelope.due_ms, std::move(w.k));
+      q.waiting.pop_front();
+    }
+    q.bytes -= std::min(q.bytes, bytes);
+    const uint64_t attempt = ++q.attempt;
+    q.out[attempt] = {leader_of({schedule_topic, sp}), sent};
+    writer_.produce(
+        self_, schedule_topic, sp, std::make_shared<std::string>(b.build()), q.acks,
+        schedule_timeout, [this, sp, attempt](caf::expected<produce_reply> w) {
+          auto& q = appends_[sp];
+          auto it = q.out.find(attempt);
+          if (it == q.out.end()) return;  // given up (moved)
+          const auto n = static_cast<int64_t>(it->second.sent->size());
+          if (w && w->last_offset - w->base_offset + 1 != n) {
+            w = make_error(errc::internal,
+                           fmt::format("{}-{}: {} envelopes appended as {} records", schedule_topic,
+                                       sp, n, w->last_offset - w->base_offset + 1));
+          }
+          appended(sp, attempt, w);
+        });
   }
-  q.bytes -= std::min(q.bytes, bytes);
-  q.in_flight = true;
-  q.sent = sent;
-  q.sent_to = leader_of({schedule_topic, sp});
-  const uint64_t attempt = ++q.attempt;
-  writer_.produce(
-      self_, schedule_topic, sp, std::make_shared<std::string>(b.build()), q.acks, schedule_timeout,
-      [this, sp, attempt](caf::expected<produce_reply> w) {
-        auto& q = appends_[sp];
-        if (!q.in_flight || q.attempt != attempt) return;  // given up (moved)
-        if (w && w->last_offset - w->base_offset + 1 != static_cast<int64_t>(q.sent->size())) {
-          w = make_error(errc::internal,
-                         fmt::format("{}-{}: {} envelopes appended as {} records", schedule_topic,
-                                     sp, q.sent->size(), w->last_offset - w->base_offset + 1));
-        }
-        appended(sp, w);
-      });
 }
 
-void delay_schedule_state::appended(uint32_t sp, const caf::expected<produce_reply>& w) {
+void delay_schedule_state::appended(uint32_t sp, uint64_t attempt,
+                                    const caf::expected<produce_reply>& w) {
   auto& q = appends_[sp];
-  auto sent = std::move(q.sent);
-  q.sent = nullptr;
-  q.in_flight = false;
+  auto it = q.out.find(attempt);
+  if (it == q.out.end()) return;
+  auto sent = std::move(it->second.sent);
+  q.out.erase(it);
   for (size_t i = 0; i < sent->size(); ++i) {
     auto& [due, k] = (*sent)[i];
     if (!w) {
@@ -219,14 +223,22 @@ void delay_schedule_state::appended(uint32_t sp, const caf::expected<produce_rep
 
 void delay_schedule_state::abandon_moved_appends() {
   for (auto& [sp, q] : appends_) {
-    if (!q.in_flight || q.sent_to < 0 || leader_of({schedule_topic, sp}) == q.sent_to) continue;
+    if (q.out.empty()) continue;
+    const int32_t leader = leader_of({schedule_topic, sp});
+    std::vector<uint64_t> moved;
+    for (const auto& [attempt, b] : q.out) {
+      if (b.sent_to >= 0 && b.sent_to != leader) moved.push_back(attempt);
+    }
     // Sent to a broker that no longer leads sp (a SIGKILLed one never
-    // answers): fail the batch now rather than after schedule_timeout,
-    // which would hold every envelope behind it. The producers retry; one
-    // that was written after all is delivered twice at worst.
-    appended(sp, make_error(errc::not_leader,
-                            fmt::format("{}-{} moved while its envelopes were being appended",
-                                        schedule_topic, sp)));
+    // answers): fail them now rather than after schedule_timeout, which
+    // would hold every envelope behind them. The producers retry; one that
+    // was written after all is delivered twice at worst.
+    for (uint64_t attempt : moved) {
+      appended(sp, attempt,
+               make_error(errc::not_leader,
+                          fmt::format("{}-{} moved while its envelopes were being appended",
+                                      schedule_topic, sp)));
+    }
   }
 }
 

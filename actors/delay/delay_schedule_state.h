@@ -111,10 +111,11 @@ class delay_schedule_state {
   void ask_log_end(uint32_t p, int32_t epoch);
   /// Appends req's envelope to its schedule partition; k once acknowledged.
   void append(delayed_produce req, appended_fn k);
-  /// Appends what waits for schedule partition sp as one batch.
+  /// Appends what waits for schedule partition sp in batches, while fewer
+  /// than max_appends_in_flight are out.
   void send_appends(uint32_t sp);
-  /// Answers the batch out to sp (w: its reply) and sends the next.
-  void appended(uint32_t sp, const caf::expected<produce_reply>& w);
+  /// Answers batch `attempt` out to sp (w: its reply) and sends the next.
+  void appended(uint32_t sp, uint64_t attempt, const caf::expected<produce_reply>& w);
   /// Cluster: gives up batches out to a broker that no longer leads.
   void abandon_moved_appends();
   /// The previous release's <data>/delay, if it left messages pending.
@@ -180,11 +181,14 @@ class delay_schedule_state {
     std::deque<waiting_envelope> waiting;
     size_t bytes = 0;                    ///< of the waiting producers' batches
     acks_level acks = acks_level::none;  ///< the strongest the waiting ones asked for
-    bool in_flight = false;
-    uint64_t attempt = 0;  ///< bumped per batch: a late answer to an abandoned one is ignored
-    int32_t sent_to = -1;  ///< sp's leader when the batch went out (-1 alone)
-    /// The batch out: each envelope's due time and whom to answer.
-    std::shared_ptr<std::vector<std::pair<int64_t, appended_fn>>> sent;
+    uint64_t attempt = 0;                ///< numbers the batches sent
+    /// A batch out: sp's leader when it went out (-1 alone), and each
+    /// envelope's due time and whom to answer.
+    struct out_batch {
+      int32_t sent_to = -1;
+      std::shared_ptr<std::vector<std::pair<int64_t, appended_fn>>> sent;
+    };
+    std::map<uint64_t, out_batch> out;  ///< by attempt; a late answer to one given up is ignored
   };
   std::map<uint32_t, append_queue> appends_;
   std::unique_ptr<delay::legacy_schedule> legacy_;
