@@ -53,8 +53,11 @@ class partition_writer {
 
   /// From now on the owner calls expire() at least every few milliseconds.
   void bound_by_owner() { by_owner_ = true; }
-  /// Fails the requests past their deadline (bound_by_owner only).
-  size_t expire(request_deadlines::clock::time_point now) { return deadlines_.expire(now); }
+  /// Fails the requests past their deadline (bound_by_owner only: else
+  /// CAF's own timeout answers first).
+  size_t expire(request_deadlines::clock::time_point now) {
+    return by_owner_ ? deadlines_.expire(now) : 0;
+  }
 
   /// Appends batch to topic/partition with acks; done gets the reply or the
   /// error, on the calling actor.
@@ -126,10 +129,10 @@ class partition_writer {
         partition);
   }
 
-  /// Bound by owner: a deadline that answers done with request_timeout;
-  /// else an unbounded ticket (CAF's timeout answers instead).
+  /// The request's ticket: the first of answer and deadline settles it.
+  /// Not bound by owner, nobody calls expire() and CAF's timeout is the
+  /// answer that settles it.
   request_deadlines::ticket guard(caf::timespan timeout, const done_fn& done) {
-    if (!by_owner_) return unbounded_.add(request_deadlines::clock::time_point::max(), nullptr);
     return deadlines_.add(request_deadlines::clock::now() + timeout,
                           [done] { done(caf::make_error(caf::sec::request_timeout)); });
   }
@@ -141,9 +144,6 @@ class partition_writer {
   topic_cache topics_;
   bool by_owner_ = false;
   request_deadlines deadlines_;
-  /// Tickets of requests bounded by CAF (never expired: settled by the
-  /// answer, which CAF always gives).
-  request_deadlines unbounded_;
 };
 
 }  // namespace actormq
