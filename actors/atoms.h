@@ -56,6 +56,10 @@ using follow_atom = caf::atom_constant<caf::atom("follow")>;
 using replica_append_atom = caf::atom_constant<caf::atom("rappend")>;
 using truncate_atom = caf::atom_constant<caf::atom("truncate")>;
 using alter_isr_atom = caf::atom_constant<caf::atom("alterisr")>;
+// actor inspector (actors/inspect/, docs/inspector.md)
+using inspect_atom = caf::atom_constant<caf::atom("inspect")>;
+using all_atom = caf::atom_constant<caf::atom("all")>;
+using trace_atom = caf::atom_constant<caf::atom("trace")>;
 // --- coordinator state (internal topics) ---
 using compact_atom = caf::atom_constant<caf::atom("compact")>;
 

@@ -6,6 +6,7 @@ find_package(spdlog REQUIRED)
 find_package(CapnProto CONFIG REQUIRED)
 find_package(tomlplusplus REQUIRED)
 find_package(CLI11 CONFIG REQUIRED)
+find_package(nlohmann_json 3 REQUIRED)
 pkg_check_modules(ISAL REQUIRED IMPORTED_TARGET libisal)
 
 # CAF 0.17 ships no CMake config and no pkg-config file.

@@ -324,6 +324,13 @@ interface Broker {
   # transaction (endTransaction).
   findCoordinator @27 (group :Text, kind :CoordinatorKind = group, txnId :Text)
       -> (brokerId :Int32, address :Text, error :Error);
+
+  # --- actor inspector (docs/inspector.md) ---
+  # Every actor of this broker, or with cluster set of every broker of the
+  # cluster (a broker that cannot be asked shows as down), with its mailbox,
+  # messages handled and state: the JSON document that the HTTP port's
+  # /api/cluster serves (docs/inspector.md, "JSON").
+  inspect @28 (cluster :Bool = true) -> (json :Text, error :Error);
 }
 
 enum CoordinatorKind {

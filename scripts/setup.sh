@@ -10,6 +10,7 @@ PKGS=(
   libtomlplusplus-dev libcli11-dev libisal-dev
   clang-format
   etcd-server etcd-client curl python3
+  nlohmann-json3-dev prometheus chromium chromium-driver
 )
 # Optional extras for benchmarks are installed with --bench: fio and friends
 # for the physical limits, and the peer brokers with the C client libraries

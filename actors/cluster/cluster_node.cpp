@@ -19,6 +19,8 @@ constexpr bool crosses_nodes = !caf::allowed_unsafe_message_type<T>::value &&
 static_assert(crosses_nodes<topic_partition>);
 static_assert(crosses_nodes<node_info>);
 static_assert(crosses_nodes<partition_stats>);
+static_assert(crosses_nodes<actor_report>);
+static_assert(crosses_nodes<broker_report>);
 
 }  // namespace
 
@@ -33,6 +35,10 @@ void add_cluster_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<epoch_end>("actormq.epoch_end");
   cfg.add_message_type<remote_produce>("actormq.remote_produce");
   cfg.add_message_type<remote_produce_reply>("actormq.remote_produce_reply");
+  cfg.add_message_type<metric_label>("actormq.metric_label");
+  cfg.add_message_type<metric_sample>("actormq.metric_sample");
+  cfg.add_message_type<actor_report>("actormq.actor_report");
+  cfg.add_message_type<broker_report>("actormq.broker_report");
 }
 
 std::string app_identifier(const std::string& cluster_id) {

@@ -6,12 +6,14 @@ namespace actormq {
 
 namespace {
 
-node_actor::behavior_type node_behavior(node_actor::stateful_pointer<node_state> self,
+node_actor::behavior_type node_behavior(inspected_pointer<node_actor, node_state> self,
                                         node_settings settings) {
   self->state.init(self, std::move(settings));
   return {
+      [=](inspect_atom) { return fill_report(self); },
       [=](node_info_atom) { return self->state.info(); },
       [=](ping_atom) { return pong_atom::value; },
+      [=](inspect_atom, node_atom) { return self->state.inspect_broker(); },
       [=](partition_stats_atom, const std::vector<topic_partition>& tps) {
         return self->state.stats(tps);
       },

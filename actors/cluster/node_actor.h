@@ -13,16 +13,22 @@
 
 #include "actors/atoms.h"
 #include "actors/cluster/types.h"
+#include "actors/inspect/actor_report.h"
 #include "actors/partition/replication_types.h"
 #include "actors/topic/topic_registry_actor.h"
 
 namespace actormq {
 
 using node_actor = caf::typed_actor<
+    /// The actor inspector's report of this actor (docs/inspector.md).
+    caf::replies_to<inspect_atom>::with<actor_report>,
     /// Who this broker is: id, cluster id, RPC address, incarnation.
     caf::replies_to<node_info_atom>::with<node_info>,
     /// Liveness and round-trip time; answered at once.
     caf::replies_to<ping_atom>::with<pong_atom>,
+    /// This broker's report of all its actors, from its INSPECTOR (another
+    /// broker's INSPECTOR asks it when answering for the whole cluster).
+    caf::replies_to<inspect_atom, node_atom>::with<broker_report>,
     /// Offsets and size of each partition, in request order, read from the
     /// local TOPIC REGISTRY's partition actors. An unknown topic or partition,
     /// or a partition that does not answer within the node's local timeout,
@@ -63,6 +69,9 @@ struct node_settings {
   /// The local registry, asked for partition_stats; may be null (then every
   /// entry is unknown_topic).
   topic_registry_actor registry{};
+  /// This broker's INSPECTOR (an inspector_actor; untyped here because its
+  /// header includes this one). Null: inspect_atom, node_atom fails.
+  caf::actor inspector{};
   /// Bound of each request the node makes to local actors.
   caf::timespan local_timeout = std::chrono::seconds(5);
 };

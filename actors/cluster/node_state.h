@@ -9,17 +9,23 @@
 #include <vector>
 
 #include "actors/cluster/node_actor.h"
+#include "actors/inspect/counted_actor.h"
 
 namespace actormq {
 
 class node_state {
  public:
-  using self_ptr = node_actor::stateful_pointer<node_state>;
+  using self_ptr = inspected_pointer<node_actor, node_state>;
   static constexpr const char* name = "node";
 
   void init(self_ptr self, node_settings settings);
 
   node_info info() const;
+  /// The actor inspector's part (docs/inspector.md, "node").
+  void inspect(actor_report& r) const;
+  /// This broker's report, from its INSPECTOR (settings' inspector, asked
+  /// within local_timeout); internal when there is none.
+  caf::result<broker_report> inspect_broker();
   /// Looks each distinct topic up once, then asks each partition for its
   /// offsets; replies when every entry has its value or its error.
   caf::result<std::vector<partition_stats>> stats(const std::vector<topic_partition>& tps);

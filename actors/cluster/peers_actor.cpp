@@ -6,11 +6,12 @@ namespace actormq {
 
 namespace {
 
-peers_actor::behavior_type peers_behavior(peers_actor::stateful_pointer<peers_state> self,
+peers_actor::behavior_type peers_behavior(inspected_pointer<peers_actor, peers_state> self,
                                           peers_settings settings) {
   self->state.init(self, std::move(settings));
   self->set_down_handler([=](caf::down_msg& dm) { self->state.on_down(dm); });
   return {
+      [=](inspect_atom) { return fill_report(self); },
       [=](set_peers_atom, const std::vector<peer_address>& peers) { self->state.set_peers(peers); },
       [=](peers_atom) { return self->state.status(); },
       [=](node_atom, int32_t broker_id) { return self->state.node_of(broker_id); },

@@ -28,10 +28,13 @@
 #include "actors/cluster/node_actor.h"
 #include "actors/cluster/peer_table.h"
 #include "actors/cluster/types.h"
+#include "actors/inspect/actor_report.h"
 
 namespace actormq {
 
 using peers_actor = caf::typed_actor<
+    /// The actor inspector's report of this actor (docs/inspector.md).
+    caf::replies_to<inspect_atom>::with<actor_report>,
     /// The desired set of other brokers, sent whenever membership changes.
     /// New peers are connected, removed ones forgotten (demonitored), a peer
     /// whose host or port changed is reconnected; this broker's own id is

@@ -11,12 +11,13 @@
 #include <vector>
 
 #include "actors/cluster/peers_actor.h"
+#include "actors/inspect/counted_actor.h"
 
 namespace actormq {
 
 class peers_state {
  public:
-  using self_ptr = peers_actor::stateful_pointer<peers_state>;
+  using self_ptr = inspected_pointer<peers_actor, peers_state>;
   static constexpr const char* name = "peers";
 
   void init(self_ptr self, peers_settings settings);
@@ -30,6 +31,8 @@ class peers_state {
   void on_retry(int32_t broker_id, uint64_t token);
   /// A monitored NODE actor went away: its connection is lost.
   void on_down(const caf::down_msg& dm);
+  /// The actor inspector's part (docs/inspector.md, "peers").
+  void inspect(actor_report& r) const;
 
  private:
   /// Asks the middleman actor to connect (TCP + BASP handshake), bounded by

@@ -7,10 +7,11 @@ namespace actormq {
 namespace {
 
 replica_fetcher_actor::behavior_type replica_fetcher_behavior(
-    replica_fetcher_actor::stateful_pointer<replica_fetcher_state> self,
+    inspected_pointer<replica_fetcher_actor, replica_fetcher_state> self,
     replica_fetcher_settings settings) {
   self->state.init(self, std::move(settings));
   return {
+      [=](inspect_atom) { return fill_report(self); },
       [=](retry_atom, bool from_top) { self->state.resume(from_top); },
       [=](tick_atom) { self->state.tick(); },
   };

@@ -17,11 +17,14 @@
 
 #include "actors/atoms.h"
 #include "actors/cluster/peers_actor.h"
+#include "actors/inspect/actor_report.h"
 #include "actors/partition/partition_actor.h"
 
 namespace actormq {
 
 using replica_fetcher_actor = caf::typed_actor<
+    /// The actor inspector's report of this actor (docs/inspector.md).
+    caf::replies_to<inspect_atom>::with<actor_report>,
     /// Own step: (re)start from the follow/truncate phase (after an error
     /// that may mean the histories diverged) or just pull again.
     caf::reacts_to<retry_atom, bool>,

@@ -144,6 +144,8 @@ void replica_fetcher_state::pull() {
       .then(
           [this, t](replica_fetch_reply& r) {
             if (!t.settle()) return;
+            leader_log_end_ = r.log_end_offset;
+            leader_high_watermark_ = r.high_watermark;
             auto t2 = deadline(settings_.request_timeout, "append", true);
             self_
                 ->request(settings_.local, caf::infinite, replica_append_atom::value,

@@ -7,13 +7,14 @@
 #include <string>
 
 #include "actors/cluster/replica_fetcher_actor.h"
+#include "actors/inspect/counted_actor.h"
 #include "actors/request_deadlines.h"
 
 namespace actormq {
 
 class replica_fetcher_state {
  public:
-  using self_ptr = replica_fetcher_actor::stateful_pointer<replica_fetcher_state>;
+  using self_ptr = inspected_pointer<replica_fetcher_actor, replica_fetcher_state>;
   static constexpr const char* name = "replica_fetcher";
 
   void init(self_ptr self, replica_fetcher_settings settings);
@@ -21,6 +22,8 @@ class replica_fetcher_state {
   void resume(bool from_top);
   /// tick_atom: fails the requests past their deadline.
   void tick();
+  /// The actor inspector's part (docs/inspector.md, "replica_fetcher").
+  void inspect(actor_report& r) const;
 
  private:
   void follow();
@@ -39,6 +42,10 @@ class replica_fetcher_state {
   replica_fetcher_settings settings_;
   node_actor leader_node_;
   int64_t log_end_ = 0;
+  /// The leader's log end and high watermark as its last pull answered
+  /// (-1: no pull answered yet), for the inspector's lag.
+  int64_t leader_log_end_ = -1;
+  int64_t leader_high_watermark_ = -1;
   int32_t ask_epoch_ = -1;  ///< the truncation check's next question; -1: none
   caf::timespan backoff_{};
   uint64_t failures_ = 0;

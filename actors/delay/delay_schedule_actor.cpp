@@ -7,11 +7,12 @@ namespace actormq {
 namespace {
 
 delay_schedule_actor::behavior_type schedule_behavior(
-    delay_schedule_actor::stateful_pointer<delay_schedule_state> self,
+    inspected_pointer<delay_schedule_actor, delay_schedule_state> self,
     delay_schedule_settings settings) {
   self->state.init(self, std::move(settings));
   self->delayed_send(self, self->state.tick_interval(), tick_atom::value);
   return {
+      [=](inspect_atom) { return fill_report(self); },
       [=](produce_atom, delayed_produce& req) { return self->state.schedule(req); },
       [=](describe_atom) { return self->state.stats(); },
       [=](lead_atom, uint32_t p, int32_t epoch, const partition_actor& log, uint32_t n) {

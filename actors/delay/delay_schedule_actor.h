@@ -33,6 +33,7 @@
 #include "actors/atoms.h"
 #include "actors/delay/delay_actor.h"
 #include "actors/delay/delay_levels.h"
+#include "actors/inspect/actor_report.h"
 #include "actors/partition/partition_actor.h"
 #include "actors/state/partition_writer.h"
 #include "actors/topic/topic_registry_actor.h"
@@ -42,6 +43,8 @@ namespace actormq {
 /// The scheduler's interface (delay_actor.h: produce, describe) and its own
 /// messages.
 using delay_schedule_actor = delay_actor::extend<
+    /// The actor inspector's report of this actor (docs/inspector.md).
+    caf::replies_to<inspect_atom>::with<actor_report>,
     /// This broker leads partition p (of n) of __delay_schedule at epoch.
     caf::reacts_to<lead_atom, uint32_t, int32_t, partition_actor, uint32_t>,
     /// This broker no longer leads partition p: stop delivering it.

@@ -15,6 +15,7 @@
 #include "actors/delay/delay_schedule_actor.h"
 #include "actors/delay/legacy_schedule.h"
 #include "actors/delay/schedule_partition.h"
+#include "actors/inspect/counted_actor.h"
 #include "actors/request_deadlines.h"
 #include "actors/state/partition_writer.h"
 #include "actors/topic/topic_cache.h"
@@ -23,7 +24,7 @@ namespace actormq {
 
 class delay_schedule_state {
  public:
-  using self_ptr = delay_schedule_actor::stateful_pointer<delay_schedule_state>;
+  using self_ptr = inspected_pointer<delay_schedule_actor, delay_schedule_state>;
   static constexpr const char* name = "delay-schedule";
 
   void init(self_ptr self, delay_schedule_settings settings);
@@ -37,6 +38,8 @@ class delay_schedule_state {
   /// When the timer should tick next: at most tick_interval(), sooner when
   /// an entry is due (or to be read ahead) before that.
   caf::timespan next_tick() const;
+  /// The actor inspector's part (docs/inspector.md, "delay_schedule").
+  void inspect(actor_report& r) const;
 
  private:
   /// A target's batch of one dispatch, produced once its turn comes.

@@ -11,7 +11,7 @@ namespace {
 
 constexpr auto group_tick = std::chrono::milliseconds(250);
 
-group_actor::behavior_type group_behavior(group_actor::stateful_pointer<group_actor_state> self,
+group_actor::behavior_type group_behavior(inspected_pointer<group_actor, group_actor_state> self,
                                           std::string name, group_seed seed,
                                           coordinator_settings cs) {
   if (auto err = self->state.init(self, name, std::move(seed), cs)) {
@@ -21,6 +21,7 @@ group_actor::behavior_type group_behavior(group_actor::stateful_pointer<group_ac
     self->delayed_send(self, group_tick, expire_atom::value);
   }
   return {
+      [=](inspect_atom) { return self->state.inspect(report_counters(self)); },
       [=](join_atom, group::join_request& req, const std::string& strategy) {
         return self->state.join(std::move(req), strategy);
       },
@@ -45,10 +46,11 @@ group_actor::behavior_type group_behavior(group_actor::stateful_pointer<group_ac
 }
 
 group_coordinator_actor::behavior_type coordinator_behavior(
-    group_coordinator_actor::stateful_pointer<group_coordinator_state> self,
+    inspected_pointer<group_coordinator_actor, group_coordinator_state> self,
     coordinator_settings cs) {
   self->state.init(self, std::move(cs));
   return {
+      [=](inspect_atom) { return fill_report(self); },
       [=](group_atom, const std::string& name) { return self->state.group(name); },
       [=](lead_atom, uint32_t partition, int32_t epoch, partition_actor log, uint32_t partitions) {
         self->state.lead(partition, epoch, std::move(log), partitions);

@@ -22,6 +22,8 @@
 #include "actors/group/group_membership.h"
 #include "actors/group/offset_record.h"
 #include "actors/group/topic_counts.h"
+#include "actors/inspect/actor_directory.h"
+#include "actors/inspect/actor_report.h"
 #include "actors/partition/partition_actor.h"
 #include "actors/topic/topic_registry_actor.h"
 
@@ -59,6 +61,8 @@ struct group_info {
 };
 
 using group_actor = caf::typed_actor<
+    /// The actor inspector's report of this actor (docs/inspector.md).
+    caf::replies_to<inspect_atom>::with<actor_report>,
     /// Joins (or rejoins) a member; replies with its id and assignment. The
     /// strategy (range, roundrobin, sticky; empty = keep) applies when the
     /// group has no members yet.
@@ -87,6 +91,8 @@ using group_actor = caf::typed_actor<
     caf::reacts_to<expire_atom>>;
 
 using group_coordinator_actor = caf::typed_actor<
+    /// The actor inspector's report of this actor (docs/inspector.md).
+    caf::replies_to<inspect_atom>::with<actor_report>,
     /// The actor of a group, spawned on first use. not_coordinator when this
     /// broker does not lead the group's state partition; while it loads that
     /// partition the request waits for the load.
@@ -137,6 +143,9 @@ struct coordinator_settings {
   int32_t broker_id = -1;
   int64_t min_session_timeout_ms = 1000;
   int64_t max_session_timeout_ms = 300000;
+  /// The actor inspector's directory: each group is listed there as
+  /// "group/NAME"; may be null.
+  std::shared_ptr<actor_directory> directory;
 };
 
 /// The config of __consumer_offsets: kept forever (a group's last commit

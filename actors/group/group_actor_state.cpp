@@ -256,9 +256,7 @@ caf::result<group_info> group_actor_state::describe() {
                   tps.push_back({h.name, static_cast<int32_t>(p)});
                 }
               }
-              std::vector<size_t> which(tps.size());
-              for (size_t i = 0; i < which.size(); ++i) which[i] = i;
-              answer(tps, [this, tps, which](offsets_fn k) { offsets_here(tps, which, k); });
+              answer(tps, [this, tps](offsets_fn k) { offsets_of(tps, {}, k); });
             },
             [rp](caf::error& e) mutable { rp.deliver(e); });
     return rp;
@@ -271,52 +269,63 @@ caf::result<group_info> group_actor_state::describe() {
     if (it == counts.end()) continue;
     for (int32_t p = 0; p < it->second; ++p) tps.push_back({t, p});
   }
+  answer(tps, [this, tps](offsets_fn k) { offsets_of(tps, {}, k); });
+  return rp;
+}
+
+void group_actor_state::offsets_of(const std::vector<group::topic_partition>& tps,
+                                   const offsets_round& round, offsets_fn k) {
+  if (!cluster_topics_ || !leaders_) {
+    // Alone: every partition is here.
+    std::vector<size_t> which(tps.size());
+    for (size_t i = 0; i < which.size(); ++i) which[i] = i;
+    offsets_here(tps, which, round, std::move(k));
+    return;
+  }
   std::map<int32_t, std::vector<size_t>> by_leader;
   for (size_t i = 0; i < tps.size(); ++i) {
     by_leader[leaders_->leader(tps[i].topic, static_cast<uint32_t>(tps[i].partition))].push_back(i);
   }
-  answer(tps, [this, tps, by_leader](offsets_fn k) {
-    for (const auto& [leader, which] : by_leader) {
-      if (leader == broker_id_) {
-        offsets_here(tps, which, k);
-      } else if (leader == cluster::no_broker) {
-        for (auto i : which) k(i, 0, -1);  // offline: no high watermark to compare
-      } else {
-        offsets_at(leader, tps, which, k);
-      }
+  for (const auto& [leader, which] : by_leader) {
+    if (leader == broker_id_) {
+      offsets_here(tps, which, round, k);
+    } else if (leader == cluster::no_broker) {
+      for (auto i : which) k(i, 0, -1);  // offline: no high watermark to compare
+    } else {
+      offsets_at(leader, tps, which, round, k);
     }
-  });
-  return rp;
+  }
 }
 
 void group_actor_state::offsets_here(const std::vector<group::topic_partition>& tps,
-                                     const std::vector<size_t>& which, offsets_fn k) {
+                                     const std::vector<size_t>& which, const offsets_round& round,
+                                     offsets_fn k) {
+  const auto failed = round.failed_here_hw;
   for (auto i : which) {
     auto tp = tps[i];
-    self_->request(registry_, std::chrono::seconds(10), lookup_atom::value, tp.topic)
+    self_->request(registry_, round.timeout, lookup_atom::value, tp.topic)
         .then(
-            [this, tp, i, k](topic_handle& h) {
+            [this, tp, i, k, failed, timeout = round.timeout](topic_handle& h) {
               if (tp.partition < 0 || static_cast<size_t>(tp.partition) >= h.partitions.size()) {
-                return k(i, 0, 0);
+                return k(i, 0, failed);
               }
               self_
-                  ->request(h.partitions[static_cast<size_t>(tp.partition)],
-                            std::chrono::seconds(10), offsets_atom::value)
+                  ->request(h.partitions[static_cast<size_t>(tp.partition)], timeout,
+                            offsets_atom::value)
                   .then(
                       [i, k](partition_offsets& o) { k(i, o.log_start_offset, o.high_watermark); },
-                      [i, k](caf::error&) { k(i, 0, 0); });
+                      [i, k, failed](caf::error&) { k(i, 0, failed); });
             },
-            [i, k](caf::error&) { k(i, 0, 0); });
+            [i, k, failed](caf::error&) { k(i, 0, failed); });
   }
 }
 
 void group_actor_state::offsets_at(int32_t broker, const std::vector<group::topic_partition>& tps,
-                                   const std::vector<size_t>& which, offsets_fn k) {
+                                   const std::vector<size_t>& which, const offsets_round& round,
+                                   offsets_fn k) {
   std::vector<topic_partition> ask;
   for (auto i : which) ask.push_back(tps[i]);
-  self_
-      ->request(peers_, std::chrono::seconds(10), partition_stats_atom::value, broker, ask,
-                caf::timespan{std::chrono::seconds(5)})
+  self_->request(peers_, round.timeout, partition_stats_atom::value, broker, ask, round.peer_wait)
       .then(
           [which, k](std::vector<partition_stats>& st) {
             for (size_t j = 0; j < which.size(); ++j) {

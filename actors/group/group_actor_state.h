@@ -10,12 +10,13 @@
 #include <optional>
 
 #include "actors/group/group_actor.h"
+#include "actors/inspect/counted_actor.h"
 
 namespace actormq {
 
 class group_actor_state {
  public:
-  using self_ptr = group_actor::stateful_pointer<group_actor_state>;
+  using self_ptr = inspected_pointer<group_actor, group_actor_state>;
   static constexpr const char* name = "group";
 
   caf::error init(self_ptr self, std::string group, group_seed seed,
@@ -30,6 +31,11 @@ class group_actor_state {
   caf::result<group_info> describe();
   caf::result<produce_reply> snapshot();
   void tick();
+  /// The actor inspector's part (group_inspect.cpp): completes r once the
+  /// high watermarks of the group's committed and assigned partitions are
+  /// in, within a bound shorter than the inspector's; a partition whose
+  /// watermark did not come has lag -1. Never fails.
+  caf::result<actor_report> inspect(actor_report r);
 
  private:
   /// Fresh partition counts (from the registry alone, or the cluster's),
@@ -38,13 +44,32 @@ class group_actor_state {
   void apply_metadata(group::topic_metadata meta);
   caf::error reset_membership(const std::string& protocol);
   static int64_t now_ms();
-  /// describe(): the offsets of each partition of interest, from its
-  /// leader (here, or a peer's NODE in a cluster), then k.
+  /// describe() and inspect(): the offsets of each partition of interest,
+  /// from its leader (here, or a peer's NODE in a cluster); k is called
+  /// once per index, with high_watermark -1 when a peer's partition is
+  /// offline or its broker did not answer.
   using offsets_fn = std::function<void(size_t, int64_t log_start, int64_t high_watermark)>;
+  /// The bounds of one such round.
+  struct offsets_round {
+    /// Each request (here: the registry lookup, then the partition).
+    caf::timespan timeout = std::chrono::seconds(10);
+    /// How long a peer waits for its partitions' stats (< timeout).
+    caf::timespan peer_wait = std::chrono::seconds(5);
+    /// The high watermark reported for a partition here whose offsets could
+    /// not be had (describe() has always shown 0; inspect() asks for -1).
+    int64_t failed_here_hw = 0;
+  };
+  /// Every partition of tps, each from its leader (alone: all here).
+  void offsets_of(const std::vector<group::topic_partition>& tps, const offsets_round& round,
+                  offsets_fn k);
   void offsets_here(const std::vector<group::topic_partition>& tps,
-                    const std::vector<size_t>& which, offsets_fn k);
+                    const std::vector<size_t>& which, const offsets_round& round, offsets_fn k);
   void offsets_at(int32_t broker, const std::vector<group::topic_partition>& tps,
-                  const std::vector<size_t>& which, offsets_fn k);
+                  const std::vector<size_t>& which, const offsets_round& round, offsets_fn k);
+  /// inspect(): state_json, summary and metrics, given the log start and
+  /// high watermark (-1: unknown) of each partition of tps.
+  void fill_inspect(actor_report& r, const std::vector<group::topic_partition>& tps,
+                    const std::vector<std::pair<int64_t, int64_t>>& marks) const;
   std::string who() const { return "group " + group_; }
 
   self_ptr self_ = nullptr;

@@ -477,6 +477,7 @@ group_actor group_coordinator_state::spawn_group(const std::string& name, uint32
   seed.acks = settings_.replicated ? acks_level::all : acks_level::fsync;
   auto g = spawn_group_actor(self_->home_system(), name, std::move(seed), settings_);
   groups_[name] = {g, p};
+  enlist(settings_.directory, g, "group/" + name, "group");
   return g;
 }
 

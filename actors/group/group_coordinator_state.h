@@ -25,12 +25,13 @@
 #include <vector>
 
 #include "actors/group/group_actor.h"
+#include "actors/inspect/counted_actor.h"
 
 namespace actormq {
 
 class group_coordinator_state {
  public:
-  using self_ptr = group_coordinator_actor::stateful_pointer<group_coordinator_state>;
+  using self_ptr = inspected_pointer<group_coordinator_actor, group_coordinator_state>;
   static constexpr const char* name = "group_coordinator";
 
   void init(self_ptr self, coordinator_settings settings);
@@ -43,6 +44,8 @@ class group_coordinator_state {
   /// Names of the groups of the partitions led here, once none is loading.
   caf::result<std::vector<std::string>> list();
   void close();
+  /// The actor inspector's part (group_coordinator_inspect.cpp).
+  void inspect(actor_report& r) const;
 
  private:
   using offsets_map = std::map<std::pair<std::string, int32_t>, group::offset_value>;

@@ -7,12 +7,13 @@ namespace actormq {
 namespace {
 
 partition_actor::behavior_type partition_behavior(
-    partition_actor::stateful_pointer<partition_state> self, partition_settings settings,
+    inspected_pointer<partition_actor, partition_state> self, partition_settings settings,
     std::shared_ptr<storage::log> log, caf::actor flusher) {
   auto tick = settings.tick_interval;
   self->state.init(self, std::move(settings), std::move(log), std::move(flusher));
   self->delayed_send(self, tick, tick_atom::value);
   return {
+      [=](inspect_atom) { return fill_report(self); },
       [=](produce_atom, produce_request& req) { return self->state.produce(req); },
       [=](fetch_atom, const fetch_request& req) { return self->state.fetch(req); },
       [=](wait_atom, const fetch_request& req, caf::timespan max_wait) {

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "actors/atoms.h"
+#include "actors/inspect/actor_report.h"
 #include "actors/metrics/metrics_registry.h"
 #include "actors/partition/isr_writer_actor.h"
 #include "actors/partition/replication_types.h"
@@ -88,6 +89,8 @@ struct inflight_budget {
 };
 
 using partition_actor = caf::typed_actor<
+    /// The actor inspector's report of this actor (docs/inspector.md).
+    caf::replies_to<inspect_atom>::with<actor_report>,
     /// Appends the batches; replies per the acks level with their offsets, a
     /// duplicate's original offsets, or an error (invalid_batch, busy,
     /// out_of_order_sequence, invalid_producer_epoch, storage_error, disk_full,

@@ -10,6 +10,7 @@
 #include <optional>
 #include <vector>
 
+#include "actors/inspect/counted_actor.h"
 #include "actors/partition/partition_actor.h"
 #include "actors/partition/producer_state_table.h"
 #include "actors/partition/replica_tracker.h"
@@ -20,7 +21,7 @@ namespace actormq {
 
 class partition_state {
  public:
-  using self_ptr = partition_actor::stateful_pointer<partition_state>;
+  using self_ptr = inspected_pointer<partition_actor, partition_state>;
 
   partition_state() = default;
   ~partition_state();
@@ -49,6 +50,9 @@ class partition_state {
   caf::result<int64_t> replica_append(int32_t leader_epoch, replica_fetch_reply& r);
   caf::result<replica_position> truncate_to_leader(int32_t leader_epoch, int32_t asked_epoch,
                                                    const epoch_end& answer);
+
+  /// The actor inspector's part (partition_inspect.cpp).
+  void inspect(actor_report& r) const;
 
   static constexpr const char* name = "partition";
 

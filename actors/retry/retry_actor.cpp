@@ -8,13 +8,17 @@ namespace actormq {
 
 namespace {
 
-retry_actor::behavior_type retry_behavior(retry_actor::stateful_pointer<retry_state> self,
+retry_actor::behavior_type retry_behavior(inspected_pointer<retry_actor, retry_state> self,
                                           retry_actor_settings settings) {
   if (auto err = self->state.init(self, std::move(settings))) {
     actor_log().error("retry: cannot start: {}", text_of(err));
     self->quit(err);
   }
   return {
+      [=](inspect_atom) { return fill_report(self); },
+      [=](trace_atom, const std::string& topic, int32_t partition, int64_t offset) {
+        return self->state.trace(topic, partition, offset);
+      },
       [=](nack_atom, nack_request& req) { return self->state.nack(std::move(req)); },
       [=](redrive_atom, redrive_request& req) { return self->state.redrive(std::move(req)); },
       [=](offsets_atom, const std::string& dlq) { return self->state.cursor(dlq); },

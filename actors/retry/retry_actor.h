@@ -35,6 +35,7 @@
 #include "actors/delay/delay_actor.h"
 #include "actors/group/group_actor.h"
 #include "actors/group/topic_counts.h"
+#include "actors/inspect/actor_report.h"
 #include "actors/metrics/metrics_registry.h"
 #include "actors/retry/alert_hook.h"
 #include "actors/retry/retry_policy.h"
@@ -80,6 +81,8 @@ struct redrive_reply {
 };
 
 using retry_actor = caf::typed_actor<
+    /// The actor inspector's report of this actor (docs/inspector.md).
+    caf::replies_to<inspect_atom>::with<actor_report>,
     /// Retries or dead-letters each record; replies once all are durable.
     /// Errors: unknown_topic, offset_out_of_range (record gone),
     /// invalid_request (bad reason), storage errors of the targets.
@@ -92,6 +95,13 @@ using retry_actor = caf::typed_actor<
     caf::replies_to<offsets_atom, std::string>::with<int64_t>,
     /// Counters of the metrics registry (dead letters per topic/group/reason).
     caf::replies_to<describe_atom>::with<std::vector<metrics_registry::sample>>,
+    /// The message trace (docs/inspector.md, "Message trace"): every copy
+    /// of the message at topic/partition/offset in the retry and
+    /// dead-letter topics of its topic, as a JSON document
+    /// {"copies":[...],"scanned_bytes":N,"truncated":bool}. Reads at most
+    /// 64 MiB (truncated: the bound cut the scan). Errors: those of the
+    /// reads (cluster_unavailable, not_leader, ...).
+    caf::replies_to<trace_atom, std::string, int32_t, int64_t>::with<std::string>,
     /// Shutdown: quit.
     caf::reacts_to<close_atom>>;
 

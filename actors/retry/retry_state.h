@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "actors/inspect/counted_actor.h"
 #include "actors/retry/retry_actor.h"
 #include "actors/retry/retry_headers.h"
 #include "actors/state/partition_reader.h"
@@ -22,7 +23,7 @@ namespace actormq {
 
 class retry_state {
  public:
-  using self_ptr = retry_actor::stateful_pointer<retry_state>;
+  using self_ptr = inspected_pointer<retry_actor, retry_state>;
   static constexpr const char* name = "retry";
 
   caf::error init(self_ptr self, retry_actor_settings settings);
@@ -31,6 +32,11 @@ class retry_state {
   caf::result<int64_t> cursor(const std::string& dlq);
   std::vector<metrics_registry::sample> stats() const;
   void close();
+  /// The actor inspector's part (docs/inspector.md, "retry").
+  void inspect(actor_report& r) const;
+  /// The message trace's part: copies in retry and dead-letter topics
+  /// (retry_trace.cpp).
+  caf::result<std::string> trace(const std::string& topic, int32_t partition, int64_t offset);
 
  private:
   struct nack_job;
@@ -60,6 +66,12 @@ class retry_state {
   void read_legacy_cursors();
   void drop_legacy_cursors();
   void redrive_chunk(std::shared_ptr<redrive_job> job, std::shared_ptr<std::string> bytes);
+  struct trace_job;
+  /// The topics whose records can be copies of a message of topic: its
+  /// retry topics (T.G.retry) and dead-letter topics (T.G.dlq, T.dlq).
+  void trace_topics(const std::string& topic,
+                    std::function<void(caf::expected<std::vector<std::string>>)> k);
+  void trace_next(std::shared_ptr<trace_job> job);
 
   using count_fn = std::function<void(caf::expected<uint32_t>)>;
 

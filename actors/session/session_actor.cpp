@@ -1,12 +1,15 @@
 #include "actors/session/session_actor.h"
 
+#include "actors/inspect/counted_actor.h"
+
 namespace actormq {
 
 namespace {
-caf::behavior session_behavior(caf::stateful_actor<session_state>* self,
+caf::behavior session_behavior(inspected_untyped_pointer<session_state> self,
                                session_settings settings) {
   self->state.init(self, std::move(settings));
   return {
+      [=](inspect_atom) { return fill_report(self); },
       [=](call_atom, const session_task& task) { task.run(self->state); },
       [=](check_atom, const txn_check_request& req) { self->state.check_transaction(req); },
       [=](tick_atom) { self->state.tick(); },

@@ -25,6 +25,7 @@
 #include "actors/atoms.h"
 #include "actors/delay/delay_actor.h"
 #include "actors/group/group_actor.h"
+#include "actors/inspect/actor_report.h"
 #include "actors/partition/partition_actor.h"
 #include "actors/request_deadlines.h"
 #include "actors/retry/retry_actor.h"
@@ -155,6 +156,10 @@ class session_state {
   /// Times out requests past their deadline (the session's periodic tick,
   /// armed while any request is outstanding).
   void tick();
+
+  /// The actor inspector's part (docs/inspector.md, "session"); no metrics
+  /// (sessions come and go: a label per session would not stay bounded).
+  void inspect(actor_report& r) const;
 
  private:
   /// Registers a request to a partition or the delay actor, sent with

@@ -7,11 +7,12 @@ namespace actormq {
 namespace {
 
 topic_registry_actor::behavior_type registry_behavior(
-    topic_registry_actor::stateful_pointer<topic_registry_state> self,
+    inspected_pointer<topic_registry_actor, topic_registry_state> self,
     std::shared_ptr<topic_registry_state> loaded) {
   self->state = std::move(*loaded);
   self->state.attach(self);
   return {
+      [=](inspect_atom) { return fill_report(self); },
       [=](create_atom, const std::string& name, const topic_config& cfg) {
         return self->state.create(name, cfg);
       },

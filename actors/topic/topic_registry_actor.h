@@ -13,6 +13,8 @@
 #include <vector>
 
 #include "actors/atoms.h"
+#include "actors/inspect/actor_directory.h"
+#include "actors/inspect/actor_report.h"
 #include "actors/partition/partition_actor.h"
 #include "actors/topic/topic_config.h"
 
@@ -32,6 +34,8 @@ struct producer_identity {
 };
 
 using topic_registry_actor = caf::typed_actor<
+    /// The actor inspector's report of this actor (docs/inspector.md).
+    caf::replies_to<inspect_atom>::with<actor_report>,
     /// Creates a topic (topic_exists, invalid_topic).
     caf::replies_to<create_atom, std::string, topic_config>::with<topic_handle>,
     /// Creates an internal topic (name starting with "__", for the broker's
@@ -66,6 +70,9 @@ struct registry_settings {
   /// Cluster mode: where the leaders of replicated partitions propose
   /// in-sync-set changes (see partition_settings::replicated).
   isr_writer_actor isr_writer;
+  /// The actor inspector's directory: partitions and flushers are listed
+  /// there as "partition/TOPIC/P" and "flusher/I"; may be null.
+  std::shared_ptr<actor_directory> directory;
 };
 
 /// Spawns the registry, which loads every topic under data_dir/topics first.

@@ -29,6 +29,7 @@ caf::error topic_registry_state::load(caf::actor_system& sys, registry_settings 
   settings_ = std::move(settings);
   for (size_t i = 0; i < std::max<size_t>(1, settings_.flushers); ++i) {
     flushers_.push_back(spawn_flusher(sys, i));
+    enlist(settings_.directory, flushers_.back(), "flusher/" + std::to_string(i), "flusher");
   }
   std::error_code ec;
   fs::create_directories(settings_.data_dir / "topics", ec);
@@ -115,6 +116,7 @@ caf::error topic_registry_state::start_partition(const std::string& name, topic&
     slot.budget->limit = settings_.inflight_limit_bytes;
   }
   owners_[actor.address()] = {name, p};
+  enlist(settings_.directory, actor, "partition/" + name + "/" + std::to_string(p), "partition");
   if (self_) self_->monitor(actor);
   return {};
 }

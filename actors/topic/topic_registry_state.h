@@ -14,13 +14,14 @@
 #include <map>
 #include <unordered_map>
 
+#include "actors/inspect/counted_actor.h"
 #include "actors/topic/topic_registry_actor.h"
 
 namespace actormq {
 
 class topic_registry_state {
  public:
-  using self_ptr = topic_registry_actor::stateful_pointer<topic_registry_state>;
+  using self_ptr = inspected_pointer<topic_registry_actor, topic_registry_state>;
   static constexpr const char* name = "topic_registry";
 
   /// Loads every topic from disk; used before the actor runs.
@@ -41,6 +42,8 @@ class topic_registry_state {
   caf::result<producer_identity> allocate_producer_id();
   void on_down(const caf::down_msg& dm);
   void close();
+  /// The actor inspector's part (docs/inspector.md, "topic_registry").
+  void inspect(actor_report& r) const;
 
  private:
   struct partition_slot {

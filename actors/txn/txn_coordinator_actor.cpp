@@ -7,11 +7,12 @@ namespace actormq {
 namespace {
 
 txn_coordinator_actor::behavior_type coordinator_behavior(
-    txn_coordinator_actor::stateful_pointer<txn_coordinator_state> self, txn_settings settings) {
+    inspected_pointer<txn_coordinator_actor, txn_coordinator_state> self, txn_settings settings) {
   self->state.init(self, std::move(settings));
   self->set_down_handler([self](caf::down_msg& dm) { self->state.on_down(dm); });
   self->delayed_send(self, self->state.tick_interval(), tick_atom::value);
   return {
+      [=](inspect_atom) { return fill_report(self); },
       [=](half_atom, txn_half_request& req) { return self->state.half(req); },
       [=](end_atom, uint64_t id, bool commit) { return self->state.end(id, commit); },
       [=](list_atom) { return self->state.list(); },

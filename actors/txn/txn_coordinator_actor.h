@@ -60,6 +60,7 @@
 
 #include "actors/atoms.h"
 #include "actors/delay/delay_actor.h"
+#include "actors/inspect/actor_report.h"
 #include "actors/partition/partition_actor.h"
 #include "actors/state/partition_writer.h"
 #include "actors/topic/topic_registry_actor.h"
@@ -129,6 +130,8 @@ struct txn_stats {
 };
 
 using txn_coordinator_actor = caf::typed_actor<
+    /// The actor inspector's report of this actor (docs/inspector.md).
+    caf::replies_to<inspect_atom>::with<actor_report>,
     /// Stores a half message; replies its transaction id once its record is
     /// acknowledged. A request id the group used before (while the
     /// transaction is remembered) answers that transaction's id, once its

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "actors/delay/timing_wheel.h"
+#include "actors/inspect/counted_actor.h"
 #include "actors/state/partition_writer.h"
 #include "actors/txn/txn_coordinator_actor.h"
 #include "actors/txn/txn_table.h"
@@ -21,7 +22,7 @@ namespace actormq {
 
 class txn_coordinator_state {
  public:
-  using self_ptr = txn_coordinator_actor::stateful_pointer<txn_coordinator_state>;
+  using self_ptr = inspected_pointer<txn_coordinator_actor, txn_coordinator_state>;
   static constexpr const char* name = "txn-coordinator";
 
   void init(self_ptr self, txn_settings settings);
@@ -39,6 +40,8 @@ class txn_coordinator_state {
   void compact_due();
   void close();
   caf::timespan tick_interval() const { return settings_.tick; }
+  /// The actor inspector's part (docs/inspector.md, "txn_coordinator").
+  void inspect(actor_report& r) const;
 
  private:
   using done_fn = std::function<void(const caf::error&)>;

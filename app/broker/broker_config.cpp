@@ -71,6 +71,11 @@ std::optional<std::string> load_config_file(const std::filesystem::path& file, b
   if (auto listen = t["broker"]["listen"].value<std::string>()) {
     if (auto err = parse_listen(*listen, cfg)) return err;
   }
+  if (auto http = t["broker"]["http"].value<std::string>()) {
+    if (auto err = parse_host_port(*http, cfg.http_host, cfg.http_port)) {
+      return "[broker].http: " + *err;
+    }
+  }
   if (auto dir = t["broker"]["data_dir"].value<std::string>()) cfg.data_dir = *dir;
   if (auto lvl = t["broker"]["log_level"].value<std::string>()) cfg.log_level = *lvl;
   constexpr int64_t big = INT64_MAX;
@@ -80,6 +85,7 @@ std::optional<std::string> load_config_file(const std::filesystem::path& file, b
   };
   check(read_int(t, "broker", "stream_port", cfg.stream_port, -1, 65535));
   check(read_int(t, "broker", "max_connections", cfg.max_connections, 1, 1000000));
+  check(read_int(t, "broker", "inspect_timeout_ms", cfg.inspect_timeout_ms, 10, 60000));
   check(read_int(t, "broker", "max_batch_bytes", cfg.max_batch_bytes, 1024, 256ll << 20));
   check(read_int(t, "broker", "max_message_bytes", cfg.max_message_bytes, 1, 256ll << 20));
   check(read_int(t, "broker", "inflight_bytes_per_partition", cfg.inflight_bytes_per_partition,

@@ -50,6 +50,12 @@ struct broker_config {
   std::string listen_host = "127.0.0.1";
   uint16_t listen_port = 9292;
   int32_t stream_port = 0;  ///< 0 = ephemeral, -1 = zero-copy stream off
+  /// [broker].http / --http: the inspector's HTTP port (web page, /metrics,
+  /// JSON; docs/inspector.md). Empty host: off (the default).
+  std::string http_host{};
+  uint16_t http_port = 0;  ///< 0 = pick a free one
+  /// Bound of each actor's answer to an inspection ([broker].inspect_timeout_ms).
+  uint32_t inspect_timeout_ms = 1000;
   std::filesystem::path data_dir = "./data";
   uint32_t max_connections = 1024;
   uint64_t max_batch_bytes = 16ull << 20;

@@ -41,6 +41,8 @@ class broker_server : private kj::TaskSet::ErrorHandler {
   /// Cluster: this broker's NODE actor, spawned once the RPC address is
   /// known; connections accepted from now on use it.
   void set_node(node_actor node) { ctx_.node = std::move(node); }
+  /// The INSPECTOR, for the inspect call of connections accepted from now on.
+  void set_inspector(caf::actor inspector) { ctx_.inspector = std::move(inspector); }
   /// The inbox through which CAF threads run work on this KJ thread.
   const std::shared_ptr<kj_inbox>& inbox() const { return ctx_.inbox; }
 

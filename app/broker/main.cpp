@@ -16,6 +16,7 @@
 #include <iostream>
 
 #include "actors/cluster/cluster_node.h"
+#include "actors/cluster/inspector_actor.h"
 #include "actors/cluster/leader_table.h"
 #include "actors/cluster/peers_actor.h"
 #include "actors/delay/delay_actor.h"
@@ -23,6 +24,8 @@
 #include "actors/delay/delay_schedule_record.h"
 #include "actors/errc.h"
 #include "actors/group/group_actor.h"
+#include "actors/inspect/actor_directory.h"
+#include "actors/inspect/process_stats.h"
 #include "actors/logger.h"
 #include "actors/retry/retry_actor.h"
 #include "actors/topic/topic_registry_actor.h"
@@ -35,8 +38,10 @@
 #include "app/broker/cluster/local_topics.h"
 #include "app/broker/cluster/producer_id_allocator.h"
 #include "app/broker/cluster/replica_manager.h"
+#include "app/broker/http_server.h"
 #include "app/broker/kj_handoff.h"
 #include "app/broker/logger.h"
+#include "app/broker/rpc_metrics.h"
 #include "app/etcd/logger.h"
 #include "storage/logger.h"
 
@@ -100,6 +105,9 @@ int run(const broker_config& cfg) {
   // One registry of counters: bounded partitions and the RETRY actor add to it.
   auto metrics = std::make_shared<metrics_registry>();
   rs.metrics = metrics;
+  // The actor inspector's directory: every actor it shows (docs/inspector.md).
+  auto directory = std::make_shared<actor_directory>();
+  rs.directory = directory;
   // Cluster mode: leaders of replicated partitions write in-sync-set changes
   // through this actor; its etcd side is attached once the control plane runs.
   auto isr_binding = std::make_shared<isr_writer_binding>();
@@ -113,6 +121,7 @@ int run(const broker_config& cfg) {
     std::cerr << "actormq-broker: " << text_of(registry.error()) << "\n";
     return 1;
   }
+  enlist(directory, *registry, "topic-registry", "topic_registry");
   // In a cluster: who leads each partition (the KJ thread sets it on every
   // view change), for the coordinators' writes and the groups' lag, and the
   // PEERS actor that reaches the other brokers; it crash-reports a peer to
@@ -128,6 +137,7 @@ int run(const broker_config& cfg) {
       gone_peers->post(broker, incarnation);
     };
     peers = spawn_peers(sys, ps);
+    enlist(directory, peers, "peers", "peers");
   }
   // ~actor_system waits for every actor: PEERS must be told to go on every
   // way out of main, early errors included.
@@ -153,6 +163,7 @@ int run(const broker_config& cfg) {
   cs.compact_interval = std::chrono::milliseconds(cfg.offsets_compact_interval_ms);
   cs.min_session_timeout_ms = cfg.min_session_timeout_ms;
   cs.max_session_timeout_ms = cfg.max_session_timeout_ms;
+  cs.directory = directory;
   auto coordinator = spawn_group_coordinator(sys, cs);
   if (!coordinator) {
     caf::anon_send(*registry, close_atom::value);
@@ -181,6 +192,8 @@ int run(const broker_config& cfg) {
   dss.max_delay = cfg.max_delay;
   auto schedule = spawn_delay_schedule_actor(sys, dss);
   delay_actor delay = schedule;
+  enlist(directory, *coordinator, "group-coordinator", "group_coordinator");
+  enlist(directory, schedule, "delay", "delay_schedule");
 
   // Retries, dead letters and re-drive; the alert hook runs on its own thread.
   retry_actor_settings rts;
@@ -211,8 +224,12 @@ int run(const broker_config& cfg) {
     return 1;
   }
 
+  enlist(directory, *retry, "retry", "retry");
+
   int rc = 0;
   txn_coordinator_actor txn_coord;
+  inspector_actor inspector;
+  auto rpc_stats = std::make_shared<rpc_metrics>();
   {
     auto io = kj::setupAsyncIo();
     service_context ctx;
@@ -222,6 +239,8 @@ int run(const broker_config& cfg) {
     ctx.coordinator = caf::actor_cast<caf::actor>(*coordinator);
     ctx.delay = caf::actor_cast<caf::actor>(delay);
     ctx.retry = caf::actor_cast<caf::actor>(*retry);
+    ctx.directory = directory;
+    ctx.rpc_stats = rpc_stats;
     std::unique_ptr<control_plane> cluster;
     std::unique_ptr<local_topics> topics_here;
     std::unique_ptr<replica_manager> replicas_here;
@@ -269,12 +288,31 @@ int run(const broker_config& cfg) {
     ts.compact_interval = std::chrono::milliseconds(cfg.txn_compact_interval_ms);
     txn_coord = spawn_txn_coordinator(sys, ts);
     ctx.txn = caf::actor_cast<caf::actor>(txn_coord);
+    enlist(directory, txn_coord, "txn", "txn_coordinator");
+    std::unique_ptr<http_server> http;
     uint16_t node_port = 0;
     auto server = kj::heap<broker_server>(io, ctx);
     KJ_IF_MAYBE (e, kj::runCatchingExceptions([&]() {
                    auto port = server->listen(cfg.listen_host, cfg.listen_port, cfg.stream_port);
                    broker_log().info("data dir {}; fetch stream port {}", cfg.data_dir.string(),
                                      server->stream_port());
+                   inspector_settings is;
+                   is.directory = directory;
+                   is.broker_id = cluster ? cfg.cluster.broker_id : 0;
+                   is.address = fmt::format("{}:{}", cfg.listen_host, port);
+                   is.peers = ctx.peers;
+                   is.timeout = std::chrono::milliseconds(cfg.inspect_timeout_ms);
+                   is.broker_metrics = [metrics, rpc_stats](std::vector<metric_sample>& out) {
+                     add_process_metrics(out);
+                     rpc_stats->samples(out);
+                     for (auto& s : metrics->snapshot()) {
+                       std::vector<metric_label> labels;
+                       for (auto& [k, v] : s.label_values) labels.push_back({k, v});
+                       add_metric(out, s.name, std::move(labels), static_cast<double>(s.value));
+                     }
+                   };
+                   inspector = spawn_inspector(sys, std::move(is));
+                   server->set_inspector(caf::actor_cast<caf::actor>(inspector));
                    if (cluster) {
                      auto rpc_address = fmt::format("{}:{}", cfg.listen_host, port);
                      cluster->set_rpc_address(rpc_address);
@@ -284,7 +322,9 @@ int run(const broker_config& cfg) {
                      ns.rpc_address = rpc_address;
                      ns.registry = *registry;
                      ns.incarnation = cluster->incarnation();
+                     ns.inspector = caf::actor_cast<caf::actor>(inspector);
                      ctx.node = spawn_node(sys, ns);
+                     enlist(directory, ctx.node, "node", "node");
                      server->set_node(ctx.node);
                      auto published = publish_node(sys, ctx.node, cfg.cluster.listen_host,
                                                    cfg.cluster.listen_port);
@@ -309,6 +349,7 @@ int run(const broker_config& cfg) {
                      rms.fetch_wait = std::chrono::milliseconds(cfg.cluster.replica_fetch_wait_ms);
                      rms.fetch_max_bytes =
                          static_cast<uint32_t>(cfg.cluster.replica_fetch_max_bytes);
+                     rms.directory = directory;
                      replicas_here = std::make_unique<replica_manager>(*cluster, sys, *registry,
                                                                        ctx.peers, rms);
                      isr_binding->attach(server->inbox(), [&](isr_change c) {
@@ -373,7 +414,21 @@ int run(const broker_config& cfg) {
                      topics_here->sync();
                    }
                    server->serve();
+                   // The RPC line first: scripts take the first "listening on".
                    std::cout << "listening on " << cfg.listen_host << ":" << port << std::endl;
+                   if (!cfg.http_host.empty()) {
+                     http_server::settings hs;
+                     hs.host = cfg.http_host;
+                     hs.port = cfg.http_port;
+                     hs.system = &sys;
+                     hs.inspector = inspector;
+                     hs.retry = caf::actor_cast<caf::actor>(*retry);
+                     http = std::make_unique<http_server>(io, hs);
+                     auto http_port = http->listen();
+                     http->serve();
+                     std::cout << "http listening on " << cfg.http_host << ":" << http_port
+                               << std::endl;
+                   }
                    auto signal =
                        io.unixEventPort.onSignal(SIGTERM)
                            .exclusiveJoin(io.unixEventPort.onSignal(SIGINT))
@@ -402,6 +457,7 @@ int run(const broker_config& cfg) {
     gone_peers->detach();
     replica_loop = kj::READY_NOW;
     if (replicas_here) replicas_here->stop();
+    http = nullptr;
     server = nullptr;
     replicas_here = nullptr;
     topics_here = nullptr;
@@ -414,6 +470,7 @@ int run(const broker_config& cfg) {
     if (ctx.peers) caf::anon_send_exit(ctx.peers, caf::exit_reason::user_shutdown);
   }
   if (isr_writer) caf::anon_send_exit(isr_writer, caf::exit_reason::user_shutdown);
+  if (inspector) caf::anon_send_exit(inspector, caf::exit_reason::user_shutdown);
   caf::anon_send(txn_coord, close_atom::value);
   caf::anon_send(schedule, close_atom::value);
   caf::anon_send(*retry, close_atom::value);
@@ -434,6 +491,10 @@ int main(int argc, char** argv) {
   app.add_option("--config", config_file, "TOML config file (see config/actormq.toml)");
   app.add_option("--data-dir", data_dir, "directory for topics, offsets and state");
   app.add_option("--listen", listen, "HOST:PORT for RPC (port 0 picks a free one)");
+  std::string http_listen;
+  app.add_option("--http", http_listen,
+                 "HOST:PORT of the inspector's web page and /metrics (off by default; port 0 "
+                 "picks a free one)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error");
   app.add_option("--cluster-id", cluster_id, "join this cluster (with --broker-id and --etcd)");
   app.add_option("--broker-id", broker_id, "this broker's id in the cluster (0 or more, unique)");
@@ -457,6 +518,12 @@ int main(int argc, char** argv) {
     }
     // With an ephemeral RPC port, the stream port is ephemeral too.
     if (cfg.listen_port == 0 && cfg.stream_port > 0) cfg.stream_port = 0;
+  }
+  if (!http_listen.empty()) {
+    if (auto err = parse_host_port(http_listen, cfg.http_host, cfg.http_port)) {
+      std::cerr << "actormq-broker: --http: " << *err << "\n";
+      return 2;
+    }
   }
   if (!log_level.empty()) cfg.log_level = log_level;
   if (!cluster_id.empty()) cfg.cluster.cluster_id = cluster_id;

@@ -123,6 +123,8 @@ rpc_service::rpc_service(const service_context& ctx, std::string peer)
   ss.txn = caf::actor_cast<txn_coordinator_actor>(ctx_.txn);
   ss.peer = peer_;
   session_ = spawn_session(*ctx_.system, std::move(ss));
+  enlist(ctx_.directory, session_, "session/" + peer_, "session");
+  if (ctx_.rpc_stats) ctx_.rpc_stats->connection_opened();
   broker_log().debug("session {}: connected", peer_);
 }
 
@@ -136,6 +138,25 @@ rpc_service::~rpc_service() {
   if (!stream_token_.empty()) ctx_.streams->remove(stream_token_);
   caf::anon_send_exit(session_, caf::exit_reason::user_shutdown);
   broker_log().debug("session {}: closed", peer_);
+  if (ctx_.rpc_stats) ctx_.rpc_stats->connection_closed();
+}
+
+capnp::Capability::Server::DispatchCallResult rpc_service::dispatchCall(
+    uint64_t interface_id, uint16_t method_id,
+    capnp::CallContext<capnp::AnyPointer, capnp::AnyPointer> context) {
+  auto started = std::chrono::steady_clock::now();
+  auto result = rpc::Broker::Server::dispatchCall(interface_id, method_id, context);
+  if (!ctx_.rpc_stats) return result;
+  auto stats = ctx_.rpc_stats;
+  result.promise = result.promise.then(
+      [stats, method_id, started]() {
+        stats->on_call(method_id, std::chrono::steady_clock::now() - started, false);
+      },
+      [stats, method_id, started](kj::Exception&& e) {
+        stats->on_call(method_id, std::chrono::steady_clock::now() - started, true);
+        kj::throwFatalException(kj::mv(e));
+      });
+  return result;
 }
 
 kj::Promise<void> rpc_service::info(InfoContext ctx) {
@@ -310,6 +331,7 @@ kj::Promise<void> rpc_service::produce(ProduceContext ctx) {
     return kj::READY_NOW;
   }
   std::span<const uint8_t> bytes{data.begin(), data.size()};
+  if (ctx_.rpc_stats) ctx_.rpc_stats->on_produce(bytes);
   if (data.size() > cfg.max_message_bytes) {
     if (auto err = check_record_sizes(bytes, cfg.max_message_bytes)) {
       set_error(results.initError(), errc::message_too_large, *err);

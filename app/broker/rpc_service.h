@@ -17,8 +17,10 @@
 #include "actors/cluster/node_actor.h"
 #include "actors/cluster/peers_actor.h"
 #include "actors/errc.h"
+#include "actors/inspect/actor_directory.h"
 #include "app/broker/broker_config.h"
 #include "app/broker/fetch_stream.h"
+#include "app/broker/rpc_metrics.h"
 #include "schema/actormq.capnp.h"
 
 #include <kj/debug.h>
@@ -84,6 +86,14 @@ struct service_context {
   /// Cluster only: this broker's NODE actor and its PEERS (admin fan-out).
   node_actor node;
   peers_actor peers;
+  /// The actor inspector's directory: each session is listed there as
+  /// "session/PEER"; may be null.
+  std::shared_ptr<actor_directory> directory;
+  /// Counters and latency histograms of all connections; may be null.
+  std::shared_ptr<rpc_metrics> rpc_stats;
+  /// This broker's INSPECTOR (inspector_actor), set once the RPC address is
+  /// known; connections accepted from then on answer inspect.
+  caf::actor inspector;
 };
 
 class rpc_service final : public rpc::Broker::Server {
@@ -96,7 +106,12 @@ class rpc_service final : public rpc::Broker::Server {
   void attach_stream(kj::Own<fetch_stream> stream);
 
  protected:
+  /// Every call, timed and counted into ctx.rpc_stats.
+  DispatchCallResult dispatchCall(
+      uint64_t interface_id, uint16_t method_id,
+      capnp::CallContext<capnp::AnyPointer, capnp::AnyPointer> context) override;
   kj::Promise<void> info(InfoContext ctx) override;
+  kj::Promise<void> inspect(InspectContext ctx) override;
   kj::Promise<void> createTopic(CreateTopicContext ctx) override;
   kj::Promise<void> deleteTopic(DeleteTopicContext ctx) override;
   kj::Promise<void> listTopics(ListTopicsContext ctx) override;

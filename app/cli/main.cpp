@@ -18,6 +18,8 @@
 //   actormq [--broker HOST:PORT] cluster status [TOPIC...] (cluster_commands.h)
 //   actormq [--broker HOST:PORT] dlq list | show | redrive | stats (dlq_commands.h)
 //   actormq [--broker HOST:PORT] txn list | resolve ID commit|rollback (txn_commands.h)
+//   actormq [--broker HOST:PORT] inspect [--once] [--json] | inspect actor PATH
+//           (inspect_commands.h)
 //
 // Errors go to stderr as "actormq: error: ..." with exit status 1; bad
 // flags exit non-zero with CLI11's message.
@@ -39,6 +41,7 @@
 #include "cluster_commands.h"
 #include "delay_option.h"
 #include "dlq_commands.h"
+#include "inspect_commands.h"
 #include "message_format.h"
 #include "txn_commands.h"
 
@@ -532,6 +535,7 @@ int main(int argc, char** argv) {
   auto run_dlq = cli::add_dlq_commands(app);
   auto run_txn = cli::add_txn_commands(app);
   auto run_cluster = cli::add_cluster_commands(app);
+  auto run_inspect = cli::add_inspect_commands(app, g_stop);
 
   CLI11_PARSE(app, argc, argv);
 
@@ -563,5 +567,6 @@ int main(int argc, char** argv) {
   if (int rc = run_dlq(broker); rc >= 0) return rc;
   if (int rc = run_txn(broker); rc >= 0) return rc;
   if (int rc = run_cluster(broker); rc >= 0) return rc;
+  if (int rc = run_inspect(broker); rc >= 0) return rc;
   return fail("no command given (see --help)");
 }

@@ -66,6 +66,7 @@ class broker_process {
       std::lock_guard lk(mu_);
       output_.clear();
       address_.clear();
+      http_address_.clear();
       eof_ = false;
     }
     pid_t pid = ::fork();
@@ -150,6 +151,13 @@ class broker_process {
     std::lock_guard lk(mu_);
     return output_;
   }
+  /// "HOST:PORT" from the "http listening on" line (started with --http),
+  /// waited for at most timeout; empty when it did not come.
+  std::string http_address(std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    std::unique_lock lk(mu_);
+    cv_.wait_for(lk, timeout, [this] { return !http_address_.empty() || eof_; });
+    return http_address_;
+  }
   const std::string& error() const { return error_; }
   const std::filesystem::path& data_dir() const { return data_dir_; }
   int last_status() const { return last_status_; }
@@ -169,9 +177,25 @@ class broker_process {
       std::lock_guard lk(mu_);
       size_t scan_from = output_.size();
       if (output_.size() < (size_t{4} << 20)) output_.append(buf, static_cast<size_t>(n));
+      if (http_address_.empty()) {
+        constexpr std::string_view marker = "\nhttp listening on ";
+        auto at = output_.find(marker, scan_from > 64 ? scan_from - 64 : 0);
+        if (at != std::string::npos) {
+          auto start = at + marker.size();
+          auto end = output_.find_first_of(" \r\n\t", start);
+          if (end != std::string::npos) {
+            http_address_ = output_.substr(start, end - start);
+            cv_.notify_all();
+          }
+        }
+      }
       if (address_.empty()) {
+        // At a line's start ("http listening on" is the inspector's port).
         constexpr std::string_view marker = "listening on ";
         auto at = output_.find(marker, scan_from > 64 ? scan_from - 64 : 0);
+        while (at != std::string::npos && at > 0 && output_[at - 1] != '\n') {
+          at = output_.find(marker, at + 1);
+        }
         if (at != std::string::npos) {
           auto start = at + marker.size();
           auto end = output_.find_first_of(" \r\n\t", start);
@@ -198,6 +222,7 @@ class broker_process {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::string output_;
+  std::string http_address_;
   std::string address_;
   bool eof_ = false;
   std::string error_;

@@ -166,6 +166,8 @@ void replica_manager::configure(const std::string& topic, uint32_t p, replica& r
   fs.max_bytes = settings_.fetch_max_bytes;
   fs.max_wait = settings_.fetch_wait;
   r.fetcher = spawn_replica_fetcher(sys_, fs);
+  enlist(settings_.directory, r.fetcher, "fetcher/" + topic + "/" + std::to_string(p),
+         "replica_fetcher");
 }
 
 void replica_manager::step_down_all() {

@@ -29,6 +29,7 @@
 
 #include "actors/cluster/peers_actor.h"
 #include "actors/cluster/replica_fetcher_actor.h"
+#include "actors/inspect/actor_directory.h"
 #include "actors/partition/partition_actor.h"
 #include "actors/topic/topic_registry_actor.h"
 #include "app/broker/cluster/isr_writer.h"
@@ -43,6 +44,9 @@ class replica_manager {
     caf::timespan replica_lag = std::chrono::seconds(10);
     caf::timespan fetch_wait = std::chrono::milliseconds(500);
     uint32_t fetch_max_bytes = 1 << 20;
+    /// The actor inspector's directory: fetchers are listed there as
+    /// "fetcher/TOPIC/P"; may be null.
+    std::shared_ptr<actor_directory> directory;
   };
 
   replica_manager(control_plane& cp, caf::actor_system& sys, topic_registry_actor registry,

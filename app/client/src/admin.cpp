@@ -204,6 +204,20 @@ result<void> admin::add_partitions(const std::string& name, uint32_t total_parti
   });
 }
 
+result<std::string> admin::inspect(bool cluster) {
+  using R = std::pair<std::string, error>;
+  auto r = conn_->impl().call_sync<R>([cluster](rpc::Broker::Client& c) {
+    auto req = c.inspectRequest();
+    req.setCluster(cluster);
+    return req.send().then([](auto&& resp) {
+      return R{std::string{resp.getJson().cStr()}, detail::error_from_rpc(resp.getError())};
+    });
+  });
+  if (!r) return r.err();
+  if (r->second) return r->second;
+  return std::move(r->first);
+}
+
 result<std::vector<std::string>> admin::list_groups() {
   auto make = [](rpc::Broker::Client& c) {
     return c.listGroupsRequest().send().then([](auto&& resp) {

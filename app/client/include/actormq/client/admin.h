@@ -67,6 +67,11 @@ class admin {
   result<cluster_metadata> metadata(const std::vector<std::string>& topics = {},
                                     bool include_internal = false);
 
+  /// The actor inspector (docs/inspector.md, "JSON"): every actor of the
+  /// bootstrap broker, or with cluster of every broker (a broker that cannot
+  /// be asked shows as down), as one JSON document.
+  result<std::string> inspect(bool cluster = true);
+
   const std::shared_ptr<connection>& conn() const { return conn_; }
 
  private:

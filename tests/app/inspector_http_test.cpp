@@ -1,0 +1,253 @@
+// Integration: the actor inspector of the real broker binary, started with
+// --http: /metrics (Prometheus text), /api/cluster (JSON), the web page,
+// and `actormq inspect`.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <set>
+#include <string>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "fixtures.h"
+#include "subprocess.h"
+
+#ifndef ACTORMQ_CLI_BIN
+#error "ACTORMQ_CLI_BIN must name the actormq binary"
+#endif
+
+using namespace actormq;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+namespace {
+
+struct http_response {
+  int status = 0;
+  std::string headers;
+  std::string body;
+};
+
+/// One GET over a fresh connection (HTTP/1.0 style: the server closes
+/// after the answer), every step bounded by a 10 s socket timeout.
+http_response http_get(const std::string& address, const std::string& path,
+                       const std::string& method = "GET") {
+  http_response out;
+  auto colon = address.rfind(':');
+  std::string host = address.substr(0, colon);
+  int port = std::stoi(address.substr(colon + 1));
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return out;
+  timeval tv{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<uint16_t>(port));
+  ::inet_pton(AF_INET, host.c_str(), &sa.sin_addr);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+    ::close(fd);
+    return out;
+  }
+  std::string req =
+      method + " " + path + " HTTP/1.1\r\nHost: " + address + "\r\nConnection: close\r\n\r\n";
+  if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {
+    ::close(fd);
+    return out;
+  }
+  std::string all;
+  char buf[65536];
+  for (;;) {
+    auto n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    all.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  auto head_end = all.find("\r\n\r\n");
+  if (head_end == std::string::npos || all.size() < 12) return out;
+  out.status = std::stoi(all.substr(9, 3));
+  out.headers = all.substr(0, head_end);
+  out.body = all.substr(head_end + 4);
+  return out;
+}
+
+/// The value of the first sample line "name{labels} value" whose text
+/// before the value is exactly prefix; NaN when there is none.
+double sample_value(const std::string& metrics, const std::string& prefix) {
+  size_t at = 0;
+  while ((at = metrics.find(prefix + " ", at)) != std::string::npos) {
+    if (at == 0 || metrics[at - 1] == '\n') {
+      auto end = metrics.find('\n', at);
+      return std::stod(metrics.substr(at + prefix.size() + 1, end - at - prefix.size() - 1));
+    }
+    ++at;
+  }
+  return std::nan("");
+}
+
+const json* find_actor(const json& doc, const std::string& path) {
+  for (const auto& b : doc["brokers"]) {
+    for (const auto& a : b["actors"]) {
+      if (a["path"] == path) return &a;
+    }
+  }
+  return nullptr;
+}
+
+test::subprocess_result cli(const test::broker_process& b, std::vector<std::string> args,
+                            const std::string& input = {}) {
+  std::vector<std::string> argv = {ACTORMQ_CLI_BIN, "--broker", b.address()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return test::run_subprocess(argv, input, 60s);
+}
+
+}  // namespace
+
+TEST_CASE("the broker serves /metrics in the Prometheus format with what was produced",
+          "[app][inspector]") {
+  test::broker_process broker({"--http", "127.0.0.1:0"});
+  test::require_started(broker);
+  auto http = broker.http_address();
+  REQUIRE_FALSE(http.empty());
+  test::create_topic(broker, "orders", 2);
+  std::string lines;
+  for (int i = 0; i < 25; ++i) lines += "m" + std::to_string(i) + "\n";
+  auto p = cli(broker, {"produce", "orders", "--acks", "leader"}, lines);
+  INFO(p.err);
+  REQUIRE(p.exit_code == 0);
+
+  auto r = http_get(http, "/metrics");
+  REQUIRE(r.status == 200);
+  CHECK(r.headers.find("text/plain; version=0.0.4") != std::string::npos);
+  const auto& m = r.body;
+  INFO(m.substr(0, 4000));
+  CHECK(m.find("# TYPE actormq_produce_latency_seconds histogram\n") != std::string::npos);
+  CHECK(sample_value(m, "actormq_produce_messages_total") == 25);
+  CHECK(sample_value(m, "actormq_produce_requests_total") >= 1);
+  double ends =
+      sample_value(m, "actormq_partition_log_end_offset{topic=\"orders\",partition=\"0\"}") +
+      sample_value(m, "actormq_partition_log_end_offset{topic=\"orders\",partition=\"1\"}");
+  CHECK(ends == 25);
+  CHECK(sample_value(m, "actormq_partition_leader{topic=\"orders\",partition=\"0\"}") == 1);
+  CHECK(sample_value(m, "process_resident_memory_bytes") > 1e6);
+  CHECK(sample_value(m, "process_open_fds") > 5);
+  CHECK(sample_value(m, "actormq_actors_unanswered{kind=\"partition\"}") == 0);
+  CHECK(sample_value(m, "actormq_connections") >= 0);
+  // Every family the broker emits is in the catalog: no "untyped".
+  CHECK(m.find(" untyped\n") == std::string::npos);
+  // Each family's HELP and TYPE come once, right before its samples.
+  std::set<std::string> families;
+  size_t at = 0;
+  while ((at = m.find("# TYPE ", at)) != std::string::npos) {
+    auto end = m.find(' ', at + 7);
+    CHECK(families.insert(m.substr(at + 7, end - at - 7)).second);
+    at = end;
+  }
+}
+
+TEST_CASE("the broker serves its actors as JSON, the web page, and refuses what it does not serve",
+          "[app][inspector]") {
+  test::broker_process broker({"--http", "127.0.0.1:0"});
+  test::require_started(broker);
+  auto http = broker.http_address();
+  REQUIRE_FALSE(http.empty());
+  test::create_topic(broker, "orders", 2);
+
+  auto r = http_get(http, "/api/cluster");
+  REQUIRE(r.status == 200);
+  auto doc = json::parse(r.body);
+  REQUIRE(doc["brokers"].size() == 1);
+  CHECK(doc["brokers"][0]["up"] == true);
+  CHECK(doc["brokers"][0]["address"] == broker.address());
+  auto* p = find_actor(doc, "partition/orders/1");
+  REQUIRE(p != nullptr);
+  CHECK((*p)["kind"] == "partition");
+  CHECK((*p)["answered"] == true);
+  CHECK((*p)["state"]["topic"] == "orders");
+  CHECK((*p)["state"]["partition"] == 1);
+  for (auto path : {"topic-registry", "group-coordinator", "delay", "retry", "txn", "flusher/0"}) {
+    INFO(path);
+    auto* a = find_actor(doc, path);
+    REQUIRE(a != nullptr);
+    CHECK((*a)["answered"] == true);
+  }
+  // The page and its script, from the binary itself.
+  r = http_get(http, "/");
+  CHECK(r.status == 200);
+  CHECK(r.headers.find("text/html") != std::string::npos);
+  CHECK(r.body.find("inspector.js") != std::string::npos);
+  r = http_get(http, "/inspector.js");
+  CHECK(r.status == 200);
+  CHECK(r.headers.find("text/javascript") != std::string::npos);
+  CHECK(http_get(http, "/nope").status == 404);
+  CHECK(http_get(http, "/metrics", "POST").status == 405);
+  CHECK(http_get(http, "/healthz").body == "ok\n");
+}
+
+TEST_CASE("actormq inspect prints the actors as JSON, as a table, and one actor's state",
+          "[app][inspector][cli]") {
+  test::broker_process broker;
+  test::require_started(broker);
+  test::create_topic(broker, "orders", 3);
+  auto r = cli(broker, {"inspect", "--once", "--json"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  auto doc = json::parse(r.out);
+  REQUIRE(doc["brokers"].size() == 1);
+  for (int p = 0; p < 3; ++p) {
+    auto* a = find_actor(doc, "partition/orders/" + std::to_string(p));
+    REQUIRE(a != nullptr);
+    CHECK((*a)["state"]["log_end_offset"] == 0);
+  }
+  r = cli(broker, {"inspect", "--once", "--kind", "partition"});
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.find("partition/orders/2") != std::string::npos);
+  CHECK(r.out.find("group-coordinator") == std::string::npos);
+  r = cli(broker, {"inspect", "actor", "partition/orders/0"});
+  REQUIRE(r.exit_code == 0);
+  auto one = json::parse(r.out);
+  CHECK(one["path"] == "partition/orders/0");
+  CHECK(one["state"]["high_watermark"] == 0);
+  r = cli(broker, {"inspect", "actor", "partition/nope/0"});
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("no actor partition/nope/0") != std::string::npos);
+}
+
+TEST_CASE("the message trace finds the dead letter of a rejected message, and refuses bad input",
+          "[app][inspector]") {
+  test::broker_process broker({"--http", "127.0.0.1:0"});
+  test::require_started(broker);
+  auto http = broker.http_address();
+  REQUIRE_FALSE(http.empty());
+  test::create_topic(broker, "pay", 1);
+  auto p = cli(broker, {"produce", "pay"}, "ok-1\npoison-1\nok-2\n");
+  REQUIRE(p.exit_code == 0);
+  auto c = cli(broker, {"consume", "pay", "--group", "g2", "--from-beginning", "--max-messages",
+                        "3", "--timeout-ms", "10000", "--reject-pattern", "poison"});
+  INFO(c.err);
+  REQUIRE(c.exit_code == 0);
+  CHECK(c.out == "ok-1\nok-2\n");
+
+  auto r = http_get(http, "/api/trace?topic=pay&partition=0&offset=1");
+  REQUIRE(r.status == 200);
+  auto doc = json::parse(r.body);
+  CHECK(doc["truncated"] == false);
+  REQUIRE(doc["copies"].size() == 1);
+  const auto& copy = doc["copies"][0];
+  CHECK(copy["topic"] == "pay.g2.dlq");
+  CHECK(copy["kind"] == "dead_letter");
+  CHECK(copy["reason"] == "rejected");
+  CHECK(copy["dlq_group"] == "g2");
+  CHECK(copy["last_error"] == "matched --reject-pattern");
+  // The messages that were acknowledged have no copies.
+  doc = json::parse(http_get(http, "/api/trace?topic=pay&partition=0&offset=0").body);
+  CHECK(doc["copies"].empty());
+  CHECK(http_get(http, "/api/trace?topic=pay&partition=x&offset=1").status == 400);
+  CHECK(http_get(http, "/api/trace?topic=pay&offset=1").status == 400);
+  CHECK(http_get(http, "/api/trace?topic=pay&partition=0&offset=-1").status == 400);
+}
