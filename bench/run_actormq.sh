@@ -13,6 +13,10 @@
 #      REPLICAS(3: W6-W8's replication factor, CLUSTER >= it)
 # W6/W7/W8 (CLUSTER only, as ../shared/bench/run_nats_cluster.sh): W1, W2 and W4 on topics of
 # replication factor REPLICAS with acks=all (every in-sync replica has each batch before its ack).
+#      INSPECT(0; 1: the broker runs with --http, a Prometheus server scrapes its /metrics every
+#      second and a poller fetches /api/cluster every second, as the inspector's open page does;
+#      one broker only; tagged inspect=1; docs/benchmarks.md, "Inspector cost"; INSPECT_PROM=0:
+#      the same two requests a second from curl, no Prometheus process)
 # W3 runs twice per repeat: the copying fetch path (mode=copy) and the zero-copy stream (mode=stream).
 # W5 = W1 with acks=fsync (group-commit fdatasync before the ack), on the same broker, fresh topic.
 set -euo pipefail
@@ -46,8 +50,12 @@ SPID=""
 ADDR=""
 
 CLUSTER="${CLUSTER:-0}"
+INSPECT="${INSPECT:-0}"
 CPID=""
+IPIDS=()
 cleanup() {
+  for p in "${IPIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  IPIDS=()
   if [ -n "$CPID" ]; then kill "$CPID" 2>/dev/null || true; wait "$CPID" 2>/dev/null || true; CPID=""; SPID=""; fi
   if [ -n "$SPID" ]; then kill "$SPID" 2>/dev/null || true; wait "$SPID" 2>/dev/null || true; SPID=""; fi
 }
@@ -74,16 +82,44 @@ start_cluster() {
   echo "the cluster did not start" >&2; cat "$DATA/cluster.log" >&2; exit 1
 }
 
+# INSPECT=1: Prometheus scraping /metrics every second and the page's poll of /api/cluster.
+start_inspection() {
+  local http="$1" prom_port
+  prom_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+  printf 'global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: actormq\n    scrape_interval: 1s\n    static_configs:\n      - targets: [%s]\n' \
+    "'$http'" > "$DATA/prometheus.yml"
+  echo "# inspect: prometheus on 127.0.0.1:$prom_port scraping $http/metrics every 1 s; /api/cluster polled every 1 s" >&2
+  if [ "${INSPECT_PROM:-1}" = 1 ]; then
+    prometheus --config.file="$DATA/prometheus.yml" --storage.tsdb.path="$DATA/tsdb" \
+      --web.listen-address="127.0.0.1:$prom_port" > "$DATA/prometheus.log" 2>&1 &
+    IPIDS+=($!)
+    ( while true; do curl -s -o /dev/null "http://$http/api/cluster"; sleep 1; done ) &
+  else
+    # INSPECT_PROM=0: the same two requests a second from one curl loop, no Prometheus process.
+    ( while true; do curl -s -o /dev/null "http://$http/api/cluster" -o /dev/null "http://$http/metrics"; sleep 1; done ) &
+  fi
+  IPIDS+=($!)
+}
+
 start_broker() {
   if [ "$CLUSTER" -gt 0 ]; then start_cluster; return; fi
   cleanup
   rm -rf "$DATA"; mkdir -p "$DATA"
-  echo "# cmd: $BROKER --listen 127.0.0.1:$PORT --data-dir $DATA/data --log-level $LOG_LEVEL" >&2
-  "$BROKER" --listen "127.0.0.1:$PORT" --data-dir "$DATA/data" --log-level "$LOG_LEVEL" \
+  local extra=()
+  if [ "$INSPECT" = 1 ]; then extra=(--http 127.0.0.1:0); fi
+  echo "# cmd: $BROKER --listen 127.0.0.1:$PORT --data-dir $DATA/data --log-level $LOG_LEVEL ${extra[*]}" >&2
+  "$BROKER" --listen "127.0.0.1:$PORT" --data-dir "$DATA/data" --log-level "$LOG_LEVEL" "${extra[@]}" \
     > "$DATA/broker.out" 2> "$DATA/broker.log" &
   SPID=$!
   for _ in $(seq 1 100); do
     ADDR="$(sed -n 's/^listening on //p' "$DATA/broker.out")"
+    if [ -n "$ADDR" ] && [ "$INSPECT" = 1 ]; then
+      local http
+      http="$(sed -n 's/^http listening on //p' "$DATA/broker.out")"
+      if [ -z "$http" ]; then sleep 0.1; continue; fi
+      start_inspection "$http"
+      return 0
+    fi
     if [ -n "$ADDR" ]; then return 0; fi
     kill -0 "$SPID" 2>/dev/null || break
     sleep 0.1
@@ -101,6 +137,7 @@ start_broker
 C=(--broker "$ADDR" --server-pid "$SPID" --no-progress)
 TAGS="ver=$VER build=$BUILD_TYPE storage=file log=$LOG_LEVEL"
 if [ "$CLUSTER" -gt 0 ]; then TAGS="$TAGS cluster=$CLUSTER"; fi
+TAGS="$TAGS inspect=$INSPECT"
 PROD=(--producers "$PRODUCERS" --batch-bytes "$BATCH_BYTES" --linger-ms "$LINGER_MS" --max-in-flight "$MAX_IN_FLIGHT")
 for r in $(seq 1 "$REPEAT"); do
   if want W1 || want W3; then

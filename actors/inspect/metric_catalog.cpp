@@ -77,6 +77,9 @@ const std::vector<metric_family>& metric_catalog() {
         {"actormq_txn_unresolved_total", "counter",
          "Transactions given up after max_checks unanswered check-backs."},
         // retries and alerts
+        {"actormq_retry_jobs_running", "gauge",
+         "Nack requests (records being retried or dead-lettered) and re-drives in progress, "
+         "by job."},
         {"actormq_alert_hook_runs_total", "counter", "Alert hook commands run, failures included."},
         {"actormq_alert_hook_failures_total", "counter",
          "Alert hook commands that exited non-zero, were killed or could not start."},

@@ -54,6 +54,8 @@ void retry_state::inspect(actor_report& r) const {
   json_writer w;
   w.begin_object()
       .field("replicated", replicated())
+      .field("nack_jobs_running", *running_nacks_)
+      .field("redrive_jobs_running", *running_redrives_)
       .field("backoff", rs.defaults.to_string())
       .field("max_retries", rs.defaults.max_retries())
       .field("max_redrives", rs.max_redrives)
@@ -120,6 +122,13 @@ void retry_state::inspect(actor_report& r) const {
   if (!legacy_cursors_.empty()) {
     r.summary += fmt::format(" legacy cursors {}", legacy_cursors_.size());
   }
+  if (*running_nacks_ > 0 || *running_redrives_ > 0) {
+    r.summary += fmt::format(" running nacks {} redrives {}", *running_nacks_, *running_redrives_);
+  }
+  add_metric(r.metrics, "actormq_retry_jobs_running", {{"job", "nack"}},
+             static_cast<double>(*running_nacks_));
+  add_metric(r.metrics, "actormq_retry_jobs_running", {{"job", "redrive"}},
+             static_cast<double>(*running_redrives_));
 
   if (settings_.alerts) {
     auto& m = r.metrics;

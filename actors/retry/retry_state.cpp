@@ -32,18 +32,30 @@ std::span<const uint8_t> bytes_of(const std::string& s) {
 }  // namespace
 
 struct retry_state::nack_job {
+  explicit nack_job(std::shared_ptr<int64_t> c) : running(std::move(c)) { ++*running; }
+  ~nack_job() { --*running; }
+  nack_job(const nack_job&) = delete;
+  nack_job& operator=(const nack_job&) = delete;
   nack_request req;
   caf::typed_response_promise<nack_reply> rp;
   nack_reply reply;
   size_t next = 0;
+  /// The state's count of running nack jobs (shared: a job may outlive
+  /// the state in a callback CAF drops after the actor's exit).
+  std::shared_ptr<int64_t> running;
 };
 
 struct retry_state::redrive_job {
+  explicit redrive_job(std::shared_ptr<int64_t> c) : running(std::move(c)) { ++*running; }
+  ~redrive_job() { --*running; }
+  redrive_job(const redrive_job&) = delete;
+  redrive_job& operator=(const redrive_job&) = delete;
   redrive_request req;
   caf::typed_response_promise<redrive_reply> rp;
   redrive_reply reply;
   int64_t pos = 0;
   int64_t end = 0;
+  std::shared_ptr<int64_t> running;
 };
 
 int64_t retry_state::now_ms() {
@@ -276,7 +288,7 @@ caf::result<nack_reply> retry_state::nack(nack_request req) {
       return make_error(errc::invalid_request, "unknown dead-letter reason '" + it.reason + "'");
     }
   }
-  auto job = std::make_shared<nack_job>();
+  auto job = std::make_shared<nack_job>(running_nacks_);
   job->req = std::move(req);
   job->rp = self_->make_response_promise<nack_reply>();
   next_nack(job);
@@ -381,7 +393,7 @@ caf::result<redrive_reply> retry_state::redrive(redrive_request req) {
   if (!req.reason.empty() && !retry::parse_reason(req.reason)) {
     return make_error(errc::invalid_request, "unknown dead-letter reason '" + req.reason + "'");
   }
-  auto job = std::make_shared<redrive_job>();
+  auto job = std::make_shared<redrive_job>(running_redrives_);
   job->req = std::move(req);
   job->rp = self_->make_response_promise<redrive_reply>();
   auto dlq = job->req.dlq_topic;

@@ -101,6 +101,10 @@ class retry_state {
   partition_reader reader_;
   partition_writer writer_;
   std::map<std::string, int64_t> legacy_cursors_;  ///< DLQ -> cursor, not moved yet
+  /// Nack and re-drive jobs running now (each job counts itself while it
+  /// lives), for the inspector.
+  std::shared_ptr<int64_t> running_nacks_ = std::make_shared<int64_t>(0);
+  std::shared_ptr<int64_t> running_redrives_ = std::make_shared<int64_t>(0);
 };
 
 }  // namespace actormq

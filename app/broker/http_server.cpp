@@ -115,14 +115,14 @@ kj::Promise<void> http_server::accept_loop() {
       }
     }
     backoff_ = std::chrono::milliseconds(0);
-    ++connections_;
-    auto done = [this] { --connections_; };
-    if (connections_ > settings_.max_connections) {
+    if (connections_ >= settings_.max_connections) {
       // Over the limit: the socket closes at once; the client retries.
-      done();
       return accept_loop();
     }
-    tasks_.add(server_->listenHttp(kj::mv(c.stream)).attach(kj::defer(done)));
+    ++connections_;
+    // kj::defer of an rvalue: given an lvalue it would keep a reference to
+    // a local that is gone when the connection ends.
+    tasks_.add(server_->listenHttp(kj::mv(c.stream)).attach(kj::defer([this] { --connections_; })));
     return accept_loop();
   });
 }

@@ -4,6 +4,9 @@
 
 #include <chrono>
 #include <cmath>
+#include <fstream>
+#include <iterator>
+#include <string>
 
 #include "actors/inspect/latency_histogram.h"
 #include "actors/inspect/metric_catalog.h"
@@ -82,4 +85,15 @@ TEST_CASE("the metric catalog is sorted, unique and typed", "[inspect]") {
   }
   CHECK(find_metric_family("actormq_fetch_latency_seconds_bucket") != nullptr);
   CHECK(find_metric_family("actormq_connections_bucket") == nullptr);
+}
+
+TEST_CASE("docs/inspector.md lists every metric of the catalog", "[inspect]") {
+  std::ifstream in(std::string(ACTORMQ_DOCS_DIR) + "/inspector.md");
+  REQUIRE(in);
+  std::string doc((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (const auto& f : metric_catalog()) {
+    INFO(f.name);
+    CHECK(doc.find("| `" + std::string(f.name) + "` | " + std::string(f.type) + " |") !=
+          std::string::npos);
+  }
 }
