@@ -43,6 +43,11 @@ struct inspector_settings {
   peers_actor peers;
   /// Bound of each actor's answer (a peer's whole answer: twice this).
   caf::timespan timeout = std::chrono::seconds(1);
+  /// Actors asked at once; the next is asked when one answers. Bounds the
+  /// burst of inspections a broker with thousands of partitions would put
+  /// in the scheduler's queue at once; a silent actor holds its slot until
+  /// the timeout, so more silent actors than this delay the answer.
+  size_t max_in_flight = 64;
   /// Broker-wide samples (process, RPC), added to each local report; runs
   /// on the inspector's thread and must not block. May be empty.
   std::function<void(std::vector<metric_sample>&)> broker_metrics;

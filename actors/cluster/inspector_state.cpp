@@ -106,48 +106,67 @@ caf::result<std::vector<broker_report>> inspector_state::cluster() {
 }
 
 void inspector_state::gather_local(std::function<void(broker_report)> done) {
-  auto entries =
-      settings_.directory ? settings_.directory->snapshot() : std::vector<actor_directory::entry>{};
-  auto acc = std::make_shared<fan_in<broker_report>>();
-  acc->value.broker_id = settings_.broker_id;
-  acc->value.address = settings_.address;
-  acc->value.actors.resize(entries.size());
-  acc->pending = entries.size() + 1;  // + 1: the broker-wide part, below
-  acc->done = [done = std::move(done)](broker_report r) {
+  struct gather {
+    fan_in<broker_report> acc;
+    std::vector<actor_directory::entry> entries;
+    size_t next = 0;  ///< the next entry to ask
+  };
+  auto g = std::make_shared<gather>();
+  if (settings_.directory) g->entries = settings_.directory->snapshot();
+  auto& acc = g->acc;
+  acc.value.broker_id = settings_.broker_id;
+  acc.value.address = settings_.address;
+  acc.value.actors.resize(g->entries.size());
+  acc.pending = g->entries.size() + 1;  // + 1: the broker-wide part, below
+  acc.done = [done = std::move(done)](broker_report r) {
     r.taken_at_ms = inspector_wall_ms();
     done(std::move(r));
   };
-  for (size_t i = 0; i < entries.size(); ++i) {
-    auto& slot = acc->value.actors[i];
-    slot.path = entries[i].path;
-    slot.kind = entries[i].kind;
-    auto handle = caf::actor_cast<caf::actor>(entries[i].handle.lock());
-    if (!handle) {
-      slot.answered = false;
-      slot.error = "exited";
-      acc->part_done();
-      continue;
-    }
-    self_->request(handle, settings_.timeout, inspect_atom::value)
-        .then(
-            [acc, i](actor_report& r) {
-              auto& s = acc->value.actors[i];
-              r.path = std::move(s.path);
-              r.kind = std::move(s.kind);
-              s = std::move(r);
-              acc->part_done();
-            },
-            [this, acc, i](caf::error& err) {
-              auto& s = acc->value.actors[i];
-              s.answered = false;
-              s.error = err == caf::sec::request_timeout
-                            ? "no answer within " + inspector_ms(settings_.timeout)
-                            : self_->system().render(err);
-              acc->part_done();
-            });
+  for (size_t i = 0; i < g->entries.size(); ++i) {
+    acc.value.actors[i].path = g->entries[i].path;
+    acc.value.actors[i].kind = g->entries[i].kind;
   }
-  if (settings_.broker_metrics) settings_.broker_metrics(acc->value.metrics);
-  acc->part_done();
+  // At most max_in_flight actors are asked at once, the next one when one
+  // answers: a burst of inspections in the scheduler's queue would delay
+  // every message queued behind it (docs/benchmarks.md, "Inspector cost").
+  auto ask_next = std::make_shared<std::function<void()>>();
+  *ask_next = [this, g, weak = std::weak_ptr<std::function<void()>>(ask_next)] {
+    auto self_fn = weak.lock();
+    while (g->next < g->entries.size()) {
+      auto i = g->next++;
+      auto handle = caf::actor_cast<caf::actor>(g->entries[i].handle.lock());
+      auto& slot = g->acc.value.actors[i];
+      if (!handle) {
+        slot.answered = false;
+        slot.error = "exited";
+        g->acc.part_done();
+        continue;
+      }
+      self_->request(handle, settings_.timeout, inspect_atom::value)
+          .then(
+              [g, i, self_fn](actor_report& r) {
+                auto& s = g->acc.value.actors[i];
+                r.path = std::move(s.path);
+                r.kind = std::move(s.kind);
+                s = std::move(r);
+                g->acc.part_done();
+                if (self_fn) (*self_fn)();
+              },
+              [this, g, i, self_fn](caf::error& err) {
+                auto& s = g->acc.value.actors[i];
+                s.answered = false;
+                s.error = err == caf::sec::request_timeout
+                              ? "no answer within " + inspector_ms(settings_.timeout)
+                              : self_->system().render(err);
+                g->acc.part_done();
+                if (self_fn) (*self_fn)();
+              });
+      return;  // one more out; the next goes when an answer comes
+    }
+  };
+  for (size_t k = 0; k < std::max<size_t>(1, settings_.max_in_flight); ++k) (*ask_next)();
+  if (settings_.broker_metrics) settings_.broker_metrics(acc.value.metrics);
+  acc.part_done();
 }
 
 void inspector_state::ask_peer(const peer_status& p, std::function<void(broker_report)> done) {

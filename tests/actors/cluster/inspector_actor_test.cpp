@@ -161,3 +161,36 @@ TEST_CASE("a single broker answers for the cluster with its own report alone", "
   CHECK(find_actor((*all)[0], "partition/t/0") != nullptr);
   caf::anon_send_exit(inspector, caf::exit_reason::user_shutdown);
 }
+
+TEST_CASE("asked one actor at a time, the inspector still reports every actor, a silent one once",
+          "[inspector]") {
+  temp_dir dir;
+  auto directory = std::make_shared<actor_directory>();
+  registry_settings rs;
+  rs.directory = directory;
+  broker_env env(dir.path(), rs);
+  env.create_topic("t", 3);
+  auto silent = env.sys().spawn(silent_actor, 0);
+  directory->enlist(silent, "a-silent", "test");  // sorted first: it holds the one slot first
+  inspector_settings is;
+  is.directory = directory;
+  is.timeout = std::chrono::milliseconds(200);
+  is.max_in_flight = 1;
+  auto inspector = spawn_inspector(env.sys(), is);
+  caf::scoped_actor self{env.sys()};
+  auto report = ask<broker_report>(self, inspector, inspect_atom::value);
+  REQUIRE(report);
+  CHECK(report->actors.size() == directory->size());
+  size_t unanswered = 0;
+  for (const auto& a : report->actors) {
+    if (!a.answered) ++unanswered;
+  }
+  CHECK(unanswered == 1);
+  for (int p = 0; p < 3; ++p) {
+    auto* a = find_actor(*report, "partition/t/" + std::to_string(p));
+    REQUIRE(a != nullptr);
+    CHECK(a->answered);
+  }
+  caf::anon_send_exit(silent, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(inspector, caf::exit_reason::user_shutdown);
+}
