@@ -33,16 +33,14 @@ struct http_response {
   std::string body;
 };
 
-/// One GET over a fresh connection (HTTP/1.0 style: the server closes
-/// after the answer), every step bounded by a 10 s socket timeout.
-http_response http_get(const std::string& address, const std::string& path,
-                       const std::string& method = "GET") {
-  http_response out;
+/// A connected socket to address with 10 s send and receive timeouts; -1
+/// when it cannot connect.
+int connect_to(const std::string& address) {
   auto colon = address.rfind(':');
   std::string host = address.substr(0, colon);
   int port = std::stoi(address.substr(colon + 1));
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return out;
+  if (fd < 0) return -1;
   timeval tv{10, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
@@ -52,11 +50,19 @@ http_response http_get(const std::string& address, const std::string& path,
   ::inet_pton(AF_INET, host.c_str(), &sa.sin_addr);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
     ::close(fd);
-    return out;
+    return -1;
   }
-  std::string req =
-      method + " " + path + " HTTP/1.1\r\nHost: " + address + "\r\nConnection: close\r\n\r\n";
-  if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {
+  return fd;
+}
+
+/// Sends raw bytes over a fresh connection and reads until the server
+/// closes it (every step bounded by the socket timeouts).
+http_response http_exchange(const std::string& address, const std::string& request) {
+  http_response out;
+  int fd = connect_to(address);
+  if (fd < 0) return out;
+  if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
+      static_cast<ssize_t>(request.size())) {
     ::close(fd);
     return out;
   }
@@ -74,6 +80,14 @@ http_response http_get(const std::string& address, const std::string& path,
   out.headers = all.substr(0, head_end);
   out.body = all.substr(head_end + 4);
   return out;
+}
+
+/// One request over a fresh connection that the server closes after the
+/// answer (Connection: close).
+http_response http_get(const std::string& address, const std::string& path,
+                       const std::string& method = "GET") {
+  return http_exchange(address, method + " " + path + " HTTP/1.1\r\nHost: " + address +
+                                    "\r\nConnection: close\r\n\r\n");
 }
 
 /// The value of the first sample line "name{labels} value" whose text
@@ -250,4 +264,26 @@ TEST_CASE("the message trace finds the dead letter of a rejected message, and re
   CHECK(http_get(http, "/api/trace?topic=pay&partition=x&offset=1").status == 400);
   CHECK(http_get(http, "/api/trace?topic=pay&offset=1").status == 400);
   CHECK(http_get(http, "/api/trace?topic=pay&partition=0&offset=-1").status == 400);
+}
+
+TEST_CASE("a malformed HTTP request gets 400 and a silent client holds up nobody",
+          "[app][inspector]") {
+  test::broker_process broker({"--http", "127.0.0.1:0"});
+  test::require_started(broker);
+  auto http = broker.http_address();
+  REQUIRE_FALSE(http.empty());
+  // A client that connects and sends half a request line, then nothing.
+  int silent = connect_to(http);
+  REQUIRE(silent >= 0);
+  std::string half = "GET /metr";
+  REQUIRE(::send(silent, half.data(), half.size(), MSG_NOSIGNAL) ==
+          static_cast<ssize_t>(half.size()));
+  CHECK(http_exchange(http, "NONSENSE\r\n\r\n").status == 400);
+  CHECK(http_exchange(http, std::string(4096, '\x01') + "\r\n\r\n").status == 400);
+  // Everyone else is served meanwhile, the RPC port too.
+  CHECK(http_get(http, "/healthz").body == "ok\n");
+  CHECK(http_get(http, "/metrics").status == 200);
+  CHECK(cli(broker, {"topic", "list"}).exit_code == 0);
+  ::close(silent);
+  CHECK(http_get(http, "/healthz").body == "ok\n");
 }

@@ -23,8 +23,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from inspector_support import (WAIT_S, Broker, TestFailure, eventually, free_port, log,
-                               run_cli, stop_process)
+from inspector_support import (Broker, TestFailure, eventually, free_port, log, run_cli,
+                               stop_process, use_lsan_suppressions)
 
 PROMETHEUS = "/usr/bin/prometheus"
 
@@ -114,9 +114,7 @@ def main(argv):
         if not os.access(path, os.X_OK):
             print(f"FAIL: {path} is not an executable", file=sys.stderr)
             return 2
-    supp = pathlib.Path(__file__).resolve().parent.parent / "lsan.supp"
-    if "LSAN_OPTIONS" not in os.environ and supp.exists():
-        os.environ["LSAN_OPTIONS"] = f"suppressions={supp}"
+    use_lsan_suppressions()
     work = pathlib.Path(tempfile.mkdtemp(prefix="actormq-prometheus-"))
     try:
         run(broker_bin, cli_bin, work)

@@ -33,6 +33,13 @@ const metric_sample* find_sample(const std::vector<metric_sample>& ms, const std
   return nullptr;
 }
 
+/// Registry settings whose partitions and flushers are listed in dir.
+registry_settings listed_in(const std::shared_ptr<actor_directory>& dir) {
+  registry_settings rs;
+  rs.directory = dir;
+  return rs;
+}
+
 /// An actor that takes every inspection and never answers it. (The unused
 /// argument: CAF 0.17 dereferences a null argument tuple when a function
 /// actor is spawned without arguments.)
@@ -48,11 +55,9 @@ TEST_CASE("the inspector reports each partition's offsets, its actor's counters 
           "[inspector]") {
   temp_dir dir;
   auto directory = std::make_shared<actor_directory>();
-  registry_settings rs;
-  rs.directory = directory;
   coordinator_settings cs;
   cs.directory = directory;
-  broker_env env(dir.path(), rs, cs);
+  broker_env env(dir.path(), listed_in(directory), cs);
   auto topic = env.create_topic("orders", 2);
   caf::scoped_actor self{env.sys()};
   for (int i = 0; i < 3; ++i) {
@@ -103,9 +108,7 @@ TEST_CASE("an actor that does not answer in time is reported as such, and the re
           "[inspector]") {
   temp_dir dir;
   auto directory = std::make_shared<actor_directory>();
-  registry_settings rs;
-  rs.directory = directory;
-  broker_env env(dir.path(), rs);
+  broker_env env(dir.path(), listed_in(directory));
   env.create_topic("t", 1);
   auto silent = env.sys().spawn(silent_actor, 0);
   directory->enlist(silent, "silent", "test");
@@ -145,9 +148,7 @@ TEST_CASE("an actor that exits leaves the directory by itself", "[inspector]") {
 TEST_CASE("a single broker answers for the cluster with its own report alone", "[inspector]") {
   temp_dir dir;
   auto directory = std::make_shared<actor_directory>();
-  registry_settings rs;
-  rs.directory = directory;
-  broker_env env(dir.path(), rs);
+  broker_env env(dir.path(), listed_in(directory));
   env.create_topic("t", 1);
   inspector_settings is;
   is.directory = directory;
@@ -166,9 +167,7 @@ TEST_CASE("asked one actor at a time, the inspector still reports every actor, a
           "[inspector]") {
   temp_dir dir;
   auto directory = std::make_shared<actor_directory>();
-  registry_settings rs;
-  rs.directory = directory;
-  broker_env env(dir.path(), rs);
+  broker_env env(dir.path(), listed_in(directory));
   env.create_topic("t", 3);
   auto silent = env.sys().spawn(silent_actor, 0);
   directory->enlist(silent, "a-silent", "test");  // sorted first: it holds the one slot first
