@@ -6,11 +6,13 @@
 #include <kj/compat/url.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <climits>
 #include <cstring>
 #include <map>
 #include <optional>
+#include <utility>
 
 #include "actors/inspect/json_writer.h"
 #include "actors/inspect/prometheus_text.h"
@@ -59,6 +61,60 @@ kj::StringPtr http_path_of(kj::StringPtr url, std::string& storage) {
 
 }  // namespace
 
+/// One connection's service: routes each request to the server and honours
+/// "Connection: close" (RFC 9112, 9.6): the answer carries "Connection:
+/// close" and the server closes its side once the answer is written (kj 0.9
+/// only adds the header and waits for the client).
+class http_connection final : public kj::HttpService {
+ public:
+  http_connection(http_server& server, kj::AsyncIoStream& stream)
+      : server_(server), stream_(stream) {}
+
+  kj::Promise<void> request(kj::HttpMethod method, kj::StringPtr url,
+                            const kj::HttpHeaders& headers, kj::AsyncInputStream& body,
+                            Response& response) override {
+    if (!asks_close(headers)) return server_.request(method, url, headers, body, response);
+    auto closing = kj::heap<closing_response>(server_, response);
+    auto& r = *closing;
+    return server_.request(method, url, headers, body, r)
+        .then([this] { stream_.shutdownWrite(); })
+        .attach(kj::mv(closing));
+  }
+
+ private:
+  /// Passes every call to the real response; its headers say "close".
+  class closing_response final : public Response {
+   public:
+    closing_response(http_server& server, Response& inner) : server_(server), inner_(inner) {}
+    kj::Own<kj::AsyncOutputStream> send(uint status, kj::StringPtr text,
+                                        const kj::HttpHeaders& headers,
+                                        kj::Maybe<uint64_t> length) override {
+      server_.close_next_ = true;  // send() asks shouldClose() before it returns
+      return inner_.send(status, text, headers, length);
+    }
+    kj::Own<kj::WebSocket> acceptWebSocket(const kj::HttpHeaders& headers) override {
+      return inner_.acceptWebSocket(headers);
+    }
+
+   private:
+    http_server& server_;
+    Response& inner_;
+  };
+
+  static bool asks_close(const kj::HttpHeaders& headers) {
+    KJ_IF_MAYBE (value, headers.get(kj::HttpHeaderId::CONNECTION)) {
+      std::string v{value->cStr()};
+      std::transform(v.begin(), v.end(), v.begin(),
+                     [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+      return v.find("close") != std::string::npos;
+    }
+    return false;
+  }
+
+  http_server& server_;
+  kj::AsyncIoStream& stream_;
+};
+
 http_server::http_server(kj::AsyncIoContext& io, settings s)
     : io_(io),
       settings_(std::move(s)),
@@ -69,8 +125,13 @@ http_server::http_server(kj::AsyncIoContext& io, settings s)
   kj::HttpServerSettings hs;
   hs.headerTimeout = 15 * kj::SECONDS;
   hs.pipelineTimeout = 60 * kj::SECONDS;
-  server_ = kj::heap<kj::HttpServer>(io_.provider->getTimer(), *table_,
-                                     static_cast<kj::HttpService&>(*this), hs);
+  hs.callbacks = static_cast<kj::HttpServerCallbacks&>(*this);
+  server_ = kj::heap<kj::HttpServer>(
+      io_.provider->getTimer(), *table_,
+      [this](kj::AsyncIoStream& stream) -> kj::Own<kj::HttpService> {
+        return kj::heap<http_connection>(*this, stream);
+      },
+      hs);
 }
 
 http_server::~http_server() = default;
@@ -89,6 +150,10 @@ void http_server::serve() {
 
 void http_server::taskFailed(kj::Exception&& e) {
   broker_log().debug("http connection ended: {}", e.getDescription().cStr());
+}
+
+bool http_server::shouldClose() {
+  return std::exchange(close_next_, false);
 }
 
 kj::Promise<void> http_server::accept_loop() {

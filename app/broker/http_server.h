@@ -11,7 +11,9 @@
 // Served by kj-http on the broker's KJ loop; every answer asks the
 // INSPECTOR (bounded by its timeouts), nothing is cached. Its own accept
 // loop, like the RPC listener's: a connection that fails, or a descriptor
-// shortage, never stops it; over max_connections a client gets 503.
+// shortage, never stops it; over max_connections a new connection is closed
+// at once (the client retries). A request with "Connection: close" gets its
+// answer and the connection closes; other connections are kept alive.
 
 #include <kj/async-io.h>
 #include <kj/compat/http.h>
@@ -29,7 +31,9 @@
 
 namespace actormq::broker {
 
-class http_server final : private kj::TaskSet::ErrorHandler, public kj::HttpService {
+class http_server final : private kj::TaskSet::ErrorHandler,
+                          private kj::HttpServerCallbacks,
+                          public kj::HttpService {
  public:
   struct settings {
     std::string host = "127.0.0.1";
@@ -53,6 +57,8 @@ class http_server final : private kj::TaskSet::ErrorHandler, public kj::HttpServ
 
  private:
   void taskFailed(kj::Exception&& e) override;
+  /// kj::HttpServerCallbacks: called as a response's headers start.
+  bool shouldClose() override;
 
  public:
   /// kj::HttpService: one request (the routes above).
@@ -75,6 +81,10 @@ class http_server final : private kj::TaskSet::ErrorHandler, public kj::HttpServ
   kj::Own<kj::HttpServer> server_;
   kj::Own<tcp_listener> socket_;
   uint32_t connections_ = 0;
+  /// Set just before a response's headers start when its request asked
+  /// "Connection: close"; shouldClose() reads and clears it.
+  bool close_next_ = false;
+  friend class http_connection;
   std::chrono::milliseconds backoff_{0};
   log_limiter shortage_log_{std::chrono::seconds(5)};
   kj::TaskSet tasks_;

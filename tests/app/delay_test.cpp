@@ -290,8 +290,11 @@ TEST_CASE("a previous release's pending delayed messages move to __delay_schedul
   // envelopes in <data>/delay/log and their entries in <data>/delay/schedule.
   // m0..m99 were due 5 s ago (m0..m49 delivered before the upgrade);
   // m100..m599 are due 8 to 10 s from now, across three 1 s buckets, 20 of
-  // them with one due time; more than one 256-entry chunk.
-  const auto base = wall_ms();
+  // them with one due time; more than one 256-entry chunk. base is a
+  // whole second: the overdue hundred share one 1 s bucket, as
+  // mark_delivered (which records "delivered through" in the bucket of its
+  // argument) needs; the previous release removed whole buckets below it.
+  const auto base = (wall_ms() / 1000 + 1) * 1000;
   auto due_of = [&](int i) -> int64_t {
     if (i < 100) return base - 5000 + i;
     if (i < 120) return base + 8500;

@@ -31,6 +31,7 @@ struct http_response {
   int status = 0;
   std::string headers;
   std::string body;
+  bool closed = false;  ///< the server closed the connection (not a timeout)
 };
 
 /// A connected socket to address with 10 s send and receive timeouts; -1
@@ -70,6 +71,7 @@ http_response http_exchange(const std::string& address, const std::string& reque
   char buf[65536];
   for (;;) {
     auto n = ::recv(fd, buf, sizeof buf, 0);
+    if (n == 0) out.closed = true;
     if (n <= 0) break;
     all.append(buf, static_cast<size_t>(n));
   }
@@ -266,7 +268,7 @@ TEST_CASE("the message trace finds the dead letter of a rejected message, and re
   CHECK(http_get(http, "/api/trace?topic=pay&partition=0&offset=-1").status == 400);
 }
 
-TEST_CASE("a malformed HTTP request gets 400 and a silent client holds up nobody",
+TEST_CASE("a malformed HTTP request gets 400 or 501 and a silent client holds up nobody",
           "[app][inspector]") {
   test::broker_process broker({"--http", "127.0.0.1:0"});
   test::require_started(broker);
@@ -278,12 +280,26 @@ TEST_CASE("a malformed HTTP request gets 400 and a silent client holds up nobody
   std::string half = "GET /metr";
   REQUIRE(::send(silent, half.data(), half.size(), MSG_NOSIGNAL) ==
           static_cast<ssize_t>(half.size()));
-  CHECK(http_exchange(http, "NONSENSE\r\n\r\n").status == 400);
-  CHECK(http_exchange(http, std::string(4096, '\x01') + "\r\n\r\n").status == 400);
+  // An unknown method is 501 (RFC 9110, 15.6.2); a request line or header
+  // that does not parse is 400; each answer closes its connection.
+  CHECK(http_exchange(http, "NONSENSE\r\n\r\n").status == 501);
+  CHECK(http_exchange(http, std::string(4096, '\x01') + "\r\n\r\n").status == 501);
+  CHECK(http_exchange(http, "GET /metrics HTTP/1.1\r\nno colon here\r\n\r\n").status == 400);
+  CHECK(http_exchange(http, "GET /metrics HTTP/1.1\r\n" + std::string(4096, '\x01') + "\r\n\r\n")
+            .status == 400);
   // Everyone else is served meanwhile, the RPC port too.
   CHECK(http_get(http, "/healthz").body == "ok\n");
   CHECK(http_get(http, "/metrics").status == 200);
   CHECK(cli(broker, {"topic", "list"}).exit_code == 0);
   ::close(silent);
-  CHECK(http_get(http, "/healthz").body == "ok\n");
+  auto health = http_get(http, "/healthz");
+  CHECK(health.body == "ok\n");
+  CHECK(health.closed);  // it asked "Connection: close"
+  // Without it the connection is kept for the next request.
+  auto two = http_exchange(http,
+                           "GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n"
+                           "GET /healthz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+  CHECK(two.status == 200);
+  CHECK(two.body.find("HTTP/1.1 200 OK") != std::string::npos);  // the second answer
+  CHECK(two.closed);
 }

@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/process_state.h"
 #include "support/temp_dir.h"
 
 #ifndef ACTORMQ_BROKER_BIN
@@ -130,9 +131,13 @@ class broker_process {
     return start("127.0.0.1:0");
   }
 
-  /// Freezes (SIGSTOP) or thaws (SIGCONT) the running broker.
+  /// Freezes (SIGSTOP; returns once it is stopped, at most 5 s) or thaws
+  /// (SIGCONT) the running broker.
   void pause() {
-    if (pid_ > 0) ::kill(pid_, SIGSTOP);
+    if (pid_ > 0) {
+      ::kill(pid_, SIGSTOP);
+      wait_stopped(pid_);
+    }
   }
   void resume() {
     if (pid_ > 0) ::kill(pid_, SIGCONT);

@@ -29,6 +29,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/process_state.h"
 #include "support/temp_dir.h"
 
 namespace actormq::test {
@@ -70,10 +71,12 @@ class etcd_process {
   }
   /// SIGKILL: the connections drop at once.
   void kill() { signal_and_reap(SIGKILL, std::chrono::seconds(10)); }
-  /// SIGSTOP: connections stay open, nothing answers.
+  /// SIGSTOP: connections stay open, nothing answers (returns once it is
+  /// stopped, at most 5 s).
   void pause() {
     if (pid_ > 0 && !paused_) {
       ::kill(pid_, SIGSTOP);
+      wait_stopped(pid_);
       paused_ = true;
     }
   }

@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 
 #include "support/cluster_fixture.h"
+#include "support/process_state.h"
 
 using namespace actormq;
 using namespace actormq::test;
@@ -193,6 +194,9 @@ TEST_CASE(
   REQUIRE(stats_from(a, 2, 5s));
 
   REQUIRE(::kill(child, SIGSTOP) == 0);
+  // kill() only queues the signal: wait until the child is really stopped,
+  // or a loaded machine lets it answer one more request.
+  REQUIRE(test::wait_stopped(child));
   auto t = std::chrono::steady_clock::now();
   // Before the connection timeout the peer still looks up: the request
   // itself must fail on its own timeout.
