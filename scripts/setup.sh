@@ -11,6 +11,7 @@ PKGS=(
   clang-format
   etcd-server etcd-client curl python3
   nlohmann-json3-dev prometheus chromium chromium-driver
+  clang libfuzzer-14-dev
 )
 # Optional extras for benchmarks are installed with --bench: fio and friends
 # for the physical limits, and the peer brokers with the C client libraries

@@ -37,5 +37,9 @@ esac
 jobs=${JOBS:-$(nproc)}
 cmake -S . -B "$dir" -G Ninja "${args[@]}" >/dev/null
 cmake --build "$dir" -j "$jobs"
-cd "$dir"
-ctest --output-on-failure -j "$jobs" --timeout 600
+(cd "$dir" && ctest --output-on-failure -j "$jobs" --timeout 600)
+# Then each libFuzzer harness for FUZZ_SECONDS (default 15; 0 skips): the
+# suite above only replays their corpus (docs/reliability.md).
+if [[ "${FUZZ_SECONDS:-15}" != 0 ]]; then
+  ./scripts/fuzz.sh "${FUZZ_SECONDS:-15}"
+fi

@@ -19,7 +19,8 @@ enum class errc {
   batch_too_large,      ///< a batch exceeds the configured maximum size
   offset_out_of_range,  ///< read below the log start or above the log end
   log_closed,           ///< the log was closed or hit a fatal write error
-  corrupt_segment,      ///< a segment failed validation and was quarantined
+  corrupt_segment,      ///< a segment failed validation (quarantined on open), or a read met
+                        ///< a corrupt batch header (nothing from it on is served)
   invalid_argument,     ///< bad configuration or argument
   offset_mismatch,      ///< replicated batches do not start at the log end or leave a gap/overlap
   corrupt_checkpoint,   ///< a checkpoint file (high-watermark, leader-epoch-checkpoint) is

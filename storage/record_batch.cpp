@@ -1,5 +1,7 @@
 #include "storage/record_batch.h"
 
+#include <limits>
+
 #include "storage/crc32c.h"
 #include "storage/errc.h"
 #include "storage/varint.h"
@@ -70,7 +72,11 @@ status parse_records(std::span<const uint8_t> batch, const batch_header& h,
     rc.pos += 1;  // attributes
     auto ts_delta = rc.varint();
     auto off_delta = rc.varint();
-    if (!ts_delta || !off_delta || *off_delta <= last_delta || *off_delta > h.last_offset_delta) {
+    // Offsets and timestamps must exist: no overflow of base + delta.
+    int64_t record_offset = 0, record_ts = 0;
+    if (!ts_delta || !off_delta || *off_delta <= last_delta || *off_delta > h.last_offset_delta ||
+        __builtin_add_overflow(h.base_offset(), *off_delta, &record_offset) ||
+        __builtin_add_overflow(h.first_timestamp(), *ts_delta, &record_ts)) {
       return errc::invalid_batch;
     }
     last_delta = *off_delta;
@@ -90,8 +96,8 @@ status parse_records(std::span<const uint8_t> batch, const batch_header& h,
     if (rc.pos != end) return errc::invalid_batch;
     c.pos = end;
     if (fn) {
-      r.record_offset = h.base_offset + *off_delta;
-      r.timestamp = h.first_timestamp + *ts_delta;
+      r.record_offset = offset(record_offset);
+      r.timestamp = timestamp_ms(record_ts);
       (*fn)(r);
     }
   }
@@ -118,6 +124,13 @@ result<batch_header> validate_batch(std::span<const uint8_t> bytes, size_t max_b
   }
   if (h.record_count < 1 || h.last_offset_delta != h.record_count - 1 ||
       h.max_timestamp < h.first_timestamp) {
+    return errc::invalid_batch;
+  }
+  // Its offsets must exist: base + last delta + 1 (next_offset()) may not
+  // overflow (found by the record_batch fuzzer). Producers send base 0; the
+  // log assigns the real one.
+  if (h.base_offset < offset(0) ||
+      h.base_offset() > std::numeric_limits<int64_t>::max() - h.record_count) {
     return errc::invalid_batch;
   }
   if (compute_crc(bytes.subspan(0, h.size_bytes())) != h.crc) return errc::crc_mismatch;

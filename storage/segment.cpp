@@ -271,6 +271,22 @@ status segment::append(std::span<const uint8_t> batch, const batch_header& h) {
   return {};
 }
 
+std::string segment::walk_problem(const batch_header& h, offset expect, uint64_t pos) const {
+  auto why = header_problem(h, expect, pos);
+  if (why.empty() && pos + h.size_bytes() > size_) {
+    why = fmt::format("batch of {} bytes at position {} passes the end ({} bytes)", h.size_bytes(),
+                      pos, size_);
+  }
+  return why;
+}
+
+void segment::report_corruption(const std::string& why) const {
+  if (corruption_reported_) return;  // once per segment: readers retry
+  corruption_reported_ = true;
+  logger().error("segment {}: corrupt: {}; reads from there fail with corrupt_segment",
+                 path().string(), why);
+}
+
 result<std::optional<std::pair<file_position, batch_header>>> segment::locate(offset target) const {
   header_reader headers(*file_, size_);
   return locate(target, headers);
@@ -289,6 +305,7 @@ result<std::optional<std::pair<file_position, batch_header>>> segment::locate(
       indexed = base_ + int64_t{e->rel()};
     }
   }
+  offset expect = indexed ? *indexed : base_;  // the base offset of the batch at pos
   while (pos < size_) {
     auto h = headers.at(pos);
     if (!h) return h.error();
@@ -300,13 +317,22 @@ result<std::optional<std::pair<file_position, batch_header>>> segment::locate(
             "segment {}: index entry for offset {} at position {} does not match the log",
             path().string(), (*indexed)(), pos);
         pos = 0;
+        expect = base_;
         indexed.reset();
         continue;
       }
       indexed.reset();
     }
     if (!*h) break;
+    // Headers are walked, not CRC-checked (a closed segment is trusted
+    // after a clean shutdown): one that cannot be the next batch is
+    // corruption, and nothing from it on is served.
+    if (auto why = walk_problem(**h, expect, pos); !why.empty()) {
+      report_corruption(why);
+      return errc::corrupt_segment;
+    }
     if ((*h)->last_offset() >= target) return found(std::pair{file_position(pos), **h});
+    expect = (*h)->next_offset();
     pos += (*h)->size_bytes();
   }
   return found{};
@@ -342,7 +368,12 @@ result<read_slice> segment::read(offset start, uint64_t max_bytes, offset end) c
     if (p >= size_ || out.next_offset >= end) break;
     auto nh = headers.at(p);
     if (!nh) return nh.error();
-    if (!*nh || out.length + (*nh)->size_bytes() > max_bytes || (*nh)->last_offset() >= end) break;
+    if (!*nh) break;
+    if (auto why = walk_problem(**nh, out.next_offset, p); !why.empty()) {
+      report_corruption(why);  // the batches before it are served; a read from it fails
+      break;
+    }
+    if (out.length + (*nh)->size_bytes() > max_bytes || (*nh)->last_offset() >= end) break;
     h = **nh;
   }
   return out;

@@ -122,6 +122,11 @@ class segment {
   result<std::optional<std::pair<file_position, batch_header>>> locate(
       offset target, header_reader& headers) const;
   void index_batch(const batch_header& h, file_position pos);
+  /// Why the header h at pos cannot be the batch expected there during a
+  /// walk (expect: its base offset); empty when it can.
+  std::string walk_problem(const batch_header& h, offset expect, uint64_t pos) const;
+  /// Logs a corruption a walk met, once per segment.
+  void report_corruption(const std::string& why) const;
 
   std::shared_ptr<file_handle> file_;
   offset base_;
@@ -134,6 +139,7 @@ class segment {
   timestamp_ms created_;
   offset_index index_;
   time_index time_index_;
+  mutable bool corruption_reported_ = false;
 };
 
 }  // namespace actormq::storage

@@ -15,7 +15,7 @@ std::optional<std::string> read_int(const toml::table& t, std::string_view secti
                                     std::string_view key, T& out, int64_t min, int64_t max) {
   auto node = t[section][key];
   if (!node) return std::nullopt;
-  auto v = node.value<int64_t>();
+  auto v = node.value_exact<int64_t>();
   if (!v) return fmt::format("[{}].{} must be an integer", section, key);
   if (*v < min || *v > max) {
     return fmt::format("[{}].{} = {} is out of range [{}, {}]", section, key, *v, min, max);
@@ -23,6 +23,10 @@ std::optional<std::string> read_int(const toml::table& t, std::string_view secti
   out = static_cast<T>(*v);
   return std::nullopt;
 }
+
+/// Applies a parsed config over cfg; file names it in errors.
+std::optional<std::string> apply_config(const toml::table& t, std::string_view file,
+                                        broker_config& cfg);
 
 }  // namespace
 
@@ -68,12 +72,31 @@ std::optional<std::string> load_config_file(const std::filesystem::path& file, b
   } catch (const toml::parse_error& e) {
     return fmt::format("{}: {} (line {})", file.string(), e.description(), e.source().begin.line);
   }
+  return apply_config(t, file.string(), cfg);
+}
+
+std::optional<std::string> load_config_text(std::string_view text, std::string_view name,
+                                            broker_config& cfg) {
+  toml::table t;
+  try {
+    t = toml::parse(text, name);
+  } catch (const toml::parse_error& e) {
+    return fmt::format("{}: {} (line {})", name, e.description(), e.source().begin.line);
+  }
+  return apply_config(t, name, cfg);
+}
+
+namespace {
+
+std::optional<std::string> apply_config(const toml::table& t, std::string_view file,
+                                        broker_config& cfg) {
   if (auto listen = t["broker"]["listen"].value<std::string>()) {
-    if (auto err = parse_listen(*listen, cfg)) return err;
+    if (auto err = parse_listen(*listen, cfg))
+      return fmt::format("{}: [broker].listen: {}", file, *err);
   }
   if (auto http = t["broker"]["http"].value<std::string>()) {
     if (auto err = parse_host_port(*http, cfg.http_host, cfg.http_port)) {
-      return "[broker].http: " + *err;
+      return fmt::format("{}: [broker].http: {}", file, *err);
     }
   }
   if (auto dir = t["broker"]["data_dir"].value<std::string>()) cfg.data_dir = *dir;
@@ -165,9 +188,11 @@ std::optional<std::string> load_config_file(const std::filesystem::path& file, b
   c.offsets_partitions = cfg.offsets_partitions;
   c.txn_state_partitions = cfg.txn_state_partitions;
   c.delay_schedule_partitions = cfg.delay_schedule_partitions;
-  if (err) return fmt::format("{}: {}", file.string(), *err);
+  if (err) return fmt::format("{}: {}", file, *err);
   d.max_batch_bytes = static_cast<int64_t>(cfg.max_batch_bytes);
   return std::nullopt;
 }
+
+}  // namespace
 
 }  // namespace actormq::broker

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "actors/delay/delay_levels.h"
 #include "actors/topic/topic_config.h"
@@ -119,6 +120,9 @@ std::optional<std::string> parse_host_port(const std::string& text, std::string&
 /// Reads a TOML file over the defaults. Returns the error text on failure
 /// (unreadable file, syntax error, wrong type or out-of-range value).
 std::optional<std::string> load_config_file(const std::filesystem::path& file, broker_config& cfg);
+/// The same for a config's text; name stands for the file in errors.
+std::optional<std::string> load_config_text(std::string_view text, std::string_view name,
+                                            broker_config& cfg);
 
 /// Parses "HOST:PORT" into cfg's listen address.
 std::optional<std::string> parse_listen(const std::string& text, broker_config& cfg);

@@ -10,8 +10,8 @@ std::optional<std::string> read_policy(const toml::node_view<const toml::node>& 
                                        const std::string& where, const retry::retry_policy& base,
                                        retry::retry_policy& out) {
   auto backoff = section["backoff"].value<std::string>().value_or(base.to_string());
-  auto max = section["max_retries"].value<int64_t>().value_or(base.max_retries());
-  if (section["max_retries"] && !section["max_retries"].value<int64_t>()) {
+  auto max = section["max_retries"].value_exact<int64_t>().value_or(base.max_retries());
+  if (section["max_retries"] && !section["max_retries"].value_exact<int64_t>()) {
     return fmt::format("{}.max_retries must be an integer", where);
   }
   if (max < 0 || max > 1000000)
@@ -34,7 +34,7 @@ std::optional<std::string> load_retry_config(const toml::table& t, retry::retry_
   const toml::node_view<const toml::node> r = t["retry"];
   if (auto err = read_policy(r, "[retry]", retry.defaults, retry.defaults)) return err;
   if (auto n = r["max_redrives"]) {
-    auto v = n.value<int64_t>();
+    auto v = n.value_exact<int64_t>();
     if (!v || *v < 0 || *v > 1000000) return "[retry].max_redrives must be an integer >= 0";
     retry.max_redrives = static_cast<uint32_t>(*v);
   }
@@ -52,11 +52,11 @@ std::optional<std::string> load_retry_config(const toml::table& t, retry::retry_
   }
   const toml::node_view<const toml::node> a = t["alerts"];
   if (auto hook = a["hook"].value<std::string>()) alerts.hook = *hook;
-  if (auto v = a["hook_timeout_ms"].value<int64_t>()) {
+  if (auto v = a["hook_timeout_ms"].value_exact<int64_t>()) {
     if (*v < 1 || *v > 3600000) return "[alerts].hook_timeout_ms is out of range [1, 3600000]";
     alerts.hook_timeout_ms = static_cast<uint32_t>(*v);
   }
-  if (auto v = a["hook_queue"].value<int64_t>()) {
+  if (auto v = a["hook_queue"].value_exact<int64_t>()) {
     if (*v < 1 || *v > 1000000) return "[alerts].hook_queue is out of range [1, 1000000]";
     alerts.hook_queue = static_cast<uint32_t>(*v);
   }

@@ -117,17 +117,45 @@ TEST_CASE("malformed and oversize produce requests are refused while a good clie
   CHECK(good_ok == good_sends);
 }
 
+namespace {
+
+/// Starts a broker on config text that must be refused; returns what it
+/// printed (empty if it started after all, which fails the test).
+std::string refused_config_output(const test::temp_dir& dir, const std::string& text) {
+  auto cfg = dir.path() / "broker.toml";
+  std::ofstream(cfg) << text;
+  test::broker_process b(dir.path() / "data", {"--config", cfg.string()});
+  if (b.start("127.0.0.1:0", std::chrono::seconds(10))) {
+    FAIL_CHECK("the broker started on: " << text);
+    return {};
+  }
+  return b.output();
+}
+
+}  // namespace
+
 TEST_CASE("a broker config with a bad scheduler policy or delay bucket is refused at start") {
   test::temp_dir dir{"bad-config"};
   for (const std::string& text : {std::string("[broker]\nscheduler_policy = \"fastest\"\n"),
                                   std::string("[delay]\nbucket_ms = 3600000\n")}) {
-    auto cfg = dir.path() / "broker.toml";
-    std::ofstream(cfg) << text;
-    test::broker_process b(dir.path() / "data", {"--config", cfg.string()});
-    REQUIRE_FALSE(b.start("127.0.0.1:0", std::chrono::seconds(10)));
-    auto out = b.output();
+    auto out = refused_config_output(dir, text);
     INFO(out);
     CHECK((out.find("scheduler_policy") != std::string::npos ||
            out.find("bucket_ms") != std::string::npos));
+  }
+}
+
+TEST_CASE("an integer setting given a float or a huge number is refused at start, naming the key") {
+  test::temp_dir dir{"bad-config-number"};
+  // 7e110 once reached toml++'s float-to-integer cast (undefined behaviour,
+  // found by the config fuzzer: tests/fuzz/regressions/config/).
+  for (const std::string& text : {std::string("[broker]\nflusher_threads = 7e110\n"),
+                                  std::string("[broker]\nflusher_threads = 2.0\n"),
+                                  std::string("[retry]\nmax_retries = 1e300\n")}) {
+    auto out = refused_config_output(dir, text);
+    INFO(out);
+    CHECK((out.find("flusher_threads") != std::string::npos ||
+           out.find("max_retries") != std::string::npos));
+    CHECK(out.find("integer") != std::string::npos);
   }
 }

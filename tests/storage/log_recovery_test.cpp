@@ -526,3 +526,36 @@ TEST_CASE("a wrong middle index entry does not misdirect reads") {
     CHECK(r.off < s->next_offset);
   }
 }
+
+TEST_CASE(
+    "a corrupt batch header in a closed segment after a clean shutdown is never served, reads "
+    "from it fail with corrupt_segment") {
+  // Found by the log_recovery fuzzer (tests/fuzz/regressions/log_recovery/):
+  // after a clean shutdown older segments are not re-validated on open, and
+  // a read walked the corrupt header into a slice ending below its start.
+  fixture f(16, 1000);
+  REQUIRE(f.segs.size() >= 2);
+  const auto& batches = f.segs[0].batches;
+  REQUIRE(batches.size() >= 3);
+  auto [pos, h] = batches[2];
+  int32_t garbage = -452984829;
+  overwrite(f.log_file(0), pos + batch_layout::last_offset_delta,
+            std::string(reinterpret_cast<const char*>(&garbage), sizeof garbage));
+  recovery_report report;
+  auto l = open_log(f.dir.path(), f.cfg, &report);
+  CHECK(report.clean_shutdown);
+  // The batches before it are served, and a read stops short of it.
+  CHECK(read_all(*l, offset(0), 1 << 20, h.base_offset) == f.want_below(h.base_offset));
+  auto from_start = l->read(offset(0), 1 << 20);
+  REQUIRE(from_start);
+  CHECK(from_start->next_offset == h.base_offset);
+  // From it on, an error, not bytes.
+  auto at_corrupt = l->read(h.base_offset, 1 << 20);
+  REQUIRE_FALSE(at_corrupt);
+  CHECK(at_corrupt.error() == errc::corrupt_segment);
+  // The next segment still serves, and the log still takes appends.
+  auto tail = l->read(f.segs[1].base, 1 << 20);
+  REQUIRE(tail);
+  CHECK(tail->next_offset > f.segs[1].base);
+  check_appends_continue_at(*l, f.next());
+}

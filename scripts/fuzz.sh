@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer harnesses (tests/fuzz/, clang, ASan+UBSan) in
+# build-fuzz/ and runs each for SECONDS (default 60) over a copy of its seed
+# corpus. A crash, leak, UBSan report, timeout or FUZZ_CHECK stops that
+# harness: its input is saved in build-fuzz/findings/<harness>/ and the
+# script fails. Add a fixed crash's input to tests/fuzz/regressions/<harness>/
+# so the test suite replays it for ever (docs/reliability.md).
+#   scripts/fuzz.sh [SECONDS] [HARNESS...]
+# Prints per harness: executions, coverage (edges) and corpus size.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-60}
+shift || true
+./scripts/setup.sh >/dev/null
+
+dir=build-fuzz
+CC=clang CXX=clang++ cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DACTORMQ_FUZZ=ON -DACTORMQ_TESTS=OFF >/dev/null
+harnesses=("$@")
+if [ ${#harnesses[@]} -eq 0 ]; then
+  harnesses=(record_batch log_recovery storage_files coordinator_records config)
+fi
+targets=()
+for h in "${harnesses[@]}"; do targets+=("fuzz_$h"); done
+cmake --build "$dir" -j "${JOBS:-$(nproc)}" --target "${targets[@]}"
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:allocator_may_return_null=1
+# The file harnesses write, sync and remove a directory per input: in memory
+# when /dev/shm is there (several times the executions per second).
+if [[ -d /dev/shm && -w /dev/shm ]]; then export TMPDIR=/dev/shm; fi
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+status=0
+summary=()
+for h in "${harnesses[@]}"; do
+  work="$dir/corpus/$h"
+  findings="$dir/findings/$h"
+  mkdir -p "$work" "$findings"
+  cp -n tests/fuzz/corpus/"$h"/* "$work"/ 2>/dev/null || true
+  if [ -d tests/fuzz/regressions/"$h" ]; then cp -n tests/fuzz/regressions/"$h"/* "$work"/; fi
+  log="$dir/findings/$h.log"
+  echo "fuzz_$h: ${seconds}s"
+  set +e
+  "$dir/tests/fuzz/fuzz_$h" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+    -print_final_stats=1 -artifact_prefix="$findings/" "$work" >"$log" 2>&1
+  rc=$?
+  set -e
+  execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo '?')
+  cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*' || echo '?')
+  files=$(find "$work" -type f | wc -l)
+  line=$(printf '%-22s %12s execs %8s edges %6s corpus files' "$h" "$execs" "$cov" "$files")
+  if [ $rc -ne 0 ]; then
+    line="$line  FAILED (exit $rc): $(ls "$findings" | head -3 | tr '\n' ' ')"
+    status=1
+    tail -40 "$log" >&2
+  fi
+  summary+=("$line")
+done
+printf '%s\n' "${summary[@]}"
+exit $status

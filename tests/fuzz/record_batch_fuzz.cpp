@@ -1,0 +1,58 @@
+// Harness: the record batch decoder and validator (storage/record_batch.h),
+// the code every produce request and every recovered segment goes through.
+// Input: bytes claimed to be one batch, or several back to back.
+// Invariants: a batch the validator accepts lies within the input; a batch
+// accepted with full_records parses, record by record, into exactly its
+// record count with offsets inside its range; for_each_batch never hands
+// out bytes past the input.
+
+#include <cstdint>
+#include <optional>
+
+#include "storage/record_batch.h"
+#include "tests/fuzz/fuzz_check.h"
+
+using namespace actormq::storage;
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::span<const uint8_t> in(data, size);
+  for (auto depth : {validation::header_and_crc, validation::full_records}) {
+    auto h = validate_batch(in, 1u << 20, depth);
+    if (!h) continue;
+    FUZZ_CHECK(h->size_bytes() <= size);
+    FUZZ_CHECK(h->record_count >= 0);
+    FUZZ_CHECK(compute_crc(in.first(h->size_bytes())) == h->crc);
+    if (depth != validation::full_records) continue;
+    int32_t records = 0;
+    std::optional<offset> previous;
+    auto st = for_each_record(in.first(h->size_bytes()), [&](const record_view& r) {
+      FUZZ_CHECK(r.record_offset >= h->base_offset);
+      FUZZ_CHECK(r.record_offset <= h->last_offset());
+      FUZZ_CHECK(!previous || r.record_offset > *previous);
+      previous = r.record_offset;
+      // Keys, values and headers are views into the batch, never past it.
+      auto inside = [&](std::string_view v) {
+        auto* b = reinterpret_cast<const char*>(data);
+        return v.empty() || (v.data() >= b && v.data() + v.size() <= b + h->size_bytes());
+      };
+      if (r.key) FUZZ_CHECK(inside(*r.key));
+      if (r.value) FUZZ_CHECK(inside(*r.value));
+      for (const auto& hv : r.headers) {
+        FUZZ_CHECK(inside(hv.key));
+        if (hv.value) FUZZ_CHECK(inside(*hv.value));
+      }
+      ++records;
+    });
+    FUZZ_CHECK(st);
+    FUZZ_CHECK(records == h->record_count);
+  }
+  size_t handed_out = 0;
+  auto consumed = for_each_batch(in, [&](const batch_header& h, std::span<const uint8_t> b) {
+    FUZZ_CHECK(b.size() == h.size_bytes());
+    FUZZ_CHECK(b.data() >= data && b.data() + b.size() <= data + size);
+    handed_out += b.size();
+  });
+  FUZZ_CHECK(consumed == handed_out);
+  FUZZ_CHECK(consumed <= size);
+  return 0;
+}
