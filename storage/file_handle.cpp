@@ -9,6 +9,7 @@
 #include <string>
 
 #include "storage/errc.h"
+#include "storage/fault_injector.h"
 #include "storage/logger.h"
 
 namespace actormq::storage {
@@ -19,12 +20,21 @@ std::error_code last_error(const char* what, const std::filesystem::path& p) {
   logger().error("{} {}: {}", what, p.string(), std::strerror(e));
   return from_errno(e);
 }
+
+/// An injected failure of op on p (fault_injector.h): sets errno and returns
+/// true when the call must fail.
+bool injected(fault_op op, const std::filesystem::path& p) {
+  auto f = fault_injector::instance().check(op, p);
+  if (!f || f->error == 0) return false;
+  errno = f->error;
+  return true;
+}
 }  // namespace
 
 result<std::shared_ptr<file_handle>> file_handle::open(const std::filesystem::path& path,
                                                        bool create) {
   int flags = O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0);
-  int fd = ::open(path.c_str(), flags, 0644);
+  int fd = injected(fault_op::open, path) ? -1 : ::open(path.c_str(), flags, 0644);
   if (fd < 0) {
     int e = errno;
     if (e != ENOENT || create) logger().error("open {}: {}", path.string(), std::strerror(e));
@@ -46,13 +56,27 @@ result<uint64_t> file_handle::size() const {
 status file_handle::write_at(file_position pos, std::span<const uint8_t> data) {
   uint64_t at = pos();
   while (!data.empty()) {
-    ssize_t n = ::pwrite(fd_, data.data(), data.size(), static_cast<off_t>(at));
-    if (n < 0) {
-      if (errno == EINTR) continue;
+    size_t len = data.size();
+    int fault = 0;  // an injected errno, after `len` bytes (a torn or short write)
+    if (auto f = fault_injector::instance().check(fault_op::write, path_, len)) {
+      fault = f->error;
+      len = f->allow ? static_cast<size_t>(*f->allow) : 0;
+      if (fault == 0 && len == 0) len = data.size();  // nothing to inject
+    }
+    if (len > 0) {
+      ssize_t n = ::pwrite(fd_, data.data(), len, static_cast<off_t>(at));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return last_error("pwrite", path_);
+      }
+      data = data.subspan(static_cast<size_t>(n));
+      at += static_cast<uint64_t>(n);
+    }
+    if (fault == EINTR) continue;
+    if (fault != 0) {
+      errno = fault;
       return last_error("pwrite", path_);
     }
-    data = data.subspan(static_cast<size_t>(n));
-    at += static_cast<uint64_t>(n);
   }
   return {};
 }
@@ -60,6 +84,10 @@ status file_handle::write_at(file_position pos, std::span<const uint8_t> data) {
 result<size_t> file_handle::read_some_at(file_position pos, std::span<uint8_t> out) const {
   size_t got = 0;
   while (got < out.size()) {
+    if (injected(fault_op::read, path_)) {
+      if (errno == EINTR) continue;
+      return last_error("pread", path_);
+    }
     ssize_t n = ::pread(fd_, out.data() + got, out.size() - got, static_cast<off_t>(pos() + got));
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -79,19 +107,23 @@ status file_handle::read_at(file_position pos, std::span<uint8_t> out) const {
 }
 
 status file_handle::truncate(uint64_t size) {
-  if (::ftruncate(fd_, static_cast<off_t>(size)) != 0) return last_error("ftruncate", path_);
+  if (injected(fault_op::truncate, path_) || ::ftruncate(fd_, static_cast<off_t>(size)) != 0) {
+    return last_error("ftruncate", path_);
+  }
   return {};
 }
 
 status file_handle::datasync() {
-  if (::fdatasync(fd_) != 0) return last_error("fdatasync", path_);
+  if (injected(fault_op::sync, path_) || ::fdatasync(fd_) != 0) {
+    return last_error("fdatasync", path_);
+  }
   return {};
 }
 
 status sync_directory(const std::filesystem::path& dir) {
   int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return last_error("open dir", dir);
-  int rc = ::fsync(fd);
+  int rc = injected(fault_op::sync, dir) ? -1 : ::fsync(fd);
   int e = errno;
   ::close(fd);
   if (rc != 0) {

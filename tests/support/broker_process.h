@@ -24,6 +24,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "support/process_state.h"
@@ -73,6 +74,7 @@ class broker_process {
     pid_t pid = ::fork();
     if (pid < 0) return fail("fork failed");
     if (pid == 0) {
+      for (const auto& [name, value] : env_) ::setenv(name.c_str(), value.c_str(), 1);
       if (fd_limit_ > 0) {
         rlimit rl{fd_limit_, fd_limit_};
         ::setrlimit(RLIMIT_NOFILE, &rl);
@@ -144,6 +146,10 @@ class broker_process {
   }
   /// The descriptor limit (RLIMIT_NOFILE) of the next start; 0 = inherited.
   void set_fd_limit(rlim_t n) { fd_limit_ = n; }
+  /// An environment variable of the next start (e.g. ACTORMQ_FAULTS_FILE).
+  void set_env(std::string name, std::string value) {
+    env_.emplace_back(std::move(name), std::move(value));
+  }
 
   bool running() const { return pid_ > 0; }
   pid_t pid() const { return pid_; }
@@ -221,6 +227,7 @@ class broker_process {
   std::filesystem::path data_dir_;
   std::vector<std::string> extra_args_;
   pid_t pid_ = -1;
+  std::vector<std::pair<std::string, std::string>> env_;
   rlim_t fd_limit_ = 0;
   int last_status_ = 0;
   std::thread reader_;
