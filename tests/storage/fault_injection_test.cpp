@@ -96,6 +96,65 @@ TEST_CASE(
   CHECK(read_all(*l, offset(0)).size() == before.size() + 8);
 }
 
+TEST_CASE("a multi batch append that meets a full disk half way appends nothing") {
+  temp_dir dir;
+  manual_clock clock;
+  auto l = log_with(dir, small_config(clock, 1 << 20), 2);
+  auto before = read_all(*l, offset(0));
+  const auto end = l->next_offset();
+  auto three = numbered_batch("x", 2, timestamp_ms(9), 20) +
+               numbered_batch("y", 2, timestamp_ms(9), 20) +
+               numbered_batch("z", 2, timestamp_ms(9), 20);
+  {
+    fault_rule full = rule(fault_op::write, ENOSPC, dir.path() / "00000000000000000000.log", 0);
+    full.skip = 1;  // the first batch is written, the second meets the full disk
+    armed faults{full};
+    auto r = append_copy(*l, three);
+    REQUIRE_FALSE(r);
+    CHECK(r.error() == errc::disk_full);
+  }
+  CHECK(l->next_offset() == end);
+  CHECK(read_all(*l, offset(0)) == before);
+  REQUIRE(l->close());
+  auto again = open_log(dir.path(), small_config(clock, 1 << 20));
+  CHECK(read_all(*again, offset(0)) == before);  // the first batch is not on disk either
+  auto r = append_copy(*again, three);
+  REQUIRE(r);
+  CHECK(r->base_offset == end);
+}
+
+TEST_CASE("a roll whose index write meets a full disk fails the append but not the log") {
+  temp_dir dir;
+  manual_clock clock;
+  auto one = numbered_batch("a", 1, timestamp_ms(1), 3000);
+  auto cfg = small_config(clock, 2 * one.size());  // two batches per segment
+  cfg.index_interval_bytes = 64;
+  auto l = open_log(dir.path(), cfg);
+  REQUIRE(append_copy(*l, one));
+  REQUIRE(append_copy(*l, one));
+  REQUIRE(l->segment_count() == 1);
+  {
+    armed faults{rule(fault_op::write, ENOSPC, ".index", 0)};  // written at the roll
+    auto r = append_copy(*l, one);
+    REQUIRE_FALSE(r);
+    CHECK(r.error() == errc::disk_full);
+  }
+  CHECK(l->next_offset() == offset(2));
+  auto again = append_copy(*l, numbered_batch("b", 1, timestamp_ms(2), 3000));
+  REQUIRE(again);
+  CHECK(again->base_offset == offset(2));
+  CHECK(l->segment_count() == 2);
+  auto got = read_all(*l, offset(0));
+  REQUIRE(got.size() == 3);
+  CHECK(got[2].key == "b-k0");
+  REQUIRE(l->close());
+  l.reset();
+  recovery_report report;
+  auto reopened = open_log(dir.path(), cfg, &report);
+  CHECK(report.events.empty());
+  CHECK(read_all(*reopened, offset(0)) == got);
+}
+
 TEST_CASE("a torn write is refused and never served, and a crash right after it is cut on reopen") {
   temp_dir dir;
   manual_clock clock;
