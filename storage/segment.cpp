@@ -155,6 +155,8 @@ result<segment_scan> segment::scan(bool check_crc, size_t max_batch_bytes) {
   }
   out.valid_bytes = pos;
   out.next_offset = next_;
+  verified_ = check_crc ? pos : 0;
+  bad_at_.reset();
   if (!out.problem.empty()) {
     out.first_bad_offset = next_;
     // Best effort, for the report: how far the offsets in the dropped bytes
@@ -267,6 +269,7 @@ status segment::append(std::span<const uint8_t> batch, const batch_header& h) {
     return st;
   }
   index_batch(h, file_position(size_));
+  if (verified_ == size_) verified_ += batch.size();  // the log validated it, CRC included
   size_ += batch.size();
   return {};
 }
@@ -285,6 +288,41 @@ void segment::report_corruption(const std::string& why) const {
   corruption_reported_ = true;
   logger().error("segment {}: corrupt: {}; reads from there fail with corrupt_segment",
                  path().string(), why);
+}
+
+status segment::verify_through(uint64_t end) const {
+  end = std::min(end, size_);
+  std::vector<uint8_t> buf;
+  while (!bad_at_ && verified_ < end) {
+    if (size_ - verified_ < L::header_size) break;  // a walk stops there anyway
+    buf.resize(L::header_size);
+    if (auto st = file_->read_at(file_position(verified_), buf); !st) return st;
+    const batch_header h = decode_header(buf);
+    std::string why;
+    if (h.batch_length < static_cast<int32_t>(L::header_size - L::length_prefix) ||
+        h.size_bytes() > size_ - verified_) {
+      why = fmt::format("bad batch length {} at position {}", h.batch_length, verified_);
+    } else {
+      buf.resize(h.size_bytes());
+      if (auto st = file_->read_at(file_position(verified_), buf); !st) return st;
+      if (compute_crc(buf) != h.crc) {
+        why = fmt::format("CRC mismatch in batch at offset {} position {}", h.base_offset(),
+                          verified_);
+      }
+    }
+    if (!why.empty()) {
+      bad_at_ = verified_;
+      report_corruption(why);
+      break;
+    }
+    verified_ += h.size_bytes();
+  }
+  return {};
+}
+
+void segment::forget_past_end() {
+  verified_ = std::min(verified_, size_);
+  if (bad_at_ && *bad_at_ >= size_) bad_at_.reset();
 }
 
 result<std::optional<std::pair<file_position, batch_header>>> segment::locate(offset target) const {
@@ -376,6 +414,22 @@ result<read_slice> segment::read(offset start, uint64_t max_bytes, offset end) c
     if (out.length + (*nh)->size_bytes() > max_bytes || (*nh)->last_offset() >= end) break;
     h = **nh;
   }
+  // Nothing is served before its CRC was checked once (a closed segment's
+  // first reads pay for it); a batch that fails ends what is served.
+  const uint64_t slice_end = pos() + out.length;
+  if (auto st = verify_through(slice_end); !st) return st.error();
+  if (bad_at_ && *bad_at_ < slice_end) {
+    if (*bad_at_ <= pos()) return errc::corrupt_segment;
+    uint64_t q = pos();
+    while (q < *bad_at_) {  // the batches before it, whose headers were walked above
+      auto bh = headers.at(q);
+      if (!bh) return bh.error();
+      if (!*bh) return errc::corrupt_segment;
+      out.next_offset = (*bh)->next_offset();
+      q += (*bh)->size_bytes();
+    }
+    out.length = q - pos();
+  }
   return out;
 }
 
@@ -404,6 +458,7 @@ result<offset> segment::truncate_to(offset o) {
   auto [pos, h] = **loc;
   if (auto st = file_->truncate(pos()); !st) return st.error();
   size_ = pos();
+  forget_past_end();
   next_ = h.base_offset;
   uint32_t rel = static_cast<uint32_t>(h.base_offset() - base_());
   index_.truncate(relative_offset(rel));
@@ -417,6 +472,7 @@ result<offset> segment::truncate_to(offset o) {
 status segment::truncate_bytes(uint64_t size) {
   if (auto st = file_->truncate(size); !st) return st;
   size_ = size;
+  forget_past_end();
   return {};
 }
 

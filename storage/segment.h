@@ -127,6 +127,13 @@ class segment {
   std::string walk_problem(const batch_header& h, offset expect, uint64_t pos) const;
   /// Logs a corruption a walk met, once per segment.
   void report_corruption(const std::string& why) const;
+  /// Checks the CRC of every batch from verified_ up to end (a byte
+  /// position), once per segment and process: a closed segment is not
+  /// CRC-checked on open, so its batches are checked before they are first
+  /// served. Sets bad_at_ at the first batch that fails.
+  status verify_through(uint64_t end) const;
+  /// After a truncation: what was verified or found bad past the end goes.
+  void forget_past_end();
 
   std::shared_ptr<file_handle> file_;
   offset base_;
@@ -140,6 +147,13 @@ class segment {
   offset_index index_;
   time_index time_index_;
   mutable bool corruption_reported_ = false;
+  /// Bytes from the start whose batches passed their CRC in this process
+  /// (a scan with the CRC on open, appends, which are validated, or
+  /// verify_through).
+  mutable uint64_t verified_ = 0;
+  /// Position of the first batch that failed its CRC: nothing from there
+  /// on is served.
+  mutable std::optional<uint64_t> bad_at_;
 };
 
 }  // namespace actormq::storage
