@@ -11,6 +11,9 @@
 //   append_<size>_fsync_every   flush_policy::every_append(): one fdatasync per append
 //   read_<size>_pread           log::read slices, pread into a buffer
 //   read_<size>_sendfile        log::read slices, sendfile into a socketpair drained by a thread
+//   read_<size>_reopened_sendfile  the same after a close and a reopen: the
+//                               closed segments' batches are CRC-checked on
+//                               their first read (docs/storage-format.md)
 // with <size> 100b or 1k. Reads go over the log the flush_never run just wrote
 // (page cache warm). Every run is bounded by bytes and by --max-secs.
 
@@ -254,10 +257,12 @@ void run_kind(const options& opt, const record_kind& k) {
                                 {flush_mode::every_append, "fsync_every", opt.fsync_total_mb}};
   const std::string read_pread = "read_" + size + "_pread";
   const std::string read_sendfile = "read_" + size + "_sendfile";
+  const std::string read_reopened = "read_" + size + "_reopened_sendfile";
   for (const auto& a : appends) {
     const std::string workload = "append_" + size + "_" + a.suffix;
     bool reads =
-        a.mode == flush_mode::never && (wanted(opt, read_pread) || wanted(opt, read_sendfile));
+        a.mode == flush_mode::never &&
+        (wanted(opt, read_pread) || wanted(opt, read_sendfile) || wanted(opt, read_reopened));
     if (!wanted(opt, workload) && !reads) continue;
     remove_dir(dir);
     auto log = st::log::open(dir, make_config(opt, a.mode));
@@ -286,6 +291,17 @@ void run_kind(const options& opt, const record_kind& k) {
       }
     }
     if (auto s = (*log)->close(); !s) die("close", s.error());
+    if (reads && wanted(opt, read_reopened)) {
+      log->reset();
+      auto again = st::log::open(dir, make_config(opt, a.mode));
+      if (!again) die("reopen log", again.error());
+      busy = pre_busy_pct();
+      auto r = run_read(**again, k, opt.read_max_kb << 10, opt.max_secs, read_mode::sendfile);
+      r.pre_busy_pct = busy;
+      print_line(opt, read_reopened, r, batch.size(), k.records_per_batch,
+                 "read_max_kb=" + std::to_string(opt.read_max_kb) + " ");
+      if (auto s = (*again)->close(); !s) die("close", s.error());
+    }
   }
   remove_dir(dir);
 }
