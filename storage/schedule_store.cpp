@@ -393,9 +393,15 @@ result<loaded_bucket> schedule_store::load_bucket(timestamp_ms start) {
   if (b.buffered.size() > skip) {
     parse_records(std::span<const uint8_t>(b.buffered).subspan(skip), records, out.corrupt_records);
   }
+  // An entry whose due time lies outside the bucket cannot have been added
+  // here (found by the storage_files fuzzer): it is corrupt too.
+  out.corrupt_records += std::erase_if(records, [&](const parsed_record& r) {
+    return r.type == schedule_record_type::entry && bucket_of(r.e.due) != start;
+  });
   if (out.corrupt_records > 0) {
-    logger().warn("schedule store: skipped {} records with a bad CRC in {}", out.corrupt_records,
-                  file_name(start));
+    logger().warn(
+        "schedule store: skipped {} records with a bad CRC or a due time outside the bucket in {}",
+        out.corrupt_records, file_name(start));
   }
 
   // A cancel or delivered record applies to the records before it: walk

@@ -31,6 +31,12 @@ std::optional<broker_registration> broker_registration::decode(std::string_view 
     }
   }
   if (!have_id || r.rpc_address.empty()) return std::nullopt;
+  // Addresses are HOST:PORT: a blank or '=' in one is corruption, and would
+  // not survive encode() (found by the coordinator_records fuzzer).
+  auto malformed = [](const std::string& a) {
+    return a.find_first_of(" \t=") != std::string::npos;
+  };
+  if (malformed(r.rpc_address) || malformed(r.cluster_address)) return std::nullopt;
   return r;
 }
 

@@ -162,7 +162,7 @@ TEST_CASE("a torn write is refused and never served, and a crash right after it 
   auto l = log_with(dir, cfg, 3);
   auto before = read_all(*l, offset(0));
   const auto end = l->next_offset();
-  SECTION("the log goes on at once, over the torn bytes") {
+  SECTION("the segment cuts the torn bytes at once and the log goes on") {
     fault_rule torn = rule(fault_op::write, EIO, dir.path());
     torn.after = 25;  // part of the header reaches the file
     armed faults{torn};
