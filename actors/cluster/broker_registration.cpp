@@ -25,16 +25,21 @@ std::optional<broker_registration> broker_registration::decode(std::string_view 
     } else if (key == "cluster") {
       r.cluster_address = std::string(val);
     } else if (key == "incarnation") {
+      // A count of starts: negative is corruption, and would come back from
+      // encode() as a number parse_int64 refuses (found by the fuzzer).
       auto v = parse_int64(val);
-      if (!v) return std::nullopt;
+      if (!v || *v < 0) return std::nullopt;
       r.incarnation = static_cast<uint64_t>(*v);
     }
   }
   if (!have_id || r.rpc_address.empty()) return std::nullopt;
-  // Addresses are HOST:PORT: a blank or '=' in one is corruption, and would
-  // not survive encode() (found by the coordinator_records fuzzer).
+  // Addresses are HOST:PORT in printable ASCII: a blank, control byte or '='
+  // in one is corruption, and would not survive encode() (found by the
+  // coordinator_records fuzzer).
   auto malformed = [](const std::string& a) {
-    return a.find_first_of(" \t=") != std::string::npos;
+    for (unsigned char c : a)
+      if (c <= ' ' || c >= 0x7f || c == '=') return true;
+    return false;
   };
   if (malformed(r.rpc_address) || malformed(r.cluster_address)) return std::nullopt;
   return r;

@@ -590,3 +590,39 @@ TEST_CASE(
   REQUIRE(tail);
   check_appends_continue_at(*l, f.next());
 }
+
+TEST_CASE(
+    "when the tail segment is quarantined the closed segment before it is CRC-checked like a "
+    "tail, so appends after it stay readable") {
+  // Found by the log_recovery fuzzer: the segment before a quarantined tail
+  // became the active one without its CRCs checked; a bad batch in it then
+  // made every batch appended after it fail with corrupt_segment.
+  const bool clean = GENERATE(true, false);
+  fixture f(16, 1000);
+  REQUIRE(f.segs.size() >= 2);
+  if (!clean) forget_clean_shutdown(f.dir.path());
+  const size_t last = f.segs.size() - 1;
+  const auto& batches = f.segs[last - 1].batches;
+  REQUIRE(batches.size() >= 3);
+  auto [pos, h] = batches[2];
+  auto data = read_whole(f.log_file(last - 1));
+  data[pos + h.size_bytes() - 3] ^= 0x40;  // in the last record's value
+  write_whole(f.log_file(last - 1), data);
+  // The tail now claims a base inside the segment before it: quarantined.
+  const offset moved = f.segs[last - 1].base + 1;
+  for (const char* ext : {"log", "index", "timeindex"}) {
+    fs::rename(seg_path(f.dir.path(), f.segs[last].base, ext), seg_path(f.dir.path(), moved, ext));
+  }
+  recovery_report report;
+  auto l = open_log(f.dir.path(), f.cfg, &report);
+  REQUIRE(report.events.size() == 2);
+  CHECK(report.events[0].what == kind::quarantined_segment);
+  CHECK(report.events[1].what == kind::truncated_tail);
+  CHECK(report.events[1].file == f.log_file(last - 1));
+  CHECK(report.events[1].first_dropped == h.base_offset);
+  CHECK_THAT(report.events[1].detail, Catch::Contains("CRC"));
+  CHECK(l->segment_count() == last);
+  CHECK(l->next_offset() == h.base_offset);
+  CHECK(read_all(*l, offset(0), 1) == f.want_below(h.base_offset));
+  check_appends_continue_at(*l, h.base_offset);
+}

@@ -32,4 +32,11 @@ TEST_CASE("a broker registration survives encode and decode; a malformed one is 
   CHECK_FALSE(broker_registration::decode("rpc = 127.0.0.1:1\n"));  // no id
   CHECK_FALSE(broker_registration::decode("id = -2\nrpc = a:1\n"));
   CHECK_FALSE(broker_registration::decode("id = 1\n"));  // no address
+  CHECK_FALSE(broker_registration::decode("id = 1\nrpc = a:1\nincarnation = -17\n"));
+  CHECK_FALSE(broker_registration::decode("id = 1\nrpc = a=b:1\n"));
+  CHECK_FALSE(broker_registration::decode(std::string("id = 1\nrpc = a\0b:1\n", 19)));
+  CHECK_FALSE(broker_registration::decode("id = 1\nrpc = a:1\ncluster = h\x07:2\n"));
+  // The largest incarnation a broker draws still comes back.
+  broker_registration big{1, "a:1", "b:2", 0x7fffffffffffffffull};
+  CHECK(broker_registration::decode(big.encode()) == big);
 }
