@@ -84,7 +84,8 @@ caf::result<std::vector<partition_stats>> node_state::stats(
   std::map<std::string, std::vector<size_t>> by_topic;
   for (size_t i = 0; i < tps.size(); ++i) by_topic[tps[i].topic].push_back(i);
   auto timeout = settings_.local_timeout;
-  for (auto& [topic, indices] : by_topic) {
+  for (auto& [topic, group] : by_topic) {
+    const auto& indices = group;  // clang 14 cannot capture a structured binding
     if (!settings_.registry) {
       for (auto i : indices) fan_in->fail(i, errc::unknown_topic, "no topic registry on this node");
       continue;

@@ -92,8 +92,8 @@ void retry_state::read_legacy_cursors() {
       "{} (group {}) with its next re-drive",
       legacy_cursors_.size(), settings_.dir.string(), "__consumer_offsets", redrive_group);
   // Alone this broker coordinates every group: move them now.
-  for (const auto& [dlq, next] : legacy_cursors_) {
-    commit_cursor(dlq, next, [dlq](caf::error e) {
+  for (const auto& [name, next] : legacy_cursors_) {
+    commit_cursor(name, next, [dlq = name](caf::error e) {  // clang 14: no capture of a binding
       if (e) {
         actor_log().warn("retry: the re-drive cursor of {} stays in the old file for now: {}", dlq,
                          text_of(e));

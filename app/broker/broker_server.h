@@ -22,7 +22,7 @@
 
 namespace actormq::broker {
 
-class broker_server : private kj::TaskSet::ErrorHandler {
+class broker_server final : private kj::TaskSet::ErrorHandler {
  public:
   broker_server(kj::AsyncIoContext& io, service_context ctx);
   ~broker_server();

@@ -39,7 +39,7 @@ namespace actormq::broker {
 
 class controller;
 
-class control_plane : private kj::TaskSet::ErrorHandler {
+class control_plane final : private kj::TaskSet::ErrorHandler {
  public:
   struct settings {
     cluster_config cluster;

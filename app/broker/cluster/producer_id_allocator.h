@@ -36,7 +36,7 @@
 
 namespace actormq::broker {
 
-class producer_id_allocator : private kj::TaskSet::ErrorHandler {
+class producer_id_allocator final : private kj::TaskSet::ErrorHandler {
  public:
   struct settings {
     std::string key;  ///< cluster_keys::producer_id_block()
