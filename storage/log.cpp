@@ -539,6 +539,10 @@ status log::truncate_fully_and_start_at(offset o) {
   return sync_directory(dir_);
 }
 
+void log::abandon() {
+  closed_ = true;
+}
+
 status log::close() {
   if (closed_) return errc::log_closed;
   closed_ = true;

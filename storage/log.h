@@ -118,6 +118,9 @@ class log {
   status truncate_fully_and_start_at(offset o);
   /// Flushes and writes the clean-shutdown marker. Further calls fail.
   status close();
+  /// Stops using a log whose directory is being deleted: writes nothing
+  /// (no flush, no clean-shutdown marker); the files close with the log.
+  void abandon();
 
   offset log_start_offset() const;
   offset next_offset() const { return segments_.back()->next_offset(); }

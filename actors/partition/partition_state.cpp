@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <iterator>
 
 #include "actors/errc.h"
@@ -45,10 +46,18 @@ partition_state::~partition_state() {
   // final flush like the others.
   for (auto& w : trim_waiters_) fsync_waiters_.push_back({w.reply.last_offset, w.reply, w.promise});
   trim_waiters_.clear();
+  // A deleted topic's directory was moved away before its partitions were
+  // stopped (topic_registry_state::retire) and goes next: nothing is kept
+  // for a next start, and a write there would fail.
+  std::error_code ec;
+  const bool deleted = !std::filesystem::exists(log_->dir(), ec) && !ec;
   // Pending fsync waiters get an answer only if the final flush works.
-  auto st = log_->flush();
+  storage::status st;
+  if (!deleted) st = log_->flush();
   for (auto& w : fsync_waiters_) {
-    if (st) {
+    if (deleted) {
+      w.promise.deliver(make_error(errc::unknown_topic, who() + ": topic deleted"));
+    } else if (st) {
       w.promise.deliver(w.reply);
     } else {
       w.promise.deliver(from_storage(st.error(), "flush at close"));
@@ -58,7 +67,12 @@ partition_state::~partition_state() {
   for (auto& f : parked_fetches_) answer_fetch(f);  // nothing new: an empty slice
   if (settings_.replicated) {
     drop_leader_waiters(make_error(errc::shutting_down, who() + " is closing"));
-    checkpoint_high_watermark();
+    if (!deleted) checkpoint_high_watermark();
+  }
+  if (deleted) {
+    log_->abandon();
+    actor_log().info("{}: closed (topic deleted)", who());
+    return;
   }
   write_producer_snapshot();
   if (auto cs = log_->close(); !cs) {

@@ -381,3 +381,19 @@ TEST_CASE("truncate_fully_and_start_at may also move the start below the old end
   CHECK(l->next_offset() == offset(2));
   CHECK(read_all(*l, offset(2)).empty());
 }
+
+TEST_CASE("an abandoned log writes nothing more: no clean-shutdown marker, no index") {
+  // A deleted topic's partitions abandon their logs (the directory was
+  // moved away and goes next).
+  temp_dir dir;
+  manual_clock clock;
+  auto cfg = small_config(clock);
+  {
+    auto l = open_log(dir.path(), cfg);
+    REQUIRE(append_copy(*l, numbered_batch("a", 3, clock.now())));
+    for (const auto& e : fs::directory_iterator(dir.path())) fs::remove(e.path());
+    l->abandon();
+    CHECK(l->close().error() == errc::log_closed);
+  }  // nor when destroyed
+  CHECK(fs::is_empty(dir.path()));
+}
