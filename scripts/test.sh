@@ -39,7 +39,10 @@ cmake -S . -B "$dir" -G Ninja "${args[@]}" >/dev/null
 cmake --build "$dir" -j "$jobs"
 (cd "$dir" && ctest --output-on-failure -j "$jobs" --timeout 600)
 # Then each libFuzzer harness for FUZZ_SECONDS (default 15; 0 skips): the
-# suite above only replays their corpus (docs/reliability.md).
+# suite above only replays their corpus (docs/reliability.md). Not rpc,
+# whose libFuzzer build compiles the whole broker again: the suite runs its
+# corpus and 1000 mutated scripts against the sanitized broker instead.
 if [[ "${FUZZ_SECONDS:-15}" != 0 ]]; then
-  ./scripts/fuzz.sh "${FUZZ_SECONDS:-15}"
+  ./scripts/fuzz.sh "${FUZZ_SECONDS:-15}" record_batch log_recovery storage_files \
+    coordinator_records config
 fi
