@@ -108,6 +108,12 @@ std::optional<std::string> apply_config(const toml::table& t, std::string_view f
   };
   check(read_int(t, "broker", "stream_port", cfg.stream_port, -1, 65535));
   check(read_int(t, "broker", "max_connections", cfg.max_connections, 1, 1000000));
+  check(read_int(t, "broker", "evict_idle_ms", cfg.evict_idle_ms, 0, 3600000));
+  check(read_int(t, "broker", "idle_timeout_ms", cfg.idle_timeout_ms, 0, big));
+  check(
+      read_int(t, "broker", "max_calls_per_connection", cfg.max_calls_per_connection, 1, 1000000));
+  check(read_int(t, "broker", "max_unwritten_reply_bytes", cfg.max_unwritten_reply_bytes, 1 << 20,
+                 big));
   check(read_int(t, "broker", "inspect_timeout_ms", cfg.inspect_timeout_ms, 10, 60000));
   check(read_int(t, "broker", "max_batch_bytes", cfg.max_batch_bytes, 1024, 256ll << 20));
   check(read_int(t, "broker", "max_message_bytes", cfg.max_message_bytes, 1, 256ll << 20));

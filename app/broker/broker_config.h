@@ -58,7 +58,18 @@ struct broker_config {
   /// Bound of each actor's answer to an inspection ([broker].inspect_timeout_ms).
   uint32_t inspect_timeout_ms = 1000;
   std::filesystem::path data_dir = "./data";
+  /// [broker] bounds of the RPC connections (broker_server.h; docs/
+  /// architecture.md, "Bounded resources"). At max_connections a new
+  /// connection closes the one idle the longest when that one has been
+  /// idle evict_idle_ms, else it is refused.
   uint32_t max_connections = 1024;
+  uint32_t evict_idle_ms = 1000;
+  /// A connection with nothing in flight this long is closed; 0 = never.
+  uint64_t idle_timeout_ms = 600000;
+  /// A connection reads no new request while this many of its requests are
+  /// served, or while its replies not yet written hold this many bytes.
+  uint32_t max_calls_per_connection = 1024;
+  uint64_t max_unwritten_reply_bytes = 64ull << 20;
   uint64_t max_batch_bytes = 16ull << 20;
   uint64_t max_message_bytes = 1ull << 20;
   int64_t inflight_bytes_per_partition = 64ll << 20;

@@ -1,11 +1,15 @@
 #include "app/broker/broker_server.h"
 
 #include <capnp/rpc-twoparty.h>
+#include <capnp/rpc.capnp.h>
+#include <capnp/serialize-async.h>
 #include <fmt/format.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstring>
 
+#include "app/broker/flow_stream.h"
 #include "app/broker/kj_inbox.h"
 #include "app/broker/logger.h"
 
@@ -16,23 +20,33 @@ namespace {
 // cap bounds how long a client waits in the backlog once descriptors free.
 constexpr std::chrono::milliseconds first_backoff{20};
 constexpr std::chrono::milliseconds max_backoff{500};
+
+// Reads and drops what s sends until it hangs up.
+kj::Promise<void> drain(kj::AsyncIoStream& s, kj::Array<kj::byte>& buf) {
+  return s.tryRead(buf.begin(), 1, buf.size()).then([&s, &buf](size_t n) -> kj::Promise<void> {
+    if (n == 0) return kj::READY_NOW;
+    return drain(s, buf);
+  });
+}
 }  // namespace
 
 struct broker_server::connection {
-  kj::Own<kj::AsyncIoStream> stream;
+  std::shared_ptr<connection_flow> flow;
+  flow_stream stream;
   capnp::TwoPartyVatNetwork network;
   capnp::RpcSystem<capnp::rpc::twoparty::VatId> rpc;
-  uint32_t& counter;
+  std::string peer;
+  connection_flow::clock::time_point accepted = connection_flow::clock::now();
+  /// Removes it from live_ once the client hangs up (destroyed first).
+  kj::Promise<void> watch = nullptr;
 
-  connection(kj::Own<kj::AsyncIoStream> s, capnp::Capability::Client bootstrap,
-             capnp::ReaderOptions opts, uint32_t& count)
-      : stream(kj::mv(s)),
-        network(*stream, capnp::rpc::twoparty::Side::SERVER, opts),
+  connection(kj::Own<kj::AsyncIoStream> s, std::shared_ptr<connection_flow> f,
+             capnp::Capability::Client bootstrap, capnp::ReaderOptions opts, std::string p)
+      : flow(std::move(f)),
+        stream(kj::mv(s), flow),
+        network(stream, capnp::rpc::twoparty::Side::SERVER, opts),
         rpc(capnp::makeRpcServer(network, kj::mv(bootstrap))),
-        counter(count) {
-    ++counter;
-  }
-  ~connection() { --counter; }
+        peer(std::move(p)) {}
 };
 
 broker_server::broker_server(kj::AsyncIoContext& io, service_context ctx)
@@ -48,6 +62,7 @@ broker_server::broker_server(kj::AsyncIoContext& io, service_context ctx)
   // Created on this (the KJ) thread, as the inbox's fulfillers must be.
   ctx_.inbox = std::make_shared<kj_inbox>();
   tasks_.add(ctx_.inbox->run());
+  if (ctx_.config->idle_timeout_ms > 0) tasks_.add(idle_sweep());
 }
 
 broker_server::~broker_server() {
@@ -114,6 +129,14 @@ kj::Promise<void> broker_server::accept_loop(listener_slot& slot) {
       broker_log().warn("{} connection from {} dropped: {}", slot.name, peer,
                         e->getDescription().cStr());
     }
+    // accept4 answers at once while the backlog holds connections: every
+    // 16 a turn through the timer lets the event loop poll the sockets, so
+    // a flood of connections does not hold up the requests of others.
+    if (++slot.accepted_in_a_row % 16 == 0) {
+      return io_.provider->getTimer().afterDelay(0 * kj::MILLISECONDS).then([this, &slot]() {
+        return accept_loop(slot);
+      });
+    }
     return accept_loop(slot);
   });
 }
@@ -131,7 +154,7 @@ kj::Promise<void> broker_server::on_accept_error(listener_slot& slot, int err) {
         broker_log().warn(
             "{} accept: {}; new clients wait while {} connections are open, retrying every "
             "{} ms ({} more such failures since the last warning)",
-            slot.name, std::strerror(err), connections_, slot.backoff.count(), *held);
+            slot.name, std::strerror(err), live_.size(), slot.backoff.count(), *held);
       }
       return io_.provider->getTimer()
           .afterDelay(slot.backoff.count() * kj::MILLISECONDS)
@@ -145,20 +168,138 @@ kj::Promise<void> broker_server::on_accept_error(listener_slot& slot, int err) {
 }
 
 void broker_server::serve_rpc(accepted_connection c) {
-  if (connections_ >= ctx_.config->max_connections) {
+  if (live_.size() >= ctx_.config->max_connections && !evict_one_idle()) {
     if (auto held = refused_log_.admit()) {
       broker_log().warn(
-          "refusing connection from {}: {} connections open (max_connections); {} more refused "
-          "since the last warning",
-          c.peer, connections_, *held);
+          "refusing connection from {}: {} connections open (max_connections), none idle for "
+          "{} ms; {} more refused since the last warning",
+          c.peer, live_.size(), ctx_.config->evict_idle_ms, *held);
     }
-    return;  // dropping the stream closes it
+    tasks_.add(refuse(kj::mv(c.stream),
+                      fmt::format("actormq: broker at its connection limit ({} connections, "
+                                  "max_connections), none idle; try again later",
+                                  live_.size())));
+    return;
   }
-  capnp::Capability::Client bootstrap = kj::heap<rpc_service>(ctx_, c.peer);
-  auto conn =
-      kj::heap<connection>(kj::mv(c.stream), kj::mv(bootstrap), reader_options_, connections_);
-  auto done = conn->network.onDisconnect();
-  tasks_.add(done.attach(kj::mv(conn)));
+  auto flow = std::make_shared<connection_flow>(ctx_.config->max_calls_per_connection,
+                                                ctx_.config->max_unwritten_reply_bytes);
+  capnp::Capability::Client bootstrap = kj::heap<rpc_service>(ctx_, c.peer, flow);
+  auto conn = kj::heap<connection>(kj::mv(c.stream), kj::mv(flow), kj::mv(bootstrap),
+                                   reader_options_, c.peer);
+  const uint64_t id = next_connection_id_++;
+  // (kj's then() keeps a reference to an lvalue function: each
+  // continuation below holds its own copy.)
+  auto gone = [this, id]() {
+    // Not destroyed here, inside its own continuation: on the next turn.
+    auto it = live_.find(id);
+    if (it == live_.end()) return;
+    auto own = kj::mv(it->second);
+    live_.erase(it);
+    tasks_.add(kj::evalLater([own = kj::mv(own)]() mutable { own = nullptr; }));
+  };
+  conn->watch = conn->network.onDisconnect()
+                    .then([gone]() { gone(); }, [gone](kj::Exception&&) { gone(); })
+                    .eagerlyEvaluate(nullptr);
+  live_.emplace(id, kj::mv(conn));
+}
+
+void broker_server::close_connection(uint64_t id) {
+  auto it = live_.find(id);
+  if (it == live_.end()) return;
+  auto own = kj::mv(it->second);
+  live_.erase(it);
+  own = nullptr;  // the socket closes now: its client sees the connection end
+}
+
+bool broker_server::evict_one_idle() {
+  // First a connection that never sent a request (oldest first, at any
+  // age: a flood of silent connections must not keep clients that work
+  // out), else the one with nothing in flight for the longest, if that is
+  // evict_idle_ms at least.
+  using tp = connection_flow::clock::time_point;
+  connection* silent = nullptr;
+  connection* oldest = nullptr;
+  uint64_t silent_id = 0, oldest_id = 0;
+  for (auto& [id, own] : live_) {
+    connection* conn = own.get();
+    if (conn->flow->calls() > 0) continue;
+    if (!conn->flow->spoken()) {
+      if (silent == nullptr || conn->accepted < silent->accepted) {
+        silent = conn;
+        silent_id = id;
+      }
+    } else if (oldest == nullptr || conn->flow->idle_since() < oldest->flow->idle_since()) {
+      oldest = conn;
+      oldest_id = id;
+    }
+  }
+  auto now = connection_flow::clock::now();
+  connection* victim = silent;
+  uint64_t victim_id = silent_id;
+  tp since = silent ? silent->accepted : tp::max();
+  if (victim == nullptr && oldest != nullptr &&
+      now - oldest->flow->idle_since() >= std::chrono::milliseconds(ctx_.config->evict_idle_ms)) {
+    victim = oldest;
+    victim_id = oldest_id;
+    since = oldest->flow->idle_since();
+  }
+  if (victim == nullptr) return false;
+  if (auto held = evicted_log_.admit()) {
+    broker_log().warn(
+        "at max_connections ({}): closed the connection from {} ({}, idle for {} ms) for a new "
+        "one; {} more since the last warning",
+        ctx_.config->max_connections, victim->peer,
+        victim->flow->spoken() ? "idle" : "never sent a request",
+        std::chrono::duration_cast<std::chrono::milliseconds>(now - since).count(), *held);
+  }
+  if (ctx_.rpc_stats) ctx_.rpc_stats->connection_evicted();
+  close_connection(victim_id);
+  return true;
+}
+
+kj::Promise<void> broker_server::idle_sweep() {
+  return io_.provider->getTimer().afterDelay(1 * kj::SECONDS).then([this]() {
+    auto limit = std::chrono::milliseconds(ctx_.config->idle_timeout_ms);
+    auto now = connection_flow::clock::now();
+    std::vector<uint64_t> idle;
+    for (auto& [id, conn] : live_) {
+      auto since = conn->flow->idle_since();
+      if (since == connection_flow::clock::time_point::max() || now - since < limit) continue;
+      broker_log().debug("closing the connection from {}: idle for {} ms (idle_timeout_ms)",
+                         conn->peer, limit.count());
+      idle.push_back(id);
+    }
+    for (auto id : idle) {
+      if (ctx_.rpc_stats) ctx_.rpc_stats->connection_idle_closed();
+      close_connection(id);
+    }
+    return idle_sweep();
+  });
+}
+
+kj::Promise<void> broker_server::refuse(kj::Own<kj::AsyncIoStream> stream, std::string reason) {
+  if (ctx_.rpc_stats) ctx_.rpc_stats->connection_refused();
+  auto message = kj::heap<capnp::MallocMessageBuilder>(64);
+  auto abort = message->initRoot<capnp::rpc::Message>().initAbort();
+  abort.setReason(reason);
+  abort.setType(capnp::rpc::Exception::Type::OVERLOADED);
+  auto& s = *stream;
+  auto buf = kj::heapArray<kj::byte>(4096);
+  auto& b = buf;
+  // Written, then what the client sent is read until it hangs up, for at
+  // most 500 ms and for at most 64 refused connections at once: closing
+  // with unread bytes resets the connection, and a reset may drop the
+  // Abort before the client reads it.
+  const bool linger = refusing_ < 64;
+  auto written = capnp::writeMessage(s, *message).then([&s, &b, linger]() -> kj::Promise<void> {
+    s.shutdownWrite();
+    if (!linger) return kj::READY_NOW;
+    return drain(s, b);
+  });
+  ++refusing_;
+  return io_.provider->getTimer()
+      .timeoutAfter(500 * kj::MILLISECONDS, kj::mv(written))
+      .attach(kj::mv(message), kj::mv(stream), kj::mv(buf), kj::defer([this] { --refusing_; }));
 }
 
 kj::Promise<void> broker_server::bind_stream(accepted_connection c) {

@@ -1,7 +1,20 @@
 #pragma once
 // The network side of the broker on one KJ event loop: the Cap'n Proto RPC
-// listener (one rpc_service + SESSION actor per connection, with a
-// connection limit) and the zero-copy fetch stream listener.
+// listener (one rpc_service + SESSION actor per connection) and the
+// zero-copy fetch stream listener.
+//
+// Bounded per connection and in all (docs/architecture.md, "Bounded
+// resources"):
+//  - each connection reads no new request while max_calls_per_connection of
+//    its requests are served or its unwritten replies hold
+//    max_unwritten_reply_bytes (connection_flow): a client that does not
+//    read its replies is pushed back on by TCP, not buffered;
+//  - a connection with nothing in flight for idle_timeout_ms is closed;
+//  - at max_connections a new connection closes one that never sent a
+//    request or else the one idle the longest (nothing in flight for
+//    evict_idle_ms at least; its client reconnects when it next needs to)
+//    or, when there is none, is refused with a Cap'n Proto Abort that says
+//    why.
 //
 // No error on one connection ends the loop that accepts the next: a
 // connection that dies before it is served is dropped, a descriptor or
@@ -14,6 +27,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <string>
 
 #include "app/broker/log_limiter.h"
@@ -58,6 +72,7 @@ class broker_server final : private kj::TaskSet::ErrorHandler {
     kj::Own<tcp_listener> socket;
     bool stream = false;
     std::chrono::milliseconds backoff{0};
+    uint64_t accepted_in_a_row = 0;
     log_limiter shortage_log{std::chrono::seconds(5)};
   };
 
@@ -65,6 +80,17 @@ class broker_server final : private kj::TaskSet::ErrorHandler {
   kj::Promise<void> accept_loop(listener_slot& slot);
   kj::Promise<void> on_accept_error(listener_slot& slot, int err);
   void serve_rpc(accepted_connection c);
+  /// At max_connections: closes a connection that never sent a request, or
+  /// else the one idle the longest if it has been idle evict_idle_ms; false
+  /// when there is none.
+  bool evict_one_idle();
+  /// Closes an RPC connection now (its socket with it).
+  void close_connection(uint64_t id);
+  /// Closes the connections idle for idle_timeout_ms; runs every second.
+  kj::Promise<void> idle_sweep();
+  /// Tells a connection it is refused (a Cap'n Proto Abort with the reason)
+  /// and closes it.
+  kj::Promise<void> refuse(kj::Own<kj::AsyncIoStream> stream, std::string reason);
   kj::Promise<void> bind_stream(accepted_connection c);
   void fail(std::string why);
 
@@ -72,10 +98,14 @@ class broker_server final : private kj::TaskSet::ErrorHandler {
   service_context ctx_;
   stream_registry streams_;
   capnp::ReaderOptions reader_options_;
-  uint32_t connections_ = 0;
+  uint64_t next_connection_id_ = 0;
+  /// Every open RPC connection (they remove themselves when they go).
+  std::map<uint64_t, kj::Own<connection>> live_;
+  uint32_t refusing_ = 0;  ///< refused connections still being told why
   listener_slot rpc_{"rpc"};
   listener_slot stream_{"fetch stream"};
   log_limiter refused_log_{std::chrono::seconds(5)};
+  log_limiter evicted_log_{std::chrono::seconds(5)};
   log_limiter unknown_token_log_{std::chrono::seconds(5)};
   kj::Own<kj::PromiseFulfiller<std::string>> failed_fulfiller_;
   kj::Maybe<kj::Promise<std::string>> failed_promise_;

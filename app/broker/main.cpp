@@ -5,6 +5,7 @@
 #include <kj/async-unix.h>
 #include <malloc.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <iostream>
@@ -35,6 +36,27 @@ namespace {
 void configure_allocator() {
   ::mallopt(M_MMAP_THRESHOLD, 32 << 20);
   ::mallopt(M_TRIM_THRESHOLD, 64 << 20);
+}
+
+/// Descriptors: the soft limit is raised to the hard one (a shell's soft
+/// limit is often 1024, below max_connections plus the partitions' files);
+/// a warning when max_connections cannot fit.
+void raise_fd_limit(const broker_config& cfg) {
+  rlimit r{};
+  if (::getrlimit(RLIMIT_NOFILE, &r) != 0) return;
+  if (r.rlim_cur < r.rlim_max) {
+    rlimit up = r;
+    up.rlim_cur = r.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &up) == 0) r = up;
+  }
+  broker_log().info("descriptors: up to {} (RLIMIT_NOFILE)", static_cast<uint64_t>(r.rlim_cur));
+  constexpr uint64_t reserve = 256;  // listeners, logs, the coordinators' files
+  if (uint64_t{cfg.max_connections} + reserve > r.rlim_cur) {
+    broker_log().warn(
+        "max_connections {} and about {} other descriptors exceed the limit of {}: accepts will "
+        "back off when descriptors run out (raise the limit, e.g. LimitNOFILE= in a systemd unit)",
+        cfg.max_connections, reserve, static_cast<uint64_t>(r.rlim_cur));
+  }
 }
 
 }  // namespace
@@ -112,6 +134,7 @@ int main(int argc, char** argv) {
   etcd::etcd_log();
   spdlog::set_level(level);
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [%n] %v");
+  raise_fd_limit(cfg);
 
   // Signals are taken by the KJ loop; capture them before any thread starts
   // so CAF's threads inherit the blocked mask. A peer closing a socket must

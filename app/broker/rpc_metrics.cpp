@@ -70,6 +70,11 @@ void rpc_metrics::samples(std::vector<metric_sample>& out) const {
              static_cast<double>(produce_messages_.load(std::memory_order_relaxed)));
   add_metric(out, "actormq_connections", {},
              static_cast<double>(connections_.load(std::memory_order_relaxed)));
+  for (auto [reason, n] : {std::pair{"refused", &refused_}, std::pair{"evicted", &evicted_},
+                           std::pair{"idle", &idle_closed_}}) {
+    add_metric(out, "actormq_connections_closed_total", {{"reason", reason}},
+               static_cast<double>(n->load(std::memory_order_relaxed)));
+  }
   produce_latency_.samples("actormq_produce_latency_seconds", {}, out);
   fetch_latency_.samples("actormq_fetch_latency_seconds", {}, out);
 }

@@ -27,9 +27,14 @@ class rpc_metrics {
   void on_produce(std::span<const uint8_t> batches);
   void connection_opened() { connections_.fetch_add(1, std::memory_order_relaxed); }
   void connection_closed() { connections_.fetch_sub(1, std::memory_order_relaxed); }
+  /// Connections ended by the broker's bounds (broker_server).
+  void connection_refused() { refused_.fetch_add(1, std::memory_order_relaxed); }
+  void connection_evicted() { evicted_.fetch_add(1, std::memory_order_relaxed); }
+  void connection_idle_closed() { idle_closed_.fetch_add(1, std::memory_order_relaxed); }
 
   /// Every sample: actormq_rpc_requests_total{method}, ..._errors_total,
-  /// actormq_produce_* and actormq_fetch_*, actormq_connections.
+  /// actormq_produce_* and actormq_fetch_*, actormq_connections,
+  /// actormq_connections_closed_total{reason=refused|evicted|idle}.
   void samples(std::vector<metric_sample>& out) const;
 
  private:
@@ -38,6 +43,9 @@ class rpc_metrics {
   std::atomic<uint64_t> produce_bytes_{0};
   std::atomic<uint64_t> produce_messages_{0};
   std::atomic<int64_t> connections_{0};
+  std::atomic<uint64_t> refused_{0};
+  std::atomic<uint64_t> evicted_{0};
+  std::atomic<uint64_t> idle_closed_{0};
   latency_histogram produce_latency_;
   latency_histogram fetch_latency_;
 };

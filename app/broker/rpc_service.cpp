@@ -113,8 +113,9 @@ std::string stream_registry::add(rpc_service* s) {
   return token;
 }
 
-rpc_service::rpc_service(const service_context& ctx, std::string peer)
-    : ctx_(ctx), peer_(std::move(peer)) {
+rpc_service::rpc_service(const service_context& ctx, std::string peer,
+                         std::shared_ptr<connection_flow> flow)
+    : ctx_(ctx), peer_(std::move(peer)), flow_(std::move(flow)) {
   session_settings ss;
   ss.registry = caf::actor_cast<topic_registry_actor>(ctx_.registry);
   ss.coordinator = caf::actor_cast<group_coordinator_actor>(ctx_.coordinator);
@@ -145,17 +146,56 @@ capnp::Capability::Server::DispatchCallResult rpc_service::dispatchCall(
     uint64_t interface_id, uint16_t method_id,
     capnp::CallContext<capnp::AnyPointer, capnp::AnyPointer> context) {
   auto started = std::chrono::steady_clock::now();
-  auto result = rpc::Broker::Server::dispatchCall(interface_id, method_id, context);
-  if (!ctx_.rpc_stats) return result;
   auto stats = ctx_.rpc_stats;
-  result.promise = result.promise.then(
-      [stats, method_id, started]() {
-        stats->on_call(method_id, std::chrono::steady_clock::now() - started, false);
-      },
-      [stats, method_id, started](kj::Exception&& e) {
-        stats->on_call(method_id, std::chrono::steady_clock::now() - started, true);
-        kj::throwFatalException(kj::mv(e));
-      });
+  if (!stats && !flow_) return rpc::Broker::Server::dispatchCall(interface_id, method_id, context);
+  // Ends the call for the connection's flow when the call's promise goes:
+  // answered, failed or cancelled by the client.
+  struct call_token {
+    std::shared_ptr<connection_flow> flow;
+    uint64_t reserved;
+    uint64_t reply_bytes = 0;
+    call_token(std::shared_ptr<connection_flow> f, uint64_t r) : flow(std::move(f)), reserved(r) {
+      if (flow) flow->call_started(reserved);
+    }
+    ~call_token() {
+      if (flow) flow->call_ended(reply_bytes, reserved);
+    }
+  };
+  // A fetch's reply may take up to its maximum bytes (64 MiB per partition,
+  // as fetch() caps them), reserved until it is answered.
+  uint64_t reserved = 0;
+  if (flow_ && interface_id == capnp::typeId<rpc::Broker>() && method_id == 10) {  // fetch @10
+    KJ_IF_MAYBE (e, kj::runCatchingExceptions([&]() {
+                   for (auto fp :
+                        context.getParams().getAs<rpc::Broker::FetchParams>().getPartitions()) {
+                     reserved += std::min<uint32_t>(fp.getMaxBytes(), 64u << 20);
+                   }
+                 })) {
+      reserved = 0;  // a malformed request fails in fetch() itself
+    }
+  }
+  auto token = kj::heap<call_token>(flow_, reserved);
+  auto result = rpc::Broker::Server::dispatchCall(interface_id, method_id, context);
+  result.promise =
+      result.promise
+          .then(
+              [stats, method_id, started, context, t = token.get()]() mutable {
+                if (stats) {
+                  stats->on_call(method_id, std::chrono::steady_clock::now() - started, false);
+                }
+                // The reply's message, which waits in Cap'n Proto's
+                // queue until the socket takes it.
+                if (t->flow) {
+                  t->reply_bytes = context.getResults().asReader().targetSize().wordCount * 8;
+                }
+              },
+              [stats, method_id, started](kj::Exception&& e) {
+                if (stats) {
+                  stats->on_call(method_id, std::chrono::steady_clock::now() - started, true);
+                }
+                kj::throwFatalException(kj::mv(e));
+              })
+          .attach(kj::mv(token));
   return result;
 }
 

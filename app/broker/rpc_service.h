@@ -19,6 +19,7 @@
 #include "actors/errc.h"
 #include "actors/inspect/actor_directory.h"
 #include "app/broker/broker_config.h"
+#include "app/broker/connection_flow.h"
 #include "app/broker/fetch_stream.h"
 #include "app/broker/rpc_metrics.h"
 #include "schema/actormq.capnp.h"
@@ -98,7 +99,9 @@ struct service_context {
 
 class rpc_service final : public rpc::Broker::Server {
  public:
-  rpc_service(const service_context& ctx, std::string peer);
+  /// flow: the connection's backpressure and idleness (null: not tracked).
+  rpc_service(const service_context& ctx, std::string peer,
+              std::shared_ptr<connection_flow> flow = nullptr);
   ~rpc_service();
 
   /// Binds an accepted fetch-stream connection to this session and wakes
@@ -172,6 +175,7 @@ class rpc_service final : public rpc::Broker::Server {
 
   service_context ctx_;
   std::string peer_;
+  std::shared_ptr<connection_flow> flow_;
   caf::actor session_;
   std::string stream_token_;
   kj::Maybe<kj::Own<fetch_stream>> stream_;
