@@ -162,7 +162,9 @@ capnp::Capability::Server::DispatchCallResult rpc_service::dispatchCall(
     }
   };
   // A fetch's reply may take up to its maximum bytes (64 MiB per partition,
-  // as fetch() caps them), reserved until it is answered.
+  // as fetch() caps them), reserved until it is answered; at most a quarter
+  // of the bound per call, so that one long poll alone never stops the
+  // connection's other requests (heartbeats, commits) from being read.
   uint64_t reserved = 0;
   if (flow_ && interface_id == capnp::typeId<rpc::Broker>() && method_id == 10) {  // fetch @10
     KJ_IF_MAYBE (e, kj::runCatchingExceptions([&]() {
@@ -173,6 +175,7 @@ capnp::Capability::Server::DispatchCallResult rpc_service::dispatchCall(
                  })) {
       reserved = 0;  // a malformed request fails in fetch() itself
     }
+    reserved = std::min<uint64_t>(reserved, ctx_.config->max_unwritten_reply_bytes / 4);
   }
   auto token = kj::heap<call_token>(flow_, reserved);
   auto result = rpc::Broker::Server::dispatchCall(interface_id, method_id, context);
