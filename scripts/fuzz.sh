@@ -52,7 +52,7 @@ for h in "${harnesses[@]}"; do
     -print_final_stats=1 -artifact_prefix="$findings/" "$work" >"$log" 2>&1
   rc=$?
   set -e
-  execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo '?')
+  execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1 || echo '?')
   cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*' || echo '?')
   files=$(find "$work" -type f | wc -l)
   line=$(printf '%-22s %12s execs %8s edges %6s corpus files' "$h" "$execs" "$cov" "$files")

@@ -326,7 +326,8 @@ result<append_result> log::write_batches(
   for (const auto& [at, h] : parsed) {
     auto* active = segments_.back().get();
     bool too_big = active->size_bytes() + h.size_bytes() > cfg_.segment_bytes;
-    bool too_old = cfg_.segment_ms >= 0 && now()() - active->created_at()() >= cfg_.segment_ms;
+    bool too_old =
+        cfg_.segment_ms >= 0 && ms_between(active->created_at(), now()) >= cfg_.segment_ms;
     if (!active->empty() && (too_big || too_old)) {
       if (auto st = roll(); !st) return undo(st.error());
       active = segments_.back().get();
@@ -458,7 +459,8 @@ result<size_t> log::apply_retention() {
   size_t deleted = 0;
   auto t = now();
   auto expired = [&](const segment& s) {
-    return cfg_.retention_ms >= 0 && !s.empty() && t() - s.max_timestamp()() > cfg_.retention_ms;
+    return cfg_.retention_ms >= 0 && !s.empty() &&
+           ms_between(s.max_timestamp(), t) > cfg_.retention_ms;
   };
   // An expired active segment is rolled so it can go too.
   if (expired(*segments_.back())) {

@@ -48,7 +48,10 @@ void record_batch_builder::add(std::optional<std::string_view> key,
   // Timestamps before the first record's are stored as negative deltas; the
   // batch's first_timestamp stays the first record's, max_timestamp the max.
   if (ts > max_ts_) max_ts_ = ts;
-  int64_t ts_delta = ts() - first_ts_();
+  // Modular: a timestamp 2^63 ms or more from the first record's cannot be
+  // stored, and the batch then fails validation instead of overflowing here.
+  int64_t ts_delta =
+      static_cast<int64_t>(static_cast<uint64_t>(ts()) - static_cast<uint64_t>(first_ts_()));
   int64_t off_delta = count_;
   size_t body = 1 + varint::size(ts_delta) + varint::size(off_delta) + bytes_field_size(key) +
                 bytes_field_size(value) + varint::size(static_cast<int64_t>(headers.size()));

@@ -43,6 +43,17 @@ using file_position = named_type<uint64_t, struct file_position_tag>;
 /// Milliseconds since the Unix epoch.
 using timestamp_ms = named_type<int64_t, struct timestamp_tag>;
 
+/// Milliseconds from then to now, saturated to the int64 range: record
+/// timestamps are the producer's and may be any value (found by the
+/// log_recovery fuzzer: a segment created "at" -2^63 overflowed its age).
+inline int64_t ms_between(timestamp_ms then, timestamp_ms now) {
+  int64_t d = 0;
+  if (__builtin_sub_overflow(now(), then(), &d)) {
+    return now() > then() ? INT64_MAX : INT64_MIN;
+  }
+  return d;
+}
+
 }  // namespace actormq::storage
 
 template <typename T, typename Tag>

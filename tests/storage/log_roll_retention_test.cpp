@@ -106,6 +106,34 @@ TEST_CASE("a segment does not roll by age because producer timestamps are old") 
   CHECK(bases(*l) == std::vector<int64_t>{0, 5});
 }
 
+TEST_CASE(
+    "producer timestamps at the ends of the int64 range neither overflow a segment's age nor "
+    "its retention") {
+  // Found by the log_recovery fuzzer (UBSan): reopened, a segment whose
+  // first record says -2^63 is taken as created then, and now - created
+  // overflowed on the next append.
+  temp_dir dir;
+  manual_clock clock(10'000'000);
+  auto cfg = small_config(clock, 1 << 20);
+  cfg.segment_ms = 1000;
+  cfg.retention_ms = 5000;
+  {
+    auto l = open_log(dir.path(), cfg);
+    REQUIRE(append_copy(*l, numbered_batch("min", 1, timestamp_ms(INT64_MIN))));
+    REQUIRE(l->close());
+  }
+  auto l = open_log(dir.path(), cfg);
+  // Older than segment_ms by far: the next batch starts a new segment.
+  REQUIRE(append_copy(*l, numbered_batch("max", 1, timestamp_ms(INT64_MAX))));
+  CHECK(bases(*l) == std::vector<int64_t>{0, 1});
+  REQUIRE(l->roll());
+  // Segment 0's record is from -2^63: past retention. Segment 1's is from
+  // 2^63-1 ms: not yet.
+  auto deleted = l->apply_retention();
+  REQUIRE(deleted);
+  CHECK(bases(*l) == std::vector<int64_t>{1, 2});
+}
+
 TEST_CASE("roll starts a new segment at the next offset and is a no op when empty") {
   temp_dir dir;
   manual_clock clock;

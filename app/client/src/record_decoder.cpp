@@ -31,11 +31,13 @@ std::optional<int64_t> header_number(const message_view& m, std::string_view key
 bool record_decoder::is_expired(const message_view& m, int64_t now,
                                 std::optional<int64_t> ttl) const {
   if (!dead_letter_expired_) return false;
-  if (m.headers.empty()) return ttl && m.timestamp_ms + *ttl <= now;
+  // born + ttl <= now, written so that no timestamp a producer may set
+  // (any int64) overflows: now is the clock's, ttl positive.
+  if (m.headers.empty()) return ttl && m.timestamp_ms <= now - *ttl;
   if (auto at = header_number(m, retry_header::expires_at); at && *at <= now) return true;
   if (!ttl) return false;
   auto born = header_number(m, retry_header::original_timestamp).value_or(m.timestamp_ms);
-  return born + *ttl <= now;
+  return born <= now - *ttl;
 }
 
 record_decoder::outcome record_decoder::decode(fetched& f, int64_t& pos,
