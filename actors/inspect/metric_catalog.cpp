@@ -20,6 +20,9 @@ const std::vector<metric_family>& metric_catalog() {
         {"actormq_broker_info", "gauge",
          "Always 1; labels broker (id) and address (RPC HOST:PORT)."},
         {"actormq_connections", "gauge", "Open client connections (RPC sessions)."},
+        {"actormq_connections_closed_total", "counter",
+         "Connections the broker closed for its bounds, by reason: refused (at max_connections, "
+         "none idle), evicted (for a new one at max_connections), idle (idle_timeout_ms)."},
         {"actormq_actors", "gauge", "Actors listed by the inspector, by kind."},
         {"actormq_actor_mailbox", "gauge",
          "Messages waiting in the mailboxes of the actors of a kind, summed."},

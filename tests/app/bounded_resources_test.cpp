@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <fstream>
+#include <future>
 #include <regex>
 #include <thread>
 
@@ -355,4 +356,60 @@ TEST_CASE(
         return a && (*a)->list_topics().has_value();
       },
       10s));
+}
+
+TEST_CASE(
+    "a slow consumer against a fast producer costs the broker no memory: the backlog waits on "
+    "disk",
+    "[app][resources]") {
+  test::broker_process broker;
+  small_asan_quarantine(broker);
+  test::require_started(broker);
+  test::create_topic(broker, "flood", 1);
+  std::this_thread::sleep_for(500ms);
+  const pid_t pid = broker.pid();
+  const long rss0 = proc_status(pid, "VmRSS");
+
+  // The consumer takes a few messages every 100 ms.
+  std::atomic<bool> stop{false};
+  std::atomic<long> consumed{0};
+  std::thread slow([&] {
+    auto cc = test::group_config(broker, "slow");
+    cc.max_poll_records = 4;
+    auto c = client::consumer::create(cc);
+    if (!c || !(*c)->subscribe({"flood"})) return;
+    while (!stop) {
+      auto got = (*c)->poll(200ms);
+      if (got) consumed += static_cast<long>(got->size());
+      std::this_thread::sleep_for(100ms);
+    }
+  });
+  // 128 MiB as fast as the producer can send it.
+  long peak_rss = 0;
+  {
+    client::producer_config pc;
+    pc.connection = test::connection_to(broker);
+    auto prod = client::producer::create(pc);
+    REQUIRE(prod);
+    const std::string value(64 << 10, 'v');
+    std::vector<std::future<client::delivery_report>> pending;
+    int ok = 0;
+    for (int i = 0; i < 2048; ++i) {
+      pending.push_back((*prod)->send("flood", std::to_string(i), value));
+      if (pending.size() == 64) {
+        for (auto& f : pending) ok += f.get().ok() ? 1 : 0;
+        pending.clear();
+        peak_rss = std::max(peak_rss, proc_status(pid, "VmRSS"));
+      }
+    }
+    for (auto& f : pending) ok += f.get().ok() ? 1 : 0;
+    CHECK(ok == 2048);
+  }
+  peak_rss = std::max(peak_rss, proc_status(pid, "VmRSS"));
+  stop = true;
+  slow.join();
+  INFO("RSS " << rss0 / 1024 << " -> peak " << peak_rss / 1024 << " MiB; the consumer read "
+              << consumed << " of 2048");
+  CHECK(consumed < 2048);  // it was behind: the backlog was on disk
+  CHECK(peak_rss - rss0 < 150 * 1024);
 }
