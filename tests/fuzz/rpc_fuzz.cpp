@@ -674,11 +674,23 @@ void reset_topics(session& s) {
   }
   for (const auto& t : pool) {
     if (have.count(t)) continue;
-    auto req = s.broker.createTopicRequest();
-    req.setName(t);
-    req.initConfig().setPartitions(pool_partitions);
-    auto r = answered(req.send(), "createTopic (reset)");
+    // A topic just deleted is busy until its partitions have closed.
+    kj::Maybe<capnp::Response<rpc::Broker::CreateTopicResults>> r;
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      auto req = s.broker.createTopicRequest();
+      req.setName(t);
+      req.initConfig().setPartitions(pool_partitions);
+      r = answered(req.send(), "createTopic (reset)");
+      KJ_IF_MAYBE (res, r) {
+        if (res->getError().getCode() != rpc::ErrorCode::BUSY) break;
+      }
+      io().provider->getTimer().afterDelay(100 * kj::MILLISECONDS).wait(io().waitScope);
+    }
     KJ_IF_MAYBE (res, r) {
+      if (!ok(res->getError())) {
+        std::fprintf(stderr, "rpc fuzz: creating %s again failed: %s\n", t.c_str(),
+                     res->getError().getMessage().cStr());
+      }
       FUZZ_CHECK(ok(res->getError()));
     }
   }
