@@ -28,22 +28,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-/// A plain TCP connection to "HOST:PORT"; -1 when it fails.
-int bounded_connect(const std::string& address) {
-  auto colon = address.rfind(':');
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(static_cast<uint16_t>(std::stoi(address.substr(colon + 1))));
-  ::inet_pton(AF_INET, address.substr(0, colon).c_str(), &sa.sin_addr);
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
 /// A field of /proc/PID/status (VmRSS in KiB, Threads).
 long proc_status(pid_t pid, const std::string& field) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
@@ -152,7 +136,7 @@ TEST_CASE(
   std::vector<int> held;
   long peak_fds = 0, peak_rss = 0, peak_threads = 0;
   for (int i = 0; i < idle; ++i) {
-    int fd = bounded_connect(broker.address());
+    int fd = test::tcp_connect(broker.address());
     if (fd >= 0) held.push_back(fd);
     if (i % 500 == 499) {
       peak_fds = std::max(peak_fds, open_fds(pid));
@@ -203,7 +187,7 @@ TEST_CASE(
     held.push_back(std::make_unique<test::raw_client>(broker.address()));
     held.back()->broker().infoRequest().send().wait(held.back()->ws());
   }
-  int refused = bounded_connect(broker.address());
+  int refused = test::tcp_connect(broker.address());
   REQUIRE(refused >= 0);
   timeval tv{5, 0};
   ::setsockopt(refused, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
@@ -234,12 +218,7 @@ TEST_CASE(
   }
   // Once one goes, the next client is served.
   held.pop_back();
-  CHECK(test::eventually(
-      [&] {
-        auto a = client::admin::create(test::connection_to(broker));
-        return a && (*a)->list_topics().has_value();
-      },
-      10s));
+  CHECK(test::new_client_served(broker, 10s));
 }
 
 TEST_CASE(
@@ -250,7 +229,7 @@ TEST_CASE(
   test::broker_process broker({"--config", cfg.string()});
   test::require_started(broker);
   test::create_topic(broker, "idle", 1);
-  int raw = bounded_connect(broker.address());
+  int raw = test::tcp_connect(broker.address());
   REQUIRE(raw >= 0);
   auto admin = client::admin::create(test::connection_to(broker));
   REQUIRE(admin);
@@ -291,7 +270,7 @@ TEST_CASE(
 
   // Bootstrap, then 4,000 pipelined fetches of up to 1 MiB each (4 GB of
   // replies if they were all kept), never reading.
-  int bad = bounded_connect(broker.address());
+  int bad = test::tcp_connect(broker.address());
   REQUIRE(bad >= 0);
   auto send = [&](capnp::MallocMessageBuilder& m) {
     auto words = capnp::messageToFlatArray(m);
@@ -350,12 +329,7 @@ TEST_CASE(
   CHECK(good.failed == 0);
   ::close(bad);
   // The broker lets go of it.
-  CHECK(test::eventually(
-      [&] {
-        auto a = client::admin::create(test::connection_to(broker));
-        return a && (*a)->list_topics().has_value();
-      },
-      10s));
+  CHECK(test::new_client_served(broker, 10s));
 }
 
 TEST_CASE(

@@ -21,22 +21,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-/// A plain TCP connection to "HOST:PORT" (blocking connect); -1 on failure.
-int tcp_connect(const std::string& address) {
-  auto colon = address.rfind(':');
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(static_cast<uint16_t>(std::stoi(address.substr(colon + 1))));
-  ::inet_pton(AF_INET, address.substr(0, colon).c_str(), &sa.sin_addr);
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
 /// Closes fd with an RST instead of a FIN (SO_LINGER 0).
 void reset(int fd) {
   linger l{1, 0};
@@ -106,7 +90,7 @@ TEST_CASE("connections reset before the broker accepted them leave it accepting 
   // (Each one used to end the accept loop: getpeername failed with ENOTCONN.)
   broker.pause();
   for (int i = 0; i < 20; ++i) {
-    int fd = tcp_connect(broker.address());
+    int fd = test::tcp_connect(broker.address());
     REQUIRE(fd >= 0);
     reset(fd);
   }
@@ -120,7 +104,7 @@ TEST_CASE("connections reset after their first bytes leave the broker accepting 
   test::broker_process broker;
   test::require_started(broker);
   for (int i = 0; i < 20; ++i) {
-    int fd = tcp_connect(broker.address());
+    int fd = test::tcp_connect(broker.address());
     REQUIRE(fd >= 0);
     // Half of a Cap'n Proto frame header, then an RST.
     const char partial[4] = {0, 0, 0, 0};
@@ -139,8 +123,8 @@ TEST_CASE("half-open connections that never speak do not hold up other clients",
   std::vector<int> idle;
   auto stream = stream_address(broker);
   for (int i = 0; i < 50; ++i) {
-    idle.push_back(tcp_connect(broker.address()));
-    idle.push_back(tcp_connect(stream));
+    idle.push_back(test::tcp_connect(broker.address()));
+    idle.push_back(test::tcp_connect(stream));
   }
   for (int fd : idle) REQUIRE(fd >= 0);
   CHECK(served_within(broker, 1s));
@@ -158,20 +142,20 @@ TEST_CASE("resets and unknown tokens on the fetch-stream port leave it serving s
 
   broker.pause();
   for (int i = 0; i < 10; ++i) {
-    int fd = tcp_connect(stream);
+    int fd = test::tcp_connect(stream);
     REQUIRE(fd >= 0);
     reset(fd);
   }
   broker.resume();
   for (int i = 0; i < 10; ++i) {
-    int fd = tcp_connect(stream);
+    int fd = test::tcp_connect(stream);
     REQUIRE(fd >= 0);
     REQUIRE(::send(fd, "12345", 5, MSG_NOSIGNAL) == 5);
     reset(fd);
   }
   // A scanner presenting 100 wrong tokens gets one warning line, not 100.
   for (int i = 0; i < 100; ++i) {
-    int fd = tcp_connect(stream);
+    int fd = test::tcp_connect(stream);
     REQUIRE(fd >= 0);
     REQUIRE(::send(fd, "0123456789abcdef", 16, MSG_NOSIGNAL) == 16);
     ::close(fd);
@@ -199,7 +183,7 @@ TEST_CASE("running out of file descriptors backs off and serves new clients once
 
   std::vector<int> flood;
   for (int i = 0; i < 250; ++i) {
-    int fd = tcp_connect(broker.address());
+    int fd = test::tcp_connect(broker.address());
     if (fd >= 0) flood.push_back(fd);
   }
   REQUIRE(test::eventually(

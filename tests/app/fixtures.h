@@ -1,4 +1,8 @@
 #pragma once
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 // Shared helpers of the integration tests: a running broker plus client
 // configs pointing at it, and bounded waits.
 
@@ -34,6 +38,32 @@ inline client::consumer_config group_config(const broker_process& b, const std::
   cc.auto_offset_reset = client::offset_reset::earliest;
   cc.fetch_max_wait_ms = 200;
   return cc;
+}
+
+/// A plain TCP connection to "HOST:PORT" (blocking connect); -1 on failure.
+inline int tcp_connect(const std::string& address) {
+  auto colon = address.rfind(':');
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<uint16_t>(std::stoi(address.substr(colon + 1))));
+  ::inet_pton(AF_INET, address.substr(0, colon).c_str(), &sa.sin_addr);
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+/// Whether a new client connects and lists the topics within limit.
+inline bool new_client_served(const broker_process& b, std::chrono::milliseconds limit) {
+  return eventually(
+      [&] {
+        auto a = client::admin::create(connection_to(b));
+        return a && (*a)->list_topics().has_value();
+      },
+      limit);
 }
 
 /// Starts a broker; the test fails with its output if it does not come up.

@@ -236,7 +236,7 @@ TEST_CASE(
       return true;
     }));
     // Once its partitions have closed the name is free (before, busy).
-  auto again = env.create_topic("brief", 1);
+    auto again = env.create_topic("brief", 1);
     CHECK(produce_to(self, again, 0, {"new"}).base_offset == 0);
   }  // every actor thread has stopped
   actor_log().sinks().pop_back();
