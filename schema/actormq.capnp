@@ -133,6 +133,9 @@ struct PartitionInfo {
   logStartOffset @1 :Int64;
   highWatermark @2 :Int64;
   sizeBytes @3 :UInt64;
+  # Set when the partition did not answer (its actor is restarting after a
+  # write error, say); its offsets are then 0. Unset (code none) otherwise.
+  error @4 :Error;
 }
 
 struct TopicInfo {

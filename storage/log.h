@@ -121,6 +121,16 @@ class log {
   /// Stops using a log whose directory is being deleted: writes nothing
   /// (no flush, no clean-shutdown marker); the files close with the log.
   void abandon();
+  /// Marks the log unusable until it is reopened: a sync of its active file
+  /// done elsewhere (the group-commit flusher) failed, and after a failed
+  /// fdatasync the page cache cannot be trusted (fsyncgate). Appends fail
+  /// with log_closed, and close() writes no clean-shutdown marker, so the
+  /// reopen runs recovery.
+  void fail() { failed_ = true; }
+  /// A write error left the log unusable (fail(), a failed fdatasync, a cut
+  /// of a refused append that did not reach the disk): only a reopen, which
+  /// runs recovery, makes it usable again.
+  bool failed() const { return failed_; }
 
   offset log_start_offset() const;
   offset next_offset() const { return segments_.back()->next_offset(); }

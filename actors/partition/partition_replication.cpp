@@ -354,7 +354,9 @@ caf::result<int64_t> partition_state::replica_append(int32_t leader_epoch, repli
         "the log there",
         who(), r.log_start_offset, log_->next_offset()());
     if (auto st = log_->truncate_fully_and_start_at(storage::offset(r.log_start_offset)); !st) {
-      return from_storage(st.error(), who() + " restart at the leader's log start");
+      auto err = from_storage(st.error(), who() + " restart at the leader's log start");
+      stop_if_log_failed(err);
+      return err;
     }
     if (auto st = epochs_->truncate_from_end(storage::offset(0)); !st) {
       return from_storage(st.error(), who() + " leader-epoch cache");
@@ -368,7 +370,11 @@ caf::result<int64_t> partition_state::replica_append(int32_t leader_epoch, repli
     std::span<const uint8_t> bytes{reinterpret_cast<const uint8_t*>(r.batches.data()),
                                    r.batches.size()};
     auto a = log_->append_replicated(bytes);
-    if (!a) return from_storage(a.error(), who() + " replica append");
+    if (!a) {
+      auto err = from_storage(a.error(), who() + " replica append");
+      stop_if_log_failed(err);
+      return err;
+    }
     storage::for_each_batch(bytes,
                             [&](const storage::batch_header& h, auto) { producers_.record(h); });
     if (!unflushed_since_) unflushed_since_ = caf::make_timestamp();
@@ -389,7 +395,9 @@ caf::result<int64_t> partition_state::replica_append(int32_t leader_epoch, repli
   if (r.log_start_offset > log_->log_start_offset()()) {
     auto to = std::min(r.log_start_offset, end);
     if (auto st = log_->advance_start(storage::offset(to)); !st) {
-      return from_storage(st.error(), who() + " follow the leader's log start");
+      auto err = from_storage(st.error(), who() + " follow the leader's log start");
+      stop_if_log_failed(err);
+      return err;
     }
   }
   return end;
@@ -399,7 +407,11 @@ caf::error partition_state::truncate_log(storage::offset to, const std::string& 
   const auto end = log_->next_offset();
   if (to >= end) return {};
   actor_log().warn("{}: truncating {} -> {}: {}", who(), end(), to(), why);
-  if (auto st = log_->truncate(to); !st) return from_storage(st.error(), who() + " truncate");
+  if (auto st = log_->truncate(to); !st) {
+    auto err = from_storage(st.error(), who() + " truncate");
+    stop_if_log_failed(err);
+    return err;
+  }
   if (auto st = epochs_->truncate_from_end(log_->next_offset()); !st) {
     return from_storage(st.error(), who() + " leader-epoch cache");
   }

@@ -51,12 +51,15 @@ partition_state::~partition_state() {
   // for a next start, and a write there would fail.
   std::error_code ec;
   const bool deleted = !std::filesystem::exists(log_->dir(), ec) && !ec;
-  // Pending fsync waiters get an answer only if the final flush works.
+  // Pending fsync waiters get an answer only if the final flush works. A
+  // failed log is not flushed (a sync after a failed one proves nothing).
   storage::status st;
   if (!deleted) st = log_->flush();
   for (auto& w : fsync_waiters_) {
     if (deleted) {
       w.promise.deliver(make_error(errc::unknown_topic, who() + ": topic deleted"));
+    } else if (log_->failed() && flush_failure_) {
+      w.promise.deliver(flush_failure_);
     } else if (st) {
       w.promise.deliver(w.reply);
     } else {
@@ -72,6 +75,12 @@ partition_state::~partition_state() {
   if (deleted) {
     log_->abandon();
     actor_log().info("{}: closed (topic deleted)", who());
+    return;
+  }
+  if (log_->failed()) {
+    // No snapshot and no clean-shutdown marker: the restart recovers.
+    (void)log_->close();
+    actor_log().info("{}: closed after a write error; its reopen runs recovery", who());
     return;
   }
   write_producer_snapshot();
@@ -171,7 +180,11 @@ caf::result<produce_reply> partition_state::produce(produce_request& req) {
   }
   if (auto err = check_bound(records)) return err;
   auto r = log_->append(bytes);
-  if (!r) return from_storage(r.error(), who() + " append");
+  if (!r) {
+    auto err = from_storage(r.error(), who() + " append");
+    stop_if_log_failed(err);
+    return err;
+  }
   storage::for_each_batch(bytes,
                           [&](const storage::batch_header& h, auto) { producers_.record(h); });
   produce_reply reply{r->base_offset(), r->last_offset(), false};
@@ -279,6 +292,7 @@ void partition_state::trim() {
   auto advance = [this, start, next, moved] {
     trim_in_flight_ = false;
     if (auto st = log_->advance_start(storage::offset(next)); !st) {
+      if (stop_if_log_failed(from_storage(st.error(), who() + " advance the log start"))) return;
       return trim_failed(
           fmt::format("advance the log start to {}: {}", next, st.error().message()));
     }
@@ -358,16 +372,28 @@ void partition_state::request_flush() {
                  sync_job{file, up_to(), caf::actor_cast<caf::strong_actor_ptr>(self_)});
 }
 
+bool partition_state::stop_if_log_failed(const caf::error& err) {
+  if (!log_->failed()) return false;
+  if (flush_failure_) return true;  // stopping already
+  actor_log().error("{}: {}; the log refuses writes until reopened: restarting the partition",
+                    who(), text_of(err));
+  flush_failure_ =
+      make_error(code_of(err) == errc::none ? errc::storage_error : code_of(err),
+                 fmt::format("{} (the partition restarts and recovers; retry)", text_of(err)));
+  for (auto& w : fsync_waiters_) w.promise.deliver(flush_failure_);
+  fsync_waiters_.clear();
+  self_->quit(flush_failure_);
+  return true;
+}
+
 void partition_state::on_flushed(int64_t up_to, const caf::error& err) {
   flush_in_flight_ = false;
   if (err) {
-    // After a failed fdatasync the page cache state is unknown: refuse
-    // writes (the supervisor restarts this partition, which re-runs recovery).
-    actor_log().error("{}: fdatasync failed: {}", who(), text_of(err));
-    flush_failure_ = err;
-    for (auto& w : fsync_waiters_) w.promise.deliver(err);
-    fsync_waiters_.clear();
-    self_->quit(err);
+    // After a failed fdatasync the page cache state is unknown (fsyncgate):
+    // the log refuses writes, and the registry restarts this partition,
+    // whose reopen re-runs recovery.
+    log_->fail();
+    stop_if_log_failed(err);
     return;
   }
   log_->mark_flushed(storage::offset(up_to));
@@ -504,7 +530,9 @@ caf::result<int64_t> partition_state::delete_records(int64_t before) {
   const int64_t to = std::min(before, readable_end());
   if (to > log_->log_start_offset()()) {
     if (auto st = log_->advance_start(storage::offset(to)); !st) {
-      return from_storage(st.error(), who() + " delete records");
+      auto err = from_storage(st.error(), who() + " delete records");
+      stop_if_log_failed(err);
+      return err;
     }
     actor_log().debug("{}: records below {} deleted", who(), to);
   }
@@ -512,6 +540,10 @@ caf::result<int64_t> partition_state::delete_records(int64_t before) {
 }
 
 void partition_state::tick() {
+  // Any write error not met on a produce path (a roll's sync, say).
+  if (stop_if_log_failed(make_error(errc::storage_error, who() + ": an earlier write failed"))) {
+    return;
+  }
   const auto& fp = settings_.flush;
   auto now = caf::make_timestamp();
   if (fp.every_ms > 0 && unflushed_since_ &&
@@ -521,6 +553,7 @@ void partition_state::tick() {
   if (now - last_housekeeping_ >= settings_.housekeeping_interval) {
     last_housekeeping_ = now;
     if (auto n = log_->apply_retention(); !n) {
+      if (stop_if_log_failed(from_storage(n.error(), who() + " retention"))) return;
       actor_log().warn("{}: retention failed: {}", who(), n.error().message());
     }
     write_producer_snapshot();

@@ -117,6 +117,11 @@ class partition_state {
   void rebuild_producer_state();
   void write_producer_snapshot();
   void request_flush();
+  /// When a write error left the log unusable (storage::log::failed()):
+  /// logs why, answers the fsync waiters with err and stops this actor. The
+  /// topic registry restarts the partition, whose reopen runs recovery
+  /// (docs/reliability.md, "Injected disk faults"). True if it stopped.
+  bool stop_if_log_failed(const caf::error& err);
   void wake_waiters();
   bool flush_due() const;
   std::string who() const;
@@ -153,6 +158,8 @@ class partition_state {
   uint64_t wait_timer_id_ = 0;
   void arm_wait_timer(std::chrono::steady_clock::time_point deadline);
   bool flush_in_flight_ = false;
+  /// Set when the log failed: every later produce gets it until the actor
+  /// is gone (it is stopping).
   caf::error flush_failure_;
   caf::timestamp last_housekeeping_{};
   std::optional<caf::timestamp> unflushed_since_;

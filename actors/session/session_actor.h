@@ -50,6 +50,10 @@ struct topic_description {
   std::string name;
   topic_config config;
   std::vector<partition_offsets> partitions;
+  /// Per partition: why it did not answer (its actor is restarting after a
+  /// write error, say), empty when it did; its offsets are then zero. One
+  /// such partition does not fail a listing of every topic.
+  std::vector<caf::error> unavailable;
 };
 
 struct fetch_item {

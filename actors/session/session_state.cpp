@@ -127,17 +127,13 @@ void session_state::describe_handles(std::vector<topic_handle> handles,
   for (const auto& h : handles) total += h.partitions.size();
   std::vector<topic_description> out;
   for (const auto& h : handles) {
-    out.push_back({h.name, h.config, std::vector<partition_offsets>(h.partitions.size())});
+    out.push_back({h.name, h.config, std::vector<partition_offsets>(h.partitions.size()),
+                   std::vector<caf::error>(h.partitions.size())});
   }
   if (total == 0) return done(std::move(out));
   auto shared = std::make_shared<std::vector<topic_description>>(std::move(out));
-  auto g =
-      std::make_shared<gather<caf::error>>(total, [shared, done](std::vector<caf::error> errs) {
-        for (auto& e : errs) {
-          if (e) return done(std::move(e));
-        }
-        done(std::move(*shared));
-      });
+  auto g = std::make_shared<gather<caf::error>>(
+      total, [shared, done](std::vector<caf::error>) { done(std::move(*shared)); });
   size_t i = 0;
   for (size_t t = 0; t < handles.size(); ++t) {
     for (size_t p = 0; p < handles[t].partitions.size(); ++p, ++i) {
@@ -147,7 +143,11 @@ void session_state::describe_handles(std::vector<topic_handle> handles,
                 (*shared)[t].partitions[p] = o;
                 g->set(i, caf::error{});
               },
-              [g, i](caf::error& e) { g->set(i, std::move(e)); });
+              [this, shared, g, t, p, i](caf::error& e) {
+                if (e.category() != errc_category) topics_.forget((*shared)[t].name);
+                (*shared)[t].unavailable[p] = e;
+                g->set(i, std::move(e));
+              });
     }
   }
 }

@@ -25,6 +25,7 @@ topic_registry_actor::behavior_type registry_behavior(
       [=](grow_atom, const std::string& name, uint32_t n) { return self->state.grow(name, n); },
       [=](stray_atom, const std::string& name) { return self->state.set_aside(name); },
       [=](pid_atom) { return self->state.allocate_producer_id(); },
+      [=](retry_atom, const std::string& name, uint32_t p) { self->state.restart(name, p); },
       [=](close_atom) { self->state.close(); },
   };
 }

@@ -56,6 +56,10 @@ using topic_registry_actor = caf::typed_actor<
     caf::replies_to<stray_atom, std::string>::with<std::string>,
     /// A new producer id (persisted, never reused) with epoch 0.
     caf::replies_to<pid_atom>::with<producer_identity>,
+    /// Restarts partition p of a topic whose partition actor stopped and
+    /// could not be restarted at once (sent to itself after the supervision
+    /// backoff); nothing when it runs again or the topic is gone.
+    caf::reacts_to<retry_atom, std::string, uint32_t>,
     /// Shutdown: stops every partition (each flushes and closes its log) and
     /// the flushers, then quits.
     caf::reacts_to<close_atom>>;

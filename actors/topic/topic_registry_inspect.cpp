@@ -14,7 +14,7 @@ void topic_registry_state::inspect(actor_report& r) const {
   constexpr size_t max_listed = 100;
   struct topic_totals {
     size_t partitions = 0;
-    size_t running = 0;  ///< with a partition actor up (the others failed too often)
+    size_t running = 0;  ///< with a partition actor up (the others wait for a restart)
     int restarts = 0;
     int64_t inflight_bytes = 0;
   };
@@ -62,8 +62,13 @@ void topic_registry_state::inspect(actor_report& r) const {
         .field("name", name)
         .field("partitions", x.partitions)
         .field("stopped_partitions", x.partitions - x.running)
-        .field("restarts", x.restarts)
-        .field("retention_ms", c.retention_ms)
+        .field("restarts", x.restarts);
+    std::string last_stop;
+    for (const auto& slot : t.partitions) {
+      if (slot.down) last_stop = slot.last_stop;
+    }
+    if (!last_stop.empty()) w.field("why_stopped", last_stop);
+    w.field("retention_ms", c.retention_ms)
         .field("retention_bytes", c.retention_bytes)
         .field("ttl_ms", c.ttl_ms)
         .field("max_messages", c.max_messages);

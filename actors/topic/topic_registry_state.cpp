@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <chrono>
+
 #include "actors/errc.h"
 #include "actors/flush/flusher_actor.h"
 #include "actors/logger.h"
@@ -15,6 +18,10 @@ namespace fs = std::filesystem;
 
 namespace {
 constexpr int64_t pid_block = 1000;
+/// Supervision (on_down): a partition that ran this long restarts at once.
+constexpr caf::timespan restart_quiet_period = std::chrono::minutes(1);
+constexpr caf::timespan restart_backoff_min = std::chrono::milliseconds(500);
+constexpr caf::timespan restart_backoff_max = std::chrono::seconds(30);
 storage::status write_text(const fs::path& p, const std::string& s) {
   return storage::write_file_atomic(p, {reinterpret_cast<const uint8_t*>(s.data()), s.size()});
 }
@@ -111,6 +118,8 @@ caf::error topic_registry_state::start_partition(const std::string& name, topic&
   if (t.partitions.size() <= p) t.partitions.resize(p + 1);
   auto& slot = t.partitions[p];
   slot.actor = actor;
+  slot.down = false;
+  slot.started = caf::make_timestamp();
   if (!slot.budget) {
     slot.budget = std::make_shared<inflight_budget>();
     slot.budget->limit = settings_.inflight_limit_bytes;
@@ -218,11 +227,23 @@ caf::error topic_registry_state::retire(const std::string& name, const fs::path&
         errc::storage_error,
         fmt::format("move {} to {}: {}", topic_dir(name).string(), to.string(), ec.message()));
   }
-  deleting_[name] = {to, it->second.partitions.size(), remove};
+  // Only the running partitions will report down; one waiting for its
+  // restart is gone already.
+  size_t running = 0;
   for (auto& slot : it->second.partitions) {
+    if (slot.down) continue;
+    ++running;
     self_->send_exit(slot.actor, caf::exit_reason::user_shutdown);
   }
   topics_.erase(it);
+  if (running == 0) {
+    if (remove) {
+      fs::remove_all(to, ec);
+      if (ec) actor_log().warn("delete {}: {}", to.string(), ec.message());
+    }
+    return {};
+  }
+  deleting_[name] = {to, running, remove};
   return {};
 }
 
@@ -326,15 +347,49 @@ void topic_registry_state::on_down(const caf::down_msg& dm) {
   if (t == topics_.end() || p >= t->second.partitions.size()) return;
   auto& slot = t->second.partitions[p];
   if (slot.actor.address() != dm.source) return;
-  actor_log().error("partition {}/{} stopped ({}); restarting it", name, p,
-                    caf::to_string(dm.reason));
-  if (++slot.restarts > 10) {
-    actor_log().critical("partition {}/{} failed {} times; left stopped", name, p, slot.restarts);
+  slot.down = true;
+  ++slot.restarts;
+  slot.last_stop = !dm.reason                              ? std::string("stopped")
+                   : dm.reason.category() == errc_category ? text_of(dm.reason)
+                                                           : caf::to_string(dm.reason);
+  // A partition that ran a while starts again at once; one that keeps
+  // stopping backs off.
+  if (caf::make_timestamp() - slot.started >= restart_quiet_period) slot.backoff = {};
+  actor_log().error(
+      "partition {}/{} stopped ({}); restarting it{}", name, p, slot.last_stop,
+      slot.backoff.count() > 0
+          ? fmt::format(" in {} ms",
+                        std::chrono::duration_cast<std::chrono::milliseconds>(slot.backoff).count())
+          : std::string{});
+  schedule_restart(name, p, slot);
+}
+
+void topic_registry_state::schedule_restart(const std::string& name, uint32_t p,
+                                            partition_slot& slot) {
+  auto wait = slot.backoff;
+  slot.backoff = std::clamp<caf::timespan>(wait * 2, restart_backoff_min, restart_backoff_max);
+  if (wait.count() > 0) {
+    self_->delayed_send(self_, wait, retry_atom::value, name, p);
     return;
   }
+  restart(name, p);
+}
+
+void topic_registry_state::restart(const std::string& name, uint32_t p) {
+  auto t = topics_.find(name);
+  if (t == topics_.end() || p >= t->second.partitions.size()) return;
+  auto& slot = t->second.partitions[p];
+  if (!slot.down) return;
   if (auto err = start_partition(name, t->second, p)) {
-    actor_log().critical("partition {}/{} cannot restart: {}", name, p, text_of(err));
+    slot.last_stop = text_of(err);
+    actor_log().error("partition {}/{} cannot restart: {}; trying again in {} ms", name, p,
+                      slot.last_stop,
+                      std::chrono::duration_cast<std::chrono::milliseconds>(slot.backoff).count());
+    if (slot.backoff.count() == 0) slot.backoff = restart_backoff_min;
+    schedule_restart(name, p, slot);
+    return;
   }
+  actor_log().info("partition {}/{} restarted (restart {})", name, p, slot.restarts);
 }
 
 }  // namespace actormq

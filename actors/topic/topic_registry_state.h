@@ -40,7 +40,15 @@ class topic_registry_state {
   /// <data>/stray/<name>-<unix ms>/; the path it went to.
   caf::result<std::string> set_aside(const std::string& name);
   caf::result<producer_identity> allocate_producer_id();
+  /// Supervision: a partition actor stopped (a write error left its log
+  /// unusable, say). It is restarted at once, and its reopen runs recovery;
+  /// one that stops again within a minute of its start waits a backoff
+  /// first (0.5 s doubling to 30 s), and one whose reopen fails is retried
+  /// after the backoff, for as long as it takes. Meanwhile requests to it
+  /// fail (retriable) and every other partition keeps serving.
   void on_down(const caf::down_msg& dm);
+  /// Starts partition p of name again if it is still down.
+  void restart(const std::string& name, uint32_t p);
   void close();
   /// The actor inspector's part (docs/inspector.md, "topic_registry").
   void inspect(actor_report& r) const;
@@ -50,7 +58,13 @@ class topic_registry_state {
     partition_actor actor;
     std::shared_ptr<inflight_budget> budget;
     int restarts = 0;
+    bool down = false;         ///< actor stopped, restart pending
+    caf::timestamp started{};  ///< when actor was spawned
+    caf::timespan backoff{0};  ///< wait before the next restart
+    std::string last_stop;     ///< why it stopped last (inspector)
   };
+  /// Restarts the slot now or after its backoff (doubling it).
+  void schedule_restart(const std::string& name, uint32_t p, partition_slot& slot);
   struct topic {
     topic_config config;
     std::vector<partition_slot> partitions;

@@ -69,6 +69,9 @@ void fill_topic(rpc::TopicInfo::Builder b, const topic_description& t) {
     ps[i].setLogStartOffset(t.partitions[i].log_start_offset);
     ps[i].setHighWatermark(t.partitions[i].high_watermark);
     ps[i].setSizeBytes(t.partitions[i].size_bytes);
+    if (i < t.unavailable.size() && t.unavailable[i]) {
+      set_error(ps[i].initError(), t.unavailable[i]);
+    }
   }
 }
 

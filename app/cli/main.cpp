@@ -158,6 +158,9 @@ int topic_describe(const std::string& broker, const std::string& name) {
         tm != nullptr ? cli::format_leader(pm.leader).c_str() : "?",
         tm != nullptr ? std::to_string(pm.leader_epoch).c_str() : "?",
         cli::format_broker_ids(pm.replicas).c_str(), cli::format_broker_ids(pm.isr).c_str());
+    if (p.unavailable) {
+      std::printf("%-10s unavailable: %s\n", "", p.unavailable.to_string().c_str());
+    }
   }
   if (!m)
     std::fprintf(stderr, "actormq: warning: no cluster metadata: %s\n",

@@ -44,8 +44,9 @@ topic_info from_rpc(rpc::TopicInfo::Reader t) {
   out.name = t.getName();
   out.config = from_rpc(t.getConfig());
   for (auto p : t.getPartitions()) {
-    out.partitions.push_back(
-        {p.getPartition(), p.getLogStartOffset(), p.getHighWatermark(), p.getSizeBytes()});
+    out.partitions.push_back({p.getPartition(), p.getLogStartOffset(), p.getHighWatermark(),
+                              p.getSizeBytes(),
+                              p.hasError() ? detail::error_from_rpc(p.getError()) : error{}});
   }
   return out;
 }

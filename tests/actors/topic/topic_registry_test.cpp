@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include "actors/logger.h"
+#include "storage/fault_injector.h"
 #include "storage/logger.h"
 
 #include "support/actor_fixture.h"
@@ -155,6 +156,79 @@ TEST_CASE("a killed partition actor is restarted by the registry and serves its 
   // The old handle is dead: requests to it fail rather than hang.
   auto stale = ask<partition_offsets>(self, old, offsets_atom::value);
   CHECK_FALSE(stale);
+}
+
+TEST_CASE(
+    "a partition whose reopen fails waits for its restart without blocking a delete and a "
+    "create of the same name",
+    "[actors][topic][supervision]") {
+  temp_dir dir;
+  broker_env env(dir.path());
+  auto h = env.create_topic("events", 1);
+  caf::scoped_actor self{env.sys()};
+  produce_to(self, h, 0, {"e0"});
+  // Every open under the topic fails: the restart after the kill fails, and
+  // the registry waits out a backoff before it tries again.
+  storage::fault_rule r;
+  r.op = storage::fault_op::open;
+  r.error = EIO;
+  r.path = "/topics/events/";
+  storage::fault_injector::instance().arm(r);
+  auto old = h.partitions[0];
+  REQUIRE(stop_and_wait(env.sys(), caf::actor_cast<caf::actor>(old), caf::exit_reason::kill));
+  bool stopped = poll_until([&] {
+    auto rep = ask<actor_report>(self, env.registry, inspect_atom::value);
+    return rep && rep->state_json.find("\"stopped_partitions\":1") != std::string::npos &&
+           rep->state_json.find("why_stopped") != std::string::npos;
+  });
+  storage::fault_injector::instance().disarm();
+  REQUIRE(stopped);
+  // The stopped partition reports no down message again: the delete does
+  // not wait for one, and the name is free at once.
+  auto del = ask<bool>(self, env.registry, delete_atom::value, std::string("events"));
+  REQUIRE(del);
+  topic_config cfg;
+  cfg.partitions = 1;
+  auto again =
+      ask<topic_handle>(self, env.registry, create_atom::value, std::string("events"), cfg);
+  INFO(text_of(again.error()));
+  REQUIRE(again);
+  CHECK(read_partition(self, again->partitions[0]).empty());
+}
+
+TEST_CASE(
+    "a failed fdatasync restarts the partition, whose reopen recovers and serves every batch "
+    "written",
+    "[actors][topic][supervision]") {
+  temp_dir dir;
+  broker_env env(dir.path());
+  auto h = env.create_topic("events", 1);
+  caf::scoped_actor self{env.sys()};
+  produce_to(self, h, 0, {"e0", "e1"});
+  storage::fault_rule r;
+  r.op = storage::fault_op::sync;
+  r.error = EIO;
+  r.path = "/topics/events/";
+  r.count = 1;
+  storage::fault_injector::instance().arm(r);
+  auto req = make_produce({"e2"});
+  req.acks = acks_level::fsync;
+  auto failed = ask<produce_reply>(self, h.partitions[0], produce_atom::value, req);
+  storage::fault_injector::instance().disarm();
+  REQUIRE_FALSE(failed);
+  CHECK(code_of(failed) == errc::storage_error);
+  topic_handle now;
+  REQUIRE(poll_until([&] {
+    auto l = ask<topic_handle>(self, env.registry, lookup_atom::value, std::string("events"));
+    if (!l || l->partitions[0] == h.partitions[0]) return false;
+    now = *l;
+    return true;
+  }));
+  // e2 was written but not synced: the reopen keeps it (the page cache has
+  // it here), and appends go on after it.
+  CHECK(values_of(read_partition(self, now.partitions[0])) ==
+        std::vector<std::string>{"e0", "e1", "e2"});
+  CHECK(produce_to(self, now, 0, {"e3"}).base_offset == 3);
 }
 
 TEST_CASE("topic names are validated and a topic cannot be created twice", "[actors][topic]") {

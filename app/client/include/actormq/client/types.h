@@ -118,6 +118,9 @@ struct partition_info {
   int64_t log_start_offset = 0;
   int64_t high_watermark = 0;
   uint64_t size_bytes = 0;
+  /// Set when the partition did not answer the broker (restarting after a
+  /// write error, say); the offsets are then 0.
+  error unavailable;
 };
 
 struct topic_info {
