@@ -2,8 +2,11 @@
 # scripts/checker.sh [SCENARIO...] [-- CHECKER OPTIONS]
 # Builds actormq-checker and actormq-broker if needed (Debug, in build/ or
 # $BUILD_DIR) and runs the checker: each scenario against a fresh local
-# cluster (etcd + 3 brokers), all of them when none is named:
+# cluster (etcd + 3 brokers; kill-single: one broker without etcd), all of
+# them when none is named:
 #   kill-leader pause-follower pause-leader kill-two etcd-down restart-all
+#   kill-coordinator kill-txn-coordinator kill-delay-owner kill-retry-owner
+#   kill-single
 # One summary line per scenario; exit status 1 on any loss, divergence or
 # broken bound (the cluster's data and logs are then kept and named).
 # Options after the scenarios go to the checker, e.g.

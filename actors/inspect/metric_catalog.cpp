@@ -23,6 +23,12 @@ const std::vector<metric_family>& metric_catalog() {
         {"actormq_connections_closed_total", "counter",
          "Connections the broker closed for its bounds, by reason: refused (at max_connections, "
          "none idle), evicted (for a new one at max_connections), idle (idle_timeout_ms)."},
+        {"actormq_connections_paused", "gauge",
+         "Connections whose requests the broker does not read now: max_calls_per_connection "
+         "requests in flight, or max_unwritten_reply_bytes of replies the client has not read."},
+        {"actormq_connection_pauses_total", "counter",
+         "Times a connection's reading was paused for those bounds (a client sending faster "
+         "than it reads)."},
         {"actormq_actors", "gauge", "Actors listed by the inspector, by kind."},
         {"actormq_actor_mailbox", "gauge",
          "Messages waiting in the mailboxes of the actors of a kind, summed."},

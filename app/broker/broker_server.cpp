@@ -182,7 +182,8 @@ void broker_server::serve_rpc(accepted_connection c) {
     return;
   }
   auto flow = std::make_shared<connection_flow>(ctx_.config->max_calls_per_connection,
-                                                ctx_.config->max_unwritten_reply_bytes);
+                                                ctx_.config->max_unwritten_reply_bytes,
+                                                ctx_.rpc_stats.get());
   capnp::Capability::Client bootstrap = kj::heap<rpc_service>(ctx_, c.peer, flow);
   auto conn = kj::heap<connection>(kj::mv(c.stream), kj::mv(flow), kj::mv(bootstrap),
                                    reader_options_, c.peer);

@@ -1,9 +1,17 @@
 #include "app/broker/connection_flow.h"
 
+#include "app/broker/rpc_metrics.h"
+
 namespace actormq::broker {
 
-connection_flow::connection_flow(uint32_t max_calls, uint64_t max_unwritten_bytes)
-    : max_calls_(max_calls), max_unwritten_(max_unwritten_bytes) {}
+connection_flow::connection_flow(uint32_t max_calls, uint64_t max_unwritten_bytes,
+                                 rpc_metrics* metrics)
+    : max_calls_(max_calls), max_unwritten_(max_unwritten_bytes), metrics_(metrics) {}
+
+connection_flow::~connection_flow() {
+  // Closed while paused: it no longer counts as paused.
+  if (waiter_ != nullptr && metrics_ != nullptr) metrics_->connection_unpaused();
+}
 
 void connection_flow::call_started(uint64_t reserved) {
   ++calls_;
@@ -31,6 +39,7 @@ bool connection_flow::paused() const {
 kj::Promise<void> connection_flow::readable() {
   if (!paused()) return kj::READY_NOW;
   ++pauses_;
+  if (waiter_ == nullptr && metrics_ != nullptr) metrics_->connection_paused();
   auto paf = kj::newPromiseAndFulfiller<void>();
   waiter_ = kj::mv(paf.fulfiller);
   return kj::mv(paf.promise);
@@ -41,6 +50,7 @@ void connection_flow::wake_if_readable() {
   KJ_IF_MAYBE (w, waiter_) {
     (*w)->fulfill();
     waiter_ = nullptr;
+    if (metrics_ != nullptr) metrics_->connection_unpaused();
   }
 }
 

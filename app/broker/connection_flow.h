@@ -24,11 +24,17 @@
 
 namespace actormq::broker {
 
+class rpc_metrics;
+
 class connection_flow {
  public:
   using clock = std::chrono::steady_clock;
 
-  connection_flow(uint32_t max_calls, uint64_t max_unwritten_bytes);
+  /// metrics (may be null) counts the pauses and the paused connections.
+  connection_flow(uint32_t max_calls, uint64_t max_unwritten_bytes, rpc_metrics* metrics = nullptr);
+  ~connection_flow();
+  connection_flow(const connection_flow&) = delete;
+  connection_flow& operator=(const connection_flow&) = delete;
 
   /// A request was dispatched; reserved: the reply bytes it may take (a
   /// fetch's maximum), counted as unwritten until it ends, so that calls in
@@ -60,6 +66,7 @@ class connection_flow {
 
   uint32_t max_calls_;
   uint64_t max_unwritten_;
+  rpc_metrics* metrics_;
   uint32_t calls_ = 0;
   uint64_t unwritten_ = 0;
   clock::time_point last_ = clock::now();

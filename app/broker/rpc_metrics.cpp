@@ -75,6 +75,10 @@ void rpc_metrics::samples(std::vector<metric_sample>& out) const {
     add_metric(out, "actormq_connections_closed_total", {{"reason", reason}},
                static_cast<double>(n->load(std::memory_order_relaxed)));
   }
+  add_metric(out, "actormq_connections_paused", {},
+             static_cast<double>(paused_.load(std::memory_order_relaxed)));
+  add_metric(out, "actormq_connection_pauses_total", {},
+             static_cast<double>(pauses_.load(std::memory_order_relaxed)));
   produce_latency_.samples("actormq_produce_latency_seconds", {}, out);
   fetch_latency_.samples("actormq_fetch_latency_seconds", {}, out);
 }

@@ -31,10 +31,17 @@ class rpc_metrics {
   void connection_refused() { refused_.fetch_add(1, std::memory_order_relaxed); }
   void connection_evicted() { evicted_.fetch_add(1, std::memory_order_relaxed); }
   void connection_idle_closed() { idle_closed_.fetch_add(1, std::memory_order_relaxed); }
+  /// A connection's reading paused (connection_flow) / read again or closed.
+  void connection_paused() {
+    paused_.fetch_add(1, std::memory_order_relaxed);
+    pauses_.fetch_add(1, std::memory_order_relaxed);
+  }
+  void connection_unpaused() { paused_.fetch_sub(1, std::memory_order_relaxed); }
 
   /// Every sample: actormq_rpc_requests_total{method}, ..._errors_total,
   /// actormq_produce_* and actormq_fetch_*, actormq_connections,
-  /// actormq_connections_closed_total{reason=refused|evicted|idle}.
+  /// actormq_connections_closed_total{reason=refused|evicted|idle},
+  /// actormq_connections_paused, actormq_connection_pauses_total.
   void samples(std::vector<metric_sample>& out) const;
 
  private:
@@ -46,6 +53,8 @@ class rpc_metrics {
   std::atomic<uint64_t> refused_{0};
   std::atomic<uint64_t> evicted_{0};
   std::atomic<uint64_t> idle_closed_{0};
+  std::atomic<int64_t> paused_{0};
+  std::atomic<uint64_t> pauses_{0};
   latency_histogram produce_latency_;
   latency_histogram fetch_latency_;
 };

@@ -89,17 +89,24 @@ bool local_cluster::start() {
   std::filesystem::create_directories(settings_.work_dir, ec);
   if (ec) return fail("cannot create " + settings_.work_dir.string() + ": " + ec.message());
   config_ = (settings_.work_dir / "broker.toml").string();
-  std::ofstream(config_)
-      << "[cluster]\nlease_ttl_ms = " << settings_.lease_ttl_ms
-      << "\netcd_timeout_ms = " << settings_.etcd_timeout_ms << "\nreplica_lag_ms = "
-      << settings_.replica_lag_ms
-      // The coordinators' topics on every broker (up to 3),
-      // however late the last one registers.
-      << "\ninternal_replication_factor = " << std::min(size(), 3) << "\ninternal_topic_wait_ms = "
-      << std::chrono::duration_cast<std::chrono::milliseconds>(settings_.start_timeout).count()
-      << "\n"
-      << settings_.extra_config;
-  if (!start_etcd()) return false;
+  if (settings_.standalone) {
+    settings_.brokers = 1;
+    brokers_.resize(1);
+    std::ofstream(config_) << settings_.extra_config;
+  } else {
+    std::ofstream(config_)
+        << "[cluster]\nlease_ttl_ms = " << settings_.lease_ttl_ms
+        << "\netcd_timeout_ms = " << settings_.etcd_timeout_ms << "\nreplica_lag_ms = "
+        << settings_.replica_lag_ms
+        // The coordinators' topics on every broker (up to 3),
+        // however late the last one registers.
+        << "\ninternal_replication_factor = " << std::min(size(), 3)
+        << "\ninternal_topic_wait_ms = "
+        << std::chrono::duration_cast<std::chrono::milliseconds>(settings_.start_timeout).count()
+        << "\n"
+        << settings_.extra_config;
+    if (!start_etcd()) return false;
+  }
   for (int id = 0; id < size(); ++id) {
     if (!start_broker(id)) return false;
   }
@@ -117,6 +124,17 @@ bool local_cluster::start() {
 
 std::vector<std::string> local_cluster::broker_argv(int id) const {
   const auto& b = brokers_.at(static_cast<size_t>(id));
+  if (settings_.standalone) {
+    return {broker_bin_.string(),
+            "--listen",
+            "127.0.0.1:" + std::to_string(b.port),
+            "--data-dir",
+            data_dir(id).string(),
+            "--config",
+            config_,
+            "--log-level",
+            settings_.broker_log_level};
+  }
   return {broker_bin_.string(),
           "--listen",
           "127.0.0.1:" + std::to_string(b.port),
@@ -275,7 +293,7 @@ void local_cluster::resume_etcd() {
 
 bool local_cluster::heal() {
   if (etcd_) etcd_->resume();
-  if (!start_etcd()) return false;
+  if (!settings_.standalone && !start_etcd()) return false;
   for (int id = 0; id < size(); ++id) {
     resume_broker(id);
     if (!start_broker(id)) return false;

@@ -1,6 +1,7 @@
 #pragma once
 // local_cluster: a real cluster on 127.0.0.1 that the checker owns: a
-// one-node etcd and N actormq-broker processes (ids 0..N-1), each on ports
+// one-node etcd and N actormq-broker processes (ids 0..N-1) (or, standalone,
+// one broker without etcd), each on ports
 // picked free at first start and kept across restarts, with data dirs and
 // logs under one work directory:
 //
@@ -33,6 +34,9 @@ struct cluster_settings {
   std::filesystem::path bin_dir;   ///< holds actormq-broker (or broker/actormq-broker)
   std::filesystem::path work_dir;  ///< created; kept (the caller removes it)
   std::string etcd_binary = "/usr/bin/etcd";
+  /// One broker on its own: no etcd and no [cluster] section, the broker the
+  /// quick start runs (kill-single). brokers is then 1.
+  bool standalone = false;
   int brokers = 3;
   int64_t lease_ttl_ms = 2000;
   int64_t replica_lag_ms = 2000;

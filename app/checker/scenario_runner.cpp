@@ -57,9 +57,9 @@ std::string log_bytes(const std::filesystem::path& dir) {
 
 const std::vector<std::string>& scenario_runner::scenario_names() {
   static const std::vector<std::string> names = {
-      "kill-leader",      "pause-follower",  "pause-leader",     "kill-two",
-      "etcd-down",        "restart-all",     "kill-coordinator", "kill-txn-coordinator",
-      "kill-delay-owner", "kill-retry-owner"};
+      "kill-leader",      "pause-follower",   "pause-leader",     "kill-two",
+      "etcd-down",        "restart-all",      "kill-coordinator", "kill-txn-coordinator",
+      "kill-delay-owner", "kill-retry-owner", "kill-single"};
   return names;
 }
 
@@ -95,6 +95,10 @@ constexpr uint32_t retry_scenario_max_retries = 3;
 /// within a second or two, not the default 6 s + 30 s; kill-retry-owner
 /// retries after 200 ms, not 1 s, and gives up after 3, not 16.
 cluster_settings cluster_for(const std::string& name, cluster_settings c) {
+  if (name == "kill-single") {
+    c.standalone = true;
+    c.brokers = 1;
+  }
   if (name == "kill-txn-coordinator") {
     c.extra_config +=
         "[transactions]\ntimeout_ms = 1000\ncheck_interval_ms = 1000\ncheck_timeout_ms = 2000\n"
@@ -212,7 +216,7 @@ bool scenario_runner::isr_full() {
     const auto& first = views.front().topics.front().partitions;
     for (size_t i = 0; i < md.topics.front().partitions.size(); ++i) {
       const auto& pm = md.topics.front().partitions[i];
-      if (pm.leader < 0 || pm.isr.size() != static_cast<size_t>(replication_factor)) return false;
+      if (pm.leader < 0 || pm.isr.size() != static_cast<size_t>(replication())) return false;
       if (pm.leader != first[i].leader || pm.leader_epoch != first[i].leader_epoch) return false;
     }
   }
@@ -240,7 +244,7 @@ bool scenario_runner::setup() {
   log("cluster up at " + cluster_.bootstrap());
   client::topic_config tc;
   tc.partitions = settings_.partitions;
-  tc.replication_factor = replication_factor;
+  tc.replication_factor = replication();
   tc.retention_ms = -1;
   tc.retention_bytes = -1;
   if (!create_topic(topic_, tc, "topic")) return false;
@@ -255,6 +259,9 @@ bool scenario_runner::setup() {
   ws.topic = topic_;
   ws.partitions = settings_.partitions;
   ws.interval = settings_.send_interval;
+  // A lone broker's acks=all is acks=leader: what it keeps across a SIGKILL
+  // is what it synced.
+  if (cluster_.settings().standalone) ws.acks = client::acks::fsync;
   workload_ = std::make_unique<workload>(ws, history_);
   workload_->start();
   auto t0 = clock::now();
@@ -1046,6 +1053,8 @@ scenario_result scenario_runner::run() {
         etcd_down_round(r);
       else if (name_ == "restart-all")
         restart_all_round(r);
+      else if (name_ == "kill-single")
+        kill_single_round();
       else if (name_ == "kill-coordinator")
         kill_coordinator_round();
       else if (name_ == "kill-txn-coordinator")
@@ -1371,6 +1380,33 @@ void scenario_runner::restart_all_round(int round) {
     fail("the in-sync sets were not full within 60 s of the full restart");
   } else {
     note(fmt::format("every in-sync set full {} after the restart", secs(*back)));
+  }
+  read_pass("after the restart", seconds(30));
+}
+
+int scenario_runner::replication() const {
+  return cluster_.settings().standalone ? 1 : replication_factor;
+}
+
+void scenario_runner::kill_single_round() {
+  pause_random(200, 2000);
+  log("SIGKILL the broker");
+  auto killed_at = clock::now();
+  cluster_.stop_broker(0, true);
+  pause_random(50, 500);
+  if (!cluster_.start_broker(0)) {
+    fail("restart: " + cluster_.error());
+    return;
+  }
+  // Until the producers are acknowledged again (bounded).
+  auto back = wait_for(
+      [&] { return history_.acks_between(killed_at, clock::now(), clock::time_point{}) > 0; },
+      seconds(30));
+  if (!back) {
+    fail("no acknowledgement within 30 s of the restart");
+  } else {
+    result_.failovers.push_back(std::chrono::duration_cast<milliseconds>(
+        history_.longest_gap(killed_at - seconds(1), clock::now())));
   }
   read_pass("after the restart", seconds(30));
 }

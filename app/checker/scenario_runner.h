@@ -60,6 +60,12 @@
 //                   acknowledged d value is in the DLQ with its own header,
 //                   nothing unplanned appears and no committed offset goes
 //                   back (retry_workload.h)
+//   kill-single     one broker on its own (no etcd, the quick start's
+//                   broker), a topic of replication factor 1, producers
+//                   with acks=fsync; SIGKILL it under load and restart it,
+//                   R times: every acknowledged (fsynced) value is read
+//                   back after each restart and at the end, none at two
+//                   offsets, nothing never sent (issue 16's kill storm)
 //
 // Besides the history's verdict a scenario fails on a broken expectation
 // of its own (a bound not met), each named in the result.
@@ -152,6 +158,9 @@ class scenario_runner {
   void kill_two_round();
   void etcd_down_round(int round);
   void restart_all_round(int round);
+  void kill_single_round();
+  /// Copies of each partition: 3, or 1 for the standalone broker.
+  int replication() const;
   void kill_coordinator_round();
   /// kill-coordinator's verdict after the drain.
   void check_group();

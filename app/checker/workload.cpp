@@ -34,7 +34,7 @@ void workload::run(size_t index) {
   cfg.connection.client_id = fmt::format("checker-p{}", index);
   cfg.connection.connect_timeout_ms = 1000;
   cfg.connection.request_timeout_ms = settings_.request_timeout_ms;
-  cfg.acks = client::acks::all;
+  cfg.acks = settings_.acks;
   cfg.idempotent = true;
   cfg.linger_ms = 2;
   cfg.retries = 1000;

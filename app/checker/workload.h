@@ -1,6 +1,6 @@
 #pragma once
 // workload: K producer threads writing unique values ("p<k>-<n>") to every
-// partition of one topic in turn, acks=all and idempotent, each producer
+// partition of one topic in turn, acks=all (or as set) and idempotent, each producer
 // bootstrapped at a different broker first. Every send, acknowledgement
 // (partition, offset) and final failure goes into the history. A producer
 // keeps at most max_outstanding records unanswered, so an outage parks the
@@ -14,6 +14,8 @@
 #include <thread>
 #include <vector>
 
+#include <actormq/client/types.h>
+
 #include "history.h"
 
 namespace actormq::checker {
@@ -26,6 +28,7 @@ struct workload_settings {
   int64_t max_outstanding = 200;
   uint32_t delivery_timeout_ms = 30000;
   uint32_t request_timeout_ms = 5000;
+  client::acks acks = client::acks::all;
 };
 
 class workload {

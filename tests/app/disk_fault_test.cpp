@@ -313,3 +313,59 @@ TEST_CASE(
                      true,
                      {"injected fault: open EIO", "cannot restart", "partition hit/0 restarted"}});
 }
+
+TEST_CASE(
+    "a write fault under the committed offsets fails commits with a clear error while produce "
+    "and fetch go on, and commits resume and persist once it clears",
+    "[app][faults]") {
+  // The GROUP COORDINATOR keeps committed offsets in __consumer_offsets, a
+  // partition log like any other: the same faults, the same recovery.
+  test::temp_dir dir{"disk-faults"};
+  const auto rules = dir.path() / "faults";
+  test::broker_process broker;
+  broker.set_env("ACTORMQ_FAULTS_FILE", rules.string());
+  test::require_started(broker);
+  test::create_topic(broker, "orders", 1);
+  client::producer_config pc;
+  pc.connection = test::connection_to(broker);
+  auto prod = client::producer::create(pc);
+  REQUIRE(prod);
+  for (int i = 0; i < 10; ++i) REQUIRE(send_one(**prod, "orders", "a" + std::to_string(i)).ok());
+  {
+    auto c = client::consumer::create(test::group_config(broker, "billing"));
+    REQUIRE(c);
+    REQUIRE((*c)->subscribe({"orders"}));
+    REQUIRE(test::consume_n(**c, 10, 20s).size() == 10);
+    REQUIRE((*c)->commit_sync());
+
+    std::ofstream(rules) << "write EIO path=/topics/__consumer_offsets/\n";
+    for (int i = 0; i < 5; ++i) REQUIRE(send_one(**prod, "orders", "b" + std::to_string(i)).ok());
+    REQUIRE(test::consume_n(**c, 5, 20s).size() == 5);
+    client::result<void> commit;
+    REQUIRE(test::eventually(
+        [&] {
+          commit = (*c)->commit_sync();
+          return !commit;
+        },
+        10s));
+    INFO(commit.err().to_string());
+    CHECK(commit.err().is(client::errc::storage_error));
+
+    std::filesystem::remove(rules);
+    REQUIRE(test::eventually([&] { return static_cast<bool>((*c)->commit_sync()); }, 30s));
+    REQUIRE((*c)->close());
+  }
+  // The broker restarts: the commit made after the fault is what it kept.
+  REQUIRE(broker.restart());
+  pc.connection = test::connection_to(broker);
+  auto after = client::producer::create(pc);
+  REQUIRE(after);
+  REQUIRE(send_one(**after, "orders", "c0").ok());
+  auto again = client::consumer::create(test::group_config(broker, "billing"));
+  REQUIRE(again);
+  REQUIRE((*again)->subscribe({"orders"}));
+  auto rest = test::consume_n(**again, 1, 20s);
+  REQUIRE(rest.size() == 1);
+  CHECK(*rest[0].value == "c0");
+  CHECK(rest[0].offset == 15);
+}

@@ -123,3 +123,11 @@ TEST_CASE(
     s.retry_window = std::chrono::seconds(6);
   });
 }
+
+TEST_CASE(
+    "kill-single: twenty SIGKILLs of a lone broker under acks fsync lose no acknowledged message",
+    "[long]") {
+  // The bounded kill storm of issue 16 (the 100-round one is
+  // scripts/checker.sh kill-single --rounds 100, docs/reliability.md).
+  run_scenario("kill-single", [](scenario_settings& s) { s.rounds = 20; });
+}
