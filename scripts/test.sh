@@ -41,7 +41,7 @@ cmake --build "$dir" -j "$jobs"
 # Then each libFuzzer harness for FUZZ_SECONDS (default 15; 0 skips): the
 # suite above only replays their corpus (docs/reliability.md). Not rpc,
 # whose libFuzzer build compiles the whole broker again: the suite runs its
-# corpus and 1000 mutated scripts against the sanitized broker instead.
+# corpus and 400 mutated scripts against the sanitized broker instead.
 if [[ "${FUZZ_SECONDS:-15}" != 0 ]]; then
   ./scripts/fuzz.sh "${FUZZ_SECONDS:-15}" record_batch log_recovery storage_files \
     coordinator_records config
