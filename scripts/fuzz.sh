@@ -8,7 +8,8 @@
 #   scripts/fuzz.sh [SECONDS] [HARNESS...]
 # Harnesses: record_batch log_recovery storage_files coordinator_records
 # config rpc (all by default).
-# Prints per harness: executions, coverage (edges) and corpus size.
+# Prints per harness: executions, coverage (edges) and corpus size. Runs
+# FUZZ_JOBS harnesses at once (default: the cores).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
@@ -37,31 +38,46 @@ export LSAN_OPTIONS="suppressions=$(pwd)/tests/lsan.supp"
 # when /dev/shm is there (several times the executions per second).
 if [[ -d /dev/shm && -w /dev/shm ]]; then export TMPDIR=/dev/shm; fi
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-status=0
-summary=()
-for h in "${harnesses[@]}"; do
-  work="$dir/corpus/$h"
-  findings="$dir/findings/$h"
+# One harness: fuzzes it and writes its summary line to $dir/findings/<h>.line
+# (exit status 1 if it found something).
+run_harness() {
+  local h=$1 work="$dir/corpus/$1" findings="$dir/findings/$1"
   mkdir -p "$work" "$findings"
   cp -n tests/fuzz/corpus/"$h"/* "$work"/ 2>/dev/null || true
   if [ -d tests/fuzz/regressions/"$h" ]; then cp -n tests/fuzz/regressions/"$h"/* "$work"/; fi
-  log="$dir/findings/$h.log"
-  echo "fuzz_$h: ${seconds}s"
+  local log="$dir/findings/$h.log" rc
   set +e
   "$dir/tests/fuzz/fuzz_$h" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
     -print_final_stats=1 -artifact_prefix="$findings/" "$work" >"$log" 2>&1
   rc=$?
   set -e
+  local execs cov files line
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1 || echo '?')
   cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*' || echo '?')
   files=$(find "$work" -type f | wc -l)
   line=$(printf '%-22s %12s execs %8s edges %6s corpus files' "$h" "$execs" "$cov" "$files")
   if [ $rc -ne 0 ]; then
     line="$line  FAILED (exit $rc): $(ls "$findings" | head -3 | tr '\n' ' ')"
-    status=1
     tail -40 "$log" >&2
   fi
-  summary+=("$line")
+  echo "$line" >"$dir/findings/$h.line"
+  return $((rc != 0))
+}
+
+# Each harness is one process on one core: FUZZ_JOBS (default: the cores)
+# run at once, so SECONDS of fuzzing each take SECONDS x harnesses / jobs.
+jobs=${FUZZ_JOBS:-$(nproc)}
+status=0
+pids=()
+for h in "${harnesses[@]}"; do
+  echo "fuzz_$h: ${seconds}s"
+  run_harness "$h" &
+  pids+=($!)
+  if [ ${#pids[@]} -ge "$jobs" ]; then
+    wait "${pids[0]}" || status=1
+    pids=("${pids[@]:1}")
+  fi
 done
-printf '%s\n' "${summary[@]}"
+for p in "${pids[@]}"; do wait "$p" || status=1; done
+for h in "${harnesses[@]}"; do cat "$dir/findings/$h.line"; done
 exit $status

@@ -1389,7 +1389,7 @@ int scenario_runner::replication() const {
 }
 
 void scenario_runner::kill_single_round() {
-  pause_random(200, 2000);
+  pause_random(100, 1200);
   log("SIGKILL the broker");
   auto killed_at = clock::now();
   cluster_.stop_broker(0, true);
