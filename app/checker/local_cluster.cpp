@@ -124,32 +124,20 @@ bool local_cluster::start() {
 
 std::vector<std::string> local_cluster::broker_argv(int id) const {
   const auto& b = brokers_.at(static_cast<size_t>(id));
-  if (settings_.standalone) {
-    return {broker_bin_.string(),
-            "--listen",
-            "127.0.0.1:" + std::to_string(b.port),
-            "--data-dir",
-            data_dir(id).string(),
-            "--config",
-            config_,
-            "--log-level",
-            settings_.broker_log_level};
+  std::vector<std::string> argv = {broker_bin_.string(),
+                                   "--listen",
+                                   "127.0.0.1:" + std::to_string(b.port),
+                                   "--data-dir",
+                                   data_dir(id).string(),
+                                   "--config",
+                                   config_,
+                                   "--log-level",
+                                   settings_.broker_log_level};
+  if (!settings_.standalone) {
+    argv.insert(argv.end(), {"--cluster-id", "checker", "--broker-id", std::to_string(id), "--etcd",
+                             etcd_url()});
   }
-  return {broker_bin_.string(),
-          "--listen",
-          "127.0.0.1:" + std::to_string(b.port),
-          "--data-dir",
-          data_dir(id).string(),
-          "--config",
-          config_,
-          "--cluster-id",
-          "checker",
-          "--broker-id",
-          std::to_string(id),
-          "--etcd",
-          etcd_url(),
-          "--log-level",
-          settings_.broker_log_level};
+  return argv;
 }
 
 bool local_cluster::start_broker(int id, bool wait_listening) {

@@ -46,17 +46,27 @@ std::set<std::string> values_of(const test::broker_process& b, const std::string
   return seen;
 }
 
+/// A running broker that reads its fault rules from `rules` (none yet):
+/// write a rule line there to arm it, remove the file to clear it.
+struct faulty_broker {
+  test::temp_dir dir{"disk-faults"};
+  std::filesystem::path rules = dir.path() / "faults";
+  test::broker_process broker;
+  faulty_broker() {
+    broker.set_env("ACTORMQ_FAULTS_FILE", rules.string());
+    test::require_started(broker);
+  }
+};
+
 }  // namespace
 
 TEST_CASE(
     "a full disk under one topic is a clear error to its producers while other topics keep "
     "serving, and produce resumes once space is back",
     "[app][faults]") {
-  test::temp_dir dir{"disk-faults"};
-  const auto rules = dir.path() / "faults";
-  test::broker_process broker;
-  broker.set_env("ACTORMQ_FAULTS_FILE", rules.string());
-  test::require_started(broker);
+  faulty_broker fb;
+  auto& broker = fb.broker;
+  const auto& rules = fb.rules;
   test::create_topic(broker, "full", 1);
   test::create_topic(broker, "fine", 1);
 
@@ -118,11 +128,9 @@ struct write_fault {
 /// resumes once the rule is gone, and that every acknowledged message is
 /// read back once (and no refused one, unless it may have been stored).
 void check_write_fault(const write_fault& f) {
-  test::temp_dir dir{"disk-faults"};
-  const auto rules = dir.path() / "faults";
-  test::broker_process broker;
-  broker.set_env("ACTORMQ_FAULTS_FILE", rules.string());
-  test::require_started(broker);
+  faulty_broker fb;
+  auto& broker = fb.broker;
+  const auto& rules = fb.rules;
   test::create_topic(broker, "hit", 1);
   test::create_topic(broker, "fine", 1);
 
@@ -259,11 +267,9 @@ TEST_CASE(
     "an EIO on read is a clear error to the topic's consumers and the messages are read once it "
     "clears",
     "[app][faults]") {
-  test::temp_dir dir{"disk-faults"};
-  const auto rules = dir.path() / "faults";
-  test::broker_process broker;
-  broker.set_env("ACTORMQ_FAULTS_FILE", rules.string());
-  test::require_started(broker);
+  faulty_broker fb;
+  auto& broker = fb.broker;
+  const auto& rules = fb.rules;
   test::create_topic(broker, "hit", 1);
   client::producer_config pc;
   pc.connection = test::connection_to(broker);
@@ -320,11 +326,9 @@ TEST_CASE(
     "[app][faults]") {
   // The GROUP COORDINATOR keeps committed offsets in __consumer_offsets, a
   // partition log like any other: the same faults, the same recovery.
-  test::temp_dir dir{"disk-faults"};
-  const auto rules = dir.path() / "faults";
-  test::broker_process broker;
-  broker.set_env("ACTORMQ_FAULTS_FILE", rules.string());
-  test::require_started(broker);
+  faulty_broker fb;
+  auto& broker = fb.broker;
+  const auto& rules = fb.rules;
   test::create_topic(broker, "orders", 1);
   client::producer_config pc;
   pc.connection = test::connection_to(broker);
