@@ -540,8 +540,10 @@ caf::result<int64_t> partition_state::delete_records(int64_t before) {
 }
 
 void partition_state::tick() {
-  // Any write error not met on a produce path (a roll's sync, say).
-  if (stop_if_log_failed(make_error(errc::storage_error, who() + ": an earlier write failed"))) {
+  // Any write error not met on a produce path (a roll's sync, say). Checked
+  // before the error is built: this runs every tick of every partition.
+  if (log_->failed()) {
+    stop_if_log_failed(make_error(errc::storage_error, who() + ": an earlier write failed"));
     return;
   }
   const auto& fp = settings_.flush;

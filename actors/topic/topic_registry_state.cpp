@@ -385,7 +385,6 @@ void topic_registry_state::restart(const std::string& name, uint32_t p) {
     actor_log().error("partition {}/{} cannot restart: {}; trying again in {} ms", name, p,
                       slot.last_stop,
                       std::chrono::duration_cast<std::chrono::milliseconds>(slot.backoff).count());
-    if (slot.backoff.count() == 0) slot.backoff = restart_backoff_min;
     schedule_restart(name, p, slot);
     return;
   }
