@@ -206,7 +206,9 @@ TEST_CASE(
   REQUIRE(msg.isAbort());
   CHECK(msg.getAbort().getType() == capnp::rpc::Exception::Type::OVERLOADED);
   CHECK_THAT(std::string(msg.getAbort().getReason().cStr()), Catch::Contains("connection limit"));
-  CHECK(broker.output().find("refusing connection") != std::string::npos);
+  // (The log line reaches the captured output a moment later.)
+  CHECK(test::eventually(
+      [&] { return broker.output().find("refusing connection") != std::string::npos; }, 5s));
   // The client library reports it as such.
   auto admin = client::admin::create(test::connection_to(broker));
   if (admin) {

@@ -8,6 +8,7 @@
 
 #include "cluster_router.h"
 #include "connection_impl.h"
+#include "last_words_stream.h"
 
 namespace actormq::client {
 
@@ -210,7 +211,9 @@ kj::Promise<kj::Own<connection_impl::session>> connection_impl::open_session(
                  capnp::ReaderOptions opts;
                  opts.traversalLimitInWords = cfg_.max_message_bytes / sizeof(capnp::word);
                  auto s = kj::heap<session>();
-                 s->stream = kj::mv(stream);
+                 // A broker's Abort wins over the reset that follows it.
+                 s->stream = kj::heap<last_words_stream>(kj::mv(stream), io_->provider->getTimer(),
+                                                         1 * kj::SECONDS);
                  s->network = kj::heap<capnp::TwoPartyVatNetwork>(
                      *s->stream, capnp::rpc::twoparty::Side::CLIENT, opts);
                  s->rpc = kj::heap<capnp::RpcSystem<capnp::rpc::twoparty::VatId>>(
