@@ -11,6 +11,7 @@ PKGS=(
   clang-format
   etcd-server etcd-client curl python3
   nlohmann-json3-dev prometheus chromium chromium-driver
+  libsqlite3-dev
   clang libfuzzer-14-dev
 )
 # Optional extras for benchmarks are installed with --bench: fio and friends

@@ -44,6 +44,20 @@ void append_bytes_field(std::string& out, std::optional<std::string_view> v) {
 void record_batch_builder::add(std::optional<std::string_view> key,
                                std::optional<std::string_view> value, timestamp_ms ts,
                                const std::vector<record_header>& headers) {
+  add_record(key, value, ts, nullptr, headers);
+}
+
+void record_batch_builder::add(std::optional<std::string_view> key,
+                               std::optional<std::string_view> value, timestamp_ms ts,
+                               const record_header_view& first,
+                               const std::vector<record_header>& headers) {
+  add_record(key, value, ts, &first, headers);
+}
+
+void record_batch_builder::add_record(std::optional<std::string_view> key,
+                                      std::optional<std::string_view> value, timestamp_ms ts,
+                                      const record_header_view* first,
+                                      const std::vector<record_header>& headers) {
   if (count_ == 0) first_ts_ = max_ts_ = ts;
   // Timestamps before the first record's are stored as negative deltas; the
   // batch's first_timestamp stays the first record's, max_timestamp the max.
@@ -54,7 +68,10 @@ void record_batch_builder::add(std::optional<std::string_view> key,
       static_cast<int64_t>(static_cast<uint64_t>(ts()) - static_cast<uint64_t>(first_ts_()));
   int64_t off_delta = count_;
   size_t body = 1 + varint::size(ts_delta) + varint::size(off_delta) + bytes_field_size(key) +
-                bytes_field_size(value) + varint::size(static_cast<int64_t>(headers.size()));
+                bytes_field_size(value);
+  const auto header_count = static_cast<int64_t>(headers.size() + (first ? 1 : 0));
+  body += varint::size(header_count);
+  if (first) body += bytes_field_size(first->key) + bytes_field_size(first->value);
   for (const auto& h : headers) {
     body += bytes_field_size(std::string_view(h.key));
     body += h.value ? bytes_field_size(std::string_view(*h.value)) : varint::size(-1);
@@ -66,7 +83,11 @@ void record_batch_builder::add(std::optional<std::string_view> key,
   varint::append(buf_, off_delta);
   append_bytes_field(buf_, key);
   append_bytes_field(buf_, value);
-  varint::append(buf_, static_cast<int64_t>(headers.size()));
+  varint::append(buf_, header_count);
+  if (first) {
+    append_bytes_field(buf_, first->key);
+    append_bytes_field(buf_, first->value);
+  }
   for (const auto& h : headers) {
     append_bytes_field(buf_, std::string_view(h.key));
     append_bytes_field(buf_, h.value ? std::optional<std::string_view>(*h.value) : std::nullopt);

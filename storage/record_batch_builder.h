@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "storage/record_batch.h"
 #include "storage/types.h"
 
 namespace actormq::storage {
@@ -30,6 +31,11 @@ class record_batch_builder {
   /// Adds one record with the given timestamp (ms since epoch).
   void add(std::optional<std::string_view> key, std::optional<std::string_view> value,
            timestamp_ms ts, const std::vector<record_header>& headers = {});
+  /// The same with `first` written as the record's first header, ahead of
+  /// `headers` (the client's message id, without building a string for it).
+  void add(std::optional<std::string_view> key, std::optional<std::string_view> value,
+           timestamp_ms ts, const record_header_view& first,
+           const std::vector<record_header>& headers);
 
   int32_t record_count() const { return count_; }
   /// Bytes the batch will take once built.
@@ -42,6 +48,10 @@ class record_batch_builder {
   void reset();
 
  private:
+  void add_record(std::optional<std::string_view> key, std::optional<std::string_view> value,
+                  timestamp_ms ts, const record_header_view* first,
+                  const std::vector<record_header>& headers);
+
   std::string buf_;
   int32_t count_ = 0;
   timestamp_ms first_ts_{0};

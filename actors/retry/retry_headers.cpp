@@ -40,7 +40,7 @@ std::optional<dead_letter_reason> parse_reason(std::string_view text) {
 }
 
 bool is_retry_header(std::string_view key) {
-  return key.starts_with("amq-") && key != header::expires_at;
+  return key.starts_with("amq-") && key != header::expires_at && key != header::message_id;
 }
 
 delivery_info read_delivery_info(const storage::record_view& r, std::string_view topic,

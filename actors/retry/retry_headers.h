@@ -16,6 +16,10 @@
 //   amq-expires-at          set by producers: a message delivered after
 //                           this time (ms since the epoch) is dead-lettered
 //                           as ttl_expired instead
+//   amq-id                  set by producers: the message id (16 bytes,
+//                           app/client/include/actormq/client/message_id.h);
+//                           copied as it is onto every retry, dead letter
+//                           and re-drive
 //
 // Plain C++: no CAF.
 
@@ -40,6 +44,7 @@ inline constexpr std::string_view dlq_time = "amq-dlq-time";
 inline constexpr std::string_view dlq_group = "amq-dlq-group";
 inline constexpr std::string_view redrive_count = "amq-redrive-count";
 inline constexpr std::string_view expires_at = "amq-expires-at";
+inline constexpr std::string_view message_id = "amq-id";
 }  // namespace header
 
 /// Why a message was dead-lettered.

@@ -11,10 +11,16 @@
 //                                              [--acks none|leader|fsync|all]
 //                                              [--delay 90s | --delay-level N |
 //                                               --deliver-at RFC3339]
+//                                              [--header K=V]... [--print-ids]
 //   actormq [--broker HOST:PORT] consume TOPIC --group G [--from-beginning]
 //           [--max-messages N] [--timeout-ms T] [--format FMT]
 //           [--fail-pattern REGEX] [--reject-pattern REGEX]
+//   actormq [--broker HOST:PORT] consume TOPIC [--partition P]
+//           [--offset O | --from-time T | --from-beginning] ... (no group;
+//           read_commands.h)
+//   actormq [--broker HOST:PORT] message find TOPIC --id ID (read_commands.h)
 //   actormq [--broker HOST:PORT] group list | describe G
+//   actormq [--broker HOST:PORT] group reset-offsets G --topic T ... (group_reset_command.h)
 //   actormq [--broker HOST:PORT] cluster status [TOPIC...] (cluster_commands.h)
 //   actormq [--broker HOST:PORT] dlq list | show | redrive | stats (dlq_commands.h)
 //   actormq [--broker HOST:PORT] txn list | resolve ID commit|rollback (txn_commands.h)
@@ -38,16 +44,21 @@
 #include "actormq/client/admin.h"
 #include "actormq/client/consumer.h"
 #include "actormq/client/producer.h"
+#include "cli_common.h"
 #include "cluster_commands.h"
 #include "delay_option.h"
 #include "dlq_commands.h"
+#include "group_reset_command.h"
 #include "inspect_commands.h"
 #include "message_format.h"
+#include "read_commands.h"
 #include "txn_commands.h"
 
 namespace {
 
 using namespace actormq;
+using cli::connection_for;
+using cli::fail;
 using client::errc;
 
 std::atomic<bool> g_stop{false};
@@ -56,25 +67,9 @@ void on_signal(int) {
   g_stop = true;
 }
 
-int fail(const std::string& what) {
-  std::fprintf(stderr, "actormq: error: %s\n", what.c_str());
-  return 1;
-}
-
-int fail(const std::string& context, const client::error& e) {
-  return fail(context.empty() ? e.to_string() : context + ": " + e.to_string());
-}
-
 std::string describe_topic_error(const std::string& topic, const client::error& e) {
   if (e.is(errc::unknown_topic)) return "unknown topic '" + topic + "'";
   return "topic '" + topic + "': " + e.to_string();
-}
-
-client::connection_config connection_for(const std::string& broker) {
-  client::connection_config c;
-  c.broker = broker;
-  c.client_id = "actormq-cli";
-  return c;
 }
 
 std::string join_tps(const std::vector<client::topic_partition>& tps) {
@@ -194,6 +189,8 @@ struct produce_options {
   std::optional<std::string> key_separator;
   std::string acks = "all";
   cli::delay_flags delay;
+  std::vector<std::string> headers;  ///< K=V
+  bool print_ids = false;
 };
 
 int produce(const std::string& broker, const produce_options& o) {
@@ -206,6 +203,17 @@ int produce(const std::string& broker, const produce_options& o) {
   std::string why;
   auto delay = cli::check_delay_flags(o.delay, &why);
   if (!delay) return fail(why);
+  std::vector<client::header> headers;
+  for (const auto& kv : o.headers) {
+    auto eq = kv.find('=');
+    if (eq == 0 || eq == std::string::npos)
+      return fail("--header '" + kv + "': expected KEY=VALUE");
+    auto key = kv.substr(0, eq);
+    if (key == client::message_id::header_key) {
+      return fail("--header " + key + ": the producer sets the message id itself");
+    }
+    headers.push_back({key, kv.substr(eq + 1)});
+  }
   auto prod = client::producer::create(cfg);
   if (!prod) return fail("", prod.err());
   if (auto n = (*prod)->partition_count(o.topic); !n) {
@@ -215,6 +223,9 @@ int produce(const std::string& broker, const produce_options& o) {
   std::mutex first_mu;
   std::string first_error;
   uint64_t lines = 0;
+  // --print-ids: "PARTITION OFFSET ID" per line, in input order, at the end.
+  std::mutex ids_mu;
+  std::vector<std::string> id_lines;
   std::string line;
   while (std::getline(std::cin, line)) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
@@ -241,8 +252,18 @@ int produce(const std::string& broker, const produce_options& o) {
                               .count() +
                           *delay->delay_ms;
     }
-    ++lines;
-    (*prod)->send(std::move(rec), [&](const client::delivery_report& r) {
+    rec.headers = headers;
+    const uint64_t n = lines++;
+    if (o.print_ids) {
+      std::lock_guard lk(ids_mu);
+      id_lines.emplace_back();
+    }
+    (*prod)->send(std::move(rec), [&, n](const client::delivery_report& r) {
+      if (o.print_ids && r.ok()) {
+        std::lock_guard lk(ids_mu);
+        id_lines[n] =
+            std::to_string(r.partition) + " " + std::to_string(r.offset) + " " + r.id.to_string();
+      }
       if (r.ok()) return;
       if (failed++ == 0) {
         std::lock_guard lk(first_mu);
@@ -255,6 +276,10 @@ int produce(const std::string& broker, const produce_options& o) {
     std::lock_guard lk(first_mu);
     return fail(std::to_string(failed.load()) + " of " + std::to_string(lines) +
                 " messages not acknowledged (first error: " + first_error + ")");
+  }
+  if (o.print_ids) {
+    std::lock_guard lk(ids_mu);
+    for (const auto& l : id_lines) std::printf("%s\n", l.c_str());
   }
   if (!closed) return fail("flush failed", closed.err());
   return 0;
@@ -505,12 +530,32 @@ int main(int argc, char** argv) {
                    "deliver at this RFC 3339 time, e.g. 2026-11-25T10:00:00Z")
       ->excludes(delay_opt)
       ->excludes(level_opt);
+  produce_cmd->add_option("--header", po.headers, "KEY=VALUE header on every message (repeatable)");
+  produce_cmd->add_flag("--print-ids", po.print_ids,
+                        "print PARTITION OFFSET MESSAGE-ID per line once all are acknowledged "
+                        "(offset -1 for a delayed message)");
 
   // consume
   consume_options co;
   auto* consume_cmd = app.add_subcommand("consume", "print messages and commit them");
   consume_cmd->add_option("topic", co.topic, "topic")->required();
-  consume_cmd->add_option("--group,-g", co.group, "consumer group")->required();
+  auto* group_opt = consume_cmd->add_option(
+      "--group,-g", co.group,
+      "consumer group (commits what it prints); without one the topic is read from "
+      "--offset / --from-time / --from-beginning / the end and nothing is committed");
+  cli::read_options ro;
+  consume_cmd->add_option("--partition", ro.partition, "without --group: only this partition")
+      ->excludes(group_opt);
+  auto* offset_opt =
+      consume_cmd->add_option("--offset", ro.offset, "without --group: start at this offset")
+          ->check(CLI::NonNegativeNumber)
+          ->excludes(group_opt);
+  consume_cmd
+      ->add_option("--from-time", ro.from_time,
+                   "without --group: start at the first message at or after this time (RFC "
+                   "3339 or ms since the epoch)")
+      ->excludes(group_opt)
+      ->excludes(offset_opt);
   consume_cmd->add_flag("--from-beginning", co.from_beginning,
                         "start at the earliest offset when the group has no committed offset");
   consume_cmd->add_option("--max-messages", co.max_messages, "exit after N messages")
@@ -519,7 +564,8 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   consume_cmd
       ->add_option("--format", co.format,
-                   "%k key, %v value, %p partition, %o offset, %t timestamp, %T topic")
+                   "%k key, %v value, %p partition, %o offset, %t timestamp, %T topic, %i message "
+                   "id, %h headers")
       ->capture_default_str();
   consume_cmd->add_option("--fail-pattern", co.fail_pattern,
                           "nack messages whose value matches REGEX (retried after the backoff)");
@@ -527,18 +573,21 @@ int main(int argc, char** argv) {
                           "reject messages whose value matches REGEX (dead-lettered at once)");
 
   // group
-  auto* group = app.add_subcommand("group", "list and describe consumer groups");
+  auto* group =
+      app.add_subcommand("group", "list and describe consumer groups, reset their offsets");
   group->require_subcommand(1);
   std::string group_name;
   auto* g_list = group->add_subcommand("list", "list groups");
   auto* g_describe = group->add_subcommand("describe", "members, assignment, offsets, lag");
   g_describe->add_option("group", group_name, "group name")->required();
+  auto run_group_reset = cli::add_group_reset_command(*group);
 
   auto* info_cmd = app.add_subcommand("info", "show the broker's info");
   auto run_dlq = cli::add_dlq_commands(app);
   auto run_txn = cli::add_txn_commands(app);
   auto run_cluster = cli::add_cluster_commands(app);
   auto run_inspect = cli::add_inspect_commands(app, g_stop);
+  auto run_message = cli::add_message_commands(app, g_stop);
 
   CLI11_PARSE(app, argc, argv);
 
@@ -563,13 +612,26 @@ int main(int argc, char** argv) {
   if (t_delete->parsed()) return topic_delete(broker, topic_name);
   if (t_alter->parsed()) return topic_alter(broker, topic_name, total_partitions);
   if (produce_cmd->parsed()) return produce(broker, po);
+  if (consume_cmd->parsed() && co.group.empty()) {
+    ro.topic = co.topic;
+    ro.from_beginning = co.from_beginning;
+    ro.max_messages = co.max_messages;
+    ro.timeout_ms = co.timeout_ms;
+    ro.format = co.format;
+    if (!co.fail_pattern.empty() || !co.reject_pattern.empty()) {
+      return fail("--fail-pattern and --reject-pattern need --group");
+    }
+    return cli::read_without_group(broker, ro, g_stop);
+  }
   if (consume_cmd->parsed()) return consume(broker, co);
   if (g_list->parsed()) return group_list(broker);
   if (g_describe->parsed()) return group_describe(broker, group_name);
+  if (int rc = run_group_reset(broker); rc >= 0) return rc;
   if (info_cmd->parsed()) return broker_info(broker);
   if (int rc = run_dlq(broker); rc >= 0) return rc;
   if (int rc = run_txn(broker); rc >= 0) return rc;
   if (int rc = run_cluster(broker); rc >= 0) return rc;
   if (int rc = run_inspect(broker); rc >= 0) return rc;
+  if (int rc = run_message(broker); rc >= 0) return rc;
   return fail("no command given (see --help)");
 }

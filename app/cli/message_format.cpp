@@ -18,6 +18,19 @@ message_format::message_format(std::string_view pattern) {
   }
 }
 
+void message_format::render_headers(const client::message& m, std::string& out) {
+  bool first = true;
+  for (const auto& h : m.headers) {
+    if (!first) out.push_back(',');
+    first = false;
+    out += h.key;
+    if (h.value) {
+      out.push_back('=');
+      out += *h.value;
+    }
+  }
+}
+
 void message_format::render(const client::message& m, std::string& out) const {
   for (size_t i = 0; i < pattern_.size(); ++i) {
     char c = pattern_[i];
@@ -43,6 +56,12 @@ void message_format::render(const client::message& m, std::string& out) const {
         break;
       case 'T':
         out += m.topic;
+        break;
+      case 'i':
+        out += m.id.to_string();
+        break;
+      case 'h':
+        render_headers(m, out);
         break;
       case '%':
         out.push_back('%');

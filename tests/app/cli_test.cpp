@@ -1,6 +1,9 @@
 // Integration: the `actormq` command line against the real broker.
 #include <catch2/catch.hpp>
 
+#include <set>
+#include <sstream>
+
 #include "fixtures.h"
 #include "subprocess.h"
 
@@ -100,4 +103,160 @@ TEST_CASE("cli reports errors on stderr with a non zero exit", "[app][cli]") {
   auto u = test::run_subprocess({ACTORMQ_CLI_BIN, "--broker", addr, "topic", "list"}, {}, 30s);
   CHECK(u.exit_code != 0);
   CHECK(u.err.find("broker unreachable") != std::string::npos);
+}
+
+TEST_CASE(
+    "cli produce prints each message's id, consume shows ids and headers, and message find "
+    "locates a message by its id",
+    "[app][cli][id]") {
+  test::broker_process broker;
+  test::require_started(broker);
+  REQUIRE(cli(broker, {"topic", "create", "ids", "--partitions", "2"}).exit_code == 0);
+  auto p = cli(broker,
+               {"produce", "ids", "--key-separator", ":", "--header", "trace=t-1", "--header",
+                "origin=cli", "--print-ids"},
+               "a:one\nb:two\nc:three\n");
+  INFO(p.err);
+  REQUIRE(p.exit_code == 0);
+  // "PARTITION OFFSET ID" per input line, in input order.
+  std::istringstream lines(p.out);
+  std::vector<std::string> ids;
+  for (std::string part, off, id; lines >> part >> off >> id;) {
+    CHECK(id.size() == 32);
+    ids.push_back(id);
+  }
+  REQUIRE(ids.size() == 3);
+  CHECK(std::set<std::string>(ids.begin(), ids.end()).size() == 3);
+
+  auto c = cli(broker, {"consume", "ids", "--group", "g-ids", "--from-beginning", "--max-messages",
+                        "3", "--timeout-ms", "10000", "--format", "%i %v %h"});
+  INFO(c.err);
+  REQUIRE(c.exit_code == 0);
+  for (const auto& [id, value] : std::vector<std::pair<std::string, std::string>>{
+           {ids[0], "one"}, {ids[1], "two"}, {ids[2], "three"}}) {
+    CHECK(c.out.find(id + " " + value + " trace=t-1,origin=cli\n") != std::string::npos);
+  }
+
+  auto f = cli(broker, {"message", "find", "ids", "--id", ids[1], "--format", "%v"});
+  INFO(f.err);
+  REQUIRE(f.exit_code == 0);
+  CHECK(f.out == "two\n");
+  auto missing = cli(broker, {"message", "find", "ids", "--id", std::string(32, 'f')});
+  CHECK(missing.exit_code == 1);
+  CHECK(missing.err.find("no message with id ffff") != std::string::npos);
+  CHECK(missing.err.find("(3 messages read)") != std::string::npos);
+  auto bad = cli(broker, {"message", "find", "ids", "--id", "xyz"});
+  CHECK(bad.exit_code == 1);
+  CHECK(bad.err.find("expected 32 hex digits") != std::string::npos);
+  auto reserved = cli(broker, {"produce", "ids", "--header", "amq-id=x"}, "v\n");
+  CHECK(reserved.exit_code == 1);
+  CHECK(reserved.err.find("sets the message id itself") != std::string::npos);
+}
+
+TEST_CASE(
+    "cli consume without a group reads a partition from an offset or from a time and commits "
+    "nothing",
+    "[app][cli]") {
+  test::broker_process broker;
+  test::require_started(broker);
+  REQUIRE(cli(broker, {"topic", "create", "log", "--partitions", "1"}).exit_code == 0);
+  std::string input;
+  for (int i = 0; i < 10; ++i) input += "m" + std::to_string(i) + "\n";
+  REQUIRE(cli(broker, {"produce", "log"}, input).exit_code == 0);
+  auto from_offset = cli(broker, {"consume", "log", "--partition", "0", "--offset", "7",
+                                  "--timeout-ms", "1500", "--format", "%o %v"});
+  INFO(from_offset.err);
+  REQUIRE(from_offset.exit_code == 0);
+  CHECK(from_offset.out == "7 m7\n8 m8\n9 m9\n");
+  auto everything = cli(broker, {"consume", "log", "--from-beginning", "--timeout-ms", "1500"});
+  REQUIRE(everything.exit_code == 0);
+  CHECK(std::count(everything.out.begin(), everything.out.end(), '\n') == 10);
+  // Everything was produced before now: from now on there is nothing; from
+  // an hour ago, everything.
+  auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+  auto later = cli(broker, {"consume", "log", "--from-time", std::to_string(now_ms + 1000),
+                            "--timeout-ms", "1000"});
+  REQUIRE(later.exit_code == 0);
+  CHECK(later.out.empty());
+  auto earlier = cli(broker, {"consume", "log", "--from-time", "2020-01-01T00:00:00Z",
+                              "--timeout-ms", "1500", "--max-messages", "4"});
+  REQUIRE(earlier.exit_code == 0);
+  CHECK(earlier.out == "m0\nm1\nm2\nm3\n");
+  // No group was created or committed.
+  auto groups = cli(broker, {"group", "list"});
+  REQUIRE(groups.exit_code == 0);
+  CHECK(groups.out.find("log") == std::string::npos);
+  auto unknown = cli(broker, {"consume", "nope", "--partition", "0", "--offset", "0"});
+  CHECK(unknown.exit_code == 1);
+  CHECK(unknown.err.find("unknown topic 'nope'") != std::string::npos);
+}
+
+TEST_CASE(
+    "cli group reset-offsets moves an idle group to the earliest, the latest, a time, a shift or "
+    "an offset, and refuses while the group has a live member",
+    "[app][cli][reset]") {
+  test::broker_process broker;
+  test::require_started(broker);
+  REQUIRE(cli(broker, {"topic", "create", "jobs", "--partitions", "1"}).exit_code == 0);
+  std::string input;
+  for (int i = 0; i < 10; ++i) input += "j" + std::to_string(i) + "\n";
+  REQUIRE(cli(broker, {"produce", "jobs"}, input).exit_code == 0);
+  REQUIRE(cli(broker, {"consume", "jobs", "--group", "workers", "--from-beginning",
+                       "--max-messages", "4", "--timeout-ms", "10000"})
+              .exit_code == 0);
+  auto committed = [&] {
+    auto adm = client::admin::create(test::connection_to(broker));
+    REQUIRE(adm);
+    auto o = (*adm)->fetch_offsets("workers", {{"jobs", 0}});
+    REQUIRE(o);
+    REQUIRE(o->size() == 1);
+    return o->front().offset;
+  };
+  REQUIRE(committed() == 4);
+  auto reset = [&](std::vector<std::string> mode) {
+    std::vector<std::string> args = {"group", "reset-offsets", "workers", "--topic", "jobs"};
+    args.insert(args.end(), mode.begin(), mode.end());
+    return cli(broker, args);
+  };
+  auto dry = reset({"--to-earliest", "--dry-run"});
+  INFO(dry.err);
+  REQUIRE(dry.exit_code == 0);
+  CHECK(dry.out.find("jobs                 0          4            0") != std::string::npos);
+  CHECK(committed() == 4);  // a dry run commits nothing
+  REQUIRE(reset({"--to-earliest"}).exit_code == 0);
+  CHECK(committed() == 0);
+  REQUIRE(reset({"--to-latest"}).exit_code == 0);
+  CHECK(committed() == 10);
+  REQUIRE(reset({"--shift-by", "-3"}).exit_code == 0);
+  CHECK(committed() == 7);
+  REQUIRE(reset({"--shift-by", "-100"}).exit_code == 0);
+  CHECK(committed() == 0);  // clamped to the log start
+  REQUIRE(reset({"--to-offset", "5"}).exit_code == 0);
+  CHECK(committed() == 5);
+  REQUIRE(reset({"--to-datetime", "2020-01-01T00:00:00Z"}).exit_code == 0);
+  CHECK(committed() == 0);
+  // The group resumes where it was put.
+  REQUIRE(reset({"--to-offset", "8"}).exit_code == 0);
+  auto rest = cli(broker, {"consume", "jobs", "--group", "workers", "--timeout-ms", "2000"});
+  REQUIRE(rest.exit_code == 0);
+  CHECK(rest.out == "j8\nj9\n");
+  CHECK(reset({}).exit_code != 0);
+  CHECK(reset({"--to-earliest", "--to-latest"}).exit_code != 0);
+
+  // A live member: refused, nothing changes.
+  auto member = client::consumer::create(test::group_config(broker, "workers"));
+  REQUIRE(member);
+  REQUIRE((*member)->subscribe({"jobs"}));
+  REQUIRE(test::eventually(
+      [&] {
+        (void)(*member)->poll(100ms);
+        return !(*member)->assignment().empty();
+      },
+      15s));
+  auto refused = reset({"--to-earliest"});
+  CHECK(refused.exit_code == 1);
+  CHECK(refused.err.find("live member") != std::string::npos);
+  CHECK(committed() == 10);
 }

@@ -127,6 +127,8 @@ TEST_CASE("a delayed send with a delay level is scheduled and arrives at its tim
   auto got = arrivals(*cons, 1, 10s);
   REQUIRE(got.size() == 1);
   CHECK(got[0].msg.value == "after one second");
+  CHECK_FALSE(rep.id.empty());
+  CHECK(got[0].msg.id == rep.id);  // delivered at its time under the id it was sent with
   CHECK(got[0].seen_at_ms >= rep.deliver_at_ms);
   CHECK(got[0].seen_at_ms <= rep.deliver_at_ms + 3000);
 }

@@ -46,8 +46,9 @@ struct retry_broker {
   }
 };
 
-void produce(const test::broker_process& b, const std::string& topic,
-             const std::vector<client::producer_record>& recs) {
+/// Produces recs (acks=fsync); returns their message ids.
+std::vector<client::message_id> produce(const test::broker_process& b, const std::string& topic,
+                                        const std::vector<client::producer_record>& recs) {
   client::producer_config pc;
   pc.connection = test::connection_to(b);
   pc.acks = client::acks::fsync;
@@ -59,12 +60,16 @@ void produce(const test::broker_process& b, const std::string& topic,
     fs.push_back((*prod)->send(std::move(r)));
   }
   REQUIRE((*prod)->flush(30s));
+  std::vector<client::message_id> ids;
   for (auto& f : fs) {
     REQUIRE(f.wait_for(10s) == std::future_status::ready);
     auto rep = f.get();
     INFO(rep.err.to_string());
     REQUIRE(rep.ok());
+    CHECK_FALSE(rep.id.empty());
+    ids.push_back(rep.id);
   }
+  return ids;
 }
 
 client::producer_record value(std::string v) {
@@ -156,13 +161,14 @@ TEST_CASE("a message that always fails is dead-lettered after max retries with i
   auto rec = value("poison");
   rec.key = "k";
   rec.headers.push_back({"trace", std::string("abc")});
-  produce(b, "r2", {rec});
+  auto ids = produce(b, "r2", {rec});
   auto c = consumer_for(b, "r2", "g2");
   int deliveries = 0;
   auto dlq = dlq_for(b);
   run_consumer(
       *c,
       [&](const client::message& m) {
+        CHECK(m.id == ids[0]);  // every retry is the same message
         ++deliveries;
         REQUIRE(c->nack(m, "fail " + std::to_string(deliveries)));
       },
@@ -186,6 +192,8 @@ TEST_CASE("a message that always fails is dead-lettered after max retries with i
   CHECK(d.msg.key == "k");
   CHECK(d.msg.value == "poison");
   CHECK(client::header_value(d.msg, "trace") == "abc");
+  CHECK(d.msg.id == ids[0]);
+  CHECK_FALSE(client::header_value(d.msg, "amq-id"));  // the id is not a header
   // The alert: counter and hook.
   auto stats = dlq->stats();
   REQUIRE(stats);
@@ -257,7 +265,7 @@ TEST_CASE("re-drive moves dead letters back and the loop guard stops them", "[ap
   retry_broker rb;  // max_redrives = 2
   auto& b = *rb.broker;
   test::create_topic(b, "r6", 1);
-  produce(b, "r6", {value("boomerang")});
+  auto ids = produce(b, "r6", {value("boomerang")});
   auto c = consumer_for(b, "r6", "g6");
   auto dlq = dlq_for(b);
   int deliveries = 0;
@@ -266,6 +274,7 @@ TEST_CASE("re-drive moves dead letters back and the loop guard stops them", "[ap
     run_consumer(
         *c,
         [&](const client::message& m) {
+          CHECK(m.id == ids[0]);  // a re-drive keeps the id
           ++deliveries;
           auto rc = client::header_value(m, client::retry_header::redrive_count);
           redrive_counts.push_back(rc ? static_cast<uint32_t>(std::stoul(*rc)) : 0);

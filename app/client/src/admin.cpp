@@ -354,6 +354,33 @@ result<std::vector<topic_partition_offset>> admin::fetch_offsets(
   return std::move(r->first);
 }
 
+result<void> admin::commit_offsets(const std::string& group,
+                                   const std::vector<topic_partition_offset>& offsets) {
+  struct reply {
+    error err;
+  };
+  auto r = on_coordinator<reply>(
+      conn_->impl(), group,
+      [group, offsets](rpc::Broker::Client& c) {
+        auto req = c.commitOffsetsRequest();
+        req.setGroup(group);
+        req.setMemberId("");  // standalone: only while the group has no members
+        req.setGeneration(-1);
+        auto list = req.initOffsets(static_cast<unsigned>(offsets.size()));
+        for (size_t i = 0; i < offsets.size(); ++i) {
+          auto o = list[static_cast<unsigned>(i)];
+          o.setTopic(offsets[i].topic);
+          o.setPartition(offsets[i].partition);
+          o.setOffset(offsets[i].offset);
+        }
+        return req.send().then([](auto&& resp) { return reply{error_from_rpc(resp.getError())}; });
+      },
+      [](const reply& v) { return v.err; });
+  if (!r) return r.err();
+  if (r->err) return r->err;
+  return {};
+}
+
 result<cluster_metadata> admin::metadata(const std::vector<std::string>& topics,
                                          bool include_internal) {
   auto m = conn_->impl().router().fetch_metadata(topics);

@@ -6,6 +6,7 @@
 
 #include "connection_impl.h"
 #include "coordinator_call.h"
+#include "record_decoder.h"
 #include "storage/record_batch.h"
 
 namespace actormq::client {
@@ -33,19 +34,7 @@ void decode_records(const std::string& topic, uint32_t partition, const std::str
     if (!h.is_control()) {
       (void)storage::for_each_record(b, [&](const storage::record_view& r) {
         if (r.record_offset() < from) return;
-        message m;
-        m.topic = topic;
-        m.partition = partition;
-        m.offset = r.record_offset();
-        m.timestamp_ms = r.timestamp();
-        if (r.key) m.key = std::string(*r.key);
-        if (r.value) m.value = std::string(*r.value);
-        for (const auto& hv : r.headers) {
-          m.headers.push_back(
-              {std::string(hv.key),
-               hv.value ? std::optional<std::string>(std::string(*hv.value)) : std::nullopt});
-        }
-        out.push_back(std::move(m));
+        out.push_back(detail::to_message(r, topic, partition));
       });
     }
     next = std::max(next, h.next_offset()());

@@ -8,6 +8,7 @@ message message_view::to_message() const {
   m.partition = partition;
   m.offset = offset;
   m.timestamp_ms = timestamp_ms;
+  m.id = id;
   if (key) m.key = std::string(*key);
   if (value) m.value = std::string(*value);
   m.headers.reserve(headers.size());

@@ -55,7 +55,9 @@ rpc::Acks to_rpc(acks a) {
 
 /// Upper bound of the bytes one record adds to a batch.
 size_t record_size_estimate(const producer_record& r) {
-  size_t n = 32;  // length, attributes, deltas, field lengths (varints)
+  // Length, attributes, deltas, field lengths (varints), and the message
+  // id's header (1 + 6 + 1 + 16 bytes).
+  size_t n = 32 + 24;
   if (r.key) n += r.key->size();
   if (r.value) n += r.value->size();
   for (const auto& h : r.headers) n += 20 + h.key.size() + (h.value ? h.value->size() : 0);

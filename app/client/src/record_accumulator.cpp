@@ -63,15 +63,20 @@ bool record_accumulator::append(const topic_partition& tp, producer_record& rec,
     slot->delay = dk;
     wake = true;
   }
+  auto id = record_message_id(rec, ids_);
   std::vector<storage::record_header> hs;
   hs.reserve(rec.headers.size());
-  for (auto& h : rec.headers) hs.push_back({std::move(h.key), std::move(h.value)});
+  for (auto& h : rec.headers) {
+    if (h.key == message_id::header_key) continue;  // written first, once
+    hs.push_back({std::move(h.key), std::move(h.value)});
+  }
   auto opt_view = [](const std::optional<std::string>& s) {
     return s ? std::optional<std::string_view>(*s) : std::nullopt;
   };
   slot->builder.add(opt_view(rec.key), opt_view(rec.value), storage::timestamp_ms(timestamp_ms),
-                    hs);
+                    storage::record_header_view{message_id::header_key, id.bytes()}, hs);
   slot->callbacks.push_back(std::move(cb));
+  slot->ids.push_back(id);
   slot->record_bytes += est;
   buffered_bytes_ += est;
   if (slot->builder.size_bytes() >= batch_limit_) {
@@ -88,6 +93,7 @@ record_accumulator::batch_ptr record_accumulator::make_batch(const topic_partiti
   b->record_count = ob.builder.record_count();
   b->bytes = ob.builder.build();
   b->callbacks = std::move(ob.callbacks);
+  b->ids = std::move(ob.ids);
   b->record_bytes = ob.record_bytes;
   b->deadline = ob.created + std::chrono::milliseconds(cfg_.delivery_timeout_ms);
   b->delay = ob.delay;
@@ -230,6 +236,7 @@ void record_accumulator::settle(producer_batch& b, const error& err, int64_t bas
     rep.topic = b.tp.topic;
     rep.partition = b.tp.partition;
     rep.offset = (!err && base_offset >= 0) ? base_offset + static_cast<int64_t>(i) : -1;
+    if (i < b.ids.size()) rep.id = b.ids[i];
     rep.scheduled = !err && scheduled_at >= 0;
     rep.deliver_at_ms = rep.scheduled ? scheduled_at : -1;
     rep.err = err;

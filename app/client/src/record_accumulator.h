@@ -37,6 +37,7 @@
 
 #include "actormq/client/config.h"
 #include "actormq/client/types.h"
+#include "message_id_source.h"
 #include "storage/record_batch_builder.h"
 
 namespace actormq::client {
@@ -61,6 +62,7 @@ struct producer_batch {
   topic_partition tp;
   std::string bytes;
   std::vector<delivery_callback> callbacks;
+  std::vector<message_id> ids;  ///< of its records, in order
   size_t record_bytes = 0;
   int32_t record_count = 0;
   bool stamped = false;
@@ -102,8 +104,10 @@ class record_accumulator {
   /// or round robin per the partitioner. The count must be known.
   uint32_t choose_partition(const producer_record& rec);
   /// Appends a record of estimated size est to tp's open batch (sealing
-  /// the open one first when it is full or of another delay). Returns true
-  /// when the sender should look (a batch was opened or sealed).
+  /// the open one first when it is full or of another delay), with its
+  /// message id (rec.id, else an amq-id header it has, else a new one).
+  /// Returns true when the sender should look (a batch was opened or
+  /// sealed).
   bool append(const topic_partition& tp, producer_record& rec, int64_t timestamp_ms, size_t est,
               delivery_callback cb);
   /// Record bytes appended and not yet settled.
@@ -164,6 +168,7 @@ class record_accumulator {
   struct open_batch {
     storage::record_batch_builder builder;
     std::vector<delivery_callback> callbacks;
+    std::vector<message_id> ids;
     clock::time_point created{};
     size_t record_bytes = 0;
     delay_key delay;
@@ -198,6 +203,7 @@ class record_accumulator {
 
   producer_config cfg_;
   size_t batch_limit_;
+  message_id_source ids_;
   std::map<topic_partition, partition_state> parts_;
   std::unordered_map<std::string, topic_meta> meta_;
   size_t buffered_bytes_ = 0;

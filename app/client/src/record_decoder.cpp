@@ -28,6 +28,36 @@ std::optional<int64_t> header_number(const message_view& m, std::string_view key
 
 }  // namespace
 
+message_view to_message_view(const storage::record_view& r, std::string_view topic,
+                             uint32_t partition) {
+  message_view m;
+  m.topic = topic;
+  m.partition = partition;
+  m.offset = r.record_offset();
+  m.timestamp_ms = r.timestamp();
+  m.key = r.key;
+  m.value = r.value;
+  size_t others = r.headers.size();
+  for (const auto& hv : r.headers) {
+    if (hv.key != message_id::header_key) continue;
+    if (hv.value && m.id.empty()) {
+      if (auto id = message_id::from_header(*hv.value)) m.id = *id;
+    }
+    --others;
+  }
+  if (others > 0) {
+    m.headers.reserve(others);
+    for (const auto& hv : r.headers) {
+      if (hv.key != message_id::header_key) m.headers.push_back({hv.key, hv.value});
+    }
+  }
+  return m;
+}
+
+message to_message(const storage::record_view& r, std::string_view topic, uint32_t partition) {
+  return to_message_view(r, topic, partition).to_message();
+}
+
 bool record_decoder::is_expired(const message_view& m, int64_t now,
                                 std::optional<int64_t> ttl) const {
   if (!dead_letter_expired_) return false;
@@ -71,17 +101,7 @@ record_decoder::outcome record_decoder::decode(fetched& f, int64_t& pos,
     if (!h.is_control()) {
       auto st = storage::for_each_record(batch, [&](const storage::record_view& r) {
         if (r.record_offset() < pos) return;
-        message_view m;
-        m.topic = topic;
-        m.partition = f.tp.partition;
-        m.offset = r.record_offset();
-        m.timestamp_ms = r.timestamp();
-        m.key = r.key;
-        m.value = r.value;
-        if (!r.headers.empty()) {
-          m.headers.reserve(r.headers.size());
-          for (const auto& hv : r.headers) m.headers.push_back({hv.key, hv.value});
-        }
+        auto m = to_message_view(r, topic, f.tp.partition);
         if (is_expired(m, now, ttl)) {
           expired.push_back(m.to_message());
           return;

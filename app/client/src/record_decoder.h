@@ -18,8 +18,16 @@
 
 #include "actormq/client/types.h"
 #include "fetch_types.h"
+#include "storage/record_batch.h"
 
 namespace actormq::client::detail {
+
+/// r as a view into its batch's bytes: its amq-id header becomes
+/// m.id (message_id.h) instead of one of m.headers.
+message_view to_message_view(const storage::record_view& r, std::string_view topic,
+                             uint32_t partition);
+/// The same as an owning copy.
+message to_message(const storage::record_view& r, std::string_view topic, uint32_t partition);
 
 class record_decoder {
  public:

@@ -13,6 +13,8 @@
 #include "actormq/client/partitioner.h"
 #include "cluster_router.h"
 #include "connection_impl.h"
+#include "message_id_source.h"
+#include "record_decoder.h"
 #include "storage/record_batch.h"
 #include "storage/record_batch_builder.h"
 
@@ -83,18 +85,8 @@ std::vector<message> decode_records(const std::string& topic, uint32_t partition
   std::span<const uint8_t> all(bytes.begin(), bytes.size());
   storage::for_each_batch(all, [&](const storage::batch_header&, std::span<const uint8_t> b) {
     (void)storage::for_each_record(b, [&](const storage::record_view& r) {
-      message m;
-      m.topic = topic;
-      m.partition = partition;
+      auto m = detail::to_message(r, topic, partition);
       m.offset = -1;  // not stored in a partition yet
-      m.timestamp_ms = r.timestamp();
-      if (r.key) m.key = std::string(*r.key);
-      if (r.value) m.value = std::string(*r.value);
-      for (const auto& h : r.headers) {
-        m.headers.push_back(
-            {std::string(h.key),
-             h.value ? std::optional<std::string>(std::string(*h.value)) : std::nullopt});
-      }
       out.push_back(std::move(m));
     });
   });
@@ -162,6 +154,7 @@ struct transaction_producer::impl {
   std::map<std::string, uint32_t> partition_counts;
   uint32_t next_partition = 0;
   std::mt19937_64 rng;  ///< request ids (under mu)
+  detail::message_id_source ids;
   bool rng_seeded = false;
   // Loop thread only: the session the checker is registered on.
   uint64_t registered_session = 0;
@@ -335,12 +328,16 @@ result<std::string> transaction_producer::send_half_batch(const std::vector<prod
                  std::chrono::system_clock::now().time_since_epoch())
                  .count();
   for (const auto& r : recs) {
+    auto id = detail::record_message_id(r, impl_->ids);
     std::vector<storage::record_header> hs;
-    for (const auto& h : r.headers) hs.push_back({h.key, h.value});
+    for (const auto& h : r.headers) {
+      if (h.key != message_id::header_key) hs.push_back({h.key, h.value});
+    }
     auto view = [](const std::optional<std::string>& s) {
       return s ? std::optional<std::string_view>(*s) : std::nullopt;
     };
-    b.add(view(r.key), view(r.value), storage::timestamp_ms(r.timestamp_ms.value_or(now)), hs);
+    b.add(view(r.key), view(r.value), storage::timestamp_ms(r.timestamp_ms.value_or(now)),
+          storage::record_header_view{message_id::header_key, id.bytes()}, hs);
   }
   auto bytes = std::make_shared<std::string>(b.build());
   auto group = impl_->cfg.producer_group;

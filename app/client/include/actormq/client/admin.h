@@ -55,6 +55,11 @@ class admin {
   result<int64_t> list_offsets(const topic_partition& tp, int64_t timestamp_ms);
   static constexpr int64_t earliest_timestamp = -1;
   static constexpr int64_t latest_timestamp = -2;
+  /// Commits offsets for group as an administrator (no member, no
+  /// generation): the coordinator takes it only while the group has no
+  /// live members, else unknown_member ("the group has members").
+  result<void> commit_offsets(const std::string& group,
+                              const std::vector<topic_partition_offset>& offsets);
   /// Committed offsets of a group (-1 where none).
   result<std::vector<topic_partition_offset>> fetch_offsets(
       const std::string& group, const std::vector<topic_partition>& partitions);

@@ -17,6 +17,10 @@
 //   gap, and the producer takes a new id; a batch already sent whose fate
 //   is unknown is first resent under its old stamp until it is acknowledged,
 //   proven absent (out_of_order_sequence) or fails, and only then restamped.
+// - Message ids: every record is sent with a unique id (message_id.h), the
+//   producer's random prefix and next counter unless producer_record::id
+//   (or a copied amq-id header) gives one; the delivery report carries it.
+//   A retry resends the same bytes, so the id never changes.
 // - Retries: busy, timeout, disk_full, shutting_down and connection loss are
 //   retried with exponential backoff (retry_backoff_ms doubling up to
 //   retry_backoff_max_ms) until retries or delivery_timeout_ms run out.
@@ -67,6 +71,10 @@ struct producer_record {
   /// 1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h); takes
   /// precedence over deliver_at_ms. An unknown level fails the send.
   std::optional<uint8_t> delay_level{};
+  /// The message id to send it with; a new one (the producer's prefix and
+  /// next counter) when missing. Set it to keep the id of a message that
+  /// is produced again (a copy, a move to another topic).
+  std::optional<message_id> id{};
 };
 
 class producer {

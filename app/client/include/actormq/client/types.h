@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "actormq/client/message_id.h"
 #include "actormq/client/result.h"
 
 namespace actormq::client {
@@ -49,7 +50,10 @@ struct message {
   int64_t timestamp_ms = 0;
   std::optional<std::string> key;
   std::optional<std::string> value;
+  /// The headers the producer gave (and the broker's amq- headers of a
+  /// retry or dead letter); the id's own header is not among them.
   std::vector<header> headers;
+  message_id id;  ///< empty for a record written without one
 };
 
 /// A header of a message_view: views into the fetched bytes.
@@ -68,7 +72,8 @@ struct message_view {
   int64_t timestamp_ms = 0;
   std::optional<std::string_view> key;
   std::optional<std::string_view> value;
-  std::vector<header_view> headers;
+  std::vector<header_view> headers;  ///< without the id's header, as in message
+  message_id id;
 
   /// An owning copy (for nack(), reject(), or keeping it past its batch).
   message to_message() const;
@@ -81,6 +86,7 @@ struct delivery_report {
   std::string topic;
   uint32_t partition = 0;
   int64_t offset = -1;
+  message_id id;               ///< the record's message id (empty when send() refused it)
   bool scheduled = false;      ///< stored by the broker for delivery at deliver_at_ms
   int64_t deliver_at_ms = -1;  ///< due time (ms since the epoch) when scheduled
   error err;                   ///< success when !err
