@@ -9,8 +9,6 @@ namespace actormq {
 
 namespace {
 
-constexpr auto group_tick = std::chrono::milliseconds(250);
-
 group_actor::behavior_type group_behavior(inspected_pointer<group_actor, group_actor_state> self,
                                           std::string name, group_seed seed,
                                           coordinator_settings cs) {

@@ -20,11 +20,13 @@
 #include "actors/cluster/leader_table.h"
 #include "actors/cluster/peers_actor.h"
 #include "actors/group/group_membership.h"
+#include "actors/group/lag_watch.h"
 #include "actors/group/offset_record.h"
 #include "actors/group/topic_counts.h"
 #include "actors/inspect/actor_directory.h"
 #include "actors/inspect/actor_report.h"
 #include "actors/partition/partition_actor.h"
+#include "actors/retry/alert_hook.h"
 #include "actors/topic/topic_registry_actor.h"
 
 namespace actormq {
@@ -146,6 +148,11 @@ struct coordinator_settings {
   /// The actor inspector's directory: each group is listed there as
   /// "group/NAME"; may be null.
   std::shared_ptr<actor_directory> directory;
+  /// Lag alerts (lag_watch.h): each group checks its lag every
+  /// check_interval against its thresholds; an alert is an ALERT log line,
+  /// a counter and a run of the alert hook (null: none).
+  group::lag_alert_policy lag_alerts;
+  std::shared_ptr<retry::alert_hook> alerts;
 };
 
 /// The config of __consumer_offsets: kept forever (a group's last commit

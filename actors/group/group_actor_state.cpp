@@ -53,6 +53,10 @@ caf::error group_actor_state::init(self_ptr self, std::string group, group_seed 
   offsets_ = std::move(seed.offsets);
   log_ = std::move(seed.log);
   acks_ = seed.acks;
+  lag_watch_ = group::lag_watch(cs.lag_alerts.for_group(group_));
+  lag_check_ticks_ =
+      static_cast<int>(std::max<int64_t>(1, cs.lag_alerts.check_interval / group_tick));
+  alerts_ = cs.alerts;
   return reset_membership(config_.protocol);
 }
 
@@ -370,6 +374,9 @@ void group_actor_state::tick() {
   // Partition counts every 5 s; every 500 ms while a member waits for a
   // topic this broker does not know yet (just created elsewhere, say).
   ++ticks_;
+  // The lag check runs for a group without members too: a group whose
+  // consumers are all gone is the one falling behind.
+  if (lag_watch_.thresholds().enabled() && ticks_ % lag_check_ticks_ == 0) check_lag();
   if (membership_->empty()) return;
   if (ticks_ % 20 == 0 || (ticks_ % 2 == 0 && membership_->has_unknown_topics())) {
     with_metadata([] {});

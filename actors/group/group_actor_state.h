@@ -14,6 +14,9 @@
 
 namespace actormq {
 
+/// The GROUP actor's timer: session expiry, metadata and lag checks.
+inline constexpr auto group_tick = std::chrono::milliseconds(250);
+
 class group_actor_state {
  public:
   using self_ptr = inspected_pointer<group_actor, group_actor_state>;
@@ -36,6 +39,10 @@ class group_actor_state {
   /// in, within a bound shorter than the inspector's; a partition whose
   /// watermark did not come has lag -1. Never fails.
   caf::result<actor_report> inspect(actor_report r);
+  /// The lag alert's check (lag_watch.h): the offsets of the group's
+  /// committed and assigned partitions, then the verdict; an alert raised
+  /// or cleared is logged, counted and given to the alert hook.
+  void check_lag();
 
  private:
   /// Fresh partition counts (from the registry alone, or the cluster's),
@@ -71,6 +78,9 @@ class group_actor_state {
   void fill_inspect(actor_report& r, const std::vector<group::topic_partition>& tps,
                     const std::vector<std::pair<int64_t, int64_t>>& marks) const;
   std::string who() const { return "group " + group_; }
+  /// The partitions the group has committed or been assigned, sorted.
+  std::vector<group::topic_partition> partitions_of_interest() const;
+  void announce_lag(const group::lag_verdict& v);
 
   self_ptr self_ = nullptr;
   std::string group_;
@@ -89,6 +99,10 @@ class group_actor_state {
   partition_actor log_;
   acks_level acks_ = acks_level::fsync;
   int ticks_ = 0;
+  group::lag_watch lag_watch_;
+  int lag_check_ticks_ = 20;
+  bool lag_checking_ = false;  ///< a check's offsets are on their way
+  std::shared_ptr<retry::alert_hook> alerts_;
 };
 
 /// Spawns the GROUP actor of one group (the coordinator's child).

@@ -176,8 +176,22 @@ void group_actor_state::fill_inspect(actor_report& r,
   w.end_array();
   w.field("total_lag", total_lag)
       .field("lag_unknown_partitions", unknown)
-      .field("pending_commits", pending_.size())
+      .field("pending_commits", pending_.size());
+  // The lag alert (lag_watch.h) as of its last check.
+  const auto& t = lag_watch_.thresholds();
+  const auto& last = lag_watch_.last();
+  w.key("lag_alert")
+      .begin_object()
+      .field("enabled", t.enabled())
+      .field("max_messages", t.max_messages)
+      .field("max_age_ms", t.max_age_ms)
+      .field("alerting", lag_watch_.alerting())
+      .field("raised", lag_watch_.raised())
+      .field("lag", last.lag)
+      .field("oldest_age_ms", last.age_ms)
+      .field("worst_partition", last.worst)
       .end_object();
+  w.end_object();
   r.state_json = w.take();
 
   r.summary =
@@ -188,6 +202,13 @@ void group_actor_state::fill_inspect(actor_report& r,
   std::vector<metric_label> l{{"group", group_}};
   add_metric(metrics, "actormq_group_members", l, static_cast<double>(d.members.size()));
   add_metric(metrics, "actormq_group_generation", l, static_cast<double>(d.generation()));
+  if (t.enabled()) {
+    add_metric(metrics, "actormq_group_lag_alerting", l, lag_watch_.alerting() ? 1.0 : 0.0);
+    add_metric(metrics, "actormq_group_lag_alerts_total", l,
+               static_cast<double>(lag_watch_.raised()));
+    add_metric(metrics, "actormq_group_oldest_unconsumed_age_seconds", l,
+               static_cast<double>(last.age_ms) / 1000.0);
+  }
 }
 
 }  // namespace actormq

@@ -123,6 +123,14 @@ const std::vector<metric_family>& metric_catalog() {
         {"actormq_group_members", "gauge", "Members of a consumer group."},
         {"actormq_group_generation", "gauge",
          "Generation of a consumer group (one more on every rebalance)."},
+        {"actormq_group_lag_alerting", "gauge",
+         "1 while a group's lag alert is raised (lag or age over its threshold), else 0; only "
+         "for groups with a lag threshold."},
+        {"actormq_group_lag_alerts_total", "counter",
+         "Lag alerts a group raised since its GROUP actor started."},
+        {"actormq_group_oldest_unconsumed_age_seconds", "gauge",
+         "Age of a group's oldest unconsumed message, estimated from the high watermarks of its "
+         "lag checks; only for groups with a lag threshold."},
         // storage
         {"actormq_fsyncs_total", "counter", "fdatasync calls of a flusher thread."},
         {"actormq_fsync_failures_total", "counter", "fdatasync calls that failed."},

@@ -162,6 +162,7 @@ std::optional<std::string> apply_config(const toml::table& t, std::string_view f
   check(read_int(t, "delay", "bucket_ms", cfg.delay_bucket_ms, 100, 60000));
   check(read_int(t, "delay", "schedule_partitions", cfg.delay_schedule_partitions, 1, 1000));
   check(load_retry_config(t, cfg.retry, cfg.alerts));
+  check(load_lag_alert_config(t, cfg.lag_alerts));
   check(read_int(t, "transactions", "timeout_ms", cfg.txn_timeout_ms, 1, big));
   check(read_int(t, "transactions", "check_interval_ms", cfg.txn_check_interval_ms, 1, big));
   check(read_int(t, "transactions", "max_checks", cfg.txn_max_checks, 1, 1000000));

@@ -10,6 +10,7 @@
 
 #include "actors/delay/delay_levels.h"
 #include "actors/topic/topic_config.h"
+#include "app/broker/lag_alert_config.h"
 #include "app/broker/retry_config.h"
 
 namespace actormq::broker {
@@ -101,8 +102,9 @@ struct broker_config {
   /// Partitions of __delay_schedule when it is created; a
   /// target partition's delayed messages live in the one it hashes to.
   uint32_t delay_schedule_partitions = 8;
-  retry::retry_settings retry;  ///< [retry], see retry_config.h
-  alert_config alerts;          ///< [alerts]
+  retry::retry_settings retry;         ///< [retry], see retry_config.h
+  alert_config alerts;                 ///< [alerts]
+  group::lag_alert_policy lag_alerts;  ///< [lag_alerts]
   /// [transactions]: check-back of half messages with no decision.
   int64_t txn_timeout_ms = 6000;          ///< from sendHalf to the first check
   int64_t txn_check_interval_ms = 30000;  ///< between checks

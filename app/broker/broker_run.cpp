@@ -145,6 +145,13 @@ int run_broker(const broker_config& cfg, const broker_run_hooks& hooks) {
   // In a cluster the group coordinators assign from every topic's partition
   // count, which the control plane keeps current (set on every view change).
   auto cluster_topics = cfg.cluster.enabled() ? std::make_shared<group::topic_counts>() : nullptr;
+  // The [alerts] hook: dead letters (RETRY) and lag alerts (every GROUP).
+  std::shared_ptr<retry::alert_hook> alerts;
+  if (!cfg.alerts.hook.empty()) {
+    alerts =
+        std::make_shared<retry::alert_hook>(cfg.alerts.hook, cfg.alerts.hook_queue,
+                                            std::chrono::milliseconds(cfg.alerts.hook_timeout_ms));
+  }
   coordinator_settings cs;
   cs.data_dir = cfg.data_dir;
   cs.registry = *registry;
@@ -159,6 +166,8 @@ int run_broker(const broker_config& cfg, const broker_run_hooks& hooks) {
   cs.min_session_timeout_ms = cfg.min_session_timeout_ms;
   cs.max_session_timeout_ms = cfg.max_session_timeout_ms;
   cs.directory = directory;
+  cs.lag_alerts = cfg.lag_alerts;
+  cs.alerts = alerts;
   auto coordinator = spawn_group_coordinator(sys, cs);
   if (!coordinator) {
     caf::anon_send(*registry, close_atom::value);
@@ -205,11 +214,7 @@ int run_broker(const broker_config& cfg, const broker_run_hooks& hooks) {
   rts.topic_defaults = cfg.topic_defaults;
   rts.retry = cfg.retry;
   rts.metrics = metrics;
-  if (!cfg.alerts.hook.empty()) {
-    rts.alerts =
-        std::make_shared<retry::alert_hook>(cfg.alerts.hook, cfg.alerts.hook_queue,
-                                            std::chrono::milliseconds(cfg.alerts.hook_timeout_ms));
-  }
+  rts.alerts = alerts;
   auto retry = spawn_retry_actor(sys, rts);
   if (!retry) {
     caf::anon_send(schedule, close_atom::value);

@@ -1,6 +1,7 @@
 // Integration: consumer groups against the real broker.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <set>
@@ -134,4 +135,52 @@ TEST_CASE("a restarted consumer resumes from the committed offset", "[app][group
   REQUIRE(rest.size() == 60);
   CHECK(*rest.front().value == "40");
   CHECK(*rest.back().value == "99");
+}
+
+TEST_CASE("a running group picks up partitions added to its topic without a restart",
+          "[app][group]") {
+  test::broker_process b;
+  test::require_started(b);
+  test::create_topic(b, "growing", 2);
+  auto c = client::consumer::create(test::group_config(b, "growers"));
+  REQUIRE(c);
+  // (The assignment holds the group's retry topic's partitions too.)
+  auto of_topic = [](const std::vector<client::topic_partition>& tps) {
+    return std::count_if(tps.begin(), tps.end(),
+                         [](const client::topic_partition& tp) { return tp.topic == "growing"; });
+  };
+  REQUIRE((*c)->subscribe({"growing"}));
+  REQUIRE(test::eventually(
+      [&] {
+        (void)(*c)->poll(100ms);
+        return of_topic((*c)->assignment()) == 2;
+      },
+      15s));
+  auto adm = client::admin::create(test::connection_to(b));
+  REQUIRE(adm);
+  REQUIRE((*adm)->add_partitions("growing", 4));
+  client::producer_config pc;
+  pc.connection = test::connection_to(b);
+  auto prod = client::producer::create(pc);
+  REQUIRE(prod);
+  for (uint32_t p = 2; p < 4; ++p) {
+    client::producer_record rec;
+    rec.topic = "growing";
+    rec.partition = p;
+    rec.value = "on " + std::to_string(p);
+    auto r = (*prod)->send_sync(rec);
+    INFO(r.err.to_string());
+    REQUIRE(r.ok());
+  }
+  // The same member, never restarted, is given the new partitions and reads
+  // what was produced there.
+  std::set<std::string> got;
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (got.size() < 2 && std::chrono::steady_clock::now() < deadline) {
+    auto msgs = (*c)->poll(200ms);
+    if (!msgs) continue;
+    for (const auto& m : *msgs) got.insert(*m.value);
+  }
+  CHECK(got == std::set<std::string>{"on 2", "on 3"});
+  CHECK(of_topic((*c)->assignment()) == 4);
 }

@@ -149,7 +149,10 @@ result<std::string> cluster_router::leader_address(const topic_partition& tp,
     return cache_.leader_of(tp);
   };
   auto rt = route_of();
-  if (rt.st == partition_route::status::unknown) {
+  // A partition past the cached count may have been added since (topic
+  // alter): ask once before saying it does not exist.
+  if (rt.st == partition_route::status::unknown ||
+      rt.st == partition_route::status::unknown_partition) {
     if (auto f = fetch_metadata({tp.topic}); !f) return f.err();
     rt = route_of();
   }
