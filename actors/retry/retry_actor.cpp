@@ -19,6 +19,9 @@ retry_actor::behavior_type retry_behavior(inspected_pointer<retry_actor, retry_s
       [=](trace_atom, const std::string& topic, int32_t partition, int64_t offset) {
         return self->state.trace(topic, partition, offset);
       },
+      [=](trace_atom, const std::string& topic, const std::string& id) {
+        return self->state.trace_id(topic, id);
+      },
       [=](nack_atom, nack_request& req) { return self->state.nack(std::move(req)); },
       [=](redrive_atom, redrive_request& req) { return self->state.redrive(std::move(req)); },
       [=](offsets_atom, const std::string& dlq) { return self->state.cursor(dlq); },

@@ -102,6 +102,12 @@ using retry_actor = caf::typed_actor<
     /// 64 MiB (truncated: the bound cut the scan). Errors: those of the
     /// reads (cluster_unavailable, not_leader, ...).
     caf::replies_to<trace_atom, std::string, int32_t, int64_t>::with<std::string>,
+    /// The same for the message of topic whose message id (the amq-id
+    /// header, 16 bytes) is id: its partitions are read from their log
+    /// start until it is found (within the same 64 MiB), then its copies;
+    /// the answer adds "id" and the partition and offset found. not_found
+    /// (unknown_offset) when no record of the topic has the id.
+    caf::replies_to<trace_atom, std::string, std::string>::with<std::string>,
     /// Shutdown: quit.
     caf::reacts_to<close_atom>>;
 

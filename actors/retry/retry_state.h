@@ -37,6 +37,9 @@ class retry_state {
   /// The message trace's part: copies in retry and dead-letter topics
   /// (retry_trace.cpp).
   caf::result<std::string> trace(const std::string& topic, int32_t partition, int64_t offset);
+  /// The same for the message of topic with this message id (16 bytes):
+  /// found first by reading topic's partitions (retry_trace.cpp).
+  caf::result<std::string> trace_id(const std::string& topic, const std::string& id);
 
  private:
   struct nack_job;
@@ -72,6 +75,8 @@ class retry_state {
   void trace_topics(const std::string& topic,
                     std::function<void(caf::expected<std::vector<std::string>>)> k);
   void trace_next(std::shared_ptr<trace_job> job);
+  /// trace_id(): the message is at job's partition and offset; its copies next.
+  void trace_found(std::shared_ptr<trace_job> job);
 
   using count_fn = std::function<void(caf::expected<uint32_t>)>;
 

@@ -208,7 +208,7 @@ kj::Promise<void> http_server::trace(kj::StringPtr url, Response& response) {
     return reply(response, 400, "Bad Request", "application/json",
                  fmt::format("{{\"error\":\"{}\"}}", why));
   };
-  std::string topic;
+  std::string topic, id;
   std::optional<int64_t> partition, offset;
   KJ_IF_MAYBE (parsed, kj::Url::tryParse(url, kj::Url::HTTP_REQUEST)) {
     for (const auto& q : parsed->query) {
@@ -222,27 +222,48 @@ kj::Promise<void> http_server::trace(kj::StringPtr url, Response& response) {
       if (name == "topic") topic = value;
       if (name == "partition") partition = number();
       if (name == "offset") offset = number();
+      if (name == "id") id = value;
     }
   } else {
     return bad("the URL does not parse");
   }
-  if (topic.empty() || !partition || !offset || *partition > INT32_MAX) {
-    return bad("give topic, partition and offset (numbers >= 0)");
+  // By message id: 32 hex digits, the 16 bytes of the amq-id header.
+  std::string id_bytes;
+  if (!id.empty()) {
+    auto hex = [](char c) {
+      return c >= '0' && c <= '9'   ? c - '0'
+             : c >= 'a' && c <= 'f' ? c - 'a' + 10
+             : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                    : -1;
+    };
+    for (size_t i = 0; id.size() == 32 && i < 32; i += 2) {
+      int hi = hex(id[i]), lo = hex(id[i + 1]);
+      if (hi < 0 || lo < 0) break;
+      id_bytes.push_back(static_cast<char>(hi << 4 | lo));
+    }
+    if (id_bytes.size() != 16) return bad("id must be 32 hex digits (a message id)");
+    if (topic.empty()) return bad("give the topic of the message id");
+  } else if (topic.empty() || !partition || !offset || *partition > INT32_MAX) {
+    return bad("give topic, partition and offset (numbers >= 0), or topic and id");
   }
   if (!settings_.retry) {
     return reply(response, 503, "Service Unavailable", "application/json",
                  "{\"error\":\"no RETRY actor\"}");
   }
-  return ask<std::string>(*settings_.system, settings_.retry, std::chrono::seconds(60),
-                          trace_atom::value, topic, static_cast<int32_t>(*partition), *offset)
-      .then([this, &response](caf::expected<std::string> r) {
-        if (!r) {
-          json_writer w;
-          w.begin_object().field("error", settings_.system->render(r.error())).end_object();
-          return reply(response, 503, "Service Unavailable", "application/json", w.take());
-        }
-        return reply(response, 200, "OK", "application/json", std::move(*r));
-      });
+  auto asked =
+      id_bytes.empty()
+          ? ask<std::string>(*settings_.system, settings_.retry, std::chrono::seconds(60),
+                             trace_atom::value, topic, static_cast<int32_t>(*partition), *offset)
+          : ask<std::string>(*settings_.system, settings_.retry, std::chrono::seconds(60),
+                             trace_atom::value, topic, id_bytes);
+  return asked.then([this, &response](caf::expected<std::string> r) {
+    if (!r) {
+      json_writer w;
+      w.begin_object().field("error", settings_.system->render(r.error())).end_object();
+      return reply(response, 503, "Service Unavailable", "application/json", w.take());
+    }
+    return reply(response, 200, "OK", "application/json", std::move(*r));
+  });
 }
 
 kj::Promise<void> http_server::request(kj::HttpMethod method, kj::StringPtr url,

@@ -9,7 +9,9 @@
 
 #include <cmath>
 #include <set>
+#include <sstream>
 #include <string>
+#include <tuple>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -266,6 +268,55 @@ TEST_CASE("the message trace finds the dead letter of a rejected message, and re
   CHECK(http_get(http, "/api/trace?topic=pay&partition=x&offset=1").status == 400);
   CHECK(http_get(http, "/api/trace?topic=pay&offset=1").status == 400);
   CHECK(http_get(http, "/api/trace?topic=pay&partition=0&offset=-1").status == 400);
+}
+
+TEST_CASE(
+    "the message trace by message id finds the message, its partition and offset, and its dead "
+    "letter",
+    "[app][inspector][id]") {
+  test::broker_process broker({"--http", "127.0.0.1:0"});
+  test::require_started(broker);
+  auto http = broker.http_address();
+  REQUIRE_FALSE(http.empty());
+  test::create_topic(broker, "pay", 2);
+  auto p = cli(broker, {"produce", "pay", "--key-separator", ":", "--print-ids"},
+               "a:ok-1\nb:poison-1\nc:ok-2\n");
+  REQUIRE(p.exit_code == 0);
+  std::istringstream lines(p.out);
+  std::vector<std::tuple<int, int64_t, std::string>> sent;
+  for (int part; lines >> part;) {
+    int64_t off;
+    std::string id;
+    lines >> off >> id;
+    sent.emplace_back(part, off, id);
+  }
+  REQUIRE(sent.size() == 3);
+  auto c = cli(broker, {"consume", "pay", "--group", "g2", "--from-beginning", "--max-messages",
+                        "3", "--timeout-ms", "10000", "--reject-pattern", "poison"});
+  REQUIRE(c.exit_code == 0);
+
+  const auto& [part, off, id] = sent[1];
+  auto r = http_get(http, "/api/trace?topic=pay&id=" + id);
+  INFO(r.body);
+  REQUIRE(r.status == 200);
+  auto doc = json::parse(r.body);
+  CHECK(doc["found"] == true);
+  CHECK(doc["id"] == id);
+  CHECK(doc["partition"] == part);
+  CHECK(doc["offset"] == off);
+  REQUIRE(doc["copies"].size() == 1);
+  CHECK(doc["copies"][0]["topic"] == "pay.g2.dlq");
+  CHECK(doc["copies"][0]["reason"] == "rejected");
+  // The dead letter keeps the id: traced from the DLQ it is found there.
+  doc = json::parse(http_get(http, "/api/trace?topic=pay.g2.dlq&id=" + id).body);
+  CHECK(doc["found"] == true);
+  CHECK(doc["partition"] == 0);
+
+  doc = json::parse(http_get(http, "/api/trace?topic=pay&id=" + std::string(32, '0')).body);
+  CHECK(doc["found"] == false);
+  CHECK(doc["copies"].empty());
+  CHECK(http_get(http, "/api/trace?topic=pay&id=xyz").status == 400);
+  CHECK(http_get(http, "/api/trace?id=" + id).status == 400);
 }
 
 TEST_CASE("a malformed HTTP request gets 400 or 501 and a silent client holds up nobody",

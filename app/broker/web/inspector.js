@@ -799,13 +799,16 @@
     ev.preventDefault();
     const seq = ++traceSeq;
     const topic = $('trace-topic').value.trim();
-    const p = Number($('trace-partition').value);
-    const offset = Number($('trace-offset').value);
+    const id = $('trace-id').value.trim().toLowerCase();
+    // By id, the partition and offset come back with the trace.
+    let p = Number($('trace-partition').value);
+    let offset = Number($('trace-offset').value);
     const list = $('trace-result');
     const status = $('trace-status');
     const say = (cls, text) => { status.className = cls; status.textContent = text; };
     say('muted', 'tracing…');
-    const q = new URLSearchParams({ topic, partition: String(p), offset: String(offset) });
+    const q = new URLSearchParams(id ? { topic, id }
+      : { topic, partition: String(p), offset: String(offset) });
     const [tr, cl] = await Promise.allSettled([fetchText(`/api/trace?${q}`), fetchText('/api/cluster')]);
     if (seq !== traceSeq) return;  // a newer trace was asked for
     const notes = [];
@@ -827,6 +830,7 @@
     }
     let copies = [];
     let bad = false;
+    let located = !id;  // by id: once the trace says where it is
     if (tr.status === 'rejected') {
       notes.push(`/api/trace failed: ${tr.reason.message}`);
       bad = true;
@@ -845,7 +849,18 @@
       if (!t || !Array.isArray(t.copies)) {
         notes.push('/api/trace: unexpected answer');
         bad = true;
+      } else if (id && !t.found) {
+        list.hidden = true;
+        list.replaceChildren();
+        say('error-text', `no message with id ${id} in ${topic} (${fmtBytes(t.scanned_bytes)} `
+          + `scanned${t.truncated ? ', incomplete' : ''})`);
+        return;
       } else {
+        if (id) {
+          p = t.partition;
+          offset = t.offset;
+          located = true;
+        }
         copies = t.copies;
         notes.push(`${copies.length} cop${copies.length === 1 ? 'y' : 'ies'} in retry topics `
           + `and dead-letter queues (${fmtBytes(t.scanned_bytes)} scanned`
@@ -853,7 +868,8 @@
         if (t.truncated) bad = true;
       }
     }
-    const hops = ui.data ? [...partitionHops(topic, p, offset), ...groupHops(topic, p, offset)] : [];
+    const hops = ui.data && located
+      ? [...partitionHops(topic, p, offset), ...groupHops(topic, p, offset)] : [];
     hops.push(...copyHops(copies));
     list.replaceChildren(...hops);
     list.hidden = hops.length === 0;
@@ -861,7 +877,8 @@
     list.dataset.partition = String(p);
     list.dataset.offset = String(offset);
     say(bad ? 'error-text' : 'muted',
-      `${topic}/${p} @ ${offset}, traced ${fmtTime(Date.now())}: ${notes.join('; ')}.`);
+      `${topic}/${p} @ ${offset}${id ? ` (id ${id})` : ''}, traced ${fmtTime(Date.now())}: `
+      + `${notes.join('; ')}.`);
   }
 
   function start() {
