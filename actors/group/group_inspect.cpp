@@ -187,6 +187,7 @@ void group_actor_state::fill_inspect(actor_report& r,
       .field("max_age_ms", t.max_age_ms)
       .field("alerting", lag_watch_.alerting())
       .field("raised", lag_watch_.raised())
+      .field("checks", lag_watch_.checks())
       .field("lag", last.lag)
       .field("oldest_age_ms", last.age_ms)
       .field("worst_partition", last.worst)

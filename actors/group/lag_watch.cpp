@@ -43,6 +43,7 @@ void lag_watch::trim(std::deque<point>& h, int64_t committed) {
 }
 
 lag_verdict lag_watch::observe(const std::vector<lag_observation>& parts, int64_t now_ms) {
+  ++checks_;
   lag_verdict v;
   int64_t worst_lag = -1;
   std::map<topic_partition, std::deque<point>> seen;

@@ -80,6 +80,8 @@ class lag_watch {
   bool alerting() const { return alerting_; }
   const lag_verdict& last() const { return last_; }
   uint64_t raised() const { return raised_; }
+  /// Checks observed so far.
+  uint64_t checks() const { return checks_; }
   /// Observation points kept, over all partitions (bounded).
   size_t points() const;
 
@@ -97,6 +99,7 @@ class lag_watch {
   bool alerting_ = false;
   lag_verdict last_;
   uint64_t raised_ = 0;
+  uint64_t checks_ = 0;
 };
 
 }  // namespace actormq::group

@@ -59,6 +59,9 @@ const std::vector<metric_family>& metric_catalog() {
         {"actormq_partition_segments", "gauge", "Segments of the partition's log."},
         {"actormq_partition_unflushed_messages", "gauge",
          "Messages written but not yet fdatasync'ed."},
+        {"actormq_partition_duplicate_batches_total", "counter",
+         "Idempotent batches a partition answered as duplicates of stored ones (a producer's "
+         "resend after a lost reply), not stored again."},
         {"actormq_partition_leader", "gauge",
          "1 when this broker's replica leads the partition, else 0."},
         {"actormq_partition_isr_size", "gauge",

@@ -159,6 +159,7 @@ caf::result<produce_reply> partition_state::produce(produce_request& req) {
     auto c = producers_.check(first);
     switch (c.what) {
       case producer_state_table::verdict::duplicate:
+        ++duplicate_batches_;
         if (wait_replicas && c.last_offset >= hw_) {
           // The original is not replicated yet: its retry waits as it would.
           auto rp = self_->make_response_promise<produce_reply>();

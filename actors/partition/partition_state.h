@@ -141,6 +141,9 @@ class partition_state {
   std::shared_ptr<storage::log> log_;
   caf::actor flusher_;
   producer_state_table producers_;
+  /// Idempotent batches answered as a duplicate of one already stored (a
+  /// producer's resend after a lost reply), since the actor started.
+  uint64_t duplicate_batches_ = 0;
   std::vector<fsync_waiter> fsync_waiters_;
   std::vector<parked_wait> parked_;
   /// When the one pending wait timer fires (if any). One timer serves all

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "actors/retry/retry_headers.h"
+#include "storage/hex.h"
 
 #include "actors/inspect/json_writer.h"
 #include "actors/retry/retry_state.h"
@@ -130,15 +131,7 @@ void retry_state::trace_next(std::shared_ptr<trace_job> job) {
     job->copies.end_array();
     json_writer w;
     w.begin_object().field("topic", job->topic);
-    if (!job->id.empty()) {
-      static constexpr char digits[] = "0123456789abcdef";
-      std::string hex;
-      for (unsigned char c : job->id) {
-        hex.push_back(digits[c >> 4]);
-        hex.push_back(digits[c & 0xf]);
-      }
-      w.field("id", hex).field("found", job->found);
-    }
+    if (!job->id.empty()) w.field("id", storage::to_hex(job->id)).field("found", job->found);
     if (!job->looking) w.field("partition", job->partition).field("offset", job->offset);
     w.key("copies")
         .raw(job->copies.take())

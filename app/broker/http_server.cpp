@@ -20,6 +20,7 @@
 #include "app/broker/actor_call.h"
 #include "app/broker/logger.h"
 #include "app/broker/web_assets.h"
+#include "storage/hex.h"
 
 namespace actormq::broker {
 
@@ -230,18 +231,9 @@ kj::Promise<void> http_server::trace(kj::StringPtr url, Response& response) {
   // By message id: 32 hex digits, the 16 bytes of the amq-id header.
   std::string id_bytes;
   if (!id.empty()) {
-    auto hex = [](char c) {
-      return c >= '0' && c <= '9'   ? c - '0'
-             : c >= 'a' && c <= 'f' ? c - 'a' + 10
-             : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                    : -1;
-    };
-    for (size_t i = 0; id.size() == 32 && i < 32; i += 2) {
-      int hi = hex(id[i]), lo = hex(id[i + 1]);
-      if (hi < 0 || lo < 0) break;
-      id_bytes.push_back(static_cast<char>(hi << 4 | lo));
-    }
-    if (id_bytes.size() != 16) return bad("id must be 32 hex digits (a message id)");
+    auto bytes = storage::from_hex(id);
+    if (!bytes || bytes->size() != 16) return bad("id must be 32 hex digits (a message id)");
+    id_bytes = std::move(*bytes);
     if (topic.empty()) return bad("give the topic of the message id");
   } else if (topic.empty() || !partition || !offset || *partition > INT32_MAX) {
     return bad("give topic, partition and offset (numbers >= 0), or topic and id");

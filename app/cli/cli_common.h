@@ -6,6 +6,7 @@
 #include <string>
 
 #include "actormq/client/config.h"
+#include "actormq/client/errc.h"
 #include "actormq/client/result.h"
 
 namespace actormq::cli {
@@ -18,6 +19,12 @@ inline int fail(const std::string& what) {
 
 inline int fail(const std::string& context, const client::error& e) {
   return fail(context.empty() ? e.to_string() : context + ": " + e.to_string());
+}
+
+/// "unknown topic 'T'", else "topic 'T': <error>".
+inline std::string describe_topic_error(const std::string& topic, const client::error& e) {
+  if (e.is(client::errc::unknown_topic)) return "unknown topic '" + topic + "'";
+  return "topic '" + topic + "': " + e.to_string();
 }
 
 inline client::connection_config connection_for(const std::string& broker) {

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "actormq/client/admin.h"
+#include "cli_common.h"
 
 namespace actormq::cli {
 
@@ -16,14 +17,8 @@ std::string padded(std::string s, size_t width) {
 }
 
 int run_status(const std::string& broker, const std::vector<std::string>& topics) {
-  client::connection_config c;
-  c.broker = broker;
-  c.client_id = "actormq-cli";
-  auto adm = client::admin::create(c);
-  if (!adm) {
-    std::fprintf(stderr, "actormq: error: %s\n", adm.err().to_string().c_str());
-    return 1;
-  }
+  auto adm = client::admin::create(connection_for(broker));
+  if (!adm) return fail("", adm.err());
   auto m = (*adm)->metadata(topics);
   if (!m) {
     std::fprintf(stderr, "actormq: error: cannot read cluster metadata: %s\n",

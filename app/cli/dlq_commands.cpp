@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "actormq/client/dead_letters.h"
+#include "cli_common.h"
 
 namespace actormq::cli {
 
@@ -24,16 +25,8 @@ struct dlq_options {
   }
 };
 
-int fail(const std::string& what) {
-  std::fprintf(stderr, "actormq: error: %s\n", what.c_str());
-  return 1;
-}
-
 std::unique_ptr<client::dlq_admin> connect(const std::string& broker) {
-  client::connection_config c;
-  c.broker = broker;
-  c.client_id = "actormq-cli";
-  auto a = client::dlq_admin::create(c);
+  auto a = client::dlq_admin::create(connection_for(broker));
   if (!a) {
     fail(a.err().to_string());
     return nullptr;

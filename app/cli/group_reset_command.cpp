@@ -72,10 +72,7 @@ int reset(const std::string& broker, const reset_options& o) {
                 "reset)");
   }
   auto t = a.describe_topic(o.topic);
-  if (!t) {
-    if (t.err().is(client::errc::unknown_topic)) return fail("unknown topic '" + o.topic + "'");
-    return fail("topic '" + o.topic + "'", t.err());
-  }
+  if (!t) return fail(describe_topic_error(o.topic, t.err()));
   std::vector<client::topic_partition> tps;
   for (const auto& p : t->partitions) {
     if (!o.partition || *o.partition == p.partition) tps.push_back({o.topic, p.partition});

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "actormq/client/admin.h"
+#include "cli_common.h"
 
 namespace actormq::cli {
 
@@ -27,11 +28,6 @@ struct inspect_options {
   std::string path;
   int32_t broker_id = -1;
 };
-
-int inspect_fail(const std::string& what) {
-  std::fprintf(stderr, "actormq: error: %s\n", what.c_str());
-  return 1;
-}
 
 std::string cut(std::string s, size_t n) {
   if (s.size() > n) s = s.substr(0, n - 1) + "~";
@@ -91,19 +87,16 @@ void print_table(const json& doc, const inspect_options& o) {
 
 int inspect_view(const std::string& broker, const inspect_options& o,
                  const std::atomic<bool>& stop) {
-  client::connection_config c;
-  c.broker = broker;
-  c.client_id = "actormq-cli";
-  auto admin = client::admin::create(c);
-  if (!admin) return inspect_fail(admin.err().to_string());
+  auto admin = client::admin::create(connection_for(broker));
+  if (!admin) return fail(admin.err().to_string());
   for (bool first = true; first || !stop; first = false) {
     auto text = (*admin)->inspect(!o.local);
-    if (!text) return inspect_fail("inspect: " + text.err().to_string());
+    if (!text) return fail("inspect: " + text.err().to_string());
     if (o.json_out) {
       std::printf("%s\n", text->c_str());
     } else {
       auto doc = json::parse(*text, nullptr, false);
-      if (doc.is_discarded()) return inspect_fail("inspect: the broker's answer is not JSON");
+      if (doc.is_discarded()) return fail("inspect: the broker's answer is not JSON");
       if (!o.once) std::printf("\x1b[H\x1b[2J");  // top-like: redraw in place
       print_table(doc, o);
     }
@@ -119,15 +112,12 @@ int inspect_view(const std::string& broker, const inspect_options& o,
 }
 
 int inspect_actor(const std::string& broker, const inspect_options& o) {
-  client::connection_config c;
-  c.broker = broker;
-  c.client_id = "actormq-cli";
-  auto admin = client::admin::create(c);
-  if (!admin) return inspect_fail(admin.err().to_string());
+  auto admin = client::admin::create(connection_for(broker));
+  if (!admin) return fail(admin.err().to_string());
   auto text = (*admin)->inspect(true);
-  if (!text) return inspect_fail("inspect: " + text.err().to_string());
+  if (!text) return fail("inspect: " + text.err().to_string());
   auto doc = json::parse(*text, nullptr, false);
-  if (doc.is_discarded()) return inspect_fail("inspect: the broker's answer is not JSON");
+  if (doc.is_discarded()) return fail("inspect: the broker's answer is not JSON");
   json found = json::array();
   for (const auto& b : doc.value("brokers", json::array())) {
     if (o.broker_id >= 0 && b.value("broker_id", int64_t{-1}) != o.broker_id) continue;
@@ -139,9 +129,9 @@ int inspect_actor(const std::string& broker, const inspect_options& o) {
     }
   }
   if (found.empty()) {
-    return inspect_fail("no actor " + o.path +
-                        (o.broker_id >= 0 ? " on broker " + std::to_string(o.broker_id) : "") +
-                        " (actormq inspect --once lists every path)");
+    return fail("no actor " + o.path +
+                (o.broker_id >= 0 ? " on broker " + std::to_string(o.broker_id) : "") +
+                " (actormq inspect --once lists every path)");
   }
   // One actor: the object; the same path on several brokers (a replicated
   // partition): all of them.

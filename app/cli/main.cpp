@@ -58,6 +58,7 @@ namespace {
 
 using namespace actormq;
 using cli::connection_for;
+using cli::describe_topic_error;
 using cli::fail;
 using client::errc;
 
@@ -65,11 +66,6 @@ std::atomic<bool> g_stop{false};
 
 void on_signal(int) {
   g_stop = true;
-}
-
-std::string describe_topic_error(const std::string& topic, const client::error& e) {
-  if (e.is(errc::unknown_topic)) return "unknown topic '" + topic + "'";
-  return "topic '" + topic + "': " + e.to_string();
 }
 
 std::string join_tps(const std::vector<client::topic_partition>& tps) {

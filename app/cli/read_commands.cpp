@@ -39,11 +39,7 @@ int place(client::reader& r, const read_options& o) {
   } else {
     placed = at_time ? r.assign_topic_from_time(o.topic, *at_time) : r.assign_topic(o.topic, start);
   }
-  if (!placed) {
-    if (placed.err().is(client::errc::unknown_topic))
-      return fail("unknown topic '" + o.topic + "'");
-    return fail("topic '" + o.topic + "'", placed.err());
-  }
+  if (!placed) return fail(describe_topic_error(o.topic, placed.err()));
   return 0;
 }
 
@@ -66,12 +62,24 @@ int find(const std::string& broker, const find_options& o, const std::atomic<boo
   message_format fmt(o.read.format);
   uint64_t scanned = 0, found = 0;
   std::string out;
+  // A partition that cannot be read (its leader down) must not hold the
+  // scan for ever: it gives up after stall without a message.
+  constexpr auto stall = std::chrono::seconds(15);
+  auto progress = std::chrono::steady_clock::now();
+  client::error last;
   while (!stop) {
+    if (std::chrono::steady_clock::now() - progress > stall) {
+      return fail("scan of '" + o.read.topic + "' stalled after " + std::to_string(scanned) +
+                  " messages" + (last ? ": " + last.to_string() : std::string()) +
+                  "; the id was not found in what was read");
+    }
     auto b = (*r)->poll_batch(ms(500));
     if (!b) {
       if (!client::is_retriable(b.err().value())) return fail("read failed", b.err());
+      last = b.err();
       continue;
     }
+    if (!b->empty()) progress = std::chrono::steady_clock::now();
     scanned += b->size();
     for (const auto& v : *b) {
       if (v.id != *want) continue;

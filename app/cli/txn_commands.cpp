@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "actormq/client/transaction_producer.h"
+#include "cli_common.h"
 
 namespace actormq::cli {
 
@@ -14,18 +15,6 @@ struct txn_options {
   std::string decision;
   bool all = false;
 };
-
-int fail(const std::string& what) {
-  std::fprintf(stderr, "actormq: error: %s\n", what.c_str());
-  return 1;
-}
-
-client::connection_config connection_for(const std::string& broker) {
-  client::connection_config c;
-  c.broker = broker;
-  c.client_id = "actormq-cli";
-  return c;
-}
 
 int txn_list(const std::string& broker, bool all) {
   auto conn = client::connection::connect(connection_for(broker));

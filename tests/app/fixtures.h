@@ -10,7 +10,11 @@
 
 #include <chrono>
 #include <functional>
+#include <future>
+#include <optional>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "actormq/client/admin.h"
 #include "actormq/client/consumer.h"
@@ -80,6 +84,56 @@ inline void create_topic(const broker_process& b, const std::string& name, uint3
   auto r = (*adm)->create_topic(name, cfg);
   INFO(r.err().to_string());
   REQUIRE(r);
+}
+
+/// One record of topic.
+inline client::producer_record record(std::string topic, std::optional<std::string> key,
+                                      std::string value, std::vector<client::header> headers = {}) {
+  client::producer_record r;
+  r.topic = std::move(topic);
+  r.key = std::move(key);
+  r.value = std::move(value);
+  r.headers = std::move(headers);
+  return r;
+}
+
+/// Sends recs to topic (acks=fsync) on a producer of its own and waits for
+/// every report; each must be acknowledged with a message id. Returns the
+/// ids, in the order of recs.
+inline std::vector<client::message_id> produce_all(const broker_process& b,
+                                                   const std::string& topic,
+                                                   std::vector<client::producer_record> recs) {
+  client::producer_config pc;
+  pc.connection = connection_to(b);
+  pc.acks = client::acks::fsync;
+  auto prod = client::producer::create(pc);
+  REQUIRE(prod);
+  std::vector<std::future<client::delivery_report>> fs;
+  for (auto& r : recs) {
+    r.topic = topic;
+    fs.push_back((*prod)->send(std::move(r)));
+  }
+  REQUIRE((*prod)->flush(std::chrono::seconds(30)));
+  std::vector<client::message_id> ids;
+  for (auto& f : fs) {
+    REQUIRE(f.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+    auto rep = f.get();
+    INFO(rep.err.to_string());
+    REQUIRE(rep.ok());
+    REQUIRE_FALSE(rep.id.empty());
+    ids.push_back(rep.id);
+  }
+  return ids;
+}
+
+/// n records "PREFIX0".."PREFIX<n-1>" of topic, produced by produce_all.
+inline std::vector<client::message_id> produce_values(const broker_process& b,
+                                                      const std::string& topic, int n,
+                                                      const std::string& prefix = "m") {
+  std::vector<client::producer_record> recs;
+  for (int i = 0; i < n; ++i)
+    recs.push_back(record(topic, std::nullopt, prefix + std::to_string(i)));
+  return produce_all(b, topic, std::move(recs));
 }
 
 /// Consumes with c until n messages arrived or limit passed.

@@ -19,30 +19,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::vector<client::message_id> produce_values(const test::broker_process& b,
-                                               const std::string& topic, int n) {
-  client::producer_config pc;
-  pc.connection = test::connection_to(b);
-  pc.acks = client::acks::fsync;
-  auto prod = client::producer::create(pc);
-  REQUIRE(prod);
-  std::vector<std::future<client::delivery_report>> fs;
-  for (int i = 0; i < n; ++i) {
-    client::producer_record r;
-    r.topic = topic;
-    r.value = "order-" + std::to_string(i);
-    fs.push_back((*prod)->send(std::move(r)));
-  }
-  REQUIRE((*prod)->flush(30s));
-  std::vector<client::message_id> ids;
-  for (auto& f : fs) {
-    auto rep = f.get();
-    REQUIRE(rep.ok());
-    ids.push_back(rep.id);
-  }
-  return ids;
-}
-
 test::subprocess_result run_example(const test::broker_process& b, const std::string& store,
                                     const std::string& state, std::vector<std::string> extra) {
   std::vector<std::string> argv = {ACTORMQ_IDEMPOTENT_CONSUMER_BIN,
@@ -64,7 +40,7 @@ void check_redelivery_skipped(const std::string& store) {
   test::broker_process broker;
   test::require_started(broker);
   test::create_topic(broker, "orders", 1);
-  auto ids = produce_values(broker, "orders", 40);
+  auto ids = test::produce_values(broker, "orders", 40, "order-");
   test::temp_dir state("actormq-idem");
   // Killed right after applying the 15th message: none of the first batch
   // is committed, so the group sends them all again.

@@ -7,10 +7,13 @@
 #include <fstream>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "fixtures.h"
 
 using namespace actormq;
 using namespace std::chrono_literals;
+using nlohmann::json;
 
 namespace {
 
@@ -37,15 +40,6 @@ struct alerting_broker {
     return ss.str();
   }
 };
-
-void produce_n(const test::broker_process& b, const std::string& topic, int n) {
-  client::producer_config pc;
-  pc.connection = test::connection_to(b);
-  auto prod = client::producer::create(pc);
-  REQUIRE(prod);
-  for (int i = 0; i < n; ++i) (void)(*prod)->send(topic, std::nullopt, "m" + std::to_string(i));
-  REQUIRE((*prod)->flush(30s));
-}
 
 /// A group that committed offset 0 of topic-0 and has no member left: its
 /// consumer is gone.
@@ -74,13 +68,32 @@ void catch_up(const test::broker_process& b, const std::string& topic, const std
   REQUIRE((*c)->close());
 }
 
-std::string group_state(const test::broker_process& b, const std::string& group) {
+/// The inspector's lag_alert object of group's actor (null when absent).
+json lag_alert(const test::broker_process& b, const std::string& group) {
   auto adm = client::admin::create(test::connection_to(b));
   REQUIRE(adm);
-  auto json = (*adm)->inspect(false);
-  REQUIRE(json);
-  auto at = json->find("\"group\":\"" + group + "\"");
-  return at == std::string::npos ? std::string() : json->substr(at, 4000);
+  auto text = (*adm)->inspect(false);
+  REQUIRE(text);
+  auto doc = json::parse(*text);
+  for (const auto& a : doc["brokers"][0]["actors"]) {
+    if (a["path"] == "group/" + group) return a["state"]["lag_alert"];
+  }
+  return nullptr;
+}
+
+/// Waits (bounded) until group's actor has made n more lag checks than
+/// it had made at the call; returns its lag_alert then.
+json after_checks(const test::broker_process& b, const std::string& group, uint64_t n) {
+  auto first = lag_alert(b, group);
+  uint64_t from = first.is_null() ? 0 : first["checks"].get<uint64_t>();
+  json now;
+  REQUIRE(test::eventually(
+      [&] {
+        now = lag_alert(b, group);
+        return !now.is_null() && now["checks"].get<uint64_t>() >= from + n;
+      },
+      10s));
+  return now;
 }
 
 }  // namespace
@@ -93,18 +106,20 @@ TEST_CASE(
   auto& b = *ab.broker;
   test::create_topic(b, "orders", 1);
   abandoned_group(b, "orders", "billing");
-  produce_n(b, "orders", 4);
-  std::this_thread::sleep_for(1s);  // four checks at lag 4: under the bound
+  test::produce_values(b, "orders", 4);
+  auto seen = after_checks(b, "billing", 2);  // checks at lag 4: under the bound
+  CHECK(seen["lag"] == 4);
+  CHECK(seen["alerting"] == false);
   CHECK(ab.alerts().empty());
-  produce_n(b, "orders", 6);
+  test::produce_values(b, "orders", 6);
   REQUIRE(test::eventually([&] { return ab.alerts().find("lag billing 10 ") != std::string::npos; },
                            10s));
   CHECK(b.output().find("ALERT group billing: lag 10 messages") != std::string::npos);
-  auto state = group_state(b, "billing");
-  CHECK(state.find("\"alerting\":true") != std::string::npos);
-  CHECK(state.find("\"raised\":1") != std::string::npos);
   // Raised once, not per check.
-  std::this_thread::sleep_for(1s);
+  auto state = after_checks(b, "billing", 3);
+  CHECK(state["alerting"] == true);
+  CHECK(state["raised"] == 1);
+  CHECK(state["lag"] == 10);
   auto so_far = ab.alerts();
   CHECK(std::count(so_far.begin(), so_far.end(), '\n') == 1);
 
@@ -112,7 +127,7 @@ TEST_CASE(
   REQUIRE(test::eventually(
       [&] { return ab.alerts().find("lag_cleared billing 0 0") != std::string::npos; }, 10s));
   CHECK(b.output().find("group billing: lag alert cleared") != std::string::npos);
-  CHECK(group_state(b, "billing").find("\"alerting\":false") != std::string::npos);
+  CHECK(lag_alert(b, "billing")["alerting"] == false);
 }
 
 TEST_CASE("a group whose oldest unconsumed message grows older than max_age raises an alert",
@@ -121,9 +136,9 @@ TEST_CASE("a group whose oldest unconsumed message grows older than max_age rais
   auto& b = *ab.broker;
   test::create_topic(b, "jobs", 1);
   abandoned_group(b, "jobs", "workers");
-  std::this_thread::sleep_for(600ms);  // the group's checks see the empty log first
+  after_checks(b, "workers", 2);  // the group's checks see the empty log first
   auto produced = std::chrono::steady_clock::now();
-  produce_n(b, "jobs", 1);
+  test::produce_values(b, "jobs", 1);
   REQUIRE(test::eventually([&] { return ab.alerts().find("lag workers 1 ") != std::string::npos; },
                            10s));
   auto took = std::chrono::steady_clock::now() - produced;

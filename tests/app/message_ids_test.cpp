@@ -5,6 +5,8 @@
 
 #include <set>
 
+#include <nlohmann/json.hpp>
+
 #include "actormq/client/reader.h"
 #include "fixtures.h"
 
@@ -12,16 +14,6 @@ using namespace actormq;
 using namespace std::chrono_literals;
 
 namespace {
-
-client::producer_record record(std::string topic, std::optional<std::string> key, std::string value,
-                               std::vector<client::header> headers = {}) {
-  client::producer_record r;
-  r.topic = std::move(topic);
-  r.key = std::move(key);
-  r.value = std::move(value);
-  r.headers = std::move(headers);
-  return r;
-}
 
 std::vector<client::message> read_all(const test::broker_process& b, const std::string& topic,
                                       size_t want) {
@@ -91,7 +83,7 @@ TEST_CASE("a batch resent after its reply was lost keeps its message ids and is 
   auto prod = client::producer::create(pc);
   REQUIRE(prod);
   // Metadata and the session first: only the produce meets the frozen broker.
-  REQUIRE((*prod)->send_sync(record("resent", std::nullopt, "warm-up")).ok());
+  REQUIRE((*prod)->send_sync(test::record("resent", std::nullopt, "warm-up")).ok());
   b.pause();
   auto fut = (*prod)->send("resent", std::nullopt, std::string("once"));
   std::this_thread::sleep_for(2500ms);  // the first attempt times out and is resent
@@ -104,6 +96,16 @@ TEST_CASE("a batch resent after its reply was lost keeps its message ids and is 
   REQUIRE(got.size() == 2);  // the broker's dedupe dropped the resend
   CHECK(got[1].id == rep.id);
   CHECK(got[1].value == "once");
+  // A resend did reach the partition and was answered as a duplicate: the
+  // case this test is about happened.
+  auto adm = client::admin::create(test::connection_to(b));
+  REQUIRE(adm);
+  auto doc = nlohmann::json::parse(*(*adm)->inspect(false));
+  int64_t duplicates = -1;
+  for (const auto& a : doc["brokers"][0]["actors"]) {
+    if (a["path"] == "partition/resent/0") duplicates = a["state"]["duplicate_batches"];
+  }
+  CHECK(duplicates >= 1);
 }
 
 TEST_CASE("a message produced again under its id keeps it, from rec.id or a copied header",
@@ -116,16 +118,16 @@ TEST_CASE("a message produced again under its id keeps it, from rec.id or a copi
   pc.connection = test::connection_to(b);
   auto prod = client::producer::create(pc);
   REQUIRE(prod);
-  auto original = (*prod)->send_sync(record("first", std::nullopt, "m"));
+  auto original = (*prod)->send_sync(test::record("first", std::nullopt, "m"));
   REQUIRE(original.ok());
   auto read = read_all(b, "first", 1);
   REQUIRE(read.size() == 1);
   // A tool that moves a message sets its id ...
-  auto moved = record("copy", read[0].key, read[0].value.value_or(""), read[0].headers);
+  auto moved = test::record("copy", read[0].key, read[0].value.value_or(""), read[0].headers);
   moved.id = read[0].id;
   REQUIRE((*prod)->send_sync(moved).id == original.id);
   // ... or copies an amq-id header it carries.
-  auto raw = record("copy", std::nullopt, "m");
+  auto raw = test::record("copy", std::nullopt, "m");
   raw.headers.push_back({"amq-id", std::string(original.id.bytes())});
   REQUIRE((*prod)->send_sync(raw).id == original.id);
   auto copies = read_all(b, "copy", 2);

@@ -46,30 +46,9 @@ struct retry_broker {
   }
 };
 
-/// Produces recs (acks=fsync); returns their message ids.
 std::vector<client::message_id> produce(const test::broker_process& b, const std::string& topic,
                                         const std::vector<client::producer_record>& recs) {
-  client::producer_config pc;
-  pc.connection = test::connection_to(b);
-  pc.acks = client::acks::fsync;
-  auto prod = client::producer::create(pc);
-  REQUIRE(prod);
-  std::vector<std::future<client::delivery_report>> fs;
-  for (auto r : recs) {
-    r.topic = topic;
-    fs.push_back((*prod)->send(std::move(r)));
-  }
-  REQUIRE((*prod)->flush(30s));
-  std::vector<client::message_id> ids;
-  for (auto& f : fs) {
-    REQUIRE(f.wait_for(10s) == std::future_status::ready);
-    auto rep = f.get();
-    INFO(rep.err.to_string());
-    REQUIRE(rep.ok());
-    CHECK_FALSE(rep.id.empty());
-    ids.push_back(rep.id);
-  }
-  return ids;
+  return test::produce_all(b, topic, recs);
 }
 
 client::producer_record value(std::string v) {

@@ -9,7 +9,6 @@
 
 #include "actormq/client/admin.h"
 #include "actormq/client/dead_letters.h"
-#include "cluster_router.h"
 #include "connection_impl.h"
 #include "fetch_types.h"
 #include "fetcher.h"
@@ -64,8 +63,6 @@ struct consumer::impl {
   // dead-lettered by poll().
   std::vector<message> expired;
 
-  detail::cluster_router& router() { return conn->impl().router(); }
-
   /// Takes over the latest assignment and finds a start offset for every
   /// partition that has none: committed offset, else auto_offset_reset.
   error adopt_assignment() {
@@ -114,24 +111,15 @@ struct consumer::impl {
 
   /// Up to max_poll_records buffered messages, advancing consumed.
   message_batch take_buffered() {
-    size_t n = std::min(buffered.size(), std::max<size_t>(cfg.max_poll_records, 1));
-    std::vector<message_view> views;
-    views.reserve(n);
-    std::vector<message_batch::owner> owners;
-    const fetched_buffer* last = nullptr;  // one buffer per partition fetch
+    const fetched_buffer* last = nullptr;  // one map lookup per partition fetch
     int64_t* consumed_at = nullptr;
-    for (size_t i = 0; i < n; ++i) {
-      auto& b = buffered.front();
+    return detail::take_views(buffered, cfg.max_poll_records, [&](const buffered_view& b) {
       if (b.owner.get() != last) {
         last = b.owner.get();
-        owners.push_back(b.owner);
         consumed_at = &consumed[topic_partition{b.owner->topic, b.v.partition}];
       }
       *consumed_at = b.v.offset + 1;
-      views.push_back(std::move(b.v));
-      buffered.pop_front();
-    }
-    return message_batch(std::move(views), std::move(owners));
+    });
   }
 
   /// Decodes one partition's fetched batches into buffered, advancing its
@@ -143,10 +131,7 @@ struct consumer::impl {
     if (f.requested_offset >= 0 && f.requested_offset != it->second) return {};
     auto out = decoder.decode(f, it->second, buffered, expired);
     if (out.no_whole_batch) {
-      // Not even one whole batch fit: ask for more next time.
-      auto& size = fetch_sizes[f.tp];
-      if (size == 0) size = cfg.fetch_max_bytes_per_partition;
-      size = static_cast<uint32_t>(std::min<uint64_t>(uint64_t{size} * 2, uint64_t{256} << 20));
+      detail::grow_fetch_size(fetch_sizes[f.tp], cfg.fetch_max_bytes_per_partition);
     }
     return out.err;
   }
@@ -200,15 +185,15 @@ struct consumer::impl {
       }
       for (auto& f : *r) {
         if (f.err) {
-          if (f.err.is(errc::offset_out_of_range)) {
-            if (auto e = reset_offset(f.tp)) last = e;
-          } else if (detail::is_not_leader(f.err)) {
-            router().apply_leader_hint(f.tp, f.hint);  // fetched there next time
-          } else {
-            if (f.err.is(errc::unknown_topic) || f.err.is(errc::unknown_partition)) {
-              router().invalidate(f.tp.topic);
-            }
-            last = f.err;
+          switch (fetches.route_failure(f)) {
+            case detail::fetcher::failure::out_of_range:
+              if (auto e = reset_offset(f.tp)) last = e;
+              break;
+            case detail::fetcher::failure::moved:
+              break;
+            case detail::fetcher::failure::failed:
+              last = f.err;
+              break;
           }
           continue;
         }

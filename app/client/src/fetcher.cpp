@@ -332,6 +332,19 @@ result<std::vector<fetched>> fetcher::fetch(const std::vector<fetch_request>& re
   return impl_->fetch(impl_, reqs, wait_ms);
 }
 
+fetcher::failure fetcher::route_failure(const fetched& f) {
+  auto& router = impl_->conn->impl().router();
+  if (f.err.is(errc::offset_out_of_range)) return failure::out_of_range;
+  if (is_not_leader(f.err)) {
+    router.apply_leader_hint(f.tp, f.hint);
+    return failure::moved;
+  }
+  if (f.err.is(errc::unknown_topic) || f.err.is(errc::unknown_partition)) {
+    router.invalidate(f.tp.topic);
+  }
+  return failure::failed;
+}
+
 bool fetcher::stream_active() const {
   return impl_->cfg.use_fetch_stream && !impl_->stream_failed;
 }

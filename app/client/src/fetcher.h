@@ -6,10 +6,10 @@
 // returns with the first answers, and the others (still in flight) come
 // back from a later fetch(); their partitions are not asked for again
 // meanwhile. Each answer carries the offset it was asked from, so the
-// consumer drops one that arrives after its position moved. With use_fetch_stream the batch bytes come over each
-// broker's zero-copy fetch stream (openStream, a plain TCP connection per
-// broker session) instead of inside the reply; a broker that refuses the
-// stream makes the fetcher copy from then on.
+// consumer drops one that arrives after its position moved. With use_fetch_stream the batch bytes
+// come over each broker's zero-copy fetch stream (openStream, a plain TCP connection per broker
+// session) instead of inside the reply; a broker that refuses the stream makes the fetcher copy
+// from then on.
 //
 // Thread-safety: fetch() is for the consumer's user thread; the stream
 // state lives on the connection's loop thread and is dropped there by
@@ -36,6 +36,15 @@ class fetcher {
   /// leader are left out this time; a leader that fails gives its
   /// partitions its error (the whole call fails when there is one leader).
   result<std::vector<fetched>> fetch(const std::vector<fetch_request>& reqs, uint32_t wait_ms);
+  /// What a partition's failed answer asks of its caller.
+  enum class failure {
+    out_of_range,  ///< its offset is not in the log: the caller repositions
+    moved,         ///< not the leader: the hint is applied, fetched there next time
+    failed,        ///< any other error (an unknown topic or partition: metadata is
+                   ///< asked for again)
+  };
+  /// Classifies f.err (set) and does the routing part of it.
+  failure route_failure(const fetched& f);
   /// True while fetches use the zero-copy stream.
   bool stream_active() const;
   /// Drops the fetch streams (on the loop thread).

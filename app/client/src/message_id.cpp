@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "storage/hex.h"
+
 namespace actormq::client {
 
 namespace {
@@ -12,12 +14,6 @@ uint64_t get_be(const uint8_t* p) {
   uint64_t v = 0;
   for (int i = 0; i < 8; ++i) v = (v << 8) | p[i];
   return v;
-}
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 }  // namespace
 
@@ -35,24 +31,14 @@ std::optional<message_id> message_id::from_header(std::string_view value) {
 
 std::optional<message_id> message_id::parse(std::string_view hex) {
   if (hex.size() != 2 * size) return std::nullopt;
-  std::array<uint8_t, size> b{};
-  for (size_t i = 0; i < size; ++i) {
-    int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    b[i] = static_cast<uint8_t>(hi << 4 | lo);
-  }
-  return message_id(b);
+  auto bytes = storage::from_hex(hex);
+  if (!bytes) return std::nullopt;
+  return from_header(*bytes);
 }
 
 std::string message_id::to_string() const {
   if (empty()) return {};
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out(2 * size, '0');
-  for (size_t i = 0; i < size; ++i) {
-    out[2 * i] = digits[bytes_[i] >> 4];
-    out[2 * i + 1] = digits[bytes_[i] & 0xf];
-  }
-  return out;
+  return storage::to_hex(bytes());
 }
 
 uint64_t message_id::prefix() const {

@@ -5,8 +5,6 @@
 #include <thread>
 
 #include "actormq/client/admin.h"
-#include "cluster_router.h"
-#include "connection_impl.h"
 #include "fetch_types.h"
 #include "fetcher.h"
 #include "record_decoder.h"
@@ -40,8 +38,6 @@ struct reader::impl {
   detail::record_decoder decoder;
   std::map<topic_partition, partition> parts;
   std::deque<buffered_view> buffered;
-
-  detail::cluster_router& router() { return conn->impl().router(); }
 
   result<int64_t> resolve(const topic_partition& tp, int64_t offset) {
     if (offset >= 0) return offset;
@@ -77,22 +73,8 @@ struct reader::impl {
     return {};
   }
 
-  message_batch take_buffered() {
-    size_t n = std::min(buffered.size(), std::max<size_t>(cfg.max_poll_records, 1));
-    std::vector<message_view> views;
-    views.reserve(n);
-    std::vector<message_batch::owner> owners;
-    const detail::fetched_buffer* last = nullptr;
-    for (size_t i = 0; i < n; ++i) {
-      auto& b = buffered.front();
-      if (b.owner.get() != last) {
-        last = b.owner.get();
-        owners.push_back(b.owner);
-      }
-      views.push_back(std::move(b.v));
-      buffered.pop_front();
-    }
-    return message_batch(std::move(views), std::move(owners));
+  message_batch take() {
+    return detail::take_views(buffered, cfg.max_poll_records, [](const buffered_view&) {});
   }
 
   /// Decodes f into buffered, moving its partition's position.
@@ -104,11 +86,8 @@ struct reader::impl {
     if (f.high_watermark >= 0) p.high_watermark = f.high_watermark;
     std::vector<message> expired;  // the reader dead-letters nothing
     auto out = decoder.decode(f, p.position, buffered, expired);
-    if (out.no_whole_batch) {
-      if (p.fetch_size == 0) p.fetch_size = cfg.fetch_max_bytes_per_partition;
-      p.fetch_size = static_cast<uint32_t>(
-          std::min<uint64_t>(uint64_t{p.fetch_size} * 2, uint64_t{256} << 20));
-    }
+    if (out.no_whole_batch)
+      detail::grow_fetch_size(p.fetch_size, cfg.fetch_max_bytes_per_partition);
     return out.err;
   }
 
@@ -118,7 +97,7 @@ struct reader::impl {
     bool first = true;
     while (first || steady::now() < deadline) {
       first = false;
-      if (!buffered.empty()) return take_buffered();
+      if (!buffered.empty()) return take();
       std::vector<fetch_request> reqs;
       for (const auto& [tp, p] : parts) {
         reqs.push_back(
@@ -140,24 +119,24 @@ struct reader::impl {
       }
       for (auto& f : *r) {
         if (f.err) {
-          if (f.err.is(errc::offset_out_of_range)) {
-            // Below the log start (retention) or past the end (a log
-            // truncated or recreated): the nearest offset that exists.
-            if (auto e = clamp_position(f.tp)) last = e;
-          } else if (detail::is_not_leader(f.err)) {
-            router().apply_leader_hint(f.tp, f.hint);
-          } else {
-            if (f.err.is(errc::unknown_topic) || f.err.is(errc::unknown_partition)) {
-              router().invalidate(f.tp.topic);
-            }
-            last = f.err;
-            if (!is_retriable(f.err.value())) return last;
+          switch (fetches.route_failure(f)) {
+            case detail::fetcher::failure::out_of_range:
+              // Below the log start (retention) or past the end (a log
+              // truncated or recreated): the nearest offset that exists.
+              if (auto e = clamp_position(f.tp)) last = e;
+              break;
+            case detail::fetcher::failure::moved:
+              break;
+            case detail::fetcher::failure::failed:
+              last = f.err;
+              if (!is_retriable(f.err.value())) return last;
+              break;
           }
           continue;
         }
         if (auto e = decode(f)) return e;
       }
-      if (!buffered.empty()) return take_buffered();
+      if (!buffered.empty()) return take();
     }
     if (last) return last;
     return message_batch{};

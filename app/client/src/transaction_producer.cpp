@@ -15,6 +15,7 @@
 #include "connection_impl.h"
 #include "message_id_source.h"
 #include "record_decoder.h"
+#include "storage/hex.h"
 #include "storage/record_batch.h"
 #include "storage/record_batch_builder.h"
 
@@ -235,13 +236,8 @@ struct transaction_producer::impl {
                static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
       rng_seeded = true;
     }
-    return fmt_hex(rng()) + fmt_hex(rng());
-  }
-  static std::string fmt_hex(uint64_t v) {
-    static const char* digits = "0123456789abcdef";
-    std::string out(16, '0');
-    for (int i = 15; i >= 0; --i, v >>= 4) out[static_cast<size_t>(i)] = digits[v & 15];
-    return out;
+    const uint64_t bits[2] = {rng(), rng()};  // 128 random bits, 32 hex digits
+    return storage::to_hex(std::string_view(reinterpret_cast<const char*>(bits), sizeof bits));
   }
 
   result<uint32_t> pick_partition(const producer_record& rec) {

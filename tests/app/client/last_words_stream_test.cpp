@@ -4,6 +4,10 @@
 #include <kj/async-io.h>
 #include <catch2/catch.hpp>
 
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
 #include <string>
 
 #include "app/client/src/last_words_stream.h"
@@ -29,12 +33,34 @@ tcp_pair connect_pair(kj::AsyncIoContext& io) {
 // Resets the connection the way a broker's close with unread bytes does:
 // the peer says its last words, the client writes, the peer closes
 // without reading.
+// Waits (at most 5 s) on the events, not on time: the client's bytes
+// queued at the peer, then the reset arrived at the client.
 void last_words_then_reset(kj::AsyncIoContext& io, tcp_pair& p, kj::StringPtr words) {
   p.server->write(words.begin(), words.size()).wait(io.waitScope);
   p.client->write("unread", 6).wait(io.waitScope);
-  io.provider->getTimer().afterDelay(50 * kj::MILLISECONDS).wait(io.waitScope);
+  int server_fd = -1, client_fd = -1;
+  KJ_IF_MAYBE (fd, p.server->getFd()) {
+    server_fd = *fd;
+  }
+  KJ_IF_MAYBE (fd, p.client->getFd()) {
+    client_fd = *fd;
+  }
+  REQUIRE(server_fd >= 0);
+  REQUIRE(client_fd >= 0);
+  int queued = 0;
+  for (int i = 0; i < 500 && queued < 6; ++i) {
+    REQUIRE(::ioctl(server_fd, FIONREAD, &queued) == 0);
+    if (queued < 6) ::usleep(10000);
+  }
+  REQUIRE(queued == 6);
   p.server = nullptr;  // close with unread bytes: a reset
-  io.provider->getTimer().afterDelay(50 * kj::MILLISECONDS).wait(io.waitScope);
+  pollfd pfd{client_fd, POLLIN, 0};
+  // POLLERR (or POLLHUP) once the reset is in; the last words alone give POLLIN.
+  for (int i = 0; i < 500 && (pfd.revents & (POLLERR | POLLHUP)) == 0; ++i) {
+    pfd.revents = 0;
+    REQUIRE(::poll(&pfd, 1, 10) >= 0);
+  }
+  REQUIRE((pfd.revents & (POLLERR | POLLHUP)) != 0);
 }
 
 }  // namespace

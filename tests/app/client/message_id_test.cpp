@@ -5,6 +5,7 @@
 #include <unordered_set>
 
 #include "actormq/client/message_id.h"
+#include "actors/retry/retry_headers.h"
 #include "app/client/src/message_id_source.h"
 
 using actormq::client::message_id;
@@ -28,6 +29,13 @@ TEST_CASE("malformed message ids are refused", "[client][id]") {
   CHECK_FALSE(message_id::parse("0123456789abcdef000000000000002a0"));
   CHECK_FALSE(message_id::from_header("short"));
   CHECK_FALSE(message_id::from_header(std::string(17, 'x')));
+}
+
+TEST_CASE("the client and the broker's retry builders name the id header alike", "[client][id]") {
+  // The retry builders keep this header on every copy; a rename on one side
+  // only would drop ids from retries and dead letters.
+  CHECK(message_id::header_key == actormq::retry::header::message_id);
+  CHECK_FALSE(actormq::retry::is_retry_header(message_id::header_key));
 }
 
 TEST_CASE("the empty id prints as nothing", "[client][id]") {

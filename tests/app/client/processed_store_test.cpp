@@ -166,6 +166,27 @@ TEST_CASE("the file store rewrites itself at twice its capacity and keeps the ne
   CHECK_FALSE(*(*again)->seen(message_id(5, 15)));
 }
 
+TEST_CASE("on a full disk mark fails with storage_error and the id counts as not processed",
+          "[client][idempotence]") {
+  // /dev/full: every write fails with ENOSPC.
+  auto s = file_processed_store::open("/dev/full");
+  REQUIRE(s);
+  auto r = (*s)->mark(message_id(5, 1));
+  REQUIRE_FALSE(r);
+  CHECK(r.err().is(errc::storage_error));
+  CHECK(r.err().to_string().find("No space left on device") != std::string::npos);
+  CHECK_FALSE(*(*s)->seen(message_id(5, 1)));  // processed again on redelivery
+  idempotent_processor p(**s);
+  int runs = 0;
+  auto count = [&](const message&) -> result<void> {
+    ++runs;
+    return {};
+  };
+  REQUIRE_FALSE(p.process(with_id(2), count));  // do not commit past it
+  CHECK(runs == 1);
+  CHECK(p.processed() == 0);
+}
+
 TEST_CASE("a file store in a directory it cannot create fails with storage_error",
           "[client][idempotence]") {
   auto s = file_processed_store::open("/nonexistent-dir/ids");
