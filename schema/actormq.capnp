@@ -87,6 +87,8 @@ enum ErrorCode {
     # the request's leader epoch is older than the partition's
   notCoordinator @34 $retriable;      # not the group coordinator
     # this broker does not coordinate the group; the reply carries the coordinator
+  groupNotEmpty @35;                  # group not empty
+    # the group has live members: stop its consumers first
 }
 
 struct Error {
@@ -334,6 +336,14 @@ interface Broker {
   # messages handled and state: the JSON document that the HTTP port's
   # /api/cluster serves (docs/inspector.md, "JSON").
   inspect @28 (cluster :Bool = true) -> (json :Text, error :Error);
+
+  # --- consumer groups, administration ---
+  # Deletes a consumer group that has no live members: every committed
+  # offset of it is forgotten (tombstones in __consumer_offsets, written with
+  # the group's acks), and it leaves listGroups. groupNotEmpty while members
+  # are joined, unknownGroup when it has neither members nor committed
+  # offsets; at its coordinator only (others answer notCoordinator).
+  deleteGroup @29 (group :Text) -> (error :Error);
 }
 
 enum CoordinatorKind {

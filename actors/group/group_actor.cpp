@@ -36,6 +36,8 @@ group_actor::behavior_type group_behavior(inspected_pointer<group_actor, group_a
       },
       [=](describe_atom) { return self->state.describe(); },
       [=](compact_atom) { return self->state.snapshot(); },
+      [=](delete_atom) { return self->state.remove(); },
+      [=](list_atom) { return self->state.listed(); },
       [=](expire_atom) {
         self->state.tick();
         self->delayed_send(self, group_tick, expire_atom::value);
@@ -58,6 +60,7 @@ group_coordinator_actor::behavior_type coordinator_behavior(
       [=](compact_atom) { self->state.compact_due(); },
       [=](close_atom) { self->state.close(); },
       [=](list_atom) { return self->state.list(); },
+      [=](delete_atom, const std::string& name) { return self->state.remove(name); },
   };
 }
 

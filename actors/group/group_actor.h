@@ -87,8 +87,19 @@ using group_actor = caf::typed_actor<
     /// From the coordinator compacting the state partition: writes every
     /// live offset of the group again (acknowledged ones overlaid with
     /// commits in flight) as one batch after its earlier records, and
-    /// replies with that batch's offsets ({-1, -1} when the group has none).
+    /// replies with that batch's offsets ({-1, -1} when the group has none;
+    /// busy while a delete writes its tombstones: the compaction waits).
     caf::replies_to<compact_atom>::with<produce_reply>,
+    /// From the coordinator (group delete): a group without members writes
+    /// a tombstone for each of its committed offsets with its acks, replies
+    /// once they are durable and quits. group_not_empty while it has
+    /// members (it stays); unknown_group when it has neither members nor
+    /// offsets (it quits). Joins and commits meanwhile get not_coordinator.
+    caf::replies_to<delete_atom>::with<bool>,
+    /// From the coordinator listing groups: true when the group has members
+    /// or committed offsets (an actor spawned by a lookup of a name that
+    /// holds nothing, or a deleted group's successor, is not listed).
+    caf::replies_to<list_atom>::with<bool>,
     /// Session-expiry timer.
     caf::reacts_to<expire_atom>>;
 
@@ -115,8 +126,14 @@ using group_coordinator_actor = caf::typed_actor<
     /// its running groups by themselves (compact_atom), then the records
     /// below the first of those writes are deleted.
     caf::reacts_to<compact_atom>,
-    /// Names of all known groups.
+    /// Names of the groups with members or committed offsets, sorted.
     caf::replies_to<list_atom>::with<std::vector<std::string>>,
+    /// Deletes a group without members (its GROUP actor's delete_atom,
+    /// spawned from its replayed offsets when dormant); the next request
+    /// for the name starts an empty group. Errors as that handler's, and
+    /// as group_atom's (not_coordinator, invalid_request for a bad name or
+    /// one of the broker's own groups, named "__...").
+    caf::replies_to<delete_atom, std::string>::with<bool>,
     /// Shutdown: stops every group actor (offsets are flushed), then quits.
     caf::reacts_to<close_atom>>;
 

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <set>
+
 #include "actors/errc.h"
 #include "actors/group/lag.h"
 #include "actors/logger.h"
@@ -102,8 +104,13 @@ void group_actor_state::with_metadata(std::function<void()> k) {
 
 caf::result<group::join_result> group_actor_state::join(group::join_request req,
                                                         const std::string& strategy) {
+  if (deleting_) return deleting_error();
   auto rp = self_->make_response_promise<group::join_result>();
   with_metadata([this, rp, req = std::move(req), strategy]() mutable {
+    if (deleting_) {
+      rp.deliver(deleting_error());
+      return;
+    }
     if (membership_->empty() && !strategy.empty() && strategy != config_.protocol) {
       if (auto err = reset_membership(strategy)) {
         rp.deliver(err);
@@ -141,6 +148,7 @@ caf::result<bool> group_actor_state::commit(const std::string& member, int32_t g
   // RETRY actor's re-drive cursor) is taken only while the group has no
   // members, as Kafka does.
   const bool standalone = member.empty() && generation < 0;
+  if (deleting_) return deleting_error();
   std::vector<group::topic_partition> owned;
   if (standalone) {
     if (!membership_->empty()) {
@@ -193,6 +201,58 @@ caf::result<bool> group_actor_state::commit(const std::string& member, int32_t g
           },
           [this, rp, applied, settle](caf::error& e) mutable {
             settle(applied);
+            if (code_of(e) == errc::not_leader) {
+              rp.deliver(make_error(errc::not_coordinator,
+                                    who() + ": this broker no longer leads the group's state"));
+              return;
+            }
+            rp.deliver(e);
+          });
+  return rp;
+}
+
+caf::error group_actor_state::deleting_error() const {
+  return make_error(errc::not_coordinator, who() + " is being deleted; ask again");
+}
+
+caf::result<bool> group_actor_state::remove() {
+  if (deleting_) return make_error(errc::invalid_request, who() + " is being deleted already");
+  if (!membership_->empty()) {
+    return make_error(errc::group_not_empty,
+                      fmt::format("{} has {} live member(s); stop its consumers first", who(),
+                                  membership_->size()));
+  }
+  // Every key with a durable or an in-flight commit gets a tombstone.
+  std::set<std::pair<std::string, int32_t>> keys;
+  for (const auto& [k, v] : offsets_) keys.insert(k);
+  for (const auto& [k, v] : pending_) keys.insert(k);
+  if (keys.empty()) {
+    self_->quit();
+    return make_error(errc::unknown_group,
+                      who() + " has neither members nor committed offsets: nothing to delete");
+  }
+  storage::record_batch_builder batch;
+  auto now = storage::system_now();
+  for (const auto& [topic, partition] : keys) {
+    batch.add(group::encode_offset_key({group_, topic, partition}), std::nullopt, now);
+  }
+  deleting_ = true;
+  auto rp = self_->make_response_promise<bool>();
+  self_
+      ->request(log_, commit_timeout, produce_atom::value,
+                produce_request{std::make_shared<std::string>(batch.build()), acks_})
+      .then(
+          [this, rp, n = keys.size()](produce_reply&) mutable {
+            actor_log().info("{}: deleted ({} committed offsets forgotten)", who(), n);
+            offsets_.clear();
+            pending_.clear();
+            rp.deliver(true);
+            self_->quit();
+          },
+          [this, rp](caf::error& e) mutable {
+            // Not deleted: the tombstones may or may not be stored, and a
+            // retry writes them again. The group serves on meanwhile.
+            deleting_ = false;
             if (code_of(e) == errc::not_leader) {
               rp.deliver(make_error(errc::not_coordinator,
                                     who() + ": this broker no longer leads the group's state"));
@@ -346,6 +406,9 @@ void group_actor_state::offsets_at(int32_t broker, const std::vector<group::topi
 }
 
 caf::result<produce_reply> group_actor_state::snapshot() {
+  // Rewritten after the tombstones in flight, the offsets would come back;
+  // the coordinator abandons this compaction and tries again later.
+  if (deleting_) return make_error(errc::busy, who() + " is being deleted");
   auto live = offsets_;
   for (const auto& [k, v] : pending_) live[k] = v;
   if (live.empty()) return produce_reply{};

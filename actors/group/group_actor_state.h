@@ -33,6 +33,12 @@ class group_actor_state {
   std::vector<committed_offset> committed(const std::vector<group::topic_partition>& tps) const;
   caf::result<group_info> describe();
   caf::result<produce_reply> snapshot();
+  /// delete_atom: tombstones for every committed offset, then quit.
+  caf::result<bool> remove();
+  /// list_atom: members or committed offsets (pending ones included).
+  bool listed() const {
+    return !deleting_ && (!membership_->empty() || !offsets_.empty() || !pending_.empty());
+  }
   void tick();
   /// The actor inspector's part (group_inspect.cpp): completes r once the
   /// high watermarks of the group's committed and assigned partitions are
@@ -103,6 +109,10 @@ class group_actor_state {
   int lag_check_ticks_ = 20;
   bool lag_checking_ = false;  ///< a check's offsets are on their way
   std::shared_ptr<retry::alert_hook> alerts_;
+  /// A delete is writing its tombstones: joins and commits are refused.
+  bool deleting_ = false;
+  /// The error joins and commits get while deleting_.
+  caf::error deleting_error() const;
 };
 
 /// Spawns the GROUP actor of one group (the coordinator's child).

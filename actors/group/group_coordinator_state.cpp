@@ -28,6 +28,11 @@ constexpr auto unled_wait = std::chrono::seconds(2);
 constexpr auto tick_every = std::chrono::milliseconds(100);
 /// Bound of the upgrade's write (acks=all waits for the in-sync replicas).
 constexpr auto migrate_timeout = std::chrono::seconds(10);
+/// Bound of each step of a group delete (the lookup, which may wait for a
+/// load; the GROUP actor's tombstone write, itself bounded at 10 s).
+constexpr auto delete_timeout = std::chrono::seconds(12);
+/// Bound of a running group's answer to a listing.
+constexpr auto list_timeout = std::chrono::seconds(5);
 
 caf::error not_led(const std::string& group) {
   return make_error(errc::not_coordinator,
@@ -490,27 +495,85 @@ bool group_coordinator_state::loading() const {
 }
 
 caf::result<std::vector<std::string>> group_coordinator_state::list() {
-  if (!loading()) return names();
   auto rp = self_->make_response_promise<std::vector<std::string>>();
-  list_waiting_.push_back(rp);
+  if (loading()) {
+    list_waiting_.push_back(rp);
+  } else {
+    answer_list(rp);
+  }
   return rp;
+}
+
+caf::result<bool> group_coordinator_state::remove(const std::string& name) {
+  if (name.rfind("__", 0) == 0) {
+    return make_error(errc::invalid_request,
+                      "group '" + name +
+                          "' is the broker's own (such as __redrive, the re-drive "
+                          "cursors); it cannot be deleted");
+  }
+  auto rp = self_->make_response_promise<bool>();
+  // Through group_atom, which waits for a load and spawns a dormant group
+  // from its replayed offsets.
+  auto me = caf::actor_cast<group_coordinator_actor>(self_);
+  self_->request(me, delete_timeout, group_atom::value, name)
+      .then(
+          [this, rp, name](group_actor& g) mutable {
+            self_->request(g, delete_timeout, delete_atom::value)
+                .then(
+                    [this, rp, name, g](bool) mutable {
+                      forget(name, g);
+                      actor_log().info("group {} deleted", name);
+                      rp.deliver(true);
+                    },
+                    [this, rp, name, g](caf::error& e) mutable {
+                      if (code_of(e) == errc::unknown_group) forget(name, g);
+                      rp.deliver(e);
+                    });
+          },
+          [rp](caf::error& e) mutable { rp.deliver(e); });
+  return rp;
+}
+
+void group_coordinator_state::forget(const std::string& name, const group_actor& g) {
+  if (auto it = groups_.find(name); it != groups_.end() && it->second.first == g) groups_.erase(it);
 }
 
 void group_coordinator_state::answer_lists() {
   if (list_waiting_.empty() || loading()) return;
-  auto all = names();
-  for (auto& rp : list_waiting_) rp.deliver(all);
+  for (auto& rp : list_waiting_) answer_list(rp);
   list_waiting_.clear();
 }
 
-std::vector<std::string> group_coordinator_state::names() const {
-  std::set<std::string> names;
-  for (const auto& [n, g] : groups_) names.insert(n);
+void group_coordinator_state::answer_list(
+    caf::typed_response_promise<std::vector<std::string>> rp) {
+  // Dormant groups hold offsets by construction; a running one is asked
+  // (one that does not answer, e.g. a deleted group's actor that quit, is
+  // left out).
+  struct round {
+    std::set<std::string> names;
+    size_t pending = 1;  // this function's own
+    caf::typed_response_promise<std::vector<std::string>> rp;
+    void done() {
+      if (--pending == 0) rp.deliver(std::vector<std::string>(names.begin(), names.end()));
+    }
+  };
+  auto r = std::make_shared<round>();
+  r->rp = std::move(rp);
   for (const auto& s : slots_) {
     if (s.state != status::ready) continue;
-    for (const auto& [n, o] : s.loaded) names.insert(n);
+    for (const auto& [n, o] : s.loaded) r->names.insert(n);
   }
-  return {names.begin(), names.end()};
+  for (const auto& [n, g] : groups_) {
+    ++r->pending;
+    self_->request(g.first, list_timeout, list_atom::value)
+        .then(
+            [r, n = n](bool listed) {
+              if (listed) r->names.insert(n);
+              r->done();
+            },
+            [r](caf::error&) { r->done(); });
+  }
+  r->done();
 }
 
 void group_coordinator_state::close() {

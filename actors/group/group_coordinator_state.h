@@ -43,6 +43,9 @@ class group_coordinator_state {
   void compact_due();
   /// Names of the groups of the partitions led here, once none is loading.
   caf::result<std::vector<std::string>> list();
+  /// delete_atom: the group's actor (spawned if dormant) deletes it, then
+  /// the name is forgotten here.
+  caf::result<bool> remove(const std::string& name);
   void close();
   /// The actor inspector's part (group_coordinator_inspect.cpp).
   void inspect(actor_report& r) const;
@@ -100,8 +103,11 @@ class group_coordinator_state {
   std::vector<unled_request> unled_;
   void arm_tick();
   bool loading() const;
-  std::vector<std::string> names() const;
+  /// Delivers the names of the groups with members or offsets.
+  void answer_list(caf::typed_response_promise<std::vector<std::string>> rp);
   void answer_lists();
+  /// Drops name's entry if it is still g (a deleted group's actor quit).
+  void forget(const std::string& name, const group_actor& g);
   std::map<std::string, std::pair<group_actor, uint32_t>> groups_;
   /// The previous release's offsets not yet moved, by group.
   std::map<std::string, offsets_map> legacy_;

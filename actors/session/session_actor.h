@@ -106,6 +106,7 @@ class session_state {
   void list_topics(done_fn<std::vector<topic_description>> done);
   void list_groups(done_fn<std::vector<std::string>> done);
   void describe_group(const std::string& group, done_fn<group_info> done);
+  void delete_group(const std::string& group, done_fn<bool> done);
 
   // --- produce / fetch ---
   void init_producer(done_fn<producer_identity> done);

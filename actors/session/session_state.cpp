@@ -186,6 +186,12 @@ void session_state::describe_group(const std::string& group, done_fn<group_info>
   });
 }
 
+void session_state::delete_group(const std::string& group, done_fn<bool> done) {
+  groups_.erase(group);  // its actor quits with the delete
+  self_->request(settings_.coordinator, group_timeout, delete_atom::value, group)
+      .then([done](bool ok) { done(ok); }, [done](caf::error& e) { done(std::move(e)); });
+}
+
 // --- produce / fetch ---
 
 void session_state::init_producer(done_fn<producer_identity> done) {

@@ -336,6 +336,19 @@ kj::Promise<void> rpc_service::describeGroup(DescribeGroupContext ctx) {
       });
 }
 
+kj::Promise<void> rpc_service::deleteGroup(DeleteGroupContext ctx) {
+  auto name = text(ctx.getParams().getGroup());
+  if (auto r = not_coordinated_here(name)) {
+    fill_redirect(ctx.getResults().initError(), *r);
+    return kj::READY_NOW;
+  }
+  return call<bool>(session_,
+                    [name](session_state& s, done_fn<bool> d) { s.delete_group(name, d); })
+      .then([ctx](caf::expected<bool> r) mutable {
+        if (!r) set_error(ctx.getResults().initError(), r.error());
+      });
+}
+
 kj::Promise<void> rpc_service::initProducer(InitProducerContext ctx) {
   if (ctx_.producer_ids != nullptr) {
     return ctx_.producer_ids->next().then([ctx](caf::expected<int64_t> r) mutable {

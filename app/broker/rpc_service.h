@@ -122,6 +122,7 @@ class rpc_service final : public rpc::Broker::Server {
   kj::Promise<void> addPartitions(AddPartitionsContext ctx) override;
   kj::Promise<void> listGroups(ListGroupsContext ctx) override;
   kj::Promise<void> describeGroup(DescribeGroupContext ctx) override;
+  kj::Promise<void> deleteGroup(DeleteGroupContext ctx) override;
   kj::Promise<void> initProducer(InitProducerContext ctx) override;
   kj::Promise<void> produce(ProduceContext ctx) override;
   kj::Promise<void> fetch(FetchContext ctx) override;

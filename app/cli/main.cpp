@@ -19,7 +19,7 @@
 //           [--offset O | --from-time T | --from-beginning] ... (no group;
 //           read_commands.h)
 //   actormq [--broker HOST:PORT] message find TOPIC --id ID (read_commands.h)
-//   actormq [--broker HOST:PORT] group list | describe G
+//   actormq [--broker HOST:PORT] group list | describe G | delete G
 //   actormq [--broker HOST:PORT] group reset-offsets G --topic T ... (group_reset_command.h)
 //   actormq [--broker HOST:PORT] cluster status [TOPIC...] (cluster_commands.h)
 //   actormq [--broker HOST:PORT] dlq list | show | redrive | stats (dlq_commands.h)
@@ -392,6 +392,20 @@ int group_list(const std::string& broker) {
   return 0;
 }
 
+int group_delete(const std::string& broker, const std::string& name) {
+  auto adm = client::admin::create(connection_for(broker));
+  if (!adm) return fail("", adm.err());
+  auto r = (*adm)->delete_group(name);
+  if (!r) {
+    if (r.err().is(errc::unknown_group)) {
+      return fail("unknown group '" + name + "' (no members and no committed offsets)");
+    }
+    return fail("group '" + name + "'", r.err());
+  }
+  std::printf("deleted group %s\n", name.c_str());
+  return 0;
+}
+
 int group_describe(const std::string& broker, const std::string& name) {
   auto adm = client::admin::create(connection_for(broker));
   if (!adm) return fail("", adm.err());
@@ -570,12 +584,15 @@ int main(int argc, char** argv) {
 
   // group
   auto* group =
-      app.add_subcommand("group", "list and describe consumer groups, reset their offsets");
+      app.add_subcommand("group", "list, describe and delete consumer groups, reset their offsets");
   group->require_subcommand(1);
   std::string group_name;
   auto* g_list = group->add_subcommand("list", "list groups");
   auto* g_describe = group->add_subcommand("describe", "members, assignment, offsets, lag");
   g_describe->add_option("group", group_name, "group name")->required();
+  auto* g_delete = group->add_subcommand(
+      "delete", "delete a group without live members: its committed offsets are forgotten");
+  g_delete->add_option("group", group_name, "group name")->required();
   auto run_group_reset = cli::add_group_reset_command(*group);
 
   auto* info_cmd = app.add_subcommand("info", "show the broker's info");
@@ -622,6 +639,7 @@ int main(int argc, char** argv) {
   if (consume_cmd->parsed()) return consume(broker, co);
   if (g_list->parsed()) return group_list(broker);
   if (g_describe->parsed()) return group_describe(broker, group_name);
+  if (g_delete->parsed()) return group_delete(broker, group_name);
   if (int rc = run_group_reset(broker); rc >= 0) return rc;
   if (info_cmd->parsed()) return broker_info(broker);
   if (int rc = run_dlq(broker); rc >= 0) return rc;

@@ -9,7 +9,7 @@
 //   --store sqlite  STATE/orders.db: the business change (a row of
 //                   `effects`) and the processed id (a row of `processed`)
 //                   commit in one SQLite transaction, through
-//                   sqlite_processed_store below: a store over the user's
+//                   sqlite_processed_store.h: a store over the user's
 //                   own database.
 //
 // Offsets are committed after each polled batch, so a crash between the
@@ -39,6 +39,7 @@
 #include "actormq/client/consumer.h"
 #include "actormq/client/file_processed_store.h"
 #include "actormq/client/idempotent_processor.h"
+#include "sqlite_processed_store.h"
 
 using namespace actormq;
 namespace fs = std::filesystem;
@@ -49,48 +50,6 @@ int fail(const std::string& what) {
   std::fprintf(stderr, "actormq-idempotent-consumer: error: %s\n", what.c_str());
   return 1;
 }
-
-/// A SQLite database of the user's: `processed(id)` next to the business
-/// tables, written in the caller's transaction.
-class sqlite_processed_store final : public client::processed_store {
- public:
-  explicit sqlite_processed_store(sqlite3* db) : db_(db) {}
-
-  client::result<bool> seen(const client::message_id& id) override {
-    auto* st = prepare("SELECT 1 FROM processed WHERE id = ?1");
-    if (!st) return error();
-    auto text = id.to_string();
-    sqlite3_bind_text(st, 1, text.c_str(), -1, SQLITE_TRANSIENT);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return error();
-    return rc == SQLITE_ROW;
-  }
-
-  client::result<void> mark(const client::message_id& id) override {
-    auto* st = prepare("INSERT INTO processed(id) VALUES (?1)");
-    if (!st) return error();
-    auto text = id.to_string();
-    sqlite3_bind_text(st, 1, text.c_str(), -1, SQLITE_TRANSIENT);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) return error();
-    return {};
-  }
-
- private:
-  sqlite3_stmt* prepare(const char* sql) {
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(db_, sql, -1, &st, nullptr) != SQLITE_OK) return nullptr;
-    return st;
-  }
-  client::error error() const {
-    return client::error(client::errc::storage_error,
-                         std::string("sqlite: ") + sqlite3_errmsg(db_));
-  }
-
-  sqlite3* db_;
-};
 
 bool exec(sqlite3* db, const char* sql) {
   return sqlite3_exec(db, sql, nullptr, nullptr, nullptr) == SQLITE_OK;
@@ -239,7 +198,7 @@ class sqlite_business final : public business {
                          std::string("sqlite: ") + sqlite3_errmsg(db_));
   }
   sqlite3* db_;
-  sqlite_processed_store store_;
+  examples::sqlite_processed_store store_;
 };
 
 }  // namespace

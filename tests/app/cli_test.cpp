@@ -260,3 +260,88 @@ TEST_CASE(
   CHECK(refused.err.find("live member") != std::string::npos);
   CHECK(committed() == 10);
 }
+
+TEST_CASE(
+    "cli group delete forgets an idle group's offsets for good, and refuses while the group has "
+    "a live member or does not exist",
+    "[app][cli][group_delete]") {
+  test::broker_process broker;
+  test::require_started(broker);
+  REQUIRE(cli(broker, {"topic", "create", "jobs", "--partitions", "2"}).exit_code == 0);
+  std::string input;
+  for (int i = 0; i < 10; ++i) input += "j" + std::to_string(i) + "\n";
+  REQUIRE(cli(broker, {"produce", "jobs"}, input).exit_code == 0);
+  REQUIRE(cli(broker, {"consume", "jobs", "--group", "workers", "--from-beginning",
+                       "--max-messages", "10", "--timeout-ms", "10000"})
+              .exit_code == 0);
+  // Another group on the same state partition or not: it must keep its offsets.
+  REQUIRE(cli(broker, {"consume", "jobs", "--group", "others", "--from-beginning", "--max-messages",
+                       "10", "--timeout-ms", "10000"})
+              .exit_code == 0);
+  auto committed = [&](const std::string& group) {
+    auto adm = client::admin::create(test::connection_to(broker));
+    REQUIRE(adm);
+    auto o = (*adm)->fetch_offsets(group, {{"jobs", 0}, {"jobs", 1}});
+    REQUIRE(o);
+    REQUIRE(o->size() == 2);
+    return std::max(o->at(0).offset, int64_t{0}) + std::max(o->at(1).offset, int64_t{0});
+  };
+  auto listed = [&](const std::string& group) {
+    auto l = cli(broker, {"group", "list"});
+    REQUIRE(l.exit_code == 0);
+    return ("\n" + l.out).find("\n" + group + "\n") != std::string::npos;
+  };
+  REQUIRE(committed("workers") == 10);
+  REQUIRE(listed("workers"));
+
+  {
+    // A live member: refused with the reason, nothing forgotten.
+    auto member = client::consumer::create(test::group_config(broker, "workers"));
+    REQUIRE(member);
+    REQUIRE((*member)->subscribe({"jobs"}));
+    REQUIRE(test::eventually(
+        [&] {
+          (void)(*member)->poll(100ms);
+          return !(*member)->assignment().empty();
+        },
+        15s));
+    auto refused = cli(broker, {"group", "delete", "workers"});
+    CHECK(refused.exit_code == 1);
+    CHECK(refused.err.find("live member") != std::string::npos);
+    CHECK(committed("workers") == 10);
+    REQUIRE((*member)->close());  // leaves the group
+  }
+
+  auto deleted = cli(broker, {"group", "delete", "workers"});
+  INFO(deleted.err);
+  REQUIRE(deleted.exit_code == 0);
+  CHECK(deleted.out == "deleted group workers\n");
+  CHECK(committed("workers") == 0);
+  CHECK_FALSE(listed("workers"));
+  CHECK(committed("others") == 10);
+  auto again = cli(broker, {"group", "delete", "workers"});
+  CHECK(again.exit_code == 1);
+  CHECK(again.err.find("unknown group 'workers'") != std::string::npos);
+  auto never = cli(broker, {"group", "delete", "nobody"});
+  CHECK(never.exit_code == 1);
+  CHECK(never.err.find("unknown group 'nobody'") != std::string::npos);
+  auto internal = cli(broker, {"group", "delete", "__redrive"});
+  CHECK(internal.exit_code == 1);
+  CHECK(internal.err.find("broker's own") != std::string::npos);
+
+  // Durable: a restart replays the tombstones (SIGKILL: no clean shutdown).
+  REQUIRE(broker.restart(/*kill=*/true));
+  CHECK(committed("workers") == 0);
+  CHECK_FALSE(listed("workers"));
+  CHECK(committed("others") == 10);
+  // The name is free again: a new consumer of it starts from its reset policy.
+  auto fresh = cli(broker, {"consume", "jobs", "--group", "workers", "--from-beginning",
+                            "--max-messages", "10", "--timeout-ms", "10000"});
+  REQUIRE(fresh.exit_code == 0);
+  std::multiset<std::string> got;
+  std::istringstream lines(fresh.out);
+  for (std::string l; std::getline(lines, l);) got.insert(l);
+  CHECK(got.size() == 10);
+  CHECK(got.count("j0") == 1);
+  CHECK(committed("workers") == 10);
+}

@@ -215,3 +215,58 @@ TEST_CASE("group describe shows the lag of partitions led by every broker",
   }
   (void)(*consumer)->close();
 }
+
+TEST_CASE(
+    "a group deleted through any broker stays deleted after its coordinator is SIGKILLed, and "
+    "other groups keep their offsets",
+    "[app][cluster][group][group_delete]") {
+  test::cluster_process c;
+  test::require_formed(c, 3);
+  auto adm = client::admin::create(bootstrap(c, 3));
+  REQUIRE(adm);
+  client::topic_config tc;
+  tc.partitions = 1;
+  tc.replication_factor = 3;
+  REQUIRE((*adm)->create_topic("work", tc));
+  test::require_led(**adm, "work", 1);
+  const std::vector<client::topic_partition> tps{{"work", 0}};
+  // Standalone commits (no members): both groups exist with offset 7.
+  for (const std::string g : {"gone", "kept"}) {
+    REQUIRE(test::eventually(
+        [&] {
+          return bool((*adm)->commit_offsets(g, {{"work", 0, 7}}));
+        },
+        20s));
+  }
+  auto offset_of = [&](client::admin& a, const std::string& g) -> int64_t {
+    auto r = a.fetch_offsets(g, tps);
+    return r && r->size() == 1 ? r->front().offset : -2;
+  };
+  REQUIRE(offset_of(**adm, "gone") == 7);
+
+  // Asked at a broker that does not coordinate it: the client follows the
+  // redirect.
+  auto coord = coordinator_of(**adm, "gone");
+  INFO("coordinator " << coord);
+  auto other =
+      client::admin::create(test::connection_to(c.broker(static_cast<size_t>((coord + 1) % 3))));
+  REQUIRE(other);
+  REQUIRE((*other)->delete_group("gone"));
+  CHECK(offset_of(**adm, "gone") == -1);
+  CHECK(offset_of(**adm, "kept") == 7);
+
+  c.broker(static_cast<size_t>(coord)).stop(true);  // SIGKILL
+  auto after = client::admin::create(bootstrap(c, 3));
+  REQUIRE(after);
+  REQUIRE(test::eventually([&] { return coordinator_of(**after, "gone") != coord; }, 20s));
+  // The new coordinator replayed the replicated tombstone.
+  REQUIRE(test::eventually([&] { return offset_of(**after, "kept") == 7; }, 30s));
+  CHECK(offset_of(**after, "gone") == -1);
+  auto groups = (*after)->list_groups();
+  REQUIRE(groups);
+  CHECK(std::find(groups->begin(), groups->end(), "gone") == groups->end());
+  CHECK(std::find(groups->begin(), groups->end(), "kept") != groups->end());
+  auto again = (*after)->delete_group("gone");
+  REQUIRE_FALSE(again);
+  CHECK(again.err().is(client::errc::unknown_group));
+}

@@ -585,8 +585,12 @@ struct script {
         answered(b.listTransactionsRequest().send(), "listTransactions");
         answered(b.listGroupsRequest().send(), "listGroups");
         auto req = b.describeGroupRequest();
-        req.setGroup(group());
+        auto g = group();
+        req.setGroup(g);
         answered(req.send(), "describeGroup");
+        auto del = b.deleteGroupRequest();
+        del.setGroup(g);
+        answered(del.send(), "deleteGroup");
         break;
       }
       case 25: {

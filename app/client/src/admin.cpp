@@ -354,6 +354,23 @@ result<std::vector<topic_partition_offset>> admin::fetch_offsets(
   return std::move(r->first);
 }
 
+result<void> admin::delete_group(const std::string& group) {
+  struct reply {
+    error err;
+  };
+  auto r = on_coordinator<reply>(
+      conn_->impl(), group,
+      [group](rpc::Broker::Client& c) {
+        auto req = c.deleteGroupRequest();
+        req.setGroup(group);
+        return req.send().then([](auto&& resp) { return reply{error_from_rpc(resp.getError())}; });
+      },
+      [](const reply& v) { return v.err; });
+  if (!r) return r.err();
+  if (r->err) return r->err;
+  return {};
+}
+
 result<void> admin::commit_offsets(const std::string& group,
                                    const std::vector<topic_partition_offset>& offsets) {
   struct reply {

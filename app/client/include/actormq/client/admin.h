@@ -42,6 +42,12 @@ class admin {
   /// asked and the lists merged), sorted.
   result<std::vector<std::string>> list_groups();
   result<group_info> describe_group(const std::string& group);
+  /// Deletes a group without live members (like kafka-consumer-groups
+  /// --delete): its committed offsets are forgotten durably and it leaves
+  /// list_groups; a consumer that joins it later starts from
+  /// auto_offset_reset. group_not_empty while members are joined,
+  /// unknown_group when it has neither members nor committed offsets.
+  result<void> delete_group(const std::string& group);
   /// The broker coordinating group, as the bootstrap broker knows it: in a
   /// cluster the leader of the group's partition of __consumer_offsets
   /// (cluster_unavailable while it has none); alone the broker itself.
