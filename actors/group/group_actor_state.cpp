@@ -2,8 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <set>
-
 #include "actors/errc.h"
 #include "actors/group/lag.h"
 #include "actors/logger.h"
@@ -201,14 +199,21 @@ caf::result<bool> group_actor_state::commit(const std::string& member, int32_t g
           },
           [this, rp, applied, settle](caf::error& e) mutable {
             settle(applied);
-            if (code_of(e) == errc::not_leader) {
-              rp.deliver(make_error(errc::not_coordinator,
-                                    who() + ": this broker no longer leads the group's state"));
-              return;
-            }
-            rp.deliver(e);
+            rp.deliver(state_write_error(std::move(e)));
           });
   return rp;
+}
+
+caf::error group_actor_state::state_write_error(caf::error e) const {
+  if (code_of(e) != errc::not_leader) return e;
+  return make_error(errc::not_coordinator,
+                    who() + ": this broker no longer leads the group's state");
+}
+
+group_actor_state::offsets_map group_actor_state::live_offsets() const {
+  auto live = offsets_;
+  for (const auto& [k, v] : pending_) live[k] = v;
+  return live;
 }
 
 caf::error group_actor_state::deleting_error() const {
@@ -223,9 +228,7 @@ caf::result<bool> group_actor_state::remove() {
                                   membership_->size()));
   }
   // Every key with a durable or an in-flight commit gets a tombstone.
-  std::set<std::pair<std::string, int32_t>> keys;
-  for (const auto& [k, v] : offsets_) keys.insert(k);
-  for (const auto& [k, v] : pending_) keys.insert(k);
+  auto keys = live_offsets();
   if (keys.empty()) {
     self_->quit();
     return make_error(errc::unknown_group,
@@ -233,7 +236,8 @@ caf::result<bool> group_actor_state::remove() {
   }
   storage::record_batch_builder batch;
   auto now = storage::system_now();
-  for (const auto& [topic, partition] : keys) {
+  for (const auto& [key, value] : keys) {
+    const auto& [topic, partition] = key;
     batch.add(group::encode_offset_key({group_, topic, partition}), std::nullopt, now);
   }
   deleting_ = true;
@@ -253,12 +257,7 @@ caf::result<bool> group_actor_state::remove() {
             // Not deleted: the tombstones may or may not be stored, and a
             // retry writes them again. The group serves on meanwhile.
             deleting_ = false;
-            if (code_of(e) == errc::not_leader) {
-              rp.deliver(make_error(errc::not_coordinator,
-                                    who() + ": this broker no longer leads the group's state"));
-              return;
-            }
-            rp.deliver(e);
+            rp.deliver(state_write_error(std::move(e)));
           });
   return rp;
 }
@@ -409,8 +408,7 @@ caf::result<produce_reply> group_actor_state::snapshot() {
   // Rewritten after the tombstones in flight, the offsets would come back;
   // the coordinator abandons this compaction and tries again later.
   if (deleting_) return make_error(errc::busy, who() + " is being deleted");
-  auto live = offsets_;
-  for (const auto& [k, v] : pending_) live[k] = v;
+  auto live = live_offsets();
   if (live.empty()) return produce_reply{};
   storage::record_batch_builder batch;
   auto now = storage::system_now();

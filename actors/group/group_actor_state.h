@@ -51,6 +51,7 @@ class group_actor_state {
   void check_lag();
 
  private:
+  using offsets_map = std::map<std::pair<std::string, int32_t>, group::offset_value>;
   /// Fresh partition counts (from the registry alone, or the cluster's),
   /// then k; a count change rebalances.
   void with_metadata(std::function<void()> k);
@@ -99,9 +100,9 @@ class group_actor_state {
   group::topic_metadata topics_;
   std::optional<group::group_membership> membership_;
   /// Durable commits: written and acknowledged by the state partition.
-  std::map<std::pair<std::string, int32_t>, group::offset_value> offsets_;
+  offsets_map offsets_;
   /// Commits sent but not acknowledged yet (the latest per key).
-  std::map<std::pair<std::string, int32_t>, group::offset_value> pending_;
+  offsets_map pending_;
   partition_actor log_;
   acks_level acks_ = acks_level::fsync;
   int ticks_ = 0;
@@ -113,6 +114,11 @@ class group_actor_state {
   bool deleting_ = false;
   /// The error joins and commits get while deleting_.
   caf::error deleting_error() const;
+  /// A failed write to the state partition as the caller sees it:
+  /// not_leader becomes not_coordinator (find the coordinator again).
+  caf::error state_write_error(caf::error e) const;
+  /// Durable offsets overlaid with the commits in flight.
+  offsets_map live_offsets() const;
 };
 
 /// Spawns the GROUP actor of one group (the coordinator's child).

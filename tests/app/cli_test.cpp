@@ -23,6 +23,36 @@ test::subprocess_result cli(const test::broker_process& b, std::vector<std::stri
   return test::run_subprocess(argv, input, 60s);
 }
 
+/// A consumer of topic in group that holds an assignment (a live member).
+std::unique_ptr<client::consumer> live_member(const test::broker_process& b,
+                                              const std::string& group, const std::string& topic) {
+  auto member = client::consumer::create(test::group_config(b, group));
+  REQUIRE(member);
+  REQUIRE((*member)->subscribe({topic}));
+  REQUIRE(test::eventually(
+      [&] {
+        (void)(*member)->poll(std::chrono::milliseconds(100));
+        return !(*member)->assignment().empty();
+      },
+      std::chrono::seconds(15)));
+  return std::move(*member);
+}
+
+/// "jobs" with the given partitions and j0..j9 in it, read and committed
+/// (up to max_messages) by each of groups through the CLI.
+void seed_jobs(const test::broker_process& b, const std::string& partitions,
+               const std::vector<std::string>& groups, const std::string& max_messages) {
+  REQUIRE(cli(b, {"topic", "create", "jobs", "--partitions", partitions}).exit_code == 0);
+  std::string input;
+  for (int i = 0; i < 10; ++i) input += "j" + std::to_string(i) + "\n";
+  REQUIRE(cli(b, {"produce", "jobs"}, input).exit_code == 0);
+  for (const auto& g : groups) {
+    REQUIRE(cli(b, {"consume", "jobs", "--group", g, "--from-beginning", "--max-messages",
+                    max_messages, "--timeout-ms", "10000"})
+                .exit_code == 0);
+  }
+}
+
 }  // namespace
 
 TEST_CASE("cli manages topics", "[app][cli]") {
@@ -199,13 +229,7 @@ TEST_CASE(
     "[app][cli][reset]") {
   test::broker_process broker;
   test::require_started(broker);
-  REQUIRE(cli(broker, {"topic", "create", "jobs", "--partitions", "1"}).exit_code == 0);
-  std::string input;
-  for (int i = 0; i < 10; ++i) input += "j" + std::to_string(i) + "\n";
-  REQUIRE(cli(broker, {"produce", "jobs"}, input).exit_code == 0);
-  REQUIRE(cli(broker, {"consume", "jobs", "--group", "workers", "--from-beginning",
-                       "--max-messages", "4", "--timeout-ms", "10000"})
-              .exit_code == 0);
+  seed_jobs(broker, "1", {"workers"}, "4");
   auto committed = [&] {
     auto adm = client::admin::create(test::connection_to(broker));
     REQUIRE(adm);
@@ -246,15 +270,7 @@ TEST_CASE(
   CHECK(reset({"--to-earliest", "--to-latest"}).exit_code != 0);
 
   // A live member: refused, nothing changes.
-  auto member = client::consumer::create(test::group_config(broker, "workers"));
-  REQUIRE(member);
-  REQUIRE((*member)->subscribe({"jobs"}));
-  REQUIRE(test::eventually(
-      [&] {
-        (void)(*member)->poll(100ms);
-        return !(*member)->assignment().empty();
-      },
-      15s));
+  auto member = live_member(broker, "workers", "jobs");
   auto refused = reset({"--to-earliest"});
   CHECK(refused.exit_code == 1);
   CHECK(refused.err.find("live member") != std::string::npos);
@@ -267,17 +283,8 @@ TEST_CASE(
     "[app][cli][group_delete]") {
   test::broker_process broker;
   test::require_started(broker);
-  REQUIRE(cli(broker, {"topic", "create", "jobs", "--partitions", "2"}).exit_code == 0);
-  std::string input;
-  for (int i = 0; i < 10; ++i) input += "j" + std::to_string(i) + "\n";
-  REQUIRE(cli(broker, {"produce", "jobs"}, input).exit_code == 0);
-  REQUIRE(cli(broker, {"consume", "jobs", "--group", "workers", "--from-beginning",
-                       "--max-messages", "10", "--timeout-ms", "10000"})
-              .exit_code == 0);
-  // Another group on the same state partition or not: it must keep its offsets.
-  REQUIRE(cli(broker, {"consume", "jobs", "--group", "others", "--from-beginning", "--max-messages",
-                       "10", "--timeout-ms", "10000"})
-              .exit_code == 0);
+  // "others" must keep its offsets through the delete of "workers".
+  seed_jobs(broker, "2", {"workers", "others"}, "10");
   auto committed = [&](const std::string& group) {
     auto adm = client::admin::create(test::connection_to(broker));
     REQUIRE(adm);
@@ -296,20 +303,12 @@ TEST_CASE(
 
   {
     // A live member: refused with the reason, nothing forgotten.
-    auto member = client::consumer::create(test::group_config(broker, "workers"));
-    REQUIRE(member);
-    REQUIRE((*member)->subscribe({"jobs"}));
-    REQUIRE(test::eventually(
-        [&] {
-          (void)(*member)->poll(100ms);
-          return !(*member)->assignment().empty();
-        },
-        15s));
+    auto member = live_member(broker, "workers", "jobs");
     auto refused = cli(broker, {"group", "delete", "workers"});
     CHECK(refused.exit_code == 1);
     CHECK(refused.err.find("live member") != std::string::npos);
     CHECK(committed("workers") == 10);
-    REQUIRE((*member)->close());  // leaves the group
+    REQUIRE(member->close());  // leaves the group
   }
 
   auto deleted = cli(broker, {"group", "delete", "workers"});
