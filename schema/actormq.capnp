@@ -122,6 +122,12 @@ struct TopicConfig {
   fullPolicy @8 :FullPolicy;       # what a partition at maxMessages does
   ttlMs @9 :Int64 = -1;            # message expiry by record timestamp; -1 = default, 0 = none
   replicationFactor @10 :UInt32;   # copies of each partition in a cluster; 0 = default (1)
+  # Produce quotas, per producer connection: bytes and messages per second
+  # it may send to this topic; -1 = broker default, 0 = unlimited. Beyond
+  # them the broker holds the connection's produce requests (throttledMs in
+  # the reply), it never fails them. Changed live with setTopicQuota.
+  producerByteRate @11 :Int64 = -1;
+  producerMessageRate @12 :Int64 = -1;
 }
 
 enum FullPolicy {
@@ -248,7 +254,9 @@ interface Broker {
   produce @9 (topic :Text, partition :UInt32, acks :Acks, batch :Data,
               deliverAtMs :Int64 = 0, delayLevel :UInt8 = 0)
       -> (error :Error, baseOffset :Int64, lastOffset :Int64, duplicate :Bool,
-          scheduled :Bool, deliverAtMs :Int64);
+          scheduled :Bool, deliverAtMs :Int64, throttledMs :UInt32);
+  # throttledMs: how long the broker held this request for the topic's
+  # produce quota before storing it (0 = not held).
 
   # --- fetch ---
   # Long poll: waits up to maxWaitMs until minBytes are available over all
@@ -344,6 +352,15 @@ interface Broker {
   # are joined, unknownGroup when it has neither members nor committed
   # offsets; at its coordinator only (others answer notCoordinator).
   deleteGroup @29 (group :Text) -> (error :Error);
+
+  # --- topics, administration ---
+  # Sets a topic's produce quotas (TopicConfig.producerByteRate and
+  # producerMessageRate; -1 keeps a rate as it is, 0 removes it). Takes
+  # effect at once for every connection, persisted with the topic's config;
+  # in a cluster written by the controller (others redirect, as for
+  # createTopic). unknownTopic, invalidTopic for a rate below -1.
+  setTopicQuota @30 (name :Text, producerByteRate :Int64 = -1,
+                     producerMessageRate :Int64 = -1) -> (error :Error);
 }
 
 enum CoordinatorKind {

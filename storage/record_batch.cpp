@@ -161,4 +161,17 @@ size_t for_each_batch(
   return pos;
 }
 
+uint64_t count_records(std::span<const uint8_t> bytes) {
+  uint64_t records = 0;
+  size_t pos = 0;
+  while (pos + L::header_size <= bytes.size()) {
+    auto length = load_le<int32_t>(bytes.data() + pos + L::batch_length);
+    auto count = load_le<int32_t>(bytes.data() + pos + L::record_count);
+    if (length <= 0 || count <= 0) break;
+    records += static_cast<uint64_t>(count);
+    pos += L::length_prefix + static_cast<size_t>(length);
+  }
+  return records;
+}
+
 }  // namespace actormq::storage

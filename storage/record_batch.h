@@ -174,4 +174,10 @@ status for_each_record(std::span<const uint8_t> batch,
 size_t for_each_batch(std::span<const uint8_t> bytes,
                       const std::function<void(const batch_header&, std::span<const uint8_t>)>& fn);
 
+/// Records of the batches back to back in bytes, by their headers' record
+/// counts, not validated: counting stops at the first header that is cut
+/// off or has a non-positive length or count (what parses of a malformed
+/// buffer is counted).
+uint64_t count_records(std::span<const uint8_t> bytes);
+
 }  // namespace actormq::storage

@@ -29,6 +29,7 @@ struct delayed_produce {
 struct schedule_reply {
   int64_t schedule_offset = -1;  ///< the envelope's offset in its __delay_schedule partition
   int64_t deliver_at_ms = 0;
+  uint32_t throttled_ms = 0;  ///< set by the session, as in produce_reply
 };
 
 struct delay_stats {

@@ -72,6 +72,17 @@ const std::vector<metric_family>& metric_catalog() {
         {"actormq_topics", "gauge",
          "Topics held by this broker's registry (dead-letter and internal topics included)."},
         {"actormq_partitions", "gauge", "Partitions whose partition actor runs on this broker."},
+        {"actormq_topic_producer_byte_rate", "gauge",
+         "A topic's produce quota per producer connection, in bytes per second (topics with "
+         "one)."},
+        {"actormq_topic_producer_message_rate", "gauge",
+         "A topic's produce quota per producer connection, in messages per second (topics with "
+         "one)."},
+        {"actormq_topic_produce_throttled_total", "counter",
+         "Produce requests of a topic held back for its produce quota."},
+        {"actormq_topic_produce_throttle_seconds_total", "counter",
+         "Time produce requests of a topic were held back for its produce quota, summed, in "
+         "seconds."},
         {"actormq_peer_up", "gauge",
          "1 when the peer broker is connected and its identity checked, else 0."},
         {"actormq_replica_fetch_lag_messages", "gauge",

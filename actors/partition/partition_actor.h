@@ -43,6 +43,9 @@ struct produce_reply {
   int64_t base_offset = -1;
   int64_t last_offset = -1;
   bool duplicate = false;  ///< an idempotent retry: offsets of the original append
+  /// Set by the session: how long it held the request for the topic's
+  /// produce quota (0 = not held).
+  uint32_t throttled_ms = 0;
 };
 
 struct fetch_request {

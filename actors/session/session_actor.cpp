@@ -13,6 +13,7 @@ caf::behavior session_behavior(inspected_untyped_pointer<session_state> self,
       [=](call_atom, const session_task& task) { task.run(self->state); },
       [=](check_atom, const txn_check_request& req) { self->state.check_transaction(req); },
       [=](tick_atom) { self->state.tick(); },
+      [=](throttle_atom, const std::string& topic) { self->state.release_throttled(topic); },
   };
 }
 }  // namespace

@@ -14,7 +14,7 @@
 #include <caf/all.hpp>
 
 #include <chrono>
-
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -29,6 +29,7 @@
 #include "actors/partition/partition_actor.h"
 #include "actors/request_deadlines.h"
 #include "actors/retry/retry_actor.h"
+#include "actors/session/produce_throttle.h"
 #include "actors/topic/topic_cache.h"
 #include "actors/topic/topic_registry_actor.h"
 #include "actors/txn/txn_coordinator_actor.h"
@@ -79,6 +80,10 @@ struct session_settings {
   std::string peer;  ///< remote address, for logs
   caf::timespan request_timeout = std::chrono::seconds(30);
   uint32_t max_fetch_wait_ms = 30000;
+  /// Produce quotas (produce_throttle.h): the burst a producer may send at
+  /// once after an idle spell, and the longest one request is held.
+  std::chrono::milliseconds quota_burst{1000};
+  std::chrono::milliseconds quota_max_delay{10000};
 };
 
 /// Spawns a session; run tasks with caf::anon_send(session, call_atom, task).
@@ -102,6 +107,9 @@ class session_state {
   void create_topic(const std::string& name, topic_config cfg, done_fn<bool> done);
   void delete_topic(const std::string& name, done_fn<bool> done);
   void add_partitions(const std::string& name, uint32_t total, done_fn<bool> done);
+  /// Sets a topic's produce quotas (-1 keeps one); see topic_registry_actor.
+  void set_quota(const std::string& name, int64_t byte_rate, int64_t message_rate,
+                 done_fn<bool> done);
   void describe_topic(const std::string& name, done_fn<topic_description> done);
   void list_topics(done_fn<std::vector<topic_description>> done);
   void list_groups(done_fn<std::vector<std::string>> done);
@@ -110,13 +118,19 @@ class session_state {
 
   // --- produce / fetch ---
   void init_producer(done_fn<producer_identity> done);
-  /// acks none replies once the request is queued to the partition.
+  /// acks none replies once the request is queued to the partition. A
+  /// request past the topic's produce quota for this session is held first
+  /// (reply.throttled_ms says how long; acks none included).
   void produce(const std::string& topic, uint32_t partition, acks_level acks,
                std::shared_ptr<std::string> batch, done_fn<produce_reply> done);
-  /// Stores a batch in the delay schedule for delivery at deliver_at_ms.
+  /// Stores a batch in the delay schedule for delivery at deliver_at_ms;
+  /// held past the quota like produce.
   void produce_delayed(const std::string& topic, uint32_t partition, acks_level acks,
                        int64_t deliver_at_ms, std::shared_ptr<std::string> batch,
                        done_fn<schedule_reply> done);
+  /// Passes on the requests of topic held for its quota whose time came
+  /// (the session's timer, armed while any is held).
+  void release_throttled(const std::string& topic);
   /// Long poll over all items: replies when min_bytes are available in
   /// total, or max_wait elapsed, with whatever is there.
   void fetch(std::vector<fetch_item> items, uint32_t max_wait_ms, uint32_t min_bytes,
@@ -195,6 +209,19 @@ class session_state {
   /// (which drops the cached topic handle unless it is one of ours).
   static fetch_item_result fetched(fetch_reply& r);
   fetch_item_result failed_fetch(const std::string& topic, caf::error e);
+  /// A request resumed after its quota hold: how long it was held.
+  using resume_fn = std::function<void(std::chrono::milliseconds held)>;
+  /// Charges a produce request of batch to its topic's quota. Returns false
+  /// when it may go now (the caller sends it); otherwise it is queued and
+  /// resume runs when its time comes, after every earlier held request of
+  /// the topic (request order per topic, so per partition, is kept).
+  bool hold_for_quota(const topic_handle& h, const std::string& batch, resume_fn resume);
+  void send_produce(const topic_handle& h, uint32_t partition, acks_level acks,
+                    std::shared_ptr<std::string> batch, done_fn<produce_reply> done,
+                    std::chrono::milliseconds held);
+  void send_delayed(const std::string& topic, uint32_t partition, acks_level acks,
+                    int64_t deliver_at_ms, std::shared_ptr<std::string> batch,
+                    done_fn<schedule_reply> done, std::chrono::milliseconds held);
 
   caf::event_based_actor* self_ = nullptr;
   session_settings settings_;
@@ -206,6 +233,20 @@ class session_state {
   std::map<std::string, checker_hook> checkers_;
   request_deadlines deadlines_;
   bool ticking_ = false;
+  /// Requests of one topic held for its produce quota, oldest first.
+  struct held_request {
+    produce_throttle::clock::time_point release;
+    produce_throttle::clock::time_point since;
+    std::shared_ptr<topic_quota> quota;  ///< where the hold is counted
+    resume_fn resume;
+  };
+  struct topic_throttle {
+    produce_throttle buckets;
+    std::deque<held_request> held;
+    bool armed = false;  ///< a release_throttled timer is pending
+    uint64_t held_total = 0;
+  };
+  std::map<std::string, topic_throttle> throttles_;
 };
 
 }  // namespace actormq

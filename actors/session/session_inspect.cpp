@@ -36,10 +36,31 @@ void session_state::inspect(actor_report& r) const {
     if (n++ == max_listed) break;
     w.value(group);
   }
-  w.end_array().end_object();
+  // Topics whose produce quota this session met: requests held now, when
+  // the first of them goes, and how many were ever held.
+  w.end_array().key("throttled").begin_array();
+  n = 0;
+  size_t held_now = 0;
+  auto now = produce_throttle::clock::now();
+  for (const auto& [topic, tt] : throttles_) {
+    held_now += tt.held.size();
+    if (n++ == max_listed) continue;
+    auto next_ms = tt.held.empty() ? 0
+                                   : std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         tt.held.front().release - now)
+                                         .count();
+    w.begin_object()
+        .field("topic", topic)
+        .field("held", tt.held.size())
+        .field("next_release_ms", std::max<int64_t>(next_ms, 0))
+        .field("held_total", tt.held_total)
+        .end_object();
+  }
+  w.end_array().field("held_requests", held_now).end_object();
   r.state_json = w.take();
-  r.summary = fmt::format("{} reqs {} groups {} members {} checkers {}", settings_.peer,
-                          deadlines_.size(), groups_.size(), members_.size(), checkers_.size());
+  r.summary = fmt::format("{} reqs {} groups {} members {} checkers {}{}", settings_.peer,
+                          deadlines_.size(), groups_.size(), members_.size(), checkers_.size(),
+                          held_now ? fmt::format(" throttled {}", held_now) : std::string{});
 }
 
 }  // namespace actormq

@@ -21,10 +21,11 @@ std::string topic_config::encode() const {
       "partitions = {}\nretention_ms = {}\nretention_bytes = {}\nsegment_bytes = {}\n"
       "segment_ms = {}\nflush_messages = {}\nflush_ms = {}\nmax_batch_bytes = {}\n"
       "max_messages = {}\nfull_policy = {}\nttl_ms = {}\nreplication_factor = {}\n"
-      "min_insync_replicas = {}\nreplicated = {}\n",
+      "min_insync_replicas = {}\nreplicated = {}\nproducer_byte_rate = {}\n"
+      "producer_message_rate = {}\n",
       partitions, retention_ms, retention_bytes, segment_bytes, segment_ms, flush_messages,
       flush_ms, max_batch_bytes, max_messages, to_string(when_full), ttl_ms, replication_factor,
-      min_insync_replicas, replicated ? 1 : 0);
+      min_insync_replicas, replicated ? 1 : 0, producer_byte_rate, producer_message_rate);
 }
 
 std::optional<topic_config> topic_config::decode(std::string_view text) {
@@ -71,6 +72,12 @@ std::optional<topic_config> topic_config::decode(std::string_view text) {
     } else if (key == "replicated") {
       if (v != 0 && v != 1) return std::nullopt;
       c.replicated = v == 1;
+    } else if (key == "producer_byte_rate") {
+      if (v < 0) return std::nullopt;
+      c.producer_byte_rate = v;
+    } else if (key == "producer_message_rate") {
+      if (v < 0) return std::nullopt;
+      c.producer_message_rate = v;
     }
   }
   return c;

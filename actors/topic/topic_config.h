@@ -43,6 +43,12 @@ struct topic_config {
   /// each partition serves produce and fetch only while it leads, and
   /// replicates from its leader otherwise (docs/replication.md).
   bool replicated = false;
+  /// Produce quotas per producer connection (docs/operations.md, "Throttle
+  /// a flooding producer"): bytes and messages per second each session may
+  /// send to this topic; 0 = unlimited. Beyond them the broker holds the
+  /// producer's requests (it delays, never fails them).
+  int64_t producer_byte_rate = 0;
+  int64_t producer_message_rate = 0;
   uint32_t effective_min_insync() const {
     return min_insync_replicas < replication_factor ? min_insync_replicas : replication_factor;
   }

@@ -23,6 +23,9 @@ topic_registry_actor::behavior_type registry_behavior(
       [=](lookup_atom, const std::string& name) { return self->state.lookup(name); },
       [=](list_atom) { return self->state.list(); },
       [=](grow_atom, const std::string& name, uint32_t n) { return self->state.grow(name, n); },
+      [=](quota_atom, const std::string& name, int64_t bytes, int64_t messages) {
+        return self->state.set_quota(name, bytes, messages);
+      },
       [=](stray_atom, const std::string& name) { return self->state.set_aside(name); },
       [=](pid_atom) { return self->state.allocate_producer_id(); },
       [=](retry_atom, const std::string& name, uint32_t p) { self->state.restart(name, p); },

@@ -17,6 +17,7 @@
 #include "actors/inspect/actor_report.h"
 #include "actors/partition/partition_actor.h"
 #include "actors/topic/topic_config.h"
+#include "actors/topic/topic_quota.h"
 
 namespace actormq {
 
@@ -26,6 +27,9 @@ struct topic_handle {
   topic_config config;
   std::vector<partition_actor> partitions;
   std::vector<std::shared_ptr<inflight_budget>> budgets;  ///< one per partition
+  /// The topic's produce quota, shared with the registry (set_quota
+  /// changes it for every holder of the handle); never null.
+  std::shared_ptr<topic_quota> quota;
 };
 
 struct producer_identity {
@@ -49,6 +53,11 @@ using topic_registry_actor = caf::typed_actor<
     caf::replies_to<list_atom>::with<std::vector<topic_handle>>,
     /// Raises a topic's partition count (keys may map to other partitions).
     caf::replies_to<grow_atom, std::string, uint32_t>::with<topic_handle>,
+    /// Sets a topic's produce quotas (bytes/s, messages/s per producer
+    /// session; -1 keeps one as it is, 0 = unlimited), persisted in its
+    /// topic.conf; every session sees them at its next produce
+    /// (unknown_topic, invalid_topic).
+    caf::replies_to<quota_atom, std::string, int64_t, int64_t>::with<topic_handle>,
     /// Stops serving a topic and moves its directory aside to
     /// <data>/stray/<name>-<unix ms>/ instead of deleting it (a topic the
     /// cluster no longer has, docs/cluster.md); replies with that path

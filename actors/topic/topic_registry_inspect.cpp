@@ -78,6 +78,12 @@ void topic_registry_state::inspect(actor_report& r) const {
       w.field("replication_factor", c.replication_factor)
           .field("min_insync_replicas", c.effective_min_insync());
     }
+    if (c.producer_byte_rate > 0) w.field("producer_byte_rate", c.producer_byte_rate);
+    if (c.producer_message_rate > 0) w.field("producer_message_rate", c.producer_message_rate);
+    if (t.quota->throttled() > 0) {
+      w.field("produce_throttled", t.quota->throttled())
+          .field("produce_throttle_seconds", t.quota->held_seconds());
+    }
     w.field("inflight_bytes", x.inflight_bytes).end_object();
   }
   w.end_array().end_object();
@@ -92,6 +98,25 @@ void topic_registry_state::inspect(actor_report& r) const {
 
   add_metric(r.metrics, "actormq_topics", {}, static_cast<double>(topics_.size()));
   add_metric(r.metrics, "actormq_partitions", {}, static_cast<double>(all.running));
+  // Quotas: a series per topic that has one or was ever throttled (a topic
+  // with neither adds none, so thousands of plain topics cost nothing).
+  for (const auto& [name, t] : topics_) {
+    const auto& c = t.config;
+    if (c.producer_byte_rate > 0) {
+      add_metric(r.metrics, "actormq_topic_producer_byte_rate", {{"topic", name}},
+                 static_cast<double>(c.producer_byte_rate));
+    }
+    if (c.producer_message_rate > 0) {
+      add_metric(r.metrics, "actormq_topic_producer_message_rate", {{"topic", name}},
+                 static_cast<double>(c.producer_message_rate));
+    }
+    if (c.producer_byte_rate > 0 || c.producer_message_rate > 0 || t.quota->throttled() > 0) {
+      add_metric(r.metrics, "actormq_topic_produce_throttled_total", {{"topic", name}},
+                 static_cast<double>(t.quota->throttled()));
+      add_metric(r.metrics, "actormq_topic_produce_throttle_seconds_total", {{"topic", name}},
+                 t.quota->held_seconds());
+    }
+  }
 }
 
 }  // namespace actormq

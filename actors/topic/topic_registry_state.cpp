@@ -69,7 +69,7 @@ caf::error topic_registry_state::load(caf::actor_system& sys, registry_settings 
       continue;
     }
     auto& t = topics_[name];
-    t.config = *cfg;
+    t.set_config(*cfg);
     for (uint32_t p = 0; p < cfg->partitions; ++p) {
       if (auto err = start_partition(name, t, p)) return err;
     }
@@ -158,7 +158,7 @@ caf::expected<partition_actor> topic_registry_state::dead_letter_partition(
     actor_log().info("registry: created dead-letter topic {} for {}", dlq, name);
   }
   auto& t = topics_[dlq];
-  t.config = cfg;
+  t.set_config(cfg);
   for (uint32_t p = 0; p < cfg.partitions; ++p) {
     if (auto err = start_partition(dlq, t, p)) return err;
   }
@@ -166,7 +166,7 @@ caf::expected<partition_actor> topic_registry_state::dead_letter_partition(
 }
 
 topic_handle topic_registry_state::handle_of(const std::string& name, const topic& t) const {
-  topic_handle h{name, t.config, {}, {}};
+  topic_handle h{name, t.config, {}, {}, t.quota};
   for (const auto& slot : t.partitions) {
     h.partitions.push_back(slot.actor);
     h.budgets.push_back(slot.budget);
@@ -206,7 +206,7 @@ caf::result<topic_handle> topic_registry_state::create(const std::string& name, 
     return from_storage(st.error(), "write topic.conf");
   }
   auto& t = topics_[name];
-  t.config = cfg;
+  t.set_config(cfg);
   for (uint32_t p = 0; p < cfg.partitions; ++p) {
     if (auto err = start_partition(name, t, p)) {
       actor_log().error("create topic {}: {}", name, text_of(err));
@@ -299,10 +299,37 @@ caf::result<topic_handle> topic_registry_state::grow(const std::string& name, ui
     return from_storage(st.error(), "write topic.conf");
   }
   uint32_t old = t.config.partitions;
-  t.config = cfg;
+  t.set_config(cfg);
   for (uint32_t p = old; p < partitions; ++p) {
     if (auto err = start_partition(name, t, p)) return err;
   }
+  return handle_of(name, t);
+}
+
+caf::result<topic_handle> topic_registry_state::set_quota(const std::string& name,
+                                                          int64_t byte_rate,
+                                                          int64_t message_rate) {
+  auto it = topics_.find(name);
+  if (it == topics_.end()) return make_error(errc::unknown_topic, "unknown topic " + name);
+  if (byte_rate < -1 || message_rate < -1) {
+    return make_error(errc::invalid_topic,
+                      "a produce quota is a rate >= 0 (0 = unlimited), or -1 to keep it");
+  }
+  auto& t = it->second;
+  auto cfg = t.config;
+  if (byte_rate >= 0) cfg.producer_byte_rate = byte_rate;
+  if (message_rate >= 0) cfg.producer_message_rate = message_rate;
+  if (cfg.producer_byte_rate == t.config.producer_byte_rate &&
+      cfg.producer_message_rate == t.config.producer_message_rate) {
+    return handle_of(name, t);
+  }
+  if (auto st = write_text(topic_dir(name) / "topic.conf", cfg.encode()); !st) {
+    return from_storage(st.error(), "write topic.conf");
+  }
+  t.set_config(cfg);
+  actor_log().info("registry: topic {} produce quota {} bytes/s, {} messages/s per producer (0 = "
+                   "unlimited)",
+                   name, cfg.producer_byte_rate, cfg.producer_message_rate);
   return handle_of(name, t);
 }
 

@@ -36,6 +36,9 @@ class topic_registry_state {
   caf::result<topic_handle> lookup(const std::string& name) const;
   std::vector<topic_handle> list() const;
   caf::result<topic_handle> grow(const std::string& name, uint32_t partitions);
+  /// Sets the produce quotas (-1 keeps one), persisted in topic.conf.
+  caf::result<topic_handle> set_quota(const std::string& name, int64_t byte_rate,
+                                      int64_t message_rate);
   /// Stops the topic's partitions and moves its directory to
   /// <data>/stray/<name>-<unix ms>/; the path it went to.
   caf::result<std::string> set_aside(const std::string& name);
@@ -68,6 +71,12 @@ class topic_registry_state {
   struct topic {
     topic_config config;
     std::vector<partition_slot> partitions;
+    /// config's quotas, shared with every handle (never null).
+    std::shared_ptr<topic_quota> quota = std::make_shared<topic_quota>(0, 0);
+    void set_config(const topic_config& c) {
+      config = c;
+      quota->set(c.producer_byte_rate, c.producer_message_rate);
+    }
   };
 
   std::filesystem::path topic_dir(const std::string& name) const;

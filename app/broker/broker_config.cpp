@@ -119,6 +119,8 @@ std::optional<std::string> apply_config(const toml::table& t, std::string_view f
   check(read_int(t, "broker", "max_message_bytes", cfg.max_message_bytes, 1, 256ll << 20));
   check(read_int(t, "broker", "inflight_bytes_per_partition", cfg.inflight_bytes_per_partition,
                  1 << 20, big));
+  check(read_int(t, "broker", "quota_burst_ms", cfg.quota_burst_ms, 1, 3600000));
+  check(read_int(t, "broker", "quota_max_delay_ms", cfg.quota_max_delay_ms, 1, 600000));
   check(read_int(t, "broker", "scheduler_threads", cfg.scheduler_threads, 1, 256));
   if (auto p = t["broker"]["scheduler_policy"].value<std::string>()) {
     if (*p != "sharing" && *p != "stealing") {
@@ -136,6 +138,8 @@ std::optional<std::string> apply_config(const toml::table& t, std::string_view f
   check(read_int(t, "topic_defaults", "segment_ms", d.segment_ms, 1, big));
   check(read_int(t, "topic_defaults", "flush_messages", d.flush_messages, 0, big));
   check(read_int(t, "topic_defaults", "flush_ms", d.flush_ms, 0, big));
+  check(read_int(t, "topic_defaults", "producer_byte_rate", d.producer_byte_rate, 0, big));
+  check(read_int(t, "topic_defaults", "producer_message_rate", d.producer_message_rate, 0, big));
   check(read_int(t, "groups", "min_session_timeout_ms", cfg.min_session_timeout_ms, 1, big));
   check(read_int(t, "groups", "max_session_timeout_ms", cfg.max_session_timeout_ms, 1, big));
   check(read_int(t, "groups", "offsets_partitions", cfg.offsets_partitions, 1, 1000));

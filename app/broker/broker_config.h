@@ -74,6 +74,10 @@ struct broker_config {
   uint64_t max_batch_bytes = 16ull << 20;
   uint64_t max_message_bytes = 1ull << 20;
   int64_t inflight_bytes_per_partition = 64ll << 20;
+  /// Produce quotas (actors/session/produce_throttle.h): the burst a
+  /// producer may send at once, and the longest one request is held.
+  int64_t quota_burst_ms = 1000;
+  int64_t quota_max_delay_ms = 10000;
   uint32_t scheduler_threads = 2;
   /// [broker].scheduler_policy: "sharing" (one queue, idle workers sleep on
   /// a condition variable and are woken per job) or "stealing" (CAF's

@@ -35,18 +35,8 @@ void rpc_metrics::on_call(uint16_t method, std::chrono::nanoseconds d, bool fail
 }
 
 void rpc_metrics::on_produce(std::span<const uint8_t> batches) {
-  namespace layout = storage::batch_layout;
   produce_bytes_.fetch_add(batches.size(), std::memory_order_relaxed);
-  uint64_t messages = 0;
-  size_t pos = 0;
-  while (pos + layout::header_size <= batches.size()) {
-    auto length = storage::load_le<int32_t>(batches.data() + pos + layout::batch_length);
-    auto count = storage::load_le<int32_t>(batches.data() + pos + layout::record_count);
-    if (length <= 0 || count <= 0) break;
-    messages += static_cast<uint64_t>(count);
-    pos += layout::length_prefix + static_cast<size_t>(length);
-  }
-  produce_messages_.fetch_add(messages, std::memory_order_relaxed);
+  produce_messages_.fetch_add(storage::count_records(batches), std::memory_order_relaxed);
 }
 
 void rpc_metrics::samples(std::vector<metric_sample>& out) const {

@@ -39,6 +39,9 @@ topic_config to_config(rpc::TopicConfig::Reader r, const topic_config& defaults)
   }
   if (r.getTtlMs() >= 0) c.ttl_ms = r.getTtlMs();
   if (r.getReplicationFactor() > 0) c.replication_factor = r.getReplicationFactor();
+  // A negative rate other than -1 is left for the registry to refuse.
+  if (r.getProducerByteRate() != -1) c.producer_byte_rate = r.getProducerByteRate();
+  if (r.getProducerMessageRate() != -1) c.producer_message_rate = r.getProducerMessageRate();
   return c;
 }
 
@@ -56,6 +59,8 @@ void fill_config(rpc::TopicConfig::Builder b, const topic_config& c) {
                       : rpc::FullPolicy::REJECT_NEW);
   b.setTtlMs(c.ttl_ms);
   b.setReplicationFactor(c.replication_factor);
+  b.setProducerByteRate(c.producer_byte_rate);
+  b.setProducerMessageRate(c.producer_message_rate);
 }
 
 }  // namespace
@@ -126,6 +131,8 @@ rpc_service::rpc_service(const service_context& ctx, std::string peer,
   ss.retry = caf::actor_cast<retry_actor>(ctx_.retry);
   ss.txn = caf::actor_cast<txn_coordinator_actor>(ctx_.txn);
   ss.peer = peer_;
+  ss.quota_burst = std::chrono::milliseconds(ctx_.config->quota_burst_ms);
+  ss.quota_max_delay = std::chrono::milliseconds(ctx_.config->quota_max_delay_ms);
   session_ = spawn_session(*ctx_.system, std::move(ss));
   enlist(ctx_.directory, session_, "session/" + peer_, "session");
   if (ctx_.rpc_stats) ctx_.rpc_stats->connection_opened();
@@ -248,6 +255,28 @@ kj::Promise<void> rpc_service::deleteTopic(DeleteTopicContext ctx) {
   }
   return call<bool>(session_,
                     [name](session_state& s, done_fn<bool> d) { s.delete_topic(name, d); })
+      .then([ctx](caf::expected<bool> r) mutable {
+        if (!r) set_error(ctx.getResults().initError(), r.error());
+      });
+}
+
+kj::Promise<void> rpc_service::setTopicQuota(SetTopicQuotaContext ctx) {
+  auto p = ctx.getParams();
+  auto name = text(p.getName());
+  int64_t bytes = p.getProducerByteRate();
+  int64_t messages = p.getProducerMessageRate();
+  if (ctx_.cluster != nullptr) {
+    return through_controller([name, bytes, messages](controller& c) {
+             return c.set_quota(name, bytes, messages);
+           })
+        .then([ctx](std::optional<redirect> r) mutable {
+          if (r) fill_redirect(ctx.getResults().initError(), *r);
+        });
+  }
+  return call<bool>(session_,
+                    [name, bytes, messages](session_state& s, done_fn<bool> d) {
+                      s.set_quota(name, bytes, messages, d);
+                    })
       .then([ctx](caf::expected<bool> r) mutable {
         if (!r) set_error(ctx.getResults().initError(), r.error());
       });
@@ -434,6 +463,7 @@ kj::Promise<void> rpc_service::produce(ProduceContext ctx) {
           res.setLastOffset(-1);
           res.setScheduled(true);
           res.setDeliverAtMs(r->deliver_at_ms);
+          res.setThrottledMs(r->throttled_ms);
         });
   }
   return call<produce_reply>(
@@ -447,6 +477,7 @@ kj::Promise<void> rpc_service::produce(ProduceContext ctx) {
         res.setBaseOffset(r->base_offset);
         res.setLastOffset(r->last_offset);
         res.setDuplicate(r->duplicate);
+        res.setThrottledMs(r->throttled_ms);
       });
 }
 

@@ -120,6 +120,7 @@ class rpc_service final : public rpc::Broker::Server {
   kj::Promise<void> listTopics(ListTopicsContext ctx) override;
   kj::Promise<void> describeTopic(DescribeTopicContext ctx) override;
   kj::Promise<void> addPartitions(AddPartitionsContext ctx) override;
+  kj::Promise<void> setTopicQuota(SetTopicQuotaContext ctx) override;
   kj::Promise<void> listGroups(ListGroupsContext ctx) override;
   kj::Promise<void> describeGroup(DescribeGroupContext ctx) override;
   kj::Promise<void> deleteGroup(DeleteGroupContext ctx) override;

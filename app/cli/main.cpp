@@ -5,8 +5,10 @@
 //
 //   actormq [--broker HOST:PORT] topic create NAME --partitions N [--replication-factor R]
 //           [--max-messages N --full-policy reject-new|dead-letter-oldest] [--ttl-ms T]
+//           [--producer-byte-rate B] [--producer-message-rate M]
 //   actormq [--broker HOST:PORT] topic list | describe NAME | delete NAME
-//   actormq [--broker HOST:PORT] topic alter NAME --partitions N
+//   actormq [--broker HOST:PORT] topic alter NAME [--partitions N]
+//           [--producer-byte-rate B] [--producer-message-rate M]
 //   actormq [--broker HOST:PORT] produce TOPIC [--key K | --key-separator SEP]
 //                                              [--acks none|leader|fsync|all]
 //                                              [--delay 90s | --delay-level N |
@@ -122,6 +124,13 @@ int topic_describe(const std::string& broker, const std::string& name) {
                                                                        : "reject-new");
   }
   if (t->config.ttl_ms > 0) std::printf("\tTtlMs: %lld", static_cast<long long>(t->config.ttl_ms));
+  if (t->config.producer_byte_rate > 0) {
+    std::printf("\tProducerByteRate: %lld", static_cast<long long>(t->config.producer_byte_rate));
+  }
+  if (t->config.producer_message_rate > 0) {
+    std::printf("\tProducerMessageRate: %lld",
+                static_cast<long long>(t->config.producer_message_rate));
+  }
   // Leaders and replicas from the cluster metadata (a single broker is
   // broker 0, leader of every partition).
   auto m = (*adm)->metadata({name});
@@ -167,13 +176,32 @@ int topic_delete(const std::string& broker, const std::string& name) {
   return 0;
 }
 
-int topic_alter(const std::string& broker, const std::string& name, uint32_t partitions) {
+/// partitions 0 and a rate of -1 leave that setting as it is.
+int topic_alter(const std::string& broker, const std::string& name, uint32_t partitions,
+                int64_t byte_rate, int64_t message_rate) {
+  if (partitions == 0 && byte_rate < 0 && message_rate < 0) {
+    return fail("topic alter needs --partitions, --producer-byte-rate or --producer-message-rate");
+  }
   auto adm = client::admin::create(connection_for(broker));
   if (!adm) return fail("", adm.err());
-  if (auto r = (*adm)->add_partitions(name, partitions); !r) {
-    return fail(describe_topic_error(name, r.err()));
+  if (partitions > 0) {
+    if (auto r = (*adm)->add_partitions(name, partitions); !r) {
+      return fail(describe_topic_error(name, r.err()));
+    }
+    std::printf("topic %s now has %u partitions\n", name.c_str(), partitions);
   }
-  std::printf("topic %s now has %u partitions\n", name.c_str(), partitions);
+  if (byte_rate >= 0 || message_rate >= 0) {
+    if (auto r = (*adm)->set_topic_quota(name, byte_rate, message_rate); !r) {
+      return fail(describe_topic_error(name, r.err()));
+    }
+    auto rate = [](int64_t v, const char* unit) {
+      return v > 0   ? std::to_string(v) + " " + unit
+             : v == 0 ? std::string("unlimited ") + unit
+                      : std::string(unit) + " unchanged";
+    };
+    std::printf("topic %s produce quota per producer: %s, %s\n", name.c_str(),
+                rate(byte_rate, "bytes/s").c_str(), rate(message_rate, "messages/s").c_str());
+  }
   return 0;
 }
 
@@ -494,6 +522,17 @@ int main(int argc, char** argv) {
       ->add_option("--ttl-ms", ttl_ms,
                    "consumers dead-letter messages older than this (ttl_expired); 0 none")
       ->check(CLI::NonNegativeNumber);
+  int64_t byte_rate = -1;
+  int64_t message_rate = -1;
+  const char* byte_rate_help =
+      "produce quota: bytes/s each producer connection may send to the topic (0 unlimited); "
+      "beyond it the broker holds its requests instead of failing them";
+  const char* message_rate_help =
+      "produce quota: messages/s each producer connection may send to the topic (0 unlimited)";
+  t_create->add_option("--producer-byte-rate", byte_rate, byte_rate_help)
+      ->check(CLI::NonNegativeNumber);
+  t_create->add_option("--producer-message-rate", message_rate, message_rate_help)
+      ->check(CLI::NonNegativeNumber);
   auto* t_list = topic->add_subcommand("list", "list topic names");
   t_list->add_flag("--verbose,-v", verbose, "also print partition counts");
   bool internal_topics = false;
@@ -508,11 +547,14 @@ int main(int argc, char** argv) {
   auto* t_alter = topic->add_subcommand(
       "alter",
       "add partitions (keys may map to other partitions afterwards; in a cluster the "
-      "controller places them)");
+      "controller places them) or change the produce quotas (live)");
   t_alter->add_option("name", topic_name, "topic name")->required();
   t_alter->add_option("--partitions,-p", total_partitions, "the new, larger partition count")
-      ->required()
       ->check(CLI::Range(1u, 100000u));
+  t_alter->add_option("--producer-byte-rate", byte_rate, byte_rate_help)
+      ->check(CLI::NonNegativeNumber);
+  t_alter->add_option("--producer-message-rate", message_rate, message_rate_help)
+      ->check(CLI::NonNegativeNumber);
 
   // produce
   produce_options po;
@@ -618,12 +660,16 @@ int main(int argc, char** argv) {
                                                         : client::full_policy::broker_default;
     cfg.ttl_ms = ttl_ms;
     cfg.replication_factor = replication_factor;
+    cfg.producer_byte_rate = byte_rate;
+    cfg.producer_message_rate = message_rate;
     return topic_create(broker, topic_name, cfg);
   }
   if (t_list->parsed()) return topic_list(broker, verbose, internal_topics);
   if (t_describe->parsed()) return topic_describe(broker, topic_name);
   if (t_delete->parsed()) return topic_delete(broker, topic_name);
-  if (t_alter->parsed()) return topic_alter(broker, topic_name, total_partitions);
+  if (t_alter->parsed()) {
+    return topic_alter(broker, topic_name, total_partitions, byte_rate, message_rate);
+  }
   if (produce_cmd->parsed()) return produce(broker, po);
   if (consume_cmd->parsed() && co.group.empty()) {
     ro.topic = co.topic;

@@ -18,17 +18,24 @@ using namespace std::chrono_literals;
 
 namespace {
 
-/// The partition count of topic in b's local registry (listTopics answers
-/// from there), or 0 when b does not hold it.
-size_t local_partitions(test::broker_process& b, const std::string& topic) {
+/// topic as b's local registry holds it (listTopics answers from there),
+/// if b holds it.
+std::optional<client::topic_info> local_topic(test::broker_process& b, const std::string& topic) {
   auto adm = client::admin::create(test::connection_to(b));
-  if (!adm) return 0;
+  if (!adm) return std::nullopt;
   auto list = (*adm)->list_topics();
-  if (!list) return 0;
+  if (!list) return std::nullopt;
   for (auto& t : *list) {
-    if (t.name == topic) return t.partitions.size();
+    if (t.name == topic) return t;
   }
-  return 0;
+  return std::nullopt;
+}
+
+/// The partition count of topic in b's local registry, 0 when b does not
+/// hold it.
+size_t local_partitions(test::broker_process& b, const std::string& topic) {
+  auto t = local_topic(b, topic);
+  return t ? t->partitions.size() : 0;
 }
 
 }  // namespace
@@ -102,6 +109,47 @@ TEST_CASE("partitions added at a non-controller broker are placed by the control
   CHECK(same.err().is(client::errc::invalid_topic));
   auto unknown = (*adm)->add_partitions("no-such-topic", 5);
   CHECK(unknown.err().is(client::errc::unknown_topic));
+
+  // A produce quota set through a non-controller: the controller writes it,
+  // every holder's registry takes it, and the producer's sessions (which
+  // cached the topic) hold its requests from then on.
+  cli = test::run_subprocess({ACTORMQ_CLI_BIN, "--broker", entry.address(), "topic", "alter",
+                              "grown", "--producer-message-rate", "20"},
+                             {}, 60s);
+  INFO(cli.err);
+  CHECK(cli.exit_code == 0);
+  for (auto id : holders) {
+    auto& b = c.broker(static_cast<size_t>(id));
+    CHECK(test::eventually(
+        [&] {
+          auto lt = local_topic(b, "grown");
+          return lt && lt->config.producer_message_rate == 20;
+        },
+        10s));
+  }
+  std::vector<std::future<client::delivery_report>> held;
+  for (int i = 0; i < 40; ++i) {
+    client::producer_record rec;
+    rec.topic = "grown";
+    rec.value = "limited";
+    rec.partition = 0;
+    held.push_back((*prod)->send(rec));
+    if (i % 4 == 3) REQUIRE((*prod)->flush(30s));  // ten requests of four
+  }
+  uint32_t throttled = 0;
+  for (auto& f : held) {
+    auto r = f.get();
+    INFO(r.err.to_string());
+    CHECK(r.ok());
+    throttled += r.throttled_ms > 0 ? 1 : 0;
+  }
+  // 40 messages at 20/s past a 20-message burst: the later ones waited.
+  CHECK(throttled > 0);
+  auto described = (*adm)->describe_topic("grown");
+  REQUIRE(described);
+  CHECK(described->config.producer_message_rate == 20);
+  auto bad = (*adm)->set_topic_quota("grown", -5, -1);
+  CHECK(bad.err().is(client::errc::invalid_topic));
 }
 
 TEST_CASE("adding partitions at a broker that is not the controller is refused with its address",
@@ -127,6 +175,12 @@ TEST_CASE("adding partitions at a broker that is not the controller is refused w
   CHECK(e.getCode() == rpc::ErrorCode::NOT_CONTROLLER);
   CHECK(e.getLeaderId() == m.controller_id);
   CHECK(std::string(e.getLeaderAddress().cStr()) == ctl.address());
+  // So is a quota.
+  auto quota = rc.broker().setTopicQuotaRequest();
+  quota.setName("fixed");
+  quota.setProducerByteRate(1000);
+  auto quota_response = quota.send().wait(rc.ws());
+  CHECK(quota_response.getError().getCode() == rpc::ErrorCode::NOT_CONTROLLER);
   // Nothing changed.
   auto md = (*adm)->metadata({"fixed"});
   REQUIRE(md);

@@ -591,6 +591,14 @@ struct script {
         auto del = b.deleteGroupRequest();
         del.setGroup(g);
         answered(del.send(), "deleteGroup");
+        // Quotas high enough (>= 100 kB/s, >= 1000 messages/s; 0 clears)
+        // that the script's produces are not held for seconds, or a bad
+        // negative one.
+        auto q = b.setTopicQuotaRequest();
+        q.setName(topic());
+        q.setProducerByteRate(in.byte() < 240 ? in.byte() * 100000ll : -2);
+        q.setProducerMessageRate(in.byte() < 240 ? in.byte() * 1000ll : -1);
+        answered(q.send(), "setTopicQuota");
         break;
       }
       case 25: {

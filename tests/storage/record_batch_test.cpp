@@ -158,3 +158,21 @@ TEST_CASE("for_each_batch walks whole batches and stops at a partial one") {
   CHECK(n == 3);
   CHECK(used == whole);
 }
+
+TEST_CASE("count_records sums the record counts of back to back batches and stops at a cut one") {
+  auto batch_of = [](int n) {
+    record_batch_builder b;
+    for (int i = 0; i < n; ++i) b.add(std::nullopt, std::string_view("v"), timestamp_ms(1));
+    return b.build();
+  };
+  auto two = batch_of(3) + batch_of(5);
+  CHECK(count_records(bytes_of(two)) == 8);
+  // A trailing batch cut inside its header is not counted.
+  auto cut = two + batch_of(7).substr(0, 20);
+  CHECK(count_records(bytes_of(cut)) == 8);
+  // A header claiming a non-positive count stops the count there.
+  auto bad = batch_of(2);
+  store_le<int32_t>(mut_bytes(bad).data() + batch_layout::record_count, -4);
+  CHECK(count_records(bytes_of(bad + batch_of(3))) == 0);
+  CHECK(count_records({}) == 0);
+}

@@ -183,6 +183,48 @@ kj::Promise<caf::error> controller::add_partitions(std::string name, uint32_t to
   });
 }
 
+kj::Promise<caf::error> controller::set_quota(std::string name, int64_t byte_rate,
+                                              int64_t message_rate) {
+  if (!cp_.up()) {
+    return make_error(errc::cluster_unavailable, "the control plane (etcd) is unreachable");
+  }
+  if (!cp_.is_controller()) {
+    return make_error(errc::not_controller, "this broker is not the controller");
+  }
+  if (byte_rate < -1 || message_rate < -1) {
+    return make_error(errc::invalid_topic,
+                      "a produce quota is a rate >= 0 (0 = unlimited), or -1 to keep it");
+  }
+  auto topic_key = cp_.view().keys().topic(name);
+  return cp_.etcd().get(topic_key).then([this, name, byte_rate, message_rate, topic_key](
+                                            etcd::result<etcd::range_result> r)
+                                            -> kj::Promise<caf::error> {
+    if (!r) return make_error(errc::cluster_unavailable, "etcd: " + r.err().to_string());
+    if (r->kvs.empty()) {
+      return make_error(errc::unknown_topic, fmt::format("no topic named '{}'", name));
+    }
+    auto seen = r->kvs.front();
+    auto cfg = topic_config::decode(seen.value);
+    if (!cfg) return make_error(errc::internal, "the config of topic '" + name + "' is malformed");
+    if (byte_rate >= 0) cfg->producer_byte_rate = byte_rate;
+    if (message_rate >= 0) cfg->producer_message_rate = message_rate;
+    auto guard =
+        etcd::compare::mod_revision_is(topic_key, etcd::compare::op::equal, seen.mod_revision);
+    auto rates = std::make_pair(cfg->producer_byte_rate, cfg->producer_message_rate);
+    return fenced({guard}, {etcd::txn_op::put(topic_key, cfg->encode())},
+                  make_error(errc::busy, "topic '" + name +
+                                             "' changed while its quota was set; try again"))
+        .then([name, rates](caf::error e) {
+          if (!e) {
+            broker_log().info(
+                "controller: topic {} produce quota {} bytes/s, {} messages/s per producer", name,
+                rates.first, rates.second);
+          }
+          return e;
+        });
+  });
+}
+
 std::vector<controller::internal_topic> controller::internal_topics(const cluster_config& c) {
   // The coordinators' state topics: created once, replicated like any topic.
   return {

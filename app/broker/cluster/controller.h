@@ -12,6 +12,7 @@
 //  - delete_topic: removes the topic and its partition states.
 //  - add_partitions: places the new partitions like create_topic does and
 //    writes them with the new partition count.
+//  - set_quota: writes the topic config with new produce quotas.
 //  - reconcile: after a broker came or went (and on taking office), runs
 //    leader_election on every partition and writes the states that change,
 //    and creates the internal topics (internal_topics()) when missing:
@@ -65,6 +66,13 @@ class controller {
   /// larger, or above 10000), not_enough_replicas, busy (the topic changed
   /// meanwhile), cluster_unavailable.
   kj::Promise<caf::error> add_partitions(std::string name, uint32_t total);
+  /// Sets a topic's produce quotas (-1 keeps a rate, 0 = unlimited): the
+  /// topic config with the new rates in one fenced txn guarded by the topic
+  /// key's mod revision; every broker holding the topic applies them to its
+  /// registry on seeing the change (local_topics). Resolves with none, or
+  /// not_controller, unknown_topic, invalid_topic, busy (the topic changed
+  /// meanwhile), cluster_unavailable.
+  kj::Promise<caf::error> set_quota(std::string name, int64_t byte_rate, int64_t message_rate);
   /// Elects leaders for partitions whose leader or in-sync replicas died or
   /// returned; no-op unless this broker is the controller. Re-runs itself if
   /// the view changed while a round was being written.

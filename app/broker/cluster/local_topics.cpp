@@ -77,6 +77,33 @@ void local_topics::sync() {
         .detach(log_failure);
   }
   grow_held();
+  set_quotas();
+}
+
+void local_topics::set_quotas() {
+  auto& view = cp_.view();
+  auto registry = caf::actor_cast<topic_registry_actor>(registry_);
+  std::erase_if(quotas_here_, [this](auto& e) { return !held_.count(e.first); });
+  for (auto& name : held_) {
+    auto t = view.topics().find(name);
+    if (t == view.topics().end() || busy_.count(name)) continue;
+    auto want = std::make_pair(t->second.producer_byte_rate, t->second.producer_message_rate);
+    if (auto it = quotas_here_.find(name); it != quotas_here_.end() && it->second == want) continue;
+    busy_.insert(name);
+    ask<topic_handle>(sys_, registry, registry_timeout, quota_atom::value, name, want.first,
+                      want.second)
+        .then([this, name, want](caf::expected<topic_handle> h) {
+          busy_.erase(name);
+          if (!h) {
+            broker_log().error("cluster: cannot set the produce quota of topic {} here: {}", name,
+                               text_of(h.error()));
+            return;
+          }
+          quotas_here_[name] = want;
+          set_quotas();  // the quota may have changed again meanwhile
+        })
+        .detach(log_failure);
+  }
 }
 
 void local_topics::grow_held() {
@@ -107,6 +134,7 @@ void local_topics::grow_held() {
           }
           partitions_here_[name] = static_cast<uint32_t>(h->partitions.size());
           grow_held();  // the count may have risen again meanwhile
+          set_quotas();
         })
         .detach(log_failure);
   }

@@ -9,7 +9,8 @@
 // broker does not hold (they stay empty and are never served here), and
 // marked replicated: the replica manager tells each partition whether it
 // leads or follows (replica_manager.h). When the controller adds partitions to a topic held here,
-// they are created locally too (grow_held).
+// they are created locally too (grow_held), and when it changes a held
+// topic's produce quotas, they are set in the local registry (set_quotas).
 //
 // Stray topics: after the control plane's first full read, a local topic the
 // cluster does not have (deleted while this broker was down) is neither
@@ -55,6 +56,12 @@ class local_topics {
   void grow_held();
   /// Partition count of held topics in the local registry, as last seen.
   std::map<std::string, uint32_t> partitions_here_;
+  /// Sets the view's produce quotas of held topics in the registry where
+  /// they differ from what was last set there (and once for each topic
+  /// after a start: the topic.conf may predate an alter).
+  void set_quotas();
+  /// (bytes/s, messages/s) last set in the local registry, per held topic.
+  std::map<std::string, std::pair<int64_t, int64_t>> quotas_here_;
 };
 
 }  // namespace actormq::broker

@@ -36,6 +36,8 @@ topic_config from_rpc(rpc::TopicConfig::Reader c) {
   }
   out.ttl_ms = c.getTtlMs();
   out.replication_factor = c.getReplicationFactor();
+  out.producer_byte_rate = c.getProducerByteRate();
+  out.producer_message_rate = c.getProducerMessageRate();
   return out;
 }
 
@@ -153,6 +155,8 @@ result<void> admin::create_topic(const std::string& name, const topic_config& cf
                          : rpc::FullPolicy::BROKER_DEFAULT);
     tc.setTtlMs(cfg.ttl_ms);
     tc.setReplicationFactor(cfg.replication_factor);
+    tc.setProducerByteRate(cfg.producer_byte_rate);
+    tc.setProducerMessageRate(cfg.producer_message_rate);
     return req.send().then([](auto&& resp) { return routed_error(resp); });
   });
 }
@@ -201,6 +205,18 @@ result<void> admin::add_partitions(const std::string& name, uint32_t total_parti
     auto req = c.addPartitionsRequest();
     req.setName(name);
     req.setTotalPartitions(total_partitions);
+    return req.send().then([](auto&& resp) { return routed_error(resp); });
+  });
+}
+
+result<void> admin::set_topic_quota(const std::string& name, int64_t producer_byte_rate,
+                                    int64_t producer_message_rate) {
+  return on_controller(conn_->impl(), [name, producer_byte_rate,
+                                       producer_message_rate](rpc::Broker::Client& c) {
+    auto req = c.setTopicQuotaRequest();
+    req.setName(name);
+    req.setProducerByteRate(producer_byte_rate);
+    req.setProducerMessageRate(producer_message_rate);
     return req.send().then([](auto&& resp) { return routed_error(resp); });
   });
 }

@@ -72,6 +72,7 @@ struct produce_reply {
   bool duplicate = false;
   bool scheduled = false;
   int64_t deliver_at_ms = -1;
+  uint32_t throttled_ms = 0;
 };
 
 struct init_reply {
@@ -361,7 +362,8 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
                                      resp.getLastOffset(),
                                      resp.getDuplicate(),
                                      resp.getScheduled(),
-                                     resp.getDeliverAtMs()};
+                                     resp.getDeliverAtMs(),
+                                     resp.getThrottledMs()};
               })
               .attach(kj::heap<std::shared_ptr<producer_batch>>(b));
         },
@@ -380,7 +382,8 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
       acc.returned(b);
       error err = r ? r->err : r.err();
       if (!err) {
-        acc.settle(b, {}, r->base_offset, done, r->scheduled ? r->deliver_at_ms : -1);
+        acc.settle(b, {}, r->base_offset, done, r->scheduled ? r->deliver_at_ms : -1,
+                   r->throttled_ms);
       } else {
         auto code = err.value();
         bool earlier_unsettled = acc.earlier_unsettled(b);

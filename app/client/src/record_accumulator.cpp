@@ -225,7 +225,8 @@ bool record_accumulator::earlier_unsettled(const producer_batch& b) const {
 }
 
 void record_accumulator::settle(producer_batch& b, const error& err, int64_t base_offset,
-                                std::vector<completion>& out, int64_t scheduled_at) {
+                                std::vector<completion>& out, int64_t scheduled_at,
+                                uint32_t throttled_ms) {
   auto& ps = parts_[b.tp];
   auto& queue = b.delay.delayed() ? ps.delayed : ps.batches;
   auto it = std::find_if(queue.begin(), queue.end(), [&b](const auto& p) { return p.get() == &b; });
@@ -239,6 +240,7 @@ void record_accumulator::settle(producer_batch& b, const error& err, int64_t bas
     if (i < b.ids.size()) rep.id = b.ids[i];
     rep.scheduled = !err && scheduled_at >= 0;
     rep.deliver_at_ms = rep.scheduled ? scheduled_at : -1;
+    rep.throttled_ms = throttled_ms;
     rep.err = err;
     out.emplace_back(std::move(b.callbacks[i]), std::move(rep));
   }

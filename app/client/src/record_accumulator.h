@@ -141,9 +141,11 @@ class record_accumulator {
   /// or retried.
   void returned(producer_batch& b);
   /// Removes b and reports all its records into out; scheduled_at >= 0 is
-  /// the due time of a batch the broker scheduled.
+  /// the due time of a batch the broker scheduled; throttled_ms how long
+  /// the broker held it for the topic's produce quota.
   void settle(producer_batch& b, const error& err, int64_t base_offset,
-              std::vector<completion>& out, int64_t scheduled_at = -1);
+              std::vector<completion>& out, int64_t scheduled_at = -1,
+              uint32_t throttled_ms = 0);
   /// Settles queued batches past their delivery deadline; sets
   /// sequence_gap when one of them was stamped.
   std::vector<completion> expire(clock::time_point now, bool& sequence_gap);

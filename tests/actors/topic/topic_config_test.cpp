@@ -46,3 +46,22 @@ TEST_CASE("full policy names parse back to their values") {
   CHECK_FALSE(parse_full_policy("reject_new"));
   CHECK(std::string(to_string(full_policy::dead_letter_oldest)) == "dead-letter-oldest");
 }
+
+TEST_CASE("topic config round trips the produce quotas") {
+  topic_config c;
+  c.producer_byte_rate = 200000;
+  c.producer_message_rate = 500;
+  auto d = topic_config::decode(c.encode());
+  REQUIRE(d);
+  CHECK(d->producer_byte_rate == 200000);
+  CHECK(d->producer_message_rate == 500);
+}
+
+TEST_CASE("a topic conf written before quotas decodes as unlimited and a negative rate is refused") {
+  auto d = topic_config::decode("partitions = 2\nretention_ms = -1\n");
+  REQUIRE(d);
+  CHECK(d->producer_byte_rate == 0);
+  CHECK(d->producer_message_rate == 0);
+  CHECK_FALSE(topic_config::decode("partitions = 1\nproducer_byte_rate = -1\n"));
+  CHECK_FALSE(topic_config::decode("partitions = 1\nproducer_message_rate = -7\n"));
+}

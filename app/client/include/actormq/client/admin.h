@@ -38,6 +38,12 @@ class admin {
   result<topic_info> describe_topic(const std::string& name);
   /// Grows a topic to total_partitions partitions.
   result<void> add_partitions(const std::string& name, uint32_t total_partitions);
+  /// Sets a topic's produce quotas per producer connection, bytes/s and
+  /// messages/s (0 = unlimited, -1 = keep as it is). Live: every producer
+  /// is held to them from its next request (docs/operations.md, "Throttle a
+  /// flooding producer").
+  result<void> set_topic_quota(const std::string& name, int64_t producer_byte_rate,
+                               int64_t producer_message_rate);
   /// Every group some broker coordinates (in a cluster each live broker is
   /// asked and the lists merged), sorted.
   result<std::vector<std::string>> list_groups();

@@ -89,6 +89,9 @@ struct delivery_report {
   message_id id;               ///< the record's message id (empty when send() refused it)
   bool scheduled = false;      ///< stored by the broker for delivery at deliver_at_ms
   int64_t deliver_at_ms = -1;  ///< due time (ms since the epoch) when scheduled
+  /// How long the broker held this record's batch for the topic's produce
+  /// quota before storing it (0: not held).
+  uint32_t throttled_ms = 0;
   error err;                   ///< success when !err
   bool ok() const { return !err; }
 };
@@ -117,6 +120,11 @@ struct topic_config {
   /// Copies of each partition in a cluster; 0 = broker default (1). A
   /// single broker refuses more than 1.
   uint32_t replication_factor = 0;
+  /// Produce quotas per producer connection: bytes/s and messages/s it may
+  /// send to the topic; -1 broker default, 0 unlimited. Past them the broker
+  /// holds the producer's requests (delivery_report::throttled_ms).
+  int64_t producer_byte_rate = -1;
+  int64_t producer_message_rate = -1;
 };
 
 struct partition_info {
