@@ -26,6 +26,8 @@
 //   actormq [--broker HOST:PORT] cluster status [TOPIC...] (cluster_commands.h)
 //   actormq [--broker HOST:PORT] dlq list | show | redrive | stats (dlq_commands.h)
 //   actormq [--broker HOST:PORT] txn list | resolve ID commit|rollback (txn_commands.h)
+//   actormq [--broker HOST:PORT] backlog divert | resume | status | finish
+//           (backlog_commands.h)
 //   actormq [--broker HOST:PORT] inspect [--once] [--json] | inspect actor PATH
 //           (inspect_commands.h)
 //
@@ -46,6 +48,7 @@
 #include "actormq/client/admin.h"
 #include "actormq/client/consumer.h"
 #include "actormq/client/producer.h"
+#include "backlog_commands.h"
 #include "cli_common.h"
 #include "cluster_commands.h"
 #include "delay_option.h"
@@ -643,6 +646,7 @@ int main(int argc, char** argv) {
   auto run_cluster = cli::add_cluster_commands(app);
   auto run_inspect = cli::add_inspect_commands(app, g_stop);
   auto run_message = cli::add_message_commands(app, g_stop);
+  auto run_backlog = cli::add_backlog_commands(app, g_stop);
 
   CLI11_PARSE(app, argc, argv);
 
@@ -693,5 +697,6 @@ int main(int argc, char** argv) {
   if (int rc = run_cluster(broker); rc >= 0) return rc;
   if (int rc = run_inspect(broker); rc >= 0) return rc;
   if (int rc = run_message(broker); rc >= 0) return rc;
+  if (int rc = run_backlog(broker); rc >= 0) return rc;
   return fail("no command given (see --help)");
 }
