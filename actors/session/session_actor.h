@@ -84,6 +84,11 @@ struct session_settings {
   /// once after an idle spell, and the longest one request is held.
   std::chrono::milliseconds quota_burst{1000};
   std::chrono::milliseconds quota_max_delay{10000};
+  /// Bytes of produce requests the session holds for quotas at most, over
+  /// all topics; a request past it is refused with busy (retriable), so a
+  /// client that sends without waiting cannot make the broker buffer
+  /// without bound (held requests take no partition in-flight budget).
+  int64_t quota_max_held_bytes = 64ll << 20;
 };
 
 /// Spawns a session; run tasks with caf::anon_send(session, call_atom, task).
@@ -211,11 +216,16 @@ class session_state {
   fetch_item_result failed_fetch(const std::string& topic, caf::error e);
   /// A request resumed after its quota hold: how long it was held.
   using resume_fn = std::function<void(std::chrono::milliseconds held)>;
-  /// Charges a produce request of batch to its topic's quota. Returns false
-  /// when it may go now (the caller sends it); otherwise it is queued and
-  /// resume runs when its time comes, after every earlier held request of
-  /// the topic (request order per topic, so per partition, is kept).
-  bool hold_for_quota(const topic_handle& h, const std::string& batch, resume_fn resume);
+  enum class quota_verdict {
+    pass,     ///< within the quota: the caller sends it now
+    held,     ///< queued: resume runs when its time comes
+    refused,  ///< past quota_max_held_bytes: the caller answers busy
+  };
+  /// Charges a produce request of batch to its topic's quota. A held
+  /// request resumes after every earlier held request of the topic
+  /// (request order per topic, so per partition, is kept).
+  quota_verdict hold_for_quota(const topic_handle& h, const std::string& batch, resume_fn resume);
+  caf::error over_held_bytes(const std::string& topic) const;
   void send_produce(const topic_handle& h, uint32_t partition, acks_level acks,
                     std::shared_ptr<std::string> batch, done_fn<produce_reply> done,
                     std::chrono::milliseconds held);
@@ -239,6 +249,7 @@ class session_state {
     produce_throttle::clock::time_point since;
     std::shared_ptr<topic_quota> quota;  ///< where the hold is counted
     resume_fn resume;
+    int64_t bytes = 0;
   };
   struct topic_throttle {
     produce_throttle buckets;
@@ -247,6 +258,7 @@ class session_state {
     uint64_t held_total = 0;
   };
   std::map<std::string, topic_throttle> throttles_;
+  int64_t held_bytes_ = 0;  ///< of every held request
 };
 
 }  // namespace actormq

@@ -56,7 +56,7 @@ void session_state::inspect(actor_report& r) const {
         .field("held_total", tt.held_total)
         .end_object();
   }
-  w.end_array().field("held_requests", held_now).end_object();
+  w.end_array().field("held_requests", held_now).field("held_bytes", held_bytes_).end_object();
   r.state_json = w.take();
   r.summary = fmt::format("{} reqs {} groups {} members {} checkers {}{}", settings_.peer,
                           deadlines_.size(), groups_.size(), members_.size(), checkers_.size(),

@@ -225,8 +225,13 @@ void session_state::produce(const std::string& topic, uint32_t partition, acks_l
         send_produce(*h2, partition, acks, batch, done, held);
       });
     };
-    if (!hold_for_quota(*h, *batch, resume)) {
-      send_produce(*h, partition, acks, batch, done, std::chrono::milliseconds{0});
+    switch (hold_for_quota(*h, *batch, resume)) {
+      case quota_verdict::pass:
+        return send_produce(*h, partition, acks, batch, done, std::chrono::milliseconds{0});
+      case quota_verdict::held:
+        return;
+      case quota_verdict::refused:
+        return done(over_held_bytes(topic));
     }
   });
 }
@@ -285,7 +290,15 @@ void session_state::produce_delayed(const std::string& topic, uint32_t partition
     auto held = [=, this](std::chrono::milliseconds ms) {
       send_delayed(topic, partition, acks, deliver_at_ms, batch, done, ms);
     };
-    if (!h || !hold_for_quota(*h, *batch, held)) held(std::chrono::milliseconds{0});
+    if (!h) return held(std::chrono::milliseconds{0});
+    switch (hold_for_quota(*h, *batch, held)) {
+      case quota_verdict::pass:
+        return held(std::chrono::milliseconds{0});
+      case quota_verdict::held:
+        return;
+      case quota_verdict::refused:
+        return done(over_held_bytes(topic));
+    }
   });
 }
 
@@ -308,15 +321,23 @@ void session_state::send_delayed(const std::string& topic, uint32_t partition, a
           });
 }
 
-bool session_state::hold_for_quota(const topic_handle& h, const std::string& batch,
-                                   resume_fn resume) {
+caf::error session_state::over_held_bytes(const std::string& topic) const {
+  return make_error(errc::busy,
+                    fmt::format("this connection has {} bytes of produce requests held for produce "
+                                "quotas (topic {} is over its quota); retry later",
+                                held_bytes_, topic));
+}
+
+session_state::quota_verdict session_state::hold_for_quota(const topic_handle& h,
+                                                           const std::string& batch,
+                                                           resume_fn resume) {
   const auto& quota = h.quota;
   auto it = throttles_.find(h.name);
   bool queued = it != throttles_.end() && !it->second.held.empty();
   if (!queued && (!quota || !quota->limited())) {
     // Unlimited: forget the buckets, so a later limit starts full.
     if (it != throttles_.end()) throttles_.erase(it);
-    return false;
+    return quota_verdict::pass;
   }
   if (it == throttles_.end()) {
     it = throttles_
@@ -333,8 +354,12 @@ bool session_state::hold_for_quota(const topic_handle& h, const std::string& bat
   auto release = quota ? tt.buckets.admit(now, quota->byte_rate(), quota->message_rate(), bytes,
                                           std::max<int64_t>(messages, 1))
                        : now;
-  if (!queued && release <= now) return false;
-  tt.held.push_back({release, now, quota, std::move(resume)});
+  if (!queued && release <= now) return quota_verdict::pass;
+  // Refused past the bound, and still charged: a client this far past its
+  // quota only waits longer for its next requests.
+  if (held_bytes_ + bytes > settings_.quota_max_held_bytes) return quota_verdict::refused;
+  held_bytes_ += bytes;
+  tt.held.push_back({release, now, quota, std::move(resume), bytes});
   ++tt.held_total;
   if (!tt.armed) {
     tt.armed = true;
@@ -342,7 +367,7 @@ bool session_state::hold_for_quota(const topic_handle& h, const std::string& bat
     self_->delayed_send(self_, std::chrono::duration_cast<caf::timespan>(wait),
                         throttle_atom::value, h.name);
   }
-  return true;
+  return quota_verdict::held;
 }
 
 void session_state::release_throttled(const std::string& topic) {
@@ -364,6 +389,7 @@ void session_state::release_throttled(const std::string& topic) {
                         throttle_atom::value, topic);
   }
   for (auto& r : due) {
+    held_bytes_ -= r.bytes;
     auto held = std::chrono::duration_cast<std::chrono::microseconds>(now - r.since);
     if (r.quota) r.quota->on_throttled(held);
     r.resume(std::chrono::duration_cast<std::chrono::milliseconds>(held));

@@ -121,6 +121,7 @@ std::optional<std::string> apply_config(const toml::table& t, std::string_view f
                  1 << 20, big));
   check(read_int(t, "broker", "quota_burst_ms", cfg.quota_burst_ms, 1, 3600000));
   check(read_int(t, "broker", "quota_max_delay_ms", cfg.quota_max_delay_ms, 1, 600000));
+  check(read_int(t, "broker", "quota_max_held_bytes", cfg.quota_max_held_bytes, 1 << 20, big));
   check(read_int(t, "broker", "scheduler_threads", cfg.scheduler_threads, 1, 256));
   if (auto p = t["broker"]["scheduler_policy"].value<std::string>()) {
     if (*p != "sharing" && *p != "stealing") {

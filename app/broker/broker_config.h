@@ -78,6 +78,9 @@ struct broker_config {
   /// producer may send at once, and the longest one request is held.
   int64_t quota_burst_ms = 1000;
   int64_t quota_max_delay_ms = 10000;
+  /// Bytes of produce requests one connection may have held for quotas;
+  /// beyond it a request is refused with busy (retriable).
+  int64_t quota_max_held_bytes = 64ll << 20;
   uint32_t scheduler_threads = 2;
   /// [broker].scheduler_policy: "sharing" (one queue, idle workers sleep on
   /// a condition variable and are woken per job) or "stealing" (CAF's

@@ -133,6 +133,7 @@ rpc_service::rpc_service(const service_context& ctx, std::string peer,
   ss.peer = peer_;
   ss.quota_burst = std::chrono::milliseconds(ctx_.config->quota_burst_ms);
   ss.quota_max_delay = std::chrono::milliseconds(ctx_.config->quota_max_delay_ms);
+  ss.quota_max_held_bytes = ctx_.config->quota_max_held_bytes;
   session_ = spawn_session(*ctx_.system, std::move(ss));
   enlist(ctx_.directory, session_, "session/" + peer_, "session");
   if (ctx_.rpc_stats) ctx_.rpc_stats->connection_opened();

@@ -286,12 +286,14 @@ class broker_env {
 
   caf::actor_system& sys() { return sys_; }
 
-  caf::actor spawn_test_session() {
+  /// tweak may change the settings (quota bounds, say) before the spawn.
+  caf::actor spawn_test_session(std::function<void(session_settings&)> tweak = {}) {
     session_settings ss;
     ss.registry = registry;
     ss.coordinator = coordinator;
     ss.peer = "test";
     ss.request_timeout = std::chrono::seconds(10);
+    if (tweak) tweak(ss);
     auto s = spawn_session(sys_, std::move(ss));
     sessions_.push_back(s);
     return s;

@@ -19,6 +19,27 @@ namespace actormq::broker {
 namespace {
 // etcd refuses a txn of more than 128 operations (--max-txn-ops).
 constexpr size_t max_ops_per_txn = 100;
+
+/// A topic's config as stored in etcd, with the revision that guards a
+/// write of it.
+struct stored_topic {
+  topic_config config;
+  etcd::revision mod_revision;
+};
+
+/// The answer to a get of topic name's key: cluster_unavailable,
+/// unknown_topic or internal (malformed) when it holds no config.
+caf::expected<stored_topic> stored_config(const etcd::result<etcd::range_result>& r,
+                                          const std::string& name) {
+  if (!r) return make_error(errc::cluster_unavailable, "etcd: " + r.err().to_string());
+  if (r->kvs.empty()) {
+    return make_error(errc::unknown_topic, fmt::format("no topic named '{}'", name));
+  }
+  const auto& seen = r->kvs.front();
+  auto cfg = topic_config::decode(seen.value);
+  if (!cfg) return make_error(errc::internal, "the config of topic '" + name + "' is malformed");
+  return stored_topic{*cfg, seen.mod_revision};
+}
 }  // namespace
 
 kj::Promise<caf::error> controller::fenced(std::vector<etcd::compare> extra,
@@ -125,13 +146,9 @@ kj::Promise<caf::error> controller::add_partitions(std::string name, uint32_t to
   return cp_.etcd().get(topic_key).then([this, name, total,
                                          topic_key](etcd::result<etcd::range_result> r)
                                             -> kj::Promise<caf::error> {
-    if (!r) return make_error(errc::cluster_unavailable, "etcd: " + r.err().to_string());
-    if (r->kvs.empty()) {
-      return make_error(errc::unknown_topic, fmt::format("no topic named '{}'", name));
-    }
-    auto seen = r->kvs.front();
-    auto cfg = topic_config::decode(seen.value);
-    if (!cfg) return make_error(errc::internal, "the config of topic '" + name + "' is malformed");
+    auto stored = stored_config(r, name);
+    if (!stored) return stored.error();
+    auto* cfg = &stored->config;
     if (total <= cfg->partitions || total > 10000) {
       return make_error(errc::invalid_topic,
                         fmt::format("topic '{}' has {} partitions; the new count must be larger "
@@ -163,7 +180,7 @@ kj::Promise<caf::error> controller::add_partitions(std::string name, uint32_t to
     cfg->partitions = total;
     batches.back().push_back(etcd::txn_op::put(topic_key, cfg->encode()));
     auto guard =
-        etcd::compare::mod_revision_is(topic_key, etcd::compare::op::equal, seen.mod_revision);
+        etcd::compare::mod_revision_is(topic_key, etcd::compare::op::equal, stored->mod_revision);
     kj::Promise<caf::error> chain = caf::error{};
     for (auto& ops : batches) {
       chain = chain.then([this, name, guard,
@@ -199,17 +216,13 @@ kj::Promise<caf::error> controller::set_quota(std::string name, int64_t byte_rat
   return cp_.etcd().get(topic_key).then([this, name, byte_rate, message_rate, topic_key](
                                             etcd::result<etcd::range_result> r)
                                             -> kj::Promise<caf::error> {
-    if (!r) return make_error(errc::cluster_unavailable, "etcd: " + r.err().to_string());
-    if (r->kvs.empty()) {
-      return make_error(errc::unknown_topic, fmt::format("no topic named '{}'", name));
-    }
-    auto seen = r->kvs.front();
-    auto cfg = topic_config::decode(seen.value);
-    if (!cfg) return make_error(errc::internal, "the config of topic '" + name + "' is malformed");
+    auto stored = stored_config(r, name);
+    if (!stored) return stored.error();
+    auto* cfg = &stored->config;
     if (byte_rate >= 0) cfg->producer_byte_rate = byte_rate;
     if (message_rate >= 0) cfg->producer_message_rate = message_rate;
     auto guard =
-        etcd::compare::mod_revision_is(topic_key, etcd::compare::op::equal, seen.mod_revision);
+        etcd::compare::mod_revision_is(topic_key, etcd::compare::op::equal, stored->mod_revision);
     auto rates = std::make_pair(cfg->producer_byte_rate, cfg->producer_message_rate);
     return fenced({guard}, {etcd::txn_op::put(topic_key, cfg->encode())},
                   make_error(errc::busy, "topic '" + name +

@@ -101,7 +101,7 @@ result<diversion_checkpoint> read_checkpoint(admin& adm, const connection_config
   return error(errc::request_timeout, "could not read the last record of " + tp.topic);
 }
 
-/// Sum of temp's high watermarks, per partition.
+/// The high watermarks of partitions 0..partitions-1 of topic.
 result<std::map<uint32_t, int64_t>> high_watermarks(admin& adm, const std::string& topic,
                                                     uint32_t partitions) {
   std::map<uint32_t, int64_t> out;

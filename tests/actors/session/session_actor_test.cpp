@@ -203,3 +203,60 @@ TEST_CASE("a session fetch with nothing new waits and returns what a later produ
   CHECK((*r)[1].high_watermark == 1);
   CHECK(records_of((*r)[1].slice) == std::vector<record>{{0, std::nullopt, "fresh"}});
 }
+
+TEST_CASE("a session holds produces past the topic's quota in order and refuses with busy past "
+          "its held-bytes bound",
+          "[actors][session]") {
+  temp_dir dir;
+  broker_env env(dir.path());
+  topic_config cfg;
+  cfg.producer_byte_rate = 4000;  // bytes/s per session
+  env.create_topic("metered", 1, cfg);
+  env.create_topic("free", 1);
+  auto session = env.spawn_test_session([](session_settings& ss) {
+    ss.quota_burst = std::chrono::milliseconds(1000);
+    ss.quota_max_held_bytes = 6000;
+  });
+  // Each batch is a little over 1000 bytes: four pass on the burst, the
+  // next ones are held (about 0.25 s each), and once about 6000 bytes are
+  // held the rest is refused.
+  std::string value(1000, 'q');
+  using reply = caf::expected<produce_reply>;
+  std::vector<std::future<reply>> replies;
+  for (int i = 0; i < 14; ++i) {
+    auto p = std::make_shared<std::promise<reply>>();
+    replies.push_back(p->get_future());
+    auto batch = make_batch({value + std::to_string(i)});
+    caf::anon_send(session, call_atom::value, session_task{[p, batch](session_state& s) {
+                     s.produce("metered", 0, acks_level::leader, batch,
+                               [p](reply r) { p->set_value(std::move(r)); });
+                   }});
+  }
+  // Another topic of the same session is not held behind them.
+  auto free = session_produce(session, "free", 0, {"now"});
+  REQUIRE(free);
+  CHECK(free->throttled_ms == 0);
+
+  int passed = 0, held = 0, busy = 0;
+  int64_t last_offset = -1;
+  for (auto& f : replies) {
+    REQUIRE(f.wait_for(std::chrono::seconds(30)) == std::future_status::ready);
+    auto r = f.get();
+    if (!r) {
+      CHECK(code_of(r) == errc::busy);
+      ++busy;
+      continue;
+    }
+    CHECK(r->base_offset > last_offset);  // stored in the order sent
+    last_offset = r->base_offset;
+    if (r->throttled_ms > 0) {
+      ++held;
+    } else {
+      ++passed;
+    }
+  }
+  CHECK(passed >= 3);
+  CHECK(held >= 3);
+  CHECK(busy >= 3);
+  CHECK(passed + held + busy == 14);
+}
