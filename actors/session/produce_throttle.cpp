@@ -5,7 +5,9 @@
 namespace actormq {
 
 namespace {
-double seconds(std::chrono::milliseconds d) { return static_cast<double>(d.count()) / 1000.0; }
+double seconds(std::chrono::milliseconds d) {
+  return static_cast<double>(d.count()) / 1000.0;
+}
 }  // namespace
 
 produce_throttle::clock::duration produce_throttle::bucket::charge(
@@ -35,9 +37,8 @@ produce_throttle::clock::duration produce_throttle::bucket::charge(
 }
 
 produce_throttle::clock::time_point produce_throttle::admit(clock::time_point now,
-                                                            int64_t byte_rate,
-                                                            int64_t message_rate, int64_t bytes,
-                                                            int64_t messages) {
+                                                            int64_t byte_rate, int64_t message_rate,
+                                                            int64_t bytes, int64_t messages) {
   auto wait = std::max(bytes_.charge(now, byte_rate, bytes, burst_, max_delay_),
                        messages_.charge(now, message_rate, messages, burst_, max_delay_));
   return now + wait;

@@ -226,6 +226,9 @@ class session_state {
   /// (request order per topic, so per partition, is kept).
   quota_verdict hold_for_quota(const topic_handle& h, const std::string& batch, resume_fn resume);
   caf::error over_held_bytes(const std::string& topic) const;
+  /// Whether a produce to h goes through hold_for_quota: the topic has a
+  /// quota, or this session still holds (or has buckets for) it.
+  bool under_quota(const topic_handle& h) const;
   void send_produce(const topic_handle& h, uint32_t partition, acks_level acks,
                     std::shared_ptr<std::string> batch, done_fn<produce_reply> done,
                     std::chrono::milliseconds held);

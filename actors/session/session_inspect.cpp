@@ -45,10 +45,11 @@ void session_state::inspect(actor_report& r) const {
   for (const auto& [topic, tt] : throttles_) {
     held_now += tt.held.size();
     if (n++ == max_listed) continue;
-    auto next_ms = tt.held.empty() ? 0
-                                   : std::chrono::duration_cast<std::chrono::milliseconds>(
-                                         tt.held.front().release - now)
-                                         .count();
+    auto next_ms =
+        tt.held.empty()
+            ? 0
+            : std::chrono::duration_cast<std::chrono::milliseconds>(tt.held.front().release - now)
+                  .count();
     w.begin_object()
         .field("topic", topic)
         .field("held", tt.held.size())

@@ -218,6 +218,11 @@ void session_state::produce(const std::string& topic, uint32_t partition, acks_l
                              fmt::format("topic {} has {} partitions; there is no partition {}",
                                          topic, h->partitions.size(), partition)));
     }
+    // The common case, no quota on the topic and nothing held for it: no
+    // resume closure, no record count, on the produce path.
+    if (!under_quota(*h)) {
+      return send_produce(*h, partition, acks, batch, done, std::chrono::milliseconds{0});
+    }
     auto resume = [=, this](std::chrono::milliseconds held) {
       // The handle may have been dropped meanwhile: resolve it again.
       with_topic(topic, partition, [=, this](caf::expected<topic_handle> h2) {
@@ -321,6 +326,10 @@ void session_state::send_delayed(const std::string& topic, uint32_t partition, a
           });
 }
 
+bool session_state::under_quota(const topic_handle& h) const {
+  return (h.quota && h.quota->limited()) || throttles_.count(h.name) > 0;
+}
+
 caf::error session_state::over_held_bytes(const std::string& topic) const {
   return make_error(errc::busy,
                     fmt::format("this connection has {} bytes of produce requests held for produce "
@@ -342,15 +351,17 @@ session_state::quota_verdict session_state::hold_for_quota(const topic_handle& h
   if (it == throttles_.end()) {
     it = throttles_
              .emplace(h.name, topic_throttle{produce_throttle{settings_.quota_burst,
-                                                               settings_.quota_max_delay},
-                                             {}, false, 0})
+                                                              settings_.quota_max_delay},
+                                             {},
+                                             false,
+                                             0})
              .first;
   }
   auto& tt = it->second;
   auto now = produce_throttle::clock::now();
   auto bytes = static_cast<int64_t>(batch.size());
-  auto messages = static_cast<int64_t>(storage::count_records(
-      {reinterpret_cast<const uint8_t*>(batch.data()), batch.size()}));
+  auto messages = static_cast<int64_t>(
+      storage::count_records({reinterpret_cast<const uint8_t*>(batch.data()), batch.size()}));
   auto release = quota ? tt.buckets.admit(now, quota->byte_rate(), quota->message_rate(), bytes,
                                           std::max<int64_t>(messages, 1))
                        : now;

@@ -53,16 +53,16 @@ struct rate_meter {
 
 void print_progress(const client::diversion_progress& p, const rate_meter& moving,
                     const rate_meter* draining) {
-  double pct = p.backlog ? 100.0 * static_cast<double>(p.moved) / static_cast<double>(p.backlog)
-                         : 100.0;
+  double pct =
+      p.backlog ? 100.0 * static_cast<double>(p.moved) / static_cast<double>(p.backlog) : 100.0;
   std::printf("moved %llu of %llu (%.1f%%) %.0f msg/s, %s left", (unsigned long long)p.moved,
               (unsigned long long)p.backlog, pct, moving.rate,
               moving.left(p.backlog - std::min(p.backlog, p.moved)).c_str());
   if (draining != nullptr) {
-    std::printf("; drained %llu of %llu by %s %.0f msg/s, %s left", (unsigned long long)p.drained,
-                (unsigned long long)p.in_temp, p.plan.drain_group.c_str(), draining->rate,
-                p.moving_done() ? draining->left(p.in_temp - std::min(p.in_temp, p.drained)).c_str()
-                                : "?");
+    std::printf(
+        "; drained %llu of %llu by %s %.0f msg/s, %s left", (unsigned long long)p.drained,
+        (unsigned long long)p.in_temp, p.plan.drain_group.c_str(), draining->rate,
+        p.moving_done() ? draining->left(p.in_temp - std::min(p.in_temp, p.drained)).c_str() : "?");
   }
   std::printf("\n");
   std::fflush(stdout);
@@ -85,16 +85,18 @@ int run_moves(client::backlog_diversion& d, const std::atomic<bool>& stop) {
     last = *p;
   }
   if (d.skipped_on_resume() > 0) {
-    std::printf("%llu message(s) were in %s already (moved before the interruption), not moved "
-                "again\n",
-                (unsigned long long)d.skipped_on_resume(), last.plan.temp.c_str());
+    std::printf(
+        "%llu message(s) were in %s already (moved before the interruption), not moved "
+        "again\n",
+        (unsigned long long)d.skipped_on_resume(), last.plan.temp.c_str());
   }
-  std::printf("moved the backlog of group %s on %s into %s (%u partitions); drain it with\n"
-              "  actormq consume %s --group %s --from-beginning   (as many as %u consumers)\n"
-              "then: actormq backlog finish %s\n",
-              last.plan.group.c_str(), last.plan.topic.c_str(), last.plan.temp.c_str(),
-              last.plan.partitions, last.plan.temp.c_str(), last.plan.drain_group.c_str(),
-              last.plan.partitions, last.plan.temp.c_str());
+  std::printf(
+      "moved the backlog of group %s on %s into %s (%u partitions); drain it with\n"
+      "  actormq consume %s --group %s --from-beginning   (as many as %u consumers)\n"
+      "then: actormq backlog finish %s\n",
+      last.plan.group.c_str(), last.plan.topic.c_str(), last.plan.temp.c_str(),
+      last.plan.partitions, last.plan.temp.c_str(), last.plan.drain_group.c_str(),
+      last.plan.partitions, last.plan.temp.c_str());
   return 0;
 }
 
@@ -115,7 +117,8 @@ int run_status(const std::string& broker, const backlog_options& o, const std::a
       if (p->drained_all()) std::printf("drained: actormq backlog finish %s\n", o.temp.c_str());
       return 0;
     }
-    for (int i = 0; i < 10 && !stop; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    for (int i = 0; i < 10 && !stop; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
 }
 

@@ -198,7 +198,7 @@ int topic_alter(const std::string& broker, const std::string& name, uint32_t par
       return fail(describe_topic_error(name, r.err()));
     }
     auto rate = [](int64_t v, const char* unit) {
-      return v > 0   ? std::to_string(v) + " " + unit
+      return v > 0    ? std::to_string(v) + " " + unit
              : v == 0 ? std::string("unlimited ") + unit
                       : std::string(unit) + " unchanged";
     };

@@ -100,8 +100,9 @@ client::diversion_progress status_of(const test::broker_process& b, const std::s
 
 }  // namespace
 
-TEST_CASE("a diverted backlog survives a SIGKILLed diverter: every message once by id, key order "
-          "kept, drained by more consumers, then finished") {
+TEST_CASE(
+    "a diverted backlog survives a SIGKILLed diverter: every message once by id, key order "
+    "kept, drained by more consumers, then finished") {
   test::broker_process b;
   test::require_started(b);
   test::create_topic(b, "orders", 2);
@@ -239,18 +240,19 @@ TEST_CASE("a diverted backlog survives a SIGKILLed diverter: every message once 
   CHECK((*adm)->describe_topic("orders.backlog.diversion").err().is(client::errc::unknown_topic));
 }
 
-TEST_CASE("a diversion is refused for a group with live members, too few partitions or an unknown "
-          "topic") {
+TEST_CASE(
+    "a diversion is refused for a group with live members, too few partitions or an unknown "
+    "topic") {
   test::broker_process b;
   test::require_started(b);
   test::create_topic(b, "jobs", 2);
   (void)test::produce_values(b, "jobs", 20);
-  auto few = cli(b, {"backlog", "divert", "jobs", "--group", "g", "--to", "jobs.t",
-                     "--partitions", "2"});
+  auto few =
+      cli(b, {"backlog", "divert", "jobs", "--group", "g", "--to", "jobs.t", "--partitions", "2"});
   CHECK(few.exit_code == 1);
   CHECK(few.err.find("more than that") != std::string::npos);
-  auto unknown = cli(b, {"backlog", "divert", "nope", "--group", "g", "--to", "nope.t",
-                         "--partitions", "4"});
+  auto unknown =
+      cli(b, {"backlog", "divert", "nope", "--group", "g", "--to", "nope.t", "--partitions", "4"});
   CHECK(unknown.exit_code == 1);
   auto none = cli(b, {"backlog", "resume", "never.diverted"});
   CHECK(none.exit_code == 1);
@@ -265,8 +267,8 @@ TEST_CASE("a diversion is refused for a group with live members, too few partiti
         return !(*member)->assignment().empty();
       },
       15s));
-  auto live = cli(b, {"backlog", "divert", "jobs", "--group", "g", "--to", "jobs.t",
-                      "--partitions", "4"});
+  auto live =
+      cli(b, {"backlog", "divert", "jobs", "--group", "g", "--to", "jobs.t", "--partitions", "4"});
   CHECK(live.exit_code == 1);
   CHECK(live.err.find("live member") != std::string::npos);
   auto adm = client::admin::create(test::connection_to(b));

@@ -84,12 +84,15 @@ client::partition_info partition0(client::admin& adm, const std::string& topic) 
   return t->partitions[0];
 }
 
-double seconds(steady::duration d) { return std::chrono::duration<double>(d).count(); }
+double seconds(steady::duration d) {
+  return std::chrono::duration<double>(d).count();
+}
 
 }  // namespace
 
-TEST_CASE("a producer past its topic's quota is held to the rate without errors while another "
-          "topic keeps answering at once") {
+TEST_CASE(
+    "a producer past its topic's quota is held to the rate without errors while another "
+    "topic keeps answering at once") {
   test::broker_process b;
   test::require_started(b);
   auto adm = client::admin::create(test::connection_to(b));
@@ -116,12 +119,10 @@ TEST_CASE("a producer past its topic's quota is held to the rate without errors 
   // growth is the bytes the quota counted, and its offsets the messages.
   auto start = steady::now();
   auto until = start + 7s;
-  std::future<flood_result> by_bytes = std::async(std::launch::async, [&] {
-    return flood(b, "flood", 1000, until);
-  });
-  std::future<flood_result> by_count = std::async(std::launch::async, [&] {
-    return flood(b, "ticks", 100, until);
-  });
+  std::future<flood_result> by_bytes =
+      std::async(std::launch::async, [&] { return flood(b, "flood", 1000, until); });
+  std::future<flood_result> by_count =
+      std::async(std::launch::async, [&] { return flood(b, "ticks", 100, until); });
 
   // Meanwhile another producer's records to "calm", one at a time.
   client::producer_config pc;

@@ -213,29 +213,29 @@ kj::Promise<caf::error> controller::set_quota(std::string name, int64_t byte_rat
                       "a produce quota is a rate >= 0 (0 = unlimited), or -1 to keep it");
   }
   auto topic_key = cp_.view().keys().topic(name);
-  return cp_.etcd().get(topic_key).then([this, name, byte_rate, message_rate, topic_key](
-                                            etcd::result<etcd::range_result> r)
-                                            -> kj::Promise<caf::error> {
-    auto stored = stored_config(r, name);
-    if (!stored) return stored.error();
-    auto* cfg = &stored->config;
-    if (byte_rate >= 0) cfg->producer_byte_rate = byte_rate;
-    if (message_rate >= 0) cfg->producer_message_rate = message_rate;
-    auto guard =
-        etcd::compare::mod_revision_is(topic_key, etcd::compare::op::equal, stored->mod_revision);
-    auto rates = std::make_pair(cfg->producer_byte_rate, cfg->producer_message_rate);
-    return fenced({guard}, {etcd::txn_op::put(topic_key, cfg->encode())},
-                  make_error(errc::busy, "topic '" + name +
-                                             "' changed while its quota was set; try again"))
-        .then([name, rates](caf::error e) {
-          if (!e) {
-            broker_log().info(
-                "controller: topic {} produce quota {} bytes/s, {} messages/s per producer", name,
-                rates.first, rates.second);
-          }
-          return e;
-        });
-  });
+  return cp_.etcd().get(topic_key).then(
+      [this, name, byte_rate, message_rate,
+       topic_key](etcd::result<etcd::range_result> r) -> kj::Promise<caf::error> {
+        auto stored = stored_config(r, name);
+        if (!stored) return stored.error();
+        auto* cfg = &stored->config;
+        if (byte_rate >= 0) cfg->producer_byte_rate = byte_rate;
+        if (message_rate >= 0) cfg->producer_message_rate = message_rate;
+        auto guard = etcd::compare::mod_revision_is(topic_key, etcd::compare::op::equal,
+                                                    stored->mod_revision);
+        auto rates = std::make_pair(cfg->producer_byte_rate, cfg->producer_message_rate);
+        return fenced({guard}, {etcd::txn_op::put(topic_key, cfg->encode())},
+                      make_error(errc::busy,
+                                 "topic '" + name + "' changed while its quota was set; try again"))
+            .then([name, rates](caf::error e) {
+              if (!e) {
+                broker_log().info(
+                    "controller: topic {} produce quota {} bytes/s, {} messages/s per producer",
+                    name, rates.first, rates.second);
+              }
+              return e;
+            });
+      });
 }
 
 std::vector<controller::internal_topic> controller::internal_topics(const cluster_config& c) {

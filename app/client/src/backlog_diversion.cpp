@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <charconv>
 #include <map>
-#include <optional>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 #include <utility>
@@ -71,8 +71,8 @@ result<diversion_checkpoint> read_checkpoint(admin& adm, const connection_config
   auto end = adm.list_offsets(tp, admin::latest_timestamp);
   if (!end) {
     if (end.err().is(errc::unknown_topic)) {
-      return error(errc::unknown_topic, "no backlog diversion into '" + temp + "' (no topic " +
-                                            tp.topic + ")");
+      return error(errc::unknown_topic,
+                   "no backlog diversion into '" + temp + "' (no topic " + tp.topic + ")");
     }
     return end.err();
   }
@@ -115,9 +115,13 @@ result<std::map<uint32_t, int64_t>> high_watermarks(admin& adm, const std::strin
 
 }  // namespace
 
-std::string diversion_state_topic(const std::string& temp) { return temp + ".diversion"; }
+std::string diversion_state_topic(const std::string& temp) {
+  return temp + ".diversion";
+}
 
-std::string diversion_lock_group(const std::string& temp) { return temp + ".diverter"; }
+std::string diversion_lock_group(const std::string& temp) {
+  return temp + ".diverter";
+}
 
 struct backlog_diversion::impl {
   connection_config conn;
@@ -174,9 +178,9 @@ struct backlog_diversion::impl {
       auto g = adm->describe_group(group);
       if (!g || g->members.empty()) break;
       if (steady::now() > deadline) {
-        return error(errc::group_not_empty,
-                     "another diverter is moving into '" + temp + "' (a member of group '" +
-                         group + "'); one at a time");
+        return error(errc::group_not_empty, "another diverter is moving into '" + temp +
+                                                "' (a member of group '" + group +
+                                                "'); one at a time");
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
@@ -231,9 +235,9 @@ struct backlog_diversion::impl {
       why = std::exchange(failure, std::string{});
     }
     if (!why.empty()) {
-      return error(errc::invalid_request,
-                   "a message could not be moved (" + why + "); resume goes on from the last "
-                   "checkpoint");
+      return error(errc::invalid_request, "a message could not be moved (" + why +
+                                              "); resume goes on from the last "
+                                              "checkpoint");
     }
     auto ends = high_watermarks(*adm, state.temp, state.partitions);
     if (!ends) return ends.err();
@@ -286,7 +290,8 @@ struct backlog_diversion::impl {
       for (auto& m : *msgs) {
         for (const auto& h : m.headers) {
           if (h.key != diverted_from || !h.value) continue;
-          if (auto o = parse_origin(*h.value, state.topic)) moved_already[o->first].insert(o->second);
+          if (auto o = parse_origin(*h.value, state.topic))
+            moved_already[o->first].insert(o->second);
         }
       }
       for (const auto& [q, end] : *ends) {
@@ -333,9 +338,9 @@ result<std::unique_ptr<backlog_diversion>> backlog_diversion::start(const connec
   if (!src) return src.err();
   auto n = static_cast<uint32_t>(src->partitions.size());
   if (plan.partitions <= n) {
-    return error(errc::invalid_argument,
-                 fmt::format("topic '{}' has {} partitions; divert to more than that", plan.topic,
-                             n));
+    return error(
+        errc::invalid_argument,
+        fmt::format("topic '{}' has {} partitions; divert to more than that", plan.topic, n));
   }
   if (auto t = adm.describe_topic(plan.temp); t) {
     return error(errc::topic_exists,
@@ -427,9 +432,13 @@ result<std::unique_ptr<backlog_diversion>> backlog_diversion::resume(const conne
   return std::make_unique<backlog_diversion>(std::move(i));
 }
 
-bool backlog_diversion::done() const { return impl_->state.moved() >= impl_->state.backlog(); }
+bool backlog_diversion::done() const {
+  return impl_->state.moved() >= impl_->state.backlog();
+}
 
-uint64_t backlog_diversion::skipped_on_resume() const { return impl_->skipped; }
+uint64_t backlog_diversion::skipped_on_resume() const {
+  return impl_->skipped;
+}
 
 result<diversion_progress> backlog_diversion::step(std::chrono::milliseconds budget) {
   auto& i = *impl_;
@@ -512,11 +521,11 @@ result<void> backlog_diversion::finish(const connection_config& conn, const std:
   auto p = status(conn, temp);
   if (!p) return p.err();
   if (!p->drained_all() && !force) {
-    return error(errc::invalid_request,
-                 fmt::format("the diversion into '{}' is not over: {} of {} moved, {} of {} "
-                             "drained by group '{}' (--force deletes it anyway)",
-                             temp, p->moved, p->backlog, p->drained, p->in_temp,
-                             p->plan.drain_group));
+    return error(
+        errc::invalid_request,
+        fmt::format("the diversion into '{}' is not over: {} of {} moved, {} of {} "
+                    "drained by group '{}' (--force deletes it anyway)",
+                    temp, p->moved, p->backlog, p->drained, p->in_temp, p->plan.drain_group));
   }
   auto adm = admin::create(conn);
   if (!adm) return adm.err();

@@ -36,9 +36,9 @@ struct diversion_checkpoint {
   std::string temp;
   uint32_t partitions = 0;
   int64_t started_ms = 0;
-  std::map<uint32_t, range> ranges;       ///< per source partition
-  std::map<uint32_t, int64_t> next;       ///< per source partition
-  std::map<uint32_t, int64_t> temp_end;   ///< per temp partition
+  std::map<uint32_t, range> ranges;      ///< per source partition
+  std::map<uint32_t, int64_t> next;      ///< per source partition
+  std::map<uint32_t, int64_t> temp_end;  ///< per temp partition
 
   uint64_t backlog() const;
   uint64_t moved() const;

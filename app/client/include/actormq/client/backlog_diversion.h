@@ -76,8 +76,7 @@ class backlog_diversion {
   static result<std::unique_ptr<backlog_diversion>> resume(const connection_config& conn,
                                                            const std::string& temp);
   /// Progress of the diversion into temp as stored (by any process).
-  static result<diversion_progress> status(const connection_config& conn,
-                                           const std::string& temp);
+  static result<diversion_progress> status(const connection_config& conn, const std::string& temp);
   /// Deletes temp, its state topic and the drain group once the backlog is
   /// moved and drained; with force also before (what is not drained is
   /// lost). Refused while the drain group has live members.
