@@ -13,6 +13,7 @@
 #include <string>
 
 #include "actors/atoms.h"
+#include "actors/delay/delay_class.h"
 #include "actors/delay/delay_levels.h"
 #include "actors/partition/partition_actor.h"
 
@@ -24,6 +25,8 @@ struct delayed_produce {
   int64_t deliver_at_ms = 0;  ///< wall-clock ms since the epoch
   std::shared_ptr<std::string> batch;
   acks_level acks = acks_level::leader;
+  /// What asked for the delay: counted per class while pending.
+  delay::delay_class cls = delay::delay_class::deliver_at;
 };
 
 struct schedule_reply {

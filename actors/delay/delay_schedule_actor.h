@@ -73,6 +73,9 @@ struct delay_schedule_settings {
   std::chrono::milliseconds checkpoint_interval{200};
   std::chrono::milliseconds gc_interval{std::chrono::seconds(5)};
   std::chrono::milliseconds max_delay = delay::max_delay;
+  /// The broker's message delay levels: the inspector names each level's
+  /// delay ("3" is "10s").
+  delay::delay_levels delay_levels = delay::delay_levels::message_defaults();
   /// Partition p delivers as producer producer_id_base + p (far above the
   /// ids the cluster hands out).
   int64_t producer_id_base = int64_t{1} << 62;

@@ -1,17 +1,18 @@
 // delay_schedule_state::inspect: what the actor inspector shows of the
 // DELAY SCHEDULE actor (docs/inspector.md, "delay_schedule").
 //
-// Only what is in memory is shown. A leader holds the entries due within
-// its load window (load_ahead, about two minutes) in its timing wheel, and
-// those read ahead or being delivered; every later entry waits in the
-// partition's on-disk index, whose entries are not counted anywhere in
-// memory, so the number of all pending delayed messages (and a split by
-// delay level, which an envelope does not record: it holds only its due
-// time) is not shown. The index's bucket files stand for the rest.
+// A leader holds the entries due within its load window (load_ahead,
+// about two minutes) in its timing wheel, and those read ahead or being
+// delivered ("loaded"); every later entry waits in the partition's on-disk
+// index. "pending" counts both per delay class (a level, retry, a
+// deliver-at time; schedule_partition::pending_by_class): the index keeps
+// its entries per class and bucket, a few numbers per bucket, so this
+// costs no memory per message.
 
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 #include <optional>
 
 #include "actors/delay/delay_schedule_state.h"
@@ -76,6 +77,15 @@ void delay_schedule_state::inspect(actor_report& r) const {
       .field("scheduled", stats_.scheduled)
       .field("delivered", stats_.delivered);
 
+  // Pending per class over the ready leaders, for the top-level table.
+  std::map<delay::delay_class, uint64_t> pending_total;
+  std::vector<std::pair<uint32_t, std::vector<std::pair<delay::delay_class, uint64_t>>>> pending;
+  auto delay_text = [this](delay::delay_class c) -> std::string {
+    if (auto l = delay::level_of(c)) {
+      if (auto d = settings_.delay_levels.delay_of(*l)) return delay::format_duration(*d);
+    }
+    return "";
+  };
   std::vector<uint32_t> leading, catching_up;
   size_t loaded_total = 0, index_buckets = 0;
   std::optional<int64_t> next_due;
@@ -128,6 +138,21 @@ void delay_schedule_state::inspect(actor_report& r) const {
         w.null();
       }
       loaded.emplace_back(p, c);
+      auto by_class = s.sp->pending_by_class();
+      uint64_t sum = 0;
+      w.key("pending").begin_array();
+      for (const auto& [cls, n] : by_class) {
+        sum += n;
+        pending_total[cls] += n;
+        w.begin_object()
+            .field("level", delay::class_label(cls))
+            .field("delay", delay_text(cls))
+            .field("pending", n)
+            .end_object();
+      }
+      w.end_array();
+      w.field("pending_total", sum);
+      pending.emplace_back(p, std::move(by_class));
     }
     w.end_object();
   }
@@ -151,6 +176,29 @@ void delay_schedule_state::inspect(actor_report& r) const {
         .end_object();
   }
   w.end_array();
+  // Every level of the configuration, then the other classes seen.
+  uint64_t pending_sum = 0;
+  w.key("pending_by_level").begin_array();
+  auto level_row = [&](delay::delay_class c, uint64_t n) {
+    pending_sum += n;
+    w.begin_object()
+        .field("level", delay::class_label(c))
+        .field("delay", delay_text(c))
+        .field("pending", n)
+        .end_object();
+  };
+  const size_t levels = std::min(settings_.delay_levels.size(), delay::max_class_level);
+  for (size_t l = 1; l <= levels; ++l) {
+    auto c = delay::level_class(l);
+    auto it = pending_total.find(c);
+    level_row(c, it == pending_total.end() ? 0 : it->second);
+  }
+  for (const auto& [c, n] : pending_total) {
+    auto l = delay::level_of(c);
+    if (!l || *l > levels) level_row(c, n);
+  }
+  w.end_array();
+  w.field("pending", pending_sum);
   w.field("loaded", loaded_total).field("index_buckets", index_buckets).key("next_due_in_ms");
   if (next_due) {
     w.value(*next_due - now);
@@ -183,7 +231,7 @@ void delay_schedule_state::inspect(actor_report& r) const {
   };
   r.summary = fmt::format("leads {}", leading.empty() ? "none" : list(leading));
   if (!catching_up.empty()) r.summary += fmt::format(" (catching up {})", list(catching_up));
-  r.summary += fmt::format(" loaded {}", loaded_total);
+  r.summary += fmt::format(" pending {} loaded {}", pending_sum, loaded_total);
   if (next_due)
     r.summary += fmt::format(" next {:.1f}s", static_cast<double>(*next_due - now) / 1000);
   r.summary += fmt::format(" buckets {} delivered {} appending {}+{}", index_buckets,
@@ -197,6 +245,15 @@ void delay_schedule_state::inspect(actor_report& r) const {
     if (c.next_due) {
       add_metric(m, "actormq_delay_next_due_seconds", l,
                  static_cast<double>(*c.next_due - now) / 1000);
+    }
+  }
+  for (const auto& [p, by_class] : pending) {
+    for (const auto& [cls, n] : by_class) {
+      add_metric(m, "actormq_delay_pending",
+                 {{"partition", std::to_string(p)},
+                  {"level", delay::class_label(cls)},
+                  {"delay", delay_text(cls)}},
+                 static_cast<double>(n));
     }
   }
   for (uint32_t p = 0; p < slots_.size(); ++p) {

@@ -10,6 +10,9 @@ namespace actormq::delay {
 namespace {
 
 constexpr uint8_t record_version = 1;
+// Version 2 of an envelope value ends in its delay class; of a dispatch
+// value, each entry ends in its envelope's class and record count.
+constexpr uint8_t class_version = 2;
 
 std::span<const uint8_t> bytes_of(std::string_view s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
@@ -29,19 +32,25 @@ bool get_topic(storage::byte_reader& r, std::string& s) {
   return r.get(n) && n > 0 && r.get_bytes(n, s);
 }
 
-std::vector<uint8_t> start_value() {
+std::vector<uint8_t> start_value(uint8_t version = record_version) {
   std::vector<uint8_t> out;
-  out.push_back(record_version);
+  out.push_back(version);
   return out;
 }
 
-bool decode_envelope(storage::byte_reader& r, envelope_record& e) {
+bool decode_envelope(storage::byte_reader& r, uint8_t version, envelope_record& e) {
   uint32_t n = 0;
-  return r.get(e.due_ms) && get_topic(r, e.topic) && r.get(e.partition) && r.get(n) &&
-         r.get_bytes(n, e.batch);
+  if (!r.get(e.due_ms) || !get_topic(r, e.topic) || !r.get(e.partition) || !r.get(n) ||
+      !r.get_bytes(n, e.batch)) {
+    return false;
+  }
+  uint8_t cls = 0;
+  if (version == class_version && !r.get(cls)) return false;
+  e.cls = static_cast<delay_class>(cls);
+  return true;
 }
 
-bool decode_dispatch(storage::byte_reader& r, dispatch_record& d) {
+bool decode_dispatch(storage::byte_reader& r, uint8_t version, dispatch_record& d) {
   uint16_t targets = 0;
   if (!r.get(d.number) || !r.get(targets) || targets == 0) return false;
   d.targets.resize(targets);
@@ -56,6 +65,11 @@ bool decode_dispatch(storage::byte_reader& r, dispatch_record& d) {
     for (uint32_t i = 0; i < entries; ++i) {
       dispatch_entry e;
       if (!r.get(e.offset) || !r.get(e.due_ms)) return false;
+      if (version == class_version) {
+        uint8_t cls = 0;
+        if (!r.get(cls) || !r.get(e.records)) return false;
+        e.cls = static_cast<delay_class>(cls);
+      }
       t.entries.push_back(e);
     }
   }
@@ -88,18 +102,19 @@ std::string encode_key(schedule_kind kind) {
 }
 
 std::string encode_value(const envelope_record& e) {
-  auto out = start_value();
+  auto out = start_value(class_version);
   storage::byte_writer w(out);
   w.put<int64_t>(e.due_ms);
   put_string16(w, e.topic);
   w.put<uint32_t>(e.partition);
   w.put<uint32_t>(static_cast<uint32_t>(e.batch.size()));
   w.put_bytes(e.batch);
+  w.put<uint8_t>(static_cast<uint8_t>(e.cls));
   return text_of(out);
 }
 
 std::string encode_value(const dispatch_record& d) {
-  auto out = start_value();
+  auto out = start_value(class_version);
   storage::byte_writer w(out);
   w.put<uint64_t>(d.number);
   w.put<uint16_t>(static_cast<uint16_t>(d.targets.size()));
@@ -112,6 +127,8 @@ std::string encode_value(const dispatch_record& d) {
     for (const auto& e : t.entries) {
       w.put<int64_t>(e.offset);
       w.put<int64_t>(e.due_ms);
+      w.put<uint8_t>(static_cast<uint8_t>(e.cls));
+      w.put<uint32_t>(e.records);
     }
   }
   return text_of(out);
@@ -144,17 +161,21 @@ std::optional<schedule_record> decode_schedule_record(std::string_view key,
   if (key.size() != 2 || static_cast<uint8_t>(key[0]) != record_version) return std::nullopt;
   storage::byte_reader r(bytes_of(value));
   uint8_t version = 0;
-  if (!r.get(version) || version != record_version) return std::nullopt;
+  if (!r.get(version)) return std::nullopt;
+  const auto kind = static_cast<uint8_t>(key[1]);
+  const bool classed = kind == static_cast<uint8_t>(schedule_kind::envelope) ||
+                       kind == static_cast<uint8_t>(schedule_kind::dispatch);
+  if (version != record_version && !(classed && version == class_version)) return std::nullopt;
   schedule_record out;
   bool ok = false;
   switch (static_cast<uint8_t>(key[1])) {
     case static_cast<uint8_t>(schedule_kind::envelope):
       out.kind = schedule_kind::envelope;
-      ok = decode_envelope(r, out.envelope);
+      ok = decode_envelope(r, version, out.envelope);
       break;
     case static_cast<uint8_t>(schedule_kind::dispatch):
       out.kind = schedule_kind::dispatch;
-      ok = decode_dispatch(r, out.dispatch);
+      ok = decode_dispatch(r, version, out.dispatch);
       break;
     case static_cast<uint8_t>(schedule_kind::progress):
       out.kind = schedule_kind::progress;

@@ -30,12 +30,16 @@
 //     0    1   version    1
 //     1    1   kind       1 envelope, 2 dispatch, 3 progress, 4 sequences
 // value, every kind:
-//     0    1   version    1
+//     0    1   version    1 (an envelope or a dispatch: 1 or 2; written as 2)
 // envelope goes on:
 //     1    8   due        int64 ms since the epoch when it is delivered
 //     9    2   topic_len  uint16, then the target topic (>= 1 byte)
 //     .    4   partition  uint32, the target partition
 //     .    4   batch_len  uint32, then the producer's record batch
+//     .    1   class      version 2 only: what asked for the delay
+//                         (delay_class.h: a level, retry, deliver-at);
+//                         version 1 envelopes (earlier releases) read as
+//                         class 0, not known
 // dispatch goes on:
 //     1    8   number     uint64, one more than the previous dispatch
 //     9    2   targets    uint16, then per target:
@@ -47,6 +51,9 @@
 //     .    4   entries      uint32 (>= 1), then per entry, in batch order:
 //     .    8     offset       int64, the envelope's offset in this partition
 //     .    8     due          int64, the envelope's due time
+//     .    1     class        version 2 only: the envelope's class
+//     .    4     records      version 2 only: uint32, records in its batch
+//                             (version 1: class 0 and records 0, not known)
 // progress goes on:
 //     1    8   completed  uint64: dispatches up to this number are delivered
 //     9    8   bucket     int64: the start of a bucket whose every entry was
@@ -70,6 +77,7 @@
 #include <utility>
 #include <vector>
 
+#include "actors/delay/delay_class.h"
 #include "storage/record_batch_builder.h"
 
 namespace actormq::delay {
@@ -91,12 +99,17 @@ struct envelope_record {
   std::string topic;
   uint32_t partition = 0;
   std::string batch;  ///< the producer's record batch
+  delay_class cls = delay_class::unknown;
 };
 
 /// One envelope taken into a dispatch.
 struct dispatch_entry {
   int64_t offset = 0;  ///< the envelope's offset in the schedule partition
   int64_t due_ms = 0;
+  /// The envelope's class and records: every replica subtracts them from
+  /// its pending counts when it applies the dispatch (0: not known).
+  delay_class cls = delay_class::unknown;
+  uint32_t records = 0;
 };
 
 /// The batch one dispatch produces to one target.

@@ -158,7 +158,7 @@ void delay_schedule_state::append(delayed_produce req, appended_fn k) {
   if (q.waiting.empty() || acks > q.acks) q.acks = acks;
   q.bytes += req.batch->size();
   q.waiting.push_back({delay::envelope_record{req.deliver_at_ms, std::move(req.topic),
-                                              req.partition, std::move(*req.batch)},
+                                              req.partition, std::move(*req.batch), req.cls},
                        std::move(k)});
   send_appends(sp);
 }
@@ -287,8 +287,9 @@ void delay_schedule_state::migrate() {
   auto left = std::make_shared<size_t>(chunk->size());
   auto failed = std::make_shared<caf::error>();
   for (auto& env : *chunk) {
-    delayed_produce req{env.topic, env.partition, env.deliver_at_ms,
-                        std::make_shared<std::string>(std::move(env.batch)), acks_level::fsync};
+    delayed_produce req{env.topic,         env.partition,
+                        env.deliver_at_ms, std::make_shared<std::string>(std::move(env.batch)),
+                        acks_level::fsync, delay::delay_class::unknown};
     append(std::move(req), [this, left, failed](caf::expected<schedule_reply> r) {
       if (!r && !*failed) *failed = r.error();
       if (--*left > 0) return;

@@ -20,7 +20,9 @@ storage::schedule_entry entry_of(int64_t offset, int64_t due_ms) {
 }
 
 constexpr uint32_t state_magic = 0x44514D41;  // "AMQD" read as a little-endian uint32
-constexpr uint16_t state_version = 1;
+// Version 2 adds the pending counts per class; a version 1 state (an
+// earlier release) reads with none.
+constexpr uint16_t state_version = 2;
 
 std::filesystem::path state_file(const std::filesystem::path& dir) {
   return dir / "state";
@@ -80,6 +82,11 @@ std::string schedule_partition::encode_state() const {
     w.put<uint32_t>(static_cast<uint32_t>(v.size()));
     w.put_bytes(v);
   }
+  w.put<uint16_t>(static_cast<uint16_t>(pending_.size()));
+  for (const auto& [cls, n] : pending_) {
+    w.put<uint8_t>(static_cast<uint8_t>(cls));
+    w.put<uint64_t>(n);
+  }
   w.put<uint32_t>(storage::crc32c(out.data(), out.size()));
   return {reinterpret_cast<const char*>(out.data()), out.size()};
 }
@@ -94,8 +101,8 @@ storage::status schedule_partition::decode_state(const std::string& bytes) {
   uint32_t magic = 0, n = 0;
   uint16_t version = 0;
   std::string v;
-  if (!r.get(magic) || magic != state_magic || !r.get(version) || version != state_version ||
-      !r.get(applied_) || !r.get(n) || !r.get_bytes(n, v)) {
+  if (!r.get(magic) || magic != state_magic || !r.get(version) || version < 1 ||
+      version > state_version || !r.get(applied_) || !r.get(n) || !r.get_bytes(n, v)) {
     return corrupt();
   }
   auto seq = decode_schedule_record(encode_key(schedule_kind::sequences), v);
@@ -108,6 +115,16 @@ storage::status schedule_partition::decode_state(const std::string& bytes) {
     auto d = decode_schedule_record(encode_key(schedule_kind::dispatch), v);
     if (!d) return corrupt();
     recent_[d->dispatch.number] = d->dispatch;
+  }
+  if (version >= 2) {
+    uint16_t classes = 0;
+    if (!r.get(classes)) return corrupt();
+    for (uint16_t i = 0; i < classes; ++i) {
+      uint8_t cls = 0;
+      uint64_t n = 0;
+      if (!r.get(cls) || !r.get(n)) return corrupt();
+      if (n > 0) pending_[static_cast<delay_class>(cls)] = n;
+    }
   }
   if (!r.at_end()) return corrupt();
   return {};
@@ -152,6 +169,7 @@ void schedule_partition::skip_to(int64_t offset) {
 storage::status schedule_partition::apply_envelope(int64_t offset, const envelope_record& e) {
   auto st = store_->add(entry_of(offset, e.due_ms));
   if (!st) return st;
+  if (auto n = record_count(e.batch); n > 0) pending_[e.cls] += static_cast<uint64_t>(n);
   if (wheel_ && bucket_of(e.due_ms) < loaded_until_) {
     timer_entry t{storage::timestamp_ms(e.due_ms), timer_kind::delayed_message,
                   timer_id(static_cast<uint64_t>(offset))};
@@ -173,6 +191,7 @@ storage::status schedule_partition::apply_dispatch(const dispatch_record& d) {
     for (const auto& e : t.entries) {
       auto st = store_->cancel(entry_of(e.offset, e.due_ms));
       if (!st) return st;
+      count_delivered(e.cls, e.records);
     }
   }
   if (d.number > completed_) recent_[d.number] = d;
@@ -191,6 +210,17 @@ storage::status schedule_partition::apply_progress(const progress_record& p) {
     open_.erase(p.bucket);
   }
   return {};
+}
+
+void schedule_partition::count_delivered(delay_class cls, uint32_t records) {
+  auto it = pending_.find(cls);
+  if (it == pending_.end()) return;
+  it->second -= std::min<uint64_t>(it->second, records);
+  if (it->second == 0) pending_.erase(it);
+}
+
+std::vector<std::pair<delay_class, uint64_t>> schedule_partition::pending_by_class() const {
+  return {pending_.begin(), pending_.end()};
 }
 
 void schedule_partition::apply_sequences(const sequences_record& s) {
@@ -235,6 +265,7 @@ storage::status schedule_partition::reset(int64_t offset) {
   logged_completed_ = 0;
   next_seq_.clear();
   recent_.clear();
+  pending_.clear();
   return write_applied();
 }
 
@@ -386,7 +417,8 @@ storage::result<planned_dispatch> schedule_partition::plan(
     if (d.entries.size() >= cfg_.max_target_entries) continue;  // the next dispatch
     int32_t records = record_count(f.envelope.batch);
     if (records <= 0) return storage::make_error_code(storage::errc::invalid_batch);
-    d.entries.push_back({f.offset, f.envelope.due_ms});
+    d.entries.push_back(
+        {f.offset, f.envelope.due_ms, f.envelope.cls, static_cast<uint32_t>(records)});
     d.records += static_cast<uint32_t>(records);
     envs[it->second].push_back(&f.envelope);
   }

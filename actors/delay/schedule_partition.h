@@ -11,11 +11,22 @@
 // `dir/state`: what the records applied so far left besides the index.
 //
 // state (written atomically; integers little-endian):
-//   magic u32 "AMQD" | version u16 = 1 | applied i64 (the first offset not
+//   magic u32 "AMQD" | version u16 = 2 | applied i64 (the first offset not
 //   applied) | len u32 | a sequences record's value (next dispatch,
 //   completed, every target's next sequence) | count u32 | per dispatch
-//   above completed: len u32 | its dispatch record's value | crc32c u32 of
-//   every byte before it.
+//   above completed: len u32 | its dispatch record's value | classes u16
+//   (version 2) | per class: class u8 | pending records u64 | crc32c u32
+//   of every byte before it. Version 1 (earlier releases) has no classes.
+//
+// Pending counts: every replica counts the records of the envelopes it
+// applied, per delay class (delay_class.h: the level asked for, a retry's
+// backoff, a deliver-at time), and subtracts a dispatch's entries (their
+// class and records ride in the dispatch record). They are saved with the
+// applied offset, so a restart neither loses nor counts twice. Envelopes of
+// an earlier release count under class 0 ("unknown"); their dispatches
+// written by an earlier release subtract nothing, and an envelope that can
+// never be delivered (lost from the log: dropped with an ERROR) stays
+// counted.
 // Missing: the index is started afresh; corrupt: open() fails with
 // corrupt_checkpoint (the owner starts over with reset()). So a broker that takes the
 // partition over holds the schedule already and needs to apply only the
@@ -167,6 +178,10 @@ class schedule_partition {
   int64_t producer_id() const { return cfg_.producer_id; }
   uint64_t completed_through() const { return completed_; }
   size_t in_wheel() const { return wheel_ ? wheel_->size() : 0; }
+  /// Records scheduled here and not yet delivered, per delay class
+  /// (ascending classes, no zeros); the same on every replica that applied
+  /// the same records. O(classes).
+  std::vector<std::pair<delay_class, uint64_t>> pending_by_class() const;
   size_t bucket_files() const { return store_->bucket_count(); }
 
  private:
@@ -175,6 +190,7 @@ class schedule_partition {
   storage::status apply_dispatch(const dispatch_record& d);
   storage::status apply_progress(const progress_record& p);
   void apply_sequences(const sequences_record& s);
+  void count_delivered(delay_class cls, uint32_t records);
   storage::status load_buckets(int64_t now_ms);
   void count_in(int64_t due_ms);
   int64_t bucket_of(int64_t due_ms) const;
@@ -196,6 +212,8 @@ class schedule_partition {
   std::map<target, int32_t> next_seq_;
   /// Dispatch records above completed_, by number.
   std::map<uint64_t, dispatch_record> recent_;
+  /// Records not yet delivered per class (no zeros); saved in the state.
+  std::map<delay_class, uint64_t> pending_;
 
   // The leader's state.
   std::optional<timing_wheel> wheel_;

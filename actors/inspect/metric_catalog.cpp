@@ -109,6 +109,11 @@ const std::vector<metric_family>& metric_catalog() {
         {"actormq_alert_hook_dropped_total", "counter",
          "Alerts dropped because the hook's queue was full."},
         // delayed messages
+        {"actormq_delay_pending", "gauge",
+         "Delayed messages scheduled and not yet delivered, by __delay_schedule partition "
+         "(reported by its leader) and level: level is 1..N with its delay, retry (a consumer "
+         "retry's backoff), at (a deliver-at time) or unknown (scheduled by an earlier "
+         "release)."},
         {"actormq_delay_loaded", "gauge",
          "Delayed messages the leader holds in memory, not yet delivered (due within the "
          "load-ahead window), by __delay_schedule partition."},

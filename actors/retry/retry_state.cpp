@@ -374,9 +374,9 @@ void retry_state::handle_record(std::shared_ptr<nack_job> job, std::shared_ptr<s
       auto at = now + delay.count();
       auto acks = replicated() ? acks_level::all : acks_level::fsync;
       self_
-          ->request(
-              settings_.delay, request_timeout, produce_atom::value,
-              delayed_produce{target, p, at, std::make_shared<std::string>(std::move(out)), acks})
+          ->request(settings_.delay, request_timeout, produce_atom::value,
+                    delayed_produce{target, p, at, std::make_shared<std::string>(std::move(out)),
+                                    acks, delay::delay_class::retry})
           .then(
               [=](schedule_reply&) {
                 ++job->reply.retried;

@@ -77,6 +77,10 @@ class retry_state {
   void trace_next(std::shared_ptr<trace_job> job);
   /// trace_id(): the message is at job's partition and offset; its copies next.
   void trace_found(std::shared_ptr<trace_job> job);
+  /// The copies are done: the delay wheel's envelopes of the message next.
+  void trace_delays(std::shared_ptr<trace_job> job);
+  /// One record of a __delay_schedule partition (sp) read by the trace.
+  void trace_delay_record(trace_job& job, uint32_t sp, const storage::record_view& r);
 
   using count_fn = std::function<void(caf::expected<uint32_t>)>;
 

@@ -1,9 +1,17 @@
-// retry_state::trace: the retry and dead-letter part of the message trace
-// (docs/inspector.md, "Message trace"). A copy is found by the headers the
-// builders set (retry_headers.h: amq-original-topic, -partition, -offset),
-// read from the start of each candidate partition to its high watermark.
+// retry_state::trace: the retry, dead-letter and delay part of the message
+// trace (docs/inspector.md, "Message trace"). A copy is found by the
+// headers the builders set (retry_headers.h: amq-original-topic,
+// -partition, -offset), read from the start of each candidate partition to
+// its high watermark. Then the delay wheel: the __delay_schedule partitions
+// that schedule the topic's (and its retry topics') messages are read the
+// same way for envelopes holding a record with the message's id (a delayed
+// send, or a retry waiting for its backoff), and for the dispatch records
+// that delivered them.
 
 #include <algorithm>
+#include <set>
+
+#include "actors/delay/delay_schedule_record.h"
 
 #include "actors/retry/retry_headers.h"
 #include "storage/hex.h"
@@ -42,6 +50,19 @@ struct retry_state::trace_job {
   bool looking = false;
   bool found = false;
   json_writer copies;
+  /// The delay wheel part: running, the id looked for (the traced record's
+  /// amq-id), and the envelopes found.
+  bool delays_phase = false;
+  std::string delay_id;
+  std::vector<std::string> retry_topics;  ///< of topic, from trace_topics
+  struct delay_hit {
+    uint32_t schedule_partition = 0;
+    int64_t envelope_offset = 0;
+    int64_t scheduled_ms = 0;
+    delay::envelope_record envelope;  ///< without its batch
+    std::optional<uint64_t> dispatch;
+  };
+  std::vector<delay_hit> delays;
   caf::typed_response_promise<std::string> promise;
 };
 
@@ -60,6 +81,7 @@ caf::result<std::string> retry_state::trace(const std::string& topic, int32_t pa
       // retry topic; dead-letter topics have one partition.
       bool retry = n.size() > retry::retry_suffix.size() && n.ends_with(retry::retry_suffix);
       job->todo.push_back({n, retry ? static_cast<uint32_t>(job->partition) : 0u});
+      if (retry) job->retry_topics.push_back(n);
     }
     trace_next(job);
   });
@@ -93,6 +115,7 @@ void retry_state::trace_found(std::shared_ptr<trace_job> job) {
     for (const auto& n : *names) {
       bool retry = n.size() > retry::retry_suffix.size() && n.ends_with(retry::retry_suffix);
       job->todo.push_back({n, retry ? static_cast<uint32_t>(job->partition) : 0u});
+      if (retry) job->retry_topics.push_back(n);
     }
     trace_next(job);
   });
@@ -126,18 +149,133 @@ void retry_state::trace_topics(const std::string& topic,
           [k](caf::error& e) { k(std::move(e)); });
 }
 
+namespace {
+
+/// Whether name is a retry topic of topic (T.G.retry).
+bool retry_topic_of(const std::string& name, const std::string& topic) {
+  return name.size() > topic.size() + 1 + retry::retry_suffix.size() &&
+         name.starts_with(topic + ".") && name.ends_with(retry::retry_suffix);
+}
+
+/// Whether a record of batches carries id as its amq-id header.
+bool holds_id(const std::string& batches, const std::string& id) {
+  bool found = false;
+  storage::for_each_batch(
+      {reinterpret_cast<const uint8_t*>(batches.data()), batches.size()},
+      [&](const storage::batch_header&, std::span<const uint8_t> batch) {
+        (void)storage::for_each_record(batch, [&](const storage::record_view& r) {
+          for (const auto& h : r.headers) {
+            if (h.key == retry::header::message_id && h.value && *h.value == id) found = true;
+          }
+        });
+      });
+  return found;
+}
+
+}  // namespace
+
+void retry_state::trace_delays(std::shared_ptr<trace_job> job) {
+  job->delays_phase = true;
+  job->todo.clear();
+  job->current = 0;
+  job->started = false;
+  auto scan = [this, job] {
+    if (job->delay_id.empty()) return trace_next(job);  // no id: nothing to match
+    partition_count(delay::schedule_topic, [this, job](caf::expected<uint32_t> n) {
+      if (!n) return trace_next(job);  // no __delay_schedule: nothing was delayed
+      // The message's schedule partition and its retry topics' (a retry
+      // keeps the partition number); every one when the partition is not
+      // known (an id not found in the topic: maybe not delivered yet).
+      std::set<uint32_t> sps;
+      if (job->looking && !job->found) {
+        for (uint32_t sp = 0; sp < *n; ++sp) sps.insert(sp);
+      } else {
+        auto p = static_cast<uint32_t>(job->partition);
+        sps.insert(delay::schedule_partition_of(job->topic, p, *n));
+        for (const auto& r : job->retry_topics) {
+          sps.insert(delay::schedule_partition_of(r, p, *n));
+        }
+      }
+      for (auto sp : sps) job->todo.push_back({delay::schedule_topic, sp});
+      trace_next(job);
+    });
+  };
+  if (!job->id.empty()) {
+    job->delay_id = job->id;
+    return scan();
+  }
+  // Traced by offset: the record's id first.
+  read_batch(job->topic, static_cast<uint32_t>(job->partition), job->offset,
+             [job, scan](caf::expected<std::shared_ptr<std::string>> bytes) {
+               if (bytes) {
+                 storage::for_each_batch(
+                     {reinterpret_cast<const uint8_t*>((*bytes)->data()), (*bytes)->size()},
+                     [&](const storage::batch_header&, std::span<const uint8_t> batch) {
+                       (void)storage::for_each_record(batch, [&](const storage::record_view& r) {
+                         if (r.record_offset() != job->offset) return;
+                         for (const auto& h : r.headers) {
+                           if (h.key == retry::header::message_id && h.value) {
+                             job->delay_id = std::string(*h.value);
+                           }
+                         }
+                       });
+                     });
+               }
+               scan();
+             });
+}
+
+void retry_state::trace_delay_record(trace_job& job, uint32_t sp, const storage::record_view& r) {
+  if (!r.key || !r.value) return;
+  auto rec = delay::decode_schedule_record(*r.key, *r.value);
+  if (!rec) return;
+  if (rec->kind == delay::schedule_kind::envelope) {
+    auto& e = rec->envelope;
+    if (e.topic != job.topic && !retry_topic_of(e.topic, job.topic)) return;
+    if (!holds_id(e.batch, job.delay_id)) return;
+    e.batch.clear();
+    job.delays.push_back({sp, r.record_offset(), r.timestamp(), std::move(e), std::nullopt});
+    return;
+  }
+  if (rec->kind != delay::schedule_kind::dispatch || job.delays.empty()) return;
+  for (const auto& t : rec->dispatch.targets) {
+    for (const auto& e : t.entries) {
+      for (auto& h : job.delays) {
+        if (h.schedule_partition == sp && h.envelope_offset == e.offset && !h.dispatch) {
+          h.dispatch = rec->dispatch.number;
+        }
+      }
+    }
+  }
+}
+
 void retry_state::trace_next(std::shared_ptr<trace_job> job) {
-  if (job->current >= job->todo.size()) {
+  if (job->current >= job->todo.size() && !job->delays_phase) {
     job->copies.end_array();
+    return trace_delays(job);
+  }
+  if (job->current >= job->todo.size()) {
     json_writer w;
     w.begin_object().field("topic", job->topic);
     if (!job->id.empty()) w.field("id", storage::to_hex(job->id)).field("found", job->found);
     if (!job->looking) w.field("partition", job->partition).field("offset", job->offset);
-    w.key("copies")
-        .raw(job->copies.take())
-        .field("scanned_bytes", job->scanned)
-        .field("truncated", job->truncated)
-        .end_object();
+    w.key("copies").raw(job->copies.take());
+    w.key("delays").begin_array();
+    for (const auto& h : job->delays) {
+      w.begin_object()
+          .field("schedule_partition", h.schedule_partition)
+          .field("envelope_offset", h.envelope_offset)
+          .field("topic", h.envelope.topic)
+          .field("partition", h.envelope.partition)
+          .field("level", delay::class_label(h.envelope.cls))
+          .field("scheduled_ms", h.scheduled_ms)
+          .field("due_ms", h.envelope.due_ms)
+          .field("state", h.dispatch ? "dispatched" : "pending");
+      if (h.dispatch) w.field("dispatch", *h.dispatch);
+      w.end_object();
+    }
+    w.end_array();
+    w.field("scanned_bytes", job->scanned).field("truncated", job->truncated).end_object();
     job->promise.deliver(w.take());
     return;
   }
@@ -183,6 +321,7 @@ void retry_state::trace_next(std::shared_ptr<trace_job> job) {
               next = std::max(next, h.next_offset()());
               (void)storage::for_each_record(batch, [&](const storage::record_view& r) {
                 if (r.record_offset() < job->at || found_here) return;
+                if (job->delays_phase) return trace_delay_record(*job, p, r);
                 if (job->looking) {
                   for (const auto& hv : r.headers) {
                     if (hv.key == retry::header::message_id && hv.value && *hv.value == job->id) {

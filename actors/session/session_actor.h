@@ -128,11 +128,12 @@ class session_state {
   /// (reply.throttled_ms says how long; acks none included).
   void produce(const std::string& topic, uint32_t partition, acks_level acks,
                std::shared_ptr<std::string> batch, done_fn<produce_reply> done);
-  /// Stores a batch in the delay schedule for delivery at deliver_at_ms;
-  /// held past the quota like produce.
+  /// Stores a batch in the delay schedule for delivery at deliver_at_ms
+  /// (cls: the level asked for, or a deliver-at time); held past the quota
+  /// like produce.
   void produce_delayed(const std::string& topic, uint32_t partition, acks_level acks,
-                       int64_t deliver_at_ms, std::shared_ptr<std::string> batch,
-                       done_fn<schedule_reply> done);
+                       int64_t deliver_at_ms, delay::delay_class cls,
+                       std::shared_ptr<std::string> batch, done_fn<schedule_reply> done);
   /// Passes on the requests of topic held for its quota whose time came
   /// (the session's timer, armed while any is held).
   void release_throttled(const std::string& topic);
@@ -233,8 +234,9 @@ class session_state {
                     std::shared_ptr<std::string> batch, done_fn<produce_reply> done,
                     std::chrono::milliseconds held);
   void send_delayed(const std::string& topic, uint32_t partition, acks_level acks,
-                    int64_t deliver_at_ms, std::shared_ptr<std::string> batch,
-                    done_fn<schedule_reply> done, std::chrono::milliseconds held);
+                    int64_t deliver_at_ms, delay::delay_class cls,
+                    std::shared_ptr<std::string> batch, done_fn<schedule_reply> done,
+                    std::chrono::milliseconds held);
 
   caf::event_based_actor* self_ = nullptr;
   session_settings settings_;

@@ -286,14 +286,15 @@ void session_state::send_produce(const topic_handle& h, uint32_t partition, acks
 }
 
 void session_state::produce_delayed(const std::string& topic, uint32_t partition, acks_level acks,
-                                    int64_t deliver_at_ms, std::shared_ptr<std::string> batch,
+                                    int64_t deliver_at_ms, delay::delay_class cls,
+                                    std::shared_ptr<std::string> batch,
                                     done_fn<schedule_reply> done) {
   // The quota counts delayed messages when they are produced (a flood of
   // them loads the schedule as much as plain ones load a partition). A
   // topic unknown here is left for the DELAY actor to judge, as before.
   with_topic(topic, [=, this](caf::expected<topic_handle> h) {
     auto held = [=, this](std::chrono::milliseconds ms) {
-      send_delayed(topic, partition, acks, deliver_at_ms, batch, done, ms);
+      send_delayed(topic, partition, acks, deliver_at_ms, cls, batch, done, ms);
     };
     if (!h) return held(std::chrono::milliseconds{0});
     switch (hold_for_quota(*h, *batch, held)) {
@@ -308,13 +309,14 @@ void session_state::produce_delayed(const std::string& topic, uint32_t partition
 }
 
 void session_state::send_delayed(const std::string& topic, uint32_t partition, acks_level acks,
-                                 int64_t deliver_at_ms, std::shared_ptr<std::string> batch,
-                                 done_fn<schedule_reply> done, std::chrono::milliseconds held) {
+                                 int64_t deliver_at_ms, delay::delay_class cls,
+                                 std::shared_ptr<std::string> batch, done_fn<schedule_reply> done,
+                                 std::chrono::milliseconds held) {
   auto throttled_ms = static_cast<uint32_t>(held.count());
   auto t = deadline([done] { done(caf::make_error(caf::sec::request_timeout)); });
   self_
       ->request(settings_.delay, caf::infinite, produce_atom::value,
-                delayed_produce{topic, partition, deliver_at_ms, std::move(batch), acks})
+                delayed_produce{topic, partition, deliver_at_ms, std::move(batch), acks, cls})
       .then(
           [=](schedule_reply& r) {
             if (!t.settle()) return;

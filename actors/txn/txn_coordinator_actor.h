@@ -181,6 +181,9 @@ struct txn_settings {
   /// Partitions of __transaction_state when this broker creates it alone.
   uint32_t state_partitions = 8;
   txn::check_policy policy;
+  /// The broker's message delay levels: a committed message delayed by a
+  /// level is counted under it while pending.
+  delay::delay_levels delay_levels = delay::delay_levels::message_defaults();
   size_t max_checks_in_flight = 64;
   std::chrono::milliseconds check_timeout{std::chrono::seconds(10)};
   size_t max_open_transactions = 100000;

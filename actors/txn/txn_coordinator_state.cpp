@@ -780,9 +780,14 @@ void txn_coordinator_state::deliver(uint64_t id) {
   int64_t due = r->half.deliver_at_ms;
   if (r->half.delay_ms > 0) due = std::max(due, r->decided() + r->half.delay_ms);
   if (due > now_ms()) {
+    // Counted under its level while pending (a delay is always a level).
+    auto cls = r->half.delay_ms > 0
+                   ? delay::class_of_delay(settings_.delay_levels,
+                                           std::chrono::milliseconds(r->half.delay_ms))
+                   : delay::delay_class::deliver_at;
     self_
         ->request(settings_.delay, request_timeout, produce_atom::value,
-                  delayed_produce{topic, partition, due, batch, acks_level::fsync})
+                  delayed_produce{topic, partition, due, batch, acks_level::fsync, cls})
         .then([this, id](schedule_reply&) { delivered(id, {}); },
               [this, id](caf::error& e) { delivered(id, e); });
     return;

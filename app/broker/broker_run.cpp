@@ -194,6 +194,7 @@ int run_broker(const broker_config& cfg, const broker_run_hooks& hooks) {
   dss.segment_bytes = static_cast<int64_t>(cfg.delay_segment_bytes);
   dss.bucket_width = std::chrono::milliseconds(cfg.delay_bucket_ms);
   dss.max_delay = cfg.max_delay;
+  dss.delay_levels = cfg.delay_levels;
   auto schedule = spawn_delay_schedule_actor(sys, dss);
   delay_actor delay = schedule;
   enlist(directory, *coordinator, "group-coordinator", "group_coordinator");
@@ -281,6 +282,7 @@ int run_broker(const broker_config& cfg, const broker_run_hooks& hooks) {
     ts.policy = {std::chrono::milliseconds(cfg.txn_timeout_ms),
                  std::chrono::milliseconds(cfg.txn_check_interval_ms), cfg.txn_max_checks};
     ts.max_checks_in_flight = cfg.txn_max_checks_in_flight;
+    ts.delay_levels = cfg.delay_levels;
     ts.check_timeout = std::chrono::milliseconds(cfg.txn_check_timeout_ms);
     ts.max_open_transactions = cfg.txn_max_open;
     ts.max_batch_bytes = cfg.max_batch_bytes;

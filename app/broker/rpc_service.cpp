@@ -441,6 +441,7 @@ kj::Promise<void> rpc_service::produce(ProduceContext ctx) {
     return kj::READY_NOW;
   }
   int64_t deliver_at = p.getDeliverAtMs();
+  auto cls = delay::level_class(p.getDelayLevel());  // deliver_at without a level
   if (p.getDelayLevel() > 0) {
     auto d = cfg.delay_levels.delay_of(p.getDelayLevel());
     if (!d) {
@@ -453,9 +454,10 @@ kj::Promise<void> rpc_service::produce(ProduceContext ctx) {
   }
   if (deliver_at > storage::system_now()()) {
     return call<schedule_reply>(session_,
-                                [topic, partition, acks, deliver_at, batch](
+                                [topic, partition, acks, deliver_at, cls, batch](
                                     session_state& s, done_fn<schedule_reply> d) {
-                                  s.produce_delayed(topic, partition, acks, deliver_at, batch, d);
+                                  s.produce_delayed(topic, partition, acks, deliver_at, cls, batch,
+                                                    d);
                                 })
         .then([ctx](caf::expected<schedule_reply> r) mutable {
           auto res = ctx.getResults();

@@ -8,9 +8,11 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <map>
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <tuple>
 
 #include <catch2/catch.hpp>
@@ -115,6 +117,19 @@ const json* find_actor(const json& doc, const std::string& path) {
     }
   }
   return nullptr;
+}
+
+/// What `produce --print-ids` printed: (partition, offset, id) per line.
+std::vector<std::tuple<int, int64_t, std::string>> printed_ids(const std::string& out) {
+  std::istringstream lines(out);
+  std::vector<std::tuple<int, int64_t, std::string>> sent;
+  for (int part; lines >> part;) {
+    int64_t off;
+    std::string id;
+    lines >> off >> id;
+    sent.emplace_back(part, off, id);
+  }
+  return sent;
 }
 
 test::subprocess_result cli(const test::broker_process& b, std::vector<std::string> args,
@@ -282,14 +297,7 @@ TEST_CASE(
   auto p = cli(broker, {"produce", "pay", "--key-separator", ":", "--print-ids"},
                "a:ok-1\nb:poison-1\nc:ok-2\n");
   REQUIRE(p.exit_code == 0);
-  std::istringstream lines(p.out);
-  std::vector<std::tuple<int, int64_t, std::string>> sent;
-  for (int part; lines >> part;) {
-    int64_t off;
-    std::string id;
-    lines >> off >> id;
-    sent.emplace_back(part, off, id);
-  }
+  auto sent = printed_ids(p.out);
   REQUIRE(sent.size() == 3);
   auto c = cli(broker, {"consume", "pay", "--group", "g2", "--from-beginning", "--max-messages",
                         "3", "--timeout-ms", "10000", "--reject-pattern", "poison"});
@@ -317,6 +325,124 @@ TEST_CASE(
   CHECK(doc["copies"].empty());
   CHECK(http_get(http, "/api/trace?topic=pay&id=xyz").status == 400);
   CHECK(http_get(http, "/api/trace?id=" + id).status == 400);
+}
+
+namespace {
+
+/// The sum of the samples of family `name` whose labels hold every one of
+/// `labels` (each `key="value"`); 0 when there is none.
+double sum_samples(const std::string& metrics, const std::string& name,
+                   const std::vector<std::string>& labels) {
+  double sum = 0;
+  std::istringstream in(metrics);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.starts_with(name + "{")) continue;
+    auto close = line.find("} ");
+    if (close == std::string::npos) continue;
+    auto set = line.substr(name.size() + 1, close - name.size() - 1);
+    bool all = true;
+    for (const auto& l : labels) all = all && set.find(l) != std::string::npos;
+    if (all) sum += std::stod(line.substr(close + 2));
+  }
+  return sum;
+}
+
+/// The delay actor's pending_by_level rows as level -> pending.
+std::map<std::string, int64_t> pending_by_level(const std::string& http) {
+  auto doc = json::parse(http_get(http, "/api/cluster").body);
+  std::map<std::string, int64_t> out;
+  const auto* a = find_actor(doc, "delay");
+  if (!a || !(*a)["answered"].get<bool>()) return out;
+  for (const auto& row : (*a)["state"]["pending_by_level"]) {
+    if (row["pending"].get<int64_t>() > 0) out[row["level"]] = row["pending"];
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "delayed messages are counted per level while pending, across a restart, and traced through "
+    "the delay wheel",
+    "[app][inspector][delay]") {
+  test::broker_process broker({"--http", "127.0.0.1:0"});
+  test::require_started(broker);
+  test::create_topic(broker, "orders", 1);
+  auto p = cli(broker, {"produce", "orders", "--delay-level", "2", "--print-ids"}, "a\nb\nc\n");
+  INFO(p.err);
+  REQUIRE(p.exit_code == 0);
+  auto soon = printed_ids(p.out);
+  REQUIRE(soon.size() == 3);
+  p = cli(broker, {"produce", "orders", "--delay-level", "18", "--print-ids"}, "late\n");
+  REQUIRE(p.exit_code == 0);
+  auto late = printed_ids(p.out);
+  REQUIRE(late.size() == 1);
+  p = cli(broker, {"produce", "orders", "--delay", "3h"}, "x\ny\n");
+  REQUIRE(p.exit_code == 0);
+  const int64_t sent_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+
+  auto http = broker.http_address();
+  const std::map<std::string, int64_t> all{{"2", 3}, {"18", 1}, {"at", 2}};
+  CHECK(pending_by_level(http) == all);
+  auto m = http_get(http, "/metrics").body;
+  INFO(m.substr(0, 3000));
+  CHECK(m.find("# TYPE actormq_delay_pending gauge\n") != std::string::npos);
+  CHECK(sum_samples(m, "actormq_delay_pending", {"level=\"2\"", "delay=\"5s\""}) == 3);
+  CHECK(sum_samples(m, "actormq_delay_pending", {"level=\"18\"", "delay=\"2h\""}) == 1);
+  CHECK(sum_samples(m, "actormq_delay_pending", {"level=\"at\""}) == 2);
+
+  // The level-18 message is not in its topic yet: the trace finds it in
+  // the delay wheel, pending, due in two hours.
+  auto r = http_get(http, "/api/trace?topic=orders&id=" + std::get<2>(late[0]));
+  REQUIRE(r.status == 200);
+  auto doc = json::parse(r.body);
+  INFO(r.body);
+  CHECK(doc["found"] == false);
+  REQUIRE(doc["delays"].size() == 1);
+  const auto& d = doc["delays"][0];
+  CHECK(d["state"] == "pending");
+  CHECK(d["level"] == "18");
+  CHECK(d["topic"] == "orders");
+  CHECK(d["partition"] == 0);
+  CHECK(d["due_ms"].get<int64_t>() >= sent_ms + 2 * 3600'000 - 60'000);
+  CHECK(d["due_ms"].get<int64_t>() <= sent_ms + 2 * 3600'000 + 1'000);
+
+  // Delivered after 5 s, the level-2 messages leave the count, and their
+  // trace shows the dispatch that delivered them.
+  auto c = cli(broker, {"consume", "orders", "--group", "g", "--from-beginning", "--max-messages",
+                        "3", "--timeout-ms", "30000"});
+  INFO(c.err);
+  REQUIRE(c.exit_code == 0);
+  CHECK(c.out == "a\nb\nc\n");
+  std::map<std::string, int64_t> left{{"18", 1}, {"at", 2}};
+  for (int i = 0; i < 100 && pending_by_level(http) != left; ++i)
+    std::this_thread::sleep_for(100ms);
+  CHECK(pending_by_level(http) == left);
+  doc = json::parse(http_get(http, "/api/trace?topic=orders&id=" + std::get<2>(soon[1])).body);
+  CHECK(doc["found"] == true);
+  CHECK(doc["offset"] == 1);
+  REQUIRE(doc["delays"].size() == 1);
+  CHECK(doc["delays"][0]["state"] == "dispatched");
+  CHECK(doc["delays"][0]["level"] == "2");
+  CHECK(doc["delays"][0]["dispatch"].get<int64_t>() >= 1);
+  // By offset too: the record's id leads to its envelope.
+  doc = json::parse(http_get(http, "/api/trace?topic=orders&partition=0&offset=2").body);
+  REQUIRE(doc["delays"].size() == 1);
+  CHECK(doc["delays"][0]["state"] == "dispatched");
+  // A message that was never delayed has no envelope.
+  p = cli(broker, {"produce", "orders"}, "now\n");
+  REQUIRE(p.exit_code == 0);
+  doc = json::parse(http_get(http, "/api/trace?topic=orders&partition=0&offset=3").body);
+  CHECK(doc["delays"].empty());
+
+  // The counts come back from the index after a SIGKILL.
+  REQUIRE(broker.restart(true));
+  http = broker.http_address();
+  for (int i = 0; i < 100 && pending_by_level(http) != left; ++i)
+    std::this_thread::sleep_for(100ms);
+  CHECK(pending_by_level(http) == left);
 }
 
 TEST_CASE("a malformed HTTP request gets 400 or 501 and a silent client holds up nobody",

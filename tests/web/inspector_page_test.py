@@ -465,7 +465,9 @@ def check_dead_letter_trace(driver, cli, broker, out_dir):
     def traced():
         status, t = api_trace(broker, DLQ_TOPIC, 0, offset)
         kinds = [c.get("kind") for c in t.get("copies", [])] if status == 200 else None
-        return status == 200 and sorted(kinds) == ["dead_letter", "retry"], (status, t)
+        delays = [d.get("state") for d in t.get("delays", [])] if status == 200 else None
+        return status == 200 and sorted(kinds) == ["dead_letter", "retry"] \
+            and delays == ["dispatched"], (status, t)
     _, t = eventually(f"/api/trace finds {POISON!r} in {retry_topic} and {dlq_topic}", traced)
     if (t["topic"], t["partition"], t["offset"]) != (DLQ_TOPIC, 0, offset) or t["truncated"]:
         raise TestFailure(f"/api/trace answered for another message or incompletely: {t}")
@@ -478,19 +480,28 @@ def check_dead_letter_trace(driver, cli, broker, out_dir):
             (dlq_topic, 0, "max_retries", DLQ_GROUP) or dead["delivery_count"] != 2 \
             or "fail-pattern" not in dead["last_error"] or dead["dlq_time_ms"] <= 0:
         raise TestFailure(f"the dead letter: {dead}")
+    # The retry waited for its backoff in the delay wheel.
+    delay = t["delays"][0]
+    if (delay["topic"], delay["partition"], delay["level"]) != (retry_topic, 0, "retry") \
+            or not delay["due_ms"] >= delay["scheduled_ms"] + 900 or delay["dispatch"] < 1:
+        raise TestFailure(f"the retry's envelope in the delay wheel: {delay}")
     log(f"/api/trace: {POISON!r} retried in {retry_topic}/0 @ {retry['offset']}, dead-lettered "
         f"in {dlq_topic}/0 @ {dead['offset']} ({dead['reason']}), "
         f"{t['scanned_bytes']} bytes scanned")
 
     def probe():
         r = page_trace(driver, DLQ_TOPIC, 0, offset)
-        return hop_kinds(r) == ["partition", "replica", "group", "retry", "dead_letter"], r
+        return hop_kinds(r) == ["partition", "replica", "group", "delay", "retry",
+                                "dead_letter"], r
     r = eventually(f"the page's trace of {DLQ_TOPIC}/0 @ {offset} shows the partition, its "
-                   f"replica, group {DLQ_GROUP}, the retry, then the dead letter", probe,
+                   f"replica, group {DLQ_GROUP}, the retry's backoff in the delay wheel, the "
+                   f"retry, then the dead letter", probe,
                    interval=1)
     hops = {h["kind"]: h for h in r["hops"]}
     if hops["group"]["title"] != DLQ_GROUP or hops["group"]["status"] != "consumed":
         raise TestFailure(f"the group hop: {hops['group']}")
+    if hops["delay"]["status"] != "dispatched" or "backoff" not in hops["delay"]["verdict"]:
+        raise TestFailure(f"the delay wheel hop: {hops['delay']}")
     if not hops["retry"]["title"].startswith(f"{retry_topic}/0 @ "):
         raise TestFailure(f"the retry hop: {hops['retry']}")
     dl = hops["dead_letter"]

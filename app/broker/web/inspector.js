@@ -625,11 +625,14 @@
   // fresh /api/cluster (the partition's replicas and the groups' offsets),
   // asked together when the form is submitted and shown as an ordered list
   // of hops: the partition, each replica, each group with an offset there,
-  // then the copies in the order the message went through them.
+  // then the copies in the order the message went through them. The delay
+  // wheel's envelopes of the message (a delayed send, a retry waiting for its
+  // backoff) come first for the topic itself and before the copies for its
+  // retry topics.
 
   const HOP_LABEL = {
     partition: 'partition', replica: 'replica', group: 'group', retry: 'retry',
-    dead_letter: 'dead letter',
+    dead_letter: 'dead letter', delay: 'delay wheel',
   };
 
   const fmtDateTime = (ms) => (typeof ms === 'number' && ms > 0
@@ -788,6 +791,25 @@
     });
   }
 
+  /// The delay wheel's envelopes of the message, in the order they were
+  /// scheduled.
+  function delayHops(delays) {
+    return delays.slice().sort((a, b) => a.scheduled_ms - b.scheduled_ms
+      || a.envelope_offset - b.envelope_offset).map((d) => {
+      const where = `${d.topic}/${d.partition}`;
+      const what = d.level === 'retry' ? 'a retry held for its backoff'
+        : d.level === 'at' ? 'delayed to a deliver-at time'
+          : /^[0-9]+$/.test(d.level) ? `delayed by level ${d.level}` : 'delayed';
+      const dispatched = d.state === 'dispatched';
+      return hop('delay', d.state, dispatched ? 'ok' : 'warn', `${where} · due ${fmtDateTime(d.due_ms)}`,
+        dispatched ? `${what}, then delivered to ${where} by dispatch ${d.dispatch}`
+          : `${what}: waiting in the delay wheel until ${fmtDateTime(d.due_ms)}`,
+        [['level', d.level], ['scheduled at', fmtDateTime(d.scheduled_ms)], ['due', fmtDateTime(d.due_ms)],
+          ['envelope', `__delay_schedule/${d.schedule_partition} @ ${d.envelope_offset}`],
+          ['dispatch', dispatched ? d.dispatch : '']]);
+    });
+  }
+
   /// The parsed JSON of an answer, or null.
   function parseJson(text) {
     try { return JSON.parse(text); } catch (e) { return null; }
@@ -829,6 +851,7 @@
         + `${fmtTime(ui.lastOkMs)}` : `/api/cluster failed (${clusterNote}): no replica or group shown`);
     }
     let copies = [];
+    let delays = [];
     let bad = false;
     let located = !id;  // by id: once the trace says where it is
     if (tr.status === 'rejected') {
@@ -849,12 +872,17 @@
       if (!t || !Array.isArray(t.copies)) {
         notes.push('/api/trace: unexpected answer');
         bad = true;
-      } else if (id && !t.found) {
+      } else if (id && !t.found && !(Array.isArray(t.delays) && t.delays.length)) {
         list.hidden = true;
         list.replaceChildren();
         say('error-text', `no message with id ${id} in ${topic} (${fmtBytes(t.scanned_bytes)} `
           + `scanned${t.truncated ? ', incomplete' : ''})`);
         return;
+      } else if (id && !t.found) {
+        // Not in the topic yet: only the delay wheel holds it.
+        delays = t.delays;
+        notes.push(`not in ${topic} yet: ${delays.length} envelope${delays.length === 1 ? '' : 's'} `
+          + `in the delay wheel (${fmtBytes(t.scanned_bytes)} scanned)`);
       } else {
         if (id) {
           p = t.partition;
@@ -862,22 +890,28 @@
           located = true;
         }
         copies = t.copies;
+        delays = Array.isArray(t.delays) ? t.delays : [];
+        if (delays.length) {
+          notes.push(`${delays.length} envelope${delays.length === 1 ? '' : 's'} in the delay wheel`);
+        }
         notes.push(`${copies.length} cop${copies.length === 1 ? 'y' : 'ies'} in retry topics `
           + `and dead-letter queues (${fmtBytes(t.scanned_bytes)} scanned`
           + `${t.truncated ? ', incomplete: some were not read' : ''})`);
         if (t.truncated) bad = true;
       }
     }
-    const hops = ui.data && located
-      ? [...partitionHops(topic, p, offset), ...groupHops(topic, p, offset)] : [];
+    const hops = delayHops(delays.filter((d) => d.topic === topic));
+    if (ui.data && located) hops.push(...partitionHops(topic, p, offset), ...groupHops(topic, p, offset));
+    hops.push(...delayHops(delays.filter((d) => d.topic !== topic)));
     hops.push(...copyHops(copies));
     list.replaceChildren(...hops);
     list.hidden = hops.length === 0;
     list.dataset.topic = topic;
     list.dataset.partition = String(p);
     list.dataset.offset = String(offset);
+    const at = located ? `${topic}/${p} @ ${offset}` : topic;
     say(bad ? 'error-text' : 'muted',
-      `${topic}/${p} @ ${offset}${id ? ` (id ${id})` : ''}, traced ${fmtTime(Date.now())}: `
+      `${at}${id ? ` (id ${id})` : ''}, traced ${fmtTime(Date.now())}: `
       + `${notes.join('; ')}.`);
   }
 

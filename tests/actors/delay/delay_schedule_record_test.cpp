@@ -87,7 +87,7 @@ TEST_CASE("a malformed delay schedule record decodes as nothing", "[delay]") {
   }
   SECTION("unknown value version") {
     auto v = value;
-    v[0] = 2;
+    v[0] = 3;
     CHECK_FALSE(decode_schedule_record(key, v));
   }
   SECTION("an envelope without a topic") {
@@ -103,6 +103,93 @@ TEST_CASE("a malformed delay schedule record decodes as nothing", "[delay]") {
     empty.targets.push_back({"t", 0, 0, 0, {}});
     CHECK_FALSE(decode_schedule_record(key, encode_value(empty)));
   }
+}
+
+TEST_CASE("an envelope keeps its delay class, and one of an earlier release reads as unknown",
+          "[delay]") {
+  const auto key = encode_key(schedule_kind::envelope);
+  envelope_record e{1800000000000, "orders", 3, "batch", level_class(3)};
+  auto v2 = encode_value(e);
+  CHECK(static_cast<uint8_t>(v2[0]) == 2);
+  auto d = decode_schedule_record(key, v2);
+  REQUIRE(d);
+  CHECK(d->envelope.cls == level_class(3));
+  CHECK(class_label(d->envelope.cls) == "3");
+  for (auto c : {delay_class::retry, delay_class::deliver_at}) {
+    e.cls = c;
+    auto dc = decode_schedule_record(key, encode_value(e));
+    REQUIRE(dc);
+    CHECK(dc->envelope.cls == c);
+  }
+
+  // Version 1 (earlier releases): the same fields without the class byte.
+  auto v1 = v2.substr(0, v2.size() - 1);
+  v1[0] = 1;
+  auto old = decode_schedule_record(key, v1);
+  REQUIRE(old);
+  CHECK(old->envelope.cls == delay_class::unknown);
+  CHECK(old->envelope.batch == "batch");
+  CHECK(class_label(old->envelope.cls) == "unknown");
+
+  // Version 2 without its class byte, version 1 with one, version 3: refused.
+  auto short2 = v1;
+  short2[0] = 2;
+  CHECK_FALSE(decode_schedule_record(key, short2));
+  auto long1 = v2;
+  long1[0] = 1;
+  CHECK_FALSE(decode_schedule_record(key, long1));
+  auto v3 = v2;
+  v3[0] = 3;
+  CHECK_FALSE(decode_schedule_record(key, v3));
+}
+
+TEST_CASE(
+    "a dispatch entry keeps its envelope's class and records, unknown in an earlier release's",
+    "[delay]") {
+  const auto key = encode_key(schedule_kind::dispatch);
+  dispatch_record d;
+  d.number = 7;
+  d.targets.push_back(
+      {"orders", 1, 10, 5, {{3, 1000, level_class(2), 4}, {4, 1001, delay_class::retry, 1}}});
+  auto v2 = encode_value(d);
+  CHECK(static_cast<uint8_t>(v2[0]) == 2);
+  auto back = decode_schedule_record(key, v2);
+  REQUIRE(back);
+  const auto& es = back->dispatch.targets[0].entries;
+  REQUIRE(es.size() == 2);
+  CHECK(es[0].cls == level_class(2));
+  CHECK(es[0].records == 4);
+  CHECK(es[1].cls == delay_class::retry);
+  CHECK(es[1].records == 1);
+
+  // Version 1: each entry is offset and due only (16 bytes, not 21).
+  const size_t head = 8 + 2 + 2 + 6 + 4 + 4 + 4 + 4;  // number .. the entry count of "orders"
+  std::string v1 = std::string(1, '\x01') + v2.substr(1, head) + v2.substr(1 + head, 16) +
+                   v2.substr(1 + head + 21, 16);
+  auto old = decode_schedule_record(key, v1);
+  REQUIRE(old);
+  const auto& oes = old->dispatch.targets[0].entries;
+  REQUIRE(oes.size() == 2);
+  CHECK(oes[1].offset == 4);
+  CHECK(oes[1].due_ms == 1001);
+  CHECK(oes[1].cls == delay_class::unknown);
+  CHECK(oes[1].records == 0);
+}
+
+TEST_CASE("delay classes name levels, retries and deliver-at times", "[delay]") {
+  CHECK(level_class(1) == static_cast<delay_class>(1));
+  CHECK(level_class(18) == static_cast<delay_class>(18));
+  CHECK(level_class(0) == delay_class::deliver_at);
+  CHECK(level_class(max_class_level + 1) == delay_class::deliver_at);
+  CHECK(level_of(level_class(7)) == 7u);
+  CHECK_FALSE(level_of(delay_class::retry));
+  CHECK_FALSE(level_of(delay_class::unknown));
+  const auto& levels = delay_levels::message_defaults();
+  CHECK(class_of_delay(levels, std::chrono::seconds(10)) == level_class(3));
+  CHECK(class_of_delay(levels, std::chrono::hours(2)) == level_class(18));
+  CHECK(class_of_delay(levels, std::chrono::seconds(11)) == delay_class::deliver_at);
+  CHECK(class_label(delay_class::retry) == "retry");
+  CHECK(class_label(delay_class::deliver_at) == "at");
 }
 
 TEST_CASE("a target's delayed messages always go to one schedule partition", "[delay]") {

@@ -38,10 +38,10 @@ struct fake_log {
 
   int64_t end() const { return static_cast<int64_t>(records.size()); }
   int64_t envelope(int64_t due, const std::string& topic, uint32_t p,
-                   const std::vector<std::string>& values) {
+                   const std::vector<std::string>& values, delay_class cls = delay_class::unknown) {
     schedule_record r;
     r.kind = schedule_kind::envelope;
-    r.envelope = {due, topic, p, batch_of(values)};
+    r.envelope = {due, topic, p, batch_of(values), cls};
     records.push_back(r);
     return end() - 1;
   }
@@ -394,4 +394,71 @@ TEST_CASE("a fired entry that can never be delivered is dropped and does not kee
   auto p = leader->progress_due(bucket + 60000, log.end());
   REQUIRE(p);
   CHECK(p->bucket == bucket);  // nothing left in it
+}
+
+TEST_CASE(
+    "every replica counts pending records per delay class until their dispatch, across a "
+    "restart",
+    "[delay][schedule]") {
+  temp_dir dir("sched");
+  constexpr int64_t hour = 3'600'000;
+  using counts = std::vector<std::pair<delay_class, uint64_t>>;
+  fake_log log;
+  log.envelope(t0 + 1000, "orders", 0, {"a", "b"}, level_class(1));
+  log.envelope(t0 + 1000, "orders", 0, {"c"}, level_class(1));
+  log.envelope(t0 + 1000, "orders", 0, {"old"});  // an earlier release's: unknown
+  log.envelope(t0 + 5000, "orders.g.retry", 0, {"r"}, delay_class::retry);
+  log.envelope(t0 + 2 * hour, "orders", 0, {"late"}, level_class(18));
+  log.envelope(t0 + 3 * hour, "orders", 0, {"x", "y"}, delay_class::deliver_at);
+  auto s = open_replica(dir.path() / "a");
+  CHECK(s->pending_by_class().empty());
+  log.replay_into(*s);
+  const counts all{{delay_class::unknown, 1},
+                   {level_class(1), 3},
+                   {level_class(18), 1},
+                   {delay_class::retry, 1},
+                   {delay_class::deliver_at, 2}};
+  CHECK(s->pending_by_class() == all);
+
+  // Fired and planned, they stay pending until the dispatch is applied;
+  // its entries carry their class and records.
+  REQUIRE(s->lead(t0));
+  auto due = s->due(t0 + 1000, 100);
+  REQUIRE(due.size() == 3);
+  auto plan = s->plan(log.envelopes_of(due));
+  REQUIRE(plan);
+  CHECK(s->pending_by_class() == all);
+  REQUIRE(plan->record.targets.size() == 1);
+  const auto& entries = plan->record.targets[0].entries;
+  REQUIRE(entries.size() == 3);
+  CHECK(entries[0].cls == level_class(1));
+  CHECK(entries[0].records == 2);
+  CHECK(entries[2].cls == delay_class::unknown);
+  log.add(plan->record);
+  log.add(plan->record);  // written twice: subtracted once
+  log.replay_into(*s);
+  const counts left{{level_class(18), 1}, {delay_class::retry, 1}, {delay_class::deliver_at, 2}};
+  CHECK(s->pending_by_class() == left);
+
+  // A dispatch of an earlier release (entries without class) subtracts
+  // nothing.
+  dispatch_record old;
+  old.number = plan->record.number + 1;
+  old.targets.push_back({"orders.g.retry", 0, 0, 1, {{3, t0 + 5000}}});
+  log.add(old);
+  log.replay_into(*s);
+  CHECK(s->pending_by_class() == left);
+
+  // A restart reads the counts back with the applied offset; another
+  // replica of the same log counts the same.
+  REQUIRE(s->checkpoint());
+  s.reset();
+  s = open_replica(dir.path() / "a");
+  CHECK(s->pending_by_class() == left);
+  auto b = open_replica(dir.path() / "b");
+  log.replay_into(*b);
+  CHECK(b->pending_by_class() == left);
+  // A reset index (the replica's log was cut) counts again from the log.
+  REQUIRE(b->reset(0));
+  CHECK(b->pending_by_class().empty());
 }
