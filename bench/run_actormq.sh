@@ -18,7 +18,8 @@
 #      open page does;
 #      one broker only; tagged inspect=1; docs/benchmarks.md, "Inspector cost"; INSPECT_PROM=0:
 #      /metrics asked by the page's poller instead of Prometheus; INSPECT_PATHS: the poller's
-#      paths)
+#      paths; INSPECT_SELF=1: the control, the same processes but Prometheus scrapes itself and
+#      the poller asks /healthz, tagged inspect_self=1)
 # W3 runs twice per repeat: the copying fetch path (mode=copy) and the zero-copy stream (mode=stream).
 # W5 = W1 with acks=fsync (group-commit fdatasync before the ack), on the same broker, fresh topic.
 set -euo pipefail
@@ -88,8 +89,12 @@ start_cluster() {
 start_inspection() {
   local http="$1" prom_port
   prom_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+  # INSPECT_SELF=1, the control: the same processes doing the same rounds, but Prometheus scrapes
+  # itself and the poller asks /healthz, so the broker inspects nothing.
+  local target="$http"
+  if [ "${INSPECT_SELF:-0}" = 1 ]; then target="127.0.0.1:$prom_port"; fi
   printf 'global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: actormq\n    scrape_interval: 1s\n    static_configs:\n      - targets: [%s]\n' \
-    "'$http'" > "$DATA/prometheus.yml"
+    "'$target'" > "$DATA/prometheus.yml"
   echo "# inspect: prometheus on 127.0.0.1:$prom_port scraping $http/metrics every 1 s; /api/cluster polled every 1 s" >&2
   if [ "${INSPECT_PROM:-1}" = 1 ]; then
     prometheus --config.file="$DATA/prometheus.yml" --storage.tsdb.path="$DATA/tsdb" \
@@ -102,6 +107,7 @@ start_inspection() {
   # HTTP without an inspection).
   local paths="/api/cluster"
   if [ "${INSPECT_PROM:-1}" != 1 ]; then paths="/api/cluster /metrics"; fi
+  if [ "${INSPECT_SELF:-0}" = 1 ]; then paths="/healthz"; fi
   python3 -c '
 import http.client, sys, time
 host, port = sys.argv[1].rsplit(":", 1)
@@ -152,6 +158,7 @@ C=(--broker "$ADDR" --server-pid "$SPID" --no-progress)
 TAGS="ver=$VER build=$BUILD_TYPE storage=file log=$LOG_LEVEL"
 if [ "$CLUSTER" -gt 0 ]; then TAGS="$TAGS cluster=$CLUSTER"; fi
 TAGS="$TAGS inspect=$INSPECT"
+if [ "${INSPECT_SELF:-0}" = 1 ]; then TAGS="$TAGS inspect_self=1"; fi
 PROD=(--producers "$PRODUCERS" --batch-bytes "$BATCH_BYTES" --linger-ms "$LINGER_MS" --max-in-flight "$MAX_IN_FLIGHT")
 for r in $(seq 1 "$REPEAT"); do
   if want W1 || want W3; then

@@ -34,7 +34,7 @@
 #include "app/broker/cluster/local_topics.h"
 #include "app/broker/cluster/producer_id_allocator.h"
 #include "app/broker/cluster/replica_manager.h"
-#include "app/broker/http_server.h"
+#include "app/broker/http_thread.h"
 #include "app/broker/kj_handoff.h"
 #include "app/broker/logger.h"
 #include "app/broker/rpc_metrics.h"
@@ -291,7 +291,7 @@ int run_broker(const broker_config& cfg, const broker_run_hooks& hooks) {
     txn_coord = spawn_txn_coordinator(sys, ts);
     ctx.txn = caf::actor_cast<caf::actor>(txn_coord);
     enlist(directory, txn_coord, "txn", "txn_coordinator");
-    std::unique_ptr<http_server> http;
+    std::unique_ptr<http_thread> http;
     uint16_t node_port = 0;
     auto server = kj::heap<broker_server>(io, ctx);
     KJ_IF_MAYBE (e, kj::runCatchingExceptions([&]() {
@@ -431,10 +431,8 @@ int run_broker(const broker_config& cfg, const broker_run_hooks& hooks) {
                      hs.system = &sys;
                      hs.inspector = inspector;
                      hs.retry = caf::actor_cast<caf::actor>(*retry);
-                     http = std::make_unique<http_server>(io, hs);
-                     auto http_port = http->listen();
-                     http->serve();
-                     std::cout << "http listening on " << cfg.http_host << ":" << http_port
+                     http = std::make_unique<http_thread>(hs);
+                     std::cout << "http listening on " << cfg.http_host << ":" << http->port()
                                << std::endl;
                    }
                    kj::Promise<int> signal = kj::NEVER_DONE;

@@ -8,7 +8,8 @@
 //                      the message trace's copies in retry and dead-letter
 //                      topics (the page adds what /api/cluster says)
 //   GET /healthz       "ok"
-// Served by kj-http on the broker's KJ loop; every answer asks the
+// Served by kj-http on a KJ loop of its own (http_thread.h: not the RPC
+// loop, which it would stall while it builds an answer); every answer asks the
 // INSPECTOR (bounded by its timeouts), nothing is cached. Its own accept
 // loop, like the RPC listener's: a connection that fails, or a descriptor
 // shortage, never stops it; over max_connections a new connection is closed

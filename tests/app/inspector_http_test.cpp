@@ -445,6 +445,24 @@ TEST_CASE(
   CHECK(pending_by_level(http) == left);
 }
 
+TEST_CASE("a broker whose HTTP port is taken exits with the listener's error, the other serves on",
+          "[app][inspector]") {
+  test::broker_process first({"--http", "127.0.0.1:0"});
+  test::require_started(first);
+  auto http = first.http_address();
+  REQUIRE_FALSE(http.empty());
+  test::broker_process second({"--http", http});
+  (void)second.start();  // its RPC port comes first, then the HTTP port fails
+  for (int i = 0; i < 100 && second.output().find("already in use") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(100ms);
+  }
+  INFO(second.output());
+  CHECK(second.output().find("cannot serve") != std::string::npos);
+  CHECK(second.output().find("Address already in use") != std::string::npos);
+  CHECK(second.http_address(100ms).empty());
+  CHECK(http_get(http, "/healthz").body == "ok\n");
+}
+
 TEST_CASE("a malformed HTTP request gets 400 or 501 and a silent client holds up nobody",
           "[app][inspector]") {
   test::broker_process broker({"--http", "127.0.0.1:0"});
