@@ -251,8 +251,16 @@ interface Broker {
   # assigned at delivery). Delayed batches carry no producer sequence (the
   # client leaves them unstamped; the broker clears it at delivery), so a
   # retried delayed send is at-least-once.
+  #
+  # deliverAtList: one due time (ms since the epoch) per record of the
+  # batch, in record order, instead of deliverAtMs and delayLevel (both
+  # then 0): every record is scheduled for its own time, records due
+  # together as one batch, in their order (a time not in the future is due
+  # at once). The reply has scheduled = true and the earliest due time. A
+  # list whose length is not the batch's record count is invalidRequest.
   produce @9 (topic :Text, partition :UInt32, acks :Acks, batch :Data,
-              deliverAtMs :Int64 = 0, delayLevel :UInt8 = 0)
+              deliverAtMs :Int64 = 0, delayLevel :UInt8 = 0,
+              deliverAtList :List(Int64))
       -> (error :Error, baseOffset :Int64, lastOffset :Int64, duplicate :Bool,
           scheduled :Bool, deliverAtMs :Int64, throttledMs :UInt32);
   # throttledMs: how long the broker held this request for the topic's

@@ -58,6 +58,41 @@ void record_batch_builder::add_record(std::optional<std::string_view> key,
                                       std::optional<std::string_view> value, timestamp_ms ts,
                                       const record_header_view* first,
                                       const std::vector<record_header>& headers) {
+  const auto header_count = static_cast<int64_t>(headers.size() + (first ? 1 : 0));
+  size_t headers_bytes = 0;
+  if (first) headers_bytes += bytes_field_size(first->key) + bytes_field_size(first->value);
+  for (const auto& h : headers) {
+    headers_bytes += bytes_field_size(std::string_view(h.key));
+    headers_bytes += h.value ? bytes_field_size(std::string_view(*h.value)) : varint::size(-1);
+  }
+  begin_record(key, value, ts, headers_bytes, header_count);
+  if (first) {
+    append_bytes_field(buf_, first->key);
+    append_bytes_field(buf_, first->value);
+  }
+  for (const auto& h : headers) {
+    append_bytes_field(buf_, std::string_view(h.key));
+    append_bytes_field(buf_, h.value ? std::optional<std::string_view>(*h.value) : std::nullopt);
+  }
+  ++count_;
+}
+
+void record_batch_builder::add(const record_view& r) {
+  size_t headers_bytes = 0;
+  for (const auto& h : r.headers) {
+    headers_bytes += bytes_field_size(h.key) + bytes_field_size(h.value);
+  }
+  begin_record(r.key, r.value, r.timestamp, headers_bytes, static_cast<int64_t>(r.headers.size()));
+  for (const auto& h : r.headers) {
+    append_bytes_field(buf_, h.key);
+    append_bytes_field(buf_, h.value);
+  }
+  ++count_;
+}
+
+void record_batch_builder::begin_record(std::optional<std::string_view> key,
+                                        std::optional<std::string_view> value, timestamp_ms ts,
+                                        size_t headers_bytes, int64_t header_count) {
   if (count_ == 0) first_ts_ = max_ts_ = ts;
   // Timestamps before the first record's are stored as negative deltas; the
   // batch's first_timestamp stays the first record's, max_timestamp the max.
@@ -68,14 +103,7 @@ void record_batch_builder::add_record(std::optional<std::string_view> key,
       static_cast<int64_t>(static_cast<uint64_t>(ts()) - static_cast<uint64_t>(first_ts_()));
   int64_t off_delta = count_;
   size_t body = 1 + varint::size(ts_delta) + varint::size(off_delta) + bytes_field_size(key) +
-                bytes_field_size(value);
-  const auto header_count = static_cast<int64_t>(headers.size() + (first ? 1 : 0));
-  body += varint::size(header_count);
-  if (first) body += bytes_field_size(first->key) + bytes_field_size(first->value);
-  for (const auto& h : headers) {
-    body += bytes_field_size(std::string_view(h.key));
-    body += h.value ? bytes_field_size(std::string_view(*h.value)) : varint::size(-1);
-  }
+                bytes_field_size(value) + varint::size(header_count) + headers_bytes;
   buf_.reserve(buf_.size() + body + varint::max_bytes);
   varint::append(buf_, static_cast<int64_t>(body));
   buf_.push_back('\0');
@@ -84,15 +112,6 @@ void record_batch_builder::add_record(std::optional<std::string_view> key,
   append_bytes_field(buf_, key);
   append_bytes_field(buf_, value);
   varint::append(buf_, header_count);
-  if (first) {
-    append_bytes_field(buf_, first->key);
-    append_bytes_field(buf_, first->value);
-  }
-  for (const auto& h : headers) {
-    append_bytes_field(buf_, std::string_view(h.key));
-    append_bytes_field(buf_, h.value ? std::optional<std::string_view>(*h.value) : std::nullopt);
-  }
-  ++count_;
 }
 
 std::string record_batch_builder::build() {

@@ -37,6 +37,10 @@ class record_batch_builder {
            timestamp_ms ts, const record_header_view& first,
            const std::vector<record_header>& headers);
 
+  /// Adds a decoded record as it is (key, value, timestamp and headers of
+  /// a record_view, e.g. one of another batch's records).
+  void add(const record_view& r);
+
   int32_t record_count() const { return count_; }
   /// Bytes the batch will take once built.
   size_t size_bytes() const { return buf_.size(); }
@@ -51,6 +55,10 @@ class record_batch_builder {
   void add_record(std::optional<std::string_view> key, std::optional<std::string_view> value,
                   timestamp_ms ts, const record_header_view* first,
                   const std::vector<record_header>& headers);
+  /// Writes the record's length, attributes, deltas, key and value, and
+  /// returns nothing: the caller appends the header count and headers.
+  void begin_record(std::optional<std::string_view> key, std::optional<std::string_view> value,
+                    timestamp_ms ts, size_t headers_bytes, int64_t header_count);
 
   std::string buf_;
   int32_t count_ = 0;

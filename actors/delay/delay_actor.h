@@ -11,6 +11,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "actors/atoms.h"
 #include "actors/delay/delay_class.h"
@@ -18,6 +19,13 @@
 #include "actors/partition/partition_actor.h"
 
 namespace actormq {
+
+/// The records of a delayed produce that are due at one time, as a batch of
+/// their own (the producer gave each record its own due time).
+struct delayed_part {
+  int64_t due_ms = 0;  ///< wall-clock ms since the epoch
+  std::string batch;
+};
 
 struct delayed_produce {
   std::string topic;
@@ -27,6 +35,10 @@ struct delayed_produce {
   acks_level acks = acks_level::leader;
   /// What asked for the delay: counted per class while pending.
   delay::delay_class cls = delay::delay_class::deliver_at;
+  /// Set instead of batch when the records have due times of their own: one
+  /// envelope per part (deliver_at_ms is the earliest), answered once every
+  /// part is stored, with the first part's envelope offset.
+  std::vector<delayed_part> parts = {};
 };
 
 struct schedule_reply {

@@ -21,6 +21,35 @@ namespace actormq {
 // one translation unit.
 namespace {
 
+/// Answers a delayed produce split into parts once every part's envelope
+/// is stored: the first error, else the earliest due time and the lowest
+/// envelope offset. Parts already stored when another fails stay scheduled
+/// (a retry schedules them again: at-least-once, as any failed produce).
+class part_join {
+ public:
+  part_join(size_t parts, std::function<void(caf::expected<schedule_reply>)> k)
+      : left_(parts), k_(std::move(k)) {}
+  void arrived(caf::expected<schedule_reply> r) {
+    if (!r) {
+      if (!error_) error_ = r.error();
+    } else if (first_.schedule_offset < 0) {
+      first_ = *r;
+    } else {
+      first_.schedule_offset = std::min(first_.schedule_offset, r->schedule_offset);
+      first_.deliver_at_ms = std::min(first_.deliver_at_ms, r->deliver_at_ms);
+    }
+    if (--left_ > 0) return;
+    if (error_) return k_(std::move(error_));
+    k_(first_);
+  }
+
+ private:
+  size_t left_;
+  std::function<void(caf::expected<schedule_reply>)> k_;
+  caf::error error_;
+  schedule_reply first_;
+};
+
 using delay::schedule_kind;
 using delay::schedule_topic;
 
@@ -108,13 +137,20 @@ void delay_schedule_state::open_alone() {
 // --- scheduling ---
 
 caf::result<schedule_reply> delay_schedule_state::schedule(delayed_produce& req) {
-  if (!req.batch || req.batch->empty()) return make_error(errc::invalid_request, "no batch");
+  const bool parts = !req.parts.empty();
+  if (!parts && (!req.batch || req.batch->empty())) {
+    return make_error(errc::invalid_request, "no batch");
+  }
   const int64_t now = now_ms();
-  if (req.deliver_at_ms > now + settings_.max_delay.count()) {
+  auto too_far = [&](int64_t at) { return at > now + settings_.max_delay.count(); };
+  if (parts ? std::any_of(req.parts.begin(), req.parts.end(),
+                          [&](const delayed_part& d) { return too_far(d.due_ms); })
+            : too_far(req.deliver_at_ms)) {
     return make_error(errc::invalid_request, fmt::format("deliver-at is more than {} ms ahead",
                                                          settings_.max_delay.count()));
   }
   req.deliver_at_ms = std::max(req.deliver_at_ms, now);
+  for (auto& d : req.parts) d.due_ms = std::max(d.due_ms, now);
   auto rp = self_->make_response_promise<schedule_reply>();
   auto reply = [rp](caf::expected<schedule_reply> r) mutable {
     if (r)
@@ -150,16 +186,29 @@ void delay_schedule_state::append(delayed_produce req, appended_fn k) {
   }
   auto sp = delay::schedule_partition_of(req.topic, req.partition, settings_.partitions);
   auto& q = appends_[sp];
-  if (q.bytes + req.batch->size() > max_waiting_bytes) {
+  size_t bytes = req.batch ? req.batch->size() : 0;
+  for (const auto& d : req.parts) bytes += d.batch.size();
+  if (q.bytes + bytes > max_waiting_bytes) {
     return k(make_error(errc::busy, fmt::format("{}-{}: {} bytes of envelopes wait already",
                                                 schedule_topic, sp, q.bytes)));
   }
   auto acks = settings_.replicated ? acks_level::all : req.acks;
   if (q.waiting.empty() || acks > q.acks) q.acks = acks;
-  q.bytes += req.batch->size();
-  q.waiting.push_back({delay::envelope_record{req.deliver_at_ms, std::move(req.topic),
-                                              req.partition, std::move(*req.batch), req.cls},
-                       std::move(k)});
+  q.bytes += bytes;
+  if (req.parts.empty()) {
+    q.waiting.push_back({delay::envelope_record{req.deliver_at_ms, std::move(req.topic),
+                                                req.partition, std::move(*req.batch), req.cls},
+                         std::move(k)});
+  } else {
+    // One envelope per part, queued together (so mostly appended in one
+    // batch); the producer's reply once all are stored.
+    auto join = std::make_shared<part_join>(req.parts.size(), std::move(k));
+    for (auto& d : req.parts) {
+      q.waiting.push_back(
+          {delay::envelope_record{d.due_ms, req.topic, req.partition, std::move(d.batch), req.cls},
+           [join](caf::expected<schedule_reply> r) { join->arrived(std::move(r)); }});
+    }
+  }
   send_appends(sp);
 }
 

@@ -130,10 +130,13 @@ class session_state {
                std::shared_ptr<std::string> batch, done_fn<produce_reply> done);
   /// Stores a batch in the delay schedule for delivery at deliver_at_ms
   /// (cls: the level asked for, or a deliver-at time); held past the quota
-  /// like produce.
+  /// like produce. With dues (one per record, record order), each record is
+  /// due at its own time instead: the batch is split here, one envelope per
+  /// due time (invalid_request when dues and records do not match).
   void produce_delayed(const std::string& topic, uint32_t partition, acks_level acks,
                        int64_t deliver_at_ms, delay::delay_class cls,
-                       std::shared_ptr<std::string> batch, done_fn<schedule_reply> done);
+                       std::shared_ptr<std::string> batch, done_fn<schedule_reply> done,
+                       std::shared_ptr<const std::vector<int64_t>> dues = nullptr);
   /// Passes on the requests of topic held for its quota whose time came
   /// (the session's timer, armed while any is held).
   void release_throttled(const std::string& topic);
@@ -236,7 +239,8 @@ class session_state {
   void send_delayed(const std::string& topic, uint32_t partition, acks_level acks,
                     int64_t deliver_at_ms, delay::delay_class cls,
                     std::shared_ptr<std::string> batch, done_fn<schedule_reply> done,
-                    std::chrono::milliseconds held);
+                    std::chrono::milliseconds held,
+                    std::shared_ptr<const std::vector<int64_t>> dues);
 
   caf::event_based_actor* self_ = nullptr;
   session_settings settings_;

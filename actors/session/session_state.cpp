@@ -3,6 +3,7 @@
 #include "actors/errc.h"
 #include "actors/logger.h"
 #include "actors/session/session_actor.h"
+#include "storage/batch_split.h"
 #include "storage/record_batch.h"
 
 namespace actormq {
@@ -288,13 +289,14 @@ void session_state::send_produce(const topic_handle& h, uint32_t partition, acks
 void session_state::produce_delayed(const std::string& topic, uint32_t partition, acks_level acks,
                                     int64_t deliver_at_ms, delay::delay_class cls,
                                     std::shared_ptr<std::string> batch,
-                                    done_fn<schedule_reply> done) {
+                                    done_fn<schedule_reply> done,
+                                    std::shared_ptr<const std::vector<int64_t>> dues) {
   // The quota counts delayed messages when they are produced (a flood of
   // them loads the schedule as much as plain ones load a partition). A
   // topic unknown here is left for the DELAY actor to judge, as before.
   with_topic(topic, [=, this](caf::expected<topic_handle> h) {
     auto held = [=, this](std::chrono::milliseconds ms) {
-      send_delayed(topic, partition, acks, deliver_at_ms, cls, batch, done, ms);
+      send_delayed(topic, partition, acks, deliver_at_ms, cls, batch, done, ms, dues);
     };
     if (!h) return held(std::chrono::milliseconds{0});
     switch (hold_for_quota(*h, *batch, held)) {
@@ -311,12 +313,29 @@ void session_state::produce_delayed(const std::string& topic, uint32_t partition
 void session_state::send_delayed(const std::string& topic, uint32_t partition, acks_level acks,
                                  int64_t deliver_at_ms, delay::delay_class cls,
                                  std::shared_ptr<std::string> batch, done_fn<schedule_reply> done,
-                                 std::chrono::milliseconds held) {
+                                 std::chrono::milliseconds held,
+                                 std::shared_ptr<const std::vector<int64_t>> dues) {
   auto throttled_ms = static_cast<uint32_t>(held.count());
+  delayed_produce req{topic, partition, deliver_at_ms, nullptr, acks, cls};
+  if (dues) {
+    // Split here, on the connection's actor, not in the one DELAY SCHEDULE
+    // actor every connection shares.
+    const std::span<const uint8_t> bytes{reinterpret_cast<const uint8_t*>(batch->data()),
+                                         batch->size()};
+    if (auto h = storage::validate_batch(bytes, bytes.size(), storage::validation::full_records);
+        !h || h->size_bytes() != bytes.size()) {
+      return done(make_error(errc::invalid_batch,
+                             h ? "one batch expected" : "the delayed batch: " + h.message()));
+    }
+    auto parts = storage::split_batch(bytes, *dues);
+    if (!parts) return done(make_error(errc::invalid_request, parts.message()));
+    req.parts.reserve(parts->size());
+    for (auto& p : *parts) req.parts.push_back({p.key, std::move(p.batch)});
+  } else {
+    req.batch = std::move(batch);
+  }
   auto t = deadline([done] { done(caf::make_error(caf::sec::request_timeout)); });
-  self_
-      ->request(settings_.delay, caf::infinite, produce_atom::value,
-                delayed_produce{topic, partition, deliver_at_ms, std::move(batch), acks, cls})
+  self_->request(settings_.delay, caf::infinite, produce_atom::value, std::move(req))
       .then(
           [=](schedule_reply& r) {
             if (!t.settle()) return;

@@ -442,7 +442,26 @@ kj::Promise<void> rpc_service::produce(ProduceContext ctx) {
   }
   int64_t deliver_at = p.getDeliverAtMs();
   auto cls = delay::level_class(p.getDelayLevel());  // deliver_at without a level
-  if (p.getDelayLevel() > 0) {
+  std::shared_ptr<const std::vector<int64_t>> dues;
+  if (p.hasDeliverAtList() && p.getDeliverAtList().size() > 0) {
+    auto list = p.getDeliverAtList();
+    if (p.getDelayLevel() > 0 || p.getDeliverAtMs() != 0) {
+      set_error(results.initError(), errc::invalid_request,
+                "deliverAtList is given instead of deliverAtMs and delayLevel, not with them");
+      return kj::READY_NOW;
+    }
+    if (auto n = storage::count_records(bytes); n != list.size()) {
+      set_error(
+          results.initError(), errc::invalid_request,
+          fmt::format("deliverAtList has {} due times for a batch of {} records", list.size(), n));
+      return kj::READY_NOW;
+    }
+    auto v = std::make_shared<std::vector<int64_t>>();
+    v->reserve(list.size());
+    for (auto at : list) v->push_back(at);
+    deliver_at = *std::min_element(v->begin(), v->end());
+    dues = std::move(v);
+  } else if (p.getDelayLevel() > 0) {
     auto d = cfg.delay_levels.delay_of(p.getDelayLevel());
     if (!d) {
       set_error(results.initError(), errc::invalid_request,
@@ -452,12 +471,12 @@ kj::Promise<void> rpc_service::produce(ProduceContext ctx) {
     }
     deliver_at = storage::system_now()() + d->count();
   }
-  if (deliver_at > storage::system_now()()) {
+  if (dues || deliver_at > storage::system_now()()) {
     return call<schedule_reply>(session_,
-                                [topic, partition, acks, deliver_at, cls, batch](
+                                [topic, partition, acks, deliver_at, cls, batch, dues](
                                     session_state& s, done_fn<schedule_reply> d) {
                                   s.produce_delayed(topic, partition, acks, deliver_at, cls, batch,
-                                                    d);
+                                                    d, dues);
                                 })
         .then([ctx](caf::expected<schedule_reply> r) mutable {
           auto res = ctx.getResults();

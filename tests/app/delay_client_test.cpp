@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <ctime>
+#include <future>
 #include <thread>
 
 #include "app/fixtures.h"
@@ -180,6 +181,58 @@ TEST_CASE("a delayed send with deliver at arrives at its time and not before", "
   INFO(r3.err.to_string());
   CHECK(r3.ok());
   CHECK(r3.offset == 3);
+}
+
+TEST_CASE("records sent together with deliver-at times of their own each arrive at their time",
+          "[app][delay]") {
+  test::broker_process b;
+  test::require_started(b);
+  test::create_topic(b, "own-client", 1);
+  auto prod = make_producer(b);
+  const auto start = wall_ms();
+  // Twenty records in one linger window, due 1.0 s to 2.9 s out, sent out of
+  // due order, plus one whose time has passed: one delayed batch, each
+  // record at its own time.
+  std::vector<int64_t> due;
+  std::vector<std::future<client::delivery_report>> sent;
+  for (int i = 0; i < 20; ++i) {
+    const int64_t at = start + 1000 + ((i * 7) % 20) * 100;
+    auto rec = record("own-client", "m" + std::to_string(at - start));
+    rec.deliver_at_ms = at;
+    due.push_back(at);
+    sent.push_back(prod->send(rec));
+  }
+  auto past = record("own-client", "past");
+  past.deliver_at_ms = start - 5000;
+  auto past_sent = prod->send(past);
+  REQUIRE(prod->flush(10s));
+  for (size_t i = 0; i < sent.size(); ++i) {
+    auto rep = sent[i].get();
+    INFO(rep.err.to_string());
+    REQUIRE(rep.ok());
+    CHECK(rep.scheduled);
+    CHECK(rep.deliver_at_ms == due[i]);
+  }
+  auto rp = past_sent.get();
+  REQUIRE(rp.ok());
+  CHECK(rp.scheduled);
+  CHECK(rp.deliver_at_ms >= start);
+  CHECK(rp.deliver_at_ms < start + 1000);
+
+  auto got = arrivals(*reader(b, "own-client"), 21, 10s);
+  REQUIRE(got.size() == 21);
+  CHECK(got[0].msg.value == "past");
+  CHECK(got[0].seen_at_ms < start + 1000);
+  std::vector<std::string> order;
+  for (size_t i = 1; i < got.size(); ++i) {
+    const auto at = start + std::stoll(got[i].msg.value->substr(1));
+    CHECK(got[i].seen_at_ms >= at);  // never early
+    CHECK(got[i].seen_at_ms <= at + 3000);
+    order.push_back(*got[i].msg.value);
+  }
+  std::vector<std::string> by_due;
+  for (int k = 0; k < 20; ++k) by_due.push_back("m" + std::to_string(1000 + k * 100));
+  CHECK(order == by_due);
 }
 
 TEST_CASE("the cli delay of 2 s is not consumable at 1.5 s and is at 2.5 s", "[app][cli][delay]") {

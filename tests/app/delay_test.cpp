@@ -42,7 +42,8 @@ struct delayed_reply {
 
 delayed_reply produce_delayed(test::raw_client& c, const std::string& topic, uint32_t partition,
                               const std::string& batch, int64_t deliver_at, uint8_t level = 0,
-                              rpc::Acks acks = rpc::Acks::FSYNC) {
+                              rpc::Acks acks = rpc::Acks::FSYNC,
+                              const std::vector<int64_t>& dues = {}) {
   auto req = c.broker().produceRequest();
   req.setTopic(topic);
   req.setPartition(partition);
@@ -50,6 +51,10 @@ delayed_reply produce_delayed(test::raw_client& c, const std::string& topic, uin
   req.setBatch(capnp::Data::Reader(reinterpret_cast<const kj::byte*>(batch.data()), batch.size()));
   req.setDeliverAtMs(deliver_at);
   req.setDelayLevel(level);
+  if (!dues.empty()) {
+    auto l = req.initDeliverAtList(static_cast<unsigned>(dues.size()));
+    for (unsigned i = 0; i < dues.size(); ++i) l.set(i, dues[i]);
+  }
   auto resp = req.send().wait(c.ws());
   return {resp.getError().getCode(), resp.getError().getMessage().cStr(), resp.getScheduled(),
           resp.getDeliverAtMs()};
@@ -107,6 +112,76 @@ TEST_CASE("a message delayed 2 s is not consumable at 1.5 s and is at 2.5 s") {
   CHECK(high_watermark(b, "later") == 1);
   auto seen = read_all(b, "later", 1);
   CHECK(seen == std::map<std::string, int>{{"hello later", 1}});
+}
+
+TEST_CASE("records of one batch with due times of their own each arrive at their time, in order") {
+  test::broker_process b;
+  test::require_started(b);
+  test::create_topic(b, "own-times", 1);
+  test::raw_client c(b.address());
+  storage::record_batch_builder bb;
+  for (auto v : {"a", "b", "c", "d", "e", "f"}) {
+    bb.add(std::string_view("k"), std::string_view(v), storage::timestamp_ms(wall_ms()));
+  }
+  const auto start = wall_ms();
+  const int64_t soon = start + 1500, later = start + 3000;
+  //                      a     b     c      d (past)     e     f
+  std::vector<int64_t> dues{soon, soon, later, start - 60000, soon, later};
+  auto r = produce_delayed(c, "own-times", 0, bb.build(), 0, 0, rpc::Acks::FSYNC, dues);
+  INFO(r.message);
+  REQUIRE(r.code == rpc::ErrorCode::NONE);
+  CHECK(r.scheduled);
+  CHECK(r.deliver_at >= start);  // the earliest: d, due at once
+  CHECK(r.deliver_at < soon);
+
+  auto values = [&](size_t n) {
+    std::vector<std::string> out;
+    client::consumer_config cc;
+    cc.connection = test::connection_to(b);
+    cc.group_id = "own-times-" + std::to_string(wall_ms());
+    cc.auto_offset_reset = client::offset_reset::earliest;
+    auto cons = client::consumer::create(cc);
+    REQUIRE(cons);
+    REQUIRE((*cons)->subscribe({"own-times"}));
+    for (auto& m : test::consume_n(**cons, n, 20s)) out.push_back(m.value.value_or(""));
+    return out;
+  };
+  std::this_thread::sleep_until(
+      std::chrono::system_clock::time_point(std::chrono::milliseconds(start + 1000)));
+  CHECK(high_watermark(b, "own-times") == 1);  // d alone
+  std::this_thread::sleep_until(
+      std::chrono::system_clock::time_point(std::chrono::milliseconds(start + 2300)));
+  CHECK(high_watermark(b, "own-times") == 4);  // and a, b, e, not c and f
+  std::this_thread::sleep_until(
+      std::chrono::system_clock::time_point(std::chrono::milliseconds(start + 3800)));
+  CHECK(high_watermark(b, "own-times") == 6);
+  CHECK(values(6) == std::vector<std::string>{"d", "a", "b", "e", "c", "f"});
+}
+
+TEST_CASE("a due-time list that does not match the batch, or comes with a level, is refused") {
+  test::broker_process b;
+  test::require_started(b);
+  test::create_topic(b, "own-bad", 1);
+  test::raw_client c(b.address());
+  storage::record_batch_builder bb;
+  bb.add(std::string_view("k"), std::string_view("x"), storage::timestamp_ms(wall_ms()));
+  bb.add(std::string_view("k"), std::string_view("y"), storage::timestamp_ms(wall_ms()));
+  const auto batch = bb.build();
+  const auto at = wall_ms() + 60000;
+  auto short_list = produce_delayed(c, "own-bad", 0, batch, 0, 0, rpc::Acks::LEADER, {at});
+  CHECK(short_list.code == rpc::ErrorCode::INVALID_REQUEST);
+  CHECK_THAT(short_list.message, Catch::Contains("1 due times for a batch of 2 records"));
+  auto with_level = produce_delayed(c, "own-bad", 0, batch, 0, 3, rpc::Acks::LEADER, {at, at});
+  CHECK(with_level.code == rpc::ErrorCode::INVALID_REQUEST);
+  CHECK_THAT(with_level.message, Catch::Contains("not with them"));
+  auto too_far = produce_delayed(c, "own-bad", 0, batch, 0, 0, rpc::Acks::LEADER,
+                                 {at, wall_ms() + 400LL * 24 * 3600 * 1000});
+  CHECK(too_far.code == rpc::ErrorCode::INVALID_REQUEST);
+  CHECK_THAT(too_far.message, Catch::Contains("ms ahead"));
+  // The broker serves on: a good list is scheduled.
+  auto ok = produce_delayed(c, "own-bad", 0, batch, 0, 0, rpc::Acks::LEADER, {at, at + 1});
+  CHECK(ok.code == rpc::ErrorCode::NONE);
+  CHECK(ok.deliver_at == at);
 }
 
 TEST_CASE("a delay level maps to its duration and an unknown level is refused") {

@@ -348,6 +348,10 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
           req.setAcks(a);
           req.setDeliverAtMs(b->delay.deliver_at_ms);
           req.setDelayLevel(b->delay.level);
+          if (!b->dues.empty()) {
+            auto l = req.initDeliverAtList(static_cast<unsigned>(b->dues.size()));
+            for (unsigned i = 0; i < b->dues.size(); ++i) l.set(i, b->dues[i]);
+          }
           // The request refers to the batch bytes instead of copying them;
           // the promise keeps the batch alive until the reply.
           auto orphanage =

@@ -43,7 +43,14 @@ uint32_t record_accumulator::choose_partition(const producer_record& rec) {
 bool record_accumulator::append(const topic_partition& tp, producer_record& rec,
                                 int64_t timestamp_ms, size_t est, delivery_callback cb) {
   auto& ps = parts_[tp];
-  delay_key dk{rec.deliver_at_ms.value_or(0), rec.delay_level.value_or(0)};
+  // A level takes precedence over a deliver-at time; deliver-at records of
+  // a partition share one batch whatever their times (deliverAtList).
+  delay_key dk;
+  if (rec.delay_level.value_or(0) > 0) {
+    dk.level = *rec.delay_level;
+  } else if (rec.deliver_at_ms.value_or(0) > 0) {
+    dk.own_times = true;
+  }
   auto& slot = dk.delayed() ? ps.open_delayed : ps.open;
   auto seal_slot = [&] {
     if (dk.delayed()) {
@@ -77,6 +84,7 @@ bool record_accumulator::append(const topic_partition& tp, producer_record& rec,
                     storage::record_header_view{message_id::header_key, id.bytes()}, hs);
   slot->callbacks.push_back(std::move(cb));
   slot->ids.push_back(id);
+  if (dk.own_times) slot->dues.push_back(*rec.deliver_at_ms);
   slot->record_bytes += est;
   buffered_bytes_ += est;
   if (slot->builder.size_bytes() >= batch_limit_) {
@@ -97,6 +105,7 @@ record_accumulator::batch_ptr record_accumulator::make_batch(const topic_partiti
   b->record_bytes = ob.record_bytes;
   b->deadline = ob.created + std::chrono::milliseconds(cfg_.delivery_timeout_ms);
   b->delay = ob.delay;
+  b->dues = std::move(ob.dues);
   return b;
 }
 
@@ -239,7 +248,11 @@ void record_accumulator::settle(producer_batch& b, const error& err, int64_t bas
     rep.offset = (!err && base_offset >= 0) ? base_offset + static_cast<int64_t>(i) : -1;
     if (i < b.ids.size()) rep.id = b.ids[i];
     rep.scheduled = !err && scheduled_at >= 0;
-    rep.deliver_at_ms = rep.scheduled ? scheduled_at : -1;
+    // With own times the reply's is the earliest (or the broker's now, for
+    // a time already past): each record is due at its own, not before it.
+    rep.deliver_at_ms = !rep.scheduled      ? -1
+                        : i < b.dues.size() ? std::max(b.dues[i], scheduled_at)
+                                            : scheduled_at;
     rep.throttled_ms = throttled_ms;
     rep.err = err;
     out.emplace_back(std::move(b.callbacks[i]), std::move(rep));

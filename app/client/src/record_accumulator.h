@@ -46,12 +46,15 @@ struct producer_record;
 
 namespace actormq::client::detail {
 
-/// When a batch is due: deliver_at_ms > 0 or a delay level makes it a
-/// delayed batch, sent with these fields and never mixed with others.
+/// When a batch is due: a delay level, or own_times (records with a
+/// deliver-at time, each sent with its own in deliverAtList), makes it a
+/// delayed batch, never mixed with others. deliver_at_ms: one time for the
+/// whole batch (the protocol's deliverAtMs; the producer uses own_times).
 struct delay_key {
   int64_t deliver_at_ms = 0;
   uint8_t level = 0;
-  bool delayed() const { return deliver_at_ms > 0 || level > 0; }
+  bool own_times = false;
+  bool delayed() const { return deliver_at_ms > 0 || level > 0 || own_times; }
   bool operator==(const delay_key&) const = default;
 };
 
@@ -79,6 +82,7 @@ struct producer_batch {
   clock::time_point retry_at{};
   clock::time_point deadline{};
   delay_key delay;
+  std::vector<int64_t> dues;  ///< delay.own_times: each record's deliver-at, in order
 };
 
 /// A record's callback with its report, to run once settled.
@@ -174,6 +178,7 @@ class record_accumulator {
     clock::time_point created{};
     size_t record_bytes = 0;
     delay_key delay;
+    std::vector<int64_t> dues;
   };
   struct partition_state {
     std::optional<open_batch> open;

@@ -27,8 +27,10 @@
 // - Delayed records (deliver_at_ms or delay_level set): the broker stores the
 //   batch and appends it to the partition at its due time; the report then
 //   has scheduled = true and the due time, and no offset. Delayed records go
-//   in batches of their own, one open batch per partition holding records of
-//   one (deliver_at_ms, delay_level) only, never mixed with immediate ones.
+//   in batches of their own, never mixed with immediate ones: one open batch
+//   per partition for records with a deliver-at time, whatever their times
+//   (each record's is sent with it, deliverAtList; a time already past is
+//   due at once), and one for records of one delay level.
 //   They are not stamped with the partition's idempotent sequence (the
 //   partition sees them only at their due time, so a sequence number would
 //   leave a gap in the immediate batches' sequence): a delayed send is
