@@ -95,7 +95,7 @@ start_inspection() {
   if [ "${INSPECT_SELF:-0}" = 1 ]; then target="127.0.0.1:$prom_port"; fi
   printf 'global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: actormq\n    scrape_interval: 1s\n    static_configs:\n      - targets: [%s]\n' \
     "'$target'" > "$DATA/prometheus.yml"
-  echo "# inspect: prometheus on 127.0.0.1:$prom_port scraping $http/metrics every 1 s; /api/cluster polled every 1 s" >&2
+  echo "# inspect: prometheus on 127.0.0.1:$prom_port scraping $http/metrics every 1 s; /api/cluster polled every ${INSPECT_EVERY_MS:-1000} ms" >&2
   if [ "${INSPECT_PROM:-1}" = 1 ]; then
     prometheus --config.file="$DATA/prometheus.yml" --storage.tsdb.path="$DATA/tsdb" \
       --web.listen-address="127.0.0.1:$prom_port" > "$DATA/prometheus.log" 2>&1 &
@@ -104,20 +104,24 @@ start_inspection() {
   # The page's poll: one process, one kept-alive connection, as a browser does (a curl process
   # a second cost W4's p99 +29 % on this 2-core machine, more than the requests themselves).
   # INSPECT_PROM=0 asks /metrics here too; INSPECT_PATHS overrides the paths ("/healthz" alone:
-  # HTTP without an inspection).
+  # HTTP without an inspection). INSPECT_EVERY_MS (1000): the poll's period; a shorter one
+  # amplifies the inspection to measure its cost above the noise (docs/benchmarks.md).
   local paths="/api/cluster"
   if [ "${INSPECT_PROM:-1}" != 1 ]; then paths="/api/cluster /metrics"; fi
   if [ "${INSPECT_SELF:-0}" = 1 ]; then paths="/healthz"; fi
   python3 -c '
 import http.client, sys, time
 host, port = sys.argv[1].rsplit(":", 1)
+every = int(sys.argv[2]) / 1000
 conn = http.client.HTTPConnection(host, int(port), timeout=10)
+next_at = time.monotonic()
 while True:
-    for p in sys.argv[2:]:
+    for p in sys.argv[3:]:
         conn.request("GET", p)
         conn.getresponse().read()
-    time.sleep(1)
-' "$http" ${INSPECT_PATHS:-$paths} &
+    next_at += every
+    time.sleep(max(0.0, next_at - time.monotonic()))
+' "$http" "${INSPECT_EVERY_MS:-1000}" ${INSPECT_PATHS:-$paths} &
   IPIDS+=($!)
 }
 
@@ -159,6 +163,7 @@ TAGS="ver=$VER build=$BUILD_TYPE storage=file log=$LOG_LEVEL"
 if [ "$CLUSTER" -gt 0 ]; then TAGS="$TAGS cluster=$CLUSTER"; fi
 TAGS="$TAGS inspect=$INSPECT"
 if [ "${INSPECT_SELF:-0}" = 1 ]; then TAGS="$TAGS inspect_self=1"; fi
+if [ "$INSPECT" = 1 ] && [ -n "${INSPECT_EVERY_MS:-}" ]; then TAGS="$TAGS inspect_every_ms=$INSPECT_EVERY_MS"; fi
 PROD=(--producers "$PRODUCERS" --batch-bytes "$BATCH_BYTES" --linger-ms "$LINGER_MS" --max-in-flight "$MAX_IN_FLIGHT")
 for r in $(seq 1 "$REPEAT"); do
   if want W1 || want W3; then
