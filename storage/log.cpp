@@ -26,6 +26,7 @@ timestamp_ms system_now() {
 namespace {
 constexpr const char* clean_marker = ".clean_shutdown";
 constexpr const char* log_start_file = "log_start";
+constexpr const char* recovery_point_file = "recovery-point";
 /// The largest batch the format can describe (batch_length is an int32).
 constexpr size_t max_stored_batch_bytes =
     batch_layout::length_prefix + static_cast<size_t>(std::numeric_limits<int32_t>::max());
@@ -64,7 +65,10 @@ status cut_bad_tail(segment& s, const segment_scan& scan, recovery_report& repor
 }
 }  // namespace
 
-log::log(fs::path dir, log_config cfg) : dir_(std::move(dir)), cfg_(std::move(cfg)) {
+log::log(fs::path dir, log_config cfg)
+    : dir_(std::move(dir)),
+      cfg_(std::move(cfg)),
+      point_(std::make_shared<recovery_point>(dir_ / recovery_point_file)) {
   if (!cfg_.clock) cfg_.clock = system_now;
 }
 
@@ -128,6 +132,20 @@ status log::recover(recovery_report& report) {
     if (auto st = sync_directory(dir_); !st) return st;
   }
 
+  // Closed segments ending at or below the recovery point were synced; the
+  // others were not, and a power loss may have left holes in them. A log
+  // without the file comes from before it, when every roll synced.
+  bool rewrite_point = true;
+  offset synced_below = offset::max();
+  if (auto rp = point_->load(); !rp) {
+    logger().warn("recovery: {}; every closed segment is CRC-checked", rp.message());
+    synced_below = offset(0);
+  } else if (*rp) {
+    synced_below = **rp;
+    report.recovery_point = synced_below;
+    rewrite_point = false;
+  }
+
   const auto qdir = dir_ / "quarantine";
   std::vector<int64_t> order;
   for (auto& [b, _] : bases) order.push_back(b);
@@ -138,6 +156,9 @@ status log::recover(recovery_report& report) {
     auto seg = segment::open(dir_, offset(order[i]), cfg_.index_interval_bytes, now());
     if (!seg) return seg.error();
     auto& s = *seg;
+    // A closed segment no sync covered is checked like the tail.
+    bool unsynced = !tail && !report.clean_shutdown && offset(order[i + 1]) > synced_below;
+    bool check_crc = tail || unsynced;
     // Checked before trusting the index files too: an overlapping segment
     // would serve offsets twice.
     bool overlaps = s->base_offset() < expect_at_least;
@@ -152,8 +173,28 @@ status log::recover(recovery_report& report) {
     }
     // Bounded by the format, not by max_batch_bytes: lowering that setting
     // must not turn batches already stored into corruption.
-    auto scan = s->scan(/*check_crc=*/tail, max_stored_batch_bytes);
+    auto scan = s->scan(check_crc, max_stored_batch_bytes);
     if (!scan) return scan.error();
+    if (check_crc) ++report.crc_checked_segments;
+    if (unsynced && !overlaps && !scan->problem.empty()) {
+      // Lost with the page cache: nothing from the first bad batch on was
+      // ever synced, in this segment or in any later one.
+      if (auto st = cut_bad_tail(*s, *scan, report); !st) return st;
+      if (auto st = s->flush(); !st) return st;
+      expect_at_least = s->next_offset();
+      segments_.push_back(std::move(s));
+      active_crc_checked = true;
+      for (size_t j = i + 1; j < order.size(); ++j) {
+        auto later = segment::open(dir_, offset(order[j]), cfg_.index_interval_bytes, now());
+        if (!later) return later.error();
+        auto bytes = fs::file_size((*later)->path(), ec);
+        if (auto st = (*later)->quarantine(qdir); !st) return st;
+        emit(report, {recovery_event::kind::quarantined_segment, (*later)->path(), ec ? 0 : bytes,
+                      offset(order[j]), j + 1 < order.size() ? offset(order[j + 1]) : offset(-1),
+                      "follows a closed segment cut where its unsynced part was lost"});
+      }
+      break;
+    }
     if (!tail && (!scan->problem.empty() || overlaps)) {
       std::string why = overlaps ? "segment overlaps the previous one" : scan->problem;
       offset next_base = offset(order[i + 1]);
@@ -209,16 +250,30 @@ status log::recover(recovery_report& report) {
                   start_floor_(), next_offset()(), dir_.string());
     start_floor_ = next_offset();
   }
+  if (auto st = settle_recovery_point(rewrite_point, synced_below); !st) return st;
   flushed_ = next_offset();
   if (bases.empty()) {
     // Nothing was on disk: there was no previous run to shut down at all.
     logger().info("created log {} at offset {}", dir_.string(), next_offset()());
   } else {
-    logger().info("opened log {}: offsets [{}, {}), {} segments, {} shutdown", dir_.string(),
-                  log_start_offset()(), next_offset()(), segments_.size(),
-                  report.clean_shutdown ? "clean" : "unclean");
+    logger().info("opened log {}: offsets [{}, {}), {} segments, {} shutdown, {} read whole",
+                  dir_.string(), log_start_offset()(), next_offset()(), segments_.size(),
+                  report.clean_shutdown ? "clean" : "unclean", report.crc_checked_segments);
   }
   return {};
+}
+
+status log::settle_recovery_point(bool rewrite, offset synced_below) {
+  const offset active_base = segments_.back()->base_offset();
+  if (!rewrite && synced_below >= active_base) return {};
+  // Closed segments past the point were read whole (CRC-checked) above, or
+  // trusted after a clean close: a process crash leaves them in the page
+  // cache, so they are synced before the point may cover them.
+  for (size_t i = 0; i + 1 < segments_.size(); ++i) {
+    if (segments_[i + 1]->base_offset() <= synced_below) continue;
+    if (auto st = segments_[i]->file()->datasync(); !st) return st;
+  }
+  return point_->reset(active_base);
 }
 
 offset log::log_start_offset() const {
@@ -314,7 +369,8 @@ result<append_result> log::write_batches(
     auto& s = *segments_.back();
     if (s.next_offset() > out.base_offset) {
       // The cut must reach the disk: the batches may already have been synced
-      // by a roll, and a crash must not bring them back.
+      // (by the flusher, after the roll this call undoes), and a crash must
+      // not bring them back.
       auto r = s.truncate_to(out.base_offset);
       if (!r || !s.file()->datasync()) failed_ = true;
     }
@@ -331,6 +387,7 @@ result<append_result> log::write_batches(
     if (!active->empty() && (too_big || too_old)) {
       if (auto st = roll(); !st) return undo(st.error());
       active = segments_.back().get();
+      ++out.rolled;
     }
     assert(h.base_offset == active->next_offset());
     if (auto st = active->append(batches.subspan(at, h.size_bytes()), h); !st) {
@@ -396,25 +453,42 @@ result<offset> log::offset_for_timestamp(timestamp_ms ts) const {
 status log::flush() {
   if (closed_ || failed_) return errc::log_closed;
   if (flushed_ == next_offset() && unflushed_msgs_ == 0) return {};
-  // Rolled segments were flushed at roll; only the active one can be dirty.
-  // Its index files are left to roll and close: recovery rebuilds the active
-  // segment's indexes anyway, and a failed index write (disk full) must not
-  // count as a failed sync.
-  if (auto st = segments_.back()->file()->datasync(); !st) {
+  // Closed segments not synced yet, then the active one. Index files are left
+  // to roll and close: recovery rebuilds the active segment's indexes anyway,
+  // and a failed index write (disk full) must not count as a failed sync.
+  auto plan = sync_target();
+  if (auto st = plan.run(); !st) {
     // After a failed fdatasync the page cache state is unknown (fsyncgate):
     // refuse further writes until the log is reopened and recovered.
     failed_ = true;
     return st;
   }
-  flushed_ = next_offset();
-  unflushed_msgs_ = 0;
-  oldest_unflushed_ = timestamp_ms(-1);
+  mark_flushed(plan.ticket());
   return {};
 }
 
-void log::mark_flushed(offset o) {
-  // A sync that started before a truncate cannot vouch for offsets past the end.
-  o = std::min(o, next_offset());
+sync_plan log::sync_target() const {
+  sync_plan plan;
+  // Segments are contiguous: the closed ones ending past flushed_ are those
+  // no sync has covered, and they are the newest closed ones.
+  size_t first = segments_.size() - 1;
+  while (first > 0 && segments_[first - 1]->next_offset() > flushed_) --first;
+  for (size_t i = first; i + 1 < segments_.size(); ++i) plan.files.push_back(segments_[i]->file());
+  plan.closed = plan.files.size();
+  plan.files.push_back(segments_.back()->file());
+  plan.directory = dir_;
+  plan.sync_directory = rolls_ != dir_synced_rolls_;
+  plan.point = point_;
+  plan.done = {next_offset(), point_->epoch(), rolls_};
+  return plan;
+}
+
+void log::mark_flushed(const sync_ticket& t) {
+  // A sync planned before a truncate cannot vouch for the offsets the
+  // truncate freed: they may hold other batches by now.
+  if (t.epoch != point_->epoch()) return;
+  dir_synced_rolls_ = std::max(dir_synced_rolls_, t.rolls);
+  offset o = std::min(t.up_to, next_offset());
   if (o <= flushed_) return;
   flushed_ = o;
   if (o >= next_offset()) {
@@ -437,21 +511,17 @@ status log::roll() {
 
 status log::roll_at(offset base) {
   auto& active = *segments_.back();
-  if (auto st = active.file()->datasync(); !st) {
-    failed_ = true;
-    return st;
-  }
-  flushed_ = std::max(flushed_, next_offset());
-  unflushed_msgs_ = 0;
-  oldest_unflushed_ = timestamp_ms(-1);
-  // A rolled segment's index files are trusted after a clean shutdown, so
-  // they are written now. Failing that (disk full) fails the roll but not the
-  // log: the data is synced and the indexes are still in memory.
+  // No sync here: the owner's next sync covers the closed segment and the
+  // new file's name (flush(), or sync_target() on the flusher), off the
+  // append path. A rolled segment's index files are trusted after a clean
+  // shutdown, so they are written now. Failing that (disk full) fails the
+  // roll but not the log: the indexes are still in memory.
   if (auto st = active.flush_indexes(); !st) return st;
   auto s = segment::create(dir_, base, cfg_.index_interval_bytes, now());
   if (!s) return s.error();
   segments_.push_back(std::move(*s));
-  return sync_directory(dir_);
+  ++rolls_;
+  return {};
 }
 
 result<size_t> log::apply_retention() {
@@ -491,6 +561,9 @@ result<size_t> log::apply_retention() {
 status log::truncate(offset o) {
   if (closed_ || failed_) return errc::log_closed;
   if (o >= next_offset()) return {};
+  // First: the offsets from o on will hold other batches, which no earlier
+  // sync covered (a sync planned before this no longer raises the point).
+  if (auto st = point_->lower(o); !st) return st;
   // Whole segments at or after o go; the one holding o is cut.
   while (segments_.size() > 1 && segments_.back()->base_offset() >= o) {
     if (auto st = segments_.back()->remove(); !st) return st;
@@ -505,13 +578,17 @@ status log::truncate(offset o) {
     auto r = s.truncate_to(o);
     if (!r) return r.error();
   }
-  if (auto st = s.flush(); !st) return st;
-  // Earlier segments were synced when rolled: all that is left is on disk.
+  // All that is left goes to disk: closed segments no sync covered yet, and
+  // the cut one.
+  if (auto st = sync_target().run(); !st) return st;
+  if (auto st = s.flush_indexes(); !st) return st;
   flushed_ = next_offset();
   start_floor_ = std::min(start_floor_, next_offset());
   unflushed_msgs_ = 0;
   oldest_unflushed_ = timestamp_ms(-1);
-  return sync_directory(dir_);
+  if (auto st = sync_directory(dir_); !st) return st;
+  dir_synced_rolls_ = rolls_;
+  return {};
 }
 
 status log::truncate_fully_and_start_at(offset o) {
@@ -521,6 +598,7 @@ status log::truncate_fully_and_start_at(offset o) {
   // The floor first: if the segments survive a crash, it is lowered to
   // their end on open; then the segments, newest first, then the new one.
   if (auto st = offset_checkpoint(dir_ / log_start_file).write(o); !st) return st;
+  if (auto st = point_->lower(o); !st) return st;
   while (!segments_.empty()) {
     if (auto st = segments_.back()->remove(); !st) {
       failed_ = true;  // some segments are gone: only a reopen knows what is left
@@ -538,7 +616,9 @@ status log::truncate_fully_and_start_at(offset o) {
   flushed_ = o;
   unflushed_msgs_ = 0;
   oldest_unflushed_ = timestamp_ms(-1);
-  return sync_directory(dir_);
+  if (auto st = sync_directory(dir_); !st) return st;
+  dir_synced_rolls_ = rolls_;
+  return {};
 }
 
 void log::abandon() {
@@ -549,7 +629,9 @@ status log::close() {
   if (closed_) return errc::log_closed;
   closed_ = true;
   if (failed_) return errc::log_closed;
-  if (auto st = segments_.back()->flush(); !st) return st;
+  // After a clean shutdown closed segments are trusted: every one is synced.
+  if (auto st = sync_target().run(); !st) return st;
+  if (auto st = segments_.back()->flush_indexes(); !st) return st;
   std::string marker = "clean\n";
   return write_file_atomic(dir_ / clean_marker,
                            {reinterpret_cast<const uint8_t*>(marker.data()), marker.size()});

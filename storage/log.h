@@ -6,6 +6,8 @@
 //   <dir>/.clean_shutdown     present only after a clean close(); removed on open
 //   <dir>/log_start           the logical log start set by advance_start()
 //                             (offset_checkpoint.h format; absent = none)
+//   <dir>/recovery-point      closed segments ending at or below it are synced
+//                             (recovery_point.h; absent = a log from before it)
 //   <dir>/quarantine/         segments that failed validation, kept for operators
 // The partition keeps two more files in the same directory, which the log
 // leaves alone: high-watermark (offset_checkpoint.h) and
@@ -18,13 +20,21 @@
 // right value for a partition without replicas. flushed_offset() tells what
 // is on disk.
 //
+// A roll does not sync the segment it closes (that would stall the append
+// for as long as the disk takes to write it): the owner's next sync covers it
+// (sync_target() run by the flusher, or flush()), and raises the recovery
+// point once it returns.
+//
 // Recovery on open: the tail (active) segment is always validated batch by
 // batch including CRC, and cut at the first bad batch. After a clean shutdown
 // older segments keep their index files once these are checked against the
-// .log (else the indexes are rebuilt); after an unclean shutdown they get a
-// header walk (length, magic, counts, contiguous offsets) and rebuilt indexes,
-// and a failing or overlapping one is quarantined. Each action is in the
-// recovery_report and logged at WARN. docs/storage-format.md has the details.
+// .log (else the indexes are rebuilt). After an unclean shutdown, closed
+// segments ending at or below the recovery point get a header walk (length,
+// magic, counts, contiguous offsets) and rebuilt indexes, and a failing or
+// overlapping one is quarantined; closed segments past it were never synced
+// and are checked like the tail: at the first bad batch the log is cut, and
+// every later segment is quarantined. Each action is in the recovery_report
+// and logged at WARN. docs/storage-format.md has the details.
 //
 // Not thread-safe: one owner (the partition actor) calls it. Read slices stay
 // valid after later appends, rolls and deletions (they hold the file open).
@@ -37,9 +47,11 @@
 #include <vector>
 
 #include "storage/log_config.h"
+#include "storage/recovery_point.h"
 #include "storage/recovery_report.h"
 #include "storage/result.h"
 #include "storage/segment.h"
+#include "storage/sync_plan.h"
 
 namespace actormq::storage {
 
@@ -48,6 +60,7 @@ struct append_result {
   offset last_offset{0};
   int32_t batches = 0;
   bool flushed = false;  ///< the flush policy synced this append to disk
+  int32_t rolled = 0;    ///< segments this append closed; the owner's next sync covers them
 };
 
 class log {
@@ -86,13 +99,14 @@ class log {
   result<offset> offset_for_timestamp(timestamp_ms ts) const;
 
   status flush();
-  /// For a flush done elsewhere (group commit on another thread): the active
-  /// segment's file and the offset its fdatasync will make durable. Call
-  /// mark_flushed(offset) with that offset once the sync succeeded.
-  std::pair<std::shared_ptr<file_handle>, offset> sync_target() const {
-    return {segments_.back()->file(), next_offset()};
-  }
-  void mark_flushed(offset o);
+  /// For a flush done elsewhere (group commit on another thread): the files to
+  /// sync (closed segments not synced yet, then the active one) and the offset
+  /// that makes durable. Run it anywhere, then call
+  /// mark_flushed(plan.ticket()) once it succeeded.
+  sync_plan sync_target() const;
+  /// Offsets below t.up_to are on disk, unless the log was truncated since
+  /// the sync was planned (t.epoch differs): then the call does nothing.
+  void mark_flushed(const sync_ticket& t);
   /// Flushes if the time rule of the flush policy is due; call on a timer.
   status maybe_flush();
   /// Starts a new active segment at next_offset (no-op when it is empty).
@@ -116,7 +130,8 @@ class log {
   /// below the current end. A crash part way leaves an empty log (at 0 or
   /// at o), never old records next to the new start.
   status truncate_fully_and_start_at(offset o);
-  /// Flushes and writes the clean-shutdown marker. Further calls fail.
+  /// Syncs every segment not synced yet and writes the clean-shutdown marker.
+  /// Further calls fail.
   status close();
   /// Stops using a log whose directory is being deleted: writes nothing
   /// (no flush, no clean-shutdown marker); the files close with the log.
@@ -136,6 +151,12 @@ class log {
   offset next_offset() const { return segments_.back()->next_offset(); }
   offset high_watermark() const { return next_offset(); }
   offset flushed_offset() const { return flushed_; }
+  /// A closed segment waits for a sync (a roll happened since the last one).
+  bool closed_unsynced() const {
+    return segments_.size() > 1 && segments_[segments_.size() - 2]->next_offset() > flushed_;
+  }
+  /// Closed segments ending at or below it are known to be on disk.
+  offset recovery_point_offset() const { return point_->value(); }
   uint64_t size_bytes() const;
   size_t segment_count() const { return segments_.size(); }
   uint64_t unflushed_messages() const { return unflushed_msgs_; }
@@ -154,11 +175,18 @@ class log {
                                       const std::vector<std::pair<size_t, batch_header>>& parsed);
   result<read_slice> read_below(offset start, uint64_t max_bytes, offset end) const;
   status roll_at(offset base);
+  /// Recovery's last step: syncs the closed segments ending past synced_below
+  /// and sets the recovery point to the active segment's base, when that
+  /// raises it or rewrite (the file was missing or unreadable) is set.
+  status settle_recovery_point(bool rewrite, offset synced_below);
   timestamp_ms now() const { return cfg_.clock(); }
 
   std::filesystem::path dir_;
   log_config cfg_;
   std::deque<std::unique_ptr<segment>> segments_;
+  std::shared_ptr<recovery_point> point_;
+  uint64_t rolls_ = 0;             ///< segments created by rolls, ever
+  uint64_t dir_synced_rolls_ = 0;  ///< rolls whose new file name is on disk
   offset flushed_{0};
   offset start_floor_{0};  ///< set by advance_start(); log_start_offset() >= it
   uint64_t unflushed_msgs_ = 0;

@@ -28,6 +28,12 @@ struct recovery_event {
 
 struct recovery_report {
   bool clean_shutdown = false;  ///< the previous close left a clean marker
+  /// The recovery point found on open (recovery_point.h); -1 when there was
+  /// none (a log from before it, or a new one).
+  offset recovery_point{-1};
+  /// Segments read whole with their CRCs: the tail, and after an unclean
+  /// shutdown each closed segment past the recovery point.
+  size_t crc_checked_segments = 0;
   std::vector<recovery_event> events;
   uint64_t dropped_bytes() const {
     uint64_t n = 0;

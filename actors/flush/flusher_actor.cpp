@@ -56,20 +56,19 @@ caf::behavior flusher(inspected_untyped_pointer<flusher_state> self, size_t inde
       [=](inspect_atom) { return fill_report(self); },
       [=](flush_atom, const sync_job& job) {
         auto started = std::chrono::steady_clock::now();
-        auto st = job.file->datasync();
+        auto st = job.plan.run();
         auto took = std::chrono::steady_clock::now() - started;
         auto& s = self->state;
         ++s.syncs;
         s.synced_for += took;
         s.slowest = std::max<std::chrono::nanoseconds>(s.slowest, took);
-        caf::error err =
-            st ? caf::error{} : from_storage(st.error(), "fdatasync " + job.file->path().string());
+        caf::error err = st ? caf::error{} : from_storage(st.error(), st.detail());
         if (err) {
           ++s.failures;
           s.last_error = self->system().render(err);
         }
-        caf::anon_send(caf::actor_cast<caf::actor>(job.reply_to), flushed_atom::value, job.up_to,
-                       std::move(err));
+        caf::anon_send(caf::actor_cast<caf::actor>(job.reply_to), flushed_atom::value,
+                       job.plan.up_to()(), std::move(err));
       },
   };
 }

@@ -378,7 +378,7 @@ caf::result<int64_t> partition_state::replica_append(int32_t leader_epoch, repli
     storage::for_each_batch(bytes,
                             [&](const storage::batch_header& h, auto) { producers_.record(h); });
     if (!unflushed_since_) unflushed_since_ = caf::make_timestamp();
-    if (flush_due()) request_flush();
+    if (a->rolled > 0 || flush_due()) request_flush();
   }
   const int64_t end = log_->next_offset()();
   for (const auto& e : r.epochs) {

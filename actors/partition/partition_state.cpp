@@ -196,7 +196,8 @@ caf::result<produce_reply> partition_state::produce(produce_request& req) {
   } else {
     wake_waiters();
   }
-  if (req.acks == acks_level::fsync || flush_due()) request_flush();
+  // A roll leaves the closed segment to the flusher (off this thread).
+  if (req.acks == acks_level::fsync || r->rolled > 0 || flush_due()) request_flush();
   if (settings_.max_messages > 0 && settings_.when_full == full_policy::dead_letter_oldest &&
       message_count() > settings_.max_messages) {
     auto rp = self_->make_response_promise<produce_reply>();
@@ -366,11 +367,12 @@ bool partition_state::flush_due() const {
 
 void partition_state::request_flush() {
   if (flush_in_flight_) return;  // the reply re-checks and issues the next one
-  auto [file, up_to] = log_->sync_target();
-  if (up_to <= log_->flushed_offset()) return;
+  auto plan = log_->sync_target();
+  if (plan.up_to() <= log_->flushed_offset() && plan.closed == 0) return;
   flush_in_flight_ = true;
+  flush_ticket_ = plan.ticket();
   caf::anon_send(flusher_, flush_atom::value,
-                 sync_job{file, up_to(), caf::actor_cast<caf::strong_actor_ptr>(self_)});
+                 sync_job{std::move(plan), caf::actor_cast<caf::strong_actor_ptr>(self_)});
 }
 
 bool partition_state::stop_if_log_failed(const caf::error& err) {
@@ -397,7 +399,7 @@ void partition_state::on_flushed(int64_t up_to, const caf::error& err) {
     stop_if_log_failed(err);
     return;
   }
-  log_->mark_flushed(storage::offset(up_to));
+  if (up_to == flush_ticket_.up_to()) log_->mark_flushed(flush_ticket_);
   if (log_->flushed_offset() >= log_->next_offset()) unflushed_since_.reset();
   auto done = std::partition(fsync_waiters_.begin(), fsync_waiters_.end(),
                              [&](const fsync_waiter& w) { return w.last_offset >= up_to; });
@@ -549,9 +551,10 @@ void partition_state::tick() {
   }
   const auto& fp = settings_.flush;
   auto now = caf::make_timestamp();
-  if (fp.every_ms > 0 && unflushed_since_ &&
-      now - *unflushed_since_ >= std::chrono::milliseconds(fp.every_ms)) {
-    request_flush();
+  if ((fp.every_ms > 0 && unflushed_since_ &&
+       now - *unflushed_since_ >= std::chrono::milliseconds(fp.every_ms)) ||
+      log_->closed_unsynced()) {
+    request_flush();  // closed_unsynced: a roll by retention or replication
   }
   if (now - last_housekeeping_ >= settings_.housekeeping_interval) {
     last_housekeeping_ = now;

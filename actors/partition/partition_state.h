@@ -161,6 +161,7 @@ class partition_state {
   uint64_t wait_timer_id_ = 0;
   void arm_wait_timer(std::chrono::steady_clock::time_point deadline);
   bool flush_in_flight_ = false;
+  storage::sync_ticket flush_ticket_;  ///< what the sync in flight vouches for
   /// Set when the log failed: every later produce gets it until the actor
   /// is gone (it is stopping).
   caf::error flush_failure_;

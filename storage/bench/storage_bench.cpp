@@ -6,7 +6,9 @@
 // flush policy, segment rolls — not the record encoder.
 //
 // Workloads (one output line per run, key=value as in ../shared/bench):
-//   append_<size>_flush_never   flush_policy::never(), no fsync in the loop
+//   append_<size>_flush_never   flush_policy::never(), no fsync in the loop; the
+//                               segments a roll closes are synced by a second
+//                               thread meanwhile, as the broker's flusher does
 //   append_<size>_flush_10ms    flush_policy{every_ms=10}, maybe_flush() before each append
 //   append_<size>_fsync_every   flush_policy::every_append(): one fdatasync per append
 //   read_<size>_pread           log::read slices, pread into a buffer
@@ -26,6 +28,7 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -72,6 +75,8 @@ struct run_figures {
   uint64_t log_bytes = 0;      ///< whole batches through the log (what reaches the file)
   uint64_t calls = 0;          ///< appends or reads
   uint64_t flushes = 0;
+  uint64_t closed_syncs = 0;    ///< syncs of closed segments by the background thread
+  double closed_sync_secs = 0;  ///< time those took (on that thread)
   double secs = 0;
   bool hit_deadline = false;
   cpu_usage cpu;
@@ -87,15 +92,16 @@ void print_line(const options& opt, const std::string& workload, const run_figur
       "peer=actormq-storage workload=%s msgs=%llu secs=%.3f msgs_per_s=%.0f mb_per_s=%.2f "
       "log_mb_per_s=%.2f batch_bytes=%zu records_per_batch=%d calls=%llu flushes=%llu "
       "bytes=%llu stopped=%s cpu_self_pct=%.0f cpu_other_pct=%.0f segment_mb=%llu %s"
-      "pre_busy_pct=%d prewarm_mb=%llu prewarm_touch_mb_per_s=%.0f\n",
+      "closed_syncs=%llu closed_sync_secs=%.3f pre_busy_pct=%d prewarm_mb=%llu "
+      "prewarm_touch_mb_per_s=%.0f\n",
       workload.c_str(), static_cast<unsigned long long>(f.msgs), f.secs,
       static_cast<double>(f.msgs) / secs, static_cast<double>(f.payload_bytes) / 1e6 / secs,
       static_cast<double>(f.log_bytes) / 1e6 / secs, batch_bytes, records_per_batch,
       static_cast<unsigned long long>(f.calls), static_cast<unsigned long long>(f.flushes),
       static_cast<unsigned long long>(f.log_bytes), f.hit_deadline ? "deadline" : "bytes",
       f.cpu.self_pct, f.cpu.other_pct, static_cast<unsigned long long>(opt.segment_mb),
-      extra.c_str(), f.pre_busy_pct, static_cast<unsigned long long>(f.prewarm_mb),
-      f.prewarm_mb_per_s);
+      extra.c_str(), static_cast<unsigned long long>(f.closed_syncs), f.closed_sync_secs,
+      f.pre_busy_pct, static_cast<unsigned long long>(f.prewarm_mb), f.prewarm_mb_per_s);
   std::fflush(stdout);
 }
 
@@ -125,9 +131,56 @@ st::log_config make_config(const options& opt, flush_mode mode) {
   return cfg;
 }
 
+/// The broker's flusher in small: syncs the segments a roll closed on a
+/// thread of its own (storage::sync_plan) while the appends go on.
+class closed_segment_syncer {
+ public:
+  ~closed_segment_syncer() {
+    if (thread_.joinable()) thread_.join();
+  }
+  /// After each append: takes a finished sync's result, starts the next one
+  /// when a closed segment waits.
+  void poll(st::log& log, run_figures& f) {
+    if (running_ && done_.load(std::memory_order_acquire)) collect(log, f);
+    if (!running_ && log.closed_unsynced()) {
+      plan_ = log.sync_target();
+      running_ = true;
+      done_.store(false, std::memory_order_relaxed);
+      thread_ = std::thread([this] {
+        auto t0 = clock_type::now();
+        status_ = plan_.run();
+        took_ = std::chrono::duration<double>(clock_type::now() - t0).count();
+        done_.store(true, std::memory_order_release);
+      });
+    }
+  }
+  /// Waits for the sync in flight (outside the timed part).
+  void finish(st::log& log, run_figures& f) {
+    if (running_) collect(log, f);
+  }
+
+ private:
+  void collect(st::log& log, run_figures& f) {
+    thread_.join();
+    running_ = false;
+    if (!status_) die("sync of closed segments", status_.error());
+    log.mark_flushed(plan_.ticket());
+    ++f.closed_syncs;
+    f.closed_sync_secs += took_;
+  }
+
+  st::sync_plan plan_;
+  st::status status_;
+  double took_ = 0;
+  bool running_ = false;
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
+
 run_figures run_append(st::log& log, std::vector<uint8_t>& batch, const record_kind& k,
                        uint64_t total_bytes, double max_secs, flush_mode mode) {
   run_figures f;
+  closed_segment_syncer syncer;
   auto deadline = clock_type::now() + std::chrono::duration<double>(max_secs);
   auto before = cpu_snapshot::take();
   while (f.log_bytes + batch.size() <= total_bytes) {
@@ -139,6 +192,7 @@ run_figures run_append(st::log& log, std::vector<uint8_t>& batch, const record_k
     auto r = log.append(batch);
     if (!r) die("append", r.error());
     if (r->flushed) ++f.flushes;
+    if (mode == flush_mode::never) syncer.poll(log, f);
     f.msgs += static_cast<uint64_t>(k.records_per_batch);
     f.payload_bytes += static_cast<uint64_t>(k.records_per_batch) * k.value_bytes;
     f.log_bytes += batch.size();
@@ -152,6 +206,7 @@ run_figures run_append(st::log& log, std::vector<uint8_t>& batch, const record_k
   auto after = cpu_snapshot::take();
   f.secs = std::chrono::duration<double>(after.wall - before.wall).count();
   f.cpu = usage_between(before, after);
+  syncer.finish(log, f);
   return f;
 }
 

@@ -3,7 +3,10 @@
 // directory.
 //
 // Input: flags u8 (bit 0: the clean-shutdown marker is there; bit 1: a
-// second segment), the second segment's base offset u32, then per segment
+// second segment; bit 2: a recovery-point file at 0, so that a closed first
+// segment counts as never synced and is checked like the tail; bit 3 with
+// bit 2: the file holds garbage instead), the second segment's base offset
+// u32, then per segment
 // (one or two) three u32-length-prefixed runs: the .log, the .index and the
 // .timeindex bytes.
 //
@@ -105,6 +108,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!two) break;
   }
   if (flags & 1) fuzz::write_file(dir / ".clean_shutdown", "");
+  if (flags & 4) fuzz::write_file(dir / "recovery-point", (flags & 8) ? "x1\n" : "0\n");
 
   recovery_report report;
   auto opened = storage::log::open(dir, small_config(), &report);

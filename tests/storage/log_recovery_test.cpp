@@ -73,15 +73,6 @@ std::string next_batch(const fixture& f, int records) {
   return b;
 }
 
-void check_appends_continue_at(partition_log& l, offset expect) {
-  auto r = append_copy(l, numbered_batch("after", 2, timestamp_ms(5), 10));
-  REQUIRE(r);
-  CHECK(r->base_offset == expect);
-  auto got = read_all(l, expect);
-  REQUIRE(got.size() == 2);
-  CHECK(got[0].key == "after-k0");
-}
-
 }  // namespace
 
 TEST_CASE("a torn batch header at the tail is cut on reopen and reported") {

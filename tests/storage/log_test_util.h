@@ -215,6 +215,16 @@ inline void forget_clean_shutdown(const fs::path& dir) {
   fs::remove(dir / ".clean_shutdown");
 }
 
+/// After a recovery: the next append lands at expect and reads back.
+inline void check_appends_continue_at(log& l, offset expect) {
+  auto r = append_copy(l, numbered_batch("after", 2, timestamp_ms(5), 10));
+  REQUIRE(r);
+  CHECK(r->base_offset == expect);
+  auto got = read_all(l, expect);
+  REQUIRE(got.size() == 2);
+  CHECK(got[0].key == "after-k0");
+}
+
 /// Counts report events of one kind.
 inline size_t count_events(const recovery_report& r, recovery_event::kind k) {
   size_t n = 0;

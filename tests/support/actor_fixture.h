@@ -195,8 +195,12 @@ inline std::vector<std::string> values_of(const std::vector<record>& rs) {
 // ------------------------------------------------------------ partition only
 
 /// Opens (or reopens) the log of a partition in dir the way the registry does.
-inline std::shared_ptr<storage::log> open_test_log(const fs::path& dir) {
-  auto log = storage::log::open(dir, topic_config{}.log_config());
+/// segment_bytes: 0 keeps the topic default.
+inline std::shared_ptr<storage::log> open_test_log(const fs::path& dir,
+                                                   uint64_t segment_bytes = 0) {
+  auto cfg = topic_config{}.log_config();
+  if (segment_bytes > 0) cfg.segment_bytes = segment_bytes;
+  auto log = storage::log::open(dir, cfg);
   REQUIRE(log);
   return std::shared_ptr<storage::log>(std::move(*log));
 }
@@ -219,12 +223,14 @@ class partition_env {
   /// A partition over the log in dir (opened as the registry opens it),
   /// syncing through via (default: the shared flusher).
   partition_actor spawn(const fs::path& dir, caf::actor via = {},
-                        storage::flush_policy flush = storage::flush_policy::never()) {
+                        storage::flush_policy flush = storage::flush_policy::never(),
+                        uint64_t segment_bytes = 0) {
     partition_settings ps;
     ps.topic = "t";
     ps.partition = 0;
     ps.flush = flush;
-    auto p = spawn_partition(sys_, std::move(ps), open_test_log(dir), via ? via : flusher);
+    auto p = spawn_partition(sys_, std::move(ps), open_test_log(dir, segment_bytes),
+                             via ? via : flusher);
     actors_.push_back(caf::actor_cast<caf::actor>(p));
     return p;
   }

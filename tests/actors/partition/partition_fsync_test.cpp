@@ -7,6 +7,7 @@
 
 #include <atomic>
 
+#include "storage/offset_checkpoint.h"
 #include "support/actor_fixture.h"
 #include "support/eventually.h"
 #include "support/temp_dir.h"
@@ -21,6 +22,7 @@ using release_atom = caf::atom_constant<caf::atom("release")>;
 /// What the gate saw; shared with the test thread.
 struct gate_log {
   std::atomic<int> jobs{0};         ///< sync jobs the partition asked for
+  std::atomic<int> closed{0};       ///< closed segments those jobs covered, in all
   std::atomic<int64_t> synced{-1};  ///< highest up_to the real flusher confirmed
 };
 
@@ -44,6 +46,7 @@ caf::behavior flush_gate(caf::stateful_actor<gate_state>* self, caf::actor real,
   return {
       [=](flush_atom, sync_job& job) {
         ++log->jobs;
+        log->closed += static_cast<int>(job.plan.closed);
         self->state.partition = job.reply_to;
         if (self->state.holding) {
           self->state.held.push_back(std::move(job));
@@ -178,4 +181,34 @@ TEST_CASE("many concurrent fsync produces are answered by a few group-commit syn
       CHECK(r.value == "p" + std::to_string(i) + "-" + std::to_string(n));
     }
   }
+}
+
+TEST_CASE("a roll hands the closed segment to the flusher, also without any fsync produce",
+          "[actors][partition][fsync]") {
+  // The log no longer syncs a segment when it closes it (that stalled the
+  // partition for as long as the disk took): the partition asks the flusher,
+  // which syncs it and raises the log's recovery point.
+  temp_dir dir;
+  partition_env env;
+  auto log = std::make_shared<gate_log>();
+  auto gate = env.sys().spawn(flush_gate, env.flusher, log, false);
+  env.adopt(gate);
+  auto p = env.spawn(dir.path() / "p0", gate, storage::flush_policy::never(), 4096);
+  caf::scoped_actor probe{env.sys()};
+  const std::string value(1000, 'v');
+  int64_t last = -1;
+  for (int i = 0; i < 12; ++i) {
+    auto r = ask<produce_reply>(probe, p, produce_atom::value, make_produce({value}));
+    REQUIRE(r);
+    last = r->last_offset;
+  }
+  // About four records a segment: at least two rolls, each followed by a job.
+  CHECK(eventually([&] { return log->closed >= 2; }, std::chrono::seconds(5)));
+  CHECK(eventually([&] { return log->synced >= 8; }, std::chrono::seconds(5)));
+  auto point = storage::offset_checkpoint(dir.path() / "p0" / "recovery-point").read();
+  REQUIRE(point);
+  REQUIRE(*point);
+  CHECK((**point)() >= 8);
+  CHECK((**point)() <= last + 1);
+  CHECK(values_of(read_partition(probe, p)).size() == 12);
 }
