@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The broker's context switches and CPU per message for one actormq-perf produce run, counted by
+# `perf stat` attached to the broker for exactly the run (docs/benchmarks.md, "Changes and what
+# they moved"). Starts its own Release broker on 127.0.0.1 with a fresh data dir and stops it.
+# Env: BUILD (<repo>/build-perf: app/broker/actormq-broker, app/perf/actormq-perf), DATA
+#      (/tmp/actormq-perf-stat), COUNT (1000000), SIZE (1024), BATCH_BYTES (1048576), LINGER_MS (5),
+#      ACKS (leader), PRODUCERS (1), PREWARM_MB (0: none; else `actormq-storage-bench
+#      --prewarm-only` from STORAGE_BENCH first, as run_vs_fio.sh does), LABEL (W2)
+# Prints the perf tool's line followed by perf_ctx_switches=, perf_ctx_per_msg=, perf_task_ms=,
+# perf_cpu_us_per_msg=. Bounded: the producer by --seconds 60, the broker's start by 10 s.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+BUILD="${BUILD:-$ROOT/build-perf}"
+DATA="${DATA:-/tmp/actormq-perf-stat}"
+COUNT="${COUNT:-1000000}"
+SIZE="${SIZE:-1024}"
+BATCH_BYTES="${BATCH_BYTES:-1048576}"
+LINGER_MS="${LINGER_MS:-5}"
+ACKS="${ACKS:-leader}"
+PRODUCERS="${PRODUCERS:-1}"
+LABEL="${LABEL:-W2}"
+PREWARM_MB="${PREWARM_MB:-0}"
+STORAGE_BENCH="${STORAGE_BENCH:-$BUILD/storage/bench/actormq-storage-bench}"
+command -v perf >/dev/null || { echo "missing perf (linux-perf)" >&2; exit 2; }
+for b in "$BUILD/app/broker/actormq-broker" "$BUILD/app/perf/actormq-perf"; do
+  [ -x "$b" ] || { echo "missing $b" >&2; exit 2; }
+done
+rm -rf "$DATA"; mkdir -p "$DATA"
+"$BUILD/app/broker/actormq-broker" --listen 127.0.0.1:0 --data-dir "$DATA/data" --log-level warn \
+  > "$DATA/broker.out" 2> "$DATA/broker.log" &
+BPID=$!
+trap 'kill "$BPID" 2>/dev/null || true; wait "$BPID" 2>/dev/null || true' EXIT
+ADDR=""
+for _ in $(seq 1 100); do
+  ADDR="$(sed -n 's/^listening on //p' "$DATA/broker.out")"
+  [ -n "$ADDR" ] && break
+  kill -0 "$BPID" 2>/dev/null || break
+  sleep 0.1
+done
+[ -n "$ADDR" ] || { echo "broker did not start" >&2; cat "$DATA/broker.log" >&2; exit 1; }
+if [ "$PREWARM_MB" -gt 0 ]; then "$STORAGE_BENCH" --prewarm-only --prewarm-mb "$PREWARM_MB" >/dev/null; fi
+perf stat -x, -e context-switches,task-clock -o "$DATA/perf.csv" -p "$BPID" -- \
+  "$BUILD/app/perf/actormq-perf" produce --broker "$ADDR" --server-pid "$BPID" --no-progress \
+  --topic "perf_stat" --producers "$PRODUCERS" --batch-bytes "$BATCH_BYTES" --linger-ms "$LINGER_MS" \
+  --max-in-flight 1 --size "$SIZE" --count "$COUNT" --acks "$ACKS" --seconds 60 --label "$LABEL" \
+  > "$DATA/perf.out"
+ctx=$(awk -F, '$3=="context-switches"{print $1}' "$DATA/perf.csv")
+task=$(awk -F, '$3=="task-clock"{print $1}' "$DATA/perf.csv")
+msgs=$(grep -o 'msgs=[0-9]*' "$DATA/perf.out" | head -1 | cut -d= -f2)
+awk -v line="$(cat "$DATA/perf.out")" -v c="$ctx" -v t="$task" -v m="$msgs" 'BEGIN {
+  printf "%s perf_ctx_switches=%d perf_ctx_per_msg=%.4f perf_task_ms=%.0f perf_cpu_us_per_msg=%.3f\n",
+    line, c, c / m, t, t * 1000 / m }'
