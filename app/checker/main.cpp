@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
   uint64_t seed = 0;
   int rounds = 10;
   uint32_t partitions = 3;
+  int64_t segment_bytes = 0;
   int producers = 3;
   int64_t lease_ttl_ms = 2000;
   int64_t replica_lag_ms = 2000;
@@ -53,6 +54,9 @@ int main(int argc, char** argv) {
   app.add_option("--rounds", rounds, "fault rounds per scenario")->check(CLI::Range(1, 1000));
   app.add_option("--partitions", partitions, "partitions of the topic")->check(CLI::Range(1, 64));
   app.add_option("--producers", producers, "producer threads")->check(CLI::Range(1, 64));
+  app.add_option("--segment-bytes", segment_bytes,
+                 "segment_bytes of the scenario's topic (default: the broker's)")
+      ->check(CLI::Range(int64_t{4096}, int64_t{1} << 31));
   app.add_option("--lease-ttl-ms", lease_ttl_ms, "[cluster].lease_ttl_ms of the brokers");
   actormq::checker::scenario_settings defaults;
   int64_t delayed = defaults.delayed;
@@ -119,6 +123,7 @@ int main(int argc, char** argv) {
     s.seed = seed;
     s.rounds = rounds;
     s.partitions = partitions;
+    s.segment_bytes = segment_bytes;
     s.producers = producers;
     s.verbose = verbose;
     s.delayed = delayed;

@@ -247,6 +247,7 @@ bool scenario_runner::setup() {
   tc.replication_factor = replication();
   tc.retention_ms = -1;
   tc.retention_bytes = -1;
+  tc.segment_bytes = settings_.segment_bytes;
   if (!create_topic(topic_, tc, "topic")) return false;
   if (!wait_for([&] { return isr_full(); }, seconds(20))) {
     fail("the new topic's partitions never had a leader and a full in-sync set");

@@ -94,6 +94,10 @@ struct scenario_settings {
   uint64_t seed = 1;
   int rounds = 10;
   uint32_t partitions = 3;
+  /// The topic's segment_bytes; 0: the broker's default. Small segments roll
+  /// all through the run, so kills land between a roll and the sync of the
+  /// segment it closed (storage/recovery_point.h).
+  int64_t segment_bytes = 0;
   int producers = 3;
   std::chrono::milliseconds send_interval{5};
   // kill-delay-owner
