@@ -63,6 +63,15 @@ status cut_bad_tail(segment& s, const segment_scan& scan, recovery_report& repor
                 scan.dropped_until, scan.problem});
   return {};
 }
+
+/// Moves a segment aside for an operator, reporting [its base, until).
+status quarantine(segment& s, const fs::path& qdir, uint64_t bytes, offset until, std::string why,
+                  recovery_report& report) {
+  if (auto st = s.quarantine(qdir); !st) return st;
+  emit(report, {recovery_event::kind::quarantined_segment, s.path(), bytes, s.base_offset(), until,
+                std::move(why)});
+  return {};
+}
 }  // namespace
 
 log::log(fs::path dir, log_config cfg)
@@ -187,26 +196,30 @@ status log::recover(recovery_report& report) {
       for (size_t j = i + 1; j < order.size(); ++j) {
         auto later = segment::open(dir_, offset(order[j]), cfg_.index_interval_bytes, now());
         if (!later) return later.error();
-        auto bytes = fs::file_size((*later)->path(), ec);
-        if (auto st = (*later)->quarantine(qdir); !st) return st;
-        emit(report, {recovery_event::kind::quarantined_segment, (*later)->path(), ec ? 0 : bytes,
-                      offset(order[j]), j + 1 < order.size() ? offset(order[j + 1]) : offset(-1),
-                      "follows a closed segment cut where its unsynced part was lost"});
+        offset until = j + 1 < order.size() ? offset(order[j + 1]) : offset(-1);
+        if (auto st =
+                quarantine(**later, qdir, (*later)->size_bytes(), until,
+                           "follows a closed segment cut where its unsynced part was lost", report);
+            !st) {
+          return st;
+        }
       }
       break;
     }
     if (!tail && (!scan->problem.empty() || overlaps)) {
       std::string why = overlaps ? "segment overlaps the previous one" : scan->problem;
-      offset next_base = offset(order[i + 1]);
-      if (auto st = s->quarantine(qdir); !st) return st;
-      emit(report, {recovery_event::kind::quarantined_segment, s->path(), scan->file_bytes,
-                    s->base_offset(), next_base, why});
+      if (auto st = quarantine(*s, qdir, scan->file_bytes, offset(order[i + 1]), why, report);
+          !st) {
+        return st;
+      }
       continue;
     }
     if (tail && overlaps) {
-      if (auto st = s->quarantine(qdir); !st) return st;
-      emit(report, {recovery_event::kind::quarantined_segment, s->path(), scan->file_bytes,
-                    s->base_offset(), offset(-1), "segment overlaps the previous one"});
+      if (auto st = quarantine(*s, qdir, scan->file_bytes, offset(-1),
+                               "segment overlaps the previous one", report);
+          !st) {
+        return st;
+      }
       continue;
     }
     if (!scan->problem.empty()) {
@@ -476,8 +489,8 @@ sync_plan log::sync_target() const {
   for (size_t i = first; i + 1 < segments_.size(); ++i) plan.files.push_back(segments_[i]->file());
   plan.closed = plan.files.size();
   plan.files.push_back(segments_.back()->file());
-  plan.directory = dir_;
   plan.sync_directory = rolls_ != dir_synced_rolls_;
+  if (plan.sync_directory) plan.directory = dir_;  // a path copy is an allocation
   plan.point = point_;
   plan.done = {next_offset(), point_->epoch(), rolls_};
   return plan;
@@ -488,10 +501,8 @@ void log::mark_flushed(const sync_ticket& t) {
   // truncate freed: they may hold other batches by now.
   if (t.epoch != point_->epoch()) return;
   dir_synced_rolls_ = std::max(dir_synced_rolls_, t.rolls);
-  offset o = std::min(t.up_to, next_offset());
-  if (o <= flushed_) return;
-  flushed_ = o;
-  if (o >= next_offset()) {
+  flushed_ = std::max(flushed_, std::min(t.up_to, next_offset()));
+  if (flushed_ >= next_offset()) {
     unflushed_msgs_ = 0;
     oldest_unflushed_ = timestamp_ms(-1);
   }
@@ -578,17 +589,16 @@ status log::truncate(offset o) {
     auto r = s.truncate_to(o);
     if (!r) return r.error();
   }
-  // All that is left goes to disk: closed segments no sync covered yet, and
-  // the cut one.
-  if (auto st = sync_target().run(); !st) return st;
-  if (auto st = s.flush_indexes(); !st) return st;
-  flushed_ = next_offset();
+  flushed_ = std::min(flushed_, next_offset());
   start_floor_ = std::min(start_floor_, next_offset());
-  unflushed_msgs_ = 0;
-  oldest_unflushed_ = timestamp_ms(-1);
-  if (auto st = sync_directory(dir_); !st) return st;
-  dir_synced_rolls_ = rolls_;
-  return {};
+  // All that is left goes to disk: closed segments no sync covered yet, the
+  // cut one, and the directory the removed segments leave.
+  auto plan = sync_target();
+  plan.sync_directory = true;
+  plan.directory = dir_;
+  if (auto st = plan.run(); !st) return st;
+  mark_flushed(plan.ticket());
+  return s.flush_indexes();
 }
 
 status log::truncate_fully_and_start_at(offset o) {

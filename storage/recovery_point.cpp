@@ -24,25 +24,23 @@ uint64_t recovery_point::epoch() const {
 status recovery_point::advance(offset o, uint64_t epoch) {
   std::lock_guard lock(mu_);
   if (epoch != epoch_ || (written_ && o <= value_)) return {};
-  if (auto st = file_.write(o); !st) return st;
-  value_ = o;
-  written_ = true;
-  return {};
+  return store(o);
 }
 
 status recovery_point::lower(offset o) {
   std::lock_guard lock(mu_);
   ++epoch_;
   if (written_ && o >= value_) return {};
-  if (auto st = file_.write(o); !st) return st;
-  value_ = o;
-  written_ = true;
-  return {};
+  return store(o);
 }
 
 status recovery_point::reset(offset o) {
   std::lock_guard lock(mu_);
   ++epoch_;
+  return store(o);
+}
+
+status recovery_point::store(offset o) {
   if (auto st = file_.write(o); !st) return st;
   value_ = o;
   written_ = true;

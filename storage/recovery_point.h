@@ -45,9 +45,10 @@ class recovery_point {
   /// Persists o as it is (a log being created, or recovery's result).
   status reset(offset o);
 
-  const std::filesystem::path& path() const { return file_.path(); }
-
  private:
+  /// Writes the file and remembers o; mu_ held.
+  status store(offset o);
+
   mutable std::mutex mu_;
   offset_checkpoint file_;
   offset value_{0};

@@ -14,7 +14,7 @@ status sync_plan::run() const {
       return {st.error(), "fsync directory " + directory.string()};
     }
   }
-  if (closed == 0 || !point) return {};
+  if (closed == 0) return {};
   // The data is on disk whatever happens here: a point left low only makes
   // recovery check more segments than it must.
   if (auto st = point->advance(done.up_to, done.epoch); !st) {

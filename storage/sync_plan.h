@@ -30,8 +30,8 @@ struct sync_ticket {
 struct sync_plan {
   std::vector<std::shared_ptr<file_handle>> files;  ///< closed segments first, the active last
   size_t closed = 0;                                ///< how many of files are closed segments
-  std::filesystem::path directory;                  ///< the log's, synced when sync_directory
   bool sync_directory = false;            ///< a roll created a segment since the last sync
+  std::filesystem::path directory;        ///< the log's; set only when sync_directory
   std::shared_ptr<recovery_point> point;  ///< raised to up_to when closed > 0
   sync_ticket done;                       ///< what run() vouches for
 

@@ -20,23 +20,6 @@ using actormq::test::temp_dir;
 
 namespace {
 
-/// Arms rules for the scope of a test; every rule is gone afterwards.
-struct armed {
-  explicit armed(std::initializer_list<fault_rule> rules) {
-    for (const auto& r : rules) fault_injector::instance().arm(r);
-  }
-  ~armed() { fault_injector::instance().disarm(); }
-};
-
-fault_rule rule(fault_op op, int error, const fs::path& dir, uint64_t count = 1) {
-  fault_rule r;
-  r.op = op;
-  r.error = error;
-  r.path = dir.string();
-  r.count = count;
-  return r;
-}
-
 /// A log in dir with `batches` acknowledged (appended) batches.
 std::unique_ptr<partition_log> log_with(const temp_dir& dir, const log_config& cfg, int batches) {
   auto l = open_log(dir.path(), cfg);

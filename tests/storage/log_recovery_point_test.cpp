@@ -41,6 +41,13 @@ std::vector<std::pair<uint64_t, batch_header>> batches_in(const fs::path& file) 
   return out;
 }
 
+/// What a log held when it crashed.
+struct before_crash {
+  std::vector<rec> want;  ///< every record
+  size_t segments = 0;
+  offset active{0};  ///< the active segment's base
+};
+
 /// A log of small segments with `batches` appended batches, none synced.
 struct rolled_log {
   temp_dir dir;
@@ -58,9 +65,11 @@ struct rolled_log {
   fs::path file(size_t seg) const { return l->segments()[seg]->path(); }
   offset base(size_t seg) const { return l->segments()[seg]->base_offset(); }
   /// Ends the log as a crash would: no sync, no clean-shutdown marker.
-  void crash() {
+  before_crash crash() {
+    before_crash b{read_all(*l, offset(0)), l->segment_count(), base(l->segment_count() - 1)};
     l->abandon();
     l.reset();
+    return b;
   }
 };
 
@@ -103,14 +112,10 @@ TEST_CASE("a roll leaves the closed segment to the next sync, which raises the r
 
 TEST_CASE("flush syncs the closed segments too and a failed sync of one stops the log") {
   rolled_log f(12);
-  fault_rule r;
-  r.op = fault_op::sync;
-  r.error = EIO;
-  r.path = f.file(1).string();
-  r.count = 1;
-  fault_injector::instance().arm(r);
-  auto st = f.l->flush();
-  fault_injector::instance().disarm();
+  auto st = [&] {
+    armed broken{rule(fault_op::sync, EIO, f.file(1))};
+    return f.l->flush();
+  }();
   REQUIRE_FALSE(st);
   CHECK(st.error() == std::errc::io_error);
   CHECK(st.detail().find(f.file(1).filename().string()) != std::string::npos);
@@ -121,10 +126,7 @@ TEST_CASE("flush syncs the closed segments too and a failed sync of one stops th
 
 TEST_CASE("a process crash loses nothing from closed segments no sync covered") {
   rolled_log f(12);
-  auto want = read_all(*f.l, offset(0));
-  const size_t segments = f.l->segment_count();
-  const offset active = f.base(segments - 1);
-  f.crash();
+  auto [want, segments, active] = f.crash();
   recovery_report report;
   auto l = open_log(f.dir.path(), f.cfg, &report);
   CHECK_FALSE(report.clean_shutdown);
@@ -142,7 +144,6 @@ TEST_CASE(
     "a closed segment torn past the recovery point cuts the log there and quarantines "
     "every later segment") {
   rolled_log f(12);
-  auto want = read_all(*f.l, offset(0));
   const size_t segments = f.l->segment_count();
   auto in1 = batches_in(f.file(1));
   REQUIRE(in1.size() >= 2);
@@ -151,7 +152,7 @@ TEST_CASE(
   for (size_t i = 2; i < segments; ++i) later.push_back(f.file(i));
   const fs::path seg1 = f.file(1);
   const offset seg2_base = f.base(2);
-  f.crash();
+  auto want = f.crash().want;
   // A power loss left a hole in the second batch of segment 1.
   tear_body(seg1, in1[1]);
 
@@ -196,8 +197,7 @@ TEST_CASE(
   }
   REQUIRE(below >= 2);
   REQUIRE(above >= 1);
-  auto want = read_all(*f.l, offset(0));
-  f.crash();
+  auto want = f.crash().want;
   recovery_report report;
   auto l = open_log(f.dir.path(), f.cfg, &report);
   CHECK(report.recovery_point == synced);
@@ -229,10 +229,7 @@ TEST_CASE("a sync planned before a truncate vouches for nothing the truncate fre
 TEST_CASE("a log from before the recovery point trusts its closed segments and gets the file") {
   rolled_log f(12);
   REQUIRE(f.l->flush());
-  auto want = read_all(*f.l, offset(0));
-  const size_t segments = f.l->segment_count();
-  const offset active = f.base(segments - 1);
-  f.crash();
+  auto [want, segments, active] = f.crash();
   fs::remove(f.dir.path() / "recovery-point");
   recovery_report report;
   auto l = open_log(f.dir.path(), f.cfg, &report);
@@ -246,10 +243,7 @@ TEST_CASE("a log from before the recovery point trusts its closed segments and g
 TEST_CASE("an unreadable recovery point makes recovery check every closed segment") {
   rolled_log f(12);
   REQUIRE(f.l->flush());
-  auto want = read_all(*f.l, offset(0));
-  const size_t segments = f.l->segment_count();
-  const offset active = f.base(segments - 1);
-  f.crash();
+  auto [want, segments, active] = f.crash();
   write_whole(f.dir.path() / "recovery-point", "garbage");
   recovery_report report;
   auto l = open_log(f.dir.path(), f.cfg, &report);
@@ -270,4 +264,70 @@ TEST_CASE("a clean close syncs every closed segment and the reopen trusts them")
   CHECK(report.clean_shutdown);
   CHECK(report.crc_checked_segments == 1);
   CHECK(read_all(*l, offset(0)) == want);
+}
+
+TEST_CASE("a roll syncs nothing: appends that roll go through while every fdatasync fails") {
+  temp_dir dir;
+  manual_clock clock;
+  auto l = open_log(dir.path(), small_config(clock, 600));
+  {
+    armed broken{rule(fault_op::sync, EIO, dir.path(), 0)};
+    for (int b = 0; b < 12; ++b) {
+      REQUIRE(append_copy(*l, numbered_batch("b" + std::to_string(b), 2, clock.now(), 40)));
+    }
+    REQUIRE(l->segment_count() >= 4);
+    CHECK(l->closed_unsynced());
+    // The first sync is where the failure shows: the log stops its writes.
+    auto st = l->flush();
+    REQUIRE_FALSE(st);
+    CHECK(st.error() == std::errc::io_error);
+    CHECK(l->failed());
+  }
+  CHECK(l->flushed_offset() == offset(0));
+}
+
+TEST_CASE(
+    "a full disk when the recovery point is written leaves the sync done and the point "
+    "low") {
+  rolled_log f(12);
+  {
+    armed full{rule(fault_op::write, ENOSPC, "recovery-point", 0)};
+    REQUIRE(f.l->flush());  // the data is synced: only the point's file failed
+  }
+  CHECK(f.l->flushed_offset() == f.l->next_offset());
+  CHECK_FALSE(f.l->closed_unsynced());
+  CHECK(point_file(f.dir.path()) == 0);
+  auto before = f.crash();
+  recovery_report report;
+  auto l = open_log(f.dir.path(), f.cfg, &report);
+  // A low point costs reading more, never losing anything; the only event is
+  // the failed write's temporary file, removed.
+  CHECK(report.crc_checked_segments == before.segments);
+  CHECK(report.dropped_bytes() == 0);
+  CHECK(count_events(report, kind::removed_stray_file) == 1);
+  CHECK(report.events.size() == 1);
+  CHECK(read_all(*l, offset(0)) == before.want);
+}
+
+TEST_CASE("a truncate whose recovery point cannot be lowered (disk full) changes nothing") {
+  rolled_log f(12);
+  REQUIRE(f.l->flush());
+  auto want = read_all(*f.l, offset(0));
+  const offset end = f.l->next_offset();
+  const size_t segments = f.l->segment_count();
+  const offset keep = f.base(2);
+  {
+    armed full{rule(fault_op::write, ENOSPC, "recovery-point", 0)};
+    auto st = f.l->truncate(keep);
+    REQUIRE_FALSE(st);
+    CHECK(st.error() == errc::disk_full);
+  }
+  CHECK(f.l->next_offset() == end);
+  CHECK(f.l->segment_count() == segments);
+  CHECK(read_all(*f.l, offset(0)) == want);
+  CHECK(point_file(f.dir.path()) == end());
+  // Once there is room again the truncate goes through.
+  REQUIRE(f.l->truncate(keep));
+  CHECK(f.l->next_offset() == keep);
+  CHECK(point_file(f.dir.path()) == keep());
 }

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "storage/errc.h"
+#include "storage/fault_injector.h"
 #include "storage/log.h"
 #include "storage/logger.h"
 #include "storage/record_batch.h"
@@ -223,6 +224,26 @@ inline void check_appends_continue_at(log& l, offset expect) {
   auto got = read_all(l, expect);
   REQUIRE(got.size() == 2);
   CHECK(got[0].key == "after-k0");
+}
+
+/// Arms fault rules (storage/fault_injector.h) for the scope of a test; every
+/// rule is gone afterwards.
+struct armed {
+  explicit armed(std::initializer_list<fault_rule> rules) {
+    for (const auto& r : rules) fault_injector::instance().arm(r);
+  }
+  ~armed() { fault_injector::instance().disarm(); }
+};
+
+/// A rule failing op with error on paths holding `part`, count times (0: until
+/// disarmed).
+inline fault_rule rule(fault_op op, int error, const fs::path& part, uint64_t count = 1) {
+  fault_rule r;
+  r.op = op;
+  r.error = error;
+  r.path = part.string();
+  r.count = count;
+  return r;
 }
 
 /// Counts report events of one kind.

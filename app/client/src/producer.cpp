@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "cluster_router.h"
@@ -266,14 +267,12 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
       }
       lk.lock();
     }
-    if (!closed && acc.buffered_bytes() > 0 && acc.buffered_bytes() + est > cfg.buffer_memory) {
-      auto give_up = steady::now() + std::chrono::milliseconds(cfg.max_block_ms);
-      while (!closed && acc.buffered_bytes() > 0 &&
-             acc.buffered_bytes() + est > cfg.buffer_memory) {
-        if (settled_cv.wait_until(lk, give_up) == std::cv_status::timeout) {
-          lk.unlock();
-          return fail(error(errc::request_timeout, "producer buffer full for max_block_ms"));
-        }
+    std::optional<steady::time_point> give_up;  // the clock is read only when the buffer is full
+    while (!closed && acc.buffered_bytes() > 0 && acc.buffered_bytes() + est > cfg.buffer_memory) {
+      if (!give_up) give_up = steady::now() + std::chrono::milliseconds(cfg.max_block_ms);
+      if (settled_cv.wait_until(lk, *give_up) == std::cv_status::timeout) {
+        lk.unlock();
+        return fail(error(errc::request_timeout, "producer buffer full for max_block_ms"));
       }
     }
     if (closed) {

@@ -67,16 +67,28 @@ caf::behavior flush_gate(caf::stateful_actor<gate_state>* self, caf::actor real,
   };
 }
 
+/// A partition in dir/p0 whose sync jobs pass through a flush_gate, holding
+/// them until released when `holding`; segment_bytes 0 keeps the default.
+struct gated_partition {
+  temp_dir dir;
+  partition_env env;
+  std::shared_ptr<gate_log> log = std::make_shared<gate_log>();
+  caf::actor gate;
+  partition_actor p;
+
+  explicit gated_partition(bool holding, uint64_t segment_bytes = 0)
+      : gate(env.sys().spawn(flush_gate, env.flusher, log, holding)) {
+    env.adopt(gate);
+    p = env.spawn(dir.path() / "p0", gate, storage::flush_policy::never(), segment_bytes);
+  }
+};
+
 }  // namespace
 
 TEST_CASE("an fsync produce is answered only after the flusher synced its batch",
           "[actors][partition][fsync]") {
-  temp_dir dir;
-  partition_env env;
-  auto log = std::make_shared<gate_log>();
-  auto gate = env.sys().spawn(flush_gate, env.flusher, log, true);
-  env.adopt(gate);
-  auto p = env.spawn(dir.path() / "p0", gate);
+  gated_partition f(true);
+  auto& [dir, env, log, gate, p] = f;
   caf::scoped_actor producer{env.sys()};
   caf::scoped_actor probe{env.sys()};
 
@@ -120,12 +132,8 @@ TEST_CASE("an fsync produce is answered only after the flusher synced its batch"
 
 TEST_CASE("many concurrent fsync produces are answered by a few group-commit syncs",
           "[actors][partition][fsync]") {
-  temp_dir dir;
-  partition_env env;
-  auto log = std::make_shared<gate_log>();
-  auto gate = env.sys().spawn(flush_gate, env.flusher, log, true);
-  env.adopt(gate);
-  auto p = env.spawn(dir.path() / "p0", gate);
+  gated_partition f(true);
+  auto& [dir, env, log, gate, p] = f;
 
   constexpr int producers = 4;
   constexpr int per_producer = 50;
@@ -188,12 +196,8 @@ TEST_CASE("a roll hands the closed segment to the flusher, also without any fsyn
   // The log no longer syncs a segment when it closes it (that stalled the
   // partition for as long as the disk took): the partition asks the flusher,
   // which syncs it and raises the log's recovery point.
-  temp_dir dir;
-  partition_env env;
-  auto log = std::make_shared<gate_log>();
-  auto gate = env.sys().spawn(flush_gate, env.flusher, log, false);
-  env.adopt(gate);
-  auto p = env.spawn(dir.path() / "p0", gate, storage::flush_policy::never(), 4096);
+  gated_partition f(false, 4096);
+  auto& [dir, env, log, gate, p] = f;
   caf::scoped_actor probe{env.sys()};
   const std::string value(1000, 'v');
   int64_t last = -1;
