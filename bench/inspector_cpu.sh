@@ -32,18 +32,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$BROKER" --listen 127.0.0.1:0 --http 127.0.0.1:0 --data-dir "$DATA/data" --log-level warn \
-  > "$DATA/broker.out" 2> "$DATA/broker.log" &
-SPID=$!
-ADDR="" HTTP=""
-for _ in $(seq 1 100); do
-  ADDR="$(sed -n 's/^listening on //p' "$DATA/broker.out")"
-  HTTP="$(sed -n 's/^http listening on //p' "$DATA/broker.out")"
-  if [ -n "$ADDR" ] && [ -n "$HTTP" ]; then break; fi
-  kill -0 "$SPID" 2>/dev/null || break
-  sleep 0.1
-done
-[ -n "$HTTP" ] || { echo "actormq-broker did not start" >&2; cat "$DATA/broker.log" >&2; exit 1; }
+. "$HERE/lone_broker.sh"
+start_lone_broker "$BROKER" "$DATA" --http 127.0.0.1:0
 
 for t in $(seq 1 "$TOPICS"); do
   "$CLI" --broker "$ADDR" topic create "cost_$t" --partitions "$PARTITIONS" > /dev/null

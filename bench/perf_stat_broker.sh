@@ -25,22 +25,14 @@ command -v perf >/dev/null || { echo "missing perf (linux-perf)" >&2; exit 2; }
 for b in "$BUILD/app/broker/actormq-broker" "$BUILD/app/perf/actormq-perf"; do
   [ -x "$b" ] || { echo "missing $b" >&2; exit 2; }
 done
+. "$ROOT/bench/lone_broker.sh"
 rm -rf "$DATA"; mkdir -p "$DATA"
-"$BUILD/app/broker/actormq-broker" --listen 127.0.0.1:0 --data-dir "$DATA/data" --log-level warn \
-  > "$DATA/broker.out" 2> "$DATA/broker.log" &
-BPID=$!
-trap 'kill "$BPID" 2>/dev/null || true; wait "$BPID" 2>/dev/null || true' EXIT
-ADDR=""
-for _ in $(seq 1 100); do
-  ADDR="$(sed -n 's/^listening on //p' "$DATA/broker.out")"
-  [ -n "$ADDR" ] && break
-  kill -0 "$BPID" 2>/dev/null || break
-  sleep 0.1
-done
-[ -n "$ADDR" ] || { echo "broker did not start" >&2; cat "$DATA/broker.log" >&2; exit 1; }
+SPID=""
+trap 'if [ -n "$SPID" ]; then kill "$SPID" 2>/dev/null || true; wait "$SPID" 2>/dev/null || true; fi' EXIT
+start_lone_broker "$BUILD/app/broker/actormq-broker" "$DATA"
 if [ "$PREWARM_MB" -gt 0 ]; then "$STORAGE_BENCH" --prewarm-only --prewarm-mb "$PREWARM_MB" >/dev/null; fi
-perf stat -x, -e context-switches,task-clock -o "$DATA/perf.csv" -p "$BPID" -- \
-  "$BUILD/app/perf/actormq-perf" produce --broker "$ADDR" --server-pid "$BPID" --no-progress \
+perf stat -x, -e context-switches,task-clock -o "$DATA/perf.csv" -p "$SPID" -- \
+  "$BUILD/app/perf/actormq-perf" produce --broker "$ADDR" --server-pid "$SPID" --no-progress \
   --topic "perf_stat" --producers "$PRODUCERS" --batch-bytes "$BATCH_BYTES" --linger-ms "$LINGER_MS" \
   --max-in-flight 1 --size "$SIZE" --count "$COUNT" --acks "$ACKS" --seconds 60 --label "$LABEL" \
   > "$DATA/perf.out"

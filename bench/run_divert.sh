@@ -23,16 +23,10 @@ for b in "$BROKER" "$CLI" "$PERF"; do
   [ -x "$b" ] || { echo "missing $b: ninja -C $BUILD actormq-broker actormq actormq-perf" >&2; exit 2; }
 done
 rm -rf "$DATA"; mkdir -p "$DATA"
-"$BROKER" --listen 127.0.0.1:0 --data-dir "$DATA/data" --log-level warn > "$DATA/broker.out" 2> "$DATA/broker.log" &
-SPID=$!
-trap 'kill $SPID 2>/dev/null || true; wait $SPID 2>/dev/null || true' EXIT
-ADDR=""
-for _ in $(seq 1 100); do
-  ADDR="$(sed -n 's/^listening on //p' "$DATA/broker.out")"
-  [ -n "$ADDR" ] && break
-  sleep 0.1
-done
-[ -n "$ADDR" ] || { echo "actormq-broker did not start" >&2; cat "$DATA/broker.log" >&2; exit 1; }
+. "$ROOT/bench/lone_broker.sh"
+SPID=""
+trap 'if [ -n "$SPID" ]; then kill "$SPID" 2>/dev/null || true; wait "$SPID" 2>/dev/null || true; fi' EXIT
+start_lone_broker "$BROKER" "$DATA"
 for r in $(seq 1 "$REPEAT"); do
   t="src$r"
   "$CLI" --broker "$ADDR" topic create "$t" --partitions "$SRC_PARTS" > /dev/null
