@@ -10,8 +10,8 @@
 #include <cstring>
 
 #include "app/broker/flow_stream.h"
-#include "app/broker/kj_inbox.h"
 #include "app/broker/logger.h"
+#include "app/kj_support/kj_inbox.h"
 
 namespace actormq::broker {
 
@@ -60,7 +60,9 @@ broker_server::broker_server(kj::AsyncIoContext& io, service_context ctx)
   failed_fulfiller_ = kj::mv(paf.fulfiller);
   failed_promise_ = kj::mv(paf.promise);
   // Created on this (the KJ) thread, as the inbox's fulfillers must be.
-  ctx_.inbox = std::make_shared<kj_inbox>();
+  ctx_.inbox = std::make_shared<kj_inbox>([](std::string_view what) {
+    broker_log().error("kj inbox: a posted function failed: {}", what);
+  });
   tasks_.add(ctx_.inbox->run());
   if (ctx_.config->idle_timeout_ms > 0) tasks_.add(idle_sweep());
 }

@@ -14,9 +14,11 @@
 #include <mutex>
 #include <utility>
 
-#include "app/broker/kj_inbox.h"
+#include "app/kj_support/kj_inbox.h"
 
 namespace actormq::broker {
+
+using kj_support::kj_inbox;
 
 template <typename... Args>
 class kj_handoff {

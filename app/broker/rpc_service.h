@@ -26,9 +26,13 @@
 
 #include <kj/debug.h>
 
+namespace actormq::kj_support {
+class kj_inbox;
+}  // namespace actormq::kj_support
+
 namespace actormq::broker {
 
-class kj_inbox;
+using kj_support::kj_inbox;
 class control_plane;
 class controller;
 class producer_id_allocator;

@@ -13,10 +13,10 @@
 #include "actors/session/session_actor.h"
 #include "actors/txn/txn_coordinator_actor.h"
 #include "app/broker/cluster/control_plane.h"
-#include "app/broker/kj_inbox.h"
 #include "app/broker/logger.h"
 #include "app/broker/rpc_helpers.h"
 #include "app/broker/rpc_service.h"
+#include "app/kj_support/kj_inbox.h"
 #include "storage/log_config.h"
 
 namespace actormq::broker {

@@ -5,8 +5,8 @@
 #include <map>
 
 #include "actors/errc.h"
-#include "app/broker/kj_inbox.h"
 #include "app/broker/logger.h"
+#include "app/kj_support/kj_inbox.h"
 
 namespace actormq::broker {
 

@@ -114,8 +114,12 @@ void connection_impl::run(std::promise<void>& ready) {
   auto io = kj::setupAsyncIo();
   io_ = &io;
   loop_thread_id_ = std::this_thread::get_id();
-  executor_ = &kj::getCurrentThreadExecutor();
   tasks_ = kj::heap<kj::TaskSet>(task_errors_);
+  inbox_ = std::make_shared<kj_support::kj_inbox>([](std::string_view what) {
+    std::fprintf(stderr, "actormq client: a posted function failed: %.*s\n",
+                 static_cast<int>(what.size()), what.data());
+  });
+  tasks_->add(inbox_->run());
   auto paf = kj::newPromiseAndCrossThreadFulfiller<void>();
   stop_fulfiller_ = kj::mv(paf.fulfiller);
   {
@@ -125,6 +129,9 @@ void connection_impl::run(std::promise<void>& ready) {
   ready.set_value();
   tasks_->add(reap_idle_loop());
   paf.promise.wait(io.waitScope);
+  // Functions still queued are dropped unrun (post() returns false to a
+  // waiting poster).
+  inbox_->close();
   // Tear down on this thread: tasks first (they hold callbacks), then the
   // sessions. Callbacks of cancelled requests are dropped here; waiting
   // users are bounded by their own timeouts.
@@ -160,10 +167,39 @@ bool connection_impl::post(const std::function<void()>& fn) {
     fn();
     return true;
   }
+  // The poster waits for fn: capturing it by reference is safe. A guard
+  // answers the waiter when the inbox drops the function unrun.
+  struct outcome {
+    std::promise<bool> ran;
+    bool set = false;
+    void finish(bool v) {
+      if (set) return;
+      set = true;
+      ran.set_value(v);
+    }
+    ~outcome() { finish(false); }
+  };
+  auto o = std::make_shared<outcome>();
+  auto fut = o->ran.get_future();
+  if (!post_async([&fn, o] {
+        fn();
+        o->finish(true);
+      })) {
+    return false;
+  }
+  o.reset();  // the queued copy alone keeps it
+  return fut.get();
+}
+
+bool connection_impl::post_async(std::function<void()> fn) {
+  if (on_loop_thread()) {
+    if (io_ == nullptr) return false;
+    fn();
+    return true;
+  }
   std::shared_lock lk(run_mu_);
   if (!running_) return false;
-  executor_->executeSync([&fn] { fn(); });
-  return true;
+  return inbox_->post(std::move(fn));
 }
 
 void connection_impl::add_task(kj::Promise<void> p) {

@@ -2,9 +2,10 @@
 // connection_impl: the KJ side of a connection. One thread runs a KJ event
 // loop (kj::setupAsyncIo) holding the RPC sessions (TCP stream,
 // TwoPartyVatNetwork, RPC system); user threads hand work to it with
-// post()/call(), which use the loop's kj::Executor (executeSync: the caller
-// blocks only until the function has run on the loop and started its
-// request, not for the reply).
+// post_async()/call() through a kj_inbox (the caller does not wait: one
+// wake-up of the loop thread per hand-off, none of the caller), or with
+// post(), which waits until the function has run. Both go through the same
+// inbox, so work posted from one thread runs in the order it was posted.
 //
 // Sessions: the bootstrap session goes to the current entry of the
 // bootstrap list (connection_config::broker, "HOST:PORT[,HOST:PORT...]"):
@@ -35,6 +36,7 @@
 #include "actormq/client/config.h"
 #include "actormq/client/result.h"
 #include "actormq/client/types.h"
+#include "app/kj_support/kj_inbox.h"
 #include "broker_address.h"
 #include "connection_pool.h"
 #include "schema/actormq.capnp.h"
@@ -75,9 +77,15 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   /// the connection, shared by every producer/consumer/admin on it).
   cluster_router& router() { return *router_; }
 
-  /// Runs fn on the loop thread (inline when already there). Returns false
-  /// when the loop is not running.
+  /// Runs fn on the loop thread (inline when already there) and returns
+  /// once it has run. Returns false when the loop is not running (or stops
+  /// before fn runs).
   bool post(const std::function<void()>& fn);
+  /// Queues fn to run on the loop thread (inline when already there)
+  /// without waiting for it. Returns false when the loop is not running;
+  /// a function queued when the loop stops is dropped unrun (its owner is
+  /// bounded by its own timeout, as a request in flight is).
+  bool post_async(std::function<void()> fn);
   bool on_loop_thread() const { return std::this_thread::get_id() == loop_thread_id_; }
 
   /// Starts an RPC on the loop: make(client) returns kj::Promise<T>; done
@@ -170,7 +178,7 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
 
   std::thread thread_;
   std::thread::id loop_thread_id_;
-  const kj::Executor* executor_ = nullptr;
+  std::shared_ptr<kj_support::kj_inbox> inbox_;  // created on the loop thread
   std::shared_mutex run_mu_;  // posters share it; stop() takes it exclusively
   bool running_ = false;
   kj::Own<kj::CrossThreadPromiseFulfiller<void>> stop_fulfiller_;
@@ -203,9 +211,10 @@ template <typename T, typename Make>
 void connection_impl::call_at(std::string address, Make make, std::function<void(result<T>)> done,
                               std::chrono::milliseconds timeout) {
   auto cb = std::make_shared<std::function<void(result<T>)>>(std::move(done));
-  bool posted = post([this, &make, &address, cb, timeout] {
-    auto p = broker_at(address).then(
-        [make = std::move(make)](rpc::Broker::Client c) mutable { return make(c); });
+  // make may be move-only; the queued std::function must be copyable.
+  auto mk = std::make_shared<Make>(std::move(make));
+  bool posted = post_async([this, mk, address = std::move(address), cb, timeout] {
+    auto p = broker_at(address).then([mk](rpc::Broker::Client c) { return (*mk)(c); });
     add_task(with_timeout<T>(kj::mv(p), timeout)
                  .then([cb](T&& v) { (*cb)(result<T>(std::move(v))); },
                        [cb](kj::Exception&& e) { (*cb)(result<T>(error_from_exception(e))); }));

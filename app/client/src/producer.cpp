@@ -391,6 +391,7 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
 
   void on_reply(producer_batch& b, result<produce_reply> r) {
     std::vector<completion> done;
+    bool wake_sender = false;
     {
       std::lock_guard lk(mu);
       acc.returned(b);
@@ -448,9 +449,14 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
           acc.settle(b, err, -1, done);
         }
       }
+      // The sender sleeps until its next due time; a reply changes what it
+      // has to do only when something waits to be sent (a slot in flight
+      // freed, a retry) or it must act (a new producer id, stop, flush).
+      // Otherwise waking it costs a thread wake-up per reply for nothing.
+      wake_sender = acc.has_unsent() || need_reinit || stop_sender || flush_requests > 0;
     }
     settled_cv.notify_all();
-    sender_cv.notify_one();
+    if (wake_sender) sender_cv.notify_one();
     complete(done);
   }
 

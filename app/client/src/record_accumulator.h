@@ -169,6 +169,10 @@ class record_accumulator {
   bool earlier_unsettled(const producer_batch& b) const;
   /// Batches in flight over all partitions.
   uint32_t in_flight() const { return in_flight_total_; }
+  /// True when a batch is open, or sealed and not in flight (waiting for
+  /// its linger, a slot in flight or its retry): a reply must wake the
+  /// sender only then.
+  bool has_unsent() const;
 
  private:
   struct open_batch {

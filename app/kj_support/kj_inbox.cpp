@@ -1,10 +1,13 @@
-#include "app/broker/kj_inbox.h"
+#include "app/kj_support/kj_inbox.h"
 
 #include <kj/debug.h>
 
-#include "app/broker/logger.h"
+#include <cstdio>
+#include <string>
 
-namespace actormq::broker {
+namespace actormq::kj_support {
+
+kj_inbox::kj_inbox(error_reporter on_error) : on_error_(std::move(on_error)) {}
 
 kj::Promise<void> kj_inbox::run() {
   auto paf = kj::newPromiseAndCrossThreadFulfiller<void>();
@@ -44,7 +47,12 @@ void kj_inbox::drain() {
   }
   for (auto& fn : batch) {
     KJ_IF_MAYBE (e, kj::runCatchingExceptions([&]() { fn(); })) {
-      broker_log().error("kj inbox: a posted function failed: {}", e->getDescription().cStr());
+      std::string what = e->getDescription().cStr();
+      if (on_error_) {
+        on_error_(what);
+      } else {
+        std::fprintf(stderr, "kj inbox: a posted function failed: %s\n", what.c_str());
+      }
     }
   }
 }
@@ -60,4 +68,4 @@ void kj_inbox::close() {
   }
 }
 
-}  // namespace actormq::broker
+}  // namespace actormq::kj_support
