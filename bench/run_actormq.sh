@@ -8,6 +8,7 @@
 #      ONLY("W1 W2 W3 W4 W5") PREWARM_MB(0) QUIET_PCT(10) QUIET_WAIT(300)
 #      BUILD(<repo>/build-perf) PRODUCERS(1) BATCH_BYTES(1048576) LINGER_MS(5) MAX_IN_FLIGHT(1)
 #      POLL(1000 W3 max poll records) LOG_LEVEL(warn) VER(git HEAD: the ver= tag)
+#      BROKER_ARGS(extra arguments of the one broker, e.g. "--config FILE")
 #      CLUSTER(0: one broker; N: etcd + N brokers from scripts/cluster.sh, the client given all N
 #      addresses and routing by metadata; W1-W5 topics have replication factor 1; tagged cluster=N)
 #      REPLICAS(3: W6-W8's replication factor, CLUSTER >= it)
@@ -130,7 +131,9 @@ start_broker() {
   cleanup
   rm -rf "$DATA"; mkdir -p "$DATA"
   local extra=()
-  if [ "$INSPECT" = 1 ]; then extra=(--http 127.0.0.1:0); fi
+  # shellcheck disable=SC2206  # BROKER_ARGS is a word list on purpose
+  extra+=(${BROKER_ARGS:-})
+  if [ "$INSPECT" = 1 ]; then extra+=(--http 127.0.0.1:0); fi
   echo "# cmd: $BROKER --listen 127.0.0.1:$PORT --data-dir $DATA/data --log-level $LOG_LEVEL ${extra[*]}" >&2
   "$BROKER" --listen "127.0.0.1:$PORT" --data-dir "$DATA/data" --log-level "$LOG_LEVEL" "${extra[@]}" \
     > "$DATA/broker.out" 2> "$DATA/broker.log" &
