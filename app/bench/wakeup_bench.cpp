@@ -316,13 +316,9 @@ int main(int argc, char** argv) {
   });
 
   rusage before{};
-  bool measuring = false;
   const uint64_t start = now_ns() + 10'000'000;
   for (uint64_t i = 0; i < n_warm + n; ++i) {
-    if (i == n_warm) {
-      getrusage(RUSAGE_SELF, &before);
-      measuring = true;
-    }
+    if (i == n_warm) getrusage(RUSAGE_SELF, &before);
     uint64_t due = start + i * interval;
     if (now_ns() < due) sleep_until_ns(due);
     auto stamp = now_ns();
@@ -334,7 +330,6 @@ int main(int argc, char** argv) {
   for (auto& t : relays) t.join();
   rusage after{};
   getrusage(RUSAGE_SELF, &after);
-  (void)measuring;
 
   auto secs = [](const timeval& tv) { return static_cast<double>(tv.tv_sec) + tv.tv_usec / 1e6; };
   double cpu =

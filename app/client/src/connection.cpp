@@ -162,33 +162,25 @@ void connection_impl::stop() {
 }
 
 bool connection_impl::post(const std::function<void()>& fn) {
-  if (on_loop_thread()) {
-    if (io_ == nullptr) return false;
-    fn();
-    return true;
-  }
-  // The poster waits for fn: capturing it by reference is safe. A guard
-  // answers the waiter when the inbox drops the function unrun.
-  struct outcome {
-    std::promise<bool> ran;
-    bool set = false;
-    void finish(bool v) {
-      if (set) return;
-      set = true;
-      ran.set_value(v);
-    }
-    ~outcome() { finish(false); }
-  };
-  auto o = std::make_shared<outcome>();
-  auto fut = o->ran.get_future();
-  if (!post_async([&fn, o] {
+  // On the loop thread post_async() runs fn at once. Elsewhere the poster
+  // waits for fn, so capturing it by reference is safe. When the loop stops
+  // first, the inbox drops the function unrun: the last copy of `ran` goes
+  // with it and the future reports a broken promise.
+  auto ran = std::make_shared<std::promise<void>>();
+  auto fut = ran->get_future();
+  if (!post_async([&fn, ran] {
         fn();
-        o->finish(true);
+        ran->set_value();
       })) {
     return false;
   }
-  o.reset();  // the queued copy alone keeps it
-  return fut.get();
+  ran.reset();
+  try {
+    fut.get();
+    return true;
+  } catch (const std::future_error&) {
+    return false;
+  }
 }
 
 bool connection_impl::post_async(std::function<void()> fn) {

@@ -178,7 +178,8 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
 
   std::thread thread_;
   std::thread::id loop_thread_id_;
-  std::shared_ptr<kj_support::kj_inbox> inbox_;  // created on the loop thread
+  // Created on the loop thread; post_async() queues into it.
+  std::shared_ptr<kj_support::kj_inbox> inbox_;
   std::shared_mutex run_mu_;  // posters share it; stop() takes it exclusively
   bool running_ = false;
   kj::Own<kj::CrossThreadPromiseFulfiller<void>> stop_fulfiller_;

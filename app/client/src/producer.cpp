@@ -450,10 +450,11 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
         }
       }
       // The sender sleeps until its next due time; a reply changes what it
-      // has to do only when something waits to be sent (a slot in flight
-      // freed, a retry) or it must act (a new producer id, stop, flush).
-      // Otherwise waking it costs a thread wake-up per reply for nothing.
-      wake_sender = acc.has_unsent() || need_reinit || stop_sender || flush_requests > 0;
+      // has to do only when something of this partition waits to be sent (a
+      // slot in flight freed, a retry) or it must act (a new producer id,
+      // stop, flush). Otherwise waking it costs a thread wake-up per reply
+      // for nothing.
+      wake_sender = acc.has_unsent(b.tp) || need_reinit || stop_sender || flush_requests > 0;
     }
     settled_cv.notify_all();
     if (wake_sender) sender_cv.notify_one();

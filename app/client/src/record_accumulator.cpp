@@ -260,12 +260,12 @@ void record_accumulator::settle(producer_batch& b, const error& err, int64_t bas
   b.callbacks.clear();
 }
 
-bool record_accumulator::has_unsent() const {
-  return std::any_of(parts_.begin(), parts_.end(), [](const auto& kv) {
-    const partition_state& ps = kv.second;
-    return ps.open || ps.open_delayed || ps.batches.size() > ps.in_flight ||
-           ps.delayed.size() > ps.delayed_in_flight;
-  });
+bool record_accumulator::has_unsent(const topic_partition& tp) const {
+  auto it = parts_.find(tp);
+  if (it == parts_.end()) return false;
+  const partition_state& ps = it->second;
+  return ps.open || ps.open_delayed || ps.batches.size() > ps.in_flight ||
+         ps.delayed.size() > ps.delayed_in_flight;
 }
 
 std::vector<completion> record_accumulator::expire(clock::time_point now, bool& sequence_gap) {

@@ -148,8 +148,7 @@ class record_accumulator {
   /// the due time of a batch the broker scheduled; throttled_ms how long
   /// the broker held it for the topic's produce quota.
   void settle(producer_batch& b, const error& err, int64_t base_offset,
-              std::vector<completion>& out, int64_t scheduled_at = -1,
-              uint32_t throttled_ms = 0);
+              std::vector<completion>& out, int64_t scheduled_at = -1, uint32_t throttled_ms = 0);
   /// Settles queued batches past their delivery deadline; sets
   /// sequence_gap when one of them was stamped.
   std::vector<completion> expire(clock::time_point now, bool& sequence_gap);
@@ -169,10 +168,11 @@ class record_accumulator {
   bool earlier_unsettled(const producer_batch& b) const;
   /// Batches in flight over all partitions.
   uint32_t in_flight() const { return in_flight_total_; }
-  /// True when a batch is open, or sealed and not in flight (waiting for
-  /// its linger, a slot in flight or its retry): a reply must wake the
-  /// sender only then.
-  bool has_unsent() const;
+  /// True when tp has a batch open, or sealed and not in flight (waiting
+  /// for a slot in flight or its retry). A reply for tp must wake the
+  /// sender only then: what other partitions wait for (a linger, a retry
+  /// time, their own replies) the sender has already planned.
+  bool has_unsent(const topic_partition& tp) const;
 
  private:
   struct open_batch {

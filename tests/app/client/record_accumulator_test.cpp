@@ -310,28 +310,36 @@ TEST_CASE("a partition count is reused only while it is younger than the given a
 
 TEST_CASE("a reply needs the sender only while something waits to be sent",
           "[client][accumulator]") {
-  // The producer wakes its sender on a reply only when has_unsent() holds:
-  // a wake-up per reply for nothing costs a thread switch per message.
+  // The producer wakes its sender on a reply only when has_unsent() holds for
+  // the reply's partition: a wake-up per reply for nothing costs a thread
+  // switch per message.
   record_accumulator acc(test_config(), 1 << 20);
   topic_partition tp{"t", 0};
-  CHECK_FALSE(acc.has_unsent());
+  CHECK_FALSE(acc.has_unsent(tp));
   add(acc, tp, "a");
-  CHECK(acc.has_unsent());  // open
+  CHECK(acc.has_unsent(tp));  // open
   auto now = std::chrono::steady_clock::now();
   auto first = drain(acc, "h:1", now);
   REQUIRE(first.ready.size() == 1);
-  CHECK_FALSE(acc.has_unsent());  // all in flight: a reply has nothing to send
+  CHECK_FALSE(acc.has_unsent(tp));  // all in flight: a reply has nothing to send
+  // Another partition's open batch is the sender's own plan (its linger),
+  // not something tp's reply changes.
+  topic_partition other{"t", 1};
+  add(acc, other, "x");
+  CHECK(acc.has_unsent(other));
+  CHECK_FALSE(acc.has_unsent(tp));
+  CHECK_FALSE(acc.has_unsent(topic_partition{"never-used", 0}));
   add(acc, tp, "b");
   (void)drain(acc, "h:1", now);  // sealed, but the one slot in flight is taken
-  CHECK(acc.has_unsent());
+  CHECK(acc.has_unsent(tp));
   std::vector<actormq::client::detail::completion> done;
   acc.returned(*first.ready[0]);
   acc.settle(*first.ready[0], {}, 0, done);
-  CHECK(acc.has_unsent());  // the waiting batch may go now
+  CHECK(acc.has_unsent(tp));  // the waiting batch may go now
   auto second = drain(acc, "h:1", now);
   REQUIRE(second.ready.size() == 1);
-  CHECK_FALSE(acc.has_unsent());
+  CHECK_FALSE(acc.has_unsent(tp));
   // A failed attempt comes back to be retried: the sender must plan it.
   acc.returned(*second.ready[0]);
-  CHECK(acc.has_unsent());
+  CHECK(acc.has_unsent(tp));
 }

@@ -55,13 +55,13 @@ class loop_thread {
   kj::Own<kj::CrossThreadPromiseFulfiller<void>> stop_;
 };
 
-/// Waits (bounded) until pred holds.
-template <typename Pred>
-bool eventually(Pred pred) {
-  for (int i = 0; i < 500 && !pred(); ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  return pred();
-}
+/// Set once by the loop thread; waited for, bounded, by the test.
+struct loop_event {
+  std::promise<void> p;
+  std::future<void> f = p.get_future();
+  void fire() { p.set_value(); }
+  bool fired() { return f.wait_for(std::chrono::seconds(10)) == std::future_status::ready; }
+};
 
 }  // namespace
 
@@ -73,24 +73,24 @@ TEST_CASE("functions posted from other threads run on the loop thread, in the or
   std::atomic<int> on_loop{0};
   std::atomic<int> refused{0};
   constexpr int n = 2000;
+  loop_event last;
   std::thread poster([&] {
     for (int i = 0; i < n; ++i) {
       bool queued = loop.inbox().post([&, i] {
         if (std::this_thread::get_id() == loop.id()) on_loop++;
         std::lock_guard lk(mu);
         seen.push_back(i);
+        if (i == n - 1) last.fire();
       });
       if (!queued) refused++;
     }
   });
   poster.join();
   CHECK(refused == 0);
-  REQUIRE(eventually([&] {
-    std::lock_guard lk(mu);
-    return seen.size() == n;
-  }));
+  REQUIRE(last.fired());
   CHECK(on_loop == n);
   std::lock_guard lk(mu);
+  REQUIRE(seen.size() == n);
   for (int i = 0; i < n; ++i) REQUIRE(seen[static_cast<size_t>(i)] == i);
 }
 
@@ -102,10 +102,10 @@ TEST_CASE("a posted function that throws is reported and the next one still runs
     std::lock_guard lk(mu);
     reports.emplace_back(what);
   });
-  std::atomic<bool> after{false};
+  loop_event after;
   REQUIRE(loop.inbox().post([] { KJ_FAIL_REQUIRE("boom in a posted function"); }));
-  REQUIRE(loop.inbox().post([&] { after = true; }));
-  REQUIRE(eventually([&] { return after.load(); }));
+  REQUIRE(loop.inbox().post([&] { after.fire(); }));
+  REQUIRE(after.fired());
   std::lock_guard lk(mu);
   REQUIRE(reports.size() == 1);
   CHECK(reports[0].find("boom in a posted function") != std::string::npos);
@@ -123,4 +123,29 @@ TEST_CASE("after the loop closes its inbox a post is refused and drops the funct
   CHECK_FALSE(inbox.post([owned = std::move(owned), &ran] { ran = true; }));
   CHECK_FALSE(ran);
   CHECK(watch.expired());
+}
+
+TEST_CASE("functions still queued when the inbox closes are dropped unrun, what they own released",
+          "[kj_support][kj_inbox]") {
+  // A waiting client post() learns of the drop this way: the last copy of
+  // its promise goes with the function.
+  loop_thread loop;
+  auto owned = std::make_shared<int>(7);
+  std::weak_ptr<int> watch = owned;
+  std::atomic<bool> queued_ran{false};
+  bool queued = false;
+  loop_event closed;
+  // Runs on the loop: queues a second function behind itself, then closes
+  // the inbox before the loop can drain it.
+  REQUIRE(loop.inbox().post([&, owned = std::move(owned)]() mutable {
+    queued = loop.inbox().post([&, held = std::move(owned)] { queued_ran = true; });
+    loop.inbox().close();
+    closed.fire();
+  }));
+  REQUIRE(closed.fired());
+  loop.stop();
+  CHECK(queued);
+  CHECK_FALSE(queued_ran);
+  CHECK(watch.expired());
+  CHECK_FALSE(loop.inbox().post([] {}));
 }
