@@ -61,6 +61,9 @@ constexpr auto delivery_timeout = std::chrono::seconds(2);
 /// One read of envelopes: whole batches from the first offset wanted, so
 /// envelopes appended together (due together) come in one read.
 constexpr uint32_t envelope_read_bytes = 128u << 10;
+/// A leading slot's read of new records parks at the log end this long (a
+/// long poll answered by the next append): not a fetch per tick when idle.
+constexpr auto tail_wait = std::chrono::seconds(1);
 constexpr size_t max_due_per_plan = 512;
 /// Entries due within this are read ahead (the wheel fires them early into
 /// the slot's `soon`), so a dispatch is planned the moment they are due.
@@ -549,14 +552,19 @@ void delay_schedule_state::tail(uint32_t p) {
   auto t = deadline([this, p, load] {
     if (current(p, load)) slots_[p].tailing = false;
   });
-  self_->request(s.log, caf::infinite, fetch_atom::value, fr)
+  auto on_slice = [this, p, load, t](fetch_reply& r) {
+    if (!t.settle() || !current(p, load)) return;
+    slots_[p].tailing = false;
+    apply_slice(p, r);
+  };
+  // Only a leader's partition parks a fetch; a follower's index reads in
+  // runs (apply_slice).
+  auto sent = s.leading ? self_->request(s.log, caf::infinite, wait_atom::value, fr,
+                                         caf::timespan{tail_wait})
+                        : self_->request(s.log, caf::infinite, fetch_atom::value, fr);
+  std::move(sent)
       .then(
-          [this, p, load, t](fetch_reply& r) {
-            if (!t.settle() || !current(p, load)) return;
-            slots_[p].tailing = false;
-            apply_slice(p, r);
-          },
-          [this, p, load, t](caf::error& e) {
+          std::move(on_slice), [this, p, load, t](caf::error& e) {
             if (!t.settle() || !current(p, load)) return;
             auto& s = slots_[p];
             s.tailing = false;
@@ -585,8 +593,8 @@ void delay_schedule_state::apply_slice(uint32_t p, const fetch_reply& r) {
   s.high_watermark = r.high_watermark;
   s.log_start = r.log_start_offset;
   if (r.slice.length == 0) {
-    // Caught up: a leader looks again after a tick (not at every wake for a
-    // due entry), a follower after 50 ms.
+    // Caught up: a leader's long poll came back empty (tail_wait elapsed),
+    // it parks again after a tick; a follower looks again after 50 ms.
     s.next_tail_ms = now_ms() + (s.leading ? settings_.tick.count() : 50);
     return;
   }

@@ -9,9 +9,7 @@ namespace {
 partition_actor::behavior_type partition_behavior(
     inspected_pointer<partition_actor, partition_state> self, partition_settings settings,
     std::shared_ptr<storage::log> log, caf::actor flusher) {
-  auto tick = settings.tick_interval;
   self->state.init(self, std::move(settings), std::move(log), std::move(flusher));
-  self->delayed_send(self, tick, tick_atom::value);
   return {
       [=](inspect_atom) { return fill_report(self); },
       [=](produce_atom, produce_request& req) { return self->state.produce(req); },
@@ -25,10 +23,7 @@ partition_actor::behavior_type partition_behavior(
       [=](offsets_atom) { return self->state.offsets(); },
       [=](time_atom, int64_t ts) { return self->state.offset_for_time(ts); },
       [=](delete_atom, int64_t before) { return self->state.delete_records(before); },
-      [=](tick_atom) {
-        self->state.tick();
-        self->delayed_send(self, tick, tick_atom::value);
-      },
+      [=](tick_atom, uint64_t id) { self->state.on_tick(id); },
       [=](flushed_atom, int64_t up_to, const caf::error& err) {
         self->state.on_flushed(up_to, err);
       },

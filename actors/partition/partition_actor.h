@@ -124,8 +124,11 @@ using partition_actor = caf::typed_actor<
     /// not_leader on a replica that does not lead. A compacting coordinator
     /// (__consumer_offsets) calls it once the live state is rewritten above.
     caf::replies_to<delete_atom, int64_t>::with<int64_t>,
-    /// Periodic timer: time-based flush, retention, producer-state snapshot.
-    caf::reacts_to<tick_atom>,
+    /// The housekeeping timer, armed for when there is work (a time-based
+    /// flush falling due, a retry, a leader's follower check, retention and
+    /// the producer-state snapshot) and at least every idle_tick_interval.
+    /// The id names the timer: only the latest one armed runs.
+    caf::reacts_to<tick_atom, uint64_t>,
     /// From the flusher: the log is durable up to this offset (or failed).
     caf::reacts_to<flushed_atom, int64_t, caf::error>,
     /// Timer of the parked waits: answer false to those past their deadline.
@@ -170,7 +173,14 @@ struct partition_settings {
   storage::flush_policy flush;
   /// How often retention runs and the producer-state snapshot is written.
   caf::timespan housekeeping_interval = std::chrono::seconds(5);
+  /// How soon the tick retries what could not be done (a closed segment
+  /// still unsynced, a failed dead-letter-oldest trim), and the shortest
+  /// interval of a leader's check for lagging followers.
   caf::timespan tick_interval = std::chrono::milliseconds(50);
+  /// The longest a partition sleeps without a tick (it then notices a
+  /// write error met outside a produce). An idle partition wakes this
+  /// rarely: a broker's idle cost grows with its partitions.
+  caf::timespan idle_tick_interval = std::chrono::seconds(1);
   /// Bounded topic: at most this many messages (high watermark - log start);
   /// 0 = unbounded. At the bound, when_full decides (see produce_atom).
   int64_t max_messages = 0;

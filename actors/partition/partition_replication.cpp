@@ -119,6 +119,7 @@ caf::result<bool> partition_state::lead(const leadership& l) {
   actor_log().info("{}: leading in epoch {} from offset {} (high watermark {}, in sync [{}])",
                    who(), leader_epoch_, end, hw_, fmt::join(l.isr, ","));
   advance_high_watermark();
+  arm_tick();  // the follower checks
   return true;
 }
 
@@ -377,7 +378,10 @@ caf::result<int64_t> partition_state::replica_append(int32_t leader_epoch, repli
     }
     storage::for_each_batch(bytes,
                             [&](const storage::batch_header& h, auto) { producers_.record(h); });
-    if (!unflushed_since_) unflushed_since_ = caf::make_timestamp();
+    if (!unflushed_since_) {
+      unflushed_since_ = caf::make_timestamp();
+      arm_tick();  // a time-based flush falls due
+    }
     if (a->rolled > 0 || flush_due()) request_flush();
   }
   const int64_t end = log_->next_offset()();

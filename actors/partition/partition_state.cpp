@@ -38,6 +38,7 @@ void partition_state::init(self_ptr self, partition_settings settings,
   last_housekeeping_ = caf::make_timestamp();
   rebuild_producer_state();
   if (settings_.replicated) init_replication();
+  arm_tick();
 }
 
 partition_state::~partition_state() {
@@ -189,7 +190,10 @@ caf::result<produce_reply> partition_state::produce(produce_request& req) {
   storage::for_each_batch(bytes,
                           [&](const storage::batch_header& h, auto) { producers_.record(h); });
   produce_reply reply{r->base_offset(), r->last_offset(), false};
-  if (!unflushed_since_) unflushed_since_ = caf::make_timestamp();
+  if (!unflushed_since_) {
+    unflushed_since_ = caf::make_timestamp();
+    arm_tick();  // a time-based flush falls due
+  }
   if (settings_.replicated) {
     wake_replica_fetches();
     advance_high_watermark();  // a leader alone in its in-sync set
@@ -329,6 +333,7 @@ void partition_state::trim() {
 void partition_state::trim_failed(std::string why) {
   if (trim_error_ != why) actor_log().error("{}: dead-letter-oldest failed: {}", who(), why);
   trim_error_ = std::move(why);
+  arm_tick();  // the retry
   // The produces were appended: answer them. The next tick tries again, and
   // produces past the bound are refused with queue_full until a trim succeeds.
   for (auto& w : trim_waiters_) answer(w.reply, w.acks, w.promise);
@@ -406,6 +411,7 @@ void partition_state::on_flushed(int64_t up_to, const caf::error& err) {
   for (auto it = done; it != fsync_waiters_.end(); ++it) it->promise.deliver(it->reply);
   fsync_waiters_.erase(done, fsync_waiters_.end());
   if (!fsync_waiters_.empty() || flush_due()) request_flush();
+  arm_tick();  // what was appended meanwhile falls due in its turn
 }
 
 caf::expected<fetch_reply> partition_state::read(const fetch_request& req) const {
@@ -542,6 +548,41 @@ caf::result<int64_t> partition_state::delete_records(int64_t before) {
   return log_->log_start_offset()();
 }
 
+void partition_state::on_tick(uint64_t id) {
+  if (id != tick_id_) return;  // replaced by an earlier timer, which ran
+  tick_at_.reset();
+  tick();
+  if (!flush_failure_) arm_tick();
+}
+
+void partition_state::arm_tick() {
+  const auto sys_now = caf::make_timestamp();
+  auto until = [&](caf::timestamp t) { return std::max(caf::timespan{0}, t - sys_now); };
+  auto in = std::min(settings_.idle_tick_interval,
+                     until(last_housekeeping_ + settings_.housekeeping_interval));
+  if (!flush_in_flight_) {  // its reply arms again
+    const auto& fp = settings_.flush;
+    if (fp.every_ms > 0 && unflushed_since_) {
+      // Overdue (the last tick could not start it): retried, never a busy loop.
+      auto due = until(*unflushed_since_ + std::chrono::milliseconds(fp.every_ms));
+      in = std::min(in, due.count() > 0 ? due : settings_.tick_interval);
+    }
+    if (log_->closed_unsynced()) in = std::min(in, settings_.tick_interval);
+  }
+  if (!trim_in_flight_ && !trim_error_.empty()) in = std::min(in, settings_.tick_interval);
+  if (settings_.replicated && role_ == role::leader) in = std::min(in, follower_check_interval());
+  const auto at = std::chrono::steady_clock::now() + in;
+  if (tick_at_ && *tick_at_ <= at) return;
+  tick_at_ = at;
+  self_->delayed_send(self_, in, tick_atom::value, ++tick_id_);
+}
+
+caf::timespan partition_state::follower_check_interval() const {
+  // A quarter of the lag (Kafka checks at half of replica.lag.time.max.ms).
+  return std::clamp(leadership_.replica_lag / 4, settings_.tick_interval,
+                    settings_.idle_tick_interval);
+}
+
 void partition_state::tick() {
   // Any write error not met on a produce path (a roll's sync, say). Checked
   // before the error is built: this runs every tick of every partition.
@@ -555,6 +596,10 @@ void partition_state::tick() {
        now - *unflushed_since_ >= std::chrono::milliseconds(fp.every_ms)) ||
       log_->closed_unsynced()) {
     request_flush();  // closed_unsynced: a roll by retention or replication
+    // Nothing left to sync (it was, without a reply here): not due again.
+    if (!flush_in_flight_ && log_->flushed_offset() >= log_->next_offset()) {
+      unflushed_since_.reset();
+    }
   }
   if (now - last_housekeeping_ >= settings_.housekeeping_interval) {
     last_housekeeping_ = now;

@@ -36,6 +36,9 @@ class partition_state {
   partition_offsets offsets() const;
   caf::result<int64_t> offset_for_time(int64_t ts) const;
   caf::result<int64_t> delete_records(int64_t before);
+  /// The tick timer fired: runs tick() when it is the latest timer armed,
+  /// then arms the next.
+  void on_tick(uint64_t id);
   void tick();
   void on_flushed(int64_t up_to, const caf::error& err);
   /// The wait timer fired: answers false to every wait past its deadline.
@@ -160,6 +163,15 @@ class partition_state {
   std::optional<std::chrono::steady_clock::time_point> wait_timer_;
   uint64_t wait_timer_id_ = 0;
   void arm_wait_timer(std::chrono::steady_clock::time_point deadline);
+  /// Arms the tick timer for when tick() next has something to do: a
+  /// time-based flush falling due, a retry, a leader's follower check,
+  /// housekeeping; idle_tick_interval from now at the latest. A timer armed
+  /// for earlier stays (later ones are ignored when they fire).
+  void arm_tick();
+  /// How often a leader looks for followers lagging past the replica lag.
+  caf::timespan follower_check_interval() const;
+  std::optional<std::chrono::steady_clock::time_point> tick_at_;
+  uint64_t tick_id_ = 0;
   bool flush_in_flight_ = false;
   storage::sync_ticket flush_ticket_;  ///< what the sync in flight vouches for
   /// Set when the log failed: every later produce gets it until the actor

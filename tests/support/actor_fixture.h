@@ -226,9 +226,15 @@ class partition_env {
                         storage::flush_policy flush = storage::flush_policy::never(),
                         uint64_t segment_bytes = 0) {
     partition_settings ps;
+    ps.flush = flush;
+    return spawn(dir, std::move(ps), std::move(via), segment_bytes);
+  }
+
+  /// The same with settings of the test's choosing (topic "t", partition 0).
+  partition_actor spawn(const fs::path& dir, partition_settings ps, caf::actor via = {},
+                        uint64_t segment_bytes = 0) {
     ps.topic = "t";
     ps.partition = 0;
-    ps.flush = flush;
     auto p = spawn_partition(sys_, std::move(ps), open_test_log(dir, segment_bytes),
                              via ? via : flusher);
     actors_.push_back(caf::actor_cast<caf::actor>(p));
