@@ -578,9 +578,10 @@ void partition_state::arm_tick() {
 }
 
 caf::timespan partition_state::follower_check_interval() const {
-  // A quarter of the lag (Kafka checks at half of replica.lag.time.max.ms).
-  return std::clamp(leadership_.replica_lag / 4, settings_.tick_interval,
-                    settings_.idle_tick_interval);
+  // A quarter of the lag (Kafka checks at half of replica.lag.time.max.ms),
+  // within [tick_interval, idle_tick_interval] (the retry interval wins).
+  return std::max(settings_.tick_interval,
+                  std::min(leadership_.replica_lag / 4, settings_.idle_tick_interval));
 }
 
 void partition_state::tick() {
