@@ -557,35 +557,34 @@ void delay_schedule_state::tail(uint32_t p) {
     slots_[p].tailing = false;
     apply_slice(p, r);
   };
+  auto on_error = [this, p, load, t](caf::error& e) {
+    if (!t.settle() || !current(p, load)) return;
+    slots_[p].tailing = false;
+    // Below the log start: what the index lacks was collected; an index
+    // started over at the log start holds every pending entry.
+    if (code_of(e) == errc::offset_out_of_range) restart_at_log_start(p, load);
+  };
   // Only a leader's partition parks a fetch; a follower's index reads in
   // runs (apply_slice).
   auto sent = s.leading ? self_->request(s.log, caf::infinite, wait_atom::value, fr,
                                          caf::timespan{tail_wait})
                         : self_->request(s.log, caf::infinite, fetch_atom::value, fr);
-  std::move(sent)
-      .then(
-          std::move(on_slice), [this, p, load, t](caf::error& e) {
-            if (!t.settle() || !current(p, load)) return;
-            auto& s = slots_[p];
-            s.tailing = false;
-            if (code_of(e) == errc::offset_out_of_range) {
-              // Below the log start: what the index lacks was collected; an
-              // index started over at the log start holds every pending entry.
-              auto t2 = deadline([] {});
-              self_->request(s.log, caf::infinite, offsets_atom::value)
-                  .then([this, p, load, t2](partition_offsets& o) {
-                    if (!t2.settle() || !current(p, load) ||
-                        o.log_start_offset <= slots_[p].sp->applied_offset())
-                      return;
-                    actor_log().warn(
-                        "delay-schedule: {}-{}: index behind the log start {}; "
-                        "rebuilding it from there",
-                        schedule_topic, p, o.log_start_offset);
-                    (void)slots_[p].sp->reset(o.log_start_offset);
-                    if (slots_[p].leading) slots_[p].ready = false;
-                  });
-            }
-          });
+  std::move(sent).then(std::move(on_slice), std::move(on_error));
+}
+
+void delay_schedule_state::restart_at_log_start(uint32_t p, uint64_t load) {
+  auto t = deadline([] {});
+  self_->request(slots_[p].log, caf::infinite, offsets_atom::value)
+      .then([this, p, load, t](partition_offsets& o) {
+        if (!t.settle() || !current(p, load) ||
+            o.log_start_offset <= slots_[p].sp->applied_offset())
+          return;
+        actor_log().warn(
+            "delay-schedule: {}-{}: index behind the log start {}; rebuilding it from there",
+            schedule_topic, p, o.log_start_offset);
+        (void)slots_[p].sp->reset(o.log_start_offset);
+        if (slots_[p].leading) slots_[p].ready = false;
+      });
 }
 
 void delay_schedule_state::apply_slice(uint32_t p, const fetch_reply& r) {

@@ -127,6 +127,9 @@ class delay_schedule_state {
   void migrate();
   bool current(uint32_t p, uint64_t load) const;
   void tail(uint32_t p);
+  /// The index is below the log start (offset_out_of_range): what it lacks
+  /// was collected, so it starts over at the log start.
+  void restart_at_log_start(uint32_t p, uint64_t load);
   void apply_slice(uint32_t p, const fetch_reply& r);
   void become_ready(uint32_t p);
   /// A new leader's unfinished dispatches, produced again from their envelopes.
