@@ -15,7 +15,8 @@
 // dispatch record first (acks=all), then one batch per target through
 // partition_writer, a target's batches one at a time in sequence order.
 // Progress records follow; every gc_interval a sequences record is written
-// and the records below what is still needed are deleted.
+// and the records below what is still needed, delivered keep_delivered ago,
+// are deleted.
 //
 // Alone (not replicated) it creates __delay_schedule with `partitions`
 // partitions at start and leads them all; delayed produces that come
@@ -72,6 +73,11 @@ struct delay_schedule_settings {
   std::chrono::milliseconds tick{5};
   std::chrono::milliseconds checkpoint_interval{200};
   std::chrono::milliseconds gc_interval{std::chrono::seconds(5)};
+  /// Delivered envelopes (and the dispatches that delivered them) stay this
+  /// long for /api/trace before collection deletes them, unless a
+  /// partition holds more than keep_delivered_bytes (0: collected at once).
+  std::chrono::milliseconds keep_delivered{std::chrono::minutes(5)};
+  uint64_t keep_delivered_bytes = 128ull << 20;
   std::chrono::milliseconds max_delay = delay::max_delay;
   /// The broker's message delay levels: the inspector names each level's
   /// delay ("3" is "10s").

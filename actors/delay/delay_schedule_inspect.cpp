@@ -74,6 +74,8 @@ void delay_schedule_state::inspect(actor_report& r) const {
       .field("partitions", settings_.partitions)
       .field("bucket_width_ms", static_cast<int64_t>(settings_.bucket_width.count()))
       .field("load_ahead_ms", static_cast<int64_t>(settings_.load_ahead.count()))
+      .field("keep_delivered_ms", static_cast<int64_t>(settings_.keep_delivered.count()))
+      .field("keep_delivered_bytes", settings_.keep_delivered_bytes)
       .field("scheduled", stats_.scheduled)
       .field("delivered", stats_.delivered);
 
@@ -130,7 +132,8 @@ void delay_schedule_state::inspect(actor_report& r) const {
           .field("target_batches_in_flight", c.batches_in_flight)
           .field("targets_retrying", c.targets_retrying)
           .field("progress_failures", s.progress_failures)
-          .field("collecting", s.collecting);
+          .field("collecting", s.collecting)
+          .field("retention_samples", s.kept.samples());
       w.key("next_due_in_ms");
       if (c.next_due) {
         w.value(*c.next_due - now);

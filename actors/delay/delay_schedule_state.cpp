@@ -462,6 +462,8 @@ void delay_schedule_state::follow(uint32_t p) {
   s.read_retry_at = 0;
   s.next_tail_ms = 0;
   s.progress_failures = 0;
+  s.kept = delay::delivered_retention(settings_.keep_delivered, settings_.keep_delivered_bytes);
+  s.sequences_at = -1;
   s.recording.reset();
   s.soon.clear();
   s.soon_bytes = 0;
@@ -1038,33 +1040,59 @@ void delay_schedule_state::collect(uint32_t p) {
   if (s.collecting || now - s.last_gc_ms < settings_.gc_interval.count()) return;
   s.last_gc_ms = now;
   const int64_t lowest = s.sp->lowest_needed();
-  if (lowest <= s.log_start) return;
+  if (s.nothing_to_collect(lowest)) return;
   s.collecting = true;
   const auto load = s.load;
-  // The sequences record first: the records below `lowest` held the last
+  // The partition's size first: past keep_delivered_bytes the delivered
+  // records go whatever their age.
+  self_->request(s.log, schedule_timeout, offsets_atom::value)
+      .then(
+          [this, p, load, lowest](partition_offsets& o) {
+            if (!current(p, load)) return;
+            auto& s = slots_[p];
+            const int64_t below = s.kept.floor(now_ms(), lowest, o.size_bytes);
+            if (s.nothing_to_collect(below)) {
+              s.collecting = false;
+              return;
+            }
+            delete_below(p, load, below);
+          },
+          [this, p, load](caf::error&) {
+            if (current(p, load)) slots_[p].collecting = false;
+          });
+}
+
+void delay_schedule_state::delete_below(uint32_t p, uint64_t load, int64_t below) {
+  // The sequences record first: the records below `below` held the last
   // dispatch numbers and sequences.
-  writer_.produce(
-      self_, schedule_topic, p, record_batch_of(schedule_kind::sequences, s.sp->sequences(), now),
-      acks_level::all, schedule_timeout, [this, p, load, lowest](caf::expected<produce_reply> w) {
-        if (!current(p, load)) return;
-        if (!w) {
-          slots_[p].collecting = false;
-          return;
-        }
-        self_->request(slots_[p].log, schedule_timeout, delete_atom::value, lowest)
-            .then(
-                [this, p, load](int64_t start) {
-                  if (!current(p, load)) return;
-                  slots_[p].collecting = false;
-                  slots_[p].log_start = start;
-                },
-                [this, p, load](caf::error& e) {
-                  if (!current(p, load)) return;
-                  slots_[p].collecting = false;
-                  actor_log().warn("delay-schedule: {}-{}: cannot delete below {}: {}",
-                                   schedule_topic, p, slots_[p].log_start, text_of(e));
-                });
-      });
+  auto written = [this, p, load, below](caf::expected<produce_reply> w) {
+    if (!current(p, load)) return;
+    if (!w) {
+      slots_[p].collecting = false;
+      return;
+    }
+    slots_[p].sequences_at = w->base_offset;
+    move_log_start(p, load, below);
+  };
+  writer_.produce(self_, schedule_topic, p,
+                  record_batch_of(schedule_kind::sequences, slots_[p].sp->sequences(), now_ms()),
+                  acks_level::all, schedule_timeout, std::move(written));
+}
+
+void delay_schedule_state::move_log_start(uint32_t p, uint64_t load, int64_t below) {
+  auto moved = [this, p, load](int64_t start) {
+    if (!current(p, load)) return;
+    slots_[p].collecting = false;
+    slots_[p].log_start = start;
+  };
+  auto failed = [this, p, load, below](caf::error& e) {
+    if (!current(p, load)) return;
+    slots_[p].collecting = false;
+    actor_log().warn("delay-schedule: {}-{}: cannot delete below {}: {}", schedule_topic, p, below,
+                     text_of(e));
+  };
+  self_->request(slots_[p].log, schedule_timeout, delete_atom::value, below)
+      .then(std::move(moved), std::move(failed));
 }
 
 void delay_schedule_state::checkpoint(slot& s, bool force) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "actors/delay/delay_schedule_actor.h"
+#include "actors/delay/delivered_retention.h"
 #include "actors/delay/legacy_schedule.h"
 #include "actors/delay/schedule_partition.h"
 #include "actors/inspect/counted_actor.h"
@@ -87,6 +88,16 @@ class delay_schedule_state {
     int64_t next_tail_ms = 0;   ///< caught up: reads again from then
     int64_t last_gc_ms = 0;
     bool collecting = false;
+    /// How long delivered records stay (for traces) before collection.
+    delay::delivered_retention kept;
+    /// The sequences record the last collection wrote (-1: none yet): a
+    /// collection that would delete only it writes nothing.
+    int64_t sequences_at = -1;
+    /// Whether deleting below `below` deletes nothing, or only that
+    /// sequences record (an idle partition writes nothing).
+    bool nothing_to_collect(int64_t below) const {
+      return below <= log_start || (log_start == sequences_at && below == sequences_at + 1);
+    }
     bool progress_in_flight = false;
     int64_t retry_progress_at = 0;
     uint32_t progress_failures = 0;
@@ -157,7 +168,12 @@ class delay_schedule_state {
   /// it: give that attempt up and send again.
   void resend_if_moved(uint32_t p, const delay::target& t);
   void write_progress(uint32_t p);
+  /// Every gc_interval: deletes the records of p below what is still
+  /// needed and was delivered keep_delivered ago (delete_below).
   void collect(uint32_t p);
+  /// Writes the sequences record, then moves p's log start to below.
+  void delete_below(uint32_t p, uint64_t load, int64_t below);
+  void move_log_start(uint32_t p, uint64_t load, int64_t below);
   void checkpoint(slot& s, bool force);
   int64_t now_ms() const;
   /// The deadline (schedule_timeout) of a request sent now; tick() expires

@@ -165,6 +165,10 @@ std::optional<std::string> apply_config(const toml::table& t, std::string_view f
   check(read_int(t, "delay", "segment_bytes", cfg.delay_segment_bytes, 4096, int64_t{1} << 40));
   // The wheel loads a bucket once it lies inside its 2-minute window.
   check(read_int(t, "delay", "bucket_ms", cfg.delay_bucket_ms, 100, 60000));
+  check(read_int(t, "delay", "keep_delivered_ms", cfg.delay_keep_delivered_ms, 0,
+                 int64_t{7} * 24 * 3600 * 1000));
+  check(read_int(t, "delay", "keep_delivered_bytes", cfg.delay_keep_delivered_bytes, 0,
+                 int64_t{1} << 40));
   check(read_int(t, "delay", "schedule_partitions", cfg.delay_schedule_partitions, 1, 1000));
   check(load_retry_config(t, cfg.retry, cfg.alerts));
   check(load_lag_alert_config(t, cfg.lag_alerts));

@@ -106,6 +106,11 @@ struct broker_config {
   uint64_t delay_segment_bytes = 64ull << 20;
   /// [delay].bucket_ms: width of a bucket file of the schedule indexes.
   int64_t delay_bucket_ms = 60000;
+  /// [delay].keep_delivered_ms / keep_delivered_bytes: how long delivered
+  /// envelopes stay in __delay_schedule for traces, unless a partition
+  /// holds more bytes than that.
+  int64_t delay_keep_delivered_ms = 300000;
+  uint64_t delay_keep_delivered_bytes = 128ull << 20;
   /// Partitions of __delay_schedule when it is created; a
   /// target partition's delayed messages live in the one it hashes to.
   uint32_t delay_schedule_partitions = 8;

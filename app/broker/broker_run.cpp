@@ -193,6 +193,8 @@ int run_broker(const broker_config& cfg, const broker_run_hooks& hooks) {
   dss.partitions = cfg.delay_schedule_partitions;
   dss.segment_bytes = static_cast<int64_t>(cfg.delay_segment_bytes);
   dss.bucket_width = std::chrono::milliseconds(cfg.delay_bucket_ms);
+  dss.keep_delivered = std::chrono::milliseconds(cfg.delay_keep_delivered_ms);
+  dss.keep_delivered_bytes = cfg.delay_keep_delivered_bytes;
   dss.max_delay = cfg.max_delay;
   dss.delay_levels = cfg.delay_levels;
   auto schedule = spawn_delay_schedule_actor(sys, dss);

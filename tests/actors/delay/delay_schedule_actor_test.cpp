@@ -30,13 +30,17 @@ int64_t wall_ms() {
       .count();
 }
 
-delay_schedule_actor spawn_schedule(broker_env& env, const fs::path& dir) {
+delay_schedule_settings schedule_settings(broker_env& env, const fs::path& dir) {
   delay_schedule_settings s;
   s.dir = dir / "delay-schedule";
   s.registry = env.registry;
   s.writer.registry = env.registry;
   s.partitions = 2;
-  return spawn_delay_schedule_actor(env.sys(), s);
+  return s;
+}
+
+delay_schedule_actor spawn_schedule(broker_env& env, const fs::path& dir) {
+  return spawn_delay_schedule_actor(env.sys(), schedule_settings(env, dir));
 }
 
 void stop(broker_env& env, const delay_schedule_actor& a) {
@@ -273,4 +277,95 @@ TEST_CASE(
   CHECK(got.size() == n + 1);
   CHECK(std::set<std::string>(got.begin(), got.end()).size() == n + 1);  // each once
   stop(env, a);
+}
+
+namespace {
+
+/// One message "m" delivered by a schedule actor that collects every
+/// 100 ms over 100 ms buckets (its envelope is no longer needed about
+/// 100 ms after its delivery), keeping delivered records keep, or none
+/// past keep_bytes. delivered_at stays 0 if it was not delivered.
+struct collected_delivery {
+  temp_dir dir;
+  broker_env env{dir.path()};
+  topic_handle orders = env.create_topic("orders", 1);
+  delay_schedule_actor a;
+  caf::scoped_actor self{env.sys()};
+  const uint32_t sp = delay::schedule_partition_of("orders", 0, 2);
+  schedule_reply envelope;
+  int64_t delivered_at = 0;
+
+  collected_delivery(std::chrono::milliseconds keep, uint64_t keep_bytes) {
+    auto s = schedule_settings(env, dir.path());
+    s.bucket_width = 100ms;
+    s.gc_interval = 100ms;
+    s.keep_delivered = keep;
+    s.keep_delivered_bytes = keep_bytes;
+    a = spawn_delay_schedule_actor(env.sys(), s);
+    // No REQUIRE here: a constructor that throws would leave the actor
+    // running. The cases require delivered_at.
+    auto r = ask<schedule_reply>(
+        self, a, produce_atom::value,
+        delayed_produce{"orders", 0, wall_ms() + 200, make_batch({"m"}), acks_level::leader});
+    if (!r) return;
+    envelope = *r;
+    if (eventually([&] { return delivered(self, orders).size() == 1; }, 5s)) {
+      delivered_at = wall_ms();
+    }
+  }
+  ~collected_delivery() { stop(env, a); }
+
+  partition_offsets offsets() {
+    auto sched = ask<topic_handle>(self, env.registry, lookup_atom::value,
+                                   std::string(delay::schedule_topic));
+    REQUIRE(sched);
+    auto o = ask<partition_offsets>(self, sched->partitions[sp], offsets_atom::value);
+    REQUIRE(o);
+    return *o;
+  }
+  bool collected() { return offsets().log_start_offset > envelope.schedule_offset; }
+};
+
+}  // namespace
+
+TEST_CASE("a delivered envelope stays in __delay_schedule for keep_delivered, then is collected",
+          "[actors][delay][schedule][collect]") {
+  collected_delivery c(1500ms, 1 << 30);
+  REQUIRE(c.delivered_at > 0);
+  // A dozen collections while it is kept: the envelope stays readable.
+  while (wall_ms() < c.delivered_at + 1200) {
+    CHECK_FALSE(c.collected());
+    std::this_thread::sleep_for(100ms);
+  }
+  // Then it goes, not before keep_delivered after its delivery.
+  REQUIRE(eventually([&] { return c.collected(); }, 5s));
+  CHECK(wall_ms() - c.delivered_at >= 1400);
+}
+
+TEST_CASE("a schedule partition past keep_delivered_bytes keeps nothing delivered",
+          "[actors][delay][schedule][collect]") {
+  collected_delivery c(1h, 1);  // an hour's keep, but any partition is over 1 byte
+  REQUIRE(c.delivered_at > 0);
+  REQUIRE(eventually([&] { return c.collected(); }, 5s));
+  CHECK(delivered(c.self, c.orders) == std::vector<std::string>{"m"});
+}
+
+TEST_CASE("an idle schedule partition writes nothing once its delivered records are collected",
+          "[actors][delay][schedule][collect]") {
+  collected_delivery c(0ms, 1 << 30);
+  REQUIRE(c.delivered_at > 0);
+  // Collected down to the last sequences record.
+  REQUIRE(eventually(
+      [&] {
+        auto o = c.offsets();
+        return c.collected() && o.high_watermark == o.log_start_offset + 1;
+      },
+      5s));
+  const auto settled = c.offsets();
+  // Ten collection intervals idle: not a record more (each used to write a
+  // sequences record and delete the one before).
+  std::this_thread::sleep_for(1s);
+  const auto later = c.offsets();
+  CHECK(later.high_watermark == settled.high_watermark);
+  CHECK(later.log_start_offset == settled.log_start_offset);
 }
