@@ -10,7 +10,8 @@ delay_schedule_actor::behavior_type schedule_behavior(
     inspected_pointer<delay_schedule_actor, delay_schedule_state> self,
     delay_schedule_settings settings) {
   self->state.init(self, std::move(settings));
-  self->delayed_send(self, self->state.tick_interval(), tick_atom::value);
+  self->after_each_message([self] { self->state.arm_tick(); });
+  self->state.arm_tick();
   return {
       [=](inspect_atom) { return fill_report(self); },
       [=](produce_atom, delayed_produce& req) { return self->state.schedule(req); },
@@ -19,10 +20,7 @@ delay_schedule_actor::behavior_type schedule_behavior(
         self->state.lead(p, epoch, log, n);
       },
       [=](follow_atom, uint32_t p) { self->state.follow(p); },
-      [=](tick_atom) {
-        self->state.tick();
-        self->delayed_send(self, self->state.next_tick(), tick_atom::value);
-      },
+      [=](tick_atom, uint64_t id) { self->state.on_tick(id); },
       [=](close_atom) {
         self->state.close();
         self->quit();

@@ -50,9 +50,9 @@ using delay_schedule_actor = delay_actor::extend<
     caf::reacts_to<lead_atom, uint32_t, int32_t, partition_actor, uint32_t>,
     /// This broker no longer leads partition p: stop delivering it.
     caf::reacts_to<follow_atom, uint32_t>,
-    /// Timer: apply new records, deliver, record progress, collect, move
-    /// the previous release's schedule.
-    caf::reacts_to<tick_atom>,
+    /// Timer (its id: one armed at a time): apply new records, deliver,
+    /// record progress, collect, move the previous release's schedule.
+    caf::reacts_to<tick_atom, uint64_t>,
     /// Shutdown: checkpoint the indexes and quit.
     caf::reacts_to<close_atom>>;
 
@@ -70,7 +70,10 @@ struct delay_schedule_settings {
   int64_t segment_bytes = 64ll << 20;
   std::chrono::milliseconds bucket_width{std::chrono::minutes(1)};
   std::chrono::milliseconds load_ahead{std::chrono::minutes(2)};
+  /// The timer's longest wait while anything is under way, and when
+  /// nothing is (it is armed for its work: a due entry, a retry, a read).
   std::chrono::milliseconds tick{5};
+  std::chrono::milliseconds idle_tick{std::chrono::seconds(1)};
   std::chrono::milliseconds checkpoint_interval{200};
   std::chrono::milliseconds gc_interval{std::chrono::seconds(5)};
   /// Delivered envelopes (and the dispatches that delivered them) stay this

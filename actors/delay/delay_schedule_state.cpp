@@ -523,11 +523,45 @@ void delay_schedule_state::tick() {
   }
 }
 
-caf::timespan delay_schedule_state::next_tick() const {
+void delay_schedule_state::on_tick(uint64_t id) {
+  if (id != tick_id_) return;  // replaced by an earlier one, which ran
+  tick_at_ms_ = std::numeric_limits<int64_t>::max();
+  tick();
+}
+
+void delay_schedule_state::arm_tick() {
+  if (closed_) return;
   const int64_t now = now_ms();
-  int64_t at = now + settings_.tick.count();
+  const int64_t at = std::max(next_tick_at(now), now + 1);
+  if (at >= tick_at_ms_) return;  // the armed one comes first
+  tick_at_ms_ = at;
+  self_->delayed_send(self_, std::chrono::milliseconds(at - now), tick_atom::value, ++tick_id_);
+}
+
+bool delay_schedule_state::idle() const {
+  if (opening_ || !early_.empty() || legacy_ || looking_up_) return false;
+  for (const auto& [sp, q] : appends_) {
+    if (!q.waiting.empty() || !q.out.empty()) return false;
+  }
   for (const auto& s : slots_) {
-    if (!s.leading || !s.ready || !s.sp) continue;
+    if (!s.leading) continue;
+    if (!s.ready || s.planning || !s.soon.empty() || s.recording || s.record_in_flight ||
+        !s.targets_left.empty() || s.progress_in_flight || s.collecting) {
+      return false;
+    }
+    for (const auto& [t, q] : s.queues) {
+      if (!q.empty()) return false;
+    }
+  }
+  return true;
+}
+
+int64_t delay_schedule_state::next_tick_at(int64_t now) const {
+  int64_t at = now + (idle() ? settings_.idle_tick : settings_.tick).count();
+  for (const auto& s : slots_) {
+    if (!s.sp || !s.log) continue;
+    if (!s.tailing) at = std::min(at, s.next_tail_ms);  // a read to start again
+    if (!s.leading || !s.ready) continue;
     if (!s.soon.empty() && !s.recording && s.sp->can_plan()) {
       at =
           std::min(at, s.soon.front().envelope.due_ms -
@@ -542,8 +576,7 @@ caf::timespan delay_schedule_state::next_tick() const {
       if (auto w = s.sp->next_wake()) at = std::min(at, *w - prefetch_ahead.count());
     }
   }
-  // At the due millisecond (never a busy loop on something that cannot move).
-  return std::chrono::milliseconds(std::max<int64_t>(at - now, 1));
+  return at;
 }
 
 void delay_schedule_state::tail(uint32_t p) {
@@ -1119,6 +1152,7 @@ delay_stats delay_schedule_state::stats() const {
 }
 
 void delay_schedule_state::close() {
+  closed_ = true;
   for (auto& s : slots_) {
     if (s.sp) checkpoint(s, true);
   }

@@ -7,6 +7,7 @@
 
 #include <deque>
 #include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <string>
@@ -33,12 +34,14 @@ class delay_schedule_state {
   delay_stats stats() const;
   void lead(uint32_t p, int32_t epoch, partition_actor log, uint32_t n);
   void follow(uint32_t p);
-  void tick();
+  /// The timer (tick_atom with id): stale ids (a tick replaced by an
+  /// earlier one) are ignored.
+  void on_tick(uint64_t id);
+  /// Arms the timer for the next work if that comes before the armed one.
+  /// The actor calls it after every message (counted_actor's
+  /// after_each_message): any request, reply or timer may have made work.
+  void arm_tick();
   void close();
-  caf::timespan tick_interval() const { return settings_.tick; }
-  /// When the timer should tick next: at most tick_interval(), sooner when
-  /// an entry is due (or to be read ahead) before that.
-  caf::timespan next_tick() const;
   /// The actor inspector's part (docs/inspector.md, "delay_schedule").
   void inspect(actor_report& r) const;
 
@@ -175,6 +178,14 @@ class delay_schedule_state {
   void delete_below(uint32_t p, uint64_t load, int64_t below);
   void move_log_start(uint32_t p, uint64_t load, int64_t below);
   void checkpoint(slot& s, bool force);
+  void tick();
+  /// When the timer should tick next (wall ms): at most tick after now
+  /// while anything is under way, idle_tick when nothing is; sooner when an
+  /// entry is due (or to be read ahead), a retry or a read is due.
+  int64_t next_tick_at(int64_t now) const;
+  /// Nothing under way: no envelope waiting or out, every led partition
+  /// caught up with nothing read ahead, recording or being delivered.
+  bool idle() const;
   int64_t now_ms() const;
   /// The deadline (schedule_timeout) of a request sent now; tick() expires
   /// it. Requests go with caf::infinite (request_deadlines.h).
@@ -216,6 +227,9 @@ class delay_schedule_state {
   std::unique_ptr<delay::legacy_schedule> legacy_;
   bool migrating_ = false;
   int64_t migrate_at_ms_ = 0;
+  uint64_t tick_id_ = 0;                                      ///< of the armed tick
+  int64_t tick_at_ms_ = std::numeric_limits<int64_t>::max();  ///< none armed: max
+  bool closed_ = false;
 };
 
 }  // namespace actormq

@@ -2,7 +2,8 @@
 // A CAF actor base that counts the messages its actor handles, for the
 // inspector's "messages handled" and "per second". Every actor kind's state
 // pointer type uses it (inspected_pointer below): one increment per message
-// in CAF's own consume(), no change to any handler.
+// in CAF's own consume(), no change to any handler; and, for an actor that
+// asks, a call after each message (after_each_message).
 //
 //   partition_actor::behavior_type partition_impl(
 //       inspected_pointer<partition_actor, partition_state> self, ...);
@@ -15,6 +16,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 
 #include "actors/inspect/actor_report.h"
 
@@ -29,10 +31,17 @@ class counted_actor : public Base {
 
   caf::invoke_message_result consume(caf::mailbox_element& x) override {
     ++handled_;
-    return Base::consume(x);
+    auto r = Base::consume(x);
+    if (after_each_) after_each_();
+    return r;
   }
 
   uint64_t handled() const { return handled_; }
+
+  /// f runs on the actor's thread after every message it handled (a
+  /// request, a reply, a timer): a state whose timer is armed for its work
+  /// re-arms it there, whichever handler or callback made the work.
+  void after_each_message(std::function<void()> f) { after_each_ = std::move(f); }
 
   /// Messages per second over the last window of at least one second (since
   /// the start until the first window closes). Called on the actor's thread.
@@ -54,6 +63,7 @@ class counted_actor : public Base {
   std::chrono::steady_clock::time_point window_start_;
   uint64_t window_count_ = 0;
   double rate_ = -1;
+  std::function<void()> after_each_;
 };
 
 /// The self pointer of a typed, stateful, counted actor.
