@@ -524,18 +524,12 @@ void delay_schedule_state::tick() {
 }
 
 void delay_schedule_state::on_tick(uint64_t id) {
-  if (id != tick_id_) return;  // replaced by an earlier one, which ran
-  tick_at_ms_ = std::numeric_limits<int64_t>::max();
-  tick();
+  if (timer_.fired(id)) tick();  // else replaced by an earlier one, which ran
 }
 
 void delay_schedule_state::arm_tick() {
-  if (closed_) return;
   const int64_t now = now_ms();
-  const int64_t at = std::max(next_tick_at(now), now + 1);
-  if (at >= tick_at_ms_) return;  // the armed one comes first
-  tick_at_ms_ = at;
-  self_->delayed_send(self_, std::chrono::milliseconds(at - now), tick_atom::value, ++tick_id_);
+  timer_.arm(self_, now, next_tick_at(now));
 }
 
 bool delay_schedule_state::idle() const {
@@ -1152,7 +1146,7 @@ delay_stats delay_schedule_state::stats() const {
 }
 
 void delay_schedule_state::close() {
-  closed_ = true;
+  timer_.close();
   for (auto& s : slots_) {
     if (s.sp) checkpoint(s, true);
   }

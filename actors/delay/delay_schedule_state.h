@@ -7,7 +7,6 @@
 
 #include <deque>
 #include <functional>
-#include <limits>
 #include <map>
 #include <memory>
 #include <string>
@@ -19,6 +18,7 @@
 #include "actors/delay/schedule_partition.h"
 #include "actors/inspect/counted_actor.h"
 #include "actors/request_deadlines.h"
+#include "actors/state/armed_timer.h"
 #include "actors/state/partition_writer.h"
 #include "actors/topic/topic_cache.h"
 
@@ -227,9 +227,7 @@ class delay_schedule_state {
   std::unique_ptr<delay::legacy_schedule> legacy_;
   bool migrating_ = false;
   int64_t migrate_at_ms_ = 0;
-  uint64_t tick_id_ = 0;                                      ///< of the armed tick
-  int64_t tick_at_ms_ = std::numeric_limits<int64_t>::max();  ///< none armed: max
-  bool closed_ = false;
+  armed_timer timer_;
 };
 
 }  // namespace actormq

@@ -10,7 +10,8 @@ txn_coordinator_actor::behavior_type coordinator_behavior(
     inspected_pointer<txn_coordinator_actor, txn_coordinator_state> self, txn_settings settings) {
   self->state.init(self, std::move(settings));
   self->set_down_handler([self](caf::down_msg& dm) { self->state.on_down(dm); });
-  self->delayed_send(self, self->state.tick_interval(), tick_atom::value);
+  self->after_each_message([self] { self->state.arm_tick(); });
+  self->state.arm_tick();
   return {
       [=](inspect_atom) { return fill_report(self); },
       [=](half_atom, txn_half_request& req) { return self->state.half(req); },
@@ -21,10 +22,7 @@ txn_coordinator_actor::behavior_type coordinator_behavior(
         self->state.add_checker(group, session);
       },
       [=](check_atom, const txn_check_answer& a) { self->state.on_answer(a); },
-      [=](tick_atom) {
-        self->state.tick();
-        self->delayed_send(self, self->state.tick_interval(), tick_atom::value);
-      },
+      [=](tick_atom, uint64_t id) { self->state.on_tick(id); },
       [=](lead_atom, uint32_t p, int32_t epoch, const partition_actor& log, uint32_t n) {
         self->state.lead(p, epoch, log, n);
       },

@@ -155,10 +155,10 @@ using txn_coordinator_actor = caf::typed_actor<
     caf::reacts_to<checker_atom, std::string, caf::actor>,
     /// The answer (or failure) of a check sent to a session.
     caf::reacts_to<check_atom, txn_check_answer>,
-    /// Timer: fire due checks, expire unanswered ones, retry deliveries,
-    /// loads and decision writes, end the wait of requests for partitions
-    /// not led here.
-    caf::reacts_to<tick_atom>,
+    /// Timer (its id: one armed at a time, for the next of these): fire due
+    /// checks, expire unanswered ones, retry deliveries, loads and decision
+    /// writes, end the wait of requests for partitions not led here.
+    caf::reacts_to<tick_atom, uint64_t>,
     /// The replica manager: this broker now leads partition p (of n) of
     /// __transaction_state at epoch, served by that partition actor.
     caf::reacts_to<lead_atom, uint32_t, int32_t, partition_actor, uint32_t>,
@@ -188,7 +188,11 @@ struct txn_settings {
   std::chrono::milliseconds check_timeout{std::chrono::seconds(10)};
   size_t max_open_transactions = 100000;
   size_t max_batch_bytes = 16 << 20;
+  /// The timer's longest wait while checks, deliveries, loads or requests
+  /// for unled partitions are under way, and when none are (it is armed
+  /// for the next due time either way).
   std::chrono::milliseconds tick{std::chrono::milliseconds(20)};
+  std::chrono::milliseconds idle_tick{std::chrono::seconds(1)};
   /// Finished transactions remembered per partition (summaries).
   size_t keep_finished = 10000;
   std::chrono::milliseconds compact_interval{std::chrono::seconds(30)};

@@ -413,6 +413,38 @@ void txn_coordinator_state::write(uint32_t p, const std::vector<txn::txn_event_r
   }
 }
 
+void txn_coordinator_state::on_tick(uint64_t id) {
+  if (timer_.fired(id)) tick();  // else replaced by an earlier one, which ran
+}
+
+void txn_coordinator_state::arm_tick() {
+  const int64_t now = now_ms();
+  timer_.arm(self_, now, next_tick_at(now));
+}
+
+int64_t txn_coordinator_state::next_tick_at(int64_t now) const {
+  const bool busy =
+      !in_flight_.empty() || !retries_.empty() || !unled_.empty() || opening_ ||
+      (slots_.empty() && !settings_.replicated) ||
+      std::any_of(slots_.begin(), slots_.end(), [](const slot& s) { return s.retry; });
+  int64_t at = now + (busy ? settings_.tick : settings_.idle_tick).count();
+  for (const auto& [id, f] : in_flight_) at = std::min(at, f.deadline_ms);
+  if (!retries_.empty()) at = std::min(at, retries_.begin()->first);
+  const auto steady = std::chrono::steady_clock::now();
+  for (const auto& u : unled_) {
+    at = std::min(
+        at, now + std::chrono::duration_cast<std::chrono::milliseconds>(u.until - steady).count());
+  }
+  for (const auto& s : slots_) {
+    if (s.retry && s.state == status::loading) at = std::min(at, s.retry_at);
+  }
+  if (slots_.empty() && !settings_.replicated && !opening_) at = std::min(at, retry_open_at_);
+  if (wheel_ && in_flight_.size() < settings_.max_checks_in_flight) {
+    if (auto due = wheel_->next_due()) at = std::min(at, (*due)());
+  }
+  return at;
+}
+
 void txn_coordinator_state::tick() {
   auto now = now_ms();
   for (auto it = in_flight_.begin(); it != in_flight_.end();) {
@@ -1048,6 +1080,7 @@ txn_stats txn_coordinator_state::stats() const {
 }
 
 void txn_coordinator_state::close() {
+  timer_.close();
   auto down = make_error(errc::shutting_down);
   for (auto& [id, rt] : live_) {
     for (auto& w : rt.waiters) w.deliver(down);

@@ -14,6 +14,7 @@
 
 #include "actors/delay/timing_wheel.h"
 #include "actors/inspect/counted_actor.h"
+#include "actors/state/armed_timer.h"
 #include "actors/state/partition_writer.h"
 #include "actors/txn/txn_coordinator_actor.h"
 #include "actors/txn/txn_table.h"
@@ -36,10 +37,13 @@ class txn_coordinator_state {
   void on_down(const caf::down_msg& dm);
   void lead(uint32_t partition, int32_t epoch, partition_actor log, uint32_t partitions);
   void resign(uint32_t partition);
-  void tick();
+  /// The timer (tick_atom with id): stale ids are ignored.
+  void on_tick(uint64_t id);
+  /// Arms the timer for the next due time if that comes before the armed
+  /// one; the actor calls it after every message (after_each_message).
+  void arm_tick();
   void compact_due();
   void close();
-  caf::timespan tick_interval() const { return settings_.tick; }
   /// The actor inspector's part (docs/inspector.md, "txn_coordinator").
   void inspect(actor_report& r) const;
 
@@ -97,6 +101,11 @@ class txn_coordinator_state {
   bool current(uint32_t p, uint64_t load) const {
     return p < slots_.size() && slots_[p].load == load && slots_[p].state != status::idle;
   }
+  void tick();
+  /// When the timer should tick next (wall ms): the next due check, check
+  /// deadline, delivery retry, load retry or unled request's end; at most
+  /// tick after now while any of those is pending, idle_tick when none is.
+  int64_t next_tick_at(int64_t now) const;
   void read_legacy();
   /// Produces events to partition p's log; k gets the produce's outcome.
   void write(uint32_t p, const std::vector<txn::txn_event_record>& events, write_fn k);
@@ -148,6 +157,7 @@ class txn_coordinator_state {
   /// The previous release's transactions, until partition 0 has them.
   std::vector<txn::txn_event_record> legacy_;
   txn_stats stats_;
+  armed_timer timer_;
 };
 
 }  // namespace actormq

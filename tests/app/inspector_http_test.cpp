@@ -222,6 +222,39 @@ TEST_CASE("the broker serves its actors as JSON, the web page, and refuses what 
   CHECK(http_get(http, "/healthz").body == "ok\n");
 }
 
+TEST_CASE(
+    "an idle broker's delay actor and transaction coordinator wake about once a second, not every "
+    "few milliseconds",
+    "[app][inspector][idle]") {
+  test::broker_process broker({"--http", "127.0.0.1:0"});
+  test::require_started(broker);
+  auto http = broker.http_address();
+  REQUIRE_FALSE(http.empty());
+  auto handled = [&] {
+    std::map<std::string, int64_t> out;
+    auto doc = json::parse(http_get(http, "/api/cluster").body);
+    for (auto path : {"delay", "txn"}) {
+      auto* a = find_actor(doc, path);
+      if (a != nullptr && (*a)["answered"] == true) out[path] = (*a)["handled"].get<int64_t>();
+    }
+    return out;
+  };
+  // Opened: __delay_schedule and __transaction_state are led, nothing is under way.
+  REQUIRE(test::eventually([&] { return handled().size() == 2; }, 10s));
+  std::this_thread::sleep_for(1s);
+  auto before = handled();
+  std::this_thread::sleep_for(3s);
+  auto after = handled();
+  REQUIRE(after.size() == 2);
+  INFO("delay " << before["delay"] << " -> " << after["delay"] << ", txn " << before["txn"]
+                << " -> " << after["txn"]);
+  // The delay actor: its timer and its 8 partitions' long polls, each
+  // about once a second (a 5 ms timer was about 600 messages in 3 s). The
+  // transaction coordinator: its timer (a 20 ms one was about 150).
+  CHECK(after["delay"] - before["delay"] <= 90);
+  CHECK(after["txn"] - before["txn"] <= 12);
+}
+
 TEST_CASE("actormq inspect prints the actors as JSON, as a table, and one actor's state",
           "[app][inspector][cli]") {
   test::broker_process broker;
