@@ -64,6 +64,8 @@ constexpr uint32_t envelope_read_bytes = 128u << 10;
 /// A leading slot's read of new records parks at the log end this long (a
 /// long poll answered by the next append): not a fetch per tick when idle.
 constexpr auto tail_wait = std::chrono::seconds(1);
+/// After a read of the log failed: the next one not before this.
+constexpr int64_t tail_retry_ms = 50;
 constexpr size_t max_due_per_plan = 512;
 /// Entries due within this are read ahead (the wheel fires them early into
 /// the slot's `soon`), so a dispatch is planned the moment they are due.
@@ -463,7 +465,7 @@ void delay_schedule_state::follow(uint32_t p) {
   s.next_tail_ms = 0;
   s.progress_failures = 0;
   s.kept = delay::delivered_retention(settings_.keep_delivered, settings_.keep_delivered_bytes);
-  s.sequences_at = -1;
+  s.sequences_at = s.sequences_cover = -1;
   s.recording.reset();
   s.soon.clear();
   s.soon_bytes = 0;
@@ -507,6 +509,10 @@ void delay_schedule_state::tick() {
       continue;
     }
     if (s.recording && !s.record_in_flight && now >= s.retry_record_at) record_dispatch(p);
+    // Targets with nothing left to send go (here: a produce may answer at
+    // once, inside the loop below): next_tick_at() looks at every queue
+    // after every message, and a leader delivers to ever new targets.
+    std::erase_if(s.queues, [](const auto& tq) { return tq.second.empty(); });
     for (auto& [t, q] : s.queues) {
       if (q.empty()) continue;
       if (q.front().in_flight) {
@@ -567,7 +573,9 @@ int64_t delay_schedule_state::next_tick_at(int64_t now) const {
       }
     }
     if (!s.planning && s.soon.size() < max_soon_entries && s.soon_bytes < max_soon_bytes) {
-      if (auto w = s.sp->next_wake()) at = std::min(at, *w - prefetch_ahead.count());
+      if (auto w = s.sp->next_wake()) {
+        at = std::min(at, std::max(*w - prefetch_ahead.count(), s.read_retry_at));
+      }
     }
   }
   return at;
@@ -578,17 +586,23 @@ void delay_schedule_state::tail(uint32_t p) {
   s.tailing = true;
   const auto load = s.load;
   fetch_request fr{s.sp->applied_offset(), envelope_read_bytes, false, true};
-  auto t = deadline([this, p, load] {
-    if (current(p, load)) slots_[p].tailing = false;
+  // A read that failed or timed out starts again after a pause, not at the
+  // next tick (the timer is armed for next_tail_ms).
+  auto pause = [this](slot& sl) {
+    sl.tailing = false;
+    sl.next_tail_ms = now_ms() + tail_retry_ms;
+  };
+  auto t = deadline([this, p, load, pause] {
+    if (current(p, load)) pause(slots_[p]);
   });
   auto on_slice = [this, p, load, t](fetch_reply& r) {
     if (!t.settle() || !current(p, load)) return;
     slots_[p].tailing = false;
     apply_slice(p, r);
   };
-  auto on_error = [this, p, load, t](caf::error& e) {
+  auto on_error = [this, p, load, t, pause](caf::error& e) {
     if (!t.settle() || !current(p, load)) return;
-    slots_[p].tailing = false;
+    pause(slots_[p]);
     // Below the log start: what the index lacks was collected; an index
     // started over at the log start holds every pending entry.
     if (code_of(e) == errc::offset_out_of_range) restart_at_log_start(p, load);
@@ -969,9 +983,12 @@ void delay_schedule_state::pump(uint32_t p, const delay::target& t) {
   writer_.produce(self_, t.first, t.second, b.bytes, acks_level::all, delivery_timeout,
                   [this, p, load, t, attempt](caf::expected<produce_reply> w) {
                     if (!current(p, load)) return;
-                    auto& q = slots_[p].queues[t];
+                    auto it = slots_[p].queues.find(t);
                     // An answer to an attempt given up on (the leader moved).
-                    if (q.empty() || q.front().attempt != attempt) return;
+                    if (it == slots_[p].queues.end() || it->second.empty() ||
+                        it->second.front().attempt != attempt) {
+                      return;
+                    }
                     produced(p, t, w ? caf::error{} : w.error());
                   });
 }
@@ -994,8 +1011,9 @@ void delay_schedule_state::resend_if_moved(uint32_t p, const delay::target& t) {
 
 void delay_schedule_state::produced(uint32_t p, const delay::target& t, const caf::error& err) {
   auto& s = slots_[p];
-  auto& q = s.queues[t];
-  if (q.empty()) return;
+  auto qi = s.queues.find(t);
+  if (qi == s.queues.end() || qi->second.empty()) return;
+  auto& q = qi->second;
   auto& b = q.front();
   if (err) {
     auto code = code_of(err);
@@ -1066,8 +1084,11 @@ void delay_schedule_state::collect(uint32_t p) {
   const int64_t now = now_ms();
   if (s.collecting || now - s.last_gc_ms < settings_.gc_interval.count()) return;
   s.last_gc_ms = now;
-  const int64_t lowest = s.sp->lowest_needed();
-  if (s.nothing_to_collect(lowest)) return;
+  int64_t lowest = s.sp->lowest_needed();
+  // Nothing after the last sequences record: it stays (deleting it alone
+  // would take writing another, and that one the next, for ever).
+  if (s.sequences_at >= 0 && lowest == s.sequences_at + 1) lowest = s.sequences_at;
+  if (lowest <= s.log_start) return;
   s.collecting = true;
   const auto load = s.load;
   // The partition's size first: past keep_delivered_bytes the delivered
@@ -1078,11 +1099,13 @@ void delay_schedule_state::collect(uint32_t p) {
             if (!current(p, load)) return;
             auto& s = slots_[p];
             const int64_t below = s.kept.floor(now_ms(), lowest, o.size_bytes);
-            if (s.nothing_to_collect(below)) {
+            if (below <= s.log_start) {
               s.collecting = false;
-              return;
+            } else if (below <= s.sequences_cover) {
+              move_log_start(p, load, below);  // the last sequences record holds theirs
+            } else {
+              delete_below(p, load, below);
             }
-            delete_below(p, load, below);
           },
           [this, p, load](caf::error&) {
             if (current(p, load)) slots_[p].collecting = false;
@@ -1091,14 +1114,16 @@ void delay_schedule_state::collect(uint32_t p) {
 
 void delay_schedule_state::delete_below(uint32_t p, uint64_t load, int64_t below) {
   // The sequences record first: the records below `below` held the last
-  // dispatch numbers and sequences.
-  auto written = [this, p, load, below](caf::expected<produce_reply> w) {
+  // dispatch numbers and sequences. It holds what was applied up to cover.
+  const int64_t cover = slots_[p].sp->applied_offset();
+  auto written = [this, p, load, below, cover](caf::expected<produce_reply> w) {
     if (!current(p, load)) return;
     if (!w) {
       slots_[p].collecting = false;
       return;
     }
     slots_[p].sequences_at = w->base_offset;
+    slots_[p].sequences_cover = cover;
     move_log_start(p, load, below);
   };
   writer_.produce(self_, schedule_topic, p,

@@ -93,14 +93,12 @@ class delay_schedule_state {
     bool collecting = false;
     /// How long delivered records stay (for traces) before collection.
     delay::delivered_retention kept;
-    /// The sequences record the last collection wrote (-1: none yet): a
-    /// collection that would delete only it writes nothing.
+    /// The sequences record the last collection wrote (-1: none yet) and
+    /// the applied offset it was taken at. Records below that go without a
+    /// new one; when nothing but it is left, it stays. So an idle
+    /// partition's collections end instead of writing a record each.
     int64_t sequences_at = -1;
-    /// Whether deleting below `below` deletes nothing, or only that
-    /// sequences record (an idle partition writes nothing).
-    bool nothing_to_collect(int64_t below) const {
-      return below <= log_start || (log_start == sequences_at && below == sequences_at + 1);
-    }
+    int64_t sequences_cover = -1;
     bool progress_in_flight = false;
     int64_t retry_progress_at = 0;
     uint32_t progress_failures = 0;

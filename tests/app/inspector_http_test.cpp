@@ -253,6 +253,10 @@ TEST_CASE(
   // transaction coordinator: its timer (a 20 ms one was about 150).
   CHECK(after["delay"] - before["delay"] <= 90);
   CHECK(after["txn"] - before["txn"] <= 12);
+  // And they still tick: a timer never re-armed would stop at the
+  // inspections (and the delay actor's 8 long polls at one reply each).
+  CHECK(after["delay"] - before["delay"] >= 12);
+  CHECK(after["txn"] - before["txn"] >= 3);
 }
 
 TEST_CASE("actormq inspect prints the actors as JSON, as a table, and one actor's state",

@@ -283,8 +283,9 @@ namespace {
 
 /// One message "m" delivered by a schedule actor that collects every
 /// 100 ms over 100 ms buckets (its envelope is no longer needed about
-/// 100 ms after its delivery), keeping delivered records keep, or none
-/// past keep_bytes. delivered_at stays 0 if it was not delivered.
+/// 100 ms after its delivery; the timer wakes every 50 ms even idle),
+/// keeping delivered records keep, or none past keep_bytes. delivered_at
+/// stays 0 if it was not delivered.
 struct collected_delivery {
   temp_dir dir;
   broker_env env{dir.path()};
@@ -299,6 +300,7 @@ struct collected_delivery {
     auto s = schedule_settings(env, dir.path());
     s.bucket_width = 100ms;
     s.gc_interval = 100ms;
+    s.idle_tick = 50ms;
     s.keep_delivered = keep;
     s.keep_delivered_bytes = keep_bytes;
     a = spawn_delay_schedule_actor(env.sys(), s);
@@ -352,19 +354,34 @@ TEST_CASE("a schedule partition past keep_delivered_bytes keeps nothing delivere
 
 TEST_CASE("an idle schedule partition writes nothing once its delivered records are collected",
           "[actors][delay][schedule][collect]") {
-  collected_delivery c(0ms, 1 << 30);
+  const auto keep = GENERATE(0ms, 300ms);
+  INFO("keep_delivered " << keep.count() << " ms");
+  collected_delivery c(keep, 1 << 30);
   REQUIRE(c.delivered_at > 0);
-  // Collected down to the last sequences record.
+  // More deliveries a collection or two apart: several rounds each delete
+  // some and write a sequences record.
+  for (int i = 0; i < 5; ++i) {
+    schedule(c.self, c.a, "n" + std::to_string(i), wall_ms() + 50);
+    std::this_thread::sleep_for(150ms);
+  }
+  REQUIRE(eventually([&] { return delivered(c.self, c.orders).size() == 6; }, 5s));
+  // Collected, and settled: the log end still for five rounds.
+  partition_offsets settled;
   REQUIRE(eventually(
       [&] {
         auto o = c.offsets();
-        return c.collected() && o.high_watermark == o.log_start_offset + 1;
+        if (!c.collected()) return false;
+        std::this_thread::sleep_for(500ms);
+        settled = c.offsets();
+        return settled.high_watermark == o.high_watermark;
       },
-      5s));
-  const auto settled = c.offsets();
-  // Ten collection intervals idle: not a record more (each used to write a
+      10s));
+  INFO("settled at [" << settled.log_start_offset << ", " << settled.high_watermark << ")");
+  // Down to the last sequences record.
+  CHECK(settled.high_watermark == settled.log_start_offset + 1);
+  // Fifteen collection rounds idle: not a record more (each used to write a
   // sequences record and delete the one before).
-  std::this_thread::sleep_for(1s);
+  std::this_thread::sleep_for(1500ms);
   const auto later = c.offsets();
   CHECK(later.high_watermark == settled.high_watermark);
   CHECK(later.log_start_offset == settled.log_start_offset);
