@@ -535,7 +535,7 @@ void delay_schedule_state::on_tick(uint64_t id) {
 
 void delay_schedule_state::arm_tick() {
   const int64_t now = now_ms();
-  timer_.arm(self_, now, next_tick_at(now));
+  timer_.arm(self_, std::chrono::milliseconds(std::max<int64_t>(next_tick_at(now) - now, 1)));
 }
 
 bool delay_schedule_state::idle() const {

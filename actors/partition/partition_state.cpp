@@ -549,8 +549,7 @@ caf::result<int64_t> partition_state::delete_records(int64_t before) {
 }
 
 void partition_state::on_tick(uint64_t id) {
-  if (id != tick_id_) return;  // replaced by an earlier timer, which ran
-  tick_at_.reset();
+  if (!timer_.fired(id)) return;  // replaced by an earlier timer, which ran
   tick();
   if (!flush_failure_) arm_tick();
 }
@@ -571,10 +570,7 @@ void partition_state::arm_tick() {
   }
   if (!trim_in_flight_ && !trim_error_.empty()) in = std::min(in, settings_.tick_interval);
   if (settings_.replicated && role_ == role::leader) in = std::min(in, follower_check_interval());
-  const auto at = std::chrono::steady_clock::now() + in;
-  if (tick_at_ && *tick_at_ <= at) return;
-  tick_at_ = at;
-  self_->delayed_send(self_, in, tick_atom::value, ++tick_id_);
+  timer_.arm(self_, in);
 }
 
 caf::timespan partition_state::follower_check_interval() const {

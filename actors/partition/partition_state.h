@@ -14,6 +14,7 @@
 #include "actors/partition/partition_actor.h"
 #include "actors/partition/producer_state_table.h"
 #include "actors/partition/replica_tracker.h"
+#include "actors/state/armed_timer.h"
 #include "storage/leader_epoch_cache.h"
 #include "storage/log.h"
 
@@ -170,8 +171,7 @@ class partition_state {
   void arm_tick();
   /// How often a leader looks for followers lagging past the replica lag.
   caf::timespan follower_check_interval() const;
-  std::optional<std::chrono::steady_clock::time_point> tick_at_;
-  uint64_t tick_id_ = 0;
+  armed_timer timer_;
   bool flush_in_flight_ = false;
   storage::sync_ticket flush_ticket_;  ///< what the sync in flight vouches for
   /// Set when the log failed: every later produce gets it until the actor

@@ -419,7 +419,7 @@ void txn_coordinator_state::on_tick(uint64_t id) {
 
 void txn_coordinator_state::arm_tick() {
   const int64_t now = now_ms();
-  timer_.arm(self_, now, next_tick_at(now));
+  timer_.arm(self_, std::chrono::milliseconds(std::max<int64_t>(next_tick_at(now) - now, 1)));
 }
 
 int64_t txn_coordinator_state::next_tick_at(int64_t now) const {
