@@ -326,20 +326,31 @@ result<std::vector<std::pair<size_t, batch_header>>> log::validate_all(
 }
 
 result<append_result> log::append(std::span<uint8_t> batches) {
+  // Everything is validated before anything is written: all or nothing.
+  auto v = validate(batches);
+  if (!v) return v.error();
+  return append(std::move(*v));
+}
+
+result<validated_batches> log::validate(std::span<uint8_t> batches) const {
   if (closed_ || failed_) return errc::log_closed;
   if (batches.empty()) return errc::invalid_batch;
-  // Validate everything first: all or nothing.
   auto parsed = validate_all(batches, cfg_.max_batch_bytes);
   if (!parsed) return parsed.error();
+  return validated_batches(batches, std::move(*parsed));
+}
+
+result<append_result> log::append(validated_batches v) {
+  if (closed_ || failed_) return errc::log_closed;
   // The offsets continue the log whatever rolls happen on the way, so they
   // are assigned before anything is written.
   offset next = next_offset();
-  for (auto& [at, h] : *parsed) {
+  for (auto& [at, h] : v.parsed_) {
     h.base_offset = next;
-    set_base_offset(batches.subspan(at, h.size_bytes()), next);
+    set_base_offset(v.bytes_.subspan(at, h.size_bytes()), next);
     next = h.next_offset();
   }
-  return write_batches(batches, *parsed);
+  return write_batches(v.bytes_, v.parsed_);
 }
 
 result<append_result> log::append_replicated(std::span<const uint8_t> batches) {

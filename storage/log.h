@@ -52,6 +52,7 @@
 #include "storage/result.h"
 #include "storage/segment.h"
 #include "storage/sync_plan.h"
+#include "storage/validated_batches.h"
 
 namespace actormq::storage {
 
@@ -77,6 +78,12 @@ class log {
   /// batches, assigning consecutive offsets (it writes each base_offset field
   /// in place). Either all batches are appended or none.
   result<append_result> append(std::span<uint8_t> batches);
+  /// The first half of append: validates batches as append does (size
+  /// bounded by max_batch_bytes) without writing anything.
+  result<validated_batches> validate(std::span<uint8_t> batches) const;
+  /// The second half: appends what validate() accepted, without checking it
+  /// again (validated_batches.h). The bytes must not have changed since.
+  result<append_result> append(validated_batches batches);
   /// Appends batches copied from a leader's log as they are: their base
   /// offsets are already set and are not rewritten. Each batch is validated
   /// like append's (header, CRC, records per validate_records; size bounded by

@@ -143,18 +143,20 @@ caf::result<produce_reply> partition_state::produce(produce_request& req) {
   }
   auto& buf = *req.batches;
   std::span<uint8_t> bytes{reinterpret_cast<uint8_t*>(buf.data()), buf.size()};
-  // The first batch's header and CRC are checked before its producer fields
-  // are trusted (log::append validates every batch fully).
-  auto checked = storage::validate_batch(bytes, log_->config().max_batch_bytes,
-                                         storage::validation::header_and_crc);
-  if (!checked) return from_storage(checked.error(), who() + " produce");
-  const auto& first = *checked;
-  int64_t records = 0;
-  storage::for_each_batch(bytes,
-                          [&](const storage::batch_header& h, auto) { records += h.record_count; });
+  // Every batch is validated (header, CRC, records) before the first one's
+  // producer fields are trusted, and only once: the append does not check
+  // again (storage/validated_batches.h).
+  auto checked = log_->validate(bytes);
+  if (!checked) {
+    auto err = from_storage(checked.error(), who() + " produce");
+    stop_if_log_failed(err);
+    return err;
+  }
+  const auto& first = checked->first();
+  const int64_t records = checked->record_count();
   // Idempotence: one idempotent batch per request (the client sends so).
   if (first.producer_id >= 0) {
-    if (first.size_bytes() != bytes.size()) {
+    if (checked->batches().size() != 1) {
       return make_error(errc::invalid_request, "an idempotent produce carries exactly one batch");
     }
     auto c = producers_.check(first);
@@ -181,7 +183,7 @@ caf::result<produce_reply> partition_state::produce(produce_request& req) {
     }
   }
   if (auto err = check_bound(records)) return err;
-  auto r = log_->append(bytes);
+  auto r = log_->append(std::move(*checked));
   if (!r) {
     auto err = from_storage(r.error(), who() + " append");
     stop_if_log_failed(err);

@@ -324,6 +324,56 @@ TEST_CASE("a multi batch append assigns consecutive offsets to every batch") {
   CHECK(l->segment_count() >= 2);  // 300-byte segments: the batches were split across a roll
 }
 
+TEST_CASE("validate then append writes what validate accepted at the log's next offsets") {
+  temp_dir dir;
+  manual_clock clock;
+  auto l = open_log(dir.path(), small_config(clock, 300));
+  auto want = fill(*l, clock, 2);  // offsets 0..2
+  auto a = numbered_batch("a", 3, clock.now(), 60);
+  auto b = numbered_batch("b", 2, clock.now(), 60);
+  std::string both = a + b;
+  auto v = l->validate(mut_span(both));
+  REQUIRE(v);
+  CHECK(v->batches().size() == 2);
+  CHECK(v->record_count() == 5);
+  CHECK(v->first().record_count == 3);
+  CHECK(v->batches()[1].first == a.size());
+  // Validating writes nothing; the offsets are the log's when it appends.
+  CHECK(l->next_offset() == offset(3));
+  CHECK(append_copy(*l, numbered_batch("between", 1, clock.now(), 10)));
+  auto r = l->append(std::move(*v));
+  REQUIRE(r);
+  CHECK(r->base_offset == offset(4));
+  CHECK(r->last_offset == offset(8));
+  CHECK(r->batches == 2);
+  auto got = read_all(*l, offset(4));
+  REQUIRE(got.size() == 5);
+  CHECK(got[0].key == "a-k0");
+  CHECK(got[3] == rec{offset(7), "b-k0", std::string("b-v0") + std::string(56, '.'), clock.now()});
+}
+
+TEST_CASE("validate refuses a bad crc a bad batch in a multi batch buffer and an oversize batch") {
+  temp_dir dir;
+  manual_clock clock;
+  auto cfg = small_config(clock, 300);
+  cfg.max_batch_bytes = 400;
+  auto l = open_log(dir.path(), cfg);
+  auto good = numbered_batch("g", 2, clock.now(), 60);
+  auto bad_crc = good;
+  bad_crc[bad_crc.size() - 1] ^= 0x01;
+  CHECK(l->validate(mut_span(bad_crc)).error() == errc::crc_mismatch);
+  auto bad = numbered_batch("h", 1, clock.now(), 60);
+  bad[batch_layout::magic] = 7;
+  std::string mixed = good + bad;
+  CHECK(l->validate(mut_span(mixed)).error() == errc::invalid_batch);
+  auto big = numbered_batch("big", 1, clock.now(), 500);
+  CHECK(l->validate(mut_span(big)).error() == errc::batch_too_large);
+  std::string empty;
+  CHECK(l->validate(mut_span(empty)).error() == errc::invalid_batch);
+  CHECK(l->next_offset() == offset(0));
+  CHECK(l->size_bytes() == 0);
+}
+
 TEST_CASE("offset for timestamp finds the first batch holding a timestamp at or after it") {
   temp_dir dir;
   manual_clock clock;
