@@ -14,9 +14,12 @@ void history::note(std::string problem) {
   if (problems_.size() < max_problems) problems_.push_back(std::move(problem));
 }
 
-void history::sent(const std::string& value, clock::time_point at) {
+void history::sent(const std::string& value, clock::time_point at, const std::string& stream) {
   std::lock_guard lk(mu_);
-  sends_[value].sent_at = at;
+  auto& s = sends_[value];
+  s.sent_at = at;
+  s.stream = stream;
+  s.index = ++sends_made_;
 }
 
 void history::acked(const std::string& value, uint32_t partition, int64_t offset,
@@ -91,6 +94,23 @@ check_result history::check(const std::vector<observation>& final_read) {
       note(fmt::format("acknowledged {} at partition {} offset {} was replaced by {}", value,
                        s.partition, s.offset, *it->second));
     }
+  }
+  // Order: in each partition, by offset, the acknowledged values of one
+  // stream at their first copy must come in the order they were sent.
+  std::map<std::pair<std::string, uint32_t>, const std::pair<const std::string, send_record>*> last;
+  std::unordered_map<std::string, bool> placed;
+  for (const auto& [where, value] : at) {
+    auto s = sends_.find(*value);
+    if (s == sends_.end() || !s->second.acked_at || s->second.stream.empty()) continue;
+    if (!placed.emplace(*value, true).second) continue;  // a later copy
+    auto& prev = last[{s->second.stream, where.first}];
+    if (prev != nullptr && prev->second.index > s->second.index) {
+      ++r.reordered;
+      note(fmt::format("partition {} offset {} holds {}, sent before {} that is stored earlier",
+                       where.first, where.second, *value, prev->first));
+      continue;
+    }
+    prev = &*s;
   }
   r.problems = problems_;
   return r;

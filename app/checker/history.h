@@ -13,7 +13,11 @@
 //  - duplicates: one value at two offsets in the final read; counted apart
 //    for values that were acknowledged (an idempotent producer must never
 //    store an acknowledged batch twice) and for unacknowledged retries;
-//  - phantom: a value read that was never sent.
+//  - phantom: a value read that was never sent;
+//  - reordered: two acknowledged values one producer sent to one partition
+//    stored in the other order (sent() names the producer: its stream).
+//    An idempotent producer keeps its send order per partition whatever
+//    its batches in flight and retries.
 
 #include <chrono>
 #include <cstdint>
@@ -44,16 +48,21 @@ struct check_result {
   int64_t duplicates_acked = 0;
   int64_t duplicates_unacked = 0;
   int64_t phantom = 0;
+  int64_t reordered = 0;
   /// The first few problems, one sentence each.
   std::vector<std::string> problems;
-  bool ok() const { return lost == 0 && divergent == 0 && phantom == 0 && duplicates_acked == 0; }
+  bool ok() const {
+    return lost == 0 && divergent == 0 && phantom == 0 && duplicates_acked == 0 && reordered == 0;
+  }
 };
 
 class history {
  public:
   using clock = std::chrono::steady_clock;
 
-  void sent(const std::string& value, clock::time_point at);
+  /// value was sent; stream names its producer (empty: no order checked),
+  /// whose sends are recorded in the order it made them.
+  void sent(const std::string& value, clock::time_point at, const std::string& stream = {});
   void acked(const std::string& value, uint32_t partition, int64_t offset, clock::time_point at);
   void failed(const std::string& value, const std::string& why, clock::time_point at);
   /// A read (during the run or the final one) returned these records.
@@ -87,6 +96,8 @@ class history {
     uint32_t partition = 0;
     int64_t offset = -1;
     bool failed = false;
+    std::string stream;
+    uint64_t index = 0;  ///< order of the sent() call
   };
   void note(std::string problem);
   void observe_locked(uint32_t partition, int64_t offset, const std::string& value);
@@ -97,6 +108,7 @@ class history {
   /// (partition, offset) -> the first value seen there (reads and acks).
   std::map<std::pair<uint32_t, int64_t>, std::string> seen_;
   std::map<std::string, int64_t> failure_reasons_;
+  uint64_t sends_made_ = 0;
   int64_t divergent_ = 0;
   std::vector<std::string> problems_;
 };

@@ -54,6 +54,10 @@ int main(int argc, char** argv) {
   app.add_option("--rounds", rounds, "fault rounds per scenario")->check(CLI::Range(1, 1000));
   app.add_option("--partitions", partitions, "partitions of the topic")->check(CLI::Range(1, 64));
   app.add_option("--producers", producers, "producer threads")->check(CLI::Range(1, 64));
+  uint32_t max_in_flight = 0;
+  app.add_option("--max-in-flight", max_in_flight,
+                 "the producers' batches in flight per partition (default: the client's)")
+      ->check(CLI::Range(1, 5));
   app.add_option("--segment-bytes", segment_bytes,
                  "segment_bytes of the scenario's topic (default: the broker's)")
       ->check(CLI::Range(int64_t{4096}, int64_t{1} << 31));
@@ -125,6 +129,7 @@ int main(int argc, char** argv) {
     s.partitions = partitions;
     s.segment_bytes = segment_bytes;
     s.producers = producers;
+    s.max_in_flight = max_in_flight;
     s.verbose = verbose;
     s.delayed = delayed;
     s.delay_window = std::chrono::milliseconds(static_cast<int64_t>(delay_window_s * 1000));

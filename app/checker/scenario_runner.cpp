@@ -65,12 +65,13 @@ const std::vector<std::string>& scenario_runner::scenario_names() {
 
 std::string scenario_result::summary() const {
   auto line = fmt::format(
-      "{} seed={} rounds={}: {} acked={} read={} lost={} divergent={} phantom={} "
+      "{} seed={} rounds={}: {} acked={} read={} lost={} divergent={} phantom={} reordered={} "
       "duplicates(acked)={} duplicates(unacked retries)={} unacked={} longest_unavailable={} "
       "replicas={} failures={} ({})",
       name, seed, rounds, ok() ? "PASS" : "FAIL", check.acked, check.read, check.lost,
-      check.divergent, check.phantom, check.duplicates_acked, check.duplicates_unacked,
-      check.failed, secs(longest_unavailable), replicas, failures.size(), secs(elapsed));
+      check.divergent, check.phantom, check.reordered, check.duplicates_acked,
+      check.duplicates_unacked, check.failed, secs(longest_unavailable), replicas, failures.size(),
+      secs(elapsed));
   if (failovers.empty()) return line;
   auto sorted = failovers;
   std::sort(sorted.begin(), sorted.end());
@@ -260,6 +261,7 @@ bool scenario_runner::setup() {
   ws.topic = topic_;
   ws.partitions = settings_.partitions;
   ws.interval = settings_.send_interval;
+  ws.max_in_flight = settings_.max_in_flight;
   // A lone broker's acks=all is acks=leader: what it keeps across a SIGKILL
   // is what it synced.
   if (cluster_.settings().standalone) ws.acks = client::acks::fsync;

@@ -100,6 +100,8 @@ struct scenario_settings {
   int64_t segment_bytes = 0;
   int producers = 3;
   std::chrono::milliseconds send_interval{5};
+  /// The producers' max_in_flight_per_partition (client default when 0).
+  uint32_t max_in_flight = 0;
   // kill-delay-owner
   int64_t delayed = 3000;  ///< delayed messages
   std::chrono::milliseconds delay_window{15000};

@@ -42,6 +42,7 @@ void workload::run(size_t index) {
   cfg.delivery_timeout_ms = settings_.delivery_timeout_ms;
   cfg.max_block_ms = 2000;
   cfg.metadata_max_age_ms = 2000;
+  if (settings_.max_in_flight > 0) cfg.max_in_flight_per_partition = settings_.max_in_flight;
 
   // The cluster may be in the middle of a fault when the workload starts.
   std::string why;
@@ -62,7 +63,7 @@ void workload::run(size_t index) {
     rec.topic = settings_.topic;
     rec.value = value;
     rec.partition = static_cast<uint32_t>(seq % settings_.partitions);
-    history_.sent(value, history::clock::now());
+    history_.sent(value, history::clock::now(), fmt::format("p{}", index));
     ++*outstanding;
     p->send(std::move(rec), [this, value, outstanding](const client::delivery_report& r) {
       auto now = history::clock::now();

@@ -29,6 +29,7 @@ struct workload_settings {
   uint32_t delivery_timeout_ms = 30000;
   uint32_t request_timeout_ms = 5000;
   client::acks acks = client::acks::all;
+  uint32_t max_in_flight = 0;  ///< max_in_flight_per_partition; 0: the client's default
 };
 
 class workload {
