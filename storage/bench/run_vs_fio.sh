@@ -67,6 +67,9 @@ for rep in $(seq 1 "$REPEAT"); do
   echo "# round $rep: $(uptime)" >&2
   for w in $ONLY; do bench "$w"; done
   run_fio disk_seqwrite_buffered_nofsync 1 --rw=write --bs=1M --size="${TOTAL_MB}M" --runtime=20 --end_fsync=0
+  # The same with the 1 KiB batch's size as block size: what one append writes per call.
+  run_fio "disk_seqwrite_buffered_nofsync_${BS_1K}" 1 --rw=write --bs="$BS_1K" --size="${TOTAL_MB}M" \
+    --runtime=20 --end_fsync=0
   run_fio disk_seqwrite_direct_1m 0 --rw=write --bs=1M --size="${TOTAL_MB}M" --runtime=20 --direct=1
   run_fio "disk_seqwrite_fdatasync_every_${BS_1K}" 1 --rw=write --bs="$BS_1K" --size="${FSYNC_MB}M" --runtime=20 --fdatasync=1
   run_fio "disk_seqwrite_fdatasync_every_${BS_100B}" 1 --rw=write --bs="$BS_100B" --size="${FSYNC_MB}M" --runtime=20 --fdatasync=1
