@@ -96,13 +96,14 @@ check_result history::check(const std::vector<observation>& final_read) {
     }
   }
   // Order: in each partition, by offset, the acknowledged values of one
-  // stream at their first copy must come in the order they were sent.
+  // stream, each at the offset it was acknowledged at, must come in the
+  // order they were sent. A value stored too early counts once for every
+  // later-sent value read after it (each problem names it).
   std::map<std::pair<std::string, uint32_t>, const std::pair<const std::string, send_record>*> last;
-  std::unordered_map<std::string, bool> placed;
   for (const auto& [where, value] : at) {
     auto s = sends_.find(*value);
     if (s == sends_.end() || !s->second.acked_at || s->second.stream.empty()) continue;
-    if (!placed.emplace(*value, true).second) continue;  // a later copy
+    if (where != std::pair{s->second.partition, s->second.offset}) continue;  // another copy
     auto& prev = last[{s->second.stream, where.first}];
     if (prev != nullptr && prev->second.index > s->second.index) {
       ++r.reordered;
