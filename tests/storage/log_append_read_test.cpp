@@ -374,6 +374,18 @@ TEST_CASE("validate refuses a bad crc a bad batch in a multi batch buffer and an
   CHECK(l->size_bytes() == 0);
 }
 
+TEST_CASE("a batch validated before the log closed is refused by the append with log closed") {
+  temp_dir dir;
+  manual_clock clock;
+  auto l = open_log(dir.path(), small_config(clock));
+  auto b = numbered_batch("b", 2, clock.now());
+  auto v = l->validate(mut_span(b));
+  REQUIRE(v);
+  REQUIRE(l->close());
+  CHECK(l->append(std::move(*v)).error() == errc::log_closed);
+  CHECK(l->validate(mut_span(b)).error() == errc::log_closed);
+}
+
 TEST_CASE("offset for timestamp finds the first batch holding a timestamp at or after it") {
   temp_dir dir;
   manual_clock clock;
