@@ -199,8 +199,12 @@ void connection_impl::add_task(kj::Promise<void> p) {
 }
 
 kj::Promise<rpc::Broker::Client> connection_impl::broker() {
+  return bootstrap_session().then([](session_ref s) { return kj::mv(s.broker); });
+}
+
+kj::Promise<connection_impl::session_ref> connection_impl::bootstrap_session() {
   KJ_IF_MAYBE (s, session_) {
-    return (*s)->broker;
+    return ref_of(**s);
   }
   if (connecting_ == nullptr) {
     connecting_ = connect_now()
@@ -212,9 +216,9 @@ kj::Promise<rpc::Broker::Client> connection_impl::broker() {
                       .fork();
   }
   KJ_IF_MAYBE (c, connecting_) {
-    return c->addBranch().then([this]() -> rpc::Broker::Client {
+    return c->addBranch().then([this]() -> session_ref {
       KJ_IF_MAYBE (s, session_) {
-        return (*s)->broker;
+        return ref_of(**s);
       }
       KJ_FAIL_REQUIRE("actormq: broker unreachable: session lost right after connecting");
     });
@@ -300,13 +304,17 @@ kj::Promise<void> connection_impl::connect_bootstrap(size_t tries_left, std::str
 }
 
 kj::Promise<rpc::Broker::Client> connection_impl::broker_at(const std::string& address) {
+  return session_at(address).then([](session_ref s) { return kj::mv(s.broker); });
+}
+
+kj::Promise<connection_impl::session_ref> connection_impl::session_at(const std::string& address) {
   auto where = resolve(address);
-  if (where.empty()) return broker();
+  if (where.empty()) return bootstrap_session();
   auto now = std::chrono::steady_clock::now();
   auto* n = nodes_.find(where, now);
   if (n == nullptr) n = &nodes_.insert(where, kj::heap<node>(), now);
   KJ_IF_MAYBE (s, (*n)->s) {
-    return (*s)->broker;
+    return ref_of(**s);
   }
   if ((*n)->connecting == nullptr) {
     auto on_lost = [this, where](uint64_t id) { drop_node(where, id); };
@@ -326,11 +334,11 @@ kj::Promise<rpc::Broker::Client> connection_impl::broker_at(const std::string& a
                            .fork();
   }
   KJ_IF_MAYBE (c, (*n)->connecting) {
-    return c->addBranch().then([this, where]() -> rpc::Broker::Client {
+    return c->addBranch().then([this, where]() -> session_ref {
       auto* cur = nodes_.find(where, std::chrono::steady_clock::now());
       if (cur != nullptr) {
         KJ_IF_MAYBE (s, (*cur)->s) {
-          return (*s)->broker;
+          return ref_of(**s);
         }
       }
       KJ_FAIL_REQUIRE("actormq: broker unreachable at", where.c_str(),

@@ -40,6 +40,7 @@
 #include "broker_address.h"
 #include "connection_pool.h"
 #include "schema/actormq.capnp.h"
+#include "write_pins.h"
 
 namespace actormq::client::detail {
 
@@ -96,10 +97,14 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
     call_at<T>(std::string(), std::move(make), std::move(done), timeout);
   }
   /// call() on the session to the broker at address ("HOST:PORT"; empty =
-  /// the bootstrap session).
+  /// the bootstrap session). `keep` is what the request's message refers to
+  /// without copying it (a batch buffer): when the request ends unanswered
+  /// its write may still read it, so the session keeps it until the write is
+  /// known finished (write_pins.h).
   template <typename T, typename Make>
   void call_at(std::string address, Make make, std::function<void(result<T>)> done,
-               std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
+               std::chrono::milliseconds timeout = std::chrono::milliseconds(0),
+               write_pins::pin keep = nullptr);
 
   /// call() whose result the caller waits for (bounded by the request
   /// timeout plus a margin). Not from the loop thread.
@@ -118,6 +123,14 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   /// The capability of the broker at address (empty = broker()), opening
   /// its session first when there is none.
   kj::Promise<rpc::Broker::Client> broker_at(const std::string& address);
+  /// A session's capability with its write pins (expired once the session
+  /// is destroyed).
+  struct session_ref {
+    rpc::Broker::Client broker;
+    std::weak_ptr<write_pins> pins;
+  };
+  /// broker_at() with the session's write pins.
+  kj::Promise<session_ref> session_at(const std::string& address);
   /// Records that the broker advertised as `advertised` answers at
   /// `reached` (where the bootstrap session got to it).
   void add_alias(const std::string& advertised, const std::string& reached);
@@ -143,6 +156,9 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
 
  private:
   struct session {
+    // First, so destroyed last: after the stream and network, whose queued
+    // writes may read what it keeps.
+    std::shared_ptr<write_pins> pins = std::make_shared<write_pins>();
     kj::Own<kj::AsyncIoStream> stream;
     kj::Own<capnp::TwoPartyVatNetwork> network;
     kj::Own<capnp::RpcSystem<capnp::rpc::twoparty::VatId>> rpc;
@@ -160,6 +176,8 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   };
 
   void run(std::promise<void>& ready);
+  static session_ref ref_of(session& s) { return session_ref{s.broker, s.pins}; }
+  kj::Promise<session_ref> bootstrap_session();
   kj::Promise<void> connect_now();
   kj::Promise<void> connect_bootstrap(size_t tries_left, std::string why);
   /// Opens a session to address; on disconnect on_lost(id) runs.
@@ -210,16 +228,36 @@ kj::Promise<T> connection_impl::with_timeout(kj::Promise<T> p, std::chrono::mill
 
 template <typename T, typename Make>
 void connection_impl::call_at(std::string address, Make make, std::function<void(result<T>)> done,
-                              std::chrono::milliseconds timeout) {
+                              std::chrono::milliseconds timeout, write_pins::pin keep) {
   auto cb = std::make_shared<std::function<void(result<T>)>>(std::move(done));
   // make may be move-only; the queued std::function must be copyable.
   auto mk = std::make_shared<Make>(std::move(make));
-  bool posted = post_async([this, mk, address = std::move(address), cb, timeout] {
-    auto p = broker_at(address).then([mk](rpc::Broker::Client c) { return (*mk)(c); });
-    add_task(with_timeout<T>(kj::mv(p), timeout)
-                 .then([cb](T&& v) { (*cb)(result<T>(std::move(v))); },
-                       [cb](kj::Exception&& e) { (*cb)(result<T>(error_from_exception(e))); }));
-  });
+  bool posted =
+      post_async([this, mk, address = std::move(address), cb, timeout, keep = std::move(keep)] {
+        // Which session the request went out on, and its number there.
+        struct sent_on {
+          std::weak_ptr<write_pins> pins;
+          uint64_t seq = 0;
+        };
+        auto sent = std::make_shared<sent_on>();
+        auto p = session_at(address).then([mk, sent](session_ref s) {
+          if (auto w = s.pins.lock()) {
+            sent->pins = s.pins;
+            sent->seq = w->sent();  // make() sends: numbered in send order
+          }
+          return (*mk)(s.broker);
+        });
+        add_task(with_timeout<T>(kj::mv(p), timeout)
+                     .then(
+                         [cb, sent](T&& v) {
+                           if (auto w = sent->pins.lock()) w->answered(sent->seq);
+                           (*cb)(result<T>(std::move(v)));
+                         },
+                         [cb, sent, keep](kj::Exception&& e) {
+                           if (auto w = sent->pins.lock()) w->keep(sent->seq, keep);
+                           (*cb)(result<T>(error_from_exception(e)));
+                         }));
+      });
   if (!posted) (*cb)(result<T>(errc::closed, "connection closed"));
 }
 

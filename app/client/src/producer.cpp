@@ -349,9 +349,11 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
     std::weak_ptr<impl> weak = shared_from_this();
     auto a = to_rpc(cfg.acks);
     auto timeout = std::chrono::milliseconds(conn->config().request_timeout_ms);
+    // This attempt's bytes: a later restamp writes a copy (stamp()).
+    std::shared_ptr<const std::string> bytes = b->bytes;
     conn->impl().call_at<produce_reply>(
         b->leader_address,
-        [b, a](rpc::Broker::Client& c) {
+        [b, a, bytes](rpc::Broker::Client& c) {
           auto req = c.produceRequest();
           req.setTopic(b->tp.topic);
           req.setPartition(b->tp.partition);
@@ -362,12 +364,14 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
             auto l = req.initDeliverAtList(static_cast<unsigned>(b->dues.size()));
             for (unsigned i = 0; i < b->dues.size(); ++i) l.set(i, b->dues[i]);
           }
-          // The request refers to the batch bytes instead of copying them;
-          // the promise keeps the batch alive until the reply.
+          // The request refers to the batch bytes instead of copying them.
+          // The promise keeps them alive until the reply; a request that
+          // ends without one leaves them to the session (call_at's keep)
+          // while its write may still read them.
           auto orphanage =
               capnp::Orphanage::getForMessageContaining(rpc::Broker::ProduceParams::Builder(req));
           req.adoptBatch(orphanage.referenceExternalData(capnp::Data::Reader(
-              reinterpret_cast<const kj::byte*>(b->bytes.data()), b->bytes.size())));
+              reinterpret_cast<const kj::byte*>(bytes->data()), bytes->size())));
           return req.send()
               .then([](auto&& resp) {
                 return produce_reply{detail::error_from_rpc(resp.getError()),
@@ -379,12 +383,12 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
                                      resp.getDeliverAtMs(),
                                      resp.getThrottledMs()};
               })
-              .attach(kj::heap<std::shared_ptr<producer_batch>>(b));
+              .attach(kj::heap<std::shared_ptr<const std::string>>(bytes));
         },
         [weak, b](result<produce_reply> r) {
           if (auto self = weak.lock()) self->on_reply(*b, std::move(r));
         },
-        timeout);
+        timeout, bytes);
   }
 
   // ---- loop thread ----

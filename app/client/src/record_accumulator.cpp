@@ -99,7 +99,7 @@ record_accumulator::batch_ptr record_accumulator::make_batch(const topic_partiti
   auto b = std::make_shared<producer_batch>();
   b->tp = tp;
   b->record_count = ob.builder.record_count();
-  b->bytes = ob.builder.build();
+  b->bytes = std::make_shared<std::string>(ob.builder.build());
   b->callbacks = std::move(ob.callbacks);
   b->ids = std::move(ob.ids);
   b->record_bytes = ob.record_bytes;
@@ -125,12 +125,15 @@ void record_accumulator::seal(const topic_partition& tp, partition_state& ps) {
 
 void record_accumulator::stamp(producer_batch& b, int64_t producer_id, int16_t epoch,
                                int32_t sequence) {
-  auto* p = reinterpret_cast<uint8_t*>(b.bytes.data());
+  // A batch sent before (restamped under a new producer id) may still be
+  // read by that earlier request's write: the new stamp goes into a copy.
+  if (b.attempts > 0) b.bytes = std::make_shared<std::string>(*b.bytes);
+  auto* p = reinterpret_cast<uint8_t*>(b.bytes->data());
   storage::store_le<int64_t>(p + L::producer_id, producer_id);
   storage::store_le<int16_t>(p + L::producer_epoch, epoch);
   storage::store_le<int32_t>(p + L::base_sequence, sequence);
   storage::store_le<uint32_t>(p + L::crc,
-                              storage::compute_crc(std::span<const uint8_t>(p, b.bytes.size())));
+                              storage::compute_crc(std::span<const uint8_t>(p, b.bytes->size())));
   b.stamped = true;
 }
 
@@ -270,7 +273,13 @@ bool record_accumulator::has_unsent(const topic_partition& tp) const {
 
 std::vector<completion> record_accumulator::expire(clock::time_point now, bool& sequence_gap) {
   std::vector<completion> done;
+  const auto timeout = std::chrono::milliseconds(cfg_.delivery_timeout_ms);
   for (auto& [tp, ps] : parts_) {
+    // An open batch ages too: while nothing can be sent (no producer id,
+    // every slot taken by a request to a frozen broker) drain() does not
+    // seal it, and its records must still fail in time.
+    if (ps.open && ps.open->created + timeout <= now) seal(tp, ps);
+    if (ps.open_delayed && ps.open_delayed->created + timeout <= now) seal_delayed(tp, ps);
     auto copy = ps.batches;
     copy.insert(copy.end(), ps.delayed.begin(), ps.delayed.end());
     for (auto& b : copy) {

@@ -9,7 +9,7 @@
 // is retried, at the same or another leader, keeps its sequence); delayed
 // batches carry no sequence and are not ordered. settle() removes a batch
 // and turns its records into delivery reports; expire() settles batches
-// still queued past their delivery deadline.
+// still queued or open past their delivery deadline.
 //
 // A new producer id (after a sequence gap) gives a batch a new identity:
 // the broker cannot tell its resend from a new batch. So a batch that was
@@ -63,7 +63,11 @@ struct producer_batch {
   using clock = std::chrono::steady_clock;
   enum class state { queued, in_flight };
   topic_partition tp;
-  std::string bytes;
+  /// The batch in the storage format. Shared: a request refers to it
+  /// without copying, and one that ended unanswered keeps it while its
+  /// write may still read it (write_pins.h); stamp() never rewrites a
+  /// buffer that was sent.
+  std::shared_ptr<std::string> bytes;
   std::vector<delivery_callback> callbacks;
   std::vector<message_id> ids;  ///< of its records, in order
   size_t record_bytes = 0;
@@ -149,8 +153,8 @@ class record_accumulator {
   /// the broker held it for the topic's produce quota.
   void settle(producer_batch& b, const error& err, int64_t base_offset,
               std::vector<completion>& out, int64_t scheduled_at = -1, uint32_t throttled_ms = 0);
-  /// Settles queued batches past their delivery deadline; sets
-  /// sequence_gap when one of them was stamped.
+  /// Settles queued batches past their delivery deadline, open ones too
+  /// (sealed first); sets sequence_gap when one of them was stamped.
   std::vector<completion> expire(clock::time_point now, bool& sequence_gap);
   /// Seals every open batch and settles everything not in flight with err.
   std::vector<completion> fail_unsent(const error& err);

@@ -23,12 +23,12 @@ producer_config test_config() {
 }
 
 int32_t sequence_of(const producer_batch& b) {
-  return actormq::storage::load_le<int32_t>(reinterpret_cast<const uint8_t*>(b.bytes.data()) +
+  return actormq::storage::load_le<int32_t>(reinterpret_cast<const uint8_t*>(b.bytes->data()) +
                                             L::base_sequence);
 }
 
 int64_t producer_id_of(const producer_batch& b) {
-  return actormq::storage::load_le<int64_t>(reinterpret_cast<const uint8_t*>(b.bytes.data()) +
+  return actormq::storage::load_le<int64_t>(reinterpret_cast<const uint8_t*>(b.bytes->data()) +
                                             L::producer_id);
 }
 
@@ -156,6 +156,29 @@ TEST_CASE("a queued batch past its delivery timeout fails with delivery timeout"
   CHECK(acc.buffered_bytes() == 0);
 }
 
+TEST_CASE("a batch still open past its delivery timeout fails with delivery timeout",
+          "[client][accumulator]") {
+  // While a new producer id cannot be had (the broker is frozen), drain()
+  // is not called and nothing seals the open batch: expire() must.
+  auto cfg = test_config();
+  cfg.delivery_timeout_ms = 1000;
+  cfg.linger_ms = 60000;
+  record_accumulator acc(cfg, 1 << 20);
+  add(acc, {"t", 0}, "a");
+  add(acc, {"t", 0}, "b");
+  auto now = std::chrono::steady_clock::now();
+  bool gap = false;
+  CHECK(acc.expire(now, gap).empty());
+  auto done = acc.expire(now + 2s, gap);
+  REQUIRE(done.size() == 2);
+  CHECK(done[0].second.err.is(errc::delivery_timeout));
+  CHECK(done[1].second.err.is(errc::delivery_timeout));
+  CHECK(acc.buffered_bytes() == 0);
+  // The partition takes new records in a new batch.
+  add(acc, {"t", 0}, "c");
+  CHECK(acc.buffered_bytes() > 0);
+}
+
 TEST_CASE("only max in flight batches of a partition are sent at once", "[client][accumulator]") {
   record_accumulator acc(test_config(), 1 << 20);
   topic_partition tp{"t", 0};
@@ -188,10 +211,17 @@ TEST_CASE("a new producer id restamps from sequence zero a batch proven absent",
   acc.mark_absent(*c);            // the broker answered out_of_order_sequence
   CHECK_FALSE(acc.awaiting_outcome());
   CHECK(drain_holding(acc, "h:1", now).ready.empty());  // absent: not resent under the old id
+  // The first attempt's request may still be being written (write_pins.h):
+  // the restamp must not touch the bytes it refers to.
+  std::shared_ptr<const std::string> first_attempt = c->bytes;
+  const std::string sent_bytes = *first_attempt;
   acc.restart_sequences();
   auto again = drain(acc, "h:1", now).ready.at(0);
   CHECK(again == c);
   CHECK(sequence_of(*c) == 0);
+  CHECK(c->bytes != first_attempt);     // stamped in a copy
+  CHECK(*first_attempt == sent_bytes);  // the earlier write's bytes unchanged
+  CHECK(*c->bytes != sent_bytes);
 }
 
 TEST_CASE("a new producer id stamps a batch never sent from sequence zero",
