@@ -1,9 +1,9 @@
 // Integration: a producer whose broker freezes (SIGSTOP) with megabytes of
 // batches still being written. The requests time out and the records fail,
-// but their writes stay queued in the connection; when the broker thaws
-// they go out. The bytes those writes read must still be the batches' own
-// (write_pins.h): freed, the sanitizer build aborts here, and a plain build
-// would send whatever reused the memory.
+// but their writes may still be queued in the session: the batch buffers
+// must outlive those writes (write_pins.h; freed, a thawed broker would be
+// sent freed memory), and a request timeout closes the session so that
+// nothing piles up behind a broker that answers nothing.
 #include <catch2/catch.hpp>
 
 #include <map>
@@ -25,6 +25,17 @@ std::string value_of(int i) {
   return v;
 }
 
+/// Waits (bounded) until the connection pins nothing; returns its stats.
+client::connection_stats wait_unpinned(const client::connection& c) {
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  auto st = c.stats();
+  while (st.pinned_buffers > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+    st = c.stats();
+  }
+  return st;
+}
+
 }  // namespace
 
 TEST_CASE("records given up while their broker is frozen are not freed under their writes",
@@ -40,10 +51,13 @@ TEST_CASE("records given up while their broker is frozen are not freed under the
   pc.max_in_flight_per_partition = 5;
   pc.linger_ms = 20;
   pc.partitioner = client::partitioner_kind::murmur2_round_robin;
-  auto prod = client::producer::create(pc);
-  REQUIRE(prod);
+  auto conn = client::connection::connect(pc.connection);
+  REQUIRE(conn);
+  auto prod = std::make_unique<client::producer>(*conn, pc);
+  REQUIRE(prod->init());
   // Metadata and the session first: only the produces meet the frozen broker.
-  REQUIRE((*prod)->send_sync(test::record("frozen", std::nullopt, "warm-up")).ok());
+  REQUIRE(prod->send_sync(test::record("frozen", std::nullopt, "warm-up")).ok());
+  CHECK((*conn)->stats().sessions_opened == 1);
 
   b.pause();
   // 32 MiB: far more than the loopback socket buffers take, so most writes
@@ -51,9 +65,20 @@ TEST_CASE("records given up while their broker is frozen are not freed under the
   constexpr int count = 2048;
   std::vector<std::future<client::delivery_report>> fs;
   fs.reserve(count);
-  for (int i = 0; i < count; ++i) {
-    fs.push_back((*prod)->send("frozen", "k" + std::to_string(i), value_of(i)));
+  for (int i = 0; i < count / 2; ++i) {
+    fs.push_back(prod->send("frozen", "k" + std::to_string(i), value_of(i)));
   }
+  // Past the request timeout: the first requests time out, their sessions
+  // close and the topic's metadata is due again. send() keeps using the
+  // partition count it knows instead of waiting for a metadata refresh that
+  // the frozen broker never answers (it waited a request timeout per send:
+  // about 500 s for these 1,024).
+  std::this_thread::sleep_for(1s);
+  auto second_half = std::chrono::steady_clock::now();
+  for (int i = count / 2; i < count; ++i) {
+    fs.push_back(prod->send("frozen", "k" + std::to_string(i), value_of(i)));
+  }
+  CHECK(std::chrono::steady_clock::now() - second_half < 20s);
   int timed_out = 0;
   for (auto& f : fs) {
     // Also the records of batches still open when the broker froze: they
@@ -62,12 +87,19 @@ TEST_CASE("records given up while their broker is frozen are not freed under the
     if (f.get().err.is(client::errc::delivery_timeout)) ++timed_out;
   }
   CHECK(timed_out == count);  // all given up: the broker never answered
+  // Each timed-out request closed its session (the retry opened a new one),
+  // and with it what its unfinished writes held: nothing stays pinned.
+  auto frozen = wait_unpinned(**conn);
+  CHECK(frozen.sessions_closed_stalled >= 1);
+  CHECK(frozen.sessions_opened > 1);
+  CHECK(frozen.pinned_buffers == 0);
+  CHECK(frozen.pinned_bytes == 0);
   // Let the batches be settled and freed before anything is written again.
   std::this_thread::sleep_for(200ms);
   b.resume();
 
   // The queued writes go out now; the producer carries on.
-  auto after = (*prod)->send_sync(test::record("frozen", std::string("after"), "thawed"));
+  auto after = prod->send_sync(test::record("frozen", std::string("after"), "thawed"));
   INFO(after.err.to_string());
   REQUIRE(after.ok());
 
@@ -109,4 +141,21 @@ TEST_CASE("records given up while their broker is frozen are not freed under the
     INFO(key);
     CHECK(n == 1);  // stored once: the broker's dedupe held across the resends
   }
+}
+
+TEST_CASE("a producer whose delivery timeout is not above its linger is refused, naming both",
+          "[app][producer]") {
+  test::broker_process b;
+  test::require_started(b);
+  client::producer_config pc;
+  pc.connection = test::connection_to(b);
+  pc.linger_ms = 1000;
+  pc.delivery_timeout_ms = 1000;  // a batch would expire before it is due
+  auto prod = client::producer::create(pc);
+  REQUIRE_FALSE(prod);
+  CHECK(prod.err().is(client::errc::invalid_argument));
+  CHECK_THAT(prod.err().to_string(),
+             Catch::Contains("delivery_timeout_ms (1000)") && Catch::Contains("linger_ms (1000)"));
+  pc.delivery_timeout_ms = 1001;
+  CHECK(client::producer::create(pc));
 }

@@ -118,6 +118,14 @@ result<void> cluster_router::refresh(std::chrono::milliseconds max_age, bool for
   return refresh_locked(topics);
 }
 
+std::optional<uint32_t> cluster_router::cached_partition_count(const std::string& topic) {
+  std::lock_guard lk(mu_);
+  cache_.track(topic);
+  auto n = cache_.partition_count(topic);
+  if (!n || *n == 0) return std::nullopt;
+  return n;
+}
+
 result<uint32_t> cluster_router::partition_count(const std::string& topic,
                                                  std::chrono::milliseconds max_age) {
   bool known = false;

@@ -82,6 +82,9 @@ class cluster_router {
 
   /// Where tp's requests go as far as the cache knows (no request).
   partition_route route(const topic_partition& tp) const;
+  /// The topic's partition count as far as the cache knows, stale or not
+  /// (no request; tracks the topic so the next refresh asks about it).
+  std::optional<uint32_t> cached_partition_count(const std::string& topic);
   void track(const std::string& topic);
   void apply_leader_hint(const topic_partition& tp, const leader_hint& h);
   void invalidate(const std::string& topic);

@@ -402,6 +402,45 @@ void connection_impl::drop_node(const std::string& address, uint64_t id) {
   }
 }
 
+void connection_impl::drop_stalled(uint64_t id) {
+  if (id == 0) return;
+  if (id == session_id_) {
+    if (session_ != nullptr) ++sessions_closed_stalled_;
+    drop_session(id);
+    return;
+  }
+  auto address = nodes_.find_address([id](const kj::Own<node>& n) {
+    KJ_IF_MAYBE (s, n->s) {
+      return (*s)->id == id;
+    }
+    return false;
+  });
+  if (address) {
+    ++sessions_closed_stalled_;
+    destroy_later(nodes_.erase(*address));
+  }
+}
+
+connection_stats connection_impl::stats() const {
+  connection_stats st;
+  st.sessions_opened = next_session_id_;
+  st.sessions_closed_stalled = sessions_closed_stalled_;
+  auto add = [&st](const session& s) {
+    st.pinned_buffers += s.pins->size();
+    st.pinned_bytes += s.pins->bytes();
+  };
+  KJ_IF_MAYBE (s, session_) {
+    add(**s);
+  }
+  (void)nodes_.find_address([&add](const kj::Own<node>& n) {
+    KJ_IF_MAYBE (s, n->s) {
+      add(**s);
+    }
+    return false;
+  });
+  return st;
+}
+
 void connection_impl::destroy_later(std::vector<kj::Own<node>> nodes) {
   if (nodes.empty()) return;
   auto held = kj::heap<std::vector<kj::Own<node>>>(std::move(nodes));
@@ -436,6 +475,13 @@ connection::~connection() {
 const broker_info& connection::broker_info() const {
   return impl_->info();
 }
+connection_stats connection::stats() const {
+  connection_stats st;
+  // Read on the loop thread, which owns the sessions.
+  (void)impl_->post([this, &st] { st = impl_->stats(); });
+  return st;
+}
+
 const connection_config& connection::config() const {
   return impl_->config();
 }

@@ -34,6 +34,7 @@
 #include <thread>
 
 #include "actormq/client/config.h"
+#include "actormq/client/connection.h"
 #include "actormq/client/result.h"
 #include "actormq/client/types.h"
 #include "app/kj_support/kj_inbox.h"
@@ -96,15 +97,22 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
             std::chrono::milliseconds timeout = std::chrono::milliseconds(0)) {
     call_at<T>(std::string(), std::move(make), std::move(done), timeout);
   }
+  /// What the request's message refers to without copying it (a batch
+  /// buffer of `bytes` bytes).
+  struct kept_buffer {
+    write_pins::pin pin;
+    size_t bytes = 0;
+  };
   /// call() on the session to the broker at address ("HOST:PORT"; empty =
-  /// the bootstrap session). `keep` is what the request's message refers to
-  /// without copying it (a batch buffer): when the request ends unanswered
-  /// its write may still read it, so the session keeps it until the write is
-  /// known finished (write_pins.h).
+  /// the bootstrap session). When the request ends unanswered its write may
+  /// still read `keep`, so the session keeps it until the write is known
+  /// finished (write_pins.h).
   template <typename T, typename Make>
   void call_at(std::string address, Make make, std::function<void(result<T>)> done,
                std::chrono::milliseconds timeout = std::chrono::milliseconds(0),
-               write_pins::pin keep = nullptr);
+               kept_buffer keep = {});
+  /// The connection's counters and what its open sessions pin now.
+  connection_stats stats() const;
 
   /// call() whose result the caller waits for (bounded by the request
   /// timeout plus a margin). Not from the loop thread.
@@ -128,6 +136,7 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   struct session_ref {
     rpc::Broker::Client broker;
     std::weak_ptr<write_pins> pins;
+    uint64_t id = 0;
   };
   /// broker_at() with the session's write pins.
   kj::Promise<session_ref> session_at(const std::string& address);
@@ -176,7 +185,10 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   };
 
   void run(std::promise<void>& ready);
-  static session_ref ref_of(session& s) { return session_ref{s.broker, s.pins}; }
+  static session_ref ref_of(session& s) { return session_ref{s.broker, s.pins, s.id}; }
+  /// Closes the session with this id (bootstrap or pooled), if still open:
+  /// its broker let a request time out with its write possibly unfinished.
+  void drop_stalled(uint64_t id);
   kj::Promise<session_ref> bootstrap_session();
   kj::Promise<void> connect_now();
   kj::Promise<void> connect_bootstrap(size_t tries_left, std::string why);
@@ -211,6 +223,7 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   uint64_t session_id_ = 0;
   std::string session_address_;
   uint64_t next_session_id_ = 0;
+  uint64_t sessions_closed_stalled_ = 0;
   connection_pool<kj::Own<node>> nodes_;
   std::map<std::string, std::string> aliases_;
 };
@@ -228,7 +241,7 @@ kj::Promise<T> connection_impl::with_timeout(kj::Promise<T> p, std::chrono::mill
 
 template <typename T, typename Make>
 void connection_impl::call_at(std::string address, Make make, std::function<void(result<T>)> done,
-                              std::chrono::milliseconds timeout, write_pins::pin keep) {
+                              std::chrono::milliseconds timeout, kept_buffer keep) {
   auto cb = std::make_shared<std::function<void(result<T>)>>(std::move(done));
   // make may be move-only; the queued std::function must be copyable.
   auto mk = std::make_shared<Make>(std::move(make));
@@ -238,12 +251,14 @@ void connection_impl::call_at(std::string address, Make make, std::function<void
         struct sent_on {
           std::weak_ptr<write_pins> pins;
           uint64_t seq = 0;
+          uint64_t session = 0;
         };
         auto sent = std::make_shared<sent_on>();
         auto p = session_at(address).then([mk, sent](session_ref s) {
           if (auto w = s.pins.lock()) {
             sent->pins = s.pins;
             sent->seq = w->sent();  // make() sends: numbered in send order
+            sent->session = s.id;
           }
           return (*mk)(s.broker);
         });
@@ -253,9 +268,18 @@ void connection_impl::call_at(std::string address, Make make, std::function<void
                            if (auto w = sent->pins.lock()) w->answered(sent->seq);
                            (*cb)(result<T>(std::move(v)));
                          },
-                         [cb, sent, keep](kj::Exception&& e) {
-                           if (auto w = sent->pins.lock()) w->keep(sent->seq, keep);
-                           (*cb)(result<T>(error_from_exception(e)));
+                         [this, cb, sent, keep](kj::Exception&& e) {
+                           auto err = error_from_exception(e);
+                           auto w = sent->pins.lock();
+                           if (w && w->keep(sent->seq, keep.pin, keep.bytes) &&
+                               err.is(errc::request_timeout)) {
+                             // Unanswered for a request timeout, its write maybe
+                             // unfinished: what is sent after it would queue (and
+                             // be pinned) behind it. Kafka's client closes the
+                             // connection too; the retry opens a new session.
+                             drop_stalled(sent->session);
+                           }
+                           (*cb)(result<T>(std::move(err)));
                          }));
       });
   if (!posted) (*cb)(result<T>(errc::closed, "connection closed"));

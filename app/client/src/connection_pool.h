@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -66,6 +67,15 @@ class connection_pool {
       }
     }
     return out;
+  }
+
+  /// The address of the first session for which pred(session) holds.
+  template <typename Pred>
+  std::optional<std::string> find_address(Pred pred) const {
+    for (const auto& [address, e] : entries_) {
+      if (pred(e.value)) return address;
+    }
+    return std::nullopt;
   }
 
   size_t size() const { return entries_.size(); }

@@ -146,16 +146,26 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
     return std::chrono::milliseconds(cfg.metadata_max_age_ms);
   }
 
-  /// From the connection's metadata (asked for when missing or old). A
-  /// count looked up less than metadata_refresh_min_ms ago is reused: the
-  /// router's lookup takes its lock three times and send() is per record
-  /// (W5's client spent ~10 % more CPU in mutexes without this). fresh:
-  /// skip that reuse (after an explicit metadata request).
+  /// From the connection's metadata. A count looked up less than
+  /// metadata_refresh_min_ms ago is reused: the router's lookup takes its
+  /// lock three times and send() is per record (W5's client spent ~10 %
+  /// more CPU in mutexes without this). A count the metadata cache holds is
+  /// used even when a refresh is due: the sender thread refreshes, send()
+  /// does not wait for it (a frozen broker held every send for a request
+  /// timeout). Only a topic the cache does not know is asked about here.
+  /// fresh: skip both (after an explicit metadata request).
   result<uint32_t> partition_count(const std::string& topic, bool fresh = false) {
     const auto now = steady::now();
     if (!fresh) {
       std::lock_guard lk(mu);
       if (auto n = acc.recent_partition_count(topic, now, recent_count_ttl())) return *n;
+    }
+    if (!fresh) {
+      if (auto n = router().cached_partition_count(topic)) {
+        std::lock_guard lk(mu);
+        acc.set_partition_count(topic, *n, now);
+        return *n;
+      }
     }
     auto r = router().partition_count(topic, max_age());
     if (!r) return r.err();
@@ -388,7 +398,7 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
         [weak, b](result<produce_reply> r) {
           if (auto self = weak.lock()) self->on_reply(*b, std::move(r));
         },
-        timeout, bytes);
+        timeout, {bytes, bytes->size()});
   }
 
   // ---- loop thread ----
@@ -494,6 +504,13 @@ result<std::unique_ptr<producer>> producer::create(const producer_config& cfg) {
 }
 
 result<void> producer::init() {
+  if (impl_->cfg.delivery_timeout_ms <= impl_->cfg.linger_ms) {
+    // A batch would reach its delivery timeout before it is due to be sent.
+    return result<void>(errc::invalid_argument, "delivery_timeout_ms (" +
+                                                    std::to_string(impl_->cfg.delivery_timeout_ms) +
+                                                    ") must be greater than linger_ms (" +
+                                                    std::to_string(impl_->cfg.linger_ms) + ")");
+  }
   if (!impl_->cfg.idempotent) return {};
   auto r = impl_->init_producer();
   if (!r) return r.err();

@@ -18,9 +18,11 @@
 // queued writes go with it, and so do its pins (the session owns this
 // object and destroys it after its stream and network).
 //
-// Memory: while a broker answers nothing, the pins grow with what was sent
-// to it, as Cap'n Proto's own queue of unwritten messages does; both go
-// when the broker answers again or the session dies.
+// Memory: a request that timed out with its buffer kept closes its session
+// (connection_impl::call_at): a broker that answers nothing for a request
+// timeout would otherwise have every batch sent after it queued and pinned
+// behind it, without bound. So a session pins at most what was sent to it
+// within one request timeout.
 
 #include <cstddef>
 #include <cstdint>
@@ -42,23 +44,34 @@ class write_pins {
   void answered(uint64_t seq) {
     if (seq <= answered_) return;
     answered_ = seq;
-    pins_.erase(pins_.begin(), pins_.upper_bound(seq));
+    auto end = pins_.upper_bound(seq);
+    for (auto it = pins_.begin(); it != end; ++it) bytes_ -= it->second.bytes;
+    pins_.erase(pins_.begin(), end);
   }
 
   /// Request seq ended unanswered: keeps p until a later request is
-  /// answered or the session goes. Dropped at once when one already was.
-  void keep(uint64_t seq, pin p) {
-    if (seq == 0 || seq <= answered_ || p == nullptr) return;
-    pins_.emplace(seq, std::move(p));
+  /// answered or the session goes. Dropped at once when one already was
+  /// (returns whether p is kept).
+  bool keep(uint64_t seq, pin p, size_t bytes) {
+    if (seq == 0 || seq <= answered_ || p == nullptr) return false;
+    pins_.emplace(seq, kept{std::move(p), bytes});
+    bytes_ += bytes;
+    return true;
   }
 
-  /// Pins held now.
+  /// Pins held now, and the bytes they hold.
   size_t size() const { return pins_.size(); }
+  size_t bytes() const { return bytes_; }
 
  private:
+  struct kept {
+    pin p;
+    size_t bytes = 0;
+  };
   uint64_t sent_ = 0;
   uint64_t answered_ = 0;  ///< the highest request number answered
-  std::multimap<uint64_t, pin> pins_;
+  std::multimap<uint64_t, kept> pins_;
+  size_t bytes_ = 0;
 };
 
 }  // namespace actormq::client::detail

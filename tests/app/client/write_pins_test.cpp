@@ -26,7 +26,7 @@ TEST_CASE("an unanswered request's buffer is kept until a request sent after it 
   REQUIRE(second > first);
   auto buf = buffer("batch");
   std::weak_ptr<const std::string> watch = buf;
-  pins.keep(first, std::move(buf));  // timed out: its write may be queued
+  CHECK(pins.keep(first, std::move(buf), 100));  // timed out: its write may be queued
   REQUIRE(pins.size() == 1);
   CHECK_FALSE(watch.expired());
   pins.answered(second);  // written after it: the first write is finished
@@ -41,7 +41,7 @@ TEST_CASE("an answer to an earlier request does not release a later request's bu
   auto late = pins.sent();
   auto buf = buffer("late batch");
   std::weak_ptr<const std::string> watch = buf;
-  pins.keep(late, std::move(buf));
+  pins.keep(late, std::move(buf), 100);
   pins.answered(early);  // says nothing about a write queued behind it
   CHECK(pins.size() == 1);
   CHECK_FALSE(watch.expired());
@@ -58,14 +58,14 @@ TEST_CASE("a request that ends after a later one was answered keeps nothing",
   pins.answered(second);
   auto buf = buffer("batch");
   std::weak_ptr<const std::string> watch = buf;
-  pins.keep(first, std::move(buf));  // its write is known finished already
+  CHECK_FALSE(pins.keep(first, std::move(buf), 100));  // its write is known finished already
   CHECK(pins.size() == 0);
   CHECK(watch.expired());
 }
 
 TEST_CASE("a request never sent (no number) keeps nothing", "[client][write_pins]") {
   write_pins pins;
-  pins.keep(0, buffer("never sent"));  // timed out while connecting
+  CHECK_FALSE(pins.keep(0, buffer("never sent"), 100));  // timed out while connecting
   CHECK(pins.size() == 0);
 }
 
@@ -76,14 +76,17 @@ TEST_CASE("buffers of requests ending out of order go once a later answer covers
   auto b = pins.sent();
   auto c = pins.sent();
   auto d = pins.sent();
-  pins.keep(c, buffer("c"));  // timeouts can end in any order
-  pins.keep(a, buffer("a"));
-  pins.keep(b, buffer("b"));
+  pins.keep(c, buffer("c"), 100);  // timeouts can end in any order
+  pins.keep(a, buffer("a"), 100);
+  pins.keep(b, buffer("b"), 100);
   REQUIRE(pins.size() == 3);
+  CHECK(pins.bytes() == 300);
   pins.answered(b);  // a and b are written; c may not be
   CHECK(pins.size() == 1);
+  CHECK(pins.bytes() == 100);
   pins.answered(d);
   CHECK(pins.size() == 0);
+  CHECK(pins.bytes() == 0);
 }
 
 TEST_CASE("the pins go with the session", "[client][write_pins]") {
@@ -91,7 +94,7 @@ TEST_CASE("the pins go with the session", "[client][write_pins]") {
   std::weak_ptr<const std::string> watch = buf;
   {
     write_pins pins;
-    pins.keep(pins.sent(), std::move(buf));
+    pins.keep(pins.sent(), std::move(buf), 100);
     CHECK_FALSE(watch.expired());
   }
   CHECK(watch.expired());

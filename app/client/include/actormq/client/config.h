@@ -23,6 +23,10 @@ struct connection_config {
   std::string broker = default_broker;
   std::string client_id = "actormq-client";
   uint32_t connect_timeout_ms = 5000;
+  /// A request unanswered this long fails with request_timeout. A produce
+  /// request that times out this way also closes its session (the broker
+  /// answers nothing; its unwritten batches would pile up behind it): the
+  /// next request opens a new one.
   uint32_t request_timeout_ms = 30000;
   /// Largest Cap'n Proto message accepted in either direction; raised to at
   /// least 64 MiB and to the broker's max batch size plus headroom.
@@ -62,7 +66,10 @@ struct producer_config {
   uint32_t retries = 100;
   uint32_t retry_backoff_ms = 50;
   uint32_t retry_backoff_max_ms = 2000;
-  /// A record not acknowledged within this time fails with delivery_timeout.
+  /// A record not acknowledged within this time fails with delivery_timeout
+  /// (also one never sent: its batch open, or waiting for a free slot or a
+  /// producer id). Must be greater than linger_ms (producer::init refuses
+  /// it otherwise).
   uint32_t delivery_timeout_ms = 120000;
   /// send() blocks while this many record bytes wait for acknowledgement.
   size_t buffer_memory = 64u << 20;

@@ -27,6 +27,20 @@ namespace detail {
 class connection_impl;
 }
 
+/// What a connection did with its sessions (counts since connect) and what
+/// it holds now, for monitoring.
+struct connection_stats {
+  /// Sessions opened to brokers (the bootstrap one, reconnects included).
+  uint64_t sessions_opened = 0;
+  /// Sessions closed because a produce request went unanswered for the
+  /// request timeout with its write possibly unfinished (a stalled broker).
+  uint64_t sessions_closed_stalled = 0;
+  /// Batch buffers the open sessions keep for writes that may still read
+  /// them (requests that ended unanswered), and their bytes.
+  uint64_t pinned_buffers = 0;
+  uint64_t pinned_bytes = 0;
+};
+
 class connection {
  public:
   /// Starts the loop thread, connects and asks the broker for its info.
@@ -41,6 +55,9 @@ class connection {
   /// The (first) bootstrap broker's info as of connect().
   const client::broker_info& broker_info() const;
   const connection_config& config() const;
+  /// The counters above (asks the loop thread; a stopped connection gives
+  /// zeros).
+  connection_stats stats() const;
 
   /// Internal: the loop-side implementation, for producer/consumer/admin.
   detail::connection_impl& impl() { return *impl_; }
