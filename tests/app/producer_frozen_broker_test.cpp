@@ -25,17 +25,6 @@ std::string value_of(int i) {
   return v;
 }
 
-/// Waits (bounded) until the connection pins nothing; returns its stats.
-client::connection_stats wait_unpinned(const client::connection& c) {
-  auto deadline = std::chrono::steady_clock::now() + 10s;
-  auto st = c.stats();
-  while (st.pinned_buffers > 0 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(20ms);
-    st = c.stats();
-  }
-  return st;
-}
-
 }  // namespace
 
 TEST_CASE("records given up while their broker is frozen are not freed under their writes",
@@ -73,7 +62,7 @@ TEST_CASE("records given up while their broker is frozen are not freed under the
   // partition count it knows instead of waiting for a metadata refresh that
   // the frozen broker never answers (it waited a request timeout per send:
   // about 500 s for these 1,024).
-  std::this_thread::sleep_for(1s);
+  REQUIRE(test::eventually([&] { return (*conn)->stats().sessions_closed_stalled >= 1; }, 10s));
   auto second_half = std::chrono::steady_clock::now();
   for (int i = count / 2; i < count; ++i) {
     fs.push_back(prod->send("frozen", "k" + std::to_string(i), value_of(i)));
@@ -89,13 +78,14 @@ TEST_CASE("records given up while their broker is frozen are not freed under the
   CHECK(timed_out == count);  // all given up: the broker never answered
   // Each timed-out request closed its session (the retry opened a new one),
   // and with it what its unfinished writes held: nothing stays pinned.
-  auto frozen = wait_unpinned(**conn);
+  (void)test::eventually([&] { return (*conn)->stats().pinned_buffers == 0; }, 10s);
+  auto frozen = (*conn)->stats();
   CHECK(frozen.sessions_closed_stalled >= 1);
   CHECK(frozen.sessions_opened > 1);
   CHECK(frozen.pinned_buffers == 0);
   CHECK(frozen.pinned_bytes == 0);
-  // Let the batches be settled and freed before anything is written again.
-  std::this_thread::sleep_for(200ms);
+  // Every batch is settled (its future is ready), so freed had it not been
+  // kept, before anything is written again.
   b.resume();
 
   // The queued writes go out now; the producer carries on.

@@ -417,7 +417,7 @@ void connection_impl::drop_stalled(uint64_t id) {
   });
   if (address) {
     ++sessions_closed_stalled_;
-    destroy_later(nodes_.erase(*address));
+    drop_node(*address, id);
   }
 }
 
@@ -432,11 +432,10 @@ connection_stats connection_impl::stats() const {
   KJ_IF_MAYBE (s, session_) {
     add(**s);
   }
-  (void)nodes_.find_address([&add](const kj::Own<node>& n) {
+  nodes_.for_each([&add](const kj::Own<node>& n) {
     KJ_IF_MAYBE (s, n->s) {
       add(**s);
     }
-    return false;
   });
   return st;
 }

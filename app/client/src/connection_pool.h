@@ -78,6 +78,12 @@ class connection_pool {
     return std::nullopt;
   }
 
+  /// Calls fn(session) for each session, without marking any used.
+  template <typename Fn>
+  void for_each(Fn fn) const {
+    for (const auto& [address, e] : entries_) fn(e.value);
+  }
+
   size_t size() const { return entries_.size(); }
   bool contains(const std::string& address) const { return entries_.count(address) > 0; }
 

@@ -375,25 +375,22 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
             for (unsigned i = 0; i < b->dues.size(); ++i) l.set(i, b->dues[i]);
           }
           // The request refers to the batch bytes instead of copying them.
-          // The promise keeps them alive until the reply; a request that
-          // ends without one leaves them to the session (call_at's keep)
-          // while its write may still read them.
+          // call_at's keep holds them until the request ends, and past that
+          // (in the session's write_pins) while its write may still read them.
           auto orphanage =
               capnp::Orphanage::getForMessageContaining(rpc::Broker::ProduceParams::Builder(req));
           req.adoptBatch(orphanage.referenceExternalData(capnp::Data::Reader(
               reinterpret_cast<const kj::byte*>(bytes->data()), bytes->size())));
-          return req.send()
-              .then([](auto&& resp) {
-                return produce_reply{detail::error_from_rpc(resp.getError()),
-                                     detail::hint_from_rpc(resp.getError()),
-                                     resp.getBaseOffset(),
-                                     resp.getLastOffset(),
-                                     resp.getDuplicate(),
-                                     resp.getScheduled(),
-                                     resp.getDeliverAtMs(),
-                                     resp.getThrottledMs()};
-              })
-              .attach(kj::heap<std::shared_ptr<const std::string>>(bytes));
+          return req.send().then([](auto&& resp) {
+            return produce_reply{detail::error_from_rpc(resp.getError()),
+                                 detail::hint_from_rpc(resp.getError()),
+                                 resp.getBaseOffset(),
+                                 resp.getLastOffset(),
+                                 resp.getDuplicate(),
+                                 resp.getScheduled(),
+                                 resp.getDeliverAtMs(),
+                                 resp.getThrottledMs()};
+          });
         },
         [weak, b](result<produce_reply> r) {
           if (auto self = weak.lock()) self->on_reply(*b, std::move(r));
