@@ -12,6 +12,11 @@ record_batch_builder::record_batch_builder() {
 }
 
 void record_batch_builder::reset() {
+  reset(std::string());
+}
+
+void record_batch_builder::reset(std::string buffer) {
+  buf_ = std::move(buffer);
   buf_.assign(L::header_size, '\0');
   count_ = 0;
   first_ts_ = max_ts_ = timestamp_ms(0);
@@ -77,6 +82,24 @@ void record_batch_builder::add_record(std::optional<std::string_view> key,
   ++count_;
 }
 
+void record_batch_builder::add(std::optional<std::string_view> key,
+                               std::optional<std::string_view> value, timestamp_ms ts,
+                               const record_header_view& first,
+                               std::span<const record_header_view> headers) {
+  size_t headers_bytes = bytes_field_size(first.key) + bytes_field_size(first.value);
+  for (const auto& h : headers) {
+    headers_bytes += bytes_field_size(h.key) + bytes_field_size(h.value);
+  }
+  begin_record(key, value, ts, headers_bytes, static_cast<int64_t>(headers.size() + 1));
+  append_bytes_field(buf_, first.key);
+  append_bytes_field(buf_, first.value);
+  for (const auto& h : headers) {
+    append_bytes_field(buf_, h.key);
+    append_bytes_field(buf_, h.value);
+  }
+  ++count_;
+}
+
 void record_batch_builder::add(const record_view& r) {
   size_t headers_bytes = 0;
   for (const auto& h : r.headers) {
@@ -115,6 +138,13 @@ void record_batch_builder::begin_record(std::optional<std::string_view> key,
 }
 
 std::string record_batch_builder::build() {
+  std::string out = build_without_crc();
+  auto* p = reinterpret_cast<uint8_t*>(out.data());
+  store_le<uint32_t>(p + L::crc, compute_crc({p, out.size()}));
+  return out;
+}
+
+std::string record_batch_builder::build_without_crc() {
   auto* p = reinterpret_cast<uint8_t*>(buf_.data());
   store_le<int64_t>(p + L::base_offset, 0);
   store_le<int32_t>(p + L::batch_length, static_cast<int32_t>(buf_.size() - L::length_prefix));
@@ -128,8 +158,7 @@ std::string record_batch_builder::build() {
   store_le<int16_t>(p + L::producer_epoch, producer_epoch_);
   store_le<int32_t>(p + L::base_sequence, base_sequence_);
   store_le<int32_t>(p + L::record_count, count_);
-  store_le<uint32_t>(p + L::crc,
-                     compute_crc({reinterpret_cast<const uint8_t*>(buf_.data()), buf_.size()}));
+  store_le<uint32_t>(p + L::crc, 0);
   std::string out = std::move(buf_);
   reset();
   return out;

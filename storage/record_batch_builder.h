@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -36,6 +37,10 @@ class record_batch_builder {
   void add(std::optional<std::string_view> key, std::optional<std::string_view> value,
            timestamp_ms ts, const record_header_view& first,
            const std::vector<record_header>& headers);
+  /// The same with the headers as views (nothing copied before the batch).
+  void add(std::optional<std::string_view> key, std::optional<std::string_view> value,
+           timestamp_ms ts, const record_header_view& first,
+           std::span<const record_header_view> headers);
 
   /// Adds a decoded record as it is (key, value, timestamp and headers of
   /// a record_view, e.g. one of another batch's records).
@@ -49,7 +54,15 @@ class record_batch_builder {
   /// Finishes the batch (header fields, CRC) and returns its bytes; the
   /// builder is reset afterwards. base_offset is 0 (the broker assigns it).
   std::string build();
+  /// build() without the CRC, for a caller that rewrites the producer
+  /// fields of the header and computes the CRC then (the client's stamp):
+  /// one pass over the bytes instead of two. Not valid until it does.
+  std::string build_without_crc();
   void reset();
+  /// reset() into `buffer`, keeping its capacity: a buffer of a batch that
+  /// was sent, reused, costs no allocation, no growth copies and no page
+  /// faults (docs/benchmarks.md, W2).
+  void reset(std::string buffer);
 
  private:
   void add_record(std::optional<std::string_view> key, std::optional<std::string_view> value,

@@ -176,3 +176,48 @@ TEST_CASE("count_records sums the record counts of back to back batches and stop
   CHECK(count_records(bytes_of(bad + batch_of(3))) == 0);
   CHECK(count_records({}) == 0);
 }
+
+TEST_CASE("a batch built into a reused buffer keeps the buffer's memory and none of its bytes") {
+  record_batch_builder b;
+  b.add(std::string_view("k"), std::string(5000, 'x'), timestamp_ms(1000));
+  auto first = b.build();
+  const auto* memory = first.data();
+  const size_t capacity = first.capacity();
+
+  b.reset(std::move(first));
+  b.add(std::string_view("k2"), std::string_view("v2"), timestamp_ms(2000));
+  auto second = b.build();
+  CHECK(second.data() == memory);
+  CHECK(second.capacity() == capacity);
+  auto h = validate_batch(bytes_of(second), 1 << 20, validation::full_records);
+  REQUIRE(h);
+  CHECK(h->record_count == 1);
+  CHECK(h->size_bytes() == second.size());
+  REQUIRE(for_each_record(bytes_of(second), [&](const record_view& r) {
+    CHECK(r.key == std::optional<std::string_view>("k2"));
+    CHECK(r.value == std::optional<std::string_view>("v2"));
+  }));
+}
+
+TEST_CASE("a batch built without its CRC is refused until the CRC is written") {
+  record_batch_builder b;
+  b.add(std::string_view("k"), std::string_view("v"), timestamp_ms(1000));
+  auto batch = b.build_without_crc();
+  auto refused = validate_batch(bytes_of(batch), 1 << 20, validation::header_and_crc);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error() == errc::crc_mismatch);
+  store_le<uint32_t>(mut_bytes(batch).data() + batch_layout::crc, compute_crc(bytes_of(batch)));
+  CHECK(validate_batch(bytes_of(batch), 1 << 20, validation::full_records));
+}
+
+TEST_CASE("header views give the same records as owned headers") {
+  const record_header_view first{"amq-id", std::string_view("0123456789abcdef")};
+  record_batch_builder owned;
+  owned.add(std::string_view("k"), std::string_view("v"), timestamp_ms(1000), first,
+            std::vector<record_header>{{"h", std::string("x")}, {"n", std::nullopt}});
+  record_batch_builder viewed;
+  const std::vector<record_header_view> hs{{"h", std::string_view("x")}, {"n", std::nullopt}};
+  viewed.add(std::string_view("k"), std::string_view("v"), timestamp_ms(1000), first,
+             std::span<const record_header_view>(hs));
+  CHECK(owned.build() == viewed.build());
+}
