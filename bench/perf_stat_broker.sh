@@ -4,7 +4,7 @@
 # they moved"). Starts its own Release broker on 127.0.0.1 with a fresh data dir and stops it.
 # Env: BUILD (<repo>/build-perf: app/broker/actormq-broker, app/perf/actormq-perf), DATA
 #      (/tmp/actormq-perf-stat), COUNT (1000000), SIZE (1024), BATCH_BYTES (1048576), LINGER_MS (5),
-#      ACKS (leader), PRODUCERS (1), PREWARM_MB (0: none; else `actormq-storage-bench
+#      ACKS (leader), PRODUCERS (1), MAX_IN_FLIGHT (5), PREWARM_MB (0: none; else `actormq-storage-bench
 #      --prewarm-only` from STORAGE_BENCH first, as run_vs_fio.sh does), LABEL (W2)
 #      MODE (produce; latency: an `actormq-perf latency` run, W4's, at RATE (10000) msgs/s for
 #      SECS (10) s, LABEL W4, the client's own switches and CPU counted too), BROKER_ARGS (extra
@@ -49,7 +49,7 @@ else
   perf stat -x, -e context-switches,task-clock -o "$DATA/perf.csv" -p "$SPID" -- \
     "$BUILD/app/perf/actormq-perf" produce --broker "$ADDR" --server-pid "$SPID" --no-progress \
     --topic "perf_stat" --producers "$PRODUCERS" --batch-bytes "$BATCH_BYTES" --linger-ms "$LINGER_MS" \
-    --max-in-flight 1 --size "$SIZE" --count "$COUNT" --acks "$ACKS" --seconds 60 --label "$LABEL" \
+    --max-in-flight "${MAX_IN_FLIGHT:-5}" --size "$SIZE" --count "$COUNT" --acks "$ACKS" --seconds 60 --label "$LABEL" \
     > "$DATA/perf.out"
 fi
 ctx=$(awk -F, '$3=="context-switches"{print $1}' "$DATA/perf.csv")

@@ -6,7 +6,7 @@
 # Env: PORT(0 = ephemeral) DATA(/tmp/peer-bench/actormq) REPEAT(1) N1(1000000 W1/W3/W5 msgs, 100 B)
 #      N2(1000000 W2 msgs, 1 KiB) RATE(10000 W4 msgs/s) LAT_SECS(20) SECS(30 cap per run)
 #      ONLY("W1 W2 W3 W4 W5") PREWARM_MB(0) QUIET_PCT(10) QUIET_WAIT(300)
-#      BUILD(<repo>/build-perf) PRODUCERS(1) BATCH_BYTES(1048576) LINGER_MS(5) MAX_IN_FLIGHT(1)
+#      BUILD(<repo>/build-perf) PRODUCERS(1) BATCH_BYTES(1048576) LINGER_MS(5) MAX_IN_FLIGHT(5)
 #      POLL(1000 W3 max poll records) LOG_LEVEL(warn) VER(git HEAD: the ver= tag)
 #      BROKER_ARGS(extra arguments of the one broker, e.g. "--config FILE")
 #      CLUSTER(0: one broker; N: etcd + N brokers from scripts/cluster.sh, the client given all N
@@ -40,7 +40,7 @@ ONLY="${ONLY:-W1 W2 W3 W4 W5}"
 PRODUCERS="${PRODUCERS:-1}"
 BATCH_BYTES="${BATCH_BYTES:-1048576}"
 LINGER_MS="${LINGER_MS:-5}"
-MAX_IN_FLIGHT="${MAX_IN_FLIGHT:-1}"
+MAX_IN_FLIGHT="${MAX_IN_FLIGHT:-5}"
 POLL="${POLL:-1000}"
 LOG_LEVEL="${LOG_LEVEL:-warn}"
 BROKER="$BUILD/app/broker/actormq-broker"

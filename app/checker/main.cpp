@@ -58,6 +58,13 @@ int main(int argc, char** argv) {
   app.add_option("--max-in-flight", max_in_flight,
                  "the producers' batches in flight per partition (default: the client's)")
       ->check(CLI::Range(1, 5));
+  size_t batch_bytes = 0;
+  app.add_option(
+         "--batch-bytes", batch_bytes,
+         "the producers' batch_bytes (default: the client's); only full batches are "
+         "pipelined, so with --max-in-flight use a small one (the least is 1024) for several "
+         "batches in flight at the checker's send rate")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 30));
   app.add_option("--segment-bytes", segment_bytes,
                  "segment_bytes of the scenario's topic (default: the broker's)")
       ->check(CLI::Range(int64_t{4096}, int64_t{1} << 31));
@@ -130,6 +137,7 @@ int main(int argc, char** argv) {
     s.segment_bytes = segment_bytes;
     s.producers = producers;
     s.max_in_flight = max_in_flight;
+    s.batch_bytes = batch_bytes;
     s.verbose = verbose;
     s.delayed = delayed;
     s.delay_window = std::chrono::milliseconds(static_cast<int64_t>(delay_window_s * 1000));

@@ -262,6 +262,7 @@ bool scenario_runner::setup() {
   ws.partitions = settings_.partitions;
   ws.interval = settings_.send_interval;
   ws.max_in_flight = settings_.max_in_flight;
+  ws.batch_bytes = settings_.batch_bytes;
   // A lone broker's acks=all is acks=leader: what it keeps across a SIGKILL
   // is what it synced.
   if (cluster_.settings().standalone) ws.acks = client::acks::fsync;

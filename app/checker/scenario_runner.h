@@ -102,6 +102,10 @@ struct scenario_settings {
   std::chrono::milliseconds send_interval{5};
   /// The producers' max_in_flight_per_partition (client default when 0).
   uint32_t max_in_flight = 0;
+  /// The producers' batch_bytes (client default when 0). Only full batches
+  /// are pipelined: a small one makes max_in_flight count at the checker's
+  /// send rate.
+  size_t batch_bytes = 0;
   // kill-delay-owner
   int64_t delayed = 3000;  ///< delayed messages
   std::chrono::milliseconds delay_window{15000};

@@ -43,6 +43,7 @@ void workload::run(size_t index) {
   cfg.max_block_ms = 2000;
   cfg.metadata_max_age_ms = 2000;
   if (settings_.max_in_flight > 0) cfg.max_in_flight_per_partition = settings_.max_in_flight;
+  if (settings_.batch_bytes > 0) cfg.batch_bytes = settings_.batch_bytes;
 
   // The cluster may be in the middle of a fault when the workload starts.
   std::string why;

@@ -30,6 +30,7 @@ struct workload_settings {
   uint32_t request_timeout_ms = 5000;
   client::acks acks = client::acks::all;
   uint32_t max_in_flight = 0;  ///< max_in_flight_per_partition; 0: the client's default
+  size_t batch_bytes = 0;      ///< the producers' batch_bytes; 0: the client's default
 };
 
 class workload {

@@ -129,10 +129,10 @@ int run_latency(const common_options& o, const latency_options& l) {
       lag.add(ts > target ? ts - target : 0);
       std::memcpy(payload.data() + send_time_at, &ts, 8);
       std::memcpy(payload.data() + scheduled_time_at, &target, 8);
-      client::producer_record rec;
+      client::producer_record_view rec;  // copied into the batch by send()
       rec.topic = o.topic;
       rec.value = payload;
-      prod.send(std::move(rec), callback);
+      prod.send(rec, callback);
       sent.fetch_add(1);
     }
     if (auto r = prod.flush(std::chrono::milliseconds(10000)); !r) {

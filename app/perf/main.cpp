@@ -53,10 +53,13 @@ int main(int argc, char** argv) {
   p->add_option("--batch-bytes", prod.batch_bytes, "producer batch size");
   p->add_option("--linger-ms", prod.linger_ms, "producer linger");
   p->add_option("--acks", prod.acks, "none, leader, fsync or all");
-  p->add_option("--max-in-flight", prod.max_in_flight, "batches in flight per partition");
+  p->add_option("--max-in-flight", prod.max_in_flight,
+                "full batches in flight per partition (default 5, the client's)");
   p->add_option("--idempotent", prod.idempotent, "idempotent producer (1/0)");
   p->add_option("--rate", prod.rate, "target msgs/s over all producers (0 = unthrottled)");
   p->add_option("--window", prod.window, "un-acked messages per producer (0 = buffer only)");
+  p->add_option("--buffer-memory", prod.buffer_memory,
+                "producer buffer_memory: record bytes un-acked before send() blocks");
 
   auto* c = app.add_subcommand("consume", "read stored messages back (W3)");
   add_common(*c, common);
@@ -73,7 +76,8 @@ int main(int argc, char** argv) {
   l->add_option("--rate", lat.rate, "msgs/s");
   l->add_option("--linger-ms", lat.linger_ms, "producer linger");
   l->add_option("--acks", lat.acks, "none, leader, fsync or all");
-  l->add_option("--max-in-flight", lat.max_in_flight, "batches in flight per partition");
+  l->add_option("--max-in-flight", lat.max_in_flight,
+                "full batches in flight per partition (default 5, the client's)");
   l->add_option("--fetch-max-wait-ms", lat.fetch_max_wait_ms, "consumer long-poll wait");
   l->add_flag("--stream", lat.stream, "zero-copy fetch stream for the consumer");
 

@@ -51,6 +51,7 @@ int run_produce(const common_options& o, const produce_options& p) {
   cfg.linger_ms = p.linger_ms;
   cfg.batch_bytes = p.batch_bytes;
   cfg.max_in_flight_per_partition = p.max_in_flight;
+  cfg.buffer_memory = p.buffer_memory;
 
   delivery_counters counters;
   std::atomic<uint64_t> sent{0};
@@ -95,10 +96,11 @@ int run_produce(const common_options& o, const produce_options& p) {
               std::this_thread::yield();
             }
           }
-          client::producer_record rec;
+          // By view: send() copies the payload into the batch, once.
+          client::producer_record_view rec;
           rec.topic = o.topic;
           rec.value = payload;
-          prod.send(std::move(rec), callback);
+          prod.send(rec, callback);
           sent.fetch_add(1, std::memory_order_relaxed);
         }
         // Bounded: the flush may take at most 30 s past the run's cap.

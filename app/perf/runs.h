@@ -24,10 +24,11 @@ struct produce_options {
   size_t batch_bytes = 1u << 20;
   uint32_t linger_ms = 5;
   std::string acks = "leader";  ///< none, leader, fsync
-  uint32_t max_in_flight = 1;   ///< batches in flight per partition
+  uint32_t max_in_flight = 5;   ///< full batches in flight per partition (the client's default)
   bool idempotent = true;
-  double rate = 0;      ///< msgs/s over all producers, 0 = unthrottled
-  uint64_t window = 0;  ///< records un-acked per producer, 0 = buffer_memory only
+  double rate = 0;                   ///< msgs/s over all producers, 0 = unthrottled
+  uint64_t window = 0;               ///< records un-acked per producer, 0 = buffer_memory only
+  size_t buffer_memory = 64u << 20;  ///< the producer's buffer_memory
 };
 int run_produce(const common_options& o, const produce_options& p);
 
@@ -53,7 +54,7 @@ struct latency_options {
   double rate = 10000;
   uint32_t linger_ms = 0;
   std::string acks = "leader";
-  uint32_t max_in_flight = 1;
+  uint32_t max_in_flight = 5;  ///< the client's default; a batch not full goes alone
   uint32_t fetch_max_wait_ms = 100;
   bool stream = false;
 };

@@ -32,7 +32,8 @@ class message_id_source {
 /// The id rec is sent with: rec.id, else the value of an amq-id header of
 /// rec (a copied record's), else a new one from src. Callers write it as
 /// the record's first header and skip rec's own amq-id headers.
-inline message_id record_message_id(const producer_record& rec, message_id_source& src) {
+template <class Record>
+message_id record_message_id(const Record& rec, message_id_source& src) {
   if (rec.id && !rec.id->empty()) return *rec.id;
   for (const auto& h : rec.headers) {
     if (h.key != message_id::header_key || !h.value) continue;

@@ -55,7 +55,7 @@ rpc::Acks to_rpc(acks a) {
 }
 
 /// Upper bound of the bytes one record adds to a batch.
-size_t record_size_estimate(const producer_record& r) {
+size_t record_size_estimate(const producer_record_view& r) {
   // Length, attributes, deltas, field lengths (varints), and the message
   // id's header (1 + 6 + 1 + 16 bytes).
   size_t n = 32 + 24;
@@ -233,10 +233,10 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
 
   // ---- user threads ----
 
-  void send(producer_record rec, delivery_callback cb) {
+  void send(const producer_record_view& rec, delivery_callback cb) {
     auto fail = [&](error e) {
       delivery_report rep;
-      rep.topic = rec.topic;
+      rep.topic = std::string(rec.topic);
       rep.partition = rec.partition.value_or(0);
       rep.err = std::move(e);
       if (cb) cb(rep);
@@ -262,18 +262,19 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
     auto count = acc.recent_partition_count(rec.topic, steady::now(), recent_count_ttl());
     if (!count || (rec.partition && *rec.partition >= *count)) {
       lk.unlock();
-      auto fresh = partition_count(rec.topic, count.has_value());
+      const std::string topic(rec.topic);
+      auto fresh = partition_count(topic, count.has_value());
       if (!fresh) return fail(fresh.err());
       if (rec.partition && *rec.partition >= *fresh) {
         // Partitions may have been added since the count was cached: ask the
         // broker once, now (the rate-limited refresh may be skipped).
-        (void)router().fetch_metadata({rec.topic});
-        fresh = partition_count(rec.topic, true);
+        (void)router().fetch_metadata({topic});
+        fresh = partition_count(topic, true);
         if (!fresh) return fail(fresh.err());
       }
       if (rec.partition && *rec.partition >= *fresh) {
-        return fail(error(errc::unknown_partition, "topic '" + rec.topic + "' has " +
-                                                       std::to_string(*fresh) + " partitions"));
+        return fail(error(errc::unknown_partition,
+                          "topic '" + topic + "' has " + std::to_string(*fresh) + " partitions"));
       }
       lk.lock();
     }
@@ -289,7 +290,7 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
       lk.unlock();
       return fail(error(errc::closed, "producer closed"));
     }
-    topic_partition tp{rec.topic, acc.choose_partition(rec)};
+    topic_partition tp{std::string(rec.topic), acc.choose_partition(rec)};
     bool wake = acc.append(tp, rec, ts, est, std::move(cb));
     ++unsettled_records;
     lk.unlock();
@@ -542,7 +543,29 @@ std::future<delivery_report> producer::send(std::string topic, std::optional<std
 }
 
 void producer::send(producer_record rec, delivery_callback cb) {
-  impl_->send(std::move(rec), std::move(cb));
+  std::vector<header_view> headers;
+  headers.reserve(rec.headers.size());
+  for (const auto& h : rec.headers) {
+    headers.push_back({h.key, h.value ? std::optional<std::string_view>(*h.value) : std::nullopt});
+  }
+  auto opt_view = [](const std::optional<std::string>& s) {
+    return s ? std::optional<std::string_view>(*s) : std::nullopt;
+  };
+  producer_record_view view;
+  view.topic = rec.topic;
+  view.key = opt_view(rec.key);
+  view.value = opt_view(rec.value);
+  view.headers = headers;
+  view.partition = rec.partition;
+  view.timestamp_ms = rec.timestamp_ms;
+  view.deliver_at_ms = rec.deliver_at_ms;
+  view.delay_level = rec.delay_level;
+  view.id = rec.id;
+  impl_->send(view, std::move(cb));
+}
+
+void producer::send(const producer_record_view& rec, delivery_callback cb) {
+  impl_->send(rec, std::move(cb));
 }
 
 delivery_report producer::send_sync(producer_record rec) {

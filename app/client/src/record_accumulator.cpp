@@ -20,7 +20,7 @@ void record_accumulator::set_partition_count(const std::string& topic, uint32_t 
   m.sticky %= m.partitions;
 }
 
-std::optional<uint32_t> record_accumulator::recent_partition_count(const std::string& topic,
+std::optional<uint32_t> record_accumulator::recent_partition_count(std::string_view topic,
                                                                    clock::time_point now,
                                                                    clock::duration max_age) const {
   auto it = meta_.find(topic);
@@ -29,8 +29,16 @@ std::optional<uint32_t> record_accumulator::recent_partition_count(const std::st
   return it->second.partitions;
 }
 
-uint32_t record_accumulator::choose_partition(const producer_record& rec) {
-  auto& m = meta_[rec.topic];
+record_accumulator::record_accumulator(const producer_config& cfg, size_t batch_limit)
+    : cfg_(cfg),
+      batch_limit_(batch_limit),
+      // At most half of buffer_memory kept; a buffer grows by
+      // doubling, so one may reach twice the batch limit, not beyond.
+      pool_(std::make_shared<batch_buffer_pool>(cfg.buffer_memory / 2, 2 * batch_limit)) {}
+
+uint32_t record_accumulator::choose_partition(const producer_record_view& rec) {
+  auto it = meta_.find(rec.topic);
+  auto& m = it != meta_.end() ? it->second : meta_[std::string(rec.topic)];
   if (rec.partition) return *rec.partition;
   if (m.partitions == 0) return 0;
   if (rec.key) return partition_for_key(*rec.key, m.partitions);
@@ -40,7 +48,7 @@ uint32_t record_accumulator::choose_partition(const producer_record& rec) {
   return m.sticky % m.partitions;
 }
 
-bool record_accumulator::append(const topic_partition& tp, producer_record& rec,
+bool record_accumulator::append(const topic_partition& tp, const producer_record_view& rec,
                                 int64_t timestamp_ms, size_t est, delivery_callback cb) {
   auto& ps = parts_[tp];
   // A level takes precedence over a deliver-at time; deliver-at records of
@@ -52,46 +60,54 @@ bool record_accumulator::append(const topic_partition& tp, producer_record& rec,
     dk.own_times = true;
   }
   auto& slot = dk.delayed() ? ps.open_delayed : ps.open;
-  auto seal_slot = [&] {
+  // full: sealed because the batch reached the limit, not sent early
+  // (drain(): only full batches use more than one slot in flight).
+  auto seal_slot = [&](bool full) {
     if (dk.delayed()) {
       seal_delayed(tp, ps);
     } else {
-      seal(tp, ps);
+      seal(tp, ps, full);
     }
   };
   bool wake = false;
   if (slot && (slot->builder.size_bytes() + est > batch_limit_ || slot->delay != dk)) {
-    seal_slot();
+    seal_slot(slot->builder.size_bytes() + est > batch_limit_);
     wake = true;
   }
   if (!slot) {
-    slot.emplace();
-    slot->created = clock::now();
-    slot->delay = dk;
+    open(slot, dk);
     wake = true;
   }
   auto id = record_message_id(rec, ids_);
-  std::vector<storage::record_header> hs;
-  hs.reserve(rec.headers.size());
-  for (auto& h : rec.headers) {
-    if (h.key == message_id::header_key) continue;  // written first, once
-    hs.push_back({std::move(h.key), std::move(h.value)});
+  // Views of the headers, without the message id's (written first, once);
+  // no allocation for a record without headers.
+  std::vector<storage::record_header_view> hs;
+  if (!rec.headers.empty()) {
+    hs.reserve(rec.headers.size());
+    for (const auto& h : rec.headers) {
+      if (h.key != message_id::header_key) hs.push_back({h.key, h.value});
+    }
   }
-  auto opt_view = [](const std::optional<std::string>& s) {
-    return s ? std::optional<std::string_view>(*s) : std::nullopt;
-  };
-  slot->builder.add(opt_view(rec.key), opt_view(rec.value), storage::timestamp_ms(timestamp_ms),
-                    storage::record_header_view{message_id::header_key, id.bytes()}, hs);
+  slot->builder.add(rec.key, rec.value, storage::timestamp_ms(timestamp_ms),
+                    storage::record_header_view{message_id::header_key, id.bytes()},
+                    std::span<const storage::record_header_view>(hs));
   slot->callbacks.push_back(std::move(cb));
   slot->ids.push_back(id);
   if (dk.own_times) slot->dues.push_back(*rec.deliver_at_ms);
   slot->record_bytes += est;
   buffered_bytes_ += est;
   if (slot->builder.size_bytes() >= batch_limit_) {
-    seal_slot();
+    seal_slot(true);
     wake = true;
   }
   return wake;
+}
+
+void record_accumulator::open(std::optional<open_batch>& slot, const delay_key& dk) {
+  slot.emplace();
+  slot->builder.reset(pool_->take());
+  slot->created = clock::now();
+  slot->delay = dk;
 }
 
 record_accumulator::batch_ptr record_accumulator::make_batch(const topic_partition& tp,
@@ -99,7 +115,11 @@ record_accumulator::batch_ptr record_accumulator::make_batch(const topic_partiti
   auto b = std::make_shared<producer_batch>();
   b->tp = tp;
   b->record_count = ob.builder.record_count();
-  b->bytes = std::make_shared<std::string>(ob.builder.build());
+  // An idempotent producer's immediate batch gets its CRC when stamp()
+  // writes its producer id and sequence; computed here too, it would be
+  // a second pass over the bytes for nothing.
+  const bool stamped_later = cfg_.idempotent && !ob.delay.delayed();
+  b->bytes = pool_->share(stamped_later ? ob.builder.build_without_crc() : ob.builder.build());
   b->callbacks = std::move(ob.callbacks);
   b->ids = std::move(ob.ids);
   b->record_bytes = ob.record_bytes;
@@ -114,8 +134,9 @@ void record_accumulator::seal_delayed(const topic_partition& tp, partition_state
   ps.open_delayed.reset();
 }
 
-void record_accumulator::seal(const topic_partition& tp, partition_state& ps) {
+void record_accumulator::seal(const topic_partition& tp, partition_state& ps, bool full) {
   ps.batches.push_back(make_batch(tp, *ps.open));
+  ps.batches.back()->full = full;
   ps.open.reset();
   auto it = meta_.find(tp.topic);
   if (it != meta_.end() && it->second.sticky == tp.partition && it->second.partitions > 0) {
@@ -142,16 +163,22 @@ record_accumulator::drained record_accumulator::drain(const drain_context& ctx) 
   const auto now = ctx.now;
   out.next_wake = now + std::chrono::milliseconds(200);
   const auto max_in_flight = cfg_.max_in_flight_per_partition;
+  // Without the broker's sequence check nothing puts a retried batch back
+  // in its place: a producer that is not idempotent sends its ordered
+  // batches one at a time (delayed ones are not ordered).
+  const uint32_t ordered_in_flight = cfg_.idempotent ? max_in_flight : 1;
   for (auto& [tp, ps] : parts_) {
     if (ps.open) {
-      // While the partition's in-flight slots are taken (or sealed
-      // batches wait), keep filling the open batch instead of sealing
-      // one-record batches: one round trip then carries what arrived
-      // meanwhile (as Kafka's producer does). A reply wakes the sender.
-      bool blocked = ps.in_flight >= max_in_flight ||
-                     std::any_of(ps.batches.begin(), ps.batches.end(), [](const auto& b) {
-                       return b->st == producer_batch::state::queued;
-                     });
+      // While a batch of the partition is in flight (or sealed batches
+      // wait), keep filling the open batch instead of sealing a small one:
+      // one round trip then carries what arrived meanwhile. Nagle's rule
+      // for batches: only full batches are pipelined (max_in_flight), a
+      // batch sent before it is full waits until nothing is in flight. A
+      // reply wakes the sender.
+      bool blocked =
+          ps.in_flight > 0 || std::any_of(ps.batches.begin(), ps.batches.end(), [](const auto& b) {
+            return b->st == producer_batch::state::queued;
+          });
       auto due = ps.open->created + std::chrono::milliseconds(cfg_.linger_ms);
       if (ctx.flush || (now >= due && !blocked)) {
         seal(tp, ps);
@@ -160,7 +187,7 @@ record_accumulator::drained record_accumulator::drain(const drain_context& ctx) 
       }
     }
     for (auto& b : ps.batches) {
-      if (ps.in_flight >= max_in_flight) break;
+      if (ps.in_flight >= (b->full ? ordered_in_flight : 1)) break;
       if (b->st == producer_batch::state::in_flight) continue;
       // Waiting for a new producer id: only a batch that may be stored is
       // resent, under its old stamp, to learn its fate (class comment).

@@ -4,7 +4,9 @@
 // partition (one open batch for immediate records, one for delayed ones
 // per partition); a batch is sealed when full, after linger_ms, or on
 // flush. drain() hands the sender the sealed batches it may send now:
-// per partition in sequence order and within max_in_flight_per_partition,
+// per partition in sequence order, full ones within
+// max_in_flight_per_partition and one not full only alone (Nagle's rule:
+// a round trip carries what arrives while it is out),
 // each stamped with the producer id and its sequence once (a batch that
 // is retried, at the same or another leader, keeps its sequence); delayed
 // batches carry no sequence and are not ordered. settle() removes a batch
@@ -31,17 +33,19 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "actormq/client/config.h"
 #include "actormq/client/types.h"
+#include "batch_buffer_pool.h"
 #include "message_id_source.h"
 #include "storage/record_batch_builder.h"
 
 namespace actormq::client {
-struct producer_record;
+struct producer_record_view;
 }
 
 namespace actormq::client::detail {
@@ -73,6 +77,11 @@ struct producer_batch {
   size_t record_bytes = 0;
   int32_t record_count = 0;
   bool stamped = false;
+  /// Sealed because it reached the batch limit. Only full batches are
+  /// pipelined (up to max_in_flight_per_partition); one sealed early (its
+  /// linger over, a flush) is sent when nothing of its partition is in
+  /// flight.
+  bool full = false;
   /// The broker answered out_of_order_sequence to this stamp: the batch is
   /// not in the log (the broker keeps the last producer_state_table::
   /// batches_kept batches, at least max_in_flight_per_partition), so a new
@@ -97,8 +106,7 @@ class record_accumulator {
   using clock = std::chrono::steady_clock;
   using batch_ptr = std::shared_ptr<producer_batch>;
 
-  record_accumulator(const producer_config& cfg, size_t batch_limit)
-      : cfg_(cfg), batch_limit_(batch_limit) {}
+  record_accumulator(const producer_config& cfg, size_t batch_limit);
 
   // ---- user side ----
 
@@ -106,20 +114,22 @@ class record_accumulator {
   void set_partition_count(const std::string& topic, uint32_t n, clock::time_point now);
   /// The count recorded less than max_age before now, if any: send() reuses
   /// it instead of asking the router (three lock round trips) per record.
-  std::optional<uint32_t> recent_partition_count(const std::string& topic, clock::time_point now,
+  std::optional<uint32_t> recent_partition_count(std::string_view topic, clock::time_point now,
                                                  clock::duration max_age) const;
   /// The partition of rec: its own, else murmur2 of the key, else sticky
   /// or round robin per the partitioner. The count must be known.
-  uint32_t choose_partition(const producer_record& rec);
+  uint32_t choose_partition(const producer_record_view& rec);
   /// Appends a record of estimated size est to tp's open batch (sealing
   /// the open one first when it is full or of another delay), with its
   /// message id (rec.id, else an amq-id header it has, else a new one).
   /// Returns true when the sender should look (a batch was opened or
   /// sealed).
-  bool append(const topic_partition& tp, producer_record& rec, int64_t timestamp_ms, size_t est,
-              delivery_callback cb);
+  bool append(const topic_partition& tp, const producer_record_view& rec, int64_t timestamp_ms,
+              size_t est, delivery_callback cb);
   /// Record bytes appended and not yet settled.
   size_t buffered_bytes() const { return buffered_bytes_; }
+  /// The buffers of settled batches kept for new ones.
+  const batch_buffer_pool& buffer_pool() const { return *pool_; }
 
   // ---- sender side ----
 
@@ -208,7 +218,9 @@ class record_accumulator {
   };
 
   batch_ptr make_batch(const topic_partition& tp, open_batch& ob) const;
-  void seal(const topic_partition& tp, partition_state& ps);
+  /// Opens slot for records of delay dk.
+  void open(std::optional<open_batch>& slot, const delay_key& dk);
+  void seal(const topic_partition& tp, partition_state& ps, bool full = false);
   void seal_delayed(const topic_partition& tp, partition_state& ps);
   static void stamp(producer_batch& b, int64_t producer_id, int16_t epoch, int32_t sequence);
   /// Sent under its stamp, not settled, not proven absent.
@@ -219,8 +231,14 @@ class record_accumulator {
   producer_config cfg_;
   size_t batch_limit_;
   message_id_source ids_;
+  std::shared_ptr<batch_buffer_pool> pool_;
   std::map<topic_partition, partition_state> parts_;
-  std::unordered_map<std::string, topic_meta> meta_;
+  /// Looked up by the record's topic view: no string built per record.
+  struct topic_hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, topic_meta, topic_hash, std::equal_to<>> meta_;
   size_t buffered_bytes_ = 0;
   uint32_t in_flight_total_ = 0;
 };

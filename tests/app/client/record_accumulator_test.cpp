@@ -14,6 +14,10 @@ namespace {
 
 namespace L = actormq::storage::batch_layout;
 
+/// A batch limit every record reaches: each record is a full batch of its
+/// own (only full batches are pipelined).
+constexpr size_t every_record_full = 1;
+
 producer_config test_config() {
   producer_config cfg;
   cfg.linger_ms = 0;
@@ -32,10 +36,10 @@ int64_t producer_id_of(const producer_batch& b) {
                                             L::producer_id);
 }
 
-void add(record_accumulator& acc, const topic_partition& tp, std::string value) {
-  producer_record rec;
+void add(record_accumulator& acc, const topic_partition& tp, const std::string& value) {
+  producer_record_view rec;
   rec.topic = tp.topic;
-  rec.value = std::move(value);
+  rec.value = value;
   rec.partition = tp.partition;
   (void)acc.append(tp, rec, 1000, 64, [](const delivery_report&) {});
 }
@@ -193,6 +197,51 @@ TEST_CASE("only max in flight batches of a partition are sent at once", "[client
   CHECK(drain(acc, "h:2", now).ready.size() == 1);
 }
 
+TEST_CASE("a batch sent before it is full waits until nothing of its partition is in flight",
+          "[client][accumulator]") {
+  auto cfg = test_config();
+  cfg.max_in_flight_per_partition = 5;
+  record_accumulator acc(cfg, 1 << 20);
+  topic_partition tp{"t", 0};
+  add(acc, tp, "a");
+  auto now = std::chrono::steady_clock::now();
+  auto first = drain(acc, "h:1", now);  // a flush: sealed before it is full
+  REQUIRE(first.ready.size() == 1);
+  add(acc, tp, "b");
+  add(acc, tp, "c");
+  CHECK(drain(acc, "h:1", now).ready.empty());  // slots free, yet b waits for a
+  std::vector<detail::completion> done;
+  acc.returned(*first.ready[0]);
+  acc.settle(*first.ready[0], {}, 0, done);
+  auto second = drain(acc, "h:1", now);
+  REQUIRE(second.ready.size() == 1);
+  CHECK(second.ready[0]->record_count == 2);  // b and c: one round trip
+  CHECK(sequence_of(*second.ready[0]) == 1);
+}
+
+TEST_CASE("full batches are pipelined up to max in flight, in sequence order",
+          "[client][accumulator]") {
+  auto cfg = test_config();
+  cfg.max_in_flight_per_partition = 5;
+  record_accumulator acc(cfg, every_record_full);
+  topic_partition tp{"t", 0};
+  for (int i = 0; i < 7; ++i) add(acc, tp, "r" + std::to_string(i));
+  auto now = std::chrono::steady_clock::now();
+  auto d = drain(acc, "h:1", now);
+  REQUIRE(d.ready.size() == 5);
+  for (int i = 0; i < 5; ++i) {
+    CHECK(d.ready[static_cast<size_t>(i)]->full);
+    CHECK(sequence_of(*d.ready[static_cast<size_t>(i)]) == i);
+  }
+  CHECK(drain(acc, "h:1", now).ready.empty());
+  std::vector<detail::completion> done;
+  acc.returned(*d.ready[0]);
+  acc.settle(*d.ready[0], {}, 0, done);
+  auto next = drain(acc, "h:1", now);
+  REQUIRE(next.ready.size() == 1);
+  CHECK(sequence_of(*next.ready[0]) == 5);
+}
+
 TEST_CASE("a new producer id restamps from sequence zero a batch proven absent",
           "[client][accumulator]") {
   record_accumulator acc(test_config(), 1 << 20);
@@ -249,7 +298,7 @@ TEST_CASE("a batch sent before a new producer id keeps its stamp until its fate 
   // and the restamped resend (producer 3, sequence 0) was stored again.
   auto cfg = test_config();
   cfg.max_in_flight_per_partition = 2;  // b is held by the new id, not the limit
-  record_accumulator acc(cfg, 1 << 20);
+  record_accumulator acc(cfg, every_record_full);
   topic_partition tp{"t", 0};
   add(acc, tp, "a");
   auto now = std::chrono::steady_clock::now();
@@ -306,7 +355,7 @@ TEST_CASE("a batch proven absent cannot fill a later batch's sequence gap",
           "[client][accumulator]") {
   auto cfg = test_config();
   cfg.max_in_flight_per_partition = 2;
-  record_accumulator acc(cfg, 1 << 20);
+  record_accumulator acc(cfg, every_record_full);
   topic_partition tp{"t", 0};
   add(acc, tp, "a");
   auto now = std::chrono::steady_clock::now();
@@ -372,4 +421,45 @@ TEST_CASE("a reply needs the sender only while something waits to be sent",
   // A failed attempt comes back to be retried: the sender must plan it.
   acc.returned(*second.ready[0]);
   CHECK(acc.has_unsent(tp));
+}
+
+TEST_CASE("a settled batch's buffer is reused by a later batch once nothing refers to it",
+          "[client][accumulator]") {
+  record_accumulator acc(test_config(), 64 << 10);
+  topic_partition tp{"t", 0};
+  const std::string value(1000, 'v');
+  for (int i = 0; i < 40; ++i) add(acc, tp, value);
+  auto now = std::chrono::steady_clock::now();
+  auto first = drain(acc, "h:1", now);
+  REQUIRE(first.ready.size() == 1);
+  auto b = first.ready[0];
+  const size_t capacity = b->bytes->capacity();
+  const auto* data = b->bytes->data();
+  CHECK(capacity >= b->bytes->size());
+  std::vector<detail::completion> done;
+  acc.returned(*b);
+  acc.settle(*b, {}, 0, done);
+  first.ready.clear();
+  // A write pin or a request still refers to the bytes: not reused yet.
+  auto pinned = b->bytes;
+  b.reset();
+  CHECK(acc.buffer_pool().buffers() == 0);
+  pinned.reset();
+  CHECK(acc.buffer_pool().buffers() == 1);
+  CHECK(acc.buffer_pool().bytes() == capacity);
+
+  // The next batch is built in it: same memory, its own bytes, valid.
+  add(acc, tp, "next");
+  CHECK(acc.buffer_pool().buffers() == 0);
+  auto second = drain(acc, "h:1", now);
+  REQUIRE(second.ready.size() == 1);
+  auto& nb = *second.ready[0];
+  CHECK(nb.bytes->data() == data);
+  CHECK(nb.record_count == 1);
+  CHECK(sequence_of(nb) == 40);
+  auto valid = actormq::storage::validate_batch(
+      {reinterpret_cast<const uint8_t*>(nb.bytes->data()), nb.bytes->size()}, 1 << 20,
+      actormq::storage::validation::full_records);
+  REQUIRE(valid);
+  CHECK(valid->record_count == 1);
 }

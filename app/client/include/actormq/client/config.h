@@ -58,11 +58,17 @@ struct producer_config {
   uint32_t linger_ms = 5;
   /// A batch is sent once it reaches this size (capped at the broker's max).
   size_t batch_bytes = 1u << 20;
-  /// Batches in flight per partition. 1 keeps order without relying on the
-  /// broker's sequence check; more needs idempotent = true to stay ordered.
-  /// An idempotent producer sends at most 5 (the batches the broker keeps
-  /// per producer to recognise a retry).
-  uint32_t max_in_flight_per_partition = 1;
+  /// Full batches (batch_bytes reached) in flight per partition, as
+  /// Kafka's max.in.flight.requests.per.connection. A batch sent before it
+  /// is full (linger_ms over, flush) goes only when nothing of its
+  /// partition is in flight: Nagle's rule, so a round trip carries what
+  /// arrived meanwhile and a trickle of records is not one request each.
+  /// At most 5 (the batches the broker keeps per producer to recognise a
+  /// retry). A producer that is not idempotent sends its immediate batches
+  /// one at a time (a retry behind a later batch would reorder them
+  /// without the broker's sequence check); its delayed batches, not
+  /// ordered, use this limit.
+  uint32_t max_in_flight_per_partition = 5;
   uint32_t retries = 100;
   uint32_t retry_backoff_ms = 50;
   uint32_t retry_backoff_max_ms = 2000;
