@@ -12,11 +12,14 @@
 // (write_pins.h), on whichever thread that is. So the pool has a mutex of
 // its own, taken last (never while waiting for another). It keeps at most
 // max_bytes of capacity and no buffer larger than max_capacity; the rest
-// is freed as before.
+// is freed as before. An idle producer keeps less: the accumulator lowers
+// the limit when nothing is buffered (and frees the excess) and raises it
+// again when it opens a batch.
 
 #include <cstddef>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -49,6 +52,18 @@ class batch_buffer_pool : public std::enable_shared_from_this<batch_buffer_pool>
                                         });
   }
 
+  /// Keeps at most max_bytes of capacity from now on, freeing the excess.
+  void limit(size_t max_bytes) {
+    std::vector<std::string> freed;  // freed after the lock is released
+    std::lock_guard lk(mu_);
+    max_bytes_ = max_bytes;
+    while (!free_.empty() && pooled_bytes_ > max_bytes_) {
+      pooled_bytes_ -= free_.back().capacity();
+      freed.push_back(std::move(free_.back()));
+      free_.pop_back();
+    }
+  }
+
   /// Buffers and bytes of capacity pooled now.
   size_t buffers() const {
     std::lock_guard lk(mu_);
@@ -65,11 +80,15 @@ class batch_buffer_pool : public std::enable_shared_from_this<batch_buffer_pool>
     if (cap > max_capacity_) return;
     std::lock_guard lk(mu_);
     if (pooled_bytes_ + cap > max_bytes_) return;
+    try {
+      free_.push_back(std::move(s));
+    } catch (const std::bad_alloc&) {
+      return;  // called from a deleter: the buffer is freed instead
+    }
     pooled_bytes_ += cap;
-    free_.push_back(std::move(s));
   }
 
-  const size_t max_bytes_;
+  size_t max_bytes_;  // guarded by mu_
   const size_t max_capacity_;
   mutable std::mutex mu_;
   std::vector<std::string> free_;

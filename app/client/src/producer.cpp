@@ -118,7 +118,10 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
   size_t batch_limit = 0;
 
   std::mutex mu;
-  std::condition_variable sender_cv;   // new/sealed batches, replies, stop
+  std::condition_variable sender_cv;  // new/sealed batches, replies, stop
+  /// Bumped under mu with every reason to wake the sender: one that comes
+  /// while the sender has mu released (a metadata refresh) is not lost.
+  uint64_t sender_work = 0;
   std::condition_variable settled_cv;  // buffer space freed, batches settled
   detail::record_accumulator acc;
   size_t unsettled_records = 0;
@@ -292,6 +295,7 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
     }
     topic_partition tp{std::string(rec.topic), acc.choose_partition(rec)};
     bool wake = acc.append(tp, rec, ts, est, std::move(cb));
+    if (wake) ++sender_work;
     ++unsettled_records;
     lk.unlock();
     if (wake) sender_cv.notify_one();
@@ -338,6 +342,7 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
       ctx.epoch = epoch;
       ctx.route = [this](producer_batch& b) { return route(b); };
       ctx.backoff = [this](uint32_t attempts) { return backoff(attempts); };
+      const uint64_t seen = sender_work;
       auto d = acc.drain(ctx);
       if (!d.ready.empty()) {
         lk.unlock();
@@ -352,7 +357,8 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
         (void)router().refresh(max_age(), d.want_metadata);
         lk.lock();
       }
-      sender_cv.wait_until(lk, d.next_wake);
+      // A wake-up that came while mu was released above changes the plan.
+      sender_cv.wait_until(lk, d.next_wake, [&] { return sender_work != seen; });
     }
   }
 
@@ -467,6 +473,7 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
       // stop, flush). Otherwise waking it costs a thread wake-up per reply
       // for nothing.
       wake_sender = acc.has_unsent(b.tp) || need_reinit || stop_sender || flush_requests > 0;
+      if (wake_sender) ++sender_work;
     }
     settled_cv.notify_all();
     if (wake_sender) sender_cv.notify_one();
@@ -589,6 +596,7 @@ result<void> producer::flush(std::chrono::milliseconds timeout) {
   }
   std::unique_lock lk(impl_->mu);
   ++impl_->flush_requests;
+  ++impl_->sender_work;
   impl_->sender_cv.notify_one();
   bool ok =
       impl_->settled_cv.wait_for(lk, timeout, [this] { return impl_->unsettled_records == 0; });
@@ -615,6 +623,7 @@ result<void> producer::close(std::chrono::milliseconds timeout) {
   {
     std::unique_lock lk(impl_->mu);
     impl_->stop_sender = true;
+    ++impl_->sender_work;
     impl_->sender_cv.notify_one();
     // In-flight batches settle by reply or request timeout.
     impl_->settled_cv.wait_for(lk,
@@ -622,6 +631,7 @@ result<void> producer::close(std::chrono::milliseconds timeout) {
                                    std::chrono::seconds(5),
                                [this] { return impl_->unsettled_records == 0; });
     impl_->unsettled_records = 0;
+    ++impl_->sender_work;
     impl_->sender_cv.notify_one();
   }
   if (impl_->sender.joinable()) impl_->sender.join();

@@ -32,9 +32,17 @@ std::optional<uint32_t> record_accumulator::recent_partition_count(std::string_v
 record_accumulator::record_accumulator(const producer_config& cfg, size_t batch_limit)
     : cfg_(cfg),
       batch_limit_(batch_limit),
-      // At most half of buffer_memory kept; a buffer grows by
-      // doubling, so one may reach twice the batch limit, not beyond.
-      pool_(std::make_shared<batch_buffer_pool>(cfg.buffer_memory / 2, 2 * batch_limit)) {}
+      // A buffer grows by doubling: one may reach twice the batch limit,
+      // not beyond.
+      pool_(std::make_shared<batch_buffer_pool>(busy_pool_bytes(), 2 * batch_limit)) {}
+
+size_t record_accumulator::busy_pool_bytes() const {
+  return cfg_.buffer_memory / 2;
+}
+
+size_t record_accumulator::idle_pool_bytes() const {
+  return 2 * batch_limit_;
+}
 
 uint32_t record_accumulator::choose_partition(const producer_record_view& rec) {
   auto it = meta_.find(rec.topic);
@@ -105,6 +113,7 @@ bool record_accumulator::append(const topic_partition& tp, const producer_record
 
 void record_accumulator::open(std::optional<open_batch>& slot, const delay_key& dk) {
   slot.emplace();
+  pool_->limit(busy_pool_bytes());
   slot->builder.reset(pool_->take());
   slot->created = clock::now();
   slot->delay = dk;
@@ -174,21 +183,25 @@ record_accumulator::drained record_accumulator::drain(const drain_context& ctx) 
       // one round trip then carries what arrived meanwhile. Nagle's rule
       // for batches: only full batches are pipelined (max_in_flight), a
       // batch sent before it is full waits until nothing is in flight. A
-      // reply wakes the sender.
+      // reply wakes the sender. A flush seals it as soon as it may go, not
+      // before: sealed early, records sent meanwhile would make more
+      // small batches, one round trip each.
       bool blocked =
           ps.in_flight > 0 || std::any_of(ps.batches.begin(), ps.batches.end(), [](const auto& b) {
             return b->st == producer_batch::state::queued;
           });
       auto due = ps.open->created + std::chrono::milliseconds(cfg_.linger_ms);
-      if (ctx.flush || (now >= due && !blocked)) {
+      if (!blocked && (ctx.flush || now >= due)) {
         seal(tp, ps);
       } else if (!blocked) {
         out.next_wake = std::min(out.next_wake, due);
       }
     }
     for (auto& b : ps.batches) {
-      if (ps.in_flight >= (b->full ? ordered_in_flight : 1)) break;
       if (b->st == producer_batch::state::in_flight) continue;
+      // A full batch goes while fewer than the limit are in flight, one
+      // not full only when none is.
+      if (ps.in_flight >= (b->full ? ordered_in_flight : 1)) break;
       // Waiting for a new producer id: only a batch that may be stored is
       // resent, under its old stamp, to learn its fate (class comment).
       if (ctx.hold && !may_be_stored(*b)) continue;
@@ -271,6 +284,7 @@ void record_accumulator::settle(producer_batch& b, const error& err, int64_t bas
   auto it = std::find_if(queue.begin(), queue.end(), [&b](const auto& p) { return p.get() == &b; });
   if (it != queue.end()) queue.erase(it);
   buffered_bytes_ -= std::min(buffered_bytes_, b.record_bytes);
+  if (buffered_bytes_ == 0) pool_->limit(idle_pool_bytes());  // idle: keep little
   for (size_t i = 0; i < b.callbacks.size(); ++i) {
     delivery_report rep;
     rep.topic = b.tp.topic;

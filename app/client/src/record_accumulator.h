@@ -218,6 +218,10 @@ class record_accumulator {
   };
 
   batch_ptr make_batch(const topic_partition& tp, open_batch& ob) const;
+  /// What the buffer pool keeps while records are buffered: at most half
+  /// of buffer_memory; and once none are: two batches' worth.
+  size_t busy_pool_bytes() const;
+  size_t idle_pool_bytes() const;
   /// Opens slot for records of delay dk.
   void open(std::optional<open_batch>& slot, const delay_key& dk);
   void seal(const topic_partition& tp, partition_state& ps, bool full = false);

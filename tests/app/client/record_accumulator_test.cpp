@@ -61,6 +61,28 @@ record_accumulator::drained drain(record_accumulator& acc, const std::string& le
   return acc.drain(ctx);
 }
 
+/// A drain without a flush: open batches are sealed when their linger is
+/// over (test_config: 0 ms) and nothing holds them back.
+record_accumulator::drained drain_linger(record_accumulator& acc, const std::string& leader,
+                                         std::chrono::steady_clock::time_point now) {
+  record_accumulator::drain_context ctx;
+  ctx.now = now;
+  ctx.producer_id = 42;
+  ctx.epoch = 3;
+  ctx.route = [leader](producer_batch& b) {
+    b.leader_address = leader;
+    return true;
+  };
+  ctx.backoff = [](uint32_t) { return std::chrono::steady_clock::duration(100ms); };
+  return acc.drain(ctx);
+}
+
+bool crc_valid(const producer_batch& b) {
+  return static_cast<bool>(actormq::storage::validate_batch(
+      {reinterpret_cast<const uint8_t*>(b.bytes->data()), b.bytes->size()}, 1 << 20,
+      actormq::storage::validation::full_records));
+}
+
 /// drain() while a new producer id is on its way (drain_context::hold).
 record_accumulator::drained drain_holding(record_accumulator& acc, const std::string& leader,
                                           std::chrono::steady_clock::time_point now) {
@@ -240,6 +262,95 @@ TEST_CASE("full batches are pipelined up to max in flight, in sequence order",
   auto next = drain(acc, "h:1", now);
   REQUIRE(next.ready.size() == 1);
   CHECK(sequence_of(*next.ready[0]) == 5);
+}
+
+TEST_CASE("an open batch keeps filling past its linger while a batch of its partition is in flight",
+          "[client][accumulator]") {
+  auto cfg = test_config();
+  cfg.max_in_flight_per_partition = 5;
+  record_accumulator acc(cfg, 1 << 20);
+  topic_partition tp{"t", 0};
+  auto now = std::chrono::steady_clock::now();
+  add(acc, tp, "a");
+  auto first = drain_linger(acc, "h:1", now + 1ms);
+  REQUIRE(first.ready.size() == 1);
+  CHECK_FALSE(first.ready[0]->full);
+  add(acc, tp, "b");
+  CHECK(drain_linger(acc, "h:1", now + 2ms).ready.empty());
+  add(acc, tp, "c");
+  CHECK(drain_linger(acc, "h:1", now + 3ms).ready.empty());
+  CHECK(acc.has_unsent(tp));  // the reply must wake the sender
+  std::vector<detail::completion> done;
+  acc.returned(*first.ready[0]);
+  acc.settle(*first.ready[0], {}, 0, done);
+  auto second = drain_linger(acc, "h:1", now + 4ms);
+  REQUIRE(second.ready.size() == 1);
+  CHECK(second.ready[0]->record_count == 2);
+  CHECK(crc_valid(*second.ready[0]));
+}
+
+TEST_CASE("a full batch may go while a batch not full is in flight", "[client][accumulator]") {
+  auto cfg = test_config();
+  cfg.max_in_flight_per_partition = 5;
+  record_accumulator acc(cfg, 4096);
+  topic_partition tp{"t", 0};
+  auto now = std::chrono::steady_clock::now();
+  add(acc, tp, "small");
+  auto first = drain_linger(acc, "h:1", now + 1ms);
+  REQUIRE(first.ready.size() == 1);
+  const std::string big(1500, 'x');
+  for (int i = 0; i < 3; ++i) add(acc, tp, big);  // past 4096 bytes: sealed as full
+  auto second = drain_linger(acc, "h:1", now + 2ms);
+  REQUIRE(second.ready.size() == 1);
+  CHECK(second.ready[0]->full);
+  CHECK(second.ready[0]->record_count == 3);
+  CHECK(sequence_of(*second.ready[0]) == 1);
+  CHECK(acc.in_flight() == 2);
+}
+
+TEST_CASE("a producer that is not idempotent sends its batches one at a time even when full",
+          "[client][accumulator]") {
+  auto cfg = test_config();
+  cfg.idempotent = false;
+  cfg.max_in_flight_per_partition = 5;
+  record_accumulator acc(cfg, every_record_full);
+  topic_partition tp{"t", 0};
+  for (int i = 0; i < 3; ++i) add(acc, tp, "r" + std::to_string(i));
+  auto now = std::chrono::steady_clock::now();
+  auto d = drain(acc, "h:1", now);
+  REQUIRE(d.ready.size() == 1);
+  CHECK(crc_valid(*d.ready[0]));  // built with its CRC: never stamped
+  CHECK(drain(acc, "h:1", now).ready.empty());
+}
+
+TEST_CASE("a batch restamped under a new producer id is sent with a valid CRC",
+          "[client][accumulator]") {
+  record_accumulator acc(test_config(), 1 << 20);
+  topic_partition tp{"t", 0};
+  add(acc, tp, "a");
+  auto now = std::chrono::steady_clock::now();
+  auto a = drain(acc, "h:1", now).ready.at(0);
+  CHECK(crc_valid(*a));
+  const auto* sent = a->bytes.get();
+  acc.returned(*a);
+  acc.mark_absent(*a);  // out_of_order_sequence: not stored, may be restamped
+  acc.restart_sequences();
+  record_accumulator::drain_context ctx;
+  ctx.now = now;
+  ctx.producer_id = 77;
+  ctx.epoch = 0;
+  ctx.route = [](producer_batch& b) {
+    b.leader_address = "h:1";
+    return true;
+  };
+  ctx.backoff = [](uint32_t) { return std::chrono::steady_clock::duration(100ms); };
+  auto again = acc.drain(ctx);
+  REQUIRE(again.ready.size() == 1);
+  CHECK(again.ready[0] == a);
+  CHECK(a->bytes.get() != sent);  // a copy: the first write may still read the old one
+  CHECK(producer_id_of(*a) == 77);
+  CHECK(sequence_of(*a) == 0);
+  CHECK(crc_valid(*a));
 }
 
 TEST_CASE("a new producer id restamps from sequence zero a batch proven absent",

@@ -7,8 +7,10 @@
 //   per record, producer_config::partitioner). An explicit partition may be
 //   given to send().
 // - Batching: one open batch per partition, sent when it reaches batch_bytes
-//   or has waited linger_ms. At most max_in_flight_per_partition batches of a
-//   partition are outstanding; batches of a partition are sent in order.
+//   or has waited linger_ms. Batches of a partition are sent in order: full
+//   ones with up to max_in_flight_per_partition outstanding, one not full
+//   only when none is (Nagle's rule: what arrives meanwhile joins it). A
+//   producer that is not idempotent has one immediate batch outstanding.
 // - Idempotence: with idempotent = true the producer gets an id/epoch from the
 //   broker (initProducer) and stamps each batch with the partition's next
 //   sequence number when first sent. A retry resends the same bytes with the
