@@ -58,12 +58,16 @@ int main(int argc, char** argv) {
   app.add_option("--max-in-flight", max_in_flight,
                  "the producers' batches in flight per partition (default: the client's)")
       ->check(CLI::Range(1, 5));
+  double send_interval_ms = 5;
+  app.add_option("--send-interval-ms", send_interval_ms,
+                 "pause between two sends of one producer (default 5; 0: as fast as its 200 "
+                 "unacknowledged records allow)")
+      ->check(CLI::Range(0.0, 1000.0));
   size_t batch_bytes = 0;
-  app.add_option(
-         "--batch-bytes", batch_bytes,
-         "the producers' batch_bytes (default: the client's); only full batches are "
-         "pipelined, so with --max-in-flight use a small one (the least is 1024) for several "
-         "batches in flight at the checker's send rate")
+  app.add_option("--batch-bytes", batch_bytes,
+                 "the producers' batch_bytes (default: the client's); only full batches are "
+                 "pipelined, so with --max-in-flight use a small one (the least is 1024) and "
+                 "--send-interval-ms 0 for several batches in flight")
       ->check(CLI::Range(size_t{1}, size_t{1} << 30));
   app.add_option("--segment-bytes", segment_bytes,
                  "segment_bytes of the scenario's topic (default: the broker's)")
@@ -138,6 +142,7 @@ int main(int argc, char** argv) {
     s.producers = producers;
     s.max_in_flight = max_in_flight;
     s.batch_bytes = batch_bytes;
+    s.send_interval = std::chrono::microseconds(static_cast<int64_t>(send_interval_ms * 1000));
     s.verbose = verbose;
     s.delayed = delayed;
     s.delay_window = std::chrono::milliseconds(static_cast<int64_t>(delay_window_s * 1000));

@@ -99,7 +99,7 @@ struct scenario_settings {
   /// segment it closed (storage/recovery_point.h).
   int64_t segment_bytes = 0;
   int producers = 3;
-  std::chrono::milliseconds send_interval{5};
+  std::chrono::microseconds send_interval{5000};
   /// The producers' max_in_flight_per_partition (client default when 0).
   uint32_t max_in_flight = 0;
   /// The producers' batch_bytes (client default when 0). Only full batches

@@ -24,7 +24,7 @@ struct workload_settings {
   std::vector<std::string> bootstraps;  ///< one per producer ("a,b,c" lists)
   std::string topic;
   uint32_t partitions = 1;
-  std::chrono::milliseconds interval{5};  ///< between sends of one producer
+  std::chrono::microseconds interval{5000};  ///< between sends of one producer
   int64_t max_outstanding = 200;
   uint32_t delivery_timeout_ms = 30000;
   uint32_t request_timeout_ms = 5000;
