@@ -4,8 +4,9 @@
 //
 // Without it every batch is built in a new buffer: at batch_bytes 1 MiB a
 // fresh allocation that grows by doubling (copying the batch so far at
-// each step) and page-faults on every page it touches the first time,
-// 9 % of W2's client CPU (docs/benchmarks.md, "W2: the client's copies").
+// each step) and page-faults on every page it touches the first time (the
+// faults alone were 6 % of W2's client samples: docs/benchmarks.md, "W2:
+// the client's copies and Nagle's rule").
 //
 // A batch's buffer comes back when the last reference to it goes: the
 // batch settled, its request's write done, its write pin released

@@ -44,12 +44,13 @@ void add(record_accumulator& acc, const topic_partition& tp, const std::string& 
   (void)acc.append(tp, rec, 1000, 64, [](const delivery_report&) {});
 }
 
-/// A drain with the leader at address (or none when empty) and a flush.
-record_accumulator::drained drain(record_accumulator& acc, const std::string& leader,
-                                  std::chrono::steady_clock::time_point now) {
+/// A drain context: the leader at address (none when empty), producer id
+/// 42 epoch 3, a 100 ms backoff; flush seals every open batch.
+record_accumulator::drain_context context(const std::string& leader,
+                                          std::chrono::steady_clock::time_point now, bool flush) {
   record_accumulator::drain_context ctx;
   ctx.now = now;
-  ctx.flush = true;
+  ctx.flush = flush;
   ctx.producer_id = 42;
   ctx.epoch = 3;
   ctx.route = [leader](producer_batch& b) {
@@ -58,22 +59,29 @@ record_accumulator::drained drain(record_accumulator& acc, const std::string& le
     return true;
   };
   ctx.backoff = [](uint32_t) { return std::chrono::steady_clock::duration(100ms); };
-  return acc.drain(ctx);
+  return ctx;
+}
+
+/// A drain with a flush.
+record_accumulator::drained drain(record_accumulator& acc, const std::string& leader,
+                                  std::chrono::steady_clock::time_point now) {
+  return acc.drain(context(leader, now, true));
 }
 
 /// A drain without a flush: open batches are sealed when their linger is
 /// over (test_config: 0 ms) and nothing holds them back.
 record_accumulator::drained drain_linger(record_accumulator& acc, const std::string& leader,
                                          std::chrono::steady_clock::time_point now) {
-  record_accumulator::drain_context ctx;
-  ctx.now = now;
-  ctx.producer_id = 42;
-  ctx.epoch = 3;
-  ctx.route = [leader](producer_batch& b) {
-    b.leader_address = leader;
-    return true;
-  };
-  ctx.backoff = [](uint32_t) { return std::chrono::steady_clock::duration(100ms); };
+  return acc.drain(context(leader, now, false));
+}
+
+/// drain() while a new producer id is on its way (drain_context::hold).
+record_accumulator::drained drain_holding(record_accumulator& acc, const std::string& leader,
+                                          std::chrono::steady_clock::time_point now) {
+  auto ctx = context(leader, now, true);  // seals the open batch: sealed, it still waits
+  ctx.hold = true;
+  ctx.producer_id = 43;  // would be the new id: must not be stamped
+  ctx.epoch = 0;
   return acc.drain(ctx);
 }
 
@@ -81,23 +89,6 @@ bool crc_valid(const producer_batch& b) {
   return static_cast<bool>(actormq::storage::validate_batch(
       {reinterpret_cast<const uint8_t*>(b.bytes->data()), b.bytes->size()}, 1 << 20,
       actormq::storage::validation::full_records));
-}
-
-/// drain() while a new producer id is on its way (drain_context::hold).
-record_accumulator::drained drain_holding(record_accumulator& acc, const std::string& leader,
-                                          std::chrono::steady_clock::time_point now) {
-  record_accumulator::drain_context ctx;
-  ctx.now = now;
-  ctx.flush = true;  // seals the open batch: sealed, it still waits
-  ctx.hold = true;
-  ctx.producer_id = 43;  // would be the new id: must not be stamped
-  ctx.epoch = 0;
-  ctx.route = [leader](producer_batch& b) {
-    b.leader_address = leader;
-    return true;
-  };
-  ctx.backoff = [](uint32_t) { return std::chrono::steady_clock::duration(100ms); };
-  return acc.drain(ctx);
 }
 
 }  // namespace
@@ -335,15 +326,9 @@ TEST_CASE("a batch restamped under a new producer id is sent with a valid CRC",
   acc.returned(*a);
   acc.mark_absent(*a);  // out_of_order_sequence: not stored, may be restamped
   acc.restart_sequences();
-  record_accumulator::drain_context ctx;
-  ctx.now = now;
-  ctx.producer_id = 77;
+  auto ctx = context("h:1", now, false);
+  ctx.producer_id = 77;  // the new id
   ctx.epoch = 0;
-  ctx.route = [](producer_batch& b) {
-    b.leader_address = "h:1";
-    return true;
-  };
-  ctx.backoff = [](uint32_t) { return std::chrono::steady_clock::duration(100ms); };
   auto again = acc.drain(ctx);
   REQUIRE(again.ready.size() == 1);
   CHECK(again.ready[0] == a);
