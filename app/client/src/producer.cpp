@@ -9,6 +9,7 @@
 
 #include "cluster_router.h"
 #include "connection_impl.h"
+#include "lock_spinning.h"
 #include "record_accumulator.h"
 #include "storage/record_batch.h"
 
@@ -214,22 +215,26 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
   void complete(std::vector<completion>& done) {
     if (done.empty()) return;
     in_delivery_callback = true;
-    for (auto& [cb, rep] : done) {
-      if (!cb) continue;
-      // A throwing callback must not skip the count below (flush would
-      // hang) nor the callbacks after it.
-      try {
-        cb(rep);
-      } catch (const std::exception& e) {
-        client_log_callback_error(e.what());
-      } catch (...) {
-        client_log_callback_error("unknown exception");
+    size_t records = 0;
+    for (auto& c : done) {
+      records += c.size();
+      for (size_t i = 0; i < c.size(); ++i) {
+        if (!c.callbacks[i]) continue;
+        // A throwing callback must not skip the count below (flush would
+        // hang) nor the callbacks after it.
+        try {
+          c.callbacks[i](c.report(i));
+        } catch (const std::exception& e) {
+          client_log_callback_error(e.what());
+        } catch (...) {
+          client_log_callback_error("unknown exception");
+        }
       }
     }
     in_delivery_callback = false;
     {
-      std::lock_guard lk(mu);
-      unsettled_records -= std::min(unsettled_records, done.size());
+      auto lk = detail::spinning_lock(mu);
+      unsettled_records -= std::min(unsettled_records, records);
     }
     settled_cv.notify_all();
   }
@@ -256,8 +261,9 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
 
     // One lock for the common case: open, the partition count recent, room
     // in the buffer (W2's client spent 10 % of its CPU in three lock pairs a
-    // record, docs/benchmarks.md).
-    std::unique_lock lk(mu);
+    // record, docs/benchmarks.md). Taken spinning: the other threads hold it
+    // briefly (lock_spinning.h).
+    auto lk = detail::spinning_lock(mu);
     if (closed) {
       lk.unlock();
       return fail(error(errc::closed, "producer closed"));
@@ -346,8 +352,11 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
       auto d = acc.drain(ctx);
       if (!d.ready.empty()) {
         lk.unlock();
-        for (auto& b : d.ready) dispatch(b);
-        lk.lock();
+        for (auto& b : d.ready) {
+          detail::record_accumulator::write_crc(*b);
+          dispatch(b);
+        }
+        detail::lock_spinning(lk);
         continue;
       }
       // Leaders unknown (or moved), or metadata_max_age_ms passed: ask again
@@ -411,7 +420,7 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
     std::vector<completion> done;
     bool wake_sender = false;
     {
-      std::lock_guard lk(mu);
+      auto lk = detail::spinning_lock(mu);
       acc.returned(b);
       error err = r ? r->err : r.err();
       if (!err) {

@@ -124,11 +124,11 @@ record_accumulator::batch_ptr record_accumulator::make_batch(const topic_partiti
   auto b = std::make_shared<producer_batch>();
   b->tp = tp;
   b->record_count = ob.builder.record_count();
-  // An idempotent producer's immediate batch gets its CRC when stamp()
-  // writes its producer id and sequence; computed here too, it would be
-  // a second pass over the bytes for nothing.
-  const bool stamped_later = cfg_.idempotent && !ob.delay.delayed();
-  b->bytes = pool_->share(stamped_later ? ob.builder.build_without_crc() : ob.builder.build());
+  // The CRC is written once, after stamp() (an idempotent batch's
+  // producer id and sequence are under it), by the sender without the
+  // lock that every send() takes (write_crc()).
+  b->bytes = pool_->share(ob.builder.build_without_crc());
+  b->crc_pending = true;
   b->callbacks = std::move(ob.callbacks);
   b->ids = std::move(ob.ids);
   b->record_bytes = ob.record_bytes;
@@ -162,9 +162,16 @@ void record_accumulator::stamp(producer_batch& b, int64_t producer_id, int16_t e
   storage::store_le<int64_t>(p + L::producer_id, producer_id);
   storage::store_le<int16_t>(p + L::producer_epoch, epoch);
   storage::store_le<int32_t>(p + L::base_sequence, sequence);
+  b.crc_pending = true;
+  b.stamped = true;
+}
+
+void record_accumulator::write_crc(producer_batch& b) {
+  if (!b.crc_pending) return;
+  auto* p = reinterpret_cast<uint8_t*>(b.bytes->data());
   storage::store_le<uint32_t>(p + L::crc,
                               storage::compute_crc(std::span<const uint8_t>(p, b.bytes->size())));
-  b.stamped = true;
+  b.crc_pending = false;
 }
 
 record_accumulator::drained record_accumulator::drain(const drain_context& ctx) {
@@ -285,23 +292,35 @@ void record_accumulator::settle(producer_batch& b, const error& err, int64_t bas
   if (it != queue.end()) queue.erase(it);
   buffered_bytes_ -= std::min(buffered_bytes_, b.record_bytes);
   if (buffered_bytes_ == 0) pool_->limit(idle_pool_bytes());  // idle: keep little
-  for (size_t i = 0; i < b.callbacks.size(); ++i) {
-    delivery_report rep;
-    rep.topic = b.tp.topic;
-    rep.partition = b.tp.partition;
-    rep.offset = (!err && base_offset >= 0) ? base_offset + static_cast<int64_t>(i) : -1;
-    if (i < b.ids.size()) rep.id = b.ids[i];
-    rep.scheduled = !err && scheduled_at >= 0;
-    // With own times the reply's is the earliest (or the broker's now, for
-    // a time already past): each record is due at its own, not before it.
-    rep.deliver_at_ms = !rep.scheduled      ? -1
-                        : i < b.dues.size() ? std::max(b.dues[i], scheduled_at)
-                                            : scheduled_at;
-    rep.throttled_ms = throttled_ms;
-    rep.err = err;
-    out.emplace_back(std::move(b.callbacks[i]), std::move(rep));
-  }
+  completion c;
+  c.tp = b.tp;
+  c.callbacks = std::move(b.callbacks);
+  c.ids = std::move(b.ids);
+  c.dues = b.dues;  // a copy: a request being built may still read them
+  c.err = err;
+  c.base_offset = err ? -1 : base_offset;
+  c.scheduled_at = err ? -1 : scheduled_at;
+  c.throttled_ms = throttled_ms;
   b.callbacks.clear();
+  b.ids.clear();
+  out.push_back(std::move(c));
+}
+
+delivery_report completion::report(size_t i) const {
+  delivery_report rep;
+  rep.topic = tp.topic;
+  rep.partition = tp.partition;
+  rep.offset = base_offset >= 0 ? base_offset + static_cast<int64_t>(i) : -1;
+  if (i < ids.size()) rep.id = ids[i];
+  rep.scheduled = scheduled_at >= 0;
+  // With own times the reply's is the earliest (or the broker's now, for
+  // a time already past): each record is due at its own, not before it.
+  rep.deliver_at_ms = !rep.scheduled    ? -1
+                      : i < dues.size() ? std::max(dues[i], scheduled_at)
+                                        : scheduled_at;
+  rep.throttled_ms = throttled_ms;
+  rep.err = err;
+  return rep;
 }
 
 bool record_accumulator::has_unsent(const topic_partition& tp) const {

@@ -62,17 +62,24 @@ record_accumulator::drain_context context(const std::string& leader,
   return ctx;
 }
 
+/// What the sender does with a drain: writes each ready batch's CRC
+/// before it sends it.
+record_accumulator::drained sent(record_accumulator::drained d) {
+  for (auto& b : d.ready) record_accumulator::write_crc(*b);
+  return d;
+}
+
 /// A drain with a flush.
 record_accumulator::drained drain(record_accumulator& acc, const std::string& leader,
                                   std::chrono::steady_clock::time_point now) {
-  return acc.drain(context(leader, now, true));
+  return sent(acc.drain(context(leader, now, true)));
 }
 
 /// A drain without a flush: open batches are sealed when their linger is
 /// over (test_config: 0 ms) and nothing holds them back.
 record_accumulator::drained drain_linger(record_accumulator& acc, const std::string& leader,
                                          std::chrono::steady_clock::time_point now) {
-  return acc.drain(context(leader, now, false));
+  return sent(acc.drain(context(leader, now, false)));
 }
 
 /// drain() while a new producer id is on its way (drain_context::hold).
@@ -82,7 +89,16 @@ record_accumulator::drained drain_holding(record_accumulator& acc, const std::st
   ctx.hold = true;
   ctx.producer_id = 43;  // would be the new id: must not be stamped
   ctx.epoch = 0;
-  return acc.drain(ctx);
+  return sent(acc.drain(ctx));
+}
+
+/// Each settled record's report, in order.
+std::vector<delivery_report> reports(const std::vector<detail::completion>& done) {
+  std::vector<delivery_report> out;
+  for (const auto& c : done) {
+    for (size_t i = 0; i < c.size(); ++i) out.push_back(c.report(i));
+  }
+  return out;
 }
 
 bool crc_valid(const producer_batch& b) {
@@ -132,8 +148,8 @@ TEST_CASE("a batch moved to another leader keeps its sequence", "[client][accumu
   std::vector<detail::completion> done;
   acc.returned(*b);
   acc.settle(*b, {}, 10, done);
-  REQUIRE(done.size() == 2);
-  CHECK(done[1].second.offset == 11);
+  REQUIRE(reports(done).size() == 2);
+  CHECK(reports(done)[1].offset == 11);
   auto third = drain(acc, "h:2", now);
   REQUIRE(third.ready.size() == 1);
   CHECK(sequence_of(*third.ready[0]) == 2);
@@ -167,8 +183,8 @@ TEST_CASE("a queued batch past its delivery timeout fails with delivery timeout"
   bool gap = false;
   CHECK(acc.expire(now, gap).empty());
   auto done = acc.expire(now + 2s, gap);
-  REQUIRE(done.size() == 1);
-  CHECK(done[0].second.err.is(errc::delivery_timeout));
+  REQUIRE(reports(done).size() == 1);
+  CHECK(reports(done)[0].err.is(errc::delivery_timeout));
   CHECK_FALSE(gap);  // never stamped: no sequence gap
   CHECK(acc.buffered_bytes() == 0);
 }
@@ -187,9 +203,9 @@ TEST_CASE("a batch still open past its delivery timeout fails with delivery time
   bool gap = false;
   CHECK(acc.expire(now, gap).empty());
   auto done = acc.expire(now + 2s, gap);
-  REQUIRE(done.size() == 2);
-  CHECK(done[0].second.err.is(errc::delivery_timeout));
-  CHECK(done[1].second.err.is(errc::delivery_timeout));
+  REQUIRE(reports(done).size() == 2);
+  CHECK(reports(done)[0].err.is(errc::delivery_timeout));
+  CHECK(reports(done)[1].err.is(errc::delivery_timeout));
   CHECK(acc.buffered_bytes() == 0);
   // The partition takes new records in a new batch.
   add(acc, {"t", 0}, "c");
@@ -310,7 +326,7 @@ TEST_CASE("a producer that is not idempotent sends its batches one at a time eve
   auto now = std::chrono::steady_clock::now();
   auto d = drain(acc, "h:1", now);
   REQUIRE(d.ready.size() == 1);
-  CHECK(crc_valid(*d.ready[0]));  // built with its CRC: never stamped
+  CHECK(crc_valid(*d.ready[0]));  // never stamped, its CRC written all the same
   CHECK(drain(acc, "h:1", now).ready.empty());
 }
 
@@ -322,20 +338,38 @@ TEST_CASE("a batch restamped under a new producer id is sent with a valid CRC",
   auto now = std::chrono::steady_clock::now();
   auto a = drain(acc, "h:1", now).ready.at(0);
   CHECK(crc_valid(*a));
-  const auto* sent = a->bytes.get();
+  const auto* first_bytes = a->bytes.get();
   acc.returned(*a);
   acc.mark_absent(*a);  // out_of_order_sequence: not stored, may be restamped
   acc.restart_sequences();
   auto ctx = context("h:1", now, false);
   ctx.producer_id = 77;  // the new id
   ctx.epoch = 0;
-  auto again = acc.drain(ctx);
+  auto again = sent(acc.drain(ctx));
   REQUIRE(again.ready.size() == 1);
   CHECK(again.ready[0] == a);
-  CHECK(a->bytes.get() != sent);  // a copy: the first write may still read the old one
+  CHECK(a->bytes.get() != first_bytes);  // a copy: the first write may still read the old one
   CHECK(producer_id_of(*a) == 77);
   CHECK(sequence_of(*a) == 0);
   CHECK(crc_valid(*a));
+}
+
+TEST_CASE("a drained batch gets its CRC from write_crc, once, outside the producer's lock",
+          "[client][accumulator]") {
+  record_accumulator acc(test_config(), 1 << 20);
+  topic_partition tp{"t", 0};
+  add(acc, tp, "a");
+  auto d = acc.drain(context("h:1", std::chrono::steady_clock::now(), true));
+  REQUIRE(d.ready.size() == 1);
+  auto& b = *d.ready[0];
+  CHECK(b.crc_pending);            // drain() (under the lock) left the pass over the bytes
+  CHECK(producer_id_of(b) == 42);  // stamped all the same
+  record_accumulator::write_crc(b);
+  CHECK_FALSE(b.crc_pending);
+  CHECK(crc_valid(b));
+  const std::string before = *b.bytes;
+  record_accumulator::write_crc(b);  // a resend of the same bytes: nothing rewritten
+  CHECK(*b.bytes == before);
 }
 
 TEST_CASE("a new producer id restamps from sequence zero a batch proven absent",
@@ -412,8 +446,8 @@ TEST_CASE("a batch sent before a new producer id keeps its stamp until its fate 
   std::vector<detail::completion> done;
   acc.returned(*a);
   acc.settle(*a, {}, 15845, done);  // answered as a duplicate: stored once
-  REQUIRE(done.size() == 1);
-  CHECK(done[0].second.offset == 15845);
+  REQUIRE(reports(done).size() == 1);
+  CHECK(reports(done)[0].offset == 15845);
   CHECK_FALSE(acc.awaiting_outcome());
   acc.restart_sequences();
   auto b = drain(acc, "h:1", now).ready.at(0);  // only now under a new id
@@ -433,9 +467,9 @@ TEST_CASE("a batch of unknown fate that times out is reported and never sent aga
   REQUIRE(acc.awaiting_outcome());
   bool gap = false;
   auto done = acc.expire(now + 2s, gap);
-  REQUIRE(done.size() == 1);
-  CHECK(done[0].second.err.is(errc::delivery_timeout));
-  CHECK(done[0].second.offset == -1);
+  REQUIRE(reports(done).size() == 1);
+  CHECK(reports(done)[0].err.is(errc::delivery_timeout));
+  CHECK(reports(done)[0].offset == -1);
   CHECK(gap);
   CHECK_FALSE(acc.awaiting_outcome());
   add(acc, tp, "c");
