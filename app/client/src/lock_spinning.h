@@ -3,14 +3,17 @@
 // sleep for it.
 //
 // Why: the producer's lock is taken by the user thread for every record
-// (a ~1 KiB copy into the open batch) and by the loop and sender threads
-// once a batch. With std::mutex a thread that finds it taken sleeps in
-// futex() at once, and the holder's unlock then wakes it: on the 2-core
-// VM of docs/benchmarks.md that is a context switch and a wake-up, each
-// ~10 µs, for a lock held well under 1 µs. Trying for a bounded while
-// first (~1-3 µs, what glibc's adaptive mutex does) avoids most of them;
-// after that the thread sleeps as before, so a holder that was preempted
-// costs little more than it did.
+// (a ~1 KiB copy into the open batch), by the loop thread twice a reply
+// and by the sender on each pass, each holding it for a short while. With
+// std::mutex a thread that finds it taken sleeps in futex() at once, and
+// the holder's unlock then wakes it: on the 2-core VM of
+// docs/benchmarks.md a hand-off like that costs 10-12 µs of CPU ("W4: the
+// floor of a hand-off"). Trying a bounded number of times first (100
+// tries with a pause between, a few µs on x86; glibc's adaptive mutex does
+// the same) avoids most of them (W2: 1,343 sleeps of the send() thread on
+// the lock -> 353, "W2: the producer's lock"); after that the thread
+// sleeps as before, so a holder that was preempted costs little more than
+// it did.
 
 #include <mutex>
 

@@ -296,7 +296,9 @@ void record_accumulator::settle(producer_batch& b, const error& err, int64_t bas
   c.tp = b.tp;
   c.callbacks = std::move(b.callbacks);
   c.ids = std::move(b.ids);
-  c.dues = b.dues;  // a copy: a request being built may still read them
+  // A request's builder reads the dues only while the batch is in flight,
+  // and a settled batch is not (a reply, or queued when it expires).
+  c.dues = std::move(b.dues);
   c.err = err;
   c.base_offset = err ? -1 : base_offset;
   c.scheduled_at = err ? -1 : scheduled_at;

@@ -9,9 +9,11 @@
 // a round trip carries what arrives while it is out),
 // each stamped with the producer id and its sequence once (a batch that
 // is retried, at the same or another leader, keeps its sequence); delayed
-// batches carry no sequence and are not ordered. settle() removes a batch
-// and turns its records into delivery reports; expire() settles batches
-// still queued or open past their delivery deadline.
+// batches carry no sequence and are not ordered. A drained batch's CRC is
+// written by write_crc() after the lock is released. settle() removes a
+// batch and hands over its callbacks as a completion, whose reports are
+// built after the lock; expire() settles batches still queued or open
+// past their delivery deadline.
 //
 // A new producer id (after a sequence gap) gives a batch a new identity:
 // the broker cannot tell its resend from a new batch. So a batch that was
@@ -23,7 +25,8 @@
 // timeout fails it. awaiting_outcome() says when none is left.
 //
 // Plain C++ over the storage format; no I/O, time passed in. Not
-// thread-safe: the producer calls it under its mutex.
+// thread-safe: the producer calls it under its mutex (write_crc() and
+// completion::report() excepted: they touch what the lock handed over).
 
 #include <chrono>
 #include <cstdint>

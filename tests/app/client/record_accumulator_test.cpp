@@ -354,7 +354,7 @@ TEST_CASE("a batch restamped under a new producer id is sent with a valid CRC",
   CHECK(crc_valid(*a));
 }
 
-TEST_CASE("a drained batch gets its CRC from write_crc, once, outside the producer's lock",
+TEST_CASE("a drained batch gets its CRC only from write_crc, and only once",
           "[client][accumulator]") {
   record_accumulator acc(test_config(), 1 << 20);
   topic_partition tp{"t", 0};
@@ -362,14 +362,54 @@ TEST_CASE("a drained batch gets its CRC from write_crc, once, outside the produc
   auto d = acc.drain(context("h:1", std::chrono::steady_clock::now(), true));
   REQUIRE(d.ready.size() == 1);
   auto& b = *d.ready[0];
-  CHECK(b.crc_pending);            // drain() (under the lock) left the pass over the bytes
+  CHECK(b.crc_pending);  // drain() (under the producer's lock) left the pass over the bytes
+  CHECK_FALSE(crc_valid(b));
   CHECK(producer_id_of(b) == 42);  // stamped all the same
   record_accumulator::write_crc(b);
   CHECK_FALSE(b.crc_pending);
   CHECK(crc_valid(b));
-  const std::string before = *b.bytes;
-  record_accumulator::write_crc(b);  // a resend of the same bytes: nothing rewritten
-  CHECK(*b.bytes == before);
+  // Written once: a resend of the same buffer must not rewrite what an
+  // earlier request's write may still be reading.
+  auto* crc = reinterpret_cast<uint8_t*>(b.bytes->data()) + L::crc;
+  crc[0] ^= 0xff;
+  record_accumulator::write_crc(b);
+  CHECK_FALSE(crc_valid(b));
+}
+
+TEST_CASE("a completion's reports carry each record's offset, id, due time and throttle",
+          "[client][accumulator]") {
+  detail::completion c;
+  c.tp = {"orders", 3};
+  c.callbacks.resize(2);
+  c.ids = {message_id{1, 2}, message_id{3, 4}};
+  c.dues = {5000, 9000};
+  c.base_offset = 40;
+  c.scheduled_at = 7000;  // the broker's time for the batch: the earliest
+  c.throttled_ms = 12;
+  REQUIRE(c.size() == 2);
+  auto r0 = c.report(0);
+  auto r1 = c.report(1);
+  CHECK(r0.topic == "orders");
+  CHECK(r0.partition == 3);
+  CHECK(r0.offset == 40);
+  CHECK(r1.offset == 41);
+  CHECK(r0.id == message_id{1, 2});
+  CHECK(r1.id == message_id{3, 4});
+  CHECK(r0.scheduled);
+  CHECK(r0.deliver_at_ms == 7000);  // its own time had passed: the broker's
+  CHECK(r1.deliver_at_ms == 9000);  // its own time, not before it
+  CHECK(r1.throttled_ms == 12);
+  CHECK_FALSE(r1.err);
+
+  detail::completion failed = c;
+  failed.err = error(errc::delivery_timeout, "late");
+  failed.base_offset = -1;
+  failed.scheduled_at = -1;
+  auto f = failed.report(1);
+  CHECK(f.err.is(errc::delivery_timeout));
+  CHECK(f.offset == -1);
+  CHECK_FALSE(f.scheduled);
+  CHECK(f.deliver_at_ms == -1);
 }
 
 TEST_CASE("a new producer id restamps from sequence zero a batch proven absent",
