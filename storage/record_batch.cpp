@@ -32,6 +32,10 @@ uint32_t compute_crc(std::span<const uint8_t> batch) {
   return crc32c(batch.data() + L::magic, batch.size() - L::magic);
 }
 
+void store_crc(std::span<uint8_t> batch) {
+  store_le<uint32_t>(batch.data() + L::crc, compute_crc(batch));
+}
+
 namespace {
 
 struct record_cursor {

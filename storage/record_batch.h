@@ -130,6 +130,9 @@ batch_header decode_header(std::span<const uint8_t> bytes);
 
 /// CRC32C of the bytes the crc field covers, for a whole batch.
 uint32_t compute_crc(std::span<const uint8_t> batch);
+/// Writes compute_crc(batch) into the batch's crc field (a whole batch of
+/// at least header_size bytes), after its header was built or rewritten.
+void store_crc(std::span<uint8_t> batch);
 
 /// How deeply validate_batch checks.
 enum class validation { header_and_crc, full_records };

@@ -139,8 +139,7 @@ void record_batch_builder::begin_record(std::optional<std::string_view> key,
 
 std::string record_batch_builder::build() {
   std::string out = build_without_crc();
-  auto* p = reinterpret_cast<uint8_t*>(out.data());
-  store_le<uint32_t>(p + L::crc, compute_crc({p, out.size()}));
+  store_crc({reinterpret_cast<uint8_t*>(out.data()), out.size()});
   return out;
 }
 

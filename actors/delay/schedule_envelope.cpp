@@ -47,9 +47,7 @@ void clear_producer(std::string& batch) {
   storage::store_le<int64_t>(p + L::producer_id, -1);
   storage::store_le<int16_t>(p + L::producer_epoch, -1);
   storage::store_le<int32_t>(p + L::base_sequence, -1);
-  storage::store_le<uint32_t>(
-      p + L::crc,
-      storage::compute_crc({reinterpret_cast<const uint8_t*>(batch.data()), batch.size()}));
+  storage::store_crc({p, batch.size()});
 }
 
 }  // namespace actormq::delay

@@ -168,9 +168,7 @@ void record_accumulator::stamp(producer_batch& b, int64_t producer_id, int16_t e
 
 void record_accumulator::write_crc(producer_batch& b) {
   if (!b.crc_pending) return;
-  auto* p = reinterpret_cast<uint8_t*>(b.bytes->data());
-  storage::store_le<uint32_t>(p + L::crc,
-                              storage::compute_crc(std::span<const uint8_t>(p, b.bytes->size())));
+  storage::store_crc({reinterpret_cast<uint8_t*>(b.bytes->data()), b.bytes->size()});
   b.crc_pending = false;
 }
 

@@ -92,6 +92,13 @@ record_accumulator::drained drain_holding(record_accumulator& acc, const std::st
   return sent(acc.drain(ctx));
 }
 
+/// The broker stored b at offset 0: what a reply does (returned, settled).
+void settle_stored(record_accumulator& acc, producer_batch& b) {
+  std::vector<detail::completion> done;
+  acc.returned(b);
+  acc.settle(b, {}, 0, done);
+}
+
 /// Each settled record's report, in order.
 std::vector<delivery_report> reports(const std::vector<detail::completion>& done) {
   std::vector<delivery_report> out;
@@ -239,9 +246,7 @@ TEST_CASE("a batch sent before it is full waits until nothing of its partition i
   add(acc, tp, "b");
   add(acc, tp, "c");
   CHECK(drain(acc, "h:1", now).ready.empty());  // slots free, yet b waits for a
-  std::vector<detail::completion> done;
-  acc.returned(*first.ready[0]);
-  acc.settle(*first.ready[0], {}, 0, done);
+  settle_stored(acc, *first.ready[0]);
   auto second = drain(acc, "h:1", now);
   REQUIRE(second.ready.size() == 1);
   CHECK(second.ready[0]->record_count == 2);  // b and c: one round trip
@@ -263,9 +268,7 @@ TEST_CASE("full batches are pipelined up to max in flight, in sequence order",
     CHECK(sequence_of(*d.ready[static_cast<size_t>(i)]) == i);
   }
   CHECK(drain(acc, "h:1", now).ready.empty());
-  std::vector<detail::completion> done;
-  acc.returned(*d.ready[0]);
-  acc.settle(*d.ready[0], {}, 0, done);
+  settle_stored(acc, *d.ready[0]);
   auto next = drain(acc, "h:1", now);
   REQUIRE(next.ready.size() == 1);
   CHECK(sequence_of(*next.ready[0]) == 5);
@@ -287,9 +290,7 @@ TEST_CASE("an open batch keeps filling past its linger while a batch of its part
   add(acc, tp, "c");
   CHECK(drain_linger(acc, "h:1", now + 3ms).ready.empty());
   CHECK(acc.has_unsent(tp));  // the reply must wake the sender
-  std::vector<detail::completion> done;
-  acc.returned(*first.ready[0]);
-  acc.settle(*first.ready[0], {}, 0, done);
+  settle_stored(acc, *first.ready[0]);
   auto second = drain_linger(acc, "h:1", now + 4ms);
   REQUIRE(second.ready.size() == 1);
   CHECK(second.ready[0]->record_count == 2);
@@ -419,9 +420,7 @@ TEST_CASE("a new producer id restamps from sequence zero a batch proven absent",
   add(acc, tp, "a");
   auto now = std::chrono::steady_clock::now();
   auto b = drain(acc, "h:1", now).ready.at(0);
-  std::vector<detail::completion> done;
-  acc.returned(*b);
-  acc.settle(*b, {}, 0, done);
+  settle_stored(acc, *b);
   add(acc, tp, "b");
   auto c = drain(acc, "h:1", now).ready.at(0);
   CHECK(sequence_of(*c) == 1);
@@ -450,9 +449,7 @@ TEST_CASE("a new producer id stamps a batch never sent from sequence zero",
   add(acc, tp, "a");
   auto now = std::chrono::steady_clock::now();
   auto a = drain(acc, "h:1", now).ready.at(0);
-  std::vector<detail::completion> done;
-  acc.returned(*a);
-  acc.settle(*a, {}, 0, done);
+  settle_stored(acc, *a);
   add(acc, tp, "b");
   CHECK_FALSE(acc.awaiting_outcome());
   CHECK(drain_holding(acc, "h:1", now).ready.empty());  // nothing stamped while the id waits
@@ -606,9 +603,7 @@ TEST_CASE("a settled batch's buffer is reused by a later batch once nothing refe
   const size_t capacity = b->bytes->capacity();
   const auto* data = b->bytes->data();
   CHECK(capacity >= b->bytes->size());
-  std::vector<detail::completion> done;
-  acc.returned(*b);
-  acc.settle(*b, {}, 0, done);
+  settle_stored(acc, *b);
   first.ready.clear();
   // A write pin or a request still refers to the bytes: not reused yet.
   auto pinned = b->bytes;
