@@ -11,6 +11,7 @@
 
 #include "app/broker/flow_stream.h"
 #include "app/broker/logger.h"
+#include "app/kj_support/buffered_read_stream.h"
 #include "app/kj_support/kj_inbox.h"
 
 namespace actormq::broker {
@@ -43,7 +44,8 @@ struct broker_server::connection {
   connection(kj::Own<kj::AsyncIoStream> s, std::shared_ptr<connection_flow> f,
              capnp::Capability::Client bootstrap, capnp::ReaderOptions opts, std::string p)
       : flow(std::move(f)),
-        stream(kj::mv(s), flow),
+        // One read(2) for the pieces of the messages that came together.
+        stream(kj::heap<kj_support::buffered_read_stream>(kj::mv(s)), flow),
         network(stream, capnp::rpc::twoparty::Side::SERVER, opts),
         rpc(capnp::makeRpcServer(network, kj::mv(bootstrap))),
         peer(std::move(p)) {}

@@ -9,27 +9,19 @@
 #include <memory>
 
 #include "app/broker/connection_flow.h"
+#include "app/kj_support/forwarding_stream.h"
 
 namespace actormq::broker {
 
-class flow_stream final : public kj::AsyncIoStream {
+class flow_stream final : public kj_support::forwarding_stream {
  public:
   flow_stream(kj::Own<kj::AsyncIoStream> inner, std::shared_ptr<connection_flow> flow);
 
   kj::Promise<size_t> tryRead(void* buffer, size_t min_bytes, size_t max_bytes) override;
   kj::Promise<void> write(const void* buffer, size_t size) override;
   kj::Promise<void> write(kj::ArrayPtr<const kj::ArrayPtr<const kj::byte>> pieces) override;
-  kj::Promise<void> whenWriteDisconnected() override;
-  void shutdownWrite() override;
-  void abortRead() override;
-  kj::Maybe<int> getFd() const override;
-  void getsockopt(int level, int option, void* value, kj::uint* length) override;
-  void setsockopt(int level, int option, const void* value, kj::uint length) override;
-  void getsockname(struct sockaddr* addr, kj::uint* length) override;
-  void getpeername(struct sockaddr* addr, kj::uint* length) override;
 
  private:
-  kj::Own<kj::AsyncIoStream> inner_;
   std::shared_ptr<connection_flow> flow_;
 };
 

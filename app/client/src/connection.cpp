@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "app/kj_support/buffered_read_stream.h"
 #include "cluster_router.h"
 #include "connection_impl.h"
 #include "last_words_stream.h"
@@ -244,8 +245,11 @@ kj::Promise<kj::Own<connection_impl::session>> connection_impl::open_session(
                  opts.traversalLimitInWords = cfg_.max_message_bytes / sizeof(capnp::word);
                  auto s = kj::heap<session>();
                  // A broker's Abort wins over the reset that follows it.
-                 s->stream = kj::heap<last_words_stream>(kj::mv(stream), io_->provider->getTimer(),
-                                                         1 * kj::SECONDS);
+                 // Reads buffered: one read(2) for the pieces of the replies
+                 // that came together.
+                 s->stream = kj::heap<last_words_stream>(
+                     kj::heap<kj_support::buffered_read_stream>(kj::mv(stream)),
+                     io_->provider->getTimer(), 1 * kj::SECONDS);
                  s->network = kj::heap<capnp::TwoPartyVatNetwork>(
                      *s->stream, capnp::rpc::twoparty::Side::CLIENT, opts);
                  s->rpc = kj::heap<capnp::RpcSystem<capnp::rpc::twoparty::VatId>>(
