@@ -32,6 +32,7 @@ using leave_atom = caf::atom_constant<caf::atom("leave")>;
 using commit_atom = caf::atom_constant<caf::atom("commit")>;
 using committed_atom = caf::atom_constant<caf::atom("committed")>;
 using expire_atom = caf::atom_constant<caf::atom("expire")>;
+using unpark_atom = caf::atom_constant<caf::atom("unpark")>;
 using group_atom = caf::atom_constant<caf::atom("group")>;
 using call_atom = caf::atom_constant<caf::atom("call")>;
 using nack_atom = caf::atom_constant<caf::atom("nack")>;

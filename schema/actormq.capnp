@@ -267,10 +267,12 @@ interface Broker {
   # produce quota before storing it (0 = not held).
 
   # --- fetch ---
-  # Long poll: waits up to maxWaitMs until minBytes are available over all
-  # partitions. With useStream, the batch bytes are written to this session's
-  # fetch stream (see openStream) before the reply, in result order, and each
-  # result says how many bytes it sent there.
+  # Long poll: answers at once when minBytes are available over all
+  # partitions (1: any), else as soon as one of them gets data (the others
+  # then answer "nothing new"), or after maxWaitMs. With useStream, the
+  # batch bytes are written to this session's fetch stream (see openStream)
+  # before the reply, in result order, and each result says how many bytes
+  # it sent there.
   fetch @10 (partitions :List(FetchPartition), maxWaitMs :UInt32, minBytes :UInt32,
              useStream :Bool) -> (results :List(FetchResult));
   # Token to present on the fetch stream port: the first 16 bytes the client

@@ -17,9 +17,7 @@ partition_actor::behavior_type partition_behavior(
       [=](wait_atom, const fetch_request& req, caf::timespan max_wait) {
         return self->state.fetch_wait(req, max_wait);
       },
-      [=](wait_atom, int64_t offset, caf::timespan max_wait) {
-        return self->state.wait(offset, max_wait);
-      },
+      [=](unpark_atom, uint64_t token) { self->state.unpark(token); },
       [=](offsets_atom) { return self->state.offsets(); },
       [=](time_atom, int64_t ts) { return self->state.offset_for_time(ts); },
       [=](delete_atom, int64_t before) { return self->state.delete_records(before); },

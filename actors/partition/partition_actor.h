@@ -60,6 +60,10 @@ struct fetch_request {
   /// Only for the broker's own DELAY actor, which keeps an index of every
   /// replica of __delay_schedule it holds; never set from a client request.
   bool local_replica = false;
+  /// Names a parked fetch (wait_atom) for unpark_atom; 0 names none. A
+  /// SESSION that parks one fetch on each of several partitions gives them
+  /// one token, and unparks the rest when the first answers with data.
+  uint64_t park_token = 0;
 };
 
 struct fetch_reply {
@@ -105,14 +109,15 @@ using partition_actor = caf::typed_actor<
     /// Whole batches from the given offset (at least one if any), up to
     /// max_bytes; offset_out_of_range outside [log start, high watermark].
     caf::replies_to<fetch_atom, fetch_request>::with<fetch_reply>,
-    /// Replies true as soon as the log has data at or after the offset, false
-    /// when the wait elapses first (long-poll support; never blocks the actor).
-    caf::replies_to<wait_atom, int64_t, caf::timespan>::with<bool>,
     /// A fetch that parks when the offset is the end of the log: replies
     /// with the new batches as soon as they are appended, or with an empty
     /// slice when the wait elapses (a long poll in one round trip). Errors as
     /// fetch.
     caf::replies_to<wait_atom, fetch_request, caf::timespan>::with<fetch_reply>,
+    /// Answers now, with what the log holds (often an empty slice), the
+    /// parked fetches whose park_token is this one; ignores a token with
+    /// none parked (already answered).
+    caf::reacts_to<unpark_atom, uint64_t>,
     /// Log start, high watermark and size.
     caf::replies_to<offsets_atom>::with<partition_offsets>,
     /// First offset with a timestamp >= the given ms (-1 earliest, -2 latest).
@@ -131,7 +136,7 @@ using partition_actor = caf::typed_actor<
     caf::reacts_to<tick_atom, uint64_t>,
     /// From the flusher: the log is durable up to this offset (or failed).
     caf::reacts_to<flushed_atom, int64_t, caf::error>,
-    /// Timer of the parked waits: answer false to those past their deadline.
+    /// Timer of the parked fetches: answers those past their deadline.
     /// The id names the timer: only the latest one clears the armed state.
     caf::reacts_to<expire_atom, uint64_t>,
     // --- replication (replicated topics only; docs/replication.md) ---

@@ -27,7 +27,7 @@ void partition_state::inspect(actor_report& r) const {
       .field("segments", log_->segment_count())
       .field("producers", producers_.size())
       .field("duplicate_batches", duplicate_batches_)
-      .field("parked_fetches", parked_fetches_.size() + parked_.size())
+      .field("parked_fetches", parked_fetches_.size())
       .field("fsync_waiters", fsync_waiters_.size())
       .field("flush_in_flight", flush_in_flight_)
       .field("flush_error", flush_failure_ ? self_->system().render(flush_failure_) : "");

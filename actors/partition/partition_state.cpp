@@ -67,7 +67,6 @@ partition_state::~partition_state() {
       w.promise.deliver(from_storage(st.error(), "flush at close"));
     }
   }
-  for (auto& p : parked_) p.promise.deliver(false);
   for (auto& f : parked_fetches_) answer_fetch(f);  // nothing new: an empty slice
   if (settings_.replicated) {
     drop_leader_waiters(make_error(errc::shutting_down, who() + " is closing"));
@@ -455,14 +454,14 @@ caf::result<fetch_reply> partition_state::fetch_wait(const fetch_request& req,
   return rp;
 }
 
-caf::result<bool> partition_state::wait(int64_t offset, caf::timespan max_wait) {
-  if (readable_end() > offset) return true;
-  if (max_wait.count() <= 0) return false;
-  auto rp = self_->make_response_promise<bool>();
-  auto deadline = std::chrono::steady_clock::now() + max_wait;
-  parked_.push_back({deadline, offset, rp});
-  arm_wait_timer(deadline);
-  return rp;
+void partition_state::unpark(uint64_t token) {
+  if (token == 0) return;
+  auto mine = std::partition(parked_fetches_.begin(), parked_fetches_.end(),
+                             [&](const parked_fetch& f) { return f.request.park_token != token; });
+  std::vector<parked_fetch> now(std::make_move_iterator(mine),
+                                std::make_move_iterator(parked_fetches_.end()));
+  parked_fetches_.erase(mine, parked_fetches_.end());
+  for (auto& f : now) answer_fetch(f);
 }
 
 void partition_state::arm_wait_timer(std::chrono::steady_clock::time_point deadline) {
@@ -482,11 +481,6 @@ void partition_state::wake_waiters() {
     parked_fetches_.erase(ready, parked_fetches_.end());
     for (auto& f : woken) answer_fetch(f);
   }
-  if (parked_.empty()) return;
-  auto ready = std::partition(parked_.begin(), parked_.end(),
-                              [&](const parked_wait& w) { return w.offset >= next; });
-  for (auto it = ready; it != parked_.end(); ++it) it->promise.deliver(true);
-  parked_.erase(ready, parked_.end());
 }
 
 void partition_state::on_wait_expired(uint64_t timer) {
@@ -495,10 +489,6 @@ void partition_state::on_wait_expired(uint64_t timer) {
   // finds less to do. The latest one clears the armed state, so the next
   // deadline gets a timer even if this one fired a little early.
   if (timer == wait_timer_id_) wait_timer_.reset();
-  auto due = std::partition(parked_.begin(), parked_.end(),
-                            [&](const parked_wait& w) { return w.deadline > now; });
-  for (auto it = due; it != parked_.end(); ++it) it->promise.deliver(false);
-  parked_.erase(due, parked_.end());
   auto due_fetches = std::partition(parked_fetches_.begin(), parked_fetches_.end(),
                                     [&](const parked_fetch& f) { return f.deadline > now; });
   std::vector<parked_fetch> expired(std::make_move_iterator(due_fetches),
@@ -507,7 +497,6 @@ void partition_state::on_wait_expired(uint64_t timer) {
   for (auto& f : expired) answer_fetch(f);  // an empty slice, or whatever arrived meanwhile
   expire_replica_fetches(now);
   std::optional<std::chrono::steady_clock::time_point> next;
-  for (const auto& w : parked_) next = next ? std::min(*next, w.deadline) : w.deadline;
   for (const auto& f : parked_fetches_) next = next ? std::min(*next, f.deadline) : f.deadline;
   for (const auto& f : parked_replica_fetches_) {
     next = next ? std::min(*next, f.deadline) : f.deadline;

@@ -32,8 +32,9 @@ class partition_state {
 
   caf::result<produce_reply> produce(produce_request& req);
   caf::result<fetch_reply> fetch(const fetch_request& req) const;
-  caf::result<bool> wait(int64_t offset, caf::timespan max_wait);
   caf::result<fetch_reply> fetch_wait(const fetch_request& req, caf::timespan max_wait);
+  /// Answers the parked fetches with this park_token now.
+  void unpark(uint64_t token);
   partition_offsets offsets() const;
   caf::result<int64_t> offset_for_time(int64_t ts) const;
   caf::result<int64_t> delete_records(int64_t before);
@@ -42,7 +43,7 @@ class partition_state {
   void on_tick(uint64_t id);
   void tick();
   void on_flushed(int64_t up_to, const caf::error& err);
-  /// The wait timer fired: answers false to every wait past its deadline.
+  /// The wait timer fired: answers every parked fetch past its deadline.
   void on_wait_expired(uint64_t timer);
 
   // Replication (partition_replication.cpp; docs/replication.md).
@@ -65,11 +66,6 @@ class partition_state {
     int64_t last_offset;
     produce_reply reply;
     caf::typed_response_promise<produce_reply> promise;
-  };
-  struct parked_wait {
-    std::chrono::steady_clock::time_point deadline;
-    int64_t offset;
-    caf::typed_response_promise<bool> promise;
   };
   /// A dead-letter-oldest produce, answered once the log start reaches start.
   struct trim_waiter {
@@ -149,7 +145,6 @@ class partition_state {
   /// producer's resend after a lost reply), since the actor started.
   uint64_t duplicate_batches_ = 0;
   std::vector<fsync_waiter> fsync_waiters_;
-  std::vector<parked_wait> parked_;
   /// When the one pending wait timer fires (if any). One timer serves all
   /// parked waits: CAF's clock wakes its thread for every timer set, which
   /// was a context switch per long poll.

@@ -140,8 +140,9 @@ class session_state {
   /// Passes on the requests of topic held for its quota whose time came
   /// (the session's timer, armed while any is held).
   void release_throttled(const std::string& topic);
-  /// Long poll over all items: replies when min_bytes are available in
-  /// total, or max_wait elapsed, with whatever is there.
+  /// Long poll over all items: replies at once when min_bytes are there in
+  /// total (1: any), else as soon as any item gets data or an error (with
+  /// that item's data), or when max_wait elapsed.
   void fetch(std::vector<fetch_item> items, uint32_t max_wait_ms, uint32_t min_bytes,
              done_fn<std::vector<fetch_item_result>> done);
   /// -1 earliest, -2 latest, else first offset with timestamp >= ts.
@@ -210,10 +211,16 @@ class session_state {
                         done_fn<std::vector<topic_description>> done);
   void fetch_once(std::shared_ptr<std::vector<fetch_item>> items,
                   done_fn<std::vector<fetch_item_result>> done);
-  /// The long poll of a one-partition fetch: one request that the partition
-  /// answers with the data once it arrives (or empty at the deadline).
-  void park_fetch(std::shared_ptr<std::vector<fetch_item>> items, uint32_t max_wait_ms,
-                  done_fn<std::vector<fetch_item_result>> done);
+  /// The long poll after a first look (first_look: its results) found too
+  /// little: one fetch parked at each item's partition (wait_atom), which
+  /// answers with the data once it arrives (or empty at the deadline). The
+  /// first answer with data is the reply, with the other items as the first
+  /// look found them; those are unparked (unpark_atom).
+  void park_fetches(std::shared_ptr<std::vector<fetch_item>> items,
+                    std::vector<fetch_item_result> first_look, uint32_t max_wait_ms,
+                    done_fn<std::vector<fetch_item_result>> done);
+  /// A token for one long poll's parked fetches (fetch_request::park_token).
+  static uint64_t next_park_token();
   /// One item's result from a partition's fetch reply, or from its error
   /// (which drops the cached topic handle unless it is one of ours).
   static fetch_item_result fetched(fetch_reply& r);

@@ -1,5 +1,7 @@
 #include <fmt/format.h>
 
+#include <atomic>
+
 #include "actors/errc.h"
 #include "actors/logger.h"
 #include "actors/session/session_actor.h"
@@ -470,6 +472,8 @@ void session_state::fetch(std::vector<fetch_item> items, uint32_t max_wait_ms, u
                           done_fn<std::vector<fetch_item_result>> done) {
   auto shared = std::make_shared<std::vector<fetch_item>>(std::move(items));
   max_wait_ms = std::min(max_wait_ms, settings_.max_fetch_wait_ms);
+  // A first look at every partition (one round, in parallel); the long poll
+  // only when it found too little.
   fetch_once(shared, [=, this](caf::expected<std::vector<fetch_item_result>> r) {
     if (!r) return done(std::move(r));
     uint64_t total = 0;
@@ -481,41 +485,92 @@ void session_state::fetch(std::vector<fetch_item> items, uint32_t max_wait_ms, u
     if (total >= std::max<uint32_t>(min_bytes, 1) || max_wait_ms == 0 || any_error) {
       return done(std::move(r));
     }
-    if (shared->size() == 1) return park_fetch(shared, max_wait_ms, done);
-    // Park on every partition; the first that gets data (or the deadline)
-    // triggers one more fetch of all of them.
-    struct wait_state {
-      bool fired = false;
-      size_t pending;
-    };
-    auto ws = std::make_shared<wait_state>(wait_state{false, shared->size()});
-    auto fire = [=, this]() {
-      if (ws->fired) return;
-      ws->fired = true;
-      fetch_once(shared, done);
-    };
-    auto wait = caf::timespan(std::chrono::milliseconds(max_wait_ms));
-    for (size_t i = 0; i < shared->size(); ++i) {
-      const auto& item = (*shared)[i];
-      with_topic(item.topic, [=, this](caf::expected<topic_handle> h) {
-        const auto& it = (*shared)[i];
-        if (!h || it.partition >= h->partitions.size()) return fire();
-        // The partition answers by the wait itself; this deadline only
-        // covers a partition that is stuck.
-        auto t = deadline(wait + std::chrono::seconds(5), [=] { fire(); });
-        self_
-            ->request(h->partitions[it.partition], caf::infinite, wait_atom::value, it.offset, wait)
-            .then(
-                [=](bool has_data) {
-                  if (!t.settle()) return;
-                  if (has_data || --ws->pending == 0) fire();
-                },
-                [=](caf::error&) {
-                  if (t.settle()) fire();
-                });
-      });
-    }
+    park_fetches(shared, std::move(*r), max_wait_ms, done);
   });
+}
+
+uint64_t session_state::next_park_token() {
+  // Unique within the broker: partitions are local to their session, and a
+  // clash would only answer another session's long poll early.
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
+void session_state::park_fetches(std::shared_ptr<std::vector<fetch_item>> items,
+                                 std::vector<fetch_item_result> first_look, uint32_t max_wait_ms,
+                                 done_fn<std::vector<fetch_item_result>> done) {
+  // One parked fetch per partition, all with one token. The first answer
+  // with data (or an error) is the reply, the other partitions as the first
+  // look found them (nothing new); those are unparked, and what they answer
+  // is dropped (their next poll reads it). So an append reaches the client
+  // in one hop to this session and back, and nothing stays parked behind
+  // the reply. Every partition answering empty (the wait elapsed): the
+  // reply once all have.
+  struct poll {
+    std::vector<fetch_item_result> results;
+    std::vector<partition_actor> partitions;  ///< set once its topic resolves
+    size_t pending;
+    bool replied = false;
+    uint64_t token;
+    done_fn<std::vector<fetch_item_result>> done;
+  };
+  const size_t n = items->size();
+  auto st = std::make_shared<poll>(poll{std::move(first_look), std::vector<partition_actor>(n), n,
+                                        false, next_park_token(), std::move(done)});
+  auto failed = [](caf::error e) {
+    fetch_item_result r;
+    r.error = std::move(e);
+    return r;
+  };
+  auto answer = [this, st](size_t i, fetch_item_result r) {
+    --st->pending;
+    if (st->replied) return;
+    const bool news = r.slice.length > 0 || r.error;
+    if (news) {
+      st->replied = true;
+      st->results[i] = std::move(r);
+      for (size_t j = 0; j < st->partitions.size(); ++j) {
+        if (j != i && st->partitions[j])
+          self_->send(st->partitions[j], unpark_atom::value, st->token);
+      }
+      return st->done(std::move(st->results));
+    }
+    st->results[i] = std::move(r);  // nothing new, as of now
+    if (st->pending == 0) {
+      st->replied = true;
+      st->done(std::move(st->results));
+    }
+  };
+  const auto wait = caf::timespan(std::chrono::milliseconds(max_wait_ms));
+  for (size_t i = 0; i < n; ++i) {
+    const auto& first = (*items)[i];
+    with_topic(first.topic, first.partition, [=, this](caf::expected<topic_handle> h) {
+      const auto& item = (*items)[i];
+      if (!h) return answer(i, failed(h.error()));
+      if (item.partition >= h->partitions.size()) {
+        return answer(i, failed(make_error(
+                             errc::unknown_partition,
+                             fmt::format("{} has no partition {}", item.topic, item.partition))));
+      }
+      if (st->replied) return answer(i, {});  // answered while its topic resolved
+      auto p = h->partitions[item.partition];
+      st->partitions[i] = p;
+      fetch_request req{item.offset, item.max_bytes};
+      req.park_token = st->token;
+      // The partition answers by the wait itself; this deadline only covers
+      // one that is stuck.
+      auto t = deadline(wait + std::chrono::seconds(5),
+                        [=] { answer(i, failed(caf::make_error(caf::sec::request_timeout))); });
+      self_->request(p, caf::infinite, wait_atom::value, req, wait)
+          .then(
+              [=](fetch_reply& r) {
+                if (t.settle()) answer(i, fetched(r));
+              },
+              [=, this](caf::error& e) {
+                if (t.settle()) answer(i, failed_fetch(item.topic, std::move(e)));
+              });
+    });
+  }
 }
 
 fetch_item_result session_state::fetched(fetch_reply& r) {
@@ -527,35 +582,6 @@ fetch_item_result session_state::failed_fetch(const std::string& topic, caf::err
   fetch_item_result bad;
   bad.error = std::move(e);
   return bad;
-}
-
-void session_state::park_fetch(std::shared_ptr<std::vector<fetch_item>> items, uint32_t max_wait_ms,
-                               done_fn<std::vector<fetch_item_result>> done) {
-  const auto& item = items->front();
-  with_topic(item.topic, [=, this](caf::expected<topic_handle> h) {
-    const auto& it = items->front();
-    if (!h || it.partition >= h->partitions.size()) return fetch_once(items, done);
-    auto wait = caf::timespan(std::chrono::milliseconds(max_wait_ms));
-    // The partition answers with the data (or empty) by the wait itself;
-    // this deadline only covers a partition that is stuck.
-    auto t = deadline(wait + std::chrono::seconds(5), [=, this] { fetch_once(items, done); });
-    self_
-        ->request(h->partitions[it.partition], caf::infinite, wait_atom::value,
-                  fetch_request{it.offset, it.max_bytes}, wait)
-        .then(
-            [=](fetch_reply& r) {
-              if (!t.settle()) return;
-              std::vector<fetch_item_result> out;
-              out.push_back(fetched(r));
-              done(std::move(out));
-            },
-            [=, this](caf::error& e) {
-              if (!t.settle()) return;
-              std::vector<fetch_item_result> out;
-              out.push_back(failed_fetch(items->front().topic, std::move(e)));
-              done(std::move(out));
-            });
-  });
 }
 
 void session_state::list_offsets(const std::string& topic, uint32_t partition, int64_t ts,

@@ -1,4 +1,4 @@
-// PARTITION actor: fetch and the long-poll wait (wait_atom).
+// PARTITION actor: fetch, the long poll (wait_atom) and unpark_atom.
 
 #include <catch2/catch.hpp>
 
@@ -9,78 +9,7 @@ using namespace actormq;
 using namespace actormq::test;
 using namespace std::chrono_literals;
 
-TEST_CASE("a wait parked at the end of the log wakes on the next append",
-          "[actors][partition][fetch]") {
-  temp_dir dir;
-  partition_env env;
-  auto p = env.spawn(dir.path() / "p0");
-  caf::scoped_actor self{env.sys()};
-  caf::scoped_actor waiter{env.sys()};
-
-  REQUIRE(ask<produce_reply>(self, p, produce_atom::value, make_produce({"first"})));
-
-  // Park at offset 1 (the end) with a wait far longer than the test; the
-  // partition sees the wait before the produce, both sent from this thread.
-  const auto long_wait = caf::timespan(std::chrono::seconds(60));
-  auto parked = waiter->request(p, request_timeout, wait_atom::value, int64_t{1}, long_wait);
-  auto r = ask<produce_reply>(self, p, produce_atom::value, make_produce({"second", "third"}));
-  REQUIRE(r);
-  CHECK(r->base_offset == 1);
-  CHECK(r->last_offset == 2);
-
-  std::optional<bool> woke;
-  parked.receive([&](bool has_data) { woke = has_data; },
-                 [&](caf::error& e) { FAIL("wait failed: " << text_of(e)); });
-  REQUIRE(woke);
-  CHECK(*woke);
-
-  // The fetch the consumer makes next returns the new batch.
-  auto f = ask<fetch_reply>(self, p, fetch_atom::value, fetch_request{1, 1 << 20});
-  REQUIRE(f);
-  CHECK(f->high_watermark == 3);
-  CHECK(f->log_start_offset == 0);
-  CHECK(records_of(f->slice) ==
-        std::vector<record>{{1, std::nullopt, "second"}, {2, std::nullopt, "third"}});
-
-  // A wait below the end answers true at once.
-  auto now = ask<bool>(self, p, wait_atom::value, int64_t{0}, long_wait);
-  REQUIRE(now);
-  CHECK(*now);
-}
-
-TEST_CASE("a wait with no new data answers false after its max wait",
-          "[actors][partition][fetch]") {
-  temp_dir dir;
-  partition_env env;
-  auto p = env.spawn(dir.path() / "p0");
-  caf::scoped_actor self{env.sys()};
-  REQUIRE(ask<produce_reply>(self, p, produce_atom::value, make_produce({"only"})));
-
-  const auto max_wait = std::chrono::milliseconds(200);
-  auto start = std::chrono::steady_clock::now();
-  auto r = ask<bool>(self, p, wait_atom::value, int64_t{1}, caf::timespan(max_wait));
-  auto elapsed = std::chrono::steady_clock::now() - start;
-  REQUIRE(r);
-  CHECK_FALSE(*r);
-  CHECK(elapsed >= max_wait);
-  CHECK(elapsed < max_wait + std::chrono::seconds(5));
-
-  // A zero wait answers at once.
-  auto zero = ask<bool>(self, p, wait_atom::value, int64_t{1}, caf::timespan(0));
-  REQUIRE(zero);
-  CHECK_FALSE(*zero);
-
-  // An empty fetch at the end, offset_out_of_range past it; the log is unchanged.
-  auto at_end = ask<fetch_reply>(self, p, fetch_atom::value, fetch_request{1, 1 << 20});
-  REQUIRE(at_end);
-  CHECK(at_end->slice.length == 0);
-  CHECK(at_end->high_watermark == 1);
-  auto past = ask<fetch_reply>(self, p, fetch_atom::value, fetch_request{5, 1 << 20});
-  CHECK(code_of(past) == errc::offset_out_of_range);
-  CHECK(read_partition(self, p) == std::vector<record>{{0, std::nullopt, "only"}});
-}
-
-TEST_CASE("waits with different max waits each answer false at their own deadline",
+TEST_CASE("parked fetches with different max waits each answer at their own deadline",
           "[actors][partition][fetch]") {
   temp_dir dir;
   partition_env env;
@@ -90,30 +19,72 @@ TEST_CASE("waits with different max waits each answer false at their own deadlin
   caf::scoped_actor short_waiter{env.sys()};
   REQUIRE(ask<produce_reply>(self, p, produce_atom::value, make_produce({"only"})));
 
-  // One timer serves all parked waits: a later, shorter wait must move it
+  // One timer serves all parked fetches: a later, shorter wait must move it
   // earlier, and the longer one must still get its own answer afterwards.
   auto start = std::chrono::steady_clock::now();
-  auto long_wait = long_waiter->request(p, request_timeout, wait_atom::value, int64_t{1},
-                                        caf::timespan(std::chrono::milliseconds(1500)));
-  auto short_wait = short_waiter->request(p, request_timeout, wait_atom::value, int64_t{1},
-                                          caf::timespan(std::chrono::milliseconds(200)));
-  std::optional<bool> short_result;
-  short_wait.receive([&](bool b) { short_result = b; },
+  auto long_wait = long_waiter->request(p, request_timeout, wait_atom::value,
+                                        fetch_request{1, 1 << 20}, caf::timespan(1500ms));
+  auto short_wait = short_waiter->request(p, request_timeout, wait_atom::value,
+                                          fetch_request{1, 1 << 20}, caf::timespan(200ms));
+  std::optional<fetch_reply> short_result;
+  short_wait.receive([&](fetch_reply& r) { short_result = std::move(r); },
                      [&](caf::error& e) { FAIL("short wait failed: " << text_of(e)); });
   auto short_elapsed = std::chrono::steady_clock::now() - start;
   REQUIRE(short_result);
-  CHECK_FALSE(*short_result);
+  CHECK(short_result->slice.length == 0);
   CHECK(short_elapsed >= 200ms);
   CHECK(short_elapsed < 1200ms);  // not held until the long wait's deadline
 
-  std::optional<bool> long_result;
-  long_wait.receive([&](bool b) { long_result = b; },
+  std::optional<fetch_reply> long_result;
+  long_wait.receive([&](fetch_reply& r) { long_result = std::move(r); },
                     [&](caf::error& e) { FAIL("long wait failed: " << text_of(e)); });
   auto long_elapsed = std::chrono::steady_clock::now() - start;
   REQUIRE(long_result);
-  CHECK_FALSE(*long_result);
+  CHECK(long_result->slice.length == 0);
   CHECK(long_elapsed >= 1500ms);
   CHECK(long_elapsed < 1500ms + std::chrono::seconds(5));
+}
+
+TEST_CASE("unpark answers at once only the parked fetches of its token",
+          "[actors][partition][fetch]") {
+  temp_dir dir;
+  partition_env env;
+  auto p = env.spawn(dir.path() / "p0");
+  caf::scoped_actor self{env.sys()};
+  caf::scoped_actor unparked{env.sys()};
+  caf::scoped_actor other{env.sys()};
+  REQUIRE(ask<produce_reply>(self, p, produce_atom::value, make_produce({"only"})));
+
+  // Two long polls at the end, tokens 7 and 8, each far longer than the test.
+  fetch_request seven{1, 1 << 20};
+  seven.park_token = 7;
+  fetch_request eight{1, 1 << 20};
+  eight.park_token = 8;
+  const auto long_wait = caf::timespan(std::chrono::seconds(60));
+  auto start = std::chrono::steady_clock::now();
+  auto a = unparked->request(p, request_timeout, wait_atom::value, seven, long_wait);
+  auto b = other->request(p, request_timeout, wait_atom::value, eight, long_wait);
+  // A token nobody parked with changes nothing; 7 answers with what is there.
+  caf::anon_send(p, unpark_atom::value, uint64_t{99});
+  caf::anon_send(p, unpark_atom::value, uint64_t{7});
+  std::optional<fetch_reply> got_a;
+  a.receive([&](fetch_reply& r) { got_a = std::move(r); },
+            [&](caf::error& e) { FAIL("unparked fetch failed: " << text_of(e)); });
+  REQUIRE(got_a);
+  CHECK(got_a->slice.length == 0);
+  CHECK(got_a->high_watermark == 1);
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(10));
+
+  // Token 8 is still parked: the next append answers it with the new batch.
+  auto seen = ask<actor_report>(self, p, inspect_atom::value);
+  REQUIRE(seen);
+  CHECK(seen->state_json.find("\"parked_fetches\":1") != std::string::npos);
+  REQUIRE(ask<produce_reply>(self, p, produce_atom::value, make_produce({"next"})));
+  std::optional<fetch_reply> got_b;
+  b.receive([&](fetch_reply& r) { got_b = std::move(r); },
+            [&](caf::error& e) { FAIL("parked fetch failed: " << text_of(e)); });
+  REQUIRE(got_b);
+  CHECK(records_of(got_b->slice) == std::vector<record>{{1, std::nullopt, "next"}});
 }
 
 TEST_CASE("a parked fetch at the end of the log answers with the batches appended next",

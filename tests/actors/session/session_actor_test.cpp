@@ -172,7 +172,7 @@ TEST_CASE("a session fetch with nothing new waits and returns what a later produ
           "[actors][session][fetch]") {
   temp_dir dir;
   broker_env env(dir.path());
-  env.create_topic("poll", 2);
+  auto topic = env.create_topic("poll", 2);
   auto consumer = env.spawn_test_session();
   auto producer = env.spawn_test_session();
   REQUIRE(session_produce(producer, "poll", 0, {"old"}));
@@ -202,11 +202,42 @@ TEST_CASE("a session fetch with nothing new waits and returns what a later produ
   CHECK_FALSE((*r)[1].error);
   CHECK((*r)[1].high_watermark == 1);
   CHECK(records_of((*r)[1].slice) == std::vector<record>{{0, std::nullopt, "fresh"}});
+
+  // Partition 0's long poll was answered with the rest (unparked), not left
+  // parked until its 10 s deadline.
+  caf::scoped_actor self{env.sys()};
+  auto seen = ask<actor_report>(self, topic.partitions[0], inspect_atom::value);
+  REQUIRE(seen);
+  CHECK(seen->state_json.find("\"parked_fetches\":0") != std::string::npos);
 }
 
-TEST_CASE("a session holds produces past the topic's quota in order and refuses with busy past "
-          "its held-bytes bound",
-          "[actors][session]") {
+TEST_CASE("a session fetch of partitions that all hold data answers with all of it at once",
+          "[actors][session][fetch]") {
+  temp_dir dir;
+  broker_env env(dir.path());
+  env.create_topic("both", 2);
+  auto session = env.spawn_test_session();
+  REQUIRE(session_produce(session, "both", 0, {"zero"}));
+  REQUIRE(session_produce(session, "both", 1, {"one"}));
+  auto start = std::chrono::steady_clock::now();
+  auto r = session_call<std::vector<fetch_item_result>>(
+      session, [](session_state& s, done_fn<std::vector<fetch_item_result>> done) {
+        s.fetch({{"both", 0, 0, 1 << 20}, {"both", 1, 0, 1 << 20}, {"both", 2, 0, 1 << 20}}, 10'000,
+                1, std::move(done));
+      });
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(9));
+  REQUIRE(r);
+  REQUIRE(r->size() == 3);
+  CHECK(records_of((*r)[0].slice) == std::vector<record>{{0, std::nullopt, "zero"}});
+  CHECK(records_of((*r)[1].slice) == std::vector<record>{{0, std::nullopt, "one"}});
+  // A partition the topic lacks is that item's error, not the fetch's.
+  CHECK(code_of((*r)[2].error) == errc::unknown_partition);
+}
+
+TEST_CASE(
+    "a session holds produces past the topic's quota in order and refuses with busy past "
+    "its held-bytes bound",
+    "[actors][session]") {
   temp_dir dir;
   broker_env env(dir.path());
   topic_config cfg;
