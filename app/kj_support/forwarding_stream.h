@@ -1,7 +1,9 @@
 #pragma once
-// forwarding_stream: a kj::AsyncIoStream that passes every call to the
+// forwarding_stream: a kj::AsyncIoStream that passes the calls below to the
 // stream it owns. A stream that changes one thing (reads through a buffer,
 // reads gated by flow control) derives from it and overrides only that.
+// tryGetLength, tryPumpFrom and tryTee keep KJ's defaults, which go through
+// tryRead and write: forwarding them would bypass a subclass's reads.
 //
 // Thread-safety: as the inner stream (one KJ thread).
 

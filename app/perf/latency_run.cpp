@@ -68,6 +68,15 @@ int run_latency(const common_options& o, const latency_options& l) {
     return 1;
   }
 
+  // Written by the producer's callbacks: declared before the producer, so
+  // that they outlive it (its destructor may still run callbacks).
+  const auto count = static_cast<uint64_t>(l.rate * o.seconds);
+  // Each record's acknowledgement latency (send() call to its delivery
+  // report), written by whichever client thread runs the callback into the
+  // record's own slot: W4 split into its produce half and the rest.
+  std::vector<uint64_t> acked_ns(count, 0);
+  std::atomic<uint64_t> failed{0};
+
   client::producer_config pcfg;
   pcfg.connection.broker = o.broker;
   pcfg.connection.client_id = "actormq-perf-producer";
@@ -81,17 +90,12 @@ int run_latency(const common_options& o, const latency_options& l) {
   }
   auto& prod = **made_p;
 
-  const auto count = static_cast<uint64_t>(l.rate * o.seconds);
   latency_recorder lat, colat, lag, ack;
   lat.reserve(count);
   colat.reserve(count);
   lag.reserve(count);
   ack.reserve(count);
-  // Each record's acknowledgement latency (send() call to its delivery
-  // report), written by whichever client thread runs the callback into the
-  // record's own slot: W4 split into its produce half and the rest.
-  std::vector<uint64_t> acked_ns(count, 0);
-  std::atomic<uint64_t> got{0}, sent{0}, failed{0};
+  std::atomic<uint64_t> got{0}, sent{0};
   std::atomic<bool> sending{true};
   const uint64_t hard_deadline = now_ns() + static_cast<uint64_t>((o.seconds + 15) * 1e9);
 
@@ -150,6 +154,9 @@ int run_latency(const common_options& o, const latency_options& l) {
     reader.join();
   }
   const uint64_t elapsed = now_ns() - t0;
+  // After a flush that timed out, callbacks may still come: closing settles
+  // every batch (its callbacks run) before acked_ns is read.
+  (void)prod.close(std::chrono::milliseconds(10000));
   for (uint64_t v : acked_ns) {
     if (v != 0) ack.add(v);
   }
