@@ -224,6 +224,17 @@ class session_state {
   /// One item's result from a partition's fetch reply, or from its error
   /// (which drops the cached topic handle unless it is one of ours).
   static fetch_item_result fetched(fetch_reply& r);
+  /// An item's result that is only an error.
+  static fetch_item_result failed(caf::error e);
+  /// Resolves item i's partition and fetches from it: a plain fetch, or with
+  /// park_wait > 0 one parked at the end of the log (park_token names it).
+  /// sending, if set, sees the partition first and may decline (the item
+  /// then ends empty). k gets the item's result exactly once, an error
+  /// included (unknown topic or partition, a failed or timed-out request).
+  void fetch_item_of(std::shared_ptr<std::vector<fetch_item>> items, size_t i,
+                     caf::timespan park_wait, uint64_t park_token,
+                     std::function<bool(const partition_actor&)> sending,
+                     std::function<void(fetch_item_result)> k);
   fetch_item_result failed_fetch(const std::string& topic, caf::error e);
   /// A request resumed after its quota hold: how long it was held.
   using resume_fn = std::function<void(std::chrono::milliseconds held)>;

@@ -430,41 +430,55 @@ void session_state::release_throttled(const std::string& topic) {
   }
 }
 
+void session_state::fetch_item_of(std::shared_ptr<std::vector<fetch_item>> items, size_t i,
+                                  caf::timespan park_wait, uint64_t park_token,
+                                  std::function<bool(const partition_actor&)> sending,
+                                  std::function<void(fetch_item_result)> k) {
+  const auto& first = (*items)[i];
+  with_topic(first.topic, first.partition, [=, this](caf::expected<topic_handle> h) {
+    const auto& item = (*items)[i];
+    fetch_item_result res;
+    if (!h) {
+      res.error = h.error();
+      return k(std::move(res));
+    }
+    if (item.partition >= h->partitions.size()) {
+      res.error = make_error(errc::unknown_partition,
+                             fmt::format("{} has no partition {}", item.topic, item.partition));
+      return k(std::move(res));
+    }
+    auto p = h->partitions[item.partition];
+    if (sending && !sending(p)) return k(std::move(res));
+    fetch_request req{item.offset, item.max_bytes};
+    req.park_token = park_token;
+    // A parked fetch is answered by its wait; its deadline only covers a
+    // partition that is stuck.
+    const bool parks = park_wait.count() > 0;
+    auto t = parks ? deadline(park_wait + std::chrono::seconds(5),
+                              [k] { k(failed(caf::make_error(caf::sec::request_timeout))); })
+                   : deadline([k] { k(failed(caf::make_error(caf::sec::request_timeout))); });
+    auto on_reply = [t, k](fetch_reply& r) {
+      if (t.settle()) k(fetched(r));
+    };
+    auto on_error = [=, this](caf::error& e) {
+      if (t.settle()) k(failed_fetch((*items)[i].topic, std::move(e)));
+    };
+    if (parks) {
+      self_->request(p, caf::infinite, wait_atom::value, req, park_wait).then(on_reply, on_error);
+    } else {
+      self_->request(p, caf::infinite, fetch_atom::value, req).then(on_reply, on_error);
+    }
+  });
+}
+
 void session_state::fetch_once(std::shared_ptr<std::vector<fetch_item>> items,
                                done_fn<std::vector<fetch_item_result>> done) {
   if (items->empty()) return done(std::vector<fetch_item_result>{});
   auto g = std::make_shared<gather<fetch_item_result>>(
       items->size(), [done](std::vector<fetch_item_result> r) { done(std::move(r)); });
   for (size_t i = 0; i < items->size(); ++i) {
-    const auto& it = (*items)[i];
-    with_topic(it.topic, it.partition, [=, this](caf::expected<topic_handle> h) {
-      const auto& item = (*items)[i];
-      fetch_item_result res;
-      if (!h) {
-        res.error = h.error();
-        return g->set(i, std::move(res));
-      }
-      if (item.partition >= h->partitions.size()) {
-        res.error = make_error(errc::unknown_partition,
-                               fmt::format("{} has no partition {}", item.topic, item.partition));
-        return g->set(i, std::move(res));
-      }
-      auto on_error = [=, this](caf::error e) {
-        g->set(i, failed_fetch(item.topic, std::move(e)));
-      };
-      auto t = deadline([on_error] { on_error(caf::make_error(caf::sec::request_timeout)); });
-      self_
-          ->request(h->partitions[item.partition], caf::infinite, fetch_atom::value,
-                    fetch_request{item.offset, item.max_bytes})
-          .then(
-              [=](fetch_reply& r) {
-                if (!t.settle()) return;
-                g->set(i, fetched(r));
-              },
-              [=](caf::error& e) {
-                if (t.settle()) on_error(std::move(e));
-              });
-    });
+    fetch_item_of(items, i, caf::timespan{0}, 0, {},
+                  [g, i](fetch_item_result r) { g->set(i, std::move(r)); });
   }
 }
 
@@ -517,11 +531,6 @@ void session_state::park_fetches(std::shared_ptr<std::vector<fetch_item>> items,
   const size_t n = items->size();
   auto st = std::make_shared<poll>(poll{std::move(first_look), std::vector<partition_actor>(n), n,
                                         false, next_park_token(), std::move(done)});
-  auto failed = [](caf::error e) {
-    fetch_item_result r;
-    r.error = std::move(e);
-    return r;
-  };
   auto answer = [this, st](size_t i, fetch_item_result r) {
     --st->pending;
     if (st->replied) return;
@@ -543,34 +552,21 @@ void session_state::park_fetches(std::shared_ptr<std::vector<fetch_item>> items,
   };
   const auto wait = caf::timespan(std::chrono::milliseconds(max_wait_ms));
   for (size_t i = 0; i < n; ++i) {
-    const auto& first = (*items)[i];
-    with_topic(first.topic, first.partition, [=, this](caf::expected<topic_handle> h) {
-      const auto& item = (*items)[i];
-      if (!h) return answer(i, failed(h.error()));
-      if (item.partition >= h->partitions.size()) {
-        return answer(i, failed(make_error(
-                             errc::unknown_partition,
-                             fmt::format("{} has no partition {}", item.topic, item.partition))));
-      }
-      if (st->replied) return answer(i, {});  // answered while its topic resolved
-      auto p = h->partitions[item.partition];
+    // A topic resolved after the reply: nothing to park, the item is done.
+    auto sending = [st, i](const partition_actor& p) {
+      if (st->replied) return false;
       st->partitions[i] = p;
-      fetch_request req{item.offset, item.max_bytes};
-      req.park_token = st->token;
-      // The partition answers by the wait itself; this deadline only covers
-      // one that is stuck.
-      auto t = deadline(wait + std::chrono::seconds(5),
-                        [=] { answer(i, failed(caf::make_error(caf::sec::request_timeout))); });
-      self_->request(p, caf::infinite, wait_atom::value, req, wait)
-          .then(
-              [=](fetch_reply& r) {
-                if (t.settle()) answer(i, fetched(r));
-              },
-              [=, this](caf::error& e) {
-                if (t.settle()) answer(i, failed_fetch(item.topic, std::move(e)));
-              });
-    });
+      return true;
+    };
+    fetch_item_of(items, i, wait, st->token, sending,
+                  [answer, i](fetch_item_result r) { answer(i, std::move(r)); });
   }
+}
+
+fetch_item_result session_state::failed(caf::error e) {
+  fetch_item_result r;
+  r.error = std::move(e);
+  return r;
 }
 
 fetch_item_result session_state::fetched(fetch_reply& r) {

@@ -12,49 +12,26 @@
 // up to `grace` for the read side, which then reads the Abort (or the end
 // of the stream) and ends the session with that; only if the read side
 // stays silent that long does the write fail with its own error. Reads
-// and everything else pass straight through.
+// and everything else pass straight through (forwarding_stream).
 
 #include <kj/async-io.h>
 #include <kj/timer.h>
 
+#include "app/kj_support/forwarding_stream.h"
+
 namespace actormq::client::detail {
 
-class last_words_stream final : public kj::AsyncIoStream {
+class last_words_stream final : public kj_support::forwarding_stream {
  public:
   last_words_stream(kj::Own<kj::AsyncIoStream> inner, kj::Timer& timer, kj::Duration grace)
-      : inner_(kj::mv(inner)), timer_(timer), grace_(grace) {}
-
-  kj::Promise<size_t> read(void* buffer, size_t min_bytes, size_t max_bytes) override {
-    return inner_->read(buffer, min_bytes, max_bytes);
-  }
-  kj::Promise<size_t> tryRead(void* buffer, size_t min_bytes, size_t max_bytes) override {
-    return inner_->tryRead(buffer, min_bytes, max_bytes);
-  }
-  kj::Maybe<uint64_t> tryGetLength() override { return inner_->tryGetLength(); }
+      : forwarding_stream(kj::mv(inner)), timer_(timer), grace_(grace) {}
 
   kj::Promise<void> write(const void* buffer, size_t size) override {
-    return defer_disconnect(kj::evalNow([&] { return inner_->write(buffer, size); }));
+    return defer_disconnect(kj::evalNow([&] { return inner().write(buffer, size); }));
   }
   kj::Promise<void> write(kj::ArrayPtr<const kj::ArrayPtr<const kj::byte>> pieces) override {
-    return defer_disconnect(kj::evalNow([&] { return inner_->write(pieces); }));
+    return defer_disconnect(kj::evalNow([&] { return inner().write(pieces); }));
   }
-  kj::Promise<void> whenWriteDisconnected() override { return inner_->whenWriteDisconnected(); }
-
-  void shutdownWrite() override { inner_->shutdownWrite(); }
-  void abortRead() override { inner_->abortRead(); }
-  void getsockopt(int level, int option, void* value, uint* length) override {
-    inner_->getsockopt(level, option, value, length);
-  }
-  void setsockopt(int level, int option, const void* value, uint length) override {
-    inner_->setsockopt(level, option, value, length);
-  }
-  void getsockname(struct sockaddr* addr, uint* length) override {
-    inner_->getsockname(addr, length);
-  }
-  void getpeername(struct sockaddr* addr, uint* length) override {
-    inner_->getpeername(addr, length);
-  }
-  kj::Maybe<int> getFd() const override { return inner_->getFd(); }
 
  private:
   // (The unix stream's write throws at once when the socket is already
@@ -67,7 +44,6 @@ class last_words_stream final : public kj::AsyncIoStream {
     });
   }
 
-  kj::Own<kj::AsyncIoStream> inner_;
   kj::Timer& timer_;
   kj::Duration grace_;
 };

@@ -97,6 +97,9 @@ TEST_CASE("a read of at least the buffer's size goes straight to the caller's bu
   // into the caller's memory directly; nothing is lost or reordered.
   CHECK(f.read(body.size(), body.size()) == body);
   CHECK(f.stream.buffered() == 0);
+  // One read filled the 64-byte buffer, one more took the rest straight:
+  // through the buffer it would have taken about 1,560.
+  CHECK(f.reads == 2);
 }
 
 TEST_CASE("a read that needs more than the buffer holds waits for the rest",
