@@ -26,6 +26,7 @@
 #include "actors/delay/delay_actor.h"
 #include "actors/group/group_actor.h"
 #include "actors/inspect/actor_report.h"
+#include "actors/ordered_lookups.h"
 #include "actors/partition/partition_actor.h"
 #include "actors/request_deadlines.h"
 #include "actors/retry/retry_actor.h"
@@ -264,6 +265,7 @@ class session_state {
   session_settings settings_;
   topic_cache topics_;
   std::map<std::string, group_actor> groups_;
+  ordered_lookups<group_actor> group_lookups_;  ///< of groups_, in flight
   /// (group, member) pairs joined through this session, left at close.
   std::set<std::pair<std::string, std::string>> members_;
   /// Checkers registered through this session, by producer group.

@@ -79,17 +79,21 @@ void session_state::with_topic(const std::string& name, uint32_t partition,
 
 void session_state::with_group(const std::string& name,
                                std::function<void(caf::expected<group_actor>)> k) {
+  // In call order: a commit must not overtake an earlier one still waiting
+  // for the group's lookup.
+  if (group_lookups_.join(name, k)) return;
   if (auto it = groups_.find(name); it != groups_.end()) return k(it->second);
   if (auto why = invalid_topic_name(name, true)) {
     return k(make_error(errc::invalid_request, "group name: " + *why));
   }
+  group_lookups_.start(name, std::move(k));
   self_->request(settings_.coordinator, group_timeout, group_atom::value, name)
       .then(
-          [this, name, k](group_actor& g) {
+          [this, name](group_actor& g) {
             groups_[name] = g;
-            k(std::move(g));
+            group_lookups_.settle(name, g);
           },
-          [k](caf::error& e) { k(std::move(e)); });
+          [this, name](caf::error& e) { group_lookups_.settle(name, std::move(e)); });
 }
 
 caf::error session_state::group_error(const std::string& name, const group_actor& g, caf::error e) {
@@ -226,12 +230,11 @@ void session_state::produce(const std::string& topic, uint32_t partition, acks_l
     if (!under_quota(*h)) {
       return send_produce(*h, partition, acks, batch, done, std::chrono::milliseconds{0});
     }
-    auto resume = [=, this](std::chrono::milliseconds held) {
-      // The handle may have been dropped meanwhile: resolve it again.
-      with_topic(topic, partition, [=, this](caf::expected<topic_handle> h2) {
-        if (!h2) return done(h2.error());
-        send_produce(*h2, partition, acks, batch, done, held);
-      });
+    // Resumed with the handle it was held with, not one resolved again: a
+    // lookup would let produces that arrived later overtake it. Its
+    // partition actor gone meanwhile is an error the client retries.
+    auto resume = [=, this, handle = *h](std::chrono::milliseconds held) {
+      send_produce(handle, partition, acks, batch, done, held);
     };
     switch (hold_for_quota(*h, *batch, resume)) {
       case quota_verdict::pass:

@@ -4,6 +4,11 @@
 // each produce does not cost a registry round trip. An entry is dropped with
 // forget() when a partition actor behind it stops answering; the next use
 // resolves it again.
+//
+// Calls are answered in the order they were made: while a lookup of a topic
+// is in flight, every call for that topic waits for it, even one the cache
+// could answer (see ordered_lookups). Produces routed through the cache
+// reach their partition in the order they arrived.
 
 #include <caf/all.hpp>
 
@@ -12,6 +17,7 @@
 #include <optional>
 #include <string>
 
+#include "actors/ordered_lookups.h"
 #include "actors/topic/topic_registry_actor.h"
 
 namespace actormq {
@@ -26,16 +32,18 @@ class topic_cache {
   template <typename Self>
   void with(Self* self, const topic_registry_actor& registry, const std::string& name,
             continuation k, std::optional<uint32_t> partition = std::nullopt) {
+    if (lookups_.join(name, k)) return;
     if (auto it = topics_.find(name); it != topics_.end()) {
       if (!partition || *partition < it->second.partitions.size()) return k(it->second);
     }
+    lookups_.start(name, std::move(k));
     self->request(registry, std::chrono::seconds(30), lookup_atom::value, name)
         .then(
-            [this, name, k](topic_handle& h) {
+            [this, name](topic_handle& h) {
               topics_[name] = h;
-              k(std::move(h));
+              lookups_.settle(name, h);
             },
-            [k](caf::error& e) { k(std::move(e)); });
+            [this, name](caf::error& e) { lookups_.settle(name, std::move(e)); });
   }
 
   void put(const std::string& name, topic_handle h) { topics_[name] = std::move(h); }
@@ -43,6 +51,7 @@ class topic_cache {
 
  private:
   std::map<std::string, topic_handle> topics_;
+  ordered_lookups<topic_handle> lookups_;
 };
 
 }  // namespace actormq
