@@ -62,6 +62,10 @@ const std::vector<metric_family>& metric_catalog() {
         {"actormq_partition_duplicate_batches_total", "counter",
          "Idempotent batches a partition answered as duplicates of stored ones (a producer's "
          "resend after a lost reply), not stored again."},
+        {"actormq_partition_out_of_order_batches_total", "counter",
+         "Idempotent batches a partition refused because their sequence left a gap (an earlier "
+         "batch of the producer not stored yet); the producer resends them in order. Steadily "
+         "rising: batches reach the broker out of order."},
         {"actormq_partition_leader", "gauge",
          "1 when this broker's replica leads the partition, else 0."},
         {"actormq_partition_isr_size", "gauge",

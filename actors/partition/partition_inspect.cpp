@@ -27,6 +27,7 @@ void partition_state::inspect(actor_report& r) const {
       .field("segments", log_->segment_count())
       .field("producers", producers_.size())
       .field("duplicate_batches", duplicate_batches_)
+      .field("out_of_order_batches", out_of_order_batches_)
       .field("parked_fetches", parked_fetches_.size())
       .field("fsync_waiters", fsync_waiters_.size())
       .field("flush_in_flight", flush_in_flight_)
@@ -86,6 +87,8 @@ void partition_state::inspect(actor_report& r) const {
   add_metric(m, "actormq_partition_leader", l, leading ? 1 : 0);
   add_metric(m, "actormq_partition_duplicate_batches_total", l,
              static_cast<double>(duplicate_batches_));
+  add_metric(m, "actormq_partition_out_of_order_batches_total", l,
+             static_cast<double>(out_of_order_batches_));
   if (settings_.replicated && role_ == role::leader) {
     add_metric(m, "actormq_partition_isr_size", l, static_cast<double>(tracker_.isr().size()));
     for (auto b : leadership_.replicas) {

@@ -170,6 +170,7 @@ caf::result<produce_reply> partition_state::produce(produce_request& req) {
         }
         return produce_reply{c.base_offset, c.last_offset, true};
       case producer_state_table::verdict::out_of_order:
+        ++out_of_order_batches_;
         return make_error(errc::out_of_order_sequence,
                           fmt::format("producer {} sequence {} is out of order", first.producer_id,
                                       first.base_sequence));
