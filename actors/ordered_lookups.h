@@ -21,6 +21,10 @@
 //       [=](caf::error& e) { lookups_.settle(key, std::move(e)); });
 //
 // Every waiter gets the lookup's answer, also the error of a failed lookup.
+// The key is no longer in flight while its waiters run: a waiter that calls
+// again for the same key is answered at once (from the cache the reply just
+// filled), ahead of the waiters after it. Callers answer asynchronously, so
+// none does today.
 // Not thread-safe: one actor owns it.
 
 #include <caf/expected.hpp>
@@ -61,7 +65,7 @@ class ordered_lookups {
     for (auto& k : ks) k(r);
   }
 
-  /// Lookups in flight (for inspect).
+  /// How many keys have a lookup in flight.
   size_t in_flight() const { return waiters_.size(); }
 
  private:

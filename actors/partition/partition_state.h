@@ -144,7 +144,9 @@ class partition_state {
   /// Idempotent batches answered as a duplicate of one already stored (a
   /// producer's resend after a lost reply), since the actor started.
   uint64_t duplicate_batches_ = 0;
-  uint64_t out_of_order_batches_ = 0;  ///< refused: a sequence gap
+  /// Idempotent batches refused for a sequence gap (an earlier batch of the
+  /// producer not stored yet), since the actor started.
+  uint64_t out_of_order_batches_ = 0;
   std::vector<fsync_waiter> fsync_waiters_;
   /// When the one pending wait timer fires (if any). One timer serves all
   /// parked waits: CAF's clock wakes its thread for every timer set, which

@@ -252,7 +252,10 @@ class session_state {
   /// Whether a produce to h goes through hold_for_quota: the topic has a
   /// quota, or this session still holds (or has buckets for) it.
   bool under_quota(const topic_handle& h) const;
-  void send_produce(const topic_handle& h, uint32_t partition, acks_level acks,
+  /// Sends a produce to dest, partition `partition` of topic, within its
+  /// in-flight budget.
+  void send_produce(const std::string& topic, uint32_t partition, const partition_actor& dest,
+                    std::shared_ptr<inflight_budget> budget, acks_level acks,
                     std::shared_ptr<std::string> batch, done_fn<produce_reply> done,
                     std::chrono::milliseconds held);
   void send_delayed(const std::string& topic, uint32_t partition, acks_level acks,

@@ -227,18 +227,22 @@ void session_state::produce(const std::string& topic, uint32_t partition, acks_l
     }
     // The common case, no quota on the topic and nothing held for it: no
     // resume closure, no record count, on the produce path.
+    const auto& dest = h->partitions[partition];
+    const auto& budget = h->budgets[partition];
     if (!under_quota(*h)) {
-      return send_produce(*h, partition, acks, batch, done, std::chrono::milliseconds{0});
+      return send_produce(topic, partition, dest, budget, acks, batch, done,
+                          std::chrono::milliseconds{0});
     }
-    // Resumed with the handle it was held with, not one resolved again: a
+    // Resumed with the partition it was held for, not one resolved again: a
     // lookup would let produces that arrived later overtake it. Its
     // partition actor gone meanwhile is an error the client retries.
-    auto resume = [=, this, handle = *h](std::chrono::milliseconds held) {
-      send_produce(handle, partition, acks, batch, done, held);
+    auto resume = [=, this](std::chrono::milliseconds held) {
+      send_produce(topic, partition, dest, budget, acks, batch, done, held);
     };
     switch (hold_for_quota(*h, *batch, resume)) {
       case quota_verdict::pass:
-        return send_produce(*h, partition, acks, batch, done, std::chrono::milliseconds{0});
+        return send_produce(topic, partition, dest, budget, acks, batch, done,
+                            std::chrono::milliseconds{0});
       case quota_verdict::held:
         return;
       case quota_verdict::refused:
@@ -247,17 +251,12 @@ void session_state::produce(const std::string& topic, uint32_t partition, acks_l
   });
 }
 
-void session_state::send_produce(const topic_handle& h, uint32_t partition, acks_level acks,
+void session_state::send_produce(const std::string& topic, uint32_t partition,
+                                 const partition_actor& dest,
+                                 std::shared_ptr<inflight_budget> budget, acks_level acks,
                                  std::shared_ptr<std::string> batch, done_fn<produce_reply> done,
                                  std::chrono::milliseconds held) {
-  const auto& topic = h.name;
-  if (partition >= h.partitions.size()) {
-    return done(make_error(errc::unknown_partition,
-                           fmt::format("topic {} has {} partitions; there is no partition {}",
-                                       topic, h.partitions.size(), partition)));
-  }
   auto throttled_ms = static_cast<uint32_t>(held.count());
-  auto budget = h.budgets[partition];
   auto bytes = static_cast<int64_t>(batch->size());
   if (!budget->try_acquire(bytes)) {
     return done(make_error(errc::busy, fmt::format("partition {}/{} has too much data in flight; "
@@ -276,9 +275,7 @@ void session_state::send_produce(const topic_handle& h, uint32_t partition, acks
     }
   };
   auto t = deadline([on_error] { on_error(caf::make_error(caf::sec::request_timeout)); });
-  self_
-      ->request(h.partitions[partition], caf::infinite, produce_atom::value,
-                produce_request{std::move(batch), acks})
+  self_->request(dest, caf::infinite, produce_atom::value, produce_request{std::move(batch), acks})
       .then(
           [=](produce_reply& r) {
             if (!t.settle()) return;

@@ -39,18 +39,29 @@ class topic_cache {
     lookups_.start(name, std::move(k));
     self->request(registry, std::chrono::seconds(30), lookup_atom::value, name)
         .then(
-            [this, name](topic_handle& h) {
+            [this, name, put_before = puts_[name]](topic_handle& h) {
+              // A handle put() while the lookup was on its way (after a
+              // grow) is newer than the registry's answer: it stays, and
+              // it answers the calls that waited.
+              if (auto it = topics_.find(name); it != topics_.end() && puts_[name] != put_before) {
+                return lookups_.settle(name, it->second);
+              }
               topics_[name] = h;
               lookups_.settle(name, h);
             },
             [this, name](caf::error& e) { lookups_.settle(name, std::move(e)); });
   }
 
-  void put(const std::string& name, topic_handle h) { topics_[name] = std::move(h); }
+  /// Caches h as the newest handle of topic name (the answer of a grow).
+  void put(const std::string& name, topic_handle h) {
+    topics_[name] = std::move(h);
+    ++puts_[name];
+  }
   void forget(const std::string& name) { topics_.erase(name); }
 
  private:
   std::map<std::string, topic_handle> topics_;
+  std::map<std::string, uint64_t> puts_;  ///< put() calls per topic
   ordered_lookups<topic_handle> lookups_;
 };
 

@@ -3,9 +3,13 @@
 // flight, batches near the size limit), with none lost or stored twice.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <map>
+#include <mutex>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -32,15 +36,15 @@ TEST_CASE(
   test::broker_process broker;
   test::require_started(broker);
   test::create_topic(broker, "ordered", 1);
+  // Declared before the producer: its callbacks may run until it is closed.
+  std::atomic<int> failed{0};
+  std::mutex mu;
+  std::map<char, std::vector<int64_t>> acked;  // offsets in each writer's order of callbacks
   client::producer_config pc;
   pc.connection = test::connection_to(broker);
   pc.linger_ms = 0;
   auto prod = client::producer::create(pc);
   REQUIRE(prod);
-
-  std::atomic<int> failed{0};
-  std::mutex mu;
-  std::map<char, std::vector<int64_t>> acked;  // offsets in each writer's order of callbacks
   auto send = [&](char writer, int n, size_t size) {
     (*prod)->send(
         {"ordered", std::nullopt, value_of(writer, n, size), {}, std::nullopt, std::nullopt},

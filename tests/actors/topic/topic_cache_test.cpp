@@ -63,12 +63,17 @@ TEST_CASE(
   run([&](caf::event_based_actor* self, topic_cache& c) {
     c.with(self, registry, "grows", note_handle(log, "warm"));
   });
+  // The log is written by the actor: read on it, between its messages.
+  auto calls = [&] {
+    size_t n = 0;
+    run([&](caf::event_based_actor*, topic_cache&) { n = log->size(); });
+    return n;
+  };
   auto wait_for_calls = [&](size_t n) {
-    for (int i = 0; i < 3000 && log->size() < n; ++i) {
-      run([](caf::event_based_actor*, topic_cache&) {});
+    for (int i = 0; i < 3000 && calls() < n; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
-    REQUIRE(log->size() == n);
+    REQUIRE(calls() == n);
   };
   wait_for_calls(1);
   {
@@ -94,5 +99,23 @@ TEST_CASE(
   wait_for_calls(5);
   CHECK(*log ==
         call_log{"warm:1", "to partition 1:2", "to partition 0:2", "first:error", "second:error"});
+
+  // A handle put() while a lookup is on its way (a grow's answer) is newer
+  // than the lookup's: the calls that waited get it, and it stays cached.
+  auto one = env.create_topic("put", 1);
+  auto two = one;
+  two.partitions.push_back(one.partitions[0]);
+  two.budgets.push_back(one.budgets[0]);
+  run([&](caf::event_based_actor* self, topic_cache& c) {
+    c.with(self, registry, "put", note_handle(log, "before put"));
+    c.put("put", two);
+    c.with(self, registry, "put", note_handle(log, "after put"), 1);
+  });
+  wait_for_calls(7);
+  run([&](caf::event_based_actor* self, topic_cache& c) {
+    c.with(self, registry, "put", note_handle(log, "later"));
+  });
+  CHECK(*log == call_log{"warm:1", "to partition 1:2", "to partition 0:2", "first:error",
+                         "second:error", "before put:2", "after put:2", "later:2"});
   caf::anon_send_exit(owner, caf::exit_reason::user_shutdown);
 }
