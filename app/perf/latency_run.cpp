@@ -1,5 +1,6 @@
 // latency: publish -> consume latency at a fixed rate (W4).
 
+#include <pthread.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -100,6 +101,7 @@ int run_latency(const common_options& o, const latency_options& l) {
   const uint64_t hard_deadline = now_ns() + static_cast<uint64_t>((o.seconds + 15) * 1e9);
 
   std::thread reader([&] {
+    pthread_setname_np(pthread_self(), "perf-consumer");  // sched traces tell it apart
     uint64_t drain_deadline = hard_deadline;
     while (now_ns() < std::min(hard_deadline, drain_deadline)) {
       if (!sending.load()) {

@@ -1,8 +1,11 @@
 // Integration: the client library against the real broker.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
+#include <string>
 
 #include "actormq/client/partitioner.h"
 #include "fixtures.h"
@@ -176,4 +179,35 @@ TEST_CASE("poll_batch views stay valid after later polls and match what was prod
   REQUIRE(pos0);
   REQUIRE(pos1);
   CHECK(*pos0 + *pos1 == n);
+}
+
+namespace {
+
+/// The names of this process's threads (/proc/self/task/*/comm).
+std::multiset<std::string> round_trip_thread_names() {
+  std::multiset<std::string> names;
+  for (const auto& t : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream in(t.path() / "comm");
+    std::string name;
+    if (std::getline(in, name)) names.insert(name);
+  }
+  return names;
+}
+
+}  // namespace
+
+TEST_CASE("the client names its threads: the connection's loop and the producer's sender",
+          "[app][client]") {
+  test::broker_process broker;
+  test::require_started(broker);
+  auto before = round_trip_thread_names();
+  client::producer_config pc;
+  pc.connection = test::connection_to(broker);
+  auto prod = client::producer::create(pc);
+  REQUIRE(prod);
+  auto after = round_trip_thread_names();
+  // One more of each (a test binary may hold other connections' threads).
+  CHECK(after.count("amq-conn") == before.count("amq-conn") + 1);
+  CHECK(after.count("amq-sender") == before.count("amq-sender") + 1);
+  REQUIRE((*prod)->close());
 }

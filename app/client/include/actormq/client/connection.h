@@ -4,6 +4,7 @@
 // client; every call from a user thread is marshalled onto that loop, so
 // users never see KJ. Producers, consumers and admin clients created from
 // one connection share it (its thread, sessions and cluster metadata).
+// The loop thread is named "amq-conn" (top -H, perf, gdb).
 //
 // The bootstrap session goes to the first reachable broker of
 // config().broker ("HOST:PORT[,HOST:PORT...]"), the next one when it dies;

@@ -41,6 +41,7 @@
 //   max_in_flight_per_partition are outstanding per partition.
 //
 // Thread-safety: send/flush/close may be called from any number of threads.
+// The producer's own sender thread is named "amq-sender".
 // Delivery callbacks run on the connection's loop thread: they must be quick
 // and must not call send_sync(), flush() or close() (send() is fine unless
 // the buffer is full).
