@@ -6,12 +6,14 @@
 # it runs and its CPU a message, then who wakes whom (bench/sched_summary.py; docs/benchmarks.md,
 # "W4: where a message's time goes"). Tracing costs a little on every switch: compare threads and
 # runs of this script, not its latency with untraced runs.
-# Usage: bench/w4_sched.sh [RATE (1000)] [SECS (2)]   Env: BUILD (<repo>/build-perf)
+# Usage: bench/w4_sched.sh [RATE (1000)] [SECS (2)]
+# Env: BUILD (<repo>/build-perf), BROKER_ARGS (extra broker arguments)
 set -uo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 . "$ROOT/bench/w4_lib.sh"
 RATE=${1:-1000}; SECS=${2:-2}; B=${BUILD:-$ROOT/build-perf}
-w4_start_broker "$B"
+# shellcheck disable=SC2086  # BROKER_ARGS is a word list on purpose
+w4_start_broker "$B" ${BROKER_ARGS:-}
 w4_latency "$B" "$RATE"
 sleep 4
 tids() {  # "tid comm" of every thread of $1, the main thread named "main"
