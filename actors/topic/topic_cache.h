@@ -34,19 +34,21 @@ class topic_cache {
             continuation k, std::optional<uint32_t> partition = std::nullopt) {
     if (lookups_.join(name, k)) return;
     if (auto it = topics_.find(name); it != topics_.end()) {
-      if (!partition || *partition < it->second.partitions.size()) return k(it->second);
+      const auto& h = it->second.handle;
+      if (!partition || *partition < h.partitions.size()) return k(h);
     }
     lookups_.start(name, std::move(k));
     self->request(registry, std::chrono::seconds(30), lookup_atom::value, name)
         .then(
-            [this, name, put_before = puts_[name]](topic_handle& h) {
+            [this, name, puts_before = puts_](topic_handle& h) {
               // A handle put() while the lookup was on its way (after a
               // grow) is newer than the registry's answer: it stays, and
               // it answers the calls that waited.
-              if (auto it = topics_.find(name); it != topics_.end() && puts_[name] != put_before) {
-                return lookups_.settle(name, it->second);
+              if (auto it = topics_.find(name);
+                  it != topics_.end() && it->second.put > puts_before) {
+                return lookups_.settle(name, it->second.handle);
               }
-              topics_[name] = h;
+              topics_[name] = cached{h, 0};
               lookups_.settle(name, h);
             },
             [this, name](caf::error& e) { lookups_.settle(name, std::move(e)); });
@@ -54,14 +56,17 @@ class topic_cache {
 
   /// Caches h as the newest handle of topic name (the answer of a grow).
   void put(const std::string& name, topic_handle h) {
-    topics_[name] = std::move(h);
-    ++puts_[name];
+    topics_[name] = cached{std::move(h), ++puts_};
   }
   void forget(const std::string& name) { topics_.erase(name); }
 
  private:
-  std::map<std::string, topic_handle> topics_;
-  std::map<std::string, uint64_t> puts_;  ///< put() calls per topic
+  struct cached {
+    topic_handle handle;
+    uint64_t put = 0;  ///< puts_ when put() stored it; 0: a lookup's answer
+  };
+  std::map<std::string, cached> topics_;
+  uint64_t puts_ = 0;  ///< put() calls so far
   ordered_lookups<topic_handle> lookups_;
 };
 
