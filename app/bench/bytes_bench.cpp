@@ -15,25 +15,30 @@
 //     max_in_flight_per_partition); batch buffers are reused, as the
 //     client's batch_buffer_pool does.
 //   receiver: reads each batch into a reused buffer, checks its CRC32C,
-//     pwrite()s it at the end of a segment file in D (a new file every M
-//     MiB) and writes an 8-byte acknowledgement. A thread of its own syncs
-//     as the broker's flusher does with the default flush_ms = 1000: each
+//     pwrite()s it at the end of a segment file (a new file every M MiB,
+//     in a directory of its own made under D and deleted at the end) and
+//     writes an 8-byte acknowledgement. --receiver-threads 2 reads on one
+//     thread and checks and writes on another (the broker's connection
+//     thread and its partition's worker), 1 does all on one thread. A third
+//     thread syncs as the broker's flusher does with flush_ms = T: each
 //     closed segment right after its roll, the active one once its oldest
-//     unsynced byte is 1 s old (--flush-ms 0: no sync, page cache only). --receiver-threads 2 reads
-//     on one thread and checks and writes on another (the broker's connection thread and its
-//     partition's worker), 1 does all on one thread.
+//     unsynced byte is T ms old (--flush-ms 0: no sync, page cache only).
+//     Segments still queued for their sync when the run ends are closed
+//     unsynced, as the broker leaves them to its flusher.
 // No record format, no RPC framing, no actors, no allocation per batch:
 // the gap between this and W2 is what ActorMQ adds to moving the bytes.
 //
 // Output, one line: msgs= secs= msgs_per_s= mb_per_s= and per process the
-// CPU (% of a core, µs a message) and context switches a message (getrusage
-// of each process over the run).
+// CPU (% of a core over the producer's timed run, µs a message) and context
+// switches a message. The producer's figures cover its timed run (buffers
+// allocated and touched before it); the receiver's are its whole life
+// (getrusage at its exit), setup and the last syncs' join included.
 
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sys/resource.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -56,6 +61,7 @@
 #include <utility>
 #include <vector>
 
+#include "process_stats.h"
 #include "storage/crc32c.h"
 
 namespace {
@@ -70,6 +76,9 @@ double now_s() {
   std::fprintf(stderr, "actormq-bytes-bench: %s: %s\n", what, std::strerror(errno));
   std::exit(1);
 }
+
+/// Bytes of the length before each value in a batch.
+constexpr size_t length_bytes = 4;
 
 /// What precedes a batch on the socket; len 0 ends the run.
 struct batch_header {
@@ -106,22 +115,6 @@ void write_all(int fd, iovec* iov, int n) {
       iov->iov_len -= left;
     }
   }
-}
-
-struct usage {
-  double cpu_s = 0;
-  long switches = 0;
-};
-
-usage usage_of(const rusage& ru) {
-  auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
-  return {s(ru.ru_utime) + s(ru.ru_stime), ru.ru_nvcsw + ru.ru_nivcsw};
-}
-
-usage self_usage() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return usage_of(ru);
 }
 
 /// Appends batches to segment files of segment_bytes, as the log does. With
@@ -243,9 +236,9 @@ void store(int fd, segment_writer& out, const batch_header& h, const char* data)
 
 /// The receiver process: returns its exit code.
 int run_receiver(int fd, const std::string& dir, uint64_t segment_bytes, int64_t flush_ms,
-                 size_t batch_bytes, size_t slots, int threads) {
+                 std::vector<std::vector<char>>& bufs, int threads) {
   segment_writer out(dir, segment_bytes, flush_ms);
-  std::vector<std::vector<char>> bufs(slots, std::vector<char>(batch_bytes));
+  const size_t slots = bufs.size();
   if (threads == 1) {
     for (uint64_t i = 0;; ++i) {
       batch_header h;
@@ -324,17 +317,25 @@ struct options {
   int64_t flush_ms = 1000;
 };
 
+/// in_flight + 1 batch buffers, allocated and touched (zeroed) before a run
+/// starts, so that neither side's timed work faults pages in.
+std::vector<std::vector<char>> batch_buffers(const options& opt) {
+  return std::vector<std::vector<char>>(opt.in_flight + 1, std::vector<char>(opt.batch_bytes));
+}
+
 /// The producer: sends opt.count values and waits for every acknowledgement.
-void run_producer(int fd, const options& opt) {
-  const size_t slots = opt.in_flight + 1;
-  std::vector<std::vector<char>> bufs(slots, std::vector<char>(opt.batch_bytes));
+void run_producer(int fd, const options& opt, std::vector<std::vector<char>>& bufs) {
+  const size_t slots = bufs.size();
   std::vector<char> value(opt.size, 'v');
   uint64_t seq = 0;
   uint64_t acked = 0;
   size_t fill = 0;
   auto read_ack = [&](bool wait) {
     uint64_t a = 0;
-    ssize_t r = ::recv(fd, &a, sizeof a, wait ? 0 : MSG_DONTWAIT);
+    ssize_t r = 0;
+    do {
+      r = ::recv(fd, &a, sizeof a, wait ? 0 : MSG_DONTWAIT);
+    } while (r < 0 && errno == EINTR);
     if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && !wait) return false;
     if (r == static_cast<ssize_t>(sizeof a)) {
       ++acked;
@@ -359,13 +360,13 @@ void run_producer(int fd, const options& opt) {
     }
   };
   for (uint64_t i = 0; i < opt.count; ++i) {
-    if (fill + 4 + opt.size > opt.batch_bytes) seal();
+    if (fill + length_bytes + opt.size > opt.batch_bytes) seal();
     char* p = bufs[seq % slots].data() + fill;
     const auto len = static_cast<uint32_t>(opt.size);
-    std::memcpy(p, &len, 4);
+    std::memcpy(p, &len, length_bytes);
     std::memcpy(value.data(), &i, std::min(sizeof i, value.size()));
-    std::memcpy(p + 4, value.data(), opt.size);
-    fill += 4 + opt.size;
+    std::memcpy(p + length_bytes, value.data(), opt.size);
+    fill += length_bytes + opt.size;
   }
   seal();
   while (acked < seq) read_ack(true);
@@ -379,31 +380,48 @@ void run_producer(int fd, const options& opt) {
 int main(int argc, char** argv) {
   CLI::App app{"ActorMQ: the floor of W2's bytes (copy, CRC, loopback TCP, page cache)"};
   options opt;
-  app.add_option("--count", opt.count, "values sent")->capture_default_str();
+  app.add_option("--count", opt.count, "values sent")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   app.add_option("--size", opt.size, "bytes a value")
       ->capture_default_str()
       ->check(CLI::Range(1, 1 << 20));
-  app.add_option("--batch-bytes", opt.batch_bytes, "bytes a batch")->capture_default_str();
+  app.add_option("--batch-bytes", opt.batch_bytes, "bytes a batch")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{64}, size_t{64} << 20));
   app.add_option("--in-flight", opt.in_flight, "batches unacknowledged")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
   app.add_option("--receiver-threads", opt.receiver_threads, "1: read and store on one thread")
       ->capture_default_str()
       ->check(CLI::Range(1, 2));
-  app.add_option("--dir", opt.dir, "directory of the segment files (emptied)")
+  app.add_option("--dir", opt.dir,
+                 "where the run's own directory of segment files is made (and deleted)")
       ->capture_default_str();
-  app.add_option("--segment-mb", opt.segment_mb, "MiB a segment file")->capture_default_str();
+  app.add_option("--segment-mb", opt.segment_mb, "MiB a segment file")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 4095));
   app.add_option("--flush-ms", opt.flush_ms,
                  "sync closed segments at once and the active one when its data is this old "
                  "(the broker's default flush_ms); 0: no sync")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Range(0, 3'600'000));
   CLI11_PARSE(app, argc, argv);
-  if (opt.batch_bytes < opt.size + 4) return std::fprintf(stderr, "--batch-bytes < a value\n"), 2;
+  if (opt.batch_bytes < opt.size + length_bytes) {
+    return std::fprintf(stderr, "--batch-bytes: less than one value\n"), 2;
+  }
+  // A peer gone shows as an error of the write, not as SIGPIPE.
+  ::signal(SIGPIPE, SIG_IGN);
 
+  // The run's own directory under --dir: only it is deleted.
   std::error_code ec;
-  std::filesystem::remove_all(opt.dir, ec);
   std::filesystem::create_directories(opt.dir, ec);
-  if (ec) return std::fprintf(stderr, "%s: %s\n", opt.dir.c_str(), ec.message().c_str()), 2;
+  std::string run_dir = opt.dir + "/run.XXXXXX";
+  if (ec || ::mkdtemp(run_dir.data()) == nullptr) {
+    return std::fprintf(stderr, "%s: %s\n", opt.dir.c_str(),
+                        ec ? ec.message().c_str() : std::strerror(errno)),
+           2;
+  }
 
   int lfd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
@@ -418,32 +436,39 @@ int main(int argc, char** argv) {
   pid_t child = ::fork();
   if (child < 0) die("fork");
   if (child == 0) {
+    auto bufs = batch_buffers(opt);  // each process its own: no copy-on-write faults
     int fd = ::accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC);
     if (fd < 0) die("accept");
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    std::_Exit(run_receiver(fd, opt.dir, opt.segment_mb << 20, opt.flush_ms, opt.batch_bytes,
-                            opt.in_flight + 1, opt.receiver_threads));
+    std::_Exit(
+        run_receiver(fd, run_dir, opt.segment_mb << 20, opt.flush_ms, bufs, opt.receiver_threads));
   }
   ::close(lfd);
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) die("connect");
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 
-  const usage u0 = self_usage();
+  auto bufs = batch_buffers(opt);
+  const auto u0 = actormq::bench::self_usage();
   const double t0 = now_s();
-  run_producer(fd, opt);
+  run_producer(fd, opt, bufs);
   const double secs = now_s() - t0;
-  const usage u1 = self_usage();
+  const auto u1 = actormq::bench::self_usage();
   ::close(fd);
   int status = 0;
   rusage cru{};
   if (::wait4(child, &status, 0, &cru) != child) die("wait4");
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    std::fprintf(stderr, "actormq-bytes-bench: the receiver failed (status %d)\n", status);
+  std::filesystem::remove_all(run_dir, ec);
+  if (WIFSIGNALED(status)) {
+    std::fprintf(stderr, "actormq-bytes-bench: the receiver died of signal %d\n", WTERMSIG(status));
     return 1;
   }
-  const usage rcv = usage_of(cru);
-  std::filesystem::remove_all(opt.dir, ec);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    std::fprintf(stderr, "actormq-bytes-bench: the receiver failed (exit %d)\n",
+                 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    return 1;
+  }
+  const auto rcv = actormq::bench::usage_of(cru);
 
   const auto n = static_cast<double>(opt.count);
   const double pcpu = u1.cpu_s - u0.cpu_s;

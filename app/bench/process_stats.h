@@ -3,6 +3,7 @@
 // (Linux /proc), and the percentile they report. Header-only: each bench is
 // one translation unit.
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,6 +18,25 @@
 #include <vector>
 
 namespace actormq::bench {
+
+/// CPU time (user + system, seconds) and context switches (voluntary +
+/// involuntary) of a getrusage() result.
+struct cpu_usage {
+  double cpu_s = 0;
+  long switches = 0;
+};
+
+inline cpu_usage usage_of(const rusage& ru) {
+  auto secs = [](const timeval& tv) { return static_cast<double>(tv.tv_sec) + tv.tv_usec / 1e6; };
+  return {secs(ru.ru_utime) + secs(ru.ru_stime), ru.ru_nvcsw + ru.ru_nivcsw};
+}
+
+/// This process's CPU time and switches so far, all its threads.
+inline cpu_usage self_usage() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return usage_of(ru);
+}
 
 /// ms since the epoch (the clock deliver-at times are in).
 inline int64_t wall_ms() {

@@ -315,10 +315,10 @@ int main(int argc, char** argv) {
     }
   });
 
-  rusage before{};
+  actormq::bench::cpu_usage before;
   const uint64_t start = now_ns() + 10'000'000;
   for (uint64_t i = 0; i < n_warm + n; ++i) {
-    if (i == n_warm) getrusage(RUSAGE_SELF, &before);
+    if (i == n_warm) before = actormq::bench::self_usage();
     uint64_t due = start + i * interval;
     if (now_ns() < due) sleep_until_ns(due);
     auto stamp = now_ns();
@@ -328,14 +328,9 @@ int main(int argc, char** argv) {
   hops.front()->send(message{});
   sink.join();
   for (auto& t : relays) t.join();
-  rusage after{};
-  getrusage(RUSAGE_SELF, &after);
-
-  auto secs = [](const timeval& tv) { return static_cast<double>(tv.tv_sec) + tv.tv_usec / 1e6; };
-  double cpu =
-      secs(after.ru_utime) + secs(after.ru_stime) - secs(before.ru_utime) - secs(before.ru_stime);
-  double ctx = static_cast<double>((after.ru_nvcsw + after.ru_nivcsw) -
-                                   (before.ru_nvcsw + before.ru_nivcsw));
+  const auto after = actormq::bench::self_usage();
+  const double cpu = after.cpu_s - before.cpu_s;
+  const auto ctx = static_cast<double>(after.switches - before.switches);
   const double msgs = static_cast<double>(lat.size());
   using actormq::bench::percentile;
   auto lat_max = lat.empty() ? 0.0 : static_cast<double>(*std::max_element(lat.begin(), lat.end()));
