@@ -45,14 +45,7 @@ std::optional<int64_t> parse_segment_name(const std::string& name, std::string_v
 }
 
 void emit(recovery_report& report, recovery_event ev) {
-  logger().warn("recovery: {} {}: dropped {} bytes (offsets {}..{}): {}",
-                ev.what == recovery_event::kind::truncated_tail        ? "truncated tail of"
-                : ev.what == recovery_event::kind::quarantined_segment ? "quarantined"
-                : ev.what == recovery_event::kind::rebuilt_index       ? "rebuilt index of"
-                                                                       : "removed",
-                ev.file.string(), ev.dropped_bytes, ev.first_dropped(), ev.dropped_until(),
-                ev.detail);
-  report.events.push_back(std::move(ev));
+  report_event(report, "log", std::move(ev));
 }
 
 // Cuts a segment's bytes from the first bad batch a scan met and reports it.

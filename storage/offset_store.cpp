@@ -5,8 +5,8 @@
 #include <limits>
 
 #include "storage/byte_codec.h"
-#include "storage/crc32c.h"
 #include "storage/errc.h"
+#include "storage/framed_records.h"
 #include "storage/logger.h"
 #include "storage/record_batch.h"  // load_le / store_le
 
@@ -17,7 +17,7 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* file_name = "offsets.log";
-constexpr size_t header_bytes = 8;  // crc + body_length
+constexpr size_t header_bytes = framed_records::header_bytes;  // crc + body_length
 constexpr size_t max_body_bytes = 1 << 20;
 constexpr uint8_t record_version = 1;
 constexpr uint8_t type_commit = 1;
@@ -44,14 +44,7 @@ using reader = byte_reader;
 // Appends one record framed by crc and length; returns its size.
 template <typename Body>
 size_t append_record(std::vector<uint8_t>& out, Body&& body) {
-  const size_t start = out.size();
-  out.resize(start + header_bytes);
-  writer w(out);
-  body(w);
-  const auto body_length = static_cast<uint32_t>(out.size() - start - header_bytes);
-  store_le<uint32_t>(out.data() + start + 4, body_length);
-  store_le<uint32_t>(out.data() + start, crc32c(out.data() + start + 4, 4 + body_length));
-  return out.size() - start;
+  return framed_records::append(out, std::forward<Body>(body));
 }
 
 size_t append_commit(std::vector<uint8_t>& out, std::string_view group, std::string_view topic,
@@ -114,13 +107,6 @@ bool same_file(int fd, const fs::path& path) {
   return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
-void emit(recovery_report& report, recovery_event ev) {
-  logger().warn("offsets recovery: {} {}: dropped {} bytes: {}",
-                ev.what == recovery_event::kind::truncated_tail ? "truncated tail of" : "removed",
-                ev.file.string(), ev.dropped_bytes, ev.detail);
-  report.events.push_back(std::move(ev));
-}
-
 }  // namespace
 
 offset_store::offset_store(fs::path path, offset_store_config cfg)
@@ -146,73 +132,27 @@ result<std::unique_ptr<offset_store>> offset_store::open(const fs::path& dir,
 }
 
 status offset_store::recover(recovery_report& report) {
-  std::error_code ec;
-  auto tmp = path_;
-  tmp += ".tmp";
-  if (fs::exists(tmp, ec)) {
-    std::error_code size_ec;
-    const uint64_t bytes = fs::file_size(tmp, size_ec);
-    fs::remove(tmp, ec);
-    if (ec) return ec;
-    emit(report, {recovery_event::kind::removed_stray_file, tmp, size_ec ? 0 : bytes, offset(-1),
-                  offset(-1), "unfinished compaction snapshot"});
-  }
-
-  auto f = file_handle::open(path_, true);
+  std::vector<uint8_t> bytes;
+  auto f = framed_records::open_for_recovery(path_, "offsets", report, bytes);
   if (!f) return f.error();
   file_ = std::move(*f);
-  auto size = file_->size();
-  if (!size) return size.error();
-  std::vector<uint8_t> bytes(*size);
-  if (!bytes.empty()) {
-    if (auto st = file_->read_at(file_position(0), bytes); !st) return st;
+  auto walked = framed_records::walk(
+      bytes, fixed_body_bytes, max_body_bytes,
+      [this](std::span<const uint8_t> body, size_t record_bytes) {
+        auto rec = parse_body(body);
+        if (!rec) return false;
+        if (rec->type == type_commit) {
+          apply_commit({rec->group, std::move(rec->topic), rec->partition},
+                       {rec->next_offset, std::move(rec->metadata), rec->time}, record_bytes);
+        } else {
+          apply_delete(rec->group);
+        }
+        return true;
+      });
+  if (auto st = framed_records::cut_tail(*file_, walked, bytes.size(), "offsets", report); !st) {
+    return st;
   }
-
-  size_t pos = 0;
-  std::string problem;
-  while (pos < bytes.size()) {
-    const size_t left = bytes.size() - pos;
-    if (left < header_bytes) {
-      problem = fmt::format("torn record header ({} bytes) at position {}", left, pos);
-      break;
-    }
-    const uint32_t crc = load_le<uint32_t>(bytes.data() + pos);
-    const uint32_t body_length = load_le<uint32_t>(bytes.data() + pos + 4);
-    if (body_length < fixed_body_bytes || body_length > max_body_bytes) {
-      problem = fmt::format("bad record length {} at position {}", body_length, pos);
-      break;
-    }
-    if (left - header_bytes < body_length) {
-      problem = fmt::format("torn record: {} of {} bytes at position {}", left,
-                            header_bytes + body_length, pos);
-      break;
-    }
-    if (crc32c(bytes.data() + pos + 4, 4 + size_t{body_length}) != crc) {
-      problem = fmt::format("record CRC mismatch at position {}", pos);
-      break;
-    }
-    auto rec = parse_body({bytes.data() + pos + header_bytes, body_length});
-    if (!rec) {
-      problem = fmt::format("malformed record body at position {}", pos);
-      break;
-    }
-    const size_t record_bytes = header_bytes + body_length;
-    if (rec->type == type_commit) {
-      apply_commit({rec->group, std::move(rec->topic), rec->partition},
-                   {rec->next_offset, std::move(rec->metadata), rec->time}, record_bytes);
-    } else {
-      apply_delete(rec->group);
-    }
-    pos += record_bytes;
-  }
-
-  if (pos < bytes.size()) {
-    if (auto st = file_->truncate(pos); !st) return st;
-    if (auto st = file_->datasync(); !st) return st;
-    emit(report, {recovery_event::kind::truncated_tail, path_, bytes.size() - pos, offset(-1),
-                  offset(-1), problem});
-  }
-  file_size_ = pos;
+  file_size_ = walked.valid_bytes;
   return {};
 }
 

@@ -8,7 +8,8 @@
 //   <dir>/offsets.log.tmp  a snapshot being written (write_file_atomic);
 //                          deleted on open
 //
-// Record format (all integers little-endian):
+// Record format (all integers little-endian; the crc and body_length frame
+// and its recovery are storage/framed_records.h, shared with txn_log):
 //
 //  offset size field         meaning
 //  ------ ---- ------------- ----------------------------------------------

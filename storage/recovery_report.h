@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "storage/types.h"
@@ -41,5 +42,10 @@ struct recovery_report {
     return n;
   }
 };
+
+/// Adds ev to report and logs it at WARN, with source naming what
+/// recovered ("log", "offsets", "txn log", "schedule store"): every
+/// recovery reports what it dropped the same way.
+void report_event(recovery_report& report, std::string_view source, recovery_event ev);
 
 }  // namespace actormq::storage

@@ -108,12 +108,7 @@ std::optional<int64_t> parse_file_name(const std::filesystem::path& p) {
 }
 
 void emit(recovery_report& report, recovery_event ev) {
-  const char* what = ev.what == recovery_event::kind::truncated_tail        ? "truncated tail of"
-                     : ev.what == recovery_event::kind::quarantined_segment ? "quarantined"
-                                                                            : "removed";
-  logger().warn("schedule store: {} {} ({} bytes): {}", what, ev.file.string(), ev.dropped_bytes,
-                ev.detail);
-  report.events.push_back(std::move(ev));
+  report_event(report, "schedule store", std::move(ev));
 }
 
 }  // namespace

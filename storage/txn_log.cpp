@@ -6,8 +6,8 @@
 #include <limits>
 
 #include "storage/byte_codec.h"
-#include "storage/crc32c.h"
 #include "storage/errc.h"
+#include "storage/framed_records.h"
 #include "storage/logger.h"
 
 namespace actormq::storage {
@@ -17,7 +17,7 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* file_name = "txn.log";
-constexpr size_t header_bytes = 8;  // crc + body_length
+constexpr size_t header_bytes = framed_records::header_bytes;  // crc + body_length
 constexpr uint8_t record_version = 1;
 constexpr uint8_t type_half = 1;
 constexpr uint8_t type_decision = 2;
@@ -50,17 +50,13 @@ size_t snapshot_bytes(const txn_record& r) {
 template <typename Body>
 void append_record(std::vector<uint8_t>& out, uint8_t type, timestamp_ms t, txn_id id,
                    Body&& body) {
-  const size_t start = out.size();
-  out.resize(start + header_bytes);
-  byte_writer w(out);
-  w.put<uint8_t>(record_version);
-  w.put<uint8_t>(type);
-  w.put<int64_t>(t());
-  w.put<uint64_t>(id());
-  body(w);
-  const auto body_length = static_cast<uint32_t>(out.size() - start - header_bytes);
-  store_le<uint32_t>(out.data() + start + 4, body_length);
-  store_le<uint32_t>(out.data() + start, crc32c(out.data() + start + 4, 4 + body_length));
+  framed_records::append(out, [&](byte_writer& w) {
+    w.put<uint8_t>(record_version);
+    w.put<uint8_t>(type);
+    w.put<int64_t>(t());
+    w.put<uint64_t>(id());
+    body(w);
+  });
 }
 
 void append_half_record(std::vector<uint8_t>& out, txn_id id, const txn_half& h, timestamp_ms t) {
@@ -100,13 +96,6 @@ bool same_file(int fd, const fs::path& path) {
   struct stat b {};
   if (::fstat(fd, &a) != 0 || ::stat(path.c_str(), &b) != 0) return false;
   return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
-}
-
-void emit(recovery_report& report, recovery_event ev) {
-  logger().warn("txn log recovery: {} {}: dropped {} bytes: {}",
-                ev.what == recovery_event::kind::truncated_tail ? "truncated tail of" : "removed",
-                ev.file.string(), ev.dropped_bytes, ev.detail);
-  report.events.push_back(std::move(ev));
 }
 
 }  // namespace
@@ -197,65 +186,22 @@ result<std::unique_ptr<txn_log>> txn_log::open(const fs::path& dir, txn_log_conf
 }
 
 status txn_log::recover(recovery_report& report) {
-  std::error_code ec;
-  auto tmp = path_;
-  tmp += ".tmp";
-  if (fs::exists(tmp, ec)) {
-    std::error_code size_ec;
-    const uint64_t bytes = fs::file_size(tmp, size_ec);
-    fs::remove(tmp, ec);
-    if (ec) return ec;
-    emit(report, {recovery_event::kind::removed_stray_file, tmp, size_ec ? 0 : bytes, offset(-1),
-                  offset(-1), "unfinished compaction snapshot"});
-  }
-  auto f = file_handle::open(path_, true);
+  std::vector<uint8_t> bytes;
+  auto f = framed_records::open_for_recovery(path_, "txn log", report, bytes);
   if (!f) return f.error();
   file_ = std::move(*f);
-  auto size = file_->size();
-  if (!size) return size.error();
-  std::vector<uint8_t> bytes(*size);
-  if (!bytes.empty()) {
-    if (auto st = file_->read_at(file_position(0), bytes); !st) return st;
-  }
   const size_t max_body = cfg_.max_batch_bytes + 2 * max_name_bytes + 1024;
-  size_t pos = 0;
-  std::string problem;
-  while (pos < bytes.size()) {
-    const size_t left = bytes.size() - pos;
-    if (left < header_bytes) {
-      problem = fmt::format("torn record header ({} bytes) at position {}", left, pos);
-      break;
-    }
-    const uint32_t crc = load_le<uint32_t>(bytes.data() + pos);
-    const uint32_t body_length = load_le<uint32_t>(bytes.data() + pos + 4);
-    if (body_length < fixed_body_bytes || body_length > max_body) {
-      problem = fmt::format("bad record length {} at position {}", body_length, pos);
-      break;
-    }
-    if (left - header_bytes < body_length) {
-      problem = fmt::format("torn record: {} of {} bytes at position {}", left,
-                            header_bytes + body_length, pos);
-      break;
-    }
-    if (crc32c(bytes.data() + pos + 4, 4 + size_t{body_length}) != crc) {
-      problem = fmt::format("record CRC mismatch at position {}", pos);
-      break;
-    }
-    decoded d;
-    if (!parse({bytes.data() + pos + header_bytes, body_length}, d)) {
-      problem = fmt::format("malformed record body at position {}", pos);
-      break;
-    }
-    apply(d);
-    pos += header_bytes + body_length;
+  auto walked = framed_records::walk(bytes, fixed_body_bytes, max_body,
+                                     [this](std::span<const uint8_t> body, size_t) {
+                                       decoded d;
+                                       if (!parse(body, d)) return false;
+                                       apply(d);
+                                       return true;
+                                     });
+  if (auto st = framed_records::cut_tail(*file_, walked, bytes.size(), "txn log", report); !st) {
+    return st;
   }
-  if (pos < bytes.size()) {
-    if (auto st = file_->truncate(pos); !st) return st;
-    if (auto st = file_->datasync(); !st) return st;
-    emit(report, {recovery_event::kind::truncated_tail, path_, bytes.size() - pos, offset(-1),
-                  offset(-1), problem});
-  }
-  file_size_ = pos;
+  file_size_ = walked.valid_bytes;
   return {};
 }
 

@@ -9,7 +9,8 @@
 //   <dir>/txn.log.tmp  a snapshot being written (write_file_atomic);
 //                      deleted (and reported) on open
 //
-// Record format (all integers little-endian):
+// Record format (all integers little-endian; the crc and body_length frame
+// and its recovery are storage/framed_records.h, shared with offset_store):
 //
 //  offset size field         meaning
 //  ------ ---- ------------- ----------------------------------------------
