@@ -44,15 +44,12 @@ std::optional<int64_t> parse_segment_name(const std::string& name, std::string_v
   return v;
 }
 
-void emit(recovery_report& report, recovery_event ev) {
-  report_event(report, "log", std::move(ev));
-}
-
 // Cuts a segment's bytes from the first bad batch a scan met and reports it.
 status cut_bad_tail(segment& s, const segment_scan& scan, recovery_report& report) {
   uint64_t dropped = scan.file_bytes - scan.valid_bytes;
   if (auto st = s.truncate_bytes(scan.valid_bytes); !st) return st;
-  emit(report, {recovery_event::kind::truncated_tail, s.path(), dropped, scan.first_bad_offset,
+  report_event(report, "log",
+               {recovery_event::kind::truncated_tail, s.path(), dropped, scan.first_bad_offset,
                 scan.dropped_until, scan.problem});
   return {};
 }
@@ -61,7 +58,8 @@ status cut_bad_tail(segment& s, const segment_scan& scan, recovery_report& repor
 status quarantine(segment& s, const fs::path& qdir, uint64_t bytes, offset until, std::string why,
                   recovery_report& report) {
   if (auto st = s.quarantine(qdir); !st) return st;
-  emit(report, {recovery_event::kind::quarantined_segment, s.path(), bytes, s.base_offset(), until,
+  report_event(report, "log",
+               {recovery_event::kind::quarantined_segment, s.path(), bytes, s.base_offset(), until,
                 std::move(why)});
   return {};
 }
@@ -118,7 +116,8 @@ status log::recover(recovery_report& report) {
       }
       if (orphan) {
         fs::remove(entry.path(), ec);
-        emit(report, {recovery_event::kind::removed_stray_file, entry.path(), 0, offset(-1),
+        report_event(report, "log",
+                     {recovery_event::kind::removed_stray_file, entry.path(), 0, offset(-1),
                       offset(-1), "orphan or temporary file"});
       }
     }
@@ -170,7 +169,8 @@ status log::recover(recovery_report& report) {
         segments_.push_back(std::move(s));
         continue;
       }
-      emit(report, {recovery_event::kind::rebuilt_index, s->index().path(), 0, offset(-1),
+      report_event(report, "log",
+                   {recovery_event::kind::rebuilt_index, s->index().path(), 0, offset(-1),
                     offset(-1), "index missing or inconsistent with the log"});
     }
     // Bounded by the format, not by max_batch_bytes: lowering that setting

@@ -41,15 +41,9 @@ struct decoded_record {
 using writer = byte_writer;
 using reader = byte_reader;
 
-// Appends one record framed by crc and length; returns its size.
-template <typename Body>
-size_t append_record(std::vector<uint8_t>& out, Body&& body) {
-  return framed_records::append(out, std::forward<Body>(body));
-}
-
 size_t append_commit(std::vector<uint8_t>& out, std::string_view group, std::string_view topic,
                      int32_t partition, offset next, std::string_view metadata, timestamp_ms t) {
-  return append_record(out, [&](writer& w) {
+  return framed_records::append(out, [&](writer& w) {
     w.put<uint8_t>(record_version);
     w.put<uint8_t>(type_commit);
     w.put<int64_t>(t());
@@ -199,7 +193,7 @@ status offset_store::commit(std::string_view group, std::span<const offset_commi
 status offset_store::delete_group(std::string_view group, timestamp_ms now) {
   if (auto st = usable(); !st) return st;
   if (group.empty() || group.size() > max_name_bytes) return errc::invalid_argument;
-  append_record(pending_, [&](writer& w) {
+  framed_records::append(pending_, [&](writer& w) {
     w.put<uint8_t>(record_version);
     w.put<uint8_t>(type_delete);
     w.put<int64_t>(now());

@@ -107,10 +107,6 @@ std::optional<int64_t> parse_file_name(const std::filesystem::path& p) {
   return v;
 }
 
-void emit(recovery_report& report, recovery_event ev) {
-  report_event(report, "schedule store", std::move(ev));
-}
-
 }  // namespace
 
 std::string schedule_store::file_name(timestamp_ms bucket_start) {
@@ -167,7 +163,8 @@ status schedule_store::recover(recovery_report& report) {
       std::filesystem::remove(path, ec);
       if (ec) return from_errno(ec.value());
       dir_dirty_ = true;
-      emit(report, {recovery_event::kind::removed_stray_file, path, *size, offset(-1), offset(-1),
+      report_event(report, "schedule store",
+                   {recovery_event::kind::removed_stray_file, path, *size, offset(-1), offset(-1),
                     "shorter than a bucket header"});
       continue;
     }
@@ -206,7 +203,8 @@ status schedule_store::recover(recovery_report& report) {
       if (!ec) std::filesystem::rename(path, qdir / path.filename(), ec);
       if (ec) return from_errno(ec.value());
       dir_dirty_ = true;
-      emit(report, {recovery_event::kind::quarantined_segment, path, *size, offset(-1), offset(-1),
+      report_event(report, "schedule store",
+                   {recovery_event::kind::quarantined_segment, path, *size, offset(-1), offset(-1),
                     problem});
       continue;
     }
@@ -222,7 +220,8 @@ status schedule_store::recover(recovery_report& report) {
     if (end < *size) {
       if (auto st = (*f)->truncate(end); !st) return st;
       if (auto st = (*f)->datasync(); !st) return st;
-      emit(report, {recovery_event::kind::truncated_tail, path, *size - end, offset(-1), offset(-1),
+      report_event(report, "schedule store",
+                   {recovery_event::kind::truncated_tail, path, *size - end, offset(-1), offset(-1),
                     fmt::format("cut at byte {}", end)});
     }
     bucket& b = buckets_[timestamp_ms(start)];
