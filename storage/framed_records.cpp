@@ -75,11 +75,12 @@ status cut_tail(file_handle& f, const walk_result& w, size_t size, std::string_v
                 recovery_report& report) {
   if (w.valid_bytes >= size) return {};
   if (auto st = f.truncate(w.valid_bytes); !st) return st;
-  if (auto st = f.datasync(); !st) return st;
+  // Reported as soon as the bytes are gone from the file, before the sync:
+  // a failed sync fails the open, and the next open finds nothing to cut.
   report_event(report, source,
                {recovery_event::kind::truncated_tail, f.path(), size - w.valid_bytes, offset(-1),
                 offset(-1), w.problem});
-  return {};
+  return f.datasync();
 }
 
 }  // namespace actormq::storage::framed_records

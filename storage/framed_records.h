@@ -17,7 +17,7 @@
 // one that is torn (shorter than its length), whose length is out of the
 // file's bounds, that fails its CRC or whose body the file cannot parse; a
 // bad length means nothing after it can be trusted. cut_tail() then cuts
-// the file there, syncs the cut and reports it (recovery_report); nothing is
+// the file there, reports it (recovery_report) and syncs the cut; nothing is
 // dropped silently.
 
 #include <cstddef>
@@ -77,8 +77,10 @@ result<std::shared_ptr<file_handle>> open_for_recovery(const std::filesystem::pa
                                                        std::vector<uint8_t>& bytes);
 
 /// After a walk of the size bytes of f: when it stopped early, cuts f at
-/// the last good record, syncs the cut and reports it (a truncated_tail
-/// event in report).
+/// the last good record, reports it (a truncated_tail event in report) and
+/// syncs the cut. A failed cut is returned with the file as it was and
+/// nothing reported; a failed sync is returned after the cut is reported
+/// (the bytes are gone from the file).
 status cut_tail(file_handle& f, const walk_result& w, size_t size, std::string_view source,
                 recovery_report& report);
 

@@ -1,13 +1,17 @@
 #include "storage/framed_records.h"
 
 #include <catch2/catch.hpp>
+#include <cerrno>
 #include <fstream>
 #include <string>
 #include <vector>
 
+#include "storage/fault_injector.h"
+#include "storage/log_test_util.h"
 #include "support/temp_dir.h"
 
 using namespace actormq::storage;
+using actormq::storage::test::armed;
 using actormq::test::temp_dir;
 
 namespace {
@@ -27,6 +31,16 @@ struct walked {
   std::vector<size_t> sizes;
   framed_records::walk_result result;
 };
+
+/// Writes the three records and then `tail` to path (a crash in the middle
+/// of an append leaves such a tail); returns the good records' size.
+size_t write_with_tail(const std::filesystem::path& path, std::string_view tail) {
+  auto good = three_framed_records();
+  std::ofstream f(path, std::ios::binary);
+  f.write(reinterpret_cast<const char*>(good.data()), static_cast<std::streamsize>(good.size()));
+  f.write(tail.data(), static_cast<std::streamsize>(tail.size()));
+  return good.size();
+}
 
 walked walk_all(std::span<const uint8_t> bytes, size_t min_body = 1, size_t max_body = 100,
                 const std::string& refuse = "") {
@@ -147,4 +161,50 @@ TEST_CASE("recovery of a file that does not exist yet creates it empty", "[stora
   auto w = walk_all(bytes);
   REQUIRE(framed_records::cut_tail(**f, w.result, bytes.size(), "test", report));
   CHECK(report.events.empty());
+}
+
+TEST_CASE("a cut of a torn tail that the disk refuses is returned, with the file as it was",
+          "[storage][framed]") {
+  temp_dir dir;
+  const auto path = dir.path() / "records.log";
+  const size_t good = write_with_tail(path, "torn");
+  recovery_report report;
+  std::vector<uint8_t> bytes;
+  auto f = framed_records::open_for_recovery(path, "test", report, bytes);
+  REQUIRE(f);
+  auto w = walk_all(bytes);
+  {
+    armed faults{test::rule(fault_op::truncate, EIO, path)};
+    auto st = framed_records::cut_tail(**f, w.result, bytes.size(), "test", report);
+    REQUIRE_FALSE(st);
+    CHECK(st.error() == std::error_code(EIO, std::system_category()));
+  }
+  // Nothing was cut, so nothing is reported; the next recovery cuts it.
+  CHECK(report.events.empty());
+  CHECK(std::filesystem::file_size(path) == good + 4);
+  REQUIRE(framed_records::cut_tail(**f, w.result, bytes.size(), "test", report));
+  CHECK(std::filesystem::file_size(path) == good);
+  REQUIRE(report.events.size() == 1);
+  CHECK(report.events[0].dropped_bytes == 4);
+}
+
+TEST_CASE("a cut whose sync fails is returned after the cut is reported", "[storage][framed]") {
+  temp_dir dir;
+  const auto path = dir.path() / "records.log";
+  const size_t good = write_with_tail(path, "torn");
+  recovery_report report;
+  std::vector<uint8_t> bytes;
+  auto f = framed_records::open_for_recovery(path, "test", report, bytes);
+  REQUIRE(f);
+  auto w = walk_all(bytes);
+  armed faults{test::rule(fault_op::sync, EIO, path)};
+  auto st = framed_records::cut_tail(**f, w.result, bytes.size(), "test", report);
+  REQUIRE_FALSE(st);
+  CHECK(st.error() == std::error_code(EIO, std::system_category()));
+  // The bytes are gone from the file: the report says so even though the
+  // recovery failed (a later one finds nothing to cut).
+  CHECK(std::filesystem::file_size(path) == good);
+  REQUIRE(report.events.size() == 1);
+  CHECK(report.events[0].what == recovery_event::kind::truncated_tail);
+  CHECK(report.events[0].dropped_bytes == 4);
 }

@@ -1,12 +1,16 @@
 #include "storage/offset_store.h"
 
 #include <catch2/catch.hpp>
+#include <cerrno>
 #include <fstream>
 
 #include "storage/errc.h"
+#include "storage/fault_injector.h"
+#include "storage/log_test_util.h"
 #include "support/temp_dir.h"
 
 using namespace actormq::storage;
+using actormq::storage::test::armed;
 using actormq::test::temp_dir;
 
 namespace {
@@ -110,6 +114,38 @@ TEST_CASE("a torn trailing offset record is cut and reported") {
   auto reopened = open_store(dir, {}, &again);
   CHECK(again.events.empty());
   CHECK(reopened->fetch("g", "t", 0)->next_offset == offset(30));
+}
+
+TEST_CASE("an offsets recovery whose cut the disk refuses fails the open and loses no commit") {
+  temp_dir dir;
+  {
+    auto s = open_store(dir);
+    commit_one(*s, "g", "t", 0, 10, "", 1);
+    commit_one(*s, "g", "t", 1, 7, "m", 2);
+    REQUIRE(s->close());
+  }
+  const uint64_t good_size = size_on_disk(dir);
+  {
+    std::ofstream f(dir.path() / "offsets.log", std::ios::binary | std::ios::app);
+    f << "torn";  // a crash in the middle of the next record's write
+  }
+  {
+    armed faults{test::rule(fault_op::truncate, EIO, dir.path() / "offsets.log")};
+    recovery_report report;
+    auto failed = offset_store::open(dir.path(), {}, &report);
+    REQUIRE_FALSE(failed);
+    CHECK(failed.error() == std::error_code(EIO, std::system_category()));
+    CHECK(report.events.empty());
+    CHECK(size_on_disk(dir) == good_size + 4);
+  }
+  recovery_report report;
+  auto s = open_store(dir, {}, &report);
+  REQUIRE(report.events.size() == 1);
+  CHECK(report.events[0].dropped_bytes == 4);
+  CHECK(size_on_disk(dir) == good_size);
+  CHECK(s->fetch("g", "t", 0)->next_offset == offset(10));
+  CHECK(s->fetch("g", "t", 1)->next_offset == offset(7));
+  CHECK(s->fetch("g", "t", 1)->metadata == "m");
 }
 
 TEST_CASE("an offset record with a bad crc is dropped with everything after it") {

@@ -1,12 +1,16 @@
 #include "storage/txn_log.h"
 
 #include <catch2/catch.hpp>
+#include <cerrno>
 #include <fstream>
 
 #include "storage/errc.h"
+#include "storage/fault_injector.h"
+#include "storage/log_test_util.h"
 #include "support/temp_dir.h"
 
 using namespace actormq::storage;
+using actormq::storage::test::armed;
 using actormq::test::temp_dir;
 
 namespace {
@@ -149,6 +153,40 @@ TEST_CASE("txn log cuts a torn trailing record and reports it") {
   CHECK(l->records().size() == 1);
   CHECK(l->find(a));
   CHECK(size_on_disk(dir) == full - 10 - report.events[0].dropped_bytes);
+}
+
+TEST_CASE(
+    "a txn log recovery whose cut cannot be synced fails the open, reports the cut, and "
+    "a later open keeps every whole record") {
+  temp_dir dir;
+  txn_id a{0};
+  {
+    auto l = open_log(dir);
+    a = add_half(*l, "kept", 1);
+    REQUIRE(l->flush());
+  }
+  const auto good_size = size_on_disk(dir);
+  {
+    std::ofstream f(dir.path() / "txn.log", std::ios::binary | std::ios::app);
+    f << "torn!";
+  }
+  {
+    armed faults{test::rule(fault_op::sync, EIO, dir.path() / "txn.log")};
+    recovery_report report;
+    auto failed = txn_log::open(dir.path(), {}, &report);
+    REQUIRE_FALSE(failed);
+    CHECK(failed.error() == std::error_code(EIO, std::system_category()));
+    // The torn bytes are gone from the file: the failed open still says so.
+    REQUIRE(report.events.size() == 1);
+    CHECK(report.events[0].what == recovery_event::kind::truncated_tail);
+    CHECK(report.events[0].dropped_bytes == 5);
+  }
+  recovery_report report;
+  auto l = open_log(dir, {}, &report);
+  CHECK(report.events.empty());
+  CHECK(size_on_disk(dir) == good_size);
+  REQUIRE(l->records().size() == 1);
+  CHECK(l->find(a));
 }
 
 TEST_CASE("txn log cuts at a record whose checksum does not match") {
