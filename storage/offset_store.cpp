@@ -119,7 +119,10 @@ result<std::unique_ptr<offset_store>> offset_store::open(const fs::path& dir,
   if (ec) return ec;
   std::unique_ptr<offset_store> s(new offset_store(dir / file_name, cfg));
   recovery_report local;
-  if (auto st = s->recover(report ? *report : local); !st) return st.error();
+  if (auto st = s->recover(report ? *report : local); !st) {
+    s->closed_ = true;  // nothing to flush into a file whose recovery failed
+    return st.error();
+  }
   logger().info("offsets: opened {} ({} offsets, {} bytes, {} live)", s->path_.string(),
                 s->live_.size(), s->file_size_, s->live_bytes_);
   return s;

@@ -219,10 +219,11 @@ status schedule_store::recover(recovery_report& report) {
     }
     if (end < *size) {
       if (auto st = (*f)->truncate(end); !st) return st;
-      if (auto st = (*f)->datasync(); !st) return st;
+      // Reported once the bytes are gone, before the sync (as framed_records::cut_tail).
       report_event(report, "schedule store",
                    {recovery_event::kind::truncated_tail, path, *size - end, offset(-1), offset(-1),
                     fmt::format("cut at byte {}", end)});
+      if (auto st = (*f)->datasync(); !st) return st;
     }
     bucket& b = buckets_[timestamp_ms(start)];
     b.file_bytes = end;

@@ -178,7 +178,10 @@ result<std::unique_ptr<txn_log>> txn_log::open(const fs::path& dir, txn_log_conf
   if (ec) return ec;
   std::unique_ptr<txn_log> l(new txn_log(dir / file_name, cfg));
   recovery_report local;
-  if (auto st = l->recover(report ? *report : local); !st) return st.error();
+  if (auto st = l->recover(report ? *report : local); !st) {
+    l->closed_ = true;  // nothing to flush into a file whose recovery failed
+    return st.error();
+  }
   logger().info("txn log: opened {} ({} transactions, {} unfinished, {} bytes, next id {})",
                 l->path_.string(), l->records_.size(), l->unfinished_, l->file_size_,
                 l->next_id_());

@@ -1,13 +1,17 @@
 #include "storage/schedule_store.h"
 
 #include <catch2/catch.hpp>
+#include <cerrno>
 #include <fstream>
 
 #include "storage/errc.h"
+#include "storage/fault_injector.h"
+#include "storage/log_test_util.h"
 #include "support/temp_dir.h"
 
 using namespace actormq::storage;
 using namespace std::chrono_literals;
+using actormq::storage::test::armed;
 using actormq::test::temp_dir;
 namespace L = schedule_layout;
 
@@ -151,6 +155,46 @@ TEST_CASE("a torn trailing record is cut on open and reported") {
   REQUIRE(s->flush());
   auto again = open_store(d.path());
   CHECK(load(*again, t0).back() == entry(t0 + 50, 50));
+}
+
+TEST_CASE(
+    "a cut of a torn tail that the disk fails is an error with the cut reported as far "
+    "as it went, and a later open keeps every whole entry") {
+  temp_dir d;
+  {
+    auto s = open_store(d.path());
+    for (uint64_t i = 0; i < 4; ++i) REQUIRE(s->add(entry(t0 + static_cast<int64_t>(i), i)));
+    REQUIRE(s->flush());
+  }
+  const auto path = file_of(d, t0);
+  const uint64_t good = std::filesystem::file_size(path);
+  append_bytes(path, std::string(10, '\x7f'));
+
+  SECTION("the truncate fails: nothing is cut or reported") {
+    armed faults{test::rule(fault_op::truncate, EIO, path)};
+    recovery_report report;
+    auto failed = schedule_store::open(d.path(), {}, &report);
+    REQUIRE_FALSE(failed);
+    CHECK(failed.error() == std::error_code(EIO, std::system_category()));
+    CHECK(report.events.empty());
+    CHECK(std::filesystem::file_size(path) == good + 10);
+  }
+  SECTION("the sync of the cut fails: the cut is reported") {
+    armed faults{test::rule(fault_op::sync, EIO, path)};
+    recovery_report report;
+    auto failed = schedule_store::open(d.path(), {}, &report);
+    REQUIRE_FALSE(failed);
+    CHECK(failed.error() == std::error_code(EIO, std::system_category()));
+    REQUIRE(report.events.size() == 1);
+    CHECK(report.events[0].what == recovery_event::kind::truncated_tail);
+    CHECK(report.events[0].dropped_bytes == 10);
+    CHECK(std::filesystem::file_size(path) == good);
+  }
+  auto s = open_store(d.path());
+  const auto entries = load(*s, t0);
+  REQUIRE(entries.size() == 4);
+  CHECK(entries.back() == entry(t0 + 3, 3));
+  CHECK(std::filesystem::file_size(path) == good);
 }
 
 TEST_CASE("a record with a bad CRC in the middle is skipped and counted") {
