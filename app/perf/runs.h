@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "actormq/client/config.h"
 #include "actormq/client/types.h"
 #include "report.h"
 
@@ -26,9 +27,10 @@ struct produce_options {
   std::string acks = "leader";  ///< none, leader, fsync
   uint32_t max_in_flight = 5;   ///< full batches in flight per partition (the client's default)
   bool idempotent = true;
-  double rate = 0;                   ///< msgs/s over all producers, 0 = unthrottled
-  uint64_t window = 0;               ///< records un-acked per producer, 0 = buffer_memory only
-  size_t buffer_memory = 64u << 20;  ///< the producer's buffer_memory
+  double rate = 0;      ///< msgs/s over all producers, 0 = unthrottled
+  uint64_t window = 0;  ///< records un-acked per producer, 0 = buffer_memory only
+  /// The producer's buffer_memory (the client's default).
+  size_t buffer_memory = client::producer_config{}.buffer_memory;
 };
 int run_produce(const common_options& o, const produce_options& p);
 

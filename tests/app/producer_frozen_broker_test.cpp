@@ -40,6 +40,9 @@ TEST_CASE("records given up while their broker is frozen are not freed under the
   pc.max_in_flight_per_partition = 5;
   pc.linger_ms = 20;
   pc.partitioner = client::partitioner_kind::murmur2_round_robin;
+  // Room for all 32 MiB below: the second half is sent while the first
+  // half's requests time out, not after they have expired.
+  pc.buffer_memory = 64u << 20;
   auto conn = client::connection::connect(pc.connection);
   REQUIRE(conn);
   auto prod = std::make_unique<client::producer>(*conn, pc);

@@ -78,7 +78,15 @@ struct producer_config {
   /// it otherwise).
   uint32_t delivery_timeout_ms = 120000;
   /// send() blocks while this many record bytes wait for acknowledgement.
-  size_t buffer_memory = 64u << 20;
+  /// 32 MiB, Kafka's buffer.memory: 32 batches of the default batch_bytes,
+  /// enough to keep max_in_flight_per_partition of them on the wire. A
+  /// producer touches its buffer's memory for the first time as it fills
+  /// it; where that is slow (this project's VMs), 64 MiB cost a fresh
+  /// producer about 0.18 us more client CPU a message than 32 MiB over its
+  /// first million (docs/benchmarks.md, "W2 between runs, and the
+  /// producer's first 64 MiB"). Settled batches' buffers are reused up to
+  /// half of it (at most 2 x batch_bytes each): raise it with batch_bytes.
+  size_t buffer_memory = 32u << 20;
   /// How long send() blocks for buffer space or metadata before failing.
   uint32_t max_block_ms = 60000;
   /// Partition counts and leaders are refreshed after this age (leaders at
