@@ -163,7 +163,7 @@ TEST_CASE("recovery of a file that does not exist yet creates it empty", "[stora
   CHECK(report.events.empty());
 }
 
-TEST_CASE("a cut of a torn tail that the disk refuses is returned, with the file as it was",
+TEST_CASE("a cut of a torn tail that the disk fails is returned, reported only if it was made",
           "[storage][framed]") {
   temp_dir dir;
   const auto path = dir.path() / "records.log";
@@ -173,38 +173,30 @@ TEST_CASE("a cut of a torn tail that the disk refuses is returned, with the file
   auto f = framed_records::open_for_recovery(path, "test", report, bytes);
   REQUIRE(f);
   auto w = walk_all(bytes);
-  {
-    armed faults{test::rule(fault_op::truncate, EIO, path)};
+
+  SECTION("the truncate fails: the file and the report are as they were") {
+    {
+      armed faults{test::rule(fault_op::truncate, EIO, path)};
+      auto st = framed_records::cut_tail(**f, w.result, bytes.size(), "test", report);
+      REQUIRE_FALSE(st);
+      CHECK(st.error() == std::error_code(EIO, std::system_category()));
+    }
+    CHECK(report.events.empty());
+    CHECK(std::filesystem::file_size(path) == good + 4);
+    // The next recovery cuts it.
+    REQUIRE(framed_records::cut_tail(**f, w.result, bytes.size(), "test", report));
+    CHECK(std::filesystem::file_size(path) == good);
+    REQUIRE(report.events.size() == 1);
+    CHECK(report.events[0].dropped_bytes == 4);
+  }
+  SECTION("the sync fails: the cut is reported, the bytes being gone from the file") {
+    armed faults{test::rule(fault_op::sync, EIO, path)};
     auto st = framed_records::cut_tail(**f, w.result, bytes.size(), "test", report);
     REQUIRE_FALSE(st);
     CHECK(st.error() == std::error_code(EIO, std::system_category()));
+    CHECK(std::filesystem::file_size(path) == good);
+    REQUIRE(report.events.size() == 1);
+    CHECK(report.events[0].what == recovery_event::kind::truncated_tail);
+    CHECK(report.events[0].dropped_bytes == 4);
   }
-  // Nothing was cut, so nothing is reported; the next recovery cuts it.
-  CHECK(report.events.empty());
-  CHECK(std::filesystem::file_size(path) == good + 4);
-  REQUIRE(framed_records::cut_tail(**f, w.result, bytes.size(), "test", report));
-  CHECK(std::filesystem::file_size(path) == good);
-  REQUIRE(report.events.size() == 1);
-  CHECK(report.events[0].dropped_bytes == 4);
-}
-
-TEST_CASE("a cut whose sync fails is returned after the cut is reported", "[storage][framed]") {
-  temp_dir dir;
-  const auto path = dir.path() / "records.log";
-  const size_t good = write_with_tail(path, "torn");
-  recovery_report report;
-  std::vector<uint8_t> bytes;
-  auto f = framed_records::open_for_recovery(path, "test", report, bytes);
-  REQUIRE(f);
-  auto w = walk_all(bytes);
-  armed faults{test::rule(fault_op::sync, EIO, path)};
-  auto st = framed_records::cut_tail(**f, w.result, bytes.size(), "test", report);
-  REQUIRE_FALSE(st);
-  CHECK(st.error() == std::error_code(EIO, std::system_category()));
-  // The bytes are gone from the file: the report says so even though the
-  // recovery failed (a later one finds nothing to cut).
-  CHECK(std::filesystem::file_size(path) == good);
-  REQUIRE(report.events.size() == 1);
-  CHECK(report.events[0].what == recovery_event::kind::truncated_tail);
-  CHECK(report.events[0].dropped_bytes == 4);
 }
