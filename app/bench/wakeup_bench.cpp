@@ -25,6 +25,24 @@
 // Output, one line: hops= n_hops= rate= msgs= p50_us= p99_us= p999_us=
 // max_us= (now - stamp), co_* (now - scheduled time), cpu_us_per_msg (all
 // threads, getrusage), ctx_per_msg (voluntary + involuntary switches).
+//
+//   actormq-wakeup-bench --window N --hops KIND[,KIND...] --work-us W[,W...]
+//                        [--seconds S]
+//
+// A ring instead of a paced chain: the floor under W2's throughput
+// (docs/benchmarks.md, "W2 and the scheduler"). One thread per hop; thread i
+// takes a message from the hop before it, computes for its W µs of its own
+// CPU time (CLOCK_THREAD_CPUTIME_ID: a thread waiting for a core does no
+// work), and hands the message to hop i; the last hop leads back to thread 0.
+// N messages circulate, as a producer keeps N batches in flight, so no thread
+// ever waits for a reason of the ring's own but a full ring. With ncpu cores
+// the ring could complete min(min(ncpu, N) / sum(W), 1 / max(W)) messages a
+// second; what it loses against that is the machine's scheduling (a woken thread that
+// waits for a busy core while another core is idle), its hand-offs' own CPU
+// and nothing else.
+// Output, one line: bench=ring hops= window= work_us= msgs_per_s=
+// ideal_msgs_per_s= of_ideal= cpu_us_per_msg= busy_pct (CPU used over
+// ncpu x wall time) ctx_per_msg=.
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -252,6 +270,89 @@ std::string us(double ns) {
   return buf;
 }
 
+/// This thread's CPU time, ns.
+uint64_t thread_cpu_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+/// Computes until this thread has used ns more nanoseconds of CPU.
+void cpu_work_ns(uint64_t ns) {
+  if (ns == 0) return;
+  const uint64_t until = thread_cpu_ns() + ns;
+  while (thread_cpu_ns() < until) {
+  }
+}
+
+/// The --window mode: `window` messages circulate through one thread per hop.
+int run_ring(std::vector<std::unique_ptr<hop>>& hops, const std::string& hops_arg,
+             const std::vector<double>& work_us, uint64_t window, double seconds, double warmup) {
+  const size_t k = hops.size();
+  std::vector<uint64_t> work(k);
+  double sum_us = 0, max_us = 0;
+  for (size_t i = 0; i < k; ++i) {
+    const double w = work_us.size() == 1 ? work_us[0] : work_us[i];
+    work[i] = static_cast<uint64_t>(w * 1000);
+    sum_us += w;
+    max_us = std::max(max_us, w);
+  }
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> laps{0};  // messages that came back to thread 0
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < k; ++i) {
+    threads.emplace_back([&, i] {
+      auto& in = *hops[(i + k - 1) % k];
+      auto& out = *hops[i];
+      for (;;) {
+        auto m = in.recv();
+        if (m.stamp == 0) {
+          if (i + 1 < k) out.send(m);  // thread 0 ends the ring: nobody reads its last hop
+          return;
+        }
+        if (i == 0) {
+          laps.fetch_add(1, std::memory_order_relaxed);
+          if (stop.load(std::memory_order_relaxed)) {
+            out.send(message{});
+            return;
+          }
+        }
+        cpu_work_ns(work[i]);
+        out.send(m);
+      }
+    });
+  }
+  for (uint64_t j = 0; j < window; ++j) hops.back()->send(message{j + 1, 0});
+  sleep_until_ns(now_ns() + static_cast<uint64_t>(warmup * 1e9));
+  const auto before = actormq::bench::self_usage();
+  const uint64_t laps0 = laps.load();
+  const uint64_t t0 = now_ns();
+  sleep_until_ns(t0 + static_cast<uint64_t>(seconds * 1e9));
+  const uint64_t laps1 = laps.load();
+  const uint64_t t1 = now_ns();
+  const auto after = actormq::bench::self_usage();
+  stop = true;
+  for (auto& t : threads) t.join();
+  const double wall = static_cast<double>(t1 - t0) / 1e9;
+  const auto msgs = static_cast<double>(laps1 - laps0);
+  const double ncpu = static_cast<double>(std::thread::hardware_concurrency());
+  const double busy_max = std::min(ncpu, static_cast<double>(window));  // threads at work at once
+  const double ideal = std::min(busy_max / sum_us, 1.0 / max_us) * 1e6;
+  const double rate = msgs / wall;
+  const double cpu = after.cpu_s - before.cpu_s;
+  std::string work_arg;
+  for (size_t i = 0; i < k; ++i) {
+    work_arg += (i ? "," : "") + us(static_cast<double>(work[i]));
+  }
+  std::printf(
+      "bench=ring hops=%s window=%llu work_us=%s ncpu=%.0f msgs_per_s=%.0f ideal_msgs_per_s=%.0f "
+      "of_ideal=%.3f cpu_us_per_msg=%.1f busy_pct=%.1f ctx_per_msg=%.2f\n",
+      hops_arg.c_str(), static_cast<unsigned long long>(window), work_arg.c_str(), ncpu, rate,
+      ideal, rate / ideal, msgs > 0 ? cpu * 1e6 / msgs : 0.0, 100.0 * cpu / (wall * ncpu),
+      msgs > 0 ? static_cast<double>(after.switches - before.switches) / msgs : 0.0);
+  return msgs > 0 ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -260,13 +361,19 @@ int main(int argc, char** argv) {
   double rate = 10000;
   double seconds = 10;
   double warmup = 1;
-  double work_us = 0;
+  std::string work_arg = "0";
+  uint64_t window = 0;
   app.add_option("--hops", hops_arg, "comma-separated hop kinds: condvar, eventfd, tcp, spin")
       ->capture_default_str();
   app.add_option("--rate", rate, "messages per second")->capture_default_str();
   app.add_option("--seconds", seconds, "measured seconds")->capture_default_str();
   app.add_option("--warmup", warmup, "seconds sent before measuring")->capture_default_str();
-  app.add_option("--work-us", work_us, "CPU each thread spends on a message before handing it on")
+  app.add_option("--work-us", work_arg,
+                 "CPU each thread spends on a message before handing it on (with --window, "
+                 "one value a thread, or one for all)")
+      ->capture_default_str();
+  app.add_option("--window", window,
+                 "a ring with this many messages in it instead of a paced chain")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   if (rate <= 0 || seconds <= 0) return std::fprintf(stderr, "--rate and --seconds > 0\n"), 2;
@@ -281,6 +388,30 @@ int main(int argc, char** argv) {
     return std::fprintf(stderr, "%s\n", e.what()), 2;
   }
   if (hops.empty()) return std::fprintf(stderr, "--hops: at least one\n"), 2;
+  std::vector<double> work_list;
+  try {
+    std::stringstream ws(work_arg);
+    for (std::string w; std::getline(ws, w, ',');) work_list.push_back(std::stod(w));
+  } catch (const std::exception&) {
+    return std::fprintf(stderr, "--work-us: numbers, comma-separated\n"), 2;
+  }
+  const bool one_work = work_list.size() == 1;
+  if (work_list.empty() ||
+      std::any_of(work_list.begin(), work_list.end(), [](double w) { return w < 0; })) {
+    return std::fprintf(stderr, "--work-us: one or more values >= 0\n"), 2;
+  }
+  if (window > 0) {
+    if (!one_work && work_list.size() != hops.size()) {
+      return std::fprintf(stderr, "--work-us: one value, or one a hop\n"), 2;
+    }
+    if (hops.size() < 2) return std::fprintf(stderr, "--window: at least two hops\n"), 2;
+    if (std::all_of(work_list.begin(), work_list.end(), [](double w) { return w == 0; })) {
+      return std::fprintf(stderr, "--window: some --work-us > 0\n"), 2;
+    }
+    return run_ring(hops, hops_arg, work_list, window, seconds, warmup);
+  }
+  if (!one_work) return std::fprintf(stderr, "--work-us: one value without --window\n"), 2;
+  const double work_us = work_list[0];
 
   const auto interval = static_cast<uint64_t>(1e9 / rate);
   const auto work = static_cast<uint64_t>(work_us * 1000);
