@@ -221,3 +221,63 @@ TEST_CASE("header views give the same records as owned headers") {
              std::span<const record_header_view>(hs));
   CHECK(owned.build() == viewed.build());
 }
+
+TEST_CASE("records whose fields are longer than the builder gathers on the stack round-trip") {
+  // The builder gathers a record's small fields on the stack and appends a
+  // field over 64 bytes by itself, flushing what it gathered first; headers
+  // that do not fit the stack buffer together go out in several appends.
+  const std::string k64(64, 'k'), k65(65, 'K'), v(5000, 'v');
+  std::vector<record_header_view> hs;
+  std::vector<std::string> names;
+  for (int i = 0; i < 40; ++i) names.push_back("header-" + std::to_string(i));
+  for (int i = 0; i < 40; ++i) {
+    // Small headers, ~11 bytes each, overflow the 256-byte stack buffer; one
+    // of 65 bytes in the middle goes out by itself.
+    hs.push_back({names[i], i == 20      ? std::optional<std::string_view>(k65)
+                            : i % 2 == 0 ? std::optional<std::string_view>()
+                                         : std::optional<std::string_view>("")});
+  }
+  const record_header_view first{"amq-id", std::string_view("0123456789abcdef")};
+  record_batch_builder b;
+  b.add(std::string_view(k64), std::string_view(v), timestamp_ms(7), first,
+        std::span<const record_header_view>(hs));
+  b.add(std::string_view(k65), std::nullopt, timestamp_ms(8), first,
+        std::span<const record_header_view>());
+  b.add(std::nullopt, std::string_view(""), timestamp_ms(6), first,
+        std::span<const record_header_view>(hs.data(), 3));
+  auto batch = b.build();
+  REQUIRE(validate_batch(bytes_of(batch), 1 << 20, validation::full_records));
+
+  struct got_record {
+    std::optional<std::string> key, value;
+    int64_t ts;
+    std::vector<std::pair<std::string, std::optional<std::string>>> headers;
+  };
+  auto opt = [](std::optional<std::string_view> s) {
+    return s ? std::optional<std::string>(std::string(*s)) : std::nullopt;
+  };
+  std::vector<got_record> got;
+  REQUIRE(for_each_record(bytes_of(batch), [&](const record_view& r) {
+    got_record g{opt(r.key), opt(r.value), r.timestamp(), {}};
+    for (auto& h : r.headers) g.headers.emplace_back(std::string(h.key), opt(h.value));
+    got.push_back(std::move(g));
+  }));
+  REQUIRE(got.size() == 3);
+  CHECK(got[0].key == k64);
+  CHECK(got[0].value == v);
+  CHECK(got[0].ts == 7);
+  REQUIRE(got[0].headers.size() == 41);
+  CHECK(got[0].headers[0].first == "amq-id");
+  CHECK(got[0].headers[0].second == "0123456789abcdef");
+  for (int i = 0; i < 40; ++i) {
+    CHECK(got[0].headers[i + 1].first == names[i]);
+    CHECK(got[0].headers[i + 1].second == opt(hs[i].value));
+  }
+  CHECK(got[1].key == k65);
+  CHECK_FALSE(got[1].value);
+  CHECK(got[1].headers.size() == 1);
+  CHECK_FALSE(got[2].key);
+  CHECK(got[2].value == "");
+  CHECK(got[2].ts == 6);
+  CHECK(got[2].headers.size() == 4);
+}
