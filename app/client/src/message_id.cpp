@@ -1,5 +1,6 @@
 #include "actormq/client/message_id.h"
 
+#include <bit>
 #include <cstring>
 
 #include "storage/hex.h"
@@ -7,8 +8,11 @@
 namespace actormq::client {
 
 namespace {
+// Big-endian, so that ids sort as their numbers; one store, not eight (a
+// producer makes one id a record).
 void put_be(uint8_t* p, uint64_t v) {
-  for (int i = 7; i >= 0; --i, v >>= 8) p[i] = static_cast<uint8_t>(v);
+  if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap64(v);
+  std::memcpy(p, &v, sizeof v);
 }
 uint64_t get_be(const uint8_t* p) {
   uint64_t v = 0;

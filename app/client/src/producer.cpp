@@ -127,6 +127,9 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
   uint64_t sender_work = 0;
   std::condition_variable settled_cv;  // buffer space freed, batches settled
   detail::record_accumulator acc;
+  /// send()'s record's partition, under mu: its topic string is built when
+  /// the topic changes, not for every record.
+  topic_partition send_tp;
   size_t unsettled_records = 0;
   int64_t producer_id = -1;
   int16_t epoch = -1;
@@ -220,12 +223,15 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
     size_t records = 0;
     for (auto& c : done) {
       records += c.size();
+      // One report a batch, its record's fields rewritten for each callback.
+      auto rep = c.batch_report();
       for (size_t i = 0; i < c.size(); ++i) {
         if (!c.callbacks[i]) continue;
+        c.set_record(i, rep);
         // A throwing callback must not skip the count below (flush would
         // hang) nor the callbacks after it.
         try {
-          c.callbacks[i](c.report(i));
+          c.callbacks[i](rep);
         } catch (const std::exception& e) {
           client_log_callback_error(e.what());
         } catch (...) {
@@ -301,8 +307,10 @@ struct producer::impl : std::enable_shared_from_this<producer::impl> {
       lk.unlock();
       return fail(error(errc::closed, "producer closed"));
     }
-    topic_partition tp{std::string(rec.topic), acc.choose_partition(rec)};
-    bool wake = acc.append(tp, rec, ts, est, std::move(cb));
+    const uint32_t partition = acc.choose_partition(rec);
+    if (send_tp.topic != rec.topic) send_tp.topic.assign(rec.topic);
+    send_tp.partition = partition;
+    bool wake = acc.append(send_tp, rec, ts, est, std::move(cb));
     if (wake) ++sender_work;
     ++unsettled_records;
     lk.unlock();

@@ -20,13 +20,22 @@ void record_accumulator::set_partition_count(const std::string& topic, uint32_t 
   m.sticky %= m.partitions;
 }
 
+record_accumulator::topic_meta* record_accumulator::find_meta(std::string_view topic) {
+  if (last_meta_ == nullptr || last_meta_->first != topic) {
+    auto it = meta_.find(topic);
+    if (it == meta_.end()) return nullptr;
+    last_meta_ = &*it;
+  }
+  return &last_meta_->second;
+}
+
 std::optional<uint32_t> record_accumulator::recent_partition_count(std::string_view topic,
                                                                    clock::time_point now,
-                                                                   clock::duration max_age) const {
-  auto it = meta_.find(topic);
-  if (it == meta_.end() || it->second.partitions == 0) return std::nullopt;
-  if (now - it->second.counted_at >= max_age) return std::nullopt;
-  return it->second.partitions;
+                                                                   clock::duration max_age) {
+  const topic_meta* m = find_meta(topic);
+  if (m == nullptr || m->partitions == 0) return std::nullopt;
+  if (now - m->counted_at >= max_age) return std::nullopt;
+  return m->partitions;
 }
 
 record_accumulator::record_accumulator(const producer_config& cfg, size_t batch_limit)
@@ -45,8 +54,8 @@ size_t record_accumulator::idle_pool_bytes() const {
 }
 
 uint32_t record_accumulator::choose_partition(const producer_record_view& rec) {
-  auto it = meta_.find(rec.topic);
-  auto& m = it != meta_.end() ? it->second : meta_[std::string(rec.topic)];
+  topic_meta* found = find_meta(rec.topic);
+  auto& m = found != nullptr ? *found : meta_[std::string(rec.topic)];
   if (rec.partition) return *rec.partition;
   if (m.partitions == 0) return 0;
   if (rec.key) return partition_for_key(*rec.key, m.partitions);
@@ -307,20 +316,29 @@ void record_accumulator::settle(producer_batch& b, const error& err, int64_t bas
 }
 
 delivery_report completion::report(size_t i) const {
+  delivery_report rep = batch_report();
+  set_record(i, rep);
+  return rep;
+}
+
+delivery_report completion::batch_report() const {
   delivery_report rep;
   rep.topic = tp.topic;
   rep.partition = tp.partition;
-  rep.offset = base_offset >= 0 ? base_offset + static_cast<int64_t>(i) : -1;
-  if (i < ids.size()) rep.id = ids[i];
   rep.scheduled = scheduled_at >= 0;
+  rep.throttled_ms = throttled_ms;
+  rep.err = err;
+  return rep;
+}
+
+void completion::set_record(size_t i, delivery_report& rep) const {
+  rep.offset = base_offset >= 0 ? base_offset + static_cast<int64_t>(i) : -1;
+  rep.id = i < ids.size() ? ids[i] : message_id();
   // With own times the reply's is the earliest (or the broker's now, for
   // a time already past): each record is due at its own, not before it.
   rep.deliver_at_ms = !rep.scheduled    ? -1
                       : i < dues.size() ? std::max(dues[i], scheduled_at)
                                         : scheduled_at;
-  rep.throttled_ms = throttled_ms;
-  rep.err = err;
-  return rep;
 }
 
 bool record_accumulator::has_unsent(const topic_partition& tp) const {

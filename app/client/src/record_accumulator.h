@@ -122,6 +122,11 @@ struct completion {
   size_t size() const { return callbacks.size(); }
   /// Record i's delivery report.
   delivery_report report(size_t i) const;
+  /// The report's fields that every record of the batch shares (its topic is
+  /// a string); set_record() then writes record i's own into it, so that a
+  /// batch's callbacks copy the topic once, not once a record.
+  delivery_report batch_report() const;
+  void set_record(size_t i, delivery_report& rep) const;
 };
 
 class record_accumulator {
@@ -130,6 +135,8 @@ class record_accumulator {
   using batch_ptr = std::shared_ptr<producer_batch>;
 
   record_accumulator(const producer_config& cfg, size_t batch_limit);
+  record_accumulator(const record_accumulator&) = delete;  // last_meta_ points into meta_
+  record_accumulator& operator=(const record_accumulator&) = delete;
 
   // ---- user side ----
 
@@ -138,7 +145,7 @@ class record_accumulator {
   /// The count recorded less than max_age before now, if any: send() reuses
   /// it instead of asking the router (three lock round trips) per record.
   std::optional<uint32_t> recent_partition_count(std::string_view topic, clock::time_point now,
-                                                 clock::duration max_age) const;
+                                                 clock::duration max_age);
   /// The partition of rec: its own, else murmur2 of the key, else sticky
   /// or round robin per the partitioner. The count must be known.
   uint32_t choose_partition(const producer_record_view& rec);
@@ -271,6 +278,13 @@ class record_accumulator {
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
   std::unordered_map<std::string, topic_meta, topic_hash, std::equal_to<>> meta_;
+  /// The entry of meta_ found last (its nodes stay put and none is erased):
+  /// a producer that sends to one topic compares the topic's bytes, and
+  /// hashes them only when the topic changes (send() looked it up twice a
+  /// record).
+  std::pair<const std::string, topic_meta>* last_meta_ = nullptr;
+  /// meta_'s entry for topic, if any.
+  topic_meta* find_meta(std::string_view topic);
   size_t buffered_bytes_ = 0;
   uint32_t in_flight_total_ = 0;
 };

@@ -554,6 +554,41 @@ TEST_CASE("a partition count is reused only while it is younger than the given a
   CHECK_FALSE(acc.recent_partition_count("u", t0, 100ms));
 }
 
+TEST_CASE("records of topics sent in turn each take their own topic's partitions",
+          "[client][accumulator]") {
+  // send() looks a topic up by comparing it with the last one found, and
+  // hashes it only when the topic changes: records of three topics in turn,
+  // round robin, must each count through their own topic's partitions.
+  auto cfg = test_config();
+  cfg.partitioner = actormq::client::partitioner_kind::murmur2_round_robin;
+  record_accumulator acc(cfg, 1 << 20);
+  const auto t0 = std::chrono::steady_clock::now();
+  acc.set_partition_count("t", 3, t0);
+  acc.set_partition_count("u", 5, t0);
+  std::vector<uint32_t> t_parts, u_parts;
+  for (int i = 0; i < 10; ++i) {
+    producer_record_view rec;
+    rec.topic = "t";
+    CHECK(acc.recent_partition_count(rec.topic, t0, 100ms) == 3u);
+    t_parts.push_back(acc.choose_partition(rec));
+    rec.topic = "u";
+    CHECK(acc.recent_partition_count(rec.topic, t0, 100ms) == 5u);
+    u_parts.push_back(acc.choose_partition(rec));
+    // A topic first seen after the others, never counted: no count, and
+    // partition 0; each adds an entry (the table grows under the last one).
+    const std::string v = "v" + std::to_string(i);
+    rec.topic = v;
+    CHECK_FALSE(acc.recent_partition_count(rec.topic, t0, 100ms));
+    CHECK(acc.choose_partition(rec) == 0u);
+  }
+  CHECK(t_parts == std::vector<uint32_t>{0, 1, 2, 0, 1, 2, 0, 1, 2, 0});
+  CHECK(u_parts == std::vector<uint32_t>{0, 1, 2, 3, 4, 0, 1, 2, 3, 4});
+  // A count set while another topic is the last one looked up is seen.
+  acc.set_partition_count("t", 4, t0 + 1ms);
+  CHECK(acc.recent_partition_count("u", t0, 100ms) == 5u);
+  CHECK(acc.recent_partition_count("t", t0 + 1ms, 100ms) == 4u);
+}
+
 TEST_CASE("a reply needs the sender only while something waits to be sent",
           "[client][accumulator]") {
   // The producer wakes its sender on a reply only when has_unsent() holds for
