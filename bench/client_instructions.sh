@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The producer client's user-space instructions a message, counted by valgrind's callgrind: a
+# measure of the client's per-record work that this VM's run-to-run noise hardly moves (the same
+# binary and arguments give counts within about 2 % of each other: how often the producer's lock
+# spins and its loops wake still varies). Starts a Release broker on 127.0.0.1 (temp data dir),
+# runs `actormq-perf produce` under callgrind with W2's arguments (1 KiB values, 1 MiB batches,
+# linger 5 ms, 5 in flight, acks leader) and prints one line:
+#   client_instructions topic=... msgs=... instructions_per_msg=... out=<OUT, or none>
+# then the ten functions with the most instructions (callgrind_annotate). The kernel's work (the
+# socket, page faults) is not counted. docs/benchmarks.md, "W2 and the scheduler".
+# Usage: bench/client_instructions.sh [COUNT (200000)]
+# Env: BUILD (<repo>/build-perf), TOPIC (w2), PERF (<BUILD>/app/perf/actormq-perf: another client
+#      binary to count), OUT (callgrind file; default in a temp dir, removed at exit)
+set -uo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+COUNT=${1:-200000}; B=${BUILD:-$ROOT/build-perf}; TOPIC=${TOPIC:-w2}
+PERF=${PERF:-$B/app/perf/actormq-perf}
+for tool in "$B/app/broker/actormq-broker" "$PERF"; do
+  [ -x "$tool" ] || { echo "client_instructions: $tool is missing (build it, or set BUILD)" >&2; exit 1; }
+done
+for cmd in valgrind callgrind_annotate; do
+  command -v "$cmd" >/dev/null || { echo "client_instructions: $cmd is missing (valgrind)" >&2; exit 1; }
+done
+DIR=$(mktemp -d) || { echo "client_instructions: mktemp failed" >&2; exit 1; }
+KEEP=${OUT:-}
+OUT=${OUT:-$DIR/callgrind.out}
+SPID=""
+trap '[ -n "$SPID" ] && kill "$SPID" 2>/dev/null; wait 2>/dev/null; rm -rf "${DIR:?}"' EXIT
+
+"$B/app/broker/actormq-broker" --listen 127.0.0.1:0 --data-dir "$DIR/data" --log-level warn \
+  > "$DIR/broker.out" 2> "$DIR/broker.log" &
+SPID=$!
+ADDR=""
+for _ in $(seq 100); do
+  ADDR=$(sed -n 's/^listening on //p' "$DIR/broker.out")
+  [ -n "$ADDR" ] && break
+  kill -0 "$SPID" 2>/dev/null || break
+  sleep 0.1
+done
+[ -n "$ADDR" ] || { cat "$DIR/broker.log" >&2; echo "client_instructions: the broker did not start" >&2; exit 1; }
+
+valgrind --tool=callgrind --callgrind-out-file="$OUT" "$PERF" produce --broker "$ADDR" \
+  --no-progress --topic "$TOPIC" --producers 1 --batch-bytes 1048576 --linger-ms 5 \
+  --max-in-flight 5 --size 1024 --count "$COUNT" --acks leader --seconds 600 --label W2 \
+  > "$DIR/perf.out" 2> "$DIR/valgrind.log"
+if ! grep -q "errors=0 unacked=0" "$DIR/perf.out"; then
+  cat "$DIR/perf.out" "$DIR/valgrind.log" >&2
+  echo "client_instructions: the run failed" >&2
+  exit 1
+fi
+total=$(callgrind_annotate "$OUT" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }')
+[ -n "$total" ] || { echo "client_instructions: callgrind_annotate found no total in $OUT" >&2; exit 1; }
+echo "client_instructions topic=$TOPIC msgs=$COUNT instructions_per_msg=$((total / COUNT)) out=${KEEP:-none}"
+callgrind_annotate "$OUT" 2>/dev/null | grep -A10 '^Ir *file:function' | tail -n +3 | cut -c1-160
