@@ -27,17 +27,9 @@ OUT=${OUT:-$DIR/callgrind.out}
 SPID=""
 trap '[ -n "$SPID" ] && kill "$SPID" 2>/dev/null; wait 2>/dev/null; rm -rf "${DIR:?}"' EXIT
 
-"$B/app/broker/actormq-broker" --listen 127.0.0.1:0 --data-dir "$DIR/data" --log-level warn \
-  > "$DIR/broker.out" 2> "$DIR/broker.log" &
-SPID=$!
-ADDR=""
-for _ in $(seq 100); do
-  ADDR=$(sed -n 's/^listening on //p' "$DIR/broker.out")
-  [ -n "$ADDR" ] && break
-  kill -0 "$SPID" 2>/dev/null || break
-  sleep 0.1
-done
-[ -n "$ADDR" ] || { cat "$DIR/broker.log" >&2; echo "client_instructions: the broker did not start" >&2; exit 1; }
+# shellcheck source=bench/lone_broker.sh
+. "$ROOT/bench/lone_broker.sh"
+start_lone_broker "$B/app/broker/actormq-broker" "$DIR"
 
 valgrind --tool=callgrind --callgrind-out-file="$OUT" "$PERF" produce --broker "$ADDR" \
   --no-progress --topic "$TOPIC" --producers 1 --batch-bytes 1048576 --linger-ms 5 \

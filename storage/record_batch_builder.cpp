@@ -1,5 +1,6 @@
 #include "storage/record_batch_builder.h"
 
+#include <cassert>
 #include <cstring>
 
 #include "storage/record_batch.h"
@@ -38,15 +39,18 @@ namespace {
 size_t bytes_field_size(std::optional<std::string_view> v) {
   return v ? varint::size(static_cast<int64_t>(v->size())) + v->size() : varint::size(-1);
 }
+}  // namespace
+
 /// Gathers a record's small fields (varints, short keys, header keys and
 /// values) on the stack and appends them to the batch in one call, a long
-/// field by itself: a record is three or four appends, not a dozen (W2's
-/// client spent about 600 instructions a record in the builder,
+/// field by itself: a record with a long value is three appends, not a
+/// dozen (W2's client spent about 600 instructions a record in the builder,
 /// docs/benchmarks.md "W2 and the scheduler"). flush() before the batch's
 /// string is read or appended to otherwise.
-class field_writer {
+class record_batch_builder::field_writer {
  public:
   explicit field_writer(std::string& out) : out_(out) {}
+  ~field_writer() { assert(n_ == 0 && "field_writer destroyed with bytes not flushed"); }
   field_writer(const field_writer&) = delete;
   field_writer& operator=(const field_writer&) = delete;
 
@@ -86,7 +90,6 @@ class field_writer {
   uint8_t buf_[256];
   size_t n_ = 0;
 };
-}  // namespace
 
 void record_batch_builder::add(std::optional<std::string_view> key,
                                std::optional<std::string_view> value, timestamp_ms ts,
@@ -112,8 +115,8 @@ void record_batch_builder::add_record(std::optional<std::string_view> key,
     headers_bytes += bytes_field_size(std::string_view(h.key));
     headers_bytes += h.value ? bytes_field_size(std::string_view(*h.value)) : varint::size(-1);
   }
-  begin_record(key, value, ts, headers_bytes, header_count);
   field_writer w(buf_);
+  begin_record(w, key, value, ts, headers_bytes, header_count);
   if (first) {
     w.put_bytes_field(first->key);
     w.put_bytes_field(first->value);
@@ -134,8 +137,8 @@ void record_batch_builder::add(std::optional<std::string_view> key,
   for (const auto& h : headers) {
     headers_bytes += bytes_field_size(h.key) + bytes_field_size(h.value);
   }
-  begin_record(key, value, ts, headers_bytes, static_cast<int64_t>(headers.size() + 1));
   field_writer w(buf_);
+  begin_record(w, key, value, ts, headers_bytes, static_cast<int64_t>(headers.size() + 1));
   w.put_bytes_field(first.key);
   w.put_bytes_field(first.value);
   for (const auto& h : headers) {
@@ -151,8 +154,9 @@ void record_batch_builder::add(const record_view& r) {
   for (const auto& h : r.headers) {
     headers_bytes += bytes_field_size(h.key) + bytes_field_size(h.value);
   }
-  begin_record(r.key, r.value, r.timestamp, headers_bytes, static_cast<int64_t>(r.headers.size()));
   field_writer w(buf_);
+  begin_record(w, r.key, r.value, r.timestamp, headers_bytes,
+               static_cast<int64_t>(r.headers.size()));
   for (const auto& h : r.headers) {
     w.put_bytes_field(h.key);
     w.put_bytes_field(h.value);
@@ -161,7 +165,7 @@ void record_batch_builder::add(const record_view& r) {
   ++count_;
 }
 
-void record_batch_builder::begin_record(std::optional<std::string_view> key,
+void record_batch_builder::begin_record(field_writer& w, std::optional<std::string_view> key,
                                         std::optional<std::string_view> value, timestamp_ms ts,
                                         size_t headers_bytes, int64_t header_count) {
   if (count_ == 0) first_ts_ = max_ts_ = ts;
@@ -176,7 +180,6 @@ void record_batch_builder::begin_record(std::optional<std::string_view> key,
   size_t body = 1 + varint::size(ts_delta) + varint::size(off_delta) + bytes_field_size(key) +
                 bytes_field_size(value) + varint::size(header_count) + headers_bytes;
   buf_.reserve(buf_.size() + body + varint::max_bytes);
-  field_writer w(buf_);
   w.put_varint(static_cast<int64_t>(body));
   w.put_byte(0);  // attributes
   w.put_varint(ts_delta);
@@ -184,7 +187,6 @@ void record_batch_builder::begin_record(std::optional<std::string_view> key,
   w.put_bytes_field(key);
   w.put_bytes_field(value);
   w.put_varint(header_count);
-  w.flush();
 }
 
 std::string record_batch_builder::build() {

@@ -68,10 +68,14 @@ class record_batch_builder {
   void add_record(std::optional<std::string_view> key, std::optional<std::string_view> value,
                   timestamp_ms ts, const record_header_view* first,
                   const std::vector<record_header>& headers);
-  /// Writes the record's length, attributes, deltas, key and value, and
-  /// returns nothing: the caller appends the header count and headers.
-  void begin_record(std::optional<std::string_view> key, std::optional<std::string_view> value,
-                    timestamp_ms ts, size_t headers_bytes, int64_t header_count);
+  /// Gathers a record's small fields and appends them in as few calls as it
+  /// can (record_batch_builder.cpp).
+  class field_writer;
+  /// Writes the record's length, attributes, deltas, key, value and header
+  /// count through w; the caller writes the headers and flushes w.
+  void begin_record(field_writer& w, std::optional<std::string_view> key,
+                    std::optional<std::string_view> value, timestamp_ms ts, size_t headers_bytes,
+                    int64_t header_count);
 
   std::string buf_;
   int32_t count_ = 0;

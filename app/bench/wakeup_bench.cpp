@@ -73,10 +73,15 @@
 
 namespace {
 
-uint64_t now_ns() {
+/// A clock's time, ns.
+uint64_t clock_ns(clockid_t clock) {
   timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
+  clock_gettime(clock, &ts);
   return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+uint64_t now_ns() {
+  return clock_ns(CLOCK_MONOTONIC);
 }
 
 /// Computes (spins on the clock) for ns nanoseconds.
@@ -272,9 +277,7 @@ std::string us(double ns) {
 
 /// This thread's CPU time, ns.
 uint64_t thread_cpu_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(ts.tv_nsec);
+  return clock_ns(CLOCK_THREAD_CPUTIME_ID);
 }
 
 /// Computes until this thread has used ns more nanoseconds of CPU.
