@@ -4,7 +4,7 @@
 
 #include "storage/crc32c.h"
 #include "storage/errc.h"
-#include "storage/varint.h"
+#include "storage/record_reader.h"
 
 namespace actormq::storage {
 
@@ -38,74 +38,15 @@ void store_crc(std::span<uint8_t> batch) {
 
 namespace {
 
-struct record_cursor {
-  std::span<const uint8_t> bytes;
-  size_t pos = 0;
-
-  std::optional<int64_t> varint() { return varint::decode(bytes, pos); }
-
-  // Reads a length-prefixed byte string; nullopt-in-optional for length -1.
-  bool bytes_field(std::optional<std::string_view>& out, bool nullable) {
-    auto len = varint();
-    if (!len) return false;
-    if (*len == -1 && nullable) {
-      out.reset();
-      return true;
-    }
-    if (*len < 0 || static_cast<uint64_t>(*len) > bytes.size() - pos) return false;
-    out = std::string_view(reinterpret_cast<const char*>(bytes.data() + pos),
-                           static_cast<size_t>(*len));
-    pos += static_cast<size_t>(*len);
-    return true;
-  }
-};
-
 // Parses the records of a whole batch; fn may be null (validation only).
 status parse_records(std::span<const uint8_t> batch, const batch_header& h,
                      const std::function<void(const record_view&)>* fn) {
-  record_cursor c{batch.subspan(0, h.size_bytes()), L::header_size};
+  record_reader rd(batch, h);
   record_view r;
-  int64_t last_delta = -1;
-  for (int32_t i = 0; i < h.record_count; ++i) {
-    auto len = c.varint();
-    if (!len || *len < 1 || static_cast<uint64_t>(*len) > c.bytes.size() - c.pos) {
-      return errc::invalid_batch;
-    }
-    size_t end = c.pos + static_cast<size_t>(*len);
-    record_cursor rc{c.bytes.subspan(0, end), c.pos};
-    rc.pos += 1;  // attributes
-    auto ts_delta = rc.varint();
-    auto off_delta = rc.varint();
-    // Offsets and timestamps must exist: no overflow of base + delta.
-    int64_t record_offset = 0, record_ts = 0;
-    if (!ts_delta || !off_delta || *off_delta <= last_delta || *off_delta > h.last_offset_delta ||
-        __builtin_add_overflow(h.base_offset(), *off_delta, &record_offset) ||
-        __builtin_add_overflow(h.first_timestamp(), *ts_delta, &record_ts)) {
-      return errc::invalid_batch;
-    }
-    last_delta = *off_delta;
-    if (!rc.bytes_field(r.key, true) || !rc.bytes_field(r.value, true)) {
-      return errc::invalid_batch;
-    }
-    auto nheaders = rc.varint();
-    if (!nheaders || *nheaders < 0 || static_cast<uint64_t>(*nheaders) > end - rc.pos) {
-      return errc::invalid_batch;
-    }
-    r.headers.clear();
-    for (int64_t k = 0; k < *nheaders; ++k) {
-      std::optional<std::string_view> hk, hv;
-      if (!rc.bytes_field(hk, false) || !rc.bytes_field(hv, true)) return errc::invalid_batch;
-      if (fn) r.headers.push_back({*hk, hv});
-    }
-    if (rc.pos != end) return errc::invalid_batch;
-    c.pos = end;
-    if (fn) {
-      r.record_offset = offset(record_offset);
-      r.timestamp = timestamp_ms(record_ts);
-      (*fn)(r);
-    }
+  while (rd.next(r, fn != nullptr)) {
+    if (fn) (*fn)(r);
   }
-  if (c.pos != h.size_bytes()) return errc::invalid_batch;
+  if (!rd.ok()) return errc::invalid_batch;
   return {};
 }
 

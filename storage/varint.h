@@ -6,8 +6,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <optional>
-#include <span>
 #include <string>
 
 namespace actormq::storage::varint {
@@ -49,17 +47,25 @@ inline void append(std::string& out, int64_t v) {
   out.append(reinterpret_cast<const char*>(buf), encode(v, buf));
 }
 
-/// Decodes one varint from in starting at pos; advances pos. nullopt when the
-/// bytes end early or the value is longer than 10 bytes.
-inline std::optional<int64_t> decode(std::span<const uint8_t> in, size_t& pos) {
+/// Decodes one varint at p, which must lie before end, and moves p past it.
+/// False (p then undefined) when the bytes end early or the value is longer
+/// than 10 bytes. Most varints of a record are one byte: that path is first.
+inline bool decode(const uint8_t*& p, const uint8_t* end, int64_t& v) {
+  if (p < end && *p < 0x80) {
+    v = unzigzag(*p++);
+    return true;
+  }
   uint64_t u = 0;
   for (unsigned shift = 0; shift < 64; shift += 7) {
-    if (pos >= in.size()) return std::nullopt;
-    uint8_t b = in[pos++];
+    if (p >= end) return false;
+    uint8_t b = *p++;
     u |= static_cast<uint64_t>(b & 0x7f) << shift;
-    if ((b & 0x80) == 0) return unzigzag(u);
+    if ((b & 0x80) == 0) {
+      v = unzigzag(u);
+      return true;
+    }
   }
-  return std::nullopt;
+  return false;
 }
 
 }  // namespace actormq::storage::varint
