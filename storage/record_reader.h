@@ -54,7 +54,7 @@ class record_reader {
   bool ok() const { return !failed_ && left_ <= 0 && p_ == end_; }
 
  private:
-  bool read_record(record_view& r, bool headers) {
+  [[gnu::always_inline]] bool read_record(record_view& r, bool headers) {
     int64_t len = 0;
     if (!varint(p_, end_, len) || len < 1 || len > end_ - p_) return false;
     const uint8_t* end = p_ + len;
@@ -85,13 +85,16 @@ class record_reader {
     return true;
   }
 
-  static bool varint(const uint8_t*& p, const uint8_t* end, int64_t& v) {
+  // Forced inline: they run several times a record, and GCC's heuristics
+  // otherwise keep bytes_field out of line in the client's decoder.
+  [[gnu::always_inline]] static bool varint(const uint8_t*& p, const uint8_t* end, int64_t& v) {
     return varint::decode(p, end, v);
   }
 
   // A length-prefixed byte string; nullopt for length -1 when nullable.
-  static bool bytes_field(const uint8_t*& p, const uint8_t* end,
-                          std::optional<std::string_view>& out, bool nullable) {
+  [[gnu::always_inline]] static bool bytes_field(const uint8_t*& p, const uint8_t* end,
+                                                 std::optional<std::string_view>& out,
+                                                 bool nullable) {
     int64_t len = 0;
     if (!varint(p, end, len)) return false;
     if (len == -1 && nullable) {

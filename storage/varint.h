@@ -50,7 +50,7 @@ inline void append(std::string& out, int64_t v) {
 /// Decodes one varint at p, which must lie before end, and moves p past it.
 /// False (p then undefined) when the bytes end early or the value is longer
 /// than 10 bytes. Most varints of a record are one byte: that path is first.
-inline bool decode(const uint8_t*& p, const uint8_t* end, int64_t& v) {
+[[gnu::always_inline]] inline bool decode(const uint8_t*& p, const uint8_t* end, int64_t& v) {
   if (p < end && *p < 0x80) {
     v = unzigzag(*p++);
     return true;
