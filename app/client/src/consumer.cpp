@@ -1,7 +1,6 @@
 #include "actormq/client/consumer.h"
 
 #include <algorithm>
-#include <deque>
 #include <future>
 #include <map>
 #include <set>
@@ -21,7 +20,6 @@ namespace {
 
 using steady = std::chrono::steady_clock;
 using ms = std::chrono::milliseconds;
-using detail::buffered_view;
 using detail::fetch_request;
 using detail::fetched;
 using detail::fetched_buffer;
@@ -54,7 +52,7 @@ struct consumer::impl {
   std::map<topic_partition, int64_t> positions;  // next offset to fetch
   std::map<topic_partition, int64_t> consumed;   // after the last returned message
   std::map<topic_partition, uint32_t> fetch_sizes;
-  std::deque<buffered_view> buffered;
+  detail::decoded_queue buffered;
   steady::time_point last_auto_commit = steady::now();
   // Strict order mode: deliveries per (partition, offset) and paused partitions.
   std::map<std::pair<topic_partition, int64_t>, uint32_t> strict_deliveries;
@@ -74,9 +72,7 @@ struct consumer::impl {
       for (auto it = consumed.begin(); it != consumed.end();) {
         it = keep.count(it->first) ? std::next(it) : consumed.erase(it);
       }
-      std::erase_if(buffered, [&keep](const buffered_view& b) {
-        return keep.count(topic_partition{b.owner->topic, b.v.partition}) == 0;
-      });
+      buffered.keep_only(keep);
       assignment = std::move(*next);
     }
     std::vector<topic_partition> missing;
@@ -111,15 +107,10 @@ struct consumer::impl {
 
   /// Up to max_poll_records buffered messages, advancing consumed.
   message_batch take_buffered() {
-    const fetched_buffer* last = nullptr;  // one map lookup per partition fetch
-    int64_t* consumed_at = nullptr;
-    return detail::take_views(buffered, cfg.max_poll_records, [&](const buffered_view& b) {
-      if (b.owner.get() != last) {
-        last = b.owner.get();
-        consumed_at = &consumed[topic_partition{b.owner->topic, b.v.partition}];
-      }
-      *consumed_at = b.v.offset + 1;
-    });
+    return buffered.take(
+        cfg.max_poll_records, [&](const detail::decoded_queue::chunk& c, const message_view& last) {
+          consumed[topic_partition{std::string(c.topic()), c.partition}] = last.offset + 1;
+        });
   }
 
   /// Decodes one partition's fetched batches into buffered, advancing its
@@ -229,9 +220,7 @@ struct consumer::impl {
       for (const auto& [tp, off] : first) {
         if (!positions.count(tp)) continue;
         positions[tp] = off;
-        std::erase_if(buffered, [&](const buffered_view& b) {
-          return b.v.topic == tp.topic && b.v.partition == tp.partition && b.v.offset >= off;
-        });
+        buffered.drop(tp, off);
       }
     }
     expired.clear();
@@ -252,9 +241,7 @@ struct consumer::impl {
     if (!positions.count(tp)) return error(errc::not_assigned, "partition no longer assigned");
     positions[tp] = m.offset;
     consumed[tp] = m.offset;
-    std::erase_if(buffered, [&tp](const buffered_view& b) {
-      return b.v.topic == tp.topic && b.v.partition == tp.partition;
-    });
+    buffered.drop(tp);
     const auto& b = cfg.strict_backoff_ms;
     uint32_t wait = b.empty() ? 1000 : b[std::min<size_t>(deliveries, b.size()) - 1];
     paused_until[tp] = steady::now() + ms(wait);
@@ -402,9 +389,7 @@ result<void> consumer::seek(const topic_partition& tp, int64_t offset) {
   }
   impl_->positions[tp] = offset;
   impl_->consumed[tp] = offset;
-  std::erase_if(impl_->buffered, [&tp](const buffered_view& b) {
-    return b.v.topic == tp.topic && b.v.partition == tp.partition;
-  });
+  impl_->buffered.drop(tp);
   return {};
 }
 

@@ -9,7 +9,6 @@
 #include <string>
 #include <vector>
 
-#include "actormq/client/message_batch.h"
 #include "actormq/client/types.h"
 #include "cluster_metadata_cache.h"
 
@@ -47,35 +46,6 @@ struct fetched_buffer {
 inline void grow_fetch_size(uint32_t& size, uint32_t initial) {
   if (size == 0) size = initial;
   size = static_cast<uint32_t>(std::min<uint64_t>(uint64_t{size} * 2, uint64_t{256} << 20));
-}
-
-/// A decoded message waiting for poll(), with the buffer it points into.
-struct buffered_view {
-  message_view v;
-  std::shared_ptr<const fetched_buffer> owner;
-};
-
-/// Moves up to max views (at least one) from the front of buffered into a
-/// batch that keeps their buffers alive; track(b) sees each one taken, in
-/// order, before it moves.
-template <typename Track>
-message_batch take_views(std::deque<buffered_view>& buffered, size_t max, Track&& track) {
-  size_t n = std::min(buffered.size(), std::max<size_t>(max, 1));
-  std::vector<message_view> views;
-  views.reserve(n);
-  std::vector<message_batch::owner> owners;
-  const fetched_buffer* last = nullptr;  // one buffer per partition fetch
-  for (size_t i = 0; i < n; ++i) {
-    auto& b = buffered.front();
-    if (b.owner.get() != last) {
-      last = b.owner.get();
-      owners.push_back(b.owner);
-    }
-    track(b);
-    views.push_back(std::move(b.v));
-    buffered.pop_front();
-  }
-  return message_batch(std::move(views), std::move(owners));
 }
 
 }  // namespace actormq::client::detail

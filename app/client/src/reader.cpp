@@ -1,7 +1,6 @@
 #include "actormq/client/reader.h"
 
 #include <algorithm>
-#include <deque>
 #include <thread>
 
 #include "actormq/client/admin.h"
@@ -11,7 +10,6 @@
 
 namespace actormq::client {
 
-using detail::buffered_view;
 using detail::fetch_request;
 using detail::fetched;
 using ms = std::chrono::milliseconds;
@@ -37,7 +35,7 @@ struct reader::impl {
   detail::fetcher fetches;
   detail::record_decoder decoder;
   std::map<topic_partition, partition> parts;
-  std::deque<buffered_view> buffered;
+  detail::decoded_queue buffered;
 
   result<int64_t> resolve(const topic_partition& tp, int64_t offset) {
     if (offset >= 0) return offset;
@@ -50,9 +48,7 @@ struct reader::impl {
     auto& p = parts[tp];
     p.position = *at;
     p.high_watermark = -1;
-    std::erase_if(buffered, [&tp](const buffered_view& b) {
-      return b.v.partition == tp.partition && b.v.topic == tp.topic;
-    });
+    buffered.drop(tp);
     return {};
   }
 
@@ -74,7 +70,8 @@ struct reader::impl {
   }
 
   message_batch take() {
-    return detail::take_views(buffered, cfg.max_poll_records, [](const buffered_view&) {});
+    return buffered.take(cfg.max_poll_records,
+                         [](const detail::decoded_queue::chunk&, const message_view&) {});
   }
 
   /// Decodes f into buffered, moving its partition's position.
@@ -208,9 +205,7 @@ result<void> reader::assign_topic_from_time(const std::string& topic, int64_t ti
 
 void reader::unassign(const topic_partition& tp) {
   impl_->parts.erase(tp);
-  std::erase_if(impl_->buffered, [&tp](const buffered_view& b) {
-    return b.v.partition == tp.partition && b.v.topic == tp.topic;
-  });
+  impl_->buffered.drop(tp);
 }
 
 std::vector<topic_partition> reader::assignment() const {
@@ -233,10 +228,7 @@ int64_t reader::position(const topic_partition& tp) const {
   auto it = impl_->parts.find(tp);
   if (it == impl_->parts.end()) return -1;
   // Buffered messages not yet returned come first.
-  for (const auto& b : impl_->buffered) {
-    if (b.v.partition == tp.partition && b.v.topic == tp.topic) return b.v.offset;
-  }
-  return it->second.position;
+  return impl_->buffered.first_offset(tp).value_or(it->second.position);
 }
 
 bool reader::at_end() const {

@@ -1,15 +1,24 @@
 #include "record_decoder.h"
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <cstring>
 #include <string_view>
 
 #include "actormq/client/dead_letters.h"
 #include "storage/record_batch.h"
+#include "storage/record_reader.h"
 
 namespace actormq::client::detail {
 
 namespace {
+
+// hv.key == message_id::header_key, as a compare of a known length.
+bool is_id_key(std::string_view key) {
+  static_assert(message_id::header_key.size() == 6);
+  return key.size() == 6 && std::memcmp(key.data(), message_id::header_key.data(), 6) == 0;
+}
 
 std::optional<int64_t> header_number(const message_view& m, std::string_view key) {
   std::optional<std::string_view> v;
@@ -28,9 +37,8 @@ std::optional<int64_t> header_number(const message_view& m, std::string_view key
 
 }  // namespace
 
-message_view to_message_view(const storage::record_view& r, std::string_view topic,
-                             uint32_t partition) {
-  message_view m;
+void fill_message_view(const storage::record_view& r, std::string_view topic, uint32_t partition,
+                       message_view& m) {
   m.topic = topic;
   m.partition = partition;
   m.offset = r.record_offset();
@@ -39,7 +47,7 @@ message_view to_message_view(const storage::record_view& r, std::string_view top
   m.value = r.value;
   size_t others = r.headers.size();
   for (const auto& hv : r.headers) {
-    if (hv.key != message_id::header_key) continue;
+    if (!is_id_key(hv.key)) continue;
     if (hv.value && m.id.empty()) {
       if (auto id = message_id::from_header(*hv.value)) m.id = *id;
     }
@@ -48,9 +56,15 @@ message_view to_message_view(const storage::record_view& r, std::string_view top
   if (others > 0) {
     m.headers.reserve(others);
     for (const auto& hv : r.headers) {
-      if (hv.key != message_id::header_key) m.headers.push_back({hv.key, hv.value});
+      if (!is_id_key(hv.key)) m.headers.push_back({hv.key, hv.value});
     }
   }
+}
+
+message_view to_message_view(const storage::record_view& r, std::string_view topic,
+                             uint32_t partition) {
+  message_view m;
+  fill_message_view(r, topic, partition, m);
   return m;
 }
 
@@ -70,8 +84,7 @@ bool record_decoder::is_expired(const message_view& m, int64_t now,
   return born <= now - *ttl;
 }
 
-record_decoder::outcome record_decoder::decode(fetched& f, int64_t& pos,
-                                               std::deque<buffered_view>& out,
+record_decoder::outcome record_decoder::decode(fetched& f, int64_t& pos, decoded_queue& out,
                                                std::vector<message>& expired) const {
   auto owner = std::make_shared<fetched_buffer>(fetched_buffer{f.tp.topic, std::move(f.bytes)});
   std::string_view topic = owner->topic;
@@ -83,6 +96,12 @@ record_decoder::outcome record_decoder::decode(fetched& f, int64_t& pos,
                  .count();
   std::optional<int64_t> ttl;
   if (auto t = topic_ttl_ms_.find(f.tp.topic); t != topic_ttl_ms_.end()) ttl = t->second;
+  std::vector<message_view> views;
+  // The batches' record counts, unchecked yet: at most one record per 7 bytes
+  // (the smallest a record encodes to) so a lying header reserves no more.
+  views.reserve(
+      static_cast<size_t>(std::min<uint64_t>(storage::count_records(bytes), bytes.size() / 7)));
+  storage::record_view rec;  // its headers' vector reused record to record
   error bad;
   size_t used = storage::for_each_batch(bytes, [&](const storage::batch_header& h,
                                                    std::span<const uint8_t> batch) {
@@ -99,16 +118,20 @@ record_decoder::outcome record_decoder::decode(fetched& f, int64_t& pos,
     }
     if (h.next_offset()() <= pos) return;
     if (!h.is_control()) {
-      auto st = storage::for_each_record(batch, [&](const storage::record_view& r) {
-        if (r.record_offset() < pos) return;
-        auto m = to_message_view(r, topic, f.tp.partition);
-        if (is_expired(m, now, ttl)) {
-          expired.push_back(m.to_message());
-          return;
+      storage::record_reader rd(batch, h);
+      size_t before = views.size(), expired_before = expired.size();
+      while (rd.next(rec)) {
+        if (rec.record_offset() < pos) continue;
+        fill_message_view(rec, topic, f.tp.partition, views.emplace_back());
+        if (is_expired(views.back(), now, ttl)) {
+          expired.push_back(views.back().to_message());
+          views.pop_back();
         }
-        out.push_back({std::move(m), owner});
-      });
-      if (!st) {
+      }
+      if (!rd.ok()) {
+        // None of it: the batch is fetched again from its start.
+        views.resize(before);
+        expired.resize(expired_before);
         bad = error(errc::protocol_error,
                     "undecodable batch at offset " + std::to_string(h.base_offset()));
         return;
@@ -116,7 +139,9 @@ record_decoder::outcome record_decoder::decode(fetched& f, int64_t& pos,
     }
     pos = h.next_offset()();
   });
-  return {bad, !bad && used == 0 && !owner->bytes.empty()};
+  bool no_whole_batch = !bad && used == 0 && !owner->bytes.empty();
+  out.push(std::move(owner), f.tp.partition, std::move(views));
+  return {bad, no_whole_batch};
 }
 
 }  // namespace actormq::client::detail

@@ -10,13 +10,13 @@
 // Not thread-safe: the consumer's user thread owns it.
 
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "actormq/client/types.h"
+#include "decoded_queue.h"
 #include "fetch_types.h"
 #include "storage/record_batch.h"
 
@@ -26,6 +26,9 @@ namespace actormq::client::detail {
 /// m.id (message_id.h) instead of one of m.headers.
 message_view to_message_view(const storage::record_view& r, std::string_view topic,
                              uint32_t partition);
+/// The same, written into m (a default-constructed message_view).
+void fill_message_view(const storage::record_view& r, std::string_view topic, uint32_t partition,
+                       message_view& m);
 /// The same as an owning copy.
 message to_message(const storage::record_view& r, std::string_view topic, uint32_t partition);
 
@@ -41,10 +44,12 @@ class record_decoder {
     error err;                    ///< a corrupt or undecodable batch
     bool no_whole_batch = false;  ///< bytes came but not one whole batch: fetch more
   };
-  /// Decodes f's batches (taking f.bytes) from pos on: messages go to out,
-  /// expired ones (copies) to expired; pos moves past every decoded batch.
-  outcome decode(fetched& f, int64_t& pos, std::deque<buffered_view>& out,
-                 std::vector<message>& expired) const;
+  /// Decodes f's batches (taking f.bytes) from pos on: messages go to out
+  /// (one chunk), expired ones (copies) to expired; pos moves past every
+  /// decoded batch. At a corrupt or undecodable batch it stops with an error:
+  /// the batches before it stay decoded, nothing of it is kept, and pos
+  /// stays at its start.
+  outcome decode(fetched& f, int64_t& pos, decoded_queue& out, std::vector<message>& expired) const;
 
   /// Past its amq-expires-at, or older than ttl (its topic's ttl_ms, if it
   /// has one; by the origin's timestamp for a retry). now: ms since the epoch.
