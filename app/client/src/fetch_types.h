@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "actormq/client/types.h"
+#include "byte_buffer.h"
 #include "cluster_metadata_cache.h"
 
 namespace actormq::client::detail {
@@ -28,7 +29,7 @@ struct fetched {
   leader_hint hint;  ///< with notLeader
   int64_t high_watermark = -1;
   int64_t log_start_offset = -1;
-  std::string bytes;
+  byte_buffer bytes;
   /// The offset this answer was asked from: an answer that arrives after the
   /// consumer moved (seek, reset) is dropped rather than decoded.
   int64_t requested_offset = -1;
@@ -38,7 +39,7 @@ struct fetched {
 /// point into bytes and topic, so message batches keep it alive.
 struct fetched_buffer {
   std::string topic;
-  std::string bytes;
+  byte_buffer bytes;
 };
 
 /// After a fetch answered bytes but not one whole batch: the partition's

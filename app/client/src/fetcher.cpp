@@ -105,10 +105,8 @@ struct fetcher::impl {
                                                              size_t i) {
     while (i < out.size() && sizes[i] == 0) ++i;
     if (i == out.size()) return kj::mv(out);
-    auto& dst = out[i].bytes;
-    dst.resize(sizes[i]);
-    auto* buf = dst.data();
     auto n = sizes[i];
+    auto* buf = out[i].bytes.resize_for_overwrite(n);
     auto& stream = *fs->stream;
     return stream.read(buf, n, n).then(
         [fs = kj::mv(fs), out = kj::mv(out), sizes = kj::mv(sizes), i](size_t) mutable {
@@ -127,7 +125,7 @@ struct fetcher::impl {
       f.high_watermark = r.getHighWatermark();
       f.log_start_offset = r.getLogStartOffset();
       auto rec = r.getRecords();
-      f.bytes.assign(reinterpret_cast<const char*>(rec.begin()), rec.size());
+      f.bytes.assign(std::string_view(reinterpret_cast<const char*>(rec.begin()), rec.size()));
       if (stream_sizes) stream_sizes->push_back(r.getStreamBytes());
       out.push_back(std::move(f));
     }

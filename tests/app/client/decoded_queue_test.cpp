@@ -37,19 +37,19 @@ std::string batch(int64_t base, int first, int n, bool with_header = false) {
   return bytes;
 }
 
-fetched fetch_of(const std::string& topic, uint32_t partition, std::string bytes) {
+fetched fetch_of(const std::string& topic, uint32_t partition, const std::string& bytes) {
   fetched f;
   f.tp = {topic, partition};
-  f.bytes = std::move(bytes);
+  f.bytes.assign(bytes);
   return f;
 }
 
 /// Decodes bytes of (topic, partition) from pos into q; returns the outcome.
 record_decoder::outcome decode_into(decoded_queue& q, const std::string& topic, uint32_t partition,
-                                    std::string bytes, int64_t& pos) {
+                                    const std::string& bytes, int64_t& pos) {
   record_decoder dec(true, true);
   std::vector<message> expired;
-  auto f = fetch_of(topic, partition, std::move(bytes));
+  auto f = fetch_of(topic, partition, bytes);
   auto out = dec.decode(f, pos, q, expired);
   CHECK(expired.empty());
   return out;
