@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
 # The client's user-space instructions a message, producing (W2) or consuming (W3), counted by
-# valgrind's callgrind: a measure of the client's per-record work that this VM's run-to-run noise hardly moves (the same
-# binary and arguments give counts within about 2 % of each other: how often the producer's lock
-# spins and its loops wake still varies). Starts a Release broker on 127.0.0.1 (temp data dir).
-# ROLE=produce runs `actormq-perf produce` under callgrind with W2's arguments (1 KiB values,
-# 1 MiB batches, linger 5 ms, 5 in flight, acks leader). ROLE=consume first produces COUNT
-# records of 100 B with W1's arguments (not counted), then runs W3's `actormq-perf consume`
-# (1,000 records a poll; MODE=copy: fetch replies, MODE=stream: the fetch stream) under
-# callgrind. Prints one line:
-#   client_instructions role=... topic=... msgs=... instructions_per_msg=... out=<OUT, or none>
+# valgrind's callgrind: a measure of the client's per-record work that this VM's run-to-run noise
+# hardly moves (the same binary and arguments give counts within about 2 % of each other: how
+# often the producer's lock spins and its loops wake still varies). Starts a Release broker on
+# 127.0.0.1 (temp data dir). ROLE=produce runs `actormq-perf produce` under callgrind with W2's
+# arguments (1 KiB values, 1 MiB batches, linger 5 ms, 5 in flight, acks leader). ROLE=consume
+# first produces COUNT records of 100 B with W1's arguments (not counted), then runs W3's
+# `actormq-perf consume` (1,000 records a poll; MODE=copy: fetch replies, MODE=stream: the fetch
+# stream) under callgrind. Prints one line:
+#   client_instructions role=... [mode=...] topic=... msgs=... instructions_per_msg=... out=<OUT>
 # then the ten functions with the most instructions (callgrind_annotate). The kernel's work (the
-# socket, page faults) is not counted. docs/benchmarks.md, "W2 and the scheduler".
+# socket, page faults) is not counted. docs/benchmarks.md, "W2 and the scheduler" and "W3: the
+# consumer's per-record path".
 # Usage: bench/client_instructions.sh [COUNT (200000)]
-# Env: BUILD (<repo>/build-perf), ROLE (produce), MODE (copy), TOPIC (w2), PERF (<BUILD>/app/perf/actormq-perf: another client
-#      binary to count), OUT (callgrind file; default in a temp dir, removed at exit)
+# Env: BUILD (<repo>/build-perf), ROLE (produce), MODE (copy), TOPIC (w2),
+#      PERF (<BUILD>/app/perf/actormq-perf: another client binary to count),
+#      OUT (callgrind file; default in a temp dir, removed at exit)
 set -uo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 COUNT=${1:-200000}; B=${BUILD:-$ROOT/build-perf}; TOPIC=${TOPIC:-w2}
@@ -65,8 +67,13 @@ if ! grep -q "$ok" "$DIR/perf.out"; then
   echo "client_instructions: the run failed" >&2
   exit 1
 fi
-total=$(callgrind_annotate "$OUT" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }')
-[ -n "$total" ] || { echo "client_instructions: callgrind_annotate found no total in $OUT" >&2; exit 1; }
+total=$(callgrind_annotate "$OUT" 2>/dev/null |
+  awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }')
+if [ -z "$total" ]; then
+  echo "client_instructions: callgrind_annotate found no total in $OUT" >&2
+  exit 1
+fi
 tag="role=$ROLE"; [ "$ROLE" = consume ] && tag="$tag mode=$MODE"
-echo "client_instructions $tag topic=$TOPIC msgs=$COUNT instructions_per_msg=$((total / COUNT)) out=${KEEP:-none}"
+echo "client_instructions $tag topic=$TOPIC msgs=$COUNT" \
+  "instructions_per_msg=$((total / COUNT)) out=${KEEP:-none}"
 callgrind_annotate "$OUT" 2>/dev/null | grep -A10 '^Ir *file:function' | tail -n +3 | cut -c1-160

@@ -14,6 +14,7 @@
 //
 // Plain C++, no allocation but r.headers' growth.
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -29,11 +30,14 @@ class record_reader {
  public:
   /// batch: a whole batch, at least h.size_bytes() long (for_each_batch()
   /// gives such); h: its decoded header.
+  /// A length shorter than the header (possible when nothing validated the
+  /// batch) reads as a malformed batch.
   record_reader(std::span<const uint8_t> batch, const batch_header& h)
-      : p_(batch.data() + batch_layout::header_size),
+      : p_(batch.data() + std::min(batch_layout::header_size, h.size_bytes())),
         end_(batch.data() + h.size_bytes()),
         h_(h),
-        left_(h.record_count) {}
+        left_(h.record_count),
+        failed_(h.size_bytes() < batch_layout::header_size) {}
 
   /// Reads the next record into r (its views point into the batch): true.
   /// False when the records are done or one is malformed: ok() tells which.

@@ -47,9 +47,10 @@ inline void append(std::string& out, int64_t v) {
   out.append(reinterpret_cast<const char*>(buf), encode(v, buf));
 }
 
-/// Decodes one varint at p, which must lie before end, and moves p past it.
-/// False (p then undefined) when the bytes end early or the value is longer
-/// than 10 bytes. Most varints of a record are one byte: that path is first.
+/// Decodes one varint at p and moves p past it. False (p then undefined)
+/// when the bytes end early (p at or past end included: callers rely on it)
+/// or the value is longer than 10 bytes. Most varints of a record are one
+/// byte: that path is first.
 [[gnu::always_inline]] inline bool decode(const uint8_t*& p, const uint8_t* end, int64_t& v) {
   if (p < end && *p < 0x80) {
     v = unzigzag(*p++);

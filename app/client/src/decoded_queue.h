@@ -77,8 +77,8 @@ message_batch decoded_queue::take(size_t max, Track&& track) {
     // The whole of the first chunk: its vector becomes the batch's.
     auto& c = chunks_.front();
     track(std::as_const(c), std::as_const(c.views.back()));
+    owners.push_back(c.owner);  // before the views move: it may throw
     views = std::move(c.views);
-    owners.push_back(std::move(c.owner));
     chunks_.pop_front();
     size_ -= n;
     return message_batch(std::move(views), std::move(owners));

@@ -109,7 +109,9 @@ struct fetcher::impl {
     auto* buf = out[i].bytes.resize_for_overwrite(n);
     auto& stream = *fs->stream;
     return stream.read(buf, n, n).then(
-        [fs = kj::mv(fs), out = kj::mv(out), sizes = kj::mv(sizes), i](size_t) mutable {
+        [fs = kj::mv(fs), out = kj::mv(out), sizes = kj::mv(sizes), i, n](size_t got) mutable {
+          // The buffer is not zero-filled: all of it must have come.
+          KJ_REQUIRE(got == n, "actormq: the fetch stream ended early");
           return read_stream_bytes(kj::mv(fs), kj::mv(out), kj::mv(sizes), i + 1);
         });
   }

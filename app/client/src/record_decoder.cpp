@@ -97,10 +97,6 @@ record_decoder::outcome record_decoder::decode(fetched& f, int64_t& pos, decoded
   std::optional<int64_t> ttl;
   if (auto t = topic_ttl_ms_.find(f.tp.topic); t != topic_ttl_ms_.end()) ttl = t->second;
   std::vector<message_view> views;
-  // The batches' record counts, unchecked yet: at most one record per 7 bytes
-  // (the smallest a record encodes to) so a lying header reserves no more.
-  views.reserve(
-      static_cast<size_t>(std::min<uint64_t>(storage::count_records(bytes), bytes.size() / 7)));
   storage::record_view rec;  // its headers' vector reused record to record
   error bad;
   size_t used = storage::for_each_batch(bytes, [&](const storage::batch_header& h,
@@ -116,8 +112,23 @@ record_decoder::outcome record_decoder::decode(fetched& f, int64_t& pos, decoded
         return;
       }
     }
-    if (h.next_offset()() <= pos) return;
+    // base + last delta + 1 without overflow (validate_batch checks it, but
+    // only when CRCs are checked).
+    int64_t next = 0;
+    if (__builtin_add_overflow(h.base_offset(), int64_t{h.last_offset_delta} + 1, &next)) {
+      bad = error(errc::protocol_error,
+                  "batch at offset " + std::to_string(h.base_offset()) + " past the last offset");
+      return;
+    }
+    if (next <= pos) return;
     if (!h.is_control()) {
+      // Room for the batch's records, growing geometrically; its count is
+      // the header's (checked against the records as they are read), at most
+      // one a 7 bytes (the smallest record) so a lying header reserves no more.
+      size_t want =
+          views.size() +
+          std::min<size_t>(static_cast<size_t>(std::max(h.record_count, 0)), batch.size() / 7);
+      if (want > views.capacity()) views.reserve(std::max(want, 2 * views.capacity()));
       storage::record_reader rd(batch, h);
       size_t before = views.size(), expired_before = expired.size();
       while (rd.next(rec)) {
@@ -137,7 +148,7 @@ record_decoder::outcome record_decoder::decode(fetched& f, int64_t& pos, decoded
         return;
       }
     }
-    pos = h.next_offset()();
+    pos = next;
   });
   bool no_whole_batch = !bad && used == 0 && !owner->bytes.empty();
   out.push(std::move(owner), f.tp.partition, std::move(views));
