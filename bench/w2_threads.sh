@@ -44,21 +44,12 @@ stop_all() {
 trap 'stop_all; rm -rf "${DIR:?}"' EXIT
 fail() { echo "w2_threads: $*" >&2; exit 1; }
 
+# shellcheck source=bench/lone_broker.sh
+. "$ROOT/bench/lone_broker.sh"
 start_broker() {
   rm -rf "${DIR:?}/data"
   # shellcheck disable=SC2086  # BROKER_ARGS is a word list on purpose
-  "$B/app/broker/actormq-broker" --listen 127.0.0.1:0 --data-dir "$DIR/data" --log-level warn \
-    ${BROKER_ARGS:-} > "$DIR/broker.out" 2> "$DIR/broker.log" &
-  SPID=$!
-  ADDR=""
-  for _ in $(seq 100); do
-    ADDR=$(sed -n 's/^listening on //p' "$DIR/broker.out")
-    [ -n "$ADDR" ] && return 0
-    kill -0 "$SPID" 2>/dev/null || break
-    sleep 0.1
-  done
-  cat "$DIR/broker.log" >&2
-  fail "the broker did not start"
+  start_lone_broker "$B/app/broker/actormq-broker" "$DIR" ${BROKER_ARGS:-}
 }
 
 w2_round() {
