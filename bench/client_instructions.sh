@@ -48,14 +48,7 @@ if [ "$ROLE" = produce ]; then
     > "$DIR/perf.out" 2> "$DIR/valgrind.log"
   ok="errors=0 unacked=0"
 else
-  if ! "$PERF" produce --broker "$ADDR" --no-progress --topic "$TOPIC" --producers 1 \
-    --batch-bytes 1048576 --linger-ms 5 --max-in-flight 1 --size 100 --count "$COUNT" \
-    --acks leader --seconds 600 --label W1 > "$DIR/produce.out" 2>&1 ||
-    ! grep -q "errors=0 unacked=0" "$DIR/produce.out"; then
-    cat "$DIR/produce.out" >&2
-    echo "client_instructions: producing the records to consume failed" >&2
-    exit 1
-  fi
+  produce_w1_records "$PERF" "$ADDR" "$TOPIC" "$COUNT" "$DIR/produce.out"
   stream=(); [ "$MODE" = stream ] && stream=(--stream)
   valgrind --tool=callgrind --callgrind-out-file="$OUT" "$PERF" consume --broker "$ADDR" \
     --no-progress --topic "$TOPIC" --count "$COUNT" --max-poll-records 1000 "${stream[@]}" \

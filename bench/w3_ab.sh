@@ -23,14 +23,7 @@ trap '[ -n "$SPID" ] && kill "$SPID" 2>/dev/null; wait 2>/dev/null; rm -rf "${DI
 . "$ROOT/bench/lone_broker.sh"
 start_lone_broker "$B/app/broker/actormq-broker" "$DIR"
 
-if ! "$B/app/perf/actormq-perf" produce --broker "$ADDR" --no-progress --topic w3 --producers 1 \
-  --batch-bytes 1048576 --linger-ms 5 --max-in-flight 1 --size 100 --count "$COUNT" \
-  --acks leader --seconds 600 --label W1 > "$DIR/produce.out" 2>&1 ||
-  ! grep -q "errors=0 unacked=0" "$DIR/produce.out"; then
-  cat "$DIR/produce.out" >&2
-  echo "w3_ab: producing the records failed" >&2
-  exit 1
-fi
+produce_w1_records "$B/app/perf/actormq-perf" "$ADDR" w3 "$COUNT" "$DIR/produce.out"
 tick=$(getconf CLK_TCK)
 broker_ticks() { awk '{ print $14 + $15 }' "/proc/$SPID/stat"; }
 for r in $(seq "$ROUNDS"); do

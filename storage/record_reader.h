@@ -60,11 +60,11 @@ class record_reader {
  private:
   [[gnu::always_inline]] bool read_record(record_view& r, bool headers) {
     int64_t len = 0;
-    if (!varint(p_, end_, len) || len < 1 || len > end_ - p_) return false;
+    if (!varint::decode(p_, end_, len) || len < 1 || len > end_ - p_) return false;
     const uint8_t* end = p_ + len;
     const uint8_t* p = p_ + 1;  // attributes
     int64_t ts_delta = 0, off_delta = 0;
-    if (!varint(p, end, ts_delta) || !varint(p, end, off_delta)) return false;
+    if (!varint::decode(p, end, ts_delta) || !varint::decode(p, end, off_delta)) return false;
     // Offsets and timestamps must exist: no overflow of base + delta.
     int64_t record_offset = 0, record_ts = 0;
     if (off_delta <= last_delta_ || off_delta > h_.last_offset_delta ||
@@ -75,7 +75,7 @@ class record_reader {
     last_delta_ = off_delta;
     if (!bytes_field(p, end, r.key, true) || !bytes_field(p, end, r.value, true)) return false;
     int64_t nheaders = 0;
-    if (!varint(p, end, nheaders) || nheaders < 0 || nheaders > end - p) return false;
+    if (!varint::decode(p, end, nheaders) || nheaders < 0 || nheaders > end - p) return false;
     r.headers.clear();
     for (int64_t k = 0; k < nheaders; ++k) {
       std::optional<std::string_view> hk, hv;
@@ -89,18 +89,14 @@ class record_reader {
     return true;
   }
 
-  // Forced inline: they run several times a record, and GCC's heuristics
-  // otherwise keep bytes_field out of line in the client's decoder.
-  [[gnu::always_inline]] static bool varint(const uint8_t*& p, const uint8_t* end, int64_t& v) {
-    return varint::decode(p, end, v);
-  }
-
+  // Forced inline: bytes_field runs several times a record, and GCC's
+  // heuristics otherwise keep it out of line in the client's decoder.
   // A length-prefixed byte string; nullopt for length -1 when nullable.
   [[gnu::always_inline]] static bool bytes_field(const uint8_t*& p, const uint8_t* end,
                                                  std::optional<std::string_view>& out,
                                                  bool nullable) {
     int64_t len = 0;
-    if (!varint(p, end, len)) return false;
+    if (!varint::decode(p, end, len)) return false;
     if (len == -1 && nullable) {
       out.reset();
       return true;

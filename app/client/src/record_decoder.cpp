@@ -35,8 +35,8 @@ std::optional<int64_t> header_number(const message_view& m, std::string_view key
   return n;
 }
 
-}  // namespace
-
+/// r as a view into its batch's bytes, written into m (default-constructed):
+/// its amq-id header becomes m.id instead of one of m.headers.
 void fill_message_view(const storage::record_view& r, std::string_view topic, uint32_t partition,
                        message_view& m) {
   m.topic = topic;
@@ -61,15 +61,12 @@ void fill_message_view(const storage::record_view& r, std::string_view topic, ui
   }
 }
 
-message_view to_message_view(const storage::record_view& r, std::string_view topic,
-                             uint32_t partition) {
-  message_view m;
-  fill_message_view(r, topic, partition, m);
-  return m;
-}
+}  // namespace
 
 message to_message(const storage::record_view& r, std::string_view topic, uint32_t partition) {
-  return to_message_view(r, topic, partition).to_message();
+  message_view m;
+  fill_message_view(r, topic, partition, m);
+  return m.to_message();
 }
 
 bool record_decoder::is_expired(const message_view& m, int64_t now,

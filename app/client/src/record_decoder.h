@@ -22,14 +22,8 @@
 
 namespace actormq::client::detail {
 
-/// r as a view into its batch's bytes: its amq-id header becomes
-/// m.id (message_id.h) instead of one of m.headers.
-message_view to_message_view(const storage::record_view& r, std::string_view topic,
-                             uint32_t partition);
-/// The same, written into m (a default-constructed message_view).
-void fill_message_view(const storage::record_view& r, std::string_view topic, uint32_t partition,
-                       message_view& m);
-/// The same as an owning copy.
+/// r as an owning message: its amq-id header becomes m.id (message_id.h)
+/// instead of one of m.headers.
 message to_message(const storage::record_view& r, std::string_view topic, uint32_t partition);
 
 class record_decoder {
