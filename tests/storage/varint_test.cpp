@@ -58,13 +58,28 @@ TEST_CASE("varint decoding reads consecutive values and leaves the pointer after
 }
 
 TEST_CASE("a varint cut off before its last byte does not decode") {
-  uint8_t buf[varint::max_bytes];
-  size_t n = varint::encode(1 << 20, buf);
-  REQUIRE(n == 4);
-  for (size_t cut = 0; cut < n; ++cut) {
+  // Two, three and four bytes.
+  for (int64_t value : {int64_t{300}, int64_t{8192}, int64_t{1} << 20}) {
+    uint8_t buf[varint::max_bytes];
+    size_t n = varint::encode(value, buf);
+    REQUIRE(n >= 2);
+    for (size_t cut = 0; cut < n; ++cut) {
+      const uint8_t* p = buf;
+      int64_t v = 0;
+      CHECK_FALSE(varint::decode(p, buf + cut, v));
+    }
+  }
+}
+
+TEST_CASE("two-byte varints decode at their edges") {
+  for (int64_t value : {int64_t{64}, int64_t{-65}, int64_t{8191}, int64_t{-8192}}) {
+    uint8_t buf[varint::max_bytes];
+    REQUIRE(varint::encode(value, buf) == 2);
     const uint8_t* p = buf;
     int64_t v = 0;
-    CHECK_FALSE(varint::decode(p, buf + cut, v));
+    REQUIRE(varint::decode(p, buf + 2, v));
+    CHECK(v == value);
+    CHECK(p == buf + 2);
   }
 }
 

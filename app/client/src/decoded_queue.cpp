@@ -8,12 +8,13 @@ void decoded_queue::push(std::shared_ptr<const fetched_buffer> owner, uint32_t p
                          std::vector<message_view> views) {
   if (views.empty()) return;
   size_ += views.size();
-  chunks_.push_back(chunk{std::move(owner), partition, std::move(views), 0});
+  auto fetch = std::make_shared<decoded_fetch>(decoded_fetch{std::move(owner), std::move(views)});
+  chunks_.push_back(chunk{std::move(fetch), partition, 0});
 }
 
 std::optional<int64_t> decoded_queue::first_offset(const topic_partition& tp) const {
   for (const auto& c : chunks_) {
-    if (c.partition == tp.partition && c.topic() == tp.topic) return c.views[c.next].offset;
+    if (c.partition == tp.partition && c.topic() == tp.topic) return c.views()[c.next].offset;
   }
   return std::nullopt;
 }
@@ -26,11 +27,12 @@ void decoded_queue::drop(const topic_partition& tp, int64_t from) {
       continue;
     }
     // Views are in offset order: keep those before from.
-    auto first = c.views.begin() + static_cast<std::ptrdiff_t>(c.next);
-    auto cut = std::partition_point(first, c.views.end(),
+    auto& views = c.views();
+    auto first = views.begin() + static_cast<std::ptrdiff_t>(c.next);
+    auto cut = std::partition_point(first, views.end(),
                                     [from](const message_view& v) { return v.offset < from; });
-    size_ -= static_cast<size_t>(c.views.end() - cut);
-    c.views.erase(cut, c.views.end());
+    size_ -= static_cast<size_t>(views.end() - cut);
+    views.erase(cut, views.end());
     it = c.left() == 0 ? chunks_.erase(it) : std::next(it);
   }
 }

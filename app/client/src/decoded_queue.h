@@ -1,17 +1,19 @@
 #pragma once
 // decoded_queue: the messages a consumer or reader decoded from its fetches,
 // waiting for poll(). They are held a fetch at a time: one chunk per decoded
-// fetch of one partition, with the views into its bytes in a vector and one
-// reference to the buffer they point into. A message costs a vector slot, not
-// a node and a reference count of its own (which is what a deque of
-// view-and-owner pairs cost: a node allocation every three messages and two
-// atomic operations each).
+// fetch of one partition, with the views into its bytes in a vector that
+// shares ownership of the buffer they point into. A message costs a vector
+// slot, not a node and a reference count of its own (which is what a deque
+// of view-and-owner pairs cost: a node allocation every three messages and
+// two atomic operations each). A poll that stays within one fetch moves no
+// message: its batch points into the fetch's vector and shares it.
 //
 // Plain C++; not thread-safe: the consumer's user thread owns it.
 
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <iterator>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -28,15 +30,24 @@ namespace actormq::client::detail {
 
 class decoded_queue {
  public:
-  /// One partition's messages decoded from one fetch, in offset order.
-  struct chunk {
-    std::shared_ptr<const fetched_buffer> owner;  ///< the bytes the views point into
-    uint32_t partition = 0;
+  /// One partition's messages decoded from one fetch, in offset order, and
+  /// the bytes they point into. Batches taken from it share it. Once views
+  /// are queued the vector never grows (no reallocation moves a view a batch
+  /// points at); drop() only shortens it past what was taken.
+  struct decoded_fetch {
+    std::shared_ptr<const fetched_buffer> buffer;
     std::vector<message_view> views;
+  };
+
+  /// A decoded fetch in the queue, and how much of it was taken.
+  struct chunk {
+    std::shared_ptr<decoded_fetch> fetch;
+    uint32_t partition = 0;
     size_t next = 0;  ///< views before it were taken
 
-    std::string_view topic() const { return owner->topic; }
-    size_t left() const { return views.size() - next; }
+    std::string_view topic() const { return fetch->buffer->topic; }
+    std::vector<message_view>& views() const { return fetch->views; }
+    size_t left() const { return views().size() - next; }
   };
 
   bool empty() const { return size_ == 0; }
@@ -56,10 +67,12 @@ class decoded_queue {
   /// Drops the messages of every partition not in keep.
   void keep_only(const std::set<topic_partition>& keep);
 
-  /// Moves up to max messages (at least one, if any wait) from the front into
-  /// a batch that keeps their buffers alive. track(chunk, last) is called once
-  /// for each chunk taken from, with the last message taken of it, before it
-  /// moves.
+  /// Takes up to max messages (at least one, if any wait) from the front
+  /// into a batch that keeps them and their buffers alive. Within one fetch
+  /// the batch points into it; across fetches the views move into a vector
+  /// of the batch's own (no batch points at a view not yet taken).
+  /// track(chunk, last) is called once for each chunk taken from, with the
+  /// last message taken of it, before it moves.
   template <typename Track>
   message_batch take(size_t max, Track&& track);
 
@@ -71,30 +84,32 @@ class decoded_queue {
 template <typename Track>
 message_batch decoded_queue::take(size_t max, Track&& track) {
   size_t n = std::min(size_, std::max<size_t>(max, 1));
-  std::vector<message_view> views;
-  std::vector<message_batch::owner> owners;
-  if (n > 0 && chunks_.front().next == 0 && chunks_.front().views.size() == n) {
-    // The whole of the first chunk: its vector becomes the batch's.
-    auto& c = chunks_.front();
-    track(std::as_const(c), std::as_const(c.views.back()));
-    owners.push_back(c.owner);  // before the views move: it may throw
-    views = std::move(c.views);
-    chunks_.pop_front();
+  if (n == 0) return {};
+  if (auto& c = chunks_.front(); c.left() >= n) {
+    const message_view* first = c.views().data() + c.next;
+    track(std::as_const(c), std::as_const(first[n - 1]));
+    std::vector<message_batch::owner> owners{c.fetch};  // may throw: before anything moves
+    c.next += n;
     size_ -= n;
-    return message_batch(std::move(views), std::move(owners));
+    if (c.left() == 0) chunks_.pop_front();
+    return message_batch(first, first + n, std::move(owners));
   }
-  views.reserve(n);
-  while (views.size() < n) {
+  auto own = std::make_shared<std::vector<message_view>>();
+  own->reserve(n);
+  std::vector<message_batch::owner> owners{own};
+  while (own->size() < n) {
     auto& c = chunks_.front();
-    size_t k = std::min(c.left(), n - views.size());
-    track(std::as_const(c), std::as_const(c.views[c.next + k - 1]));
-    for (size_t i = 0; i < k; ++i) views.push_back(std::move(c.views[c.next + i]));
+    size_t k = std::min(c.left(), n - own->size());
+    track(std::as_const(c), std::as_const(c.views()[c.next + k - 1]));
+    owners.push_back(c.fetch->buffer);  // before the views move: it may throw
+    auto from = c.views().begin() + static_cast<std::ptrdiff_t>(c.next);
+    own->insert(own->end(), std::make_move_iterator(from),
+                std::make_move_iterator(from + static_cast<std::ptrdiff_t>(k)));
     c.next += k;
     size_ -= k;
-    owners.push_back(c.owner);
     if (c.left() == 0) chunks_.pop_front();
   }
-  return message_batch(std::move(views), std::move(owners));
+  return message_batch(own->data(), own->data() + n, std::move(owners));
 }
 
 }  // namespace actormq::client::detail

@@ -22,8 +22,8 @@ message message_view::to_message() const {
 
 std::vector<message> message_batch::to_messages() const {
   std::vector<message> out;
-  out.reserve(views_.size());
-  for (const auto& v : views_) out.push_back(v.to_message());
+  out.reserve(size());
+  for (const auto& v : *this) out.push_back(v.to_message());
   return out;
 }
 

@@ -26,13 +26,6 @@ message_id::message_id(uint64_t prefix, uint64_t counter) {
   put_be(bytes_.data() + 8, counter);
 }
 
-std::optional<message_id> message_id::from_header(std::string_view value) {
-  if (value.size() != size) return std::nullopt;
-  std::array<uint8_t, size> b{};
-  std::memcpy(b.data(), value.data(), size);
-  return message_id(b);
-}
-
 std::optional<message_id> message_id::parse(std::string_view hex) {
   if (hex.size() != 2 * size) return std::nullopt;
   auto bytes = storage::from_hex(hex);

@@ -131,7 +131,10 @@ record_decoder::outcome record_decoder::decode(fetched& f, int64_t& pos, decoded
       while (rd.next(rec)) {
         if (rec.record_offset() < pos) continue;
         fill_message_view(rec, topic, f.tp.partition, views.emplace_back());
-        if (is_expired(views.back(), now, ttl)) {
+        // A record expires by the topic's TTL or by a header of its own; the
+        // rest (nearly all) skip the call.
+        if (dead_letter_expired_ && (ttl || !views.back().headers.empty()) &&
+            is_expired(views.back(), now, ttl)) {
           expired.push_back(views.back().to_message());
           views.pop_back();
         }

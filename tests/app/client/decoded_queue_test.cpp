@@ -117,3 +117,41 @@ TEST_CASE("dropping from an offset before what was taken drops the rest of the f
   CHECK_FALSE(q.first_offset({"t", 0}));
   CHECK(q.take(10, ignore_taken).empty());
 }
+
+TEST_CASE("batches taken from one fetch stay intact while later polls move the rest of it") {
+  decoded_queue q;
+  queue_batch(q, "t", 0, 0, 0, 5);
+  queue_batch(q, "t", 1, 0, 100, 3);
+  auto b1 = q.take(2, ignore_taken);  // within the first fetch: points into it
+  auto copy = b1;                     // shares it
+  auto b2 = q.take(4, ignore_taken);  // 2, 3, 4 of the first fetch, then 100
+  REQUIRE(b2.size() == 4);
+  CHECK(b2[2].value == "4");
+  CHECK(b2[3].value == "100");
+  q.drop({"t", 1});  // the rest of the second fetch
+  CHECK(q.empty());
+  b1 = message_batch{};
+  REQUIRE(copy.size() == 2);
+  CHECK(copy[0].value == "0");
+  CHECK(copy[1].value == "1");
+  CHECK(copy[1].id == message_id(7, 1));
+  std::vector<int64_t> offsets;
+  for (const auto& m : b2) offsets.push_back(m.offset);
+  CHECK(offsets == std::vector<int64_t>{2, 3, 4, 0});
+}
+
+TEST_CASE("dropping the rest of a fetch leaves the batches taken from it intact") {
+  decoded_queue q;
+  queue_batch(q, "t", 0, 0, 0, 6);
+  auto b = q.take(2, ignore_taken);
+  q.drop({"t", 0}, 4);  // offsets 4, 5
+  REQUIRE(q.size() == 2);
+  auto rest = q.take(10, ignore_taken);
+  REQUIRE(rest.size() == 2);
+  CHECK(rest[0].offset == 2);
+  CHECK(rest[1].offset == 3);
+  REQUIRE(b.size() == 2);
+  CHECK(b[0].value == "0");
+  CHECK(b[1].value == "1");
+  CHECK(b.to_messages()[1].offset == 1);
+}

@@ -13,26 +13,33 @@
 
 namespace actormq::client {
 
+/// The views are contiguous and read-only; a batch is cheap to copy (it
+/// shares what it keeps alive). Taking a batch out of one fetch's messages
+/// moves none of them: the batch points into the consumer's decoded fetch and
+/// keeps it alive.
 class message_batch {
  public:
   /// Something a batch keeps alive for its views (opaque to users).
   using owner = std::shared_ptr<const void>;
+  using const_iterator = const message_view*;
 
   message_batch() = default;
-  message_batch(std::vector<message_view> views, std::vector<owner> owners)
-      : views_(std::move(views)), owners_(std::move(owners)) {}
+  /// The views [first, last), which live as long as owners do.
+  message_batch(const message_view* first, const message_view* last, std::vector<owner> owners)
+      : first_(first), last_(last), owners_(std::move(owners)) {}
 
-  size_t size() const { return views_.size(); }
-  bool empty() const { return views_.empty(); }
-  const message_view& operator[](size_t i) const { return views_[i]; }
-  std::vector<message_view>::const_iterator begin() const { return views_.begin(); }
-  std::vector<message_view>::const_iterator end() const { return views_.end(); }
+  size_t size() const { return static_cast<size_t>(last_ - first_); }
+  bool empty() const { return first_ == last_; }
+  const message_view& operator[](size_t i) const { return first_[i]; }
+  const_iterator begin() const { return first_; }
+  const_iterator end() const { return last_; }
 
   /// Owning copies of every message.
   std::vector<message> to_messages() const;
 
  private:
-  std::vector<message_view> views_;
+  const message_view* first_ = nullptr;
+  const message_view* last_ = nullptr;
   std::vector<owner> owners_;
 };
 
