@@ -2,12 +2,15 @@
 
 #include <fcntl.h>
 #include <sys/sendfile.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 
 #include <kj/debug.h>
+
+#include "app/broker/logger.h"
 
 namespace actormq::broker {
 
@@ -25,16 +28,29 @@ fetch_stream::fetch_stream(kj::UnixEventPort& port, kj::Own<kj::AsyncIoStream> s
 }
 
 fetch_stream::~fetch_stream() {
-  observer_ = nullptr;  // the observer must go before the descriptor
+  // Queued sends go first (one may wait on the observer), then the observer
+  // (before the descriptor).
+  tail_ = kj::Promise<void>(kj::READY_NOW).fork();
+  observer_ = nullptr;
   ::close(fd_);
 }
 
-kj::Promise<void> fetch_stream::send(std::vector<storage::read_slice> slices) {
+void fetch_stream::send(std::vector<storage::read_slice> slices) {
   auto shared = std::make_shared<std::vector<storage::read_slice>>(std::move(slices));
-  auto next = tail_.addBranch().then([this, shared]() { return send_slices(shared, 0, 0); });
-  auto forked = next.fork();
-  tail_ = forked.addBranch().catch_([](kj::Exception&&) {}).fork();
-  return forked.addBranch();
+  tail_ = tail_.addBranch()
+              .then([this, shared]() -> kj::Promise<void> {
+                if (broken_) return kj::READY_NOW;
+                return send_slices(shared, 0, 0);
+              })
+              .catch_([this](kj::Exception&& e) { fail(e); })
+              .fork();
+}
+
+void fetch_stream::fail(const kj::Exception& e) {
+  if (broken_) return;
+  broken_ = true;
+  broker_log().info("fetch stream closed: a send failed: {}", e.getDescription().cStr());
+  ::shutdown(fd_, SHUT_RDWR);
 }
 
 kj::Promise<void> fetch_stream::send_slices(

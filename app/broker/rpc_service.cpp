@@ -516,10 +516,15 @@ kj::Promise<void> rpc_service::fetch(FetchContext ctx) {
     KJ_FAIL_REQUIRE("fetch asks for too many partitions or bytes");
   }
   bool use_stream = p.getUseStream();
-  if (use_stream && stream_ == nullptr) {
+  bool stream_ready = false;
+  KJ_IF_MAYBE (s, stream_) {
+    stream_ready = !(*s)->broken();
+  }
+  if (use_stream && !stream_ready) {
     KJ_REQUIRE(!stream_token_.empty(), "useStream set but this session never opened a stream");
-    // The client connects the stream right after openStream; its token may
-    // still be in flight on the other socket. Wait (bounded) for it.
+    // The client connects the stream right after openStream (or again after
+    // the last one broke); its token may still be in flight on the other
+    // socket. Wait (bounded) for it.
     auto paf = kj::newPromiseAndFulfiller<void>();
     stream_waiters_.push_back(kj::mv(paf.fulfiller));
     return ctx_.timer->timeoutAfter(5 * kj::SECONDS, kj::mv(paf.promise))
@@ -584,10 +589,15 @@ kj::Promise<void> rpc_service::fetch(FetchContext ctx) {
           }
         }
         if (to_stream.empty()) return kj::READY_NOW;
+        // The reply goes now and the bytes after it (fetch_stream.h: the
+        // client reads them once it has the reply).
         KJ_IF_MAYBE (s, stream_) {
-          return (*s)->send(std::move(to_stream));
+          if (!(*s)->broken()) {
+            (*s)->send(std::move(to_stream));
+            return kj::READY_NOW;
+          }
         }
-        KJ_FAIL_REQUIRE("fetch stream closed");
+        KJ_FAIL_REQUIRE("fetch stream closed");  // it broke while the fetch waited
       });
 }
 

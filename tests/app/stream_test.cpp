@@ -2,7 +2,10 @@
 // copying path.
 #include <catch2/catch.hpp>
 
+#include <sys/socket.h>
+
 #include <map>
+#include <optional>
 
 #include "fixtures.h"
 #include "raw_client.h"
@@ -24,7 +27,7 @@ raw_fetch fetch_copy(test::raw_client& rc, const std::string& topic, uint32_t pa
   ps[0].setTopic(topic);
   ps[0].setPartition(partition);
   ps[0].setOffset(0);
-  ps[0].setMaxBytes(8u << 20);
+  ps[0].setMaxBytes(32u << 20);
   req.setMaxWaitMs(0);
   req.setMinBytes(0);
   auto resp = req.send().wait(rc.ws());
@@ -34,63 +37,166 @@ raw_fetch fetch_copy(test::raw_client& rc, const std::string& topic, uint32_t pa
           std::string(reinterpret_cast<const char*>(rec.begin()), rec.size())};
 }
 
-}  // namespace
-
-TEST_CASE("fetch stream returns byte identical batches to the copying path", "[app][stream]") {
-  test::broker_process broker;
-  test::require_started(broker);
-  test::create_topic(broker, "zc", 1);
-  {
-    client::producer_config pc;
-    pc.connection = test::connection_to(broker);
-    pc.batch_bytes = 64 << 10;
-    auto prod = client::producer::create(pc);
-    REQUIRE(prod);
-    std::string big(1000, 'x');
-    for (int i = 0; i < 3000; ++i) (*prod)->send("zc", std::to_string(i), big + std::to_string(i));
-    REQUIRE((*prod)->flush(60s));
-  }
-
-  test::raw_client rc(broker.address());
-  auto copied = fetch_copy(rc, "zc", 0);
-  REQUIRE(copied.code == rpc::ErrorCode::NONE);
-  REQUIRE(copied.records.size() > (1u << 20));
-
+/// Opens rc's session's fetch stream: openStream, connect, send the token.
+/// rcvbuf > 0 fixes the socket's receive buffer (no autotuning).
+kj::Own<kj::AsyncIoStream> open_stream(test::raw_client& rc, int rcvbuf = 0) {
   auto open = rc.broker().openStreamRequest().send().wait(rc.ws());
   REQUIRE(open.getError().getCode() == rpc::ErrorCode::NONE);
   auto token = open.getToken();
   REQUIRE(token.size() == 16);
   auto addr = rc.io().getNetwork().parseAddress("127.0.0.1", open.getPort()).wait(rc.ws());
   auto stream = addr->connect().wait(rc.ws());
+  if (rcvbuf > 0) {
+    KJ_IF_MAYBE (fd, stream->getFd()) {
+      REQUIRE(::setsockopt(*fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf) == 0);
+    }
+  }
   stream->write(token.begin(), token.size()).wait(rc.ws());
+  return stream;
+}
 
-  // The broker binds the socket once it has read the token.
-  kj::Maybe<capnp::Response<rpc::Broker::FetchResults>> resp;
-  for (int attempt = 0; attempt < 100 && resp == nullptr; ++attempt) {
-    auto req = rc.broker().fetchRequest();
-    auto ps = req.initPartitions(1);
-    ps[0].setTopic("zc");
-    ps[0].setPartition(0);
-    ps[0].setOffset(0);
-    ps[0].setMaxBytes(8u << 20);
-    req.setMaxWaitMs(0);
-    req.setUseStream(true);
+kj::Promise<capnp::Response<rpc::Broker::FetchResults>> fetch_streamed(test::raw_client& rc,
+                                                                       const std::string& topic) {
+  auto req = rc.broker().fetchRequest();
+  auto ps = req.initPartitions(1);
+  ps[0].setTopic(topic);
+  ps[0].setPartition(0);
+  ps[0].setOffset(0);
+  ps[0].setMaxBytes(32u << 20);
+  req.setMaxWaitMs(0);
+  req.setUseStream(true);
+  return req.send();
+}
+
+/// The first stream fetch: the broker binds the stream once it has read the
+/// token, so the fetch is retried (bounded) until it is. Each try is bounded
+/// too: a reply that never comes fails the test instead of hanging it.
+kj::Maybe<capnp::Response<rpc::Broker::FetchResults>> first_stream_fetch(test::raw_client& rc,
+                                                                         const std::string& topic) {
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    bool answered = true;
+    auto timed_out = rc.io().getTimer().afterDelay(20 * kj::SECONDS).then([&answered]() {
+      answered = false;
+      return kj::Maybe<capnp::Response<rpc::Broker::FetchResults>>(nullptr);
+    });
     try {
-      resp = req.send().wait(rc.ws());
+      auto r = fetch_streamed(rc, topic)
+                   .then([](capnp::Response<rpc::Broker::FetchResults>&& r) {
+                     return kj::Maybe<capnp::Response<rpc::Broker::FetchResults>>(kj::mv(r));
+                   })
+                   .exclusiveJoin(kj::mv(timed_out))
+                   .wait(rc.ws());
+      if (!answered) FAIL("the stream fetch was not answered within 20 s");
+      return r;
     } catch (const kj::Exception&) {
       rc.io().getTimer().afterDelay(20 * kj::MILLISECONDS).wait(rc.ws());
     }
   }
+  return nullptr;
+}
+
+void produce_kib_records(const test::broker_process& broker, const std::string& topic, int n) {
+  client::producer_config pc;
+  pc.connection = test::connection_to(broker);
+  pc.batch_bytes = 64 << 10;
+  auto prod = client::producer::create(pc);
+  REQUIRE(prod);
+  std::string big(1000, 'x');
+  for (int i = 0; i < n; ++i) (*prod)->send(topic, std::to_string(i), big + std::to_string(i));
+  REQUIRE((*prod)->flush(60s));
+}
+
+/// Reads want.size() bytes off stream and checks they are want.
+void check_stream_reads(kj::AsyncIoStream& stream, test::raw_client& rc, const std::string& want) {
+  std::string got(want.size(), '\0');
+  stream.read(got.data(), got.size(), got.size()).wait(rc.ws());
+  CHECK(got == want);
+}
+
+/// A broker with n records of 1 KiB in partition 0 of topic, a raw client,
+/// and the partition's bytes as the copying fetch returns them.
+struct stored_topic {
+  test::broker_process broker;
+  std::optional<test::raw_client> rc;
+  raw_fetch copied;
+
+  stored_topic(const std::string& topic, int n) {
+    test::require_started(broker);
+    test::create_topic(broker, topic, 1);
+    produce_kib_records(broker, topic, n);
+    rc.emplace(broker.address());
+    copied = fetch_copy(*rc, topic, 0);
+    REQUIRE(copied.code == rpc::ErrorCode::NONE);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("fetch stream returns byte identical batches to the copying path", "[app][stream]") {
+  stored_topic t("zc", 3000);
+  auto& rc = *t.rc;
+  const auto& copied = t.copied;
+  REQUIRE(copied.records.size() > (1u << 20));
+
+  auto stream = open_stream(rc);
+  auto resp = first_stream_fetch(rc, "zc");
   KJ_IF_MAYBE (r, resp) {
     auto res = r->getResults()[0];
     REQUIRE(res.getError().getCode() == rpc::ErrorCode::NONE);
     REQUIRE(res.getStreamBytes() == copied.records.size());
     CHECK(res.getRecords().size() == 0);
-    std::string streamed(res.getStreamBytes(), '\0');
-    stream->read(streamed.data(), streamed.size(), streamed.size()).wait(rc.ws());
-    CHECK(streamed == copied.records);
+    check_stream_reads(*stream, rc, copied.records);
   } else {
     FAIL("fetch with useStream never succeeded");
+  }
+}
+
+TEST_CASE("a stream fetch bigger than the socket's buffers is answered before its bytes are read",
+          "[app][stream]") {
+  // The reply carries the sizes the client needs to read the stream, so it
+  // must not wait for the bytes to drain: with a 64 KiB receive buffer and
+  // 4 MiB of send buffer at most, 10 MB cannot be on the wire unread.
+  stored_topic t("zc-big", 10000);
+  auto& rc = *t.rc;
+  const auto& copied = t.copied;
+  REQUIRE(copied.records.size() > (9u << 20));
+  auto stream = open_stream(rc, 64 << 10);
+  auto resp = first_stream_fetch(rc, "zc-big");
+  KJ_IF_MAYBE (r, resp) {
+    auto res = r->getResults()[0];
+    REQUIRE(res.getError().getCode() == rpc::ErrorCode::NONE);
+    REQUIRE(res.getStreamBytes() == copied.records.size());
+    check_stream_reads(*stream, rc, copied.records);
+    // The stream stays in step: a second fetch streams the same bytes again.
+    auto again = fetch_streamed(rc, "zc-big").wait(rc.ws());
+    REQUIRE(again.getResults()[0].getStreamBytes() == copied.records.size());
+    check_stream_reads(*stream, rc, copied.records);
+  } else {
+    FAIL("fetch with useStream never succeeded");
+  }
+}
+
+TEST_CASE("a fetch stream closed halfway through a transfer is replaced and streams whole again",
+          "[app][stream]") {
+  stored_topic t("zc-cut", 10000);
+  auto& rc = *t.rc;
+  const auto& copied = t.copied;
+  REQUIRE(copied.records.size() > (9u << 20));
+  {
+    auto stream = open_stream(rc, 64 << 10);
+    auto resp = first_stream_fetch(rc, "zc-cut");
+    REQUIRE(resp != nullptr);
+    std::string part(1 << 20, '\0');
+    stream->read(part.data(), part.size(), part.size()).wait(rc.ws());
+    CHECK(part == copied.records.substr(0, part.size()));
+  }  // closed with most of the transfer still to come
+  auto stream = open_stream(rc);
+  auto resp = first_stream_fetch(rc, "zc-cut");
+  KJ_IF_MAYBE (r, resp) {
+    REQUIRE(r->getResults()[0].getStreamBytes() == copied.records.size());
+    check_stream_reads(*stream, rc, copied.records);
+  } else {
+    FAIL("no stream fetch after the first stream closed");
   }
 }
 

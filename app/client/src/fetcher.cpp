@@ -295,11 +295,15 @@ struct fetcher::impl {
                   return req.send().then([fs = kj::mv(fs)](auto&& resp) mutable {
                     std::vector<uint64_t> sizes;
                     auto out = copy_results(resp, &sizes);
-                    auto* raw = fs.get();
-                    return read_stream_bytes(kj::mv(fs), kj::mv(out), kj::mv(sizes), 0)
-                        .catch_([raw](kj::Exception&& e) -> std::vector<fetched> {
-                          raw->broken = true;  // out of step with the replies now
-                          kj::throwFatalException(kj::mv(e));
+                    // Until every byte has come the stream is out of step with
+                    // the replies: a read cut short (an error, or a timeout
+                    // that cancels the call) leaves it broken, and the next
+                    // fetch opens a new one.
+                    fs->broken = true;
+                    return read_stream_bytes(kj::addRef(*fs), kj::mv(out), kj::mv(sizes), 0)
+                        .then([fs = kj::mv(fs)](std::vector<fetched> got) mutable {
+                          fs->broken = false;
+                          return got;
                         });
                   });
                 });
