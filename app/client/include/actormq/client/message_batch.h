@@ -16,7 +16,9 @@ namespace actormq::client {
 /// The views are contiguous and read-only; a batch is cheap to copy (it
 /// shares what it keeps alive). Taking a batch out of one fetch's messages
 /// moves none of them: the batch points into the consumer's decoded fetch and
-/// keeps it alive.
+/// keeps all of it alive (its bytes and its views, up to the partition's
+/// fetch size and a view a record) for as long as the batch lives; keep
+/// to_message() copies of what must outlive it.
 class message_batch {
  public:
   /// Something a batch keeps alive for its views (opaque to users).
