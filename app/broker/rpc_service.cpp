@@ -608,6 +608,10 @@ kj::Promise<void> rpc_service::openStream(OpenStreamContext ctx) {
     return kj::READY_NOW;
   }
   if (stream_token_.empty()) stream_token_ = ctx_.streams->add(this);
+  // A client asks again when its stream broke: the old one is retired now, so
+  // the fetches after this call (which arrive after it) wait for the new
+  // stream instead of writing to a socket the client gave up.
+  stream_ = nullptr;
   res.setToken(capnp::Data::Reader(reinterpret_cast<const uint8_t*>(stream_token_.data()),
                                    stream_token_.size()));
   res.setPort(ctx_.stream_port);

@@ -106,10 +106,16 @@ void produce_kib_records(const test::broker_process& broker, const std::string& 
   REQUIRE((*prod)->flush(60s));
 }
 
-/// Reads want.size() bytes off stream and checks they are want.
+/// Reads want.size() bytes off stream (bounded: 20 s) and checks they are
+/// want.
 void check_stream_reads(kj::AsyncIoStream& stream, test::raw_client& rc, const std::string& want) {
   std::string got(want.size(), '\0');
-  stream.read(got.data(), got.size(), got.size()).wait(rc.ws());
+  bool in_time =
+      stream.read(got.data(), got.size(), got.size())
+          .then([](size_t) { return true; })
+          .exclusiveJoin(rc.io().getTimer().afterDelay(20 * kj::SECONDS).then([] { return false; }))
+          .wait(rc.ws());
+  REQUIRE(in_time);
   CHECK(got == want);
 }
 
@@ -198,6 +204,82 @@ TEST_CASE("a fetch stream closed halfway through a transfer is replaced and stre
   } else {
     FAIL("no stream fetch after the first stream closed");
   }
+}
+
+TEST_CASE(
+    "a client that opens a new stream gets its next fetch whole on it, whatever the old one "
+    "still had queued",
+    "[app][stream]") {
+  stored_topic t("zc-again", 10000);
+  auto& rc = *t.rc;
+  const auto& copied = t.copied;
+  REQUIRE(copied.records.size() > (9u << 20));
+  auto old_stream = open_stream(rc, 64 << 10);
+  REQUIRE(first_stream_fetch(rc, "zc-again") != nullptr);  // its bytes left unread
+  auto stream = open_stream(rc);                           // retires the old one on the broker
+  // The fetch after openStream waits for the new stream, never writes to the old.
+  auto again = fetch_streamed(rc, "zc-again").wait(rc.ws());
+  REQUIRE(again.getResults()[0].getError().getCode() == rpc::ErrorCode::NONE);
+  REQUIRE(again.getResults()[0].getStreamBytes() == copied.records.size());
+  check_stream_reads(*stream, rc, copied.records);
+}
+
+TEST_CASE("a stream consumer whose fetch timed out goes on reading on a new stream",
+          "[app][stream]") {
+  test::broker_process broker;
+  test::require_started(broker);
+  test::create_topic(broker, "zc-pause", 1);
+  {
+    client::producer_config pc;
+    pc.connection = test::connection_to(broker);
+    auto prod = client::producer::create(pc);
+    REQUIRE(prod);
+    for (int i = 0; i < 2000; ++i) (*prod)->send("zc-pause", std::to_string(i), std::to_string(i));
+    REQUIRE((*prod)->flush(60s));
+  }
+  client::consumer_config cc;
+  cc.connection = test::connection_to(broker);
+  cc.connection.request_timeout_ms = 1000;
+  cc.group_id = "zc-pause";
+  cc.auto_offset_reset = client::offset_reset::earliest;
+  cc.use_fetch_stream = true;
+  cc.max_poll_records = 100;
+  cc.fetch_max_bytes_per_partition = 4096;  // many fetches
+  auto c = client::consumer::create(cc);
+  REQUIRE(c);
+  REQUIRE((*c)->subscribe({"zc-pause"}));
+  std::map<int64_t, std::string> seen;
+  auto read = [&](size_t until) {
+    auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (seen.size() < until && std::chrono::steady_clock::now() < deadline) {
+      auto b = (*c)->poll_batch(200ms);
+      if (!b) continue;  // the fetch that timed out, or one after it
+      for (const auto& m : *b) seen.emplace(m.offset, std::string(*m.value));
+    }
+  };
+  read(500);
+  REQUIRE(seen.size() >= 500);
+  REQUIRE((*c)->fetch_stream_active());
+  broker.pause();
+  // What was fetched already is still handed out; then a fetch times out.
+  bool timed_out = false;
+  for (auto until = std::chrono::steady_clock::now() + 20s;
+       !timed_out && std::chrono::steady_clock::now() < until;) {
+    auto b = (*c)->poll_batch(200ms);
+    if (!b) {
+      timed_out = true;
+      continue;
+    }
+    for (const auto& m : *b) seen.emplace(m.offset, std::string(*m.value));
+  }
+  broker.resume();
+  REQUIRE(timed_out);
+  read(2000);
+  REQUIRE(seen.size() == 2000);
+  CHECK(seen.begin()->first == 0);
+  CHECK(seen.rbegin()->first == 1999);
+  CHECK(seen[1234] == "1234");
+  CHECK((*c)->fetch_stream_active());  // a new stream, not the copying path
 }
 
 TEST_CASE("consumer on the fetch stream sees the same messages as the copying consumer",

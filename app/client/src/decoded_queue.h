@@ -46,7 +46,8 @@ class decoded_queue {
     size_t next = 0;  ///< views before it were taken
 
     std::string_view topic() const { return fetch->buffer->topic; }
-    std::vector<message_view>& views() const { return fetch->views; }
+    const std::vector<message_view>& views() const { return fetch->views; }
+    std::vector<message_view>& views() { return fetch->views; }
     size_t left() const { return views().size() - next; }
   };
 
@@ -87,21 +88,26 @@ message_batch decoded_queue::take(size_t max, Track&& track) {
   if (n == 0) return {};
   if (auto& c = chunks_.front(); c.left() >= n) {
     const message_view* first = c.views().data() + c.next;
+    std::vector<message_batch::owner> owners{c.fetch};  // may throw: before anything changes
     track(std::as_const(c), std::as_const(first[n - 1]));
-    std::vector<message_batch::owner> owners{c.fetch};  // may throw: before anything moves
     c.next += n;
     size_ -= n;
     if (c.left() == 0) chunks_.pop_front();
     return message_batch(first, first + n, std::move(owners));
   }
+  // Everything that may throw first: then nothing changes if it does.
   auto own = std::make_shared<std::vector<message_view>>();
   own->reserve(n);
-  std::vector<message_batch::owner> owners{own};
+  size_t spanned = 0;
+  for (size_t seen = 0; seen < n; ++spanned) seen += chunks_[spanned].left();
+  std::vector<message_batch::owner> owners;
+  owners.reserve(spanned + 1);
+  owners.push_back(own);
   while (own->size() < n) {
     auto& c = chunks_.front();
     size_t k = std::min(c.left(), n - own->size());
     track(std::as_const(c), std::as_const(c.views()[c.next + k - 1]));
-    owners.push_back(c.fetch->buffer);  // before the views move: it may throw
+    owners.push_back(c.fetch->buffer);
     auto from = c.views().begin() + static_cast<std::ptrdiff_t>(c.next);
     own->insert(own->end(), std::make_move_iterator(from),
                 std::make_move_iterator(from + static_cast<std::ptrdiff_t>(k)));

@@ -25,8 +25,38 @@ using ms = std::chrono::milliseconds;
 struct fetch_stream : kj::Refcounted {
   kj::Own<kj::AsyncIoStream> stream;
   uint64_t session = 0;
+  /// Out of step with the replies: a fetch on it did not finish (an error, or
+  /// a timeout that cancelled it). The next fetch opens a new stream, which
+  /// retires this one on the broker.
   bool broken = false;
+  /// The last read queued. Replies are read in the order they arrive, which
+  /// is the order the broker queued their bytes; destroyed first (it uses
+  /// stream).
+  kj::ForkedPromise<void> reading = kj::Promise<void>(kj::READY_NOW).fork();
 };
+
+/// Marks its stream broken unless the fetch holding it finished: from the
+/// request on, a fetch cut short may leave bytes on the stream that no one
+/// reads, or a read waiting for bytes that never come.
+struct stream_guard {
+  explicit stream_guard(kj::Own<fetch_stream> s) : fs(kj::mv(s)) {}
+  ~stream_guard() {
+    if (!done) fs->broken = true;
+  }
+  KJ_DISALLOW_COPY(stream_guard);
+  kj::Own<fetch_stream> fs;
+  bool done = false;
+};
+
+/// In the message of an error that means the broker has no fetch stream for
+/// us (off, or not supported): the copying path from then on.
+constexpr const char* stream_refused = "actormq: fetch stream refused";
+/// The stream broke or is not attached yet: a new stream, and the fetch
+/// again, are worth trying.
+bool is_stream_trouble(const std::string& message) {
+  return message.find("fetch stream") != std::string::npos ||
+         message.find("never opened a stream") != std::string::npos;
+}
 
 }  // namespace
 
@@ -72,11 +102,11 @@ struct fetcher::impl {
     return c.openStreamRequest().send().then(
         [this, &ci, session, host, default_port, key](auto&& resp) {
           auto err = error_from_rpc(resp.getError());
-          if (err) KJ_FAIL_REQUIRE("actormq: openStream refused", err.to_string());
+          if (err) KJ_FAIL_REQUIRE(stream_refused, err.to_string());
           auto token = resp.getToken();
           auto tok = kj::heapArray<kj::byte>(token.begin(), token.size());
           uint16_t port = resp.getPort() != 0 ? resp.getPort() : default_port;
-          KJ_REQUIRE(port != 0, "actormq: broker has no fetch stream port");
+          KJ_REQUIRE(port != 0, stream_refused, "the broker has no fetch stream port");
           return ci.io()
               .provider->getNetwork()
               .parseAddress(kj::StringPtr(host.c_str()), port)
@@ -99,7 +129,7 @@ struct fetcher::impl {
         });
   }
 
-  static kj::Promise<std::vector<fetched>> read_stream_bytes(kj::Own<fetch_stream> fs,
+  static kj::Promise<std::vector<fetched>> read_stream_bytes(kj::AsyncIoStream& stream,
                                                              std::vector<fetched> out,
                                                              std::vector<uint64_t> sizes,
                                                              size_t i) {
@@ -107,13 +137,43 @@ struct fetcher::impl {
     if (i == out.size()) return kj::mv(out);
     auto n = sizes[i];
     auto* buf = out[i].bytes.resize_for_overwrite(n);
-    auto& stream = *fs->stream;
     return stream.read(buf, n, n).then(
-        [fs = kj::mv(fs), out = kj::mv(out), sizes = kj::mv(sizes), i, n](size_t got) mutable {
+        [&stream, out = kj::mv(out), sizes = kj::mv(sizes), i, n](size_t got) mutable {
           // The buffer is not zero-filled: all of it must have come.
           KJ_REQUIRE(got == n, "actormq: the fetch stream ended early");
-          return read_stream_bytes(kj::mv(fs), kj::mv(out), kj::mv(sizes), i + 1);
+          return read_stream_bytes(stream, kj::mv(out), kj::mv(sizes), i + 1);
         });
+  }
+
+  /// One fetch on the stream: the request, then its bytes read after every
+  /// read queued before them.
+  static kj::Promise<std::vector<fetched>> fetch_on_stream(rpc::Broker::Client c,
+                                                           kj::Own<fetch_stream> s,
+                                                           const std::vector<fetch_request>& reqs,
+                                                           uint32_t wait_ms, uint32_t min_bytes) {
+    auto guard = kj::heap<stream_guard>(kj::mv(s));
+    auto req = c.fetchRequest();
+    fill_request(req, reqs, wait_ms, min_bytes, true);
+    return req.send().then([guard = kj::mv(guard)](auto&& resp) mutable {
+      std::vector<uint64_t> sizes;
+      auto out = copy_results(resp, &sizes);
+      fetch_stream* fs = guard->fs.get();
+      auto got = std::make_shared<std::vector<fetched>>();
+      auto read = fs->reading.addBranch()
+                      .then([fs, out = kj::mv(out), sizes = kj::mv(sizes), got]() mutable {
+                        KJ_REQUIRE(!fs->broken, "actormq: the fetch stream broke");
+                        return read_stream_bytes(*fs->stream, kj::mv(out), kj::mv(sizes), 0)
+                            .then([got](std::vector<fetched> v) { *got = kj::mv(v); });
+                      })
+                      .fork();
+      // The next read waits for this one, whatever becomes of it (a failed
+      // read breaks the stream, and the reads after it fail at once).
+      fs->reading = read.addBranch().catch_([fs](kj::Exception&&) { fs->broken = true; }).fork();
+      return read.addBranch().then([guard = kj::mv(guard), got]() mutable {
+        guard->done = true;
+        return kj::mv(*got);
+      });
+    });
   }
 
   template <typename Response>
@@ -283,39 +343,25 @@ struct fetcher::impl {
     auto timeout = ms(wait_ms) + ms(conn->config().request_timeout_ms);
     uint32_t min_bytes = cfg.fetch_min_bytes;
     // The broker binds the stream socket when it has read the token, which
-    // may be after our first stream fetch arrives: retry that one briefly.
+    // may be after our first stream fetch arrives, and a stream that broke is
+    // replaced: retry such a fetch briefly, on a new stream.
     for (int attempt = 0; cfg.use_fetch_stream && !stream_failed && attempt < 50; ++attempt) {
       auto r = conn->impl().call_sync_at<std::vector<fetched>>(
           address,
           [this, address, reqs, wait_ms, min_bytes](rpc::Broker::Client& c) {
             return ensure_stream(c, address)
                 .then([c, reqs, wait_ms, min_bytes](kj::Own<fetch_stream> fs) mutable {
-                  auto req = c.fetchRequest();
-                  fill_request(req, reqs, wait_ms, min_bytes, true);
-                  return req.send().then([fs = kj::mv(fs)](auto&& resp) mutable {
-                    std::vector<uint64_t> sizes;
-                    auto out = copy_results(resp, &sizes);
-                    // Until every byte has come the stream is out of step with
-                    // the replies: a read cut short (an error, or a timeout
-                    // that cancels the call) leaves it broken, and the next
-                    // fetch opens a new one.
-                    fs->broken = true;
-                    return read_stream_bytes(kj::addRef(*fs), kj::mv(out), kj::mv(sizes), 0)
-                        .then([fs = kj::mv(fs)](std::vector<fetched> got) mutable {
-                          fs->broken = false;
-                          return got;
-                        });
-                  });
+                  return fetch_on_stream(c, kj::mv(fs), reqs, wait_ms, min_bytes);
                 });
           },
           timeout);
       if (r || !r.err().is(errc::protocol_error)) return r;
-      if (r.err().message.find("no fetch stream is attached") != std::string::npos) {
-        std::this_thread::sleep_for(ms(20));
-        continue;
+      if (r.err().message.find(stream_refused) != std::string::npos) {
+        stream_failed = true;  // off, or not supported: copy from now on
+        break;
       }
-      // The broker refused the stream (off, or not supported): copy instead.
-      stream_failed = true;
+      if (!is_stream_trouble(r.err().message)) return r;  // the fetch itself was refused
+      std::this_thread::sleep_for(ms(20));
     }
     return conn->impl().call_sync_at<std::vector<fetched>>(
         address,

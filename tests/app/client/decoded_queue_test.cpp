@@ -122,7 +122,10 @@ TEST_CASE("batches taken from one fetch stay intact while later polls move the r
   decoded_queue q;
   queue_batch(q, "t", 0, 0, 0, 5);
   queue_batch(q, "t", 1, 0, 100, 3);
-  auto b1 = q.take(2, ignore_taken);  // within the first fetch: points into it
+  std::weak_ptr<decoded_queue::decoded_fetch> first_fetch;
+  auto b1 = q.take(2, [&](const decoded_queue::chunk& c, const message_view&) {
+    first_fetch = c.fetch;
+  });                                 // within the first fetch: points into it
   auto copy = b1;                     // shares it
   auto b2 = q.take(4, ignore_taken);  // 2, 3, 4 of the first fetch, then 100
   REQUIRE(b2.size() == 4);
@@ -131,6 +134,8 @@ TEST_CASE("batches taken from one fetch stay intact while later polls move the r
   q.drop({"t", 1});  // the rest of the second fetch
   CHECK(q.empty());
   b1 = message_batch{};
+  CHECK(b1.empty());
+  REQUIRE_FALSE(first_fetch.expired());  // the queue is done with it; the copy keeps it
   REQUIRE(copy.size() == 2);
   CHECK(copy[0].value == "0");
   CHECK(copy[1].value == "1");
@@ -138,6 +143,12 @@ TEST_CASE("batches taken from one fetch stay intact while later polls move the r
   std::vector<int64_t> offsets;
   for (const auto& m : b2) offsets.push_back(m.offset);
   CHECK(offsets == std::vector<int64_t>{2, 3, 4, 0});
+  auto moved = std::move(copy);
+  CHECK(copy.empty());  // NOLINT(bugprone-use-after-move): a moved-from batch is empty
+  REQUIRE(moved.size() == 2);
+  moved = message_batch{};
+  CHECK(first_fetch.expired());  // the last batch that pointed into it is gone
+  CHECK(b2[0].value == "2");     // b2 moved its views out: it needs nothing of the fetch
 }
 
 TEST_CASE("dropping the rest of a fetch leaves the batches taken from it intact") {

@@ -1,12 +1,13 @@
 #pragma once
-// message_batch: what consumer::poll_batch() returns. It owns the fetched
-// bytes (shared, reference-counted buffers, one per fetched partition) and
-// exposes the records in them as message_views, so reading a batch costs no
+// message_batch: what consumer::poll_batch() returns. It shares the fetched
+// bytes and their decoded views (reference-counted, one per partition fetch)
+// and exposes the records in them as message_views, so reading a batch costs no
 // allocation or copy per message. A view is valid while its batch lives;
 // message_view::to_message() makes an owning copy.
 
 #include <cstddef>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "actormq/client/types.h"
@@ -29,6 +30,19 @@ class message_batch {
   /// The views [first, last), which live as long as owners do.
   message_batch(const message_view* first, const message_view* last, std::vector<owner> owners)
       : first_(first), last_(last), owners_(std::move(owners)) {}
+  message_batch(const message_batch&) = default;
+  message_batch& operator=(const message_batch&) = default;
+  /// A batch moved from is empty (it no longer keeps its views alive).
+  message_batch(message_batch&& o) noexcept
+      : first_(std::exchange(o.first_, nullptr)),
+        last_(std::exchange(o.last_, nullptr)),
+        owners_(std::move(o.owners_)) {}
+  message_batch& operator=(message_batch&& o) noexcept {
+    first_ = std::exchange(o.first_, nullptr);
+    last_ = std::exchange(o.last_, nullptr);
+    owners_ = std::move(o.owners_);
+    return *this;
+  }
 
   size_t size() const { return static_cast<size_t>(last_ - first_); }
   bool empty() const { return first_ == last_; }
