@@ -140,6 +140,13 @@ rpc_service::rpc_service(const service_context& ctx, std::string peer,
   broker_log().debug("session {}: connected", peer_);
 }
 
+fetch_stream* rpc_service::usable_stream() {
+  KJ_IF_MAYBE (s, stream_) {
+    if (!(*s)->broken()) return s->get();
+  }
+  return nullptr;
+}
+
 void rpc_service::attach_stream(kj::Own<fetch_stream> stream) {
   stream_ = kj::mv(stream);
   for (auto& w : stream_waiters_) w->fulfill();
@@ -516,11 +523,7 @@ kj::Promise<void> rpc_service::fetch(FetchContext ctx) {
     KJ_FAIL_REQUIRE("fetch asks for too many partitions or bytes");
   }
   bool use_stream = p.getUseStream();
-  bool stream_ready = false;
-  KJ_IF_MAYBE (s, stream_) {
-    stream_ready = !(*s)->broken();
-  }
-  if (use_stream && !stream_ready) {
+  if (use_stream && usable_stream() == nullptr) {
     KJ_REQUIRE(!stream_token_.empty(), "useStream set but this session never opened a stream");
     // The client connects the stream right after openStream (or again after
     // the last one broke); its token may still be in flight on the other
@@ -591,13 +594,10 @@ kj::Promise<void> rpc_service::fetch(FetchContext ctx) {
         if (to_stream.empty()) return kj::READY_NOW;
         // The reply goes now and the bytes after it (fetch_stream.h: the
         // client reads them once it has the reply).
-        KJ_IF_MAYBE (s, stream_) {
-          if (!(*s)->broken()) {
-            (*s)->send(std::move(to_stream));
-            return kj::READY_NOW;
-          }
-        }
-        KJ_FAIL_REQUIRE("fetch stream closed");  // it broke while the fetch waited
+        auto* s = usable_stream();
+        KJ_REQUIRE(s != nullptr, "fetch stream closed");  // it broke while the fetch waited
+        s->send(std::move(to_stream));
+        return kj::READY_NOW;
       });
 }
 

@@ -173,6 +173,8 @@ class rpc_service final : public rpc::Broker::Server {
   /// is another broker (cluster_unavailable when there is none yet).
   std::optional<redirect> not_txn_coordinated_here(const std::string& group,
                                                    const std::optional<uint64_t>& id) const;
+  /// The session's fetch stream when one is attached and not broken.
+  fetch_stream* usable_stream();
   /// Runs a controller duty here when this broker is the controller;
   /// otherwise resolves at once with not_controller and the controller's
   /// address. Resolves with what to report (nullopt: done). Cluster only.

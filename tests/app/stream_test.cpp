@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include <map>
+#include <memory>
 #include <optional>
 
 #include "fixtures.h"
@@ -136,6 +137,62 @@ struct stored_topic {
   }
 };
 
+/// Records "0", "1", ... with keys alike, into a new one-partition topic.
+void produce_numbered(const test::broker_process& broker, const std::string& topic, int n) {
+  test::create_topic(broker, topic, 1);
+  client::producer_config pc;
+  pc.connection = test::connection_to(broker);
+  auto prod = client::producer::create(pc);
+  REQUIRE(prod);
+  for (int i = 0; i < n; ++i) (*prod)->send(topic, std::to_string(i), std::to_string(i));
+  REQUIRE((*prod)->flush(60s));
+}
+
+/// A group consumer of topic on the fetch stream, with a 1 s request timeout
+/// and many small fetches, and what it read by offset.
+struct stream_consumer {
+  std::unique_ptr<client::consumer> c;
+  std::map<int64_t, std::string> seen;
+
+  stream_consumer(const test::broker_process& broker, const std::string& topic) {
+    client::consumer_config cc;
+    cc.connection = test::connection_to(broker);
+    cc.connection.request_timeout_ms = 1000;
+    cc.group_id = topic;
+    cc.auto_offset_reset = client::offset_reset::earliest;
+    cc.use_fetch_stream = true;
+    cc.max_poll_records = 100;
+    cc.fetch_max_bytes_per_partition = 4096;  // many fetches
+    auto made = client::consumer::create(cc);
+    REQUIRE(made);
+    c = std::move(*made);
+    REQUIRE(c->subscribe({topic}));
+  }
+
+  /// One poll; false when it failed (a fetch that timed out, say).
+  bool poll_once() {
+    auto b = c->poll_batch(200ms);
+    if (!b) return false;
+    for (const auto& m : *b) seen.emplace(m.offset, std::string(*m.value));
+    return true;
+  }
+
+  /// Polls until `until` records were read (bounded: 60 s); failed polls
+  /// (while the broker is away) are retried.
+  void read(size_t until) {
+    auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (seen.size() < until && std::chrono::steady_clock::now() < deadline) (void)poll_once();
+  }
+
+  /// Every record of 0 .. n-1 read, each with its own value.
+  void check_all(size_t n) {
+    REQUIRE(seen.size() == n);
+    CHECK(seen.begin()->first == 0);
+    CHECK(seen.rbegin()->first == static_cast<int64_t>(n) - 1);
+    for (const auto& [offset, value] : seen) CHECK(value == std::to_string(offset));
+  }
+};
+
 }  // namespace
 
 TEST_CASE("fetch stream returns byte identical batches to the copying path", "[app][stream]") {
@@ -228,58 +285,39 @@ TEST_CASE("a stream consumer whose fetch timed out goes on reading on a new stre
           "[app][stream]") {
   test::broker_process broker;
   test::require_started(broker);
-  test::create_topic(broker, "zc-pause", 1);
-  {
-    client::producer_config pc;
-    pc.connection = test::connection_to(broker);
-    auto prod = client::producer::create(pc);
-    REQUIRE(prod);
-    for (int i = 0; i < 2000; ++i) (*prod)->send("zc-pause", std::to_string(i), std::to_string(i));
-    REQUIRE((*prod)->flush(60s));
-  }
-  client::consumer_config cc;
-  cc.connection = test::connection_to(broker);
-  cc.connection.request_timeout_ms = 1000;
-  cc.group_id = "zc-pause";
-  cc.auto_offset_reset = client::offset_reset::earliest;
-  cc.use_fetch_stream = true;
-  cc.max_poll_records = 100;
-  cc.fetch_max_bytes_per_partition = 4096;  // many fetches
-  auto c = client::consumer::create(cc);
-  REQUIRE(c);
-  REQUIRE((*c)->subscribe({"zc-pause"}));
-  std::map<int64_t, std::string> seen;
-  auto read = [&](size_t until) {
-    auto deadline = std::chrono::steady_clock::now() + 60s;
-    while (seen.size() < until && std::chrono::steady_clock::now() < deadline) {
-      auto b = (*c)->poll_batch(200ms);
-      if (!b) continue;  // the fetch that timed out, or one after it
-      for (const auto& m : *b) seen.emplace(m.offset, std::string(*m.value));
-    }
-  };
-  read(500);
-  REQUIRE(seen.size() >= 500);
-  REQUIRE((*c)->fetch_stream_active());
+  produce_numbered(broker, "zc-pause", 2000);
+  stream_consumer sc(broker, "zc-pause");
+  sc.read(500);
+  REQUIRE(sc.seen.size() >= 500);
+  REQUIRE(sc.c->fetch_stream_active());
   broker.pause();
   // What was fetched already is still handed out; then a fetch times out.
   bool timed_out = false;
   for (auto until = std::chrono::steady_clock::now() + 20s;
        !timed_out && std::chrono::steady_clock::now() < until;) {
-    auto b = (*c)->poll_batch(200ms);
-    if (!b) {
-      timed_out = true;
-      continue;
-    }
-    for (const auto& m : *b) seen.emplace(m.offset, std::string(*m.value));
+    timed_out = !sc.poll_once();
   }
   broker.resume();
   REQUIRE(timed_out);
-  read(2000);
-  REQUIRE(seen.size() == 2000);
-  CHECK(seen.begin()->first == 0);
-  CHECK(seen.rbegin()->first == 1999);
-  CHECK(seen[1234] == "1234");
-  CHECK((*c)->fetch_stream_active());  // a new stream, not the copying path
+  sc.read(2000);
+  sc.check_all(2000);
+  CHECK(sc.c->fetch_stream_active());  // a new stream, not the copying path
+}
+
+TEST_CASE(
+    "a stream consumer goes on reading after its broker is SIGKILLed mid-stream and restarted",
+    "[app][stream]") {
+  test::broker_process broker;
+  test::require_started(broker);
+  produce_numbered(broker, "zc-kill", 2000);
+  stream_consumer sc(broker, "zc-kill");
+  sc.read(500);
+  REQUIRE(sc.seen.size() >= 500);
+  REQUIRE(sc.c->fetch_stream_active());
+  REQUIRE(broker.restart(true));  // SIGKILL, then the same data directory and port
+  sc.read(2000);
+  sc.check_all(2000);
+  CHECK(sc.c->fetch_stream_active());  // the new session's stream
 }
 
 TEST_CASE("consumer on the fetch stream sees the same messages as the copying consumer",

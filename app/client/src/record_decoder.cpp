@@ -69,12 +69,8 @@ message to_message(const storage::record_view& r, std::string_view topic, uint32
   return m.to_message();
 }
 
-bool record_decoder::is_expired(const message_view& m, int64_t now,
-                                std::optional<int64_t> ttl) const {
-  if (!dead_letter_expired_) return false;
-  // born + ttl <= now, written so that no timestamp a producer may set
-  // (any int64) overflows: now is the clock's, ttl positive.
-  if (m.headers.empty()) return ttl && m.timestamp_ms <= now - *ttl;
+bool record_decoder::expired_by_headers(const message_view& m, int64_t now,
+                                        std::optional<int64_t> ttl) const {
   if (auto at = header_number(m, retry_header::expires_at); at && *at <= now) return true;
   if (!ttl) return false;
   auto born = header_number(m, retry_header::original_timestamp).value_or(m.timestamp_ms);
@@ -131,10 +127,7 @@ record_decoder::outcome record_decoder::decode(fetched& f, int64_t& pos, decoded
       while (rd.next(rec)) {
         if (rec.record_offset() < pos) continue;
         fill_message_view(rec, topic, f.tp.partition, views.emplace_back());
-        // A record expires by the topic's TTL or by a header of its own; the
-        // rest (nearly all) skip the call.
-        if (dead_letter_expired_ && (ttl || !views.back().headers.empty()) &&
-            is_expired(views.back(), now, ttl)) {
+        if (is_expired(views.back(), now, ttl)) {
           expired.push_back(views.back().to_message());
           views.pop_back();
         }

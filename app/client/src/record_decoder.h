@@ -47,9 +47,21 @@ class record_decoder {
 
   /// Past its amq-expires-at, or older than ttl (its topic's ttl_ms, if it
   /// has one; by the origin's timestamp for a retry). now: ms since the epoch.
-  bool is_expired(const message_view& m, int64_t now, std::optional<int64_t> ttl) const;
+  /// Inline: it runs once a fetched record, and nearly every record has no
+  /// header but its id (which is not among m.headers).
+  bool is_expired(const message_view& m, int64_t now, std::optional<int64_t> ttl) const {
+    if (!dead_letter_expired_) return false;
+    // born + ttl <= now, written so that no timestamp a producer may set
+    // (any int64) overflows: now is the clock's, ttl positive.
+    if (m.headers.empty()) return ttl && m.timestamp_ms <= now - *ttl;
+    return expired_by_headers(m, now, ttl);
+  }
 
  private:
+  /// is_expired() for a record with headers: amq-expires-at, or the retry's
+  /// original timestamp against ttl.
+  bool expired_by_headers(const message_view& m, int64_t now, std::optional<int64_t> ttl) const;
+
   bool check_crcs_;
   bool dead_letter_expired_;
   std::map<std::string, int64_t> topic_ttl_ms_;
